@@ -79,8 +79,19 @@ void log_write(log_level l, std::string_view component, std::string_view msg) {
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+namespace {
+std::atomic<panic_handler> g_panic_handler{nullptr};
+}
+
+panic_handler set_panic_handler(panic_handler h) {
+    return g_panic_handler.exchange(h);
+}
+
 namespace detail {
 [[noreturn]] void panic(const char* file, int line, const std::string& msg) {
+    if (auto h = g_panic_handler.load()) {
+        h(file, line, msg);
+    }
     const std::string out = fmt::format("PANIC {}:{}: {}\n", file, line, msg);
     std::fwrite(out.data(), 1, out.size(), stderr);
     std::fflush(stderr);

@@ -21,6 +21,7 @@ enum class errc {
     corrupt,                ///< durable data failed its checksum or framing
     io_error,               ///< the disk failed a read, write or sync
     malformed,              ///< an encoded value could not be decoded
+    unknown_member,         ///< the node id is not a member of the group
 };
 
 const std::error_category& error_category();

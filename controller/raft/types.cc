@@ -120,6 +120,8 @@ class category final : public std::error_category {
                 return "I/O error";
             case errc::malformed:
                 return "malformed data";
+            case errc::unknown_member:
+                return "not a member of the group";
         }
         return "unknown raft error " + std::to_string(c);
     }
