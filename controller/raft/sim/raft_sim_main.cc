@@ -4,6 +4,7 @@
 //
 //   raft_sim --seeds N [--first S] [--nodes 3|5] [--duration-ms D]
 //   raft_sim --seed S [--nodes 3|5] [--verbose]     replay one seed exactly
+//   --unsafe-send-before-sync                        negative control: must fail
 //
 // Exit status: 0 when every seed passes, 1 on the first violation (the seed,
 // the violation and the trace leading to it are printed), 2 on bad usage.
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
             }
         } else if (a == "--verbose") {
             o.verbose = true;
+        } else if (a == "--unsafe-send-before-sync") {
+            o.unsafe_send_before_sync = true;
         } else {
             return usage(fmt::format("unknown argument '{}'", a));
         }

@@ -363,6 +363,12 @@ class simulation {
                 ready rd = mb.raft->take_ready();
                 observe_soft_state(mb);
                 if (rd.must_sync) {
+                    if (_o.unsafe_send_before_sync) {
+                        for (const message& msg : rd.messages) {
+                            send(msg);
+                        }
+                        rd.messages.clear();
+                    }
                     mb.in_flight = std::move(rd);
                     const uint64_t inc = mb.incarnation;
                     const node_id nid = id;

@@ -29,6 +29,10 @@ struct options {
     int nodes = 3;                ///< initial voters: 3 or 5
     uint64_t duration_ms = 3000;  ///< faulty phase; a quiet phase follows
     bool verbose = false;         ///< print the whole trace as it happens
+    /// Negative control (cf. Jepsen's --unsafe-no-fsync): send a ready's
+    /// messages before its sync completes, breaking the ready contract. The
+    /// checks must then find a violation; tests assert that they do.
+    bool unsafe_send_before_sync = false;
 };
 
 struct outcome {
