@@ -1,0 +1,385 @@
+#include "controller/server/controller_server.h"
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+
+#include "common/assert.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/uuid.h"
+#include "controller/server/controller_state.h"
+#include "controller/server/data_dir.h"
+#include "controller/server/raft_loop.h"
+#include "controller/service/broker_liveness.h"
+#include "controller/service/controller_service.h"
+#include "controller/stm/validation.h"
+#include "controller/storage/segmented_log.h"
+#include "controller/transport/peer_transport.h"
+
+namespace fjord::server {
+namespace {
+
+namespace v1 = fjord::controller::v1;
+using clock = std::chrono::steady_clock;
+
+std::string listen_address(const controller::host_port& hp) {
+    return hp.to_string();
+}
+
+}  // namespace
+
+struct controller_server::impl {
+    controller::controller_config cfg;
+    std::optional<controller::data_dir_lock> lock;
+    std::unique_ptr<storage::segmented_log> raft_log;
+    std::unique_ptr<controller_state> state;
+    std::unique_ptr<transport::peer_transport> transport;
+    std::unique_ptr<raft_loop> loop;
+    metrics::registry metrics;
+    service::broker_liveness liveness;
+    std::unique_ptr<service::controller_service> service;
+    std::unique_ptr<grpc::Server> peer_server;
+    std::unique_ptr<grpc::Server> api_server;
+    int api_port = 0;
+    int peer_port = 0;
+    std::unique_ptr<http_server> http;
+    std::thread duties;
+    std::mutex duties_mu;
+    std::condition_variable duties_cv;
+    bool stopping = false;
+    bool shut_down = false;
+
+    metrics::gauge* g_term = nullptr;
+    metrics::gauge* g_commit = nullptr;
+    metrics::gauge* g_applied = nullptr;
+    metrics::gauge* g_leader = nullptr;
+    metrics::gauge* g_is_leader = nullptr;
+    metrics::gauge* g_leader_changes = nullptr;
+    metrics::gauge* g_syncs = nullptr;
+    metrics::gauge* g_sync_seconds = nullptr;
+    metrics::gauge* g_applied_entries = nullptr;
+    metrics::gauge* g_apply_seconds = nullptr;
+    metrics::gauge* g_snapshots = nullptr;
+    metrics::gauge* g_dropped = nullptr;
+
+    void register_metrics();
+    void refresh_metrics();
+    void run_duties();
+};
+
+void controller_server::impl::register_metrics() {
+    g_term = &metrics.add_gauge("fjord_controller_raft_term", "Current Raft term");
+    g_commit = &metrics.add_gauge("fjord_controller_raft_commit_index", "Raft commit index");
+    g_applied = &metrics.add_gauge("fjord_controller_raft_applied_index", "Raft applied index");
+    g_leader = &metrics.add_gauge("fjord_controller_raft_leader_id", "Known leader (0: none)");
+    g_is_leader = &metrics.add_gauge("fjord_controller_is_leader", "1 when this member leads");
+    g_leader_changes = &metrics.add_gauge("fjord_controller_raft_leader_changes_total",
+                                          "Leader changes seen by this member");
+    g_syncs = &metrics.add_gauge("fjord_controller_raft_log_syncs_total",
+                                 "fdatasyncs of the Raft log (one per group commit)");
+    g_sync_seconds = &metrics.add_gauge("fjord_controller_raft_log_sync_seconds_total",
+                                        "Time spent appending and syncing the Raft log");
+    g_applied_entries = &metrics.add_gauge("fjord_controller_raft_applied_entries_total",
+                                           "Entries applied to the state machine");
+    g_apply_seconds = &metrics.add_gauge("fjord_controller_raft_apply_seconds_total",
+                                         "Time spent applying entries");
+    g_snapshots = &metrics.add_gauge("fjord_controller_raft_snapshots_total",
+                                     "Snapshots taken by this member");
+    g_dropped = &metrics.add_gauge("fjord_controller_raft_messages_dropped_total",
+                                   "Raft messages dropped by the peer transport");
+}
+
+void controller_server::impl::refresh_metrics() {
+    const auto& c = loop->counters();
+    g_term->set(static_cast<double>(loop->term().value()));
+    g_commit->set(static_cast<double>(loop->commit().value()));
+    g_applied->set(static_cast<double>(loop->applied().value()));
+    g_leader->set(static_cast<double>(loop->leader().value()));
+    g_is_leader->set(loop->is_leader() ? 1 : 0);
+    g_leader_changes->set(static_cast<double>(c.leader_changes.load()));
+    g_syncs->set(static_cast<double>(c.syncs.load()));
+    g_sync_seconds->set(static_cast<double>(c.sync_ns_total.load()) / 1e9);
+    g_applied_entries->set(static_cast<double>(c.applied_entries.load()));
+    g_apply_seconds->set(static_cast<double>(c.apply_ns_total.load()) / 1e9);
+    g_snapshots->set(static_cast<double>(c.snapshots.load()));
+    g_dropped->set(static_cast<double>(transport->dropped()));
+}
+
+/// Leader duties that must not run on the loop thread (they wait for their
+/// own proposals): the first leader names the cluster.
+void controller_server::impl::run_duties() {
+    std::unique_lock lk(duties_mu);
+    while (!stopping) {
+        duties_cv.wait_for(lk, std::chrono::milliseconds(200));
+        if (stopping || !loop->is_leader()) {
+            continue;
+        }
+        lk.unlock();
+        auto cmd = state->read([&](const controller::controller_stm& s) {
+            return s.cluster_uuid().empty()
+                       ? controller::make_init_cluster(
+                             s, cfg.cluster_id.empty() ? new_uuid() : cfg.cluster_id,
+                             {"controller", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count()})
+                       : result<std::optional<v1::ControllerCommand>>(std::nullopt);
+        });
+        if (cmd && *cmd) {
+            auto f = loop->propose((*cmd)->SerializeAsString());
+            if (f.wait_for(std::chrono::seconds(5)) == std::future_status::ready) {
+                try {
+                    auto r = f.get();
+                    if (!r) {
+                        fjord::log(log_level::warn, "controller", "naming the cluster failed: {}",
+                                   r.error().message());
+                    }
+                } catch (const std::future_error&) {
+                }
+            }
+        }
+        lk.lock();
+    }
+}
+
+result<std::unique_ptr<controller_server>> controller_server::start(
+    const controller::controller_config& cfg) {
+    set_log_level(cfg.log_level);
+    auto im = std::make_unique<impl>();
+    im->cfg = cfg;
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir, ec);
+    if (ec) {
+        return error_info(
+            ec, fmt::format("data_dir: cannot create {}: {}", cfg.data_dir, ec.message()));
+    }
+    auto lock = controller::data_dir_lock::acquire(cfg.data_dir);
+    if (!lock) {
+        return lock.error();
+    }
+    im->lock.emplace(std::move(*lock));
+    auto id = controller::load_or_create_identity(cfg.data_dir, cfg.node_id);
+    if (!id) {
+        return id.error();
+    }
+    if (auto r = controller::check_expected_cluster(*id, cfg.cluster_id); !r) {
+        return r.error();
+    }
+
+    storage::options so;
+    so.dir = cfg.data_dir + "/raft";
+    so.segment_size = cfg.segment_bytes;
+    auto opened = storage::segmented_log::open(so);
+    if (!opened) {
+        return opened.error();
+    }
+    im->raft_log = std::move(*opened);
+
+    controller::stm_config sc;
+    for (const auto& m : cfg.initial_members) {
+        v1::Member pm;
+        pm.set_id(m.id.value());
+        pm.set_peer_address(m.peer.to_string());
+        pm.set_api_address(m.api.to_string());
+        sc.initial_members.push_back(std::move(pm));
+    }
+    im->state = std::make_unique<controller_state>(std::move(sc));
+    if (im->raft_log->snapshot_metadata().index > log_index{0}) {
+        auto snap = im->raft_log->load_snapshot();
+        if (!snap) {
+            return snap.error();
+        }
+        if (auto r = im->state->restore(*snap); !r) {
+            return r.error();
+        }
+    }
+
+    impl* raw = im.get();
+    im->transport = std::make_unique<transport::peer_transport>(
+        cfg.node_id, [raw](raft::message m) { raw->loop->deliver(std::move(m)); });
+    const std::string data_dir = cfg.data_dir;
+    const std::string expected_cluster = cfg.cluster_id;
+    im->state->on_members = [raw](const controller::members_table& members) {
+        for (const auto& [mid, m] : members.all()) {
+            raw->transport->set_peer(node_id{mid}, m.peer_address());
+        }
+    };
+    im->state->on_cluster_uuid = [data_dir, expected_cluster](const std::string& uuid) {
+        if (auto r = controller::record_cluster_uuid(data_dir, uuid); !r) {
+            FJORD_PANIC("recording cluster uuid {}: {}", uuid, r.error().message());
+        }
+    };
+    for (const auto& m : cfg.initial_members) {
+        im->transport->set_peer(m.id, m.peer.to_string());
+    }
+    im->state->read([&](const controller::controller_stm& s) {
+        for (const auto& [mid, m] : s.members().all()) {
+            im->transport->set_peer(node_id{mid}, m.peer_address());
+        }
+        return 0;
+    });
+
+    raft_loop_options lo;
+    lo.raft.id = cfg.node_id;
+    lo.raft.election_tick = static_cast<int>(cfg.raft.election_ticks);
+    lo.raft.heartbeat_tick = static_cast<int>(cfg.raft.heartbeat_ticks);
+    lo.raft.max_size_per_msg = cfg.raft.max_append_bytes;
+    lo.raft.seed = std::random_device{}();
+    for (const auto& m : cfg.initial_members) {
+        lo.raft.bootstrap_voters.push_back(m.id);
+    }
+    lo.raft.logger = [](const std::string& line) {
+        fjord::log(log_level::debug, "raft", "{}", line);
+    };
+    lo.tick = std::chrono::milliseconds(cfg.raft.tick_ms);
+    lo.snapshot_entries = cfg.raft.snapshot_entries;
+    im->loop = std::make_unique<raft_loop>(lo, *im->raft_log, *im->state, *im->transport);
+    im->loop->set_leader_observer([raw] {
+        if (raw->loop->is_leader()) {
+            raw->liveness.reset(clock::now());
+            raw->duties_cv.notify_all();
+        }
+    });
+
+    im->register_metrics();
+    service::service_options svo;
+    svo.broker_session_timeout = std::chrono::milliseconds(cfg.broker_session_timeout_ms);
+    svo.election_timeout = std::chrono::milliseconds(cfg.raft.tick_ms * cfg.raft.election_ticks);
+    im->service = std::make_unique<service::controller_service>(svo, *im->loop, *im->state,
+                                                                im->liveness, im->metrics);
+
+    grpc::ServerBuilder peer_builder;
+    peer_builder.AddListeningPort(listen_address(cfg.listen.peer),
+                                  grpc::InsecureServerCredentials(), &im->peer_port);
+    peer_builder.SetMaxReceiveMessageSize(256 << 20);
+    peer_builder.RegisterService(im->transport->service());
+    im->peer_server = peer_builder.BuildAndStart();
+    if (!im->peer_server || im->peer_port == 0) {
+        return error_info(
+            std::make_error_code(std::errc::address_in_use),
+            fmt::format("listen.peer: cannot listen on {}", listen_address(cfg.listen.peer)));
+    }
+
+    im->loop->start();
+
+    grpc::ServerBuilder api_builder;
+    api_builder.AddListeningPort(listen_address(cfg.listen.api), grpc::InsecureServerCredentials(),
+                                 &im->api_port);
+    api_builder.SetMaxReceiveMessageSize(16 << 20);
+    api_builder.RegisterService(im->service.get());
+    im->api_server = api_builder.BuildAndStart();
+    if (!im->api_server || im->api_port == 0) {
+        im->loop->stop();
+        return error_info(
+            std::make_error_code(std::errc::address_in_use),
+            fmt::format("listen.api: cannot listen on {}", listen_address(cfg.listen.api)));
+    }
+
+    if (cfg.listen.metrics) {
+        http_server_options ho;
+        ho.host = cfg.listen.metrics->host;
+        ho.port = cfg.listen.metrics->port;
+        std::map<std::string, http_handler> handlers;
+        handlers["/metrics"] = [raw](const http_request&) {
+            raw->refresh_metrics();
+            return http_response{200, std::string(metrics::content_type), raw->metrics.render()};
+        };
+        handlers["/healthz"] = [raw](const http_request&) {
+            const bool has_leader = raw->loop->leader() != no_node;
+            return http_response{has_leader ? 200 : 503, "text/plain",
+                                 has_leader ? "ok\n" : "no leader\n"};
+        };
+        auto http = http_server::start(ho, std::move(handlers));
+        if (!http) {
+            im->api_server->Shutdown();
+            im->loop->stop();
+            return error_info(http.error().code,
+                              fmt::format("listen.metrics: {}", http.error().message()));
+        }
+        im->http = std::move(*http);
+    }
+
+    im->duties = std::thread([raw] { raw->run_duties(); });
+    log(log_level::info, "controller",
+        "node {} serving: api {} (port {}), peer {} (port {}), data {}", cfg.node_id,
+        listen_address(cfg.listen.api), im->api_port, listen_address(cfg.listen.peer),
+        im->peer_port, cfg.data_dir);
+    controller::sd_notify_ready();
+    return std::unique_ptr<controller_server>(new controller_server(std::move(im)));
+}
+
+controller_server::controller_server(std::unique_ptr<impl> i) : _impl(std::move(i)) {}
+
+controller_server::~controller_server() {
+    shutdown();
+}
+
+int controller_server::api_port() const {
+    return _impl->api_port;
+}
+int controller_server::peer_port() const {
+    return _impl->peer_port;
+}
+
+void controller_server::shutdown() {
+    impl& im = *_impl;
+    if (im.shut_down) {
+        return;
+    }
+    im.shut_down = true;
+    controller::sd_notify_stopping();
+    log(log_level::info, "controller", "node {} shutting down", im.cfg.node_id);
+    // Hand leadership away first, so the group does not wait out an election.
+    if (im.loop->is_leader()) {
+        auto st = im.loop->status();
+        if (st.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
+            const loop_status s = st.get();
+            node_id best;
+            log_index best_match;
+            for (const auto& p : s.progress) {
+                const bool voter = std::find(s.conf.voters.begin(), s.conf.voters.end(), p.id) !=
+                                   s.conf.voters.end();
+                if (p.id != s.id && voter && (best == no_node || p.match > best_match)) {
+                    best = p.id;
+                    best_match = p.match;
+                }
+            }
+            if (best != no_node) {
+                auto f = im.loop->transfer_leadership(best);
+                f.wait_for(std::chrono::seconds(1));
+                const auto deadline =
+                    clock::now() +
+                    std::chrono::milliseconds(2 * im.cfg.raft.tick_ms * im.cfg.raft.election_ticks);
+                while (clock::now() < deadline && im.loop->is_leader()) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                }
+                log(log_level::info, "controller", "leadership handed to {}", im.loop->leader());
+            }
+        }
+    }
+    {
+        std::lock_guard g(im.duties_mu);
+        im.stopping = true;
+    }
+    im.duties_cv.notify_all();
+    if (im.duties.joinable()) {
+        im.duties.join();
+    }
+    im.service->stop();
+    im.state->notify_all();
+    // Finish the calls in flight (they may need the loop), then stop.
+    im.api_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (im.http) {
+        im.http->stop();
+    }
+    im.loop->stop();
+    im.transport->stop();
+    im.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    log(log_level::info, "controller", "node {} stopped", im.cfg.node_id);
+}
+
+}  // namespace fjord::server

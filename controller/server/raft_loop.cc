@@ -1,0 +1,391 @@
+#include "controller/server/raft_loop.h"
+
+#include <fmt/format.h>
+
+#include "common/assert.h"
+#include "common/log.h"
+#include "controller/raft/errc.h"
+
+namespace fjord::server {
+namespace {
+
+std::string encode_read_ctx(uint64_t seq) {
+    std::string s(8, '\0');
+    for (int i = 0; i < 8; ++i) {
+        s[static_cast<size_t>(i)] = static_cast<char>((seq >> (8 * i)) & 0xFFu);
+    }
+    return s;
+}
+
+uint64_t decode_read_ctx(const std::string& s) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < s.size() && i < 8; ++i) {
+        v |= static_cast<uint64_t>(static_cast<uint8_t>(s[i])) << (8 * i);
+    }
+    return v;
+}
+
+template <typename T>
+std::future<T> ready_future(T v) {
+    std::promise<T> p;
+    p.set_value(std::move(v));
+    return p.get_future();
+}
+
+error_info not_leader(node_id leader) {
+    return {raft::errc::not_leader, fmt::format("leader is {}", leader)};
+}
+
+const char* state_name(raft::progress_state s) {
+    switch (s) {
+        case raft::progress_state::probe:
+            return "probe";
+        case raft::progress_state::replicate:
+            return "replicate";
+        case raft::progress_state::snapshot:
+            return "snapshot";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+raft_loop::raft_loop(raft_loop_options o, raft::storage& log, state_machine& sm,
+                     transport::peer_transport& transport)
+    : _o(std::move(o)), _id(_o.raft.id), _log(log), _sm(sm), _transport(transport) {
+    _node = std::make_unique<raft::node>(_o.raft, _log);
+    _last_snapshot = _log.snapshot_metadata().index;
+    _applied = _node->applied().value();
+    _commit = _node->committed().value();
+    _term = _node->term().value();
+}
+
+raft_loop::~raft_loop() {
+    stop();
+}
+
+void raft_loop::start() {
+    _thread = std::thread([this] { run(); });
+}
+
+void raft_loop::stop() {
+    {
+        std::lock_guard g(_mu);
+        if (_stopping && !_thread.joinable()) {
+            return;
+        }
+        _stopping = true;
+    }
+    _cv.notify_all();
+    if (_thread.joinable()) {
+        _thread.join();
+    }
+    // Whatever is still waiting will never be answered by this loop.
+    for (auto& [index, w] : _proposals) {
+        w.done.set_value(error_info(std::make_error_code(std::errc::operation_canceled),
+                                    "controller shutting down"));
+    }
+    _proposals.clear();
+    for (auto& [seq, w] : _reads) {
+        w.done.set_value(error_info(std::make_error_code(std::errc::operation_canceled),
+                                    "controller shutting down"));
+    }
+    _reads.clear();
+}
+
+void raft_loop::post(std::function<void()> fn) {
+    {
+        std::lock_guard g(_mu);
+        if (_stopping) {
+            return;  // dropped: the caller's promise is broken and it sees so
+        }
+        _inbox.push_back(std::move(fn));
+    }
+    _cv.notify_one();
+}
+
+void raft_loop::deliver(raft::message m) {
+    post([this, m = std::move(m)]() mutable { _node->step(std::move(m)); });
+}
+
+std::future<result<void>> raft_loop::propose(std::string data) {
+    auto p = std::make_shared<std::promise<result<void>>>();
+    auto f = p->get_future();
+    post([this, p, data = std::move(data)]() mutable {
+        auto index = _node->propose({std::move(data)});
+        if (!index) {
+            if (index.code() == raft::errc::not_leader) {
+                p->set_value(not_leader(_node->leader()));
+            } else {
+                p->set_value(index.error());
+            }
+            return;
+        }
+        _proposals.emplace(*index, proposal_waiter{_node->term(), clock::now() + _o.request_expiry,
+                                                   std::move(*p)});
+    });
+    return f;
+}
+
+std::future<result<log_index>> raft_loop::read_index() {
+    auto p = std::make_shared<std::promise<result<log_index>>>();
+    auto f = p->get_future();
+    post([this, p]() mutable {
+        const uint64_t seq = ++_read_seq;
+        auto r = _node->read_index(encode_read_ctx(seq));
+        if (!r) {
+            p->set_value(r.code() == raft::errc::not_leader ? not_leader(_node->leader())
+                                                            : r.error());
+            return;
+        }
+        _reads.emplace(seq,
+                       read_waiter{log_index{0}, clock::now() + _o.request_expiry, std::move(*p)});
+    });
+    return f;
+}
+
+std::future<result<void>> raft_loop::propose_conf_change(raft::conf_change cc) {
+    auto p = std::make_shared<std::promise<result<void>>>();
+    auto f = p->get_future();
+    post([this, p, cc = std::move(cc)]() mutable {
+        auto index = _node->propose_conf_change(cc);
+        if (!index) {
+            p->set_value(index.code() == raft::errc::not_leader ? not_leader(_node->leader())
+                                                                : index.error());
+            return;
+        }
+        _proposals.emplace(*index, proposal_waiter{_node->term(), clock::now() + _o.request_expiry,
+                                                   std::move(*p)});
+    });
+    return f;
+}
+
+std::future<result<void>> raft_loop::transfer_leadership(node_id to) {
+    auto p = std::make_shared<std::promise<result<void>>>();
+    auto f = p->get_future();
+    post([this, p, to]() mutable {
+        auto r = _node->transfer_leadership(to);
+        p->set_value(r.code() == raft::errc::not_leader ? result<void>(not_leader(_node->leader()))
+                                                        : r);
+    });
+    return f;
+}
+
+std::future<result<log_index>> raft_loop::take_snapshot() {
+    auto p = std::make_shared<std::promise<result<log_index>>>();
+    auto f = p->get_future();
+    post([this, p]() mutable {
+        maybe_snapshot(true);
+        p->set_value(_last_snapshot);
+    });
+    return f;
+}
+
+std::future<loop_status> raft_loop::status() {
+    auto p = std::make_shared<std::promise<loop_status>>();
+    auto f = p->get_future();
+    post([this, p]() mutable { p->set_value(make_status()); });
+    return f;
+}
+
+loop_status raft_loop::make_status() const {
+    loop_status s;
+    s.id = _id;
+    s.leader = _node->leader();
+    s.role = _node->current_role();
+    s.term = _node->term();
+    s.commit = _node->committed();
+    s.applied = _node->applied();
+    s.last_index = _node->last_index();
+    s.snapshot_index = _last_snapshot;
+    s.conf = _node->conf();
+    if (s.role == raft::role::leader) {
+        for (const auto& [id, pr] : _node->raft_core().progress_map()) {
+            s.progress.push_back({id, pr.match, state_name(pr.state)});
+        }
+    }
+    return s;
+}
+
+void raft_loop::run() {
+    auto next_tick = clock::now() + _o.tick;
+    for (;;) {
+        std::deque<std::function<void()>> work;
+        {
+            std::unique_lock lk(_mu);
+            _cv.wait_until(lk, next_tick, [&] { return _stopping || !_inbox.empty(); });
+            if (_stopping) {
+                return;
+            }
+            work.swap(_inbox);
+        }
+        for (auto& fn : work) {
+            fn();
+        }
+        const auto now = clock::now();
+        if (now >= next_tick) {
+            _node->tick();
+            next_tick += _o.tick;
+            if (next_tick < now) {
+                next_tick = now + _o.tick;  // fell behind (paused): do not burst ticks
+            }
+            expire(now);
+        }
+        while (_node->has_ready()) {
+            handle_ready();
+        }
+    }
+}
+
+void raft_loop::handle_ready() {
+    raft::ready rd = _node->take_ready();
+
+    // 1. persist: one sync covers the snapshot, the entries and the hard state.
+    if (rd.snapshot) {
+        auto r = _log.install_snapshot(*rd.snapshot);
+        if (!r) {
+            FJORD_PANIC("install snapshot at {}: {}", rd.snapshot->meta.index, r.error().message());
+        }
+        _last_snapshot = rd.snapshot->meta.index;
+    }
+    if (!rd.entries.empty()) {
+        auto r = _log.append(rd.entries);
+        if (!r) {
+            FJORD_PANIC("append {} entries at {}: {}", rd.entries.size(), rd.entries.front().index,
+                        r.error().message());
+        }
+    }
+    if (rd.hard_state) {
+        auto r = _log.set_hard_state(*rd.hard_state);
+        if (!r) {
+            FJORD_PANIC("set hard state: {}", r.error().message());
+        }
+    }
+    if (rd.must_sync) {
+        const auto t0 = clock::now();
+        auto r = _log.sync();
+        if (!r) {
+            FJORD_PANIC("sync: {}", r.error().message());
+        }
+        ++_counters.syncs;
+        _counters.sync_ns_total += static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count());
+    }
+
+    // 2. send
+    for (auto& m : rd.messages) {
+        _transport.send(std::move(m));
+    }
+
+    // 3. apply
+    const auto t0 = clock::now();
+    if (rd.snapshot) {
+        auto r = _sm.restore(*rd.snapshot);
+        if (!r) {
+            FJORD_PANIC("restore snapshot at {}: {}", rd.snapshot->meta.index, r.error().message());
+        }
+    }
+    for (const raft::entry& e : rd.committed_entries) {
+        result<void> outcome = _sm.apply(e);
+        auto it = _proposals.find(e.index);
+        if (it != _proposals.end()) {
+            if (it->second.term == e.term) {
+                it->second.done.set_value(std::move(outcome));
+            } else {
+                it->second.done.set_value(
+                    error_info(raft::errc::proposal_dropped,
+                               fmt::format("leadership changed: index {} holds an entry of term {}",
+                                           e.index, e.term)));
+            }
+            _proposals.erase(it);
+        }
+    }
+    if (!rd.committed_entries.empty()) {
+        _counters.applied_entries += rd.committed_entries.size();
+        _counters.apply_ns_total += static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count());
+    }
+    for (const raft::read_state& rs : rd.read_states) {
+        auto it = _reads.find(decode_read_ctx(rs.context));
+        if (it != _reads.end()) {
+            it->second.index = rs.index;
+        }
+    }
+
+    // 4. advance
+    _node->advance(rd);
+
+    _applied = _node->applied().value();
+    _commit = _node->committed().value();
+    _term = _node->term().value();
+    if (rd.soft_state) {
+        const uint64_t leader = rd.soft_state->leader.value();
+        if (_leader.exchange(leader) != leader) {
+            ++_counters.leader_changes;
+            log(log_level::info, "raft", "{}: leader is now {} (term {}, {})", _id, leader,
+                _node->term(), raft::to_string(rd.soft_state->role));
+        }
+        if (_leader_observer) {
+            _leader_observer();
+        }
+    }
+    resolve_reads();
+    if ((!rd.committed_entries.empty() || rd.snapshot) && _apply_observer) {
+        _apply_observer();
+    }
+    maybe_snapshot(false);
+}
+
+void raft_loop::resolve_reads() {
+    const log_index applied = _node->applied();
+    for (auto it = _reads.begin(); it != _reads.end();) {
+        if (it->second.index != log_index{0} && it->second.index <= applied) {
+            it->second.done.set_value(it->second.index);
+            it = _reads.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void raft_loop::expire(clock::time_point now) {
+    const auto timed_out = [](const char* what) {
+        return error_info(std::make_error_code(std::errc::timed_out),
+                          fmt::format("{} not resolved in time (no quorum?)", what));
+    };
+    for (auto it = _proposals.begin(); it != _proposals.end();) {
+        if (it->second.deadline <= now) {
+            it->second.done.set_value(timed_out("proposal"));
+            it = _proposals.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = _reads.begin(); it != _reads.end();) {
+        if (it->second.deadline <= now) {
+            it->second.done.set_value(timed_out("read index"));
+            it = _reads.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void raft_loop::maybe_snapshot(bool force) {
+    const log_index applied = _node->applied();
+    if (applied <= _last_snapshot) {
+        return;
+    }
+    if (!force && applied - _last_snapshot < _o.snapshot_entries) {
+        return;
+    }
+    auto r = _log.create_snapshot(applied, _node->conf(), _sm.snapshot());
+    if (!r) {
+        FJORD_PANIC("create snapshot at {}: {}", applied, r.error().message());
+    }
+    _last_snapshot = applied;
+    ++_counters.snapshots;
+    log(log_level::info, "raft", "{}: snapshot at {}", _id, applied);
+}
+
+}  // namespace fjord::server

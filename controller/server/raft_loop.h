@@ -1,0 +1,172 @@
+#pragma once
+// File: controller/server/raft_loop.h
+//
+// The ready loop: the one thread that owns a member's Raft node, its durable
+// log and the state machine's apply path, and runs the ready contract of
+// controller/raft/node.h in order for every ready:
+//
+//   persist (segmented_log append + hard state, one sync)  ->  send (peer
+//   transport)  ->  apply (state_machine)  ->  advance
+//
+// Everything else reaches the node through this class's thread-safe methods,
+// which post work to the loop and return futures:
+//
+//   gRPC threads ──propose/read_index/...──▶ inbox ──▶ loop thread ──▶ node
+//   transport    ──deliver(message)───────▶ inbox        │
+//   timer (tick every tick_ms) ───────────────────────────┘
+//
+// Futures resolve with the outcome of the request: a proposal when its entry
+// is applied (with the state machine's result), or with raft::errc::not_leader
+// when this member cannot propose, or with a conflict if another entry took
+// its index (leadership was lost). Callers bound their wait; a request that
+// never resolves (no quorum) expires after `request_expiry`.
+//
+// A storage failure stops the process (FJORD_PANIC): after a failed sync the
+// log's durability can no longer be known, and serving on could lose
+// acknowledged writes.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "controller/raft/node.h"
+#include "controller/server/state_machine.h"
+#include "controller/transport/peer_transport.h"
+
+namespace fjord::server {
+
+struct raft_loop_options {
+    raft::config raft;
+    std::chrono::milliseconds tick{100};
+    /// Take a snapshot after this many entries applied since the last one.
+    uint64_t snapshot_entries = 10000;
+    /// Requests unresolved after this long fail with a timeout.
+    std::chrono::milliseconds request_expiry{30000};
+};
+
+/// A point-in-time view of the member, for Status and metrics.
+struct loop_status {
+    node_id id;
+    node_id leader;
+    raft::role role = raft::role::follower;
+    term_id term;
+    log_index commit;
+    log_index applied;
+    log_index last_index;
+    log_index snapshot_index;
+    raft::conf_state conf;
+    struct peer {
+        node_id id;
+        log_index match;
+        std::string state;
+    };
+    std::vector<peer> progress;  // leader only
+};
+
+/// Counters the loop maintains for metrics (read from any thread).
+struct loop_counters {
+    std::atomic<uint64_t> leader_changes{0};
+    std::atomic<uint64_t> syncs{0};
+    std::atomic<uint64_t> sync_ns_total{0};
+    std::atomic<uint64_t> applied_entries{0};
+    std::atomic<uint64_t> apply_ns_total{0};
+    std::atomic<uint64_t> snapshots{0};
+};
+
+class raft_loop {
+  public:
+    /// Called on the loop thread after each batch of applies, and when
+    /// leadership or role changes (observers must not block).
+    using observer = std::function<void()>;
+
+    raft_loop(raft_loop_options o, raft::storage& log, state_machine& sm,
+              transport::peer_transport& transport);
+    ~raft_loop();
+    raft_loop(const raft_loop&) = delete;
+    raft_loop& operator=(const raft_loop&) = delete;
+
+    void start();
+    /// Stops the thread; unresolved requests fail. Idempotent.
+    void stop();
+
+    // --- thread-safe requests ---
+    void deliver(raft::message m);
+    std::future<result<void>> propose(std::string data);
+    /// Resolves with a read index once this member has applied it: a read of
+    /// the local state from then on is linearizable.
+    std::future<result<log_index>> read_index();
+    std::future<result<void>> propose_conf_change(raft::conf_change cc);
+    std::future<result<void>> transfer_leadership(node_id to);
+    std::future<result<log_index>> take_snapshot();
+    std::future<loop_status> status();
+    /// Runs `fn` on the loop thread (between readies).
+    void post(std::function<void()> fn);
+
+    // --- cheap, thread-safe observations (may be stale) ---
+    node_id id() const { return _id; }
+    node_id leader() const { return node_id{_leader.load()}; }
+    bool is_leader() const { return _leader.load() == _id.value(); }
+    term_id term() const { return term_id{_term.load()}; }
+    log_index applied() const { return log_index{_applied.load()}; }
+    log_index commit() const { return log_index{_commit.load()}; }
+    const loop_counters& counters() const { return _counters; }
+
+    void set_apply_observer(observer o) { _apply_observer = std::move(o); }
+    void set_leader_observer(observer o) { _leader_observer = std::move(o); }
+
+  private:
+    using clock = std::chrono::steady_clock;
+    struct proposal_waiter {
+        term_id term;
+        clock::time_point deadline;
+        std::promise<result<void>> done;
+    };
+    struct read_waiter {
+        log_index index;  // 0 until the read state arrives
+        clock::time_point deadline;
+        std::promise<result<log_index>> done;
+    };
+
+    void run();
+    void handle_ready();
+    void resolve_reads();
+    void expire(clock::time_point now);
+    void maybe_snapshot(bool force);
+    loop_status make_status() const;
+
+    raft_loop_options _o;
+    node_id _id;
+    raft::storage& _log;
+    state_machine& _sm;
+    transport::peer_transport& _transport;
+    std::unique_ptr<raft::node> _node;
+
+    std::mutex _mu;
+    std::condition_variable _cv;
+    std::deque<std::function<void()>> _inbox;
+    bool _stopping = false;
+    std::thread _thread;
+
+    // Loop-thread state.
+    std::map<log_index, proposal_waiter> _proposals;
+    std::map<uint64_t, read_waiter> _reads;
+    uint64_t _read_seq = 0;
+    log_index _last_snapshot;
+    observer _apply_observer;
+    observer _leader_observer;
+
+    std::atomic<uint64_t> _leader{0};
+    std::atomic<uint64_t> _term{0};
+    std::atomic<uint64_t> _applied{0};
+    std::atomic<uint64_t> _commit{0};
+    loop_counters _counters;
+};
+
+}  // namespace fjord::server

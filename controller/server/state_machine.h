@@ -1,0 +1,30 @@
+#pragma once
+// File: controller/server/state_machine.h
+//
+// What the ready loop applies committed entries to. The loop calls these on
+// its own thread only, in log order; an implementation that is read from
+// other threads (the controller's tables) does its own locking.
+
+#include <string>
+
+#include "common/result.h"
+#include "controller/raft/types.h"
+
+namespace fjord::server {
+
+class state_machine {
+  public:
+    virtual ~state_machine() = default;
+
+    /// Applies one committed entry (normal, empty, or a membership change
+    /// the core has already put into effect). The result is what the
+    /// proposer of the entry is told; it never stops the loop. A failure to
+    /// apply that would leave members diverged must FJORD_PANIC instead.
+    virtual result<void> apply(const raft::entry& e) = 0;
+    /// An image of the state at the last applied entry.
+    virtual std::string snapshot() = 0;
+    /// Replaces the state with a snapshot's image (at s.meta.index).
+    virtual result<void> restore(const raft::snapshot& s) = 0;
+};
+
+}  // namespace fjord::server

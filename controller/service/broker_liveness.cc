@@ -1,0 +1,42 @@
+#include "controller/service/broker_liveness.h"
+
+namespace fjord::service {
+
+void broker_liveness::reset(clock::time_point now) {
+    std::lock_guard g(_mu);
+    _brokers.clear();
+    _since = now;
+}
+
+void broker_liveness::heartbeat(int32_t id, const std::string& incarnation, uint64_t applied,
+                                clock::time_point now) {
+    std::lock_guard g(_mu);
+    entry& e = _brokers[id];
+    if (e.incarnation != incarnation) {
+        e = entry{incarnation, now, applied};
+        return;
+    }
+    e.last = now;
+    e.applied = std::max(e.applied, applied);
+}
+
+broker_liveness::view broker_liveness::get(int32_t id, const std::string& incarnation,
+                                           std::chrono::milliseconds timeout,
+                                           clock::time_point now) const {
+    std::lock_guard g(_mu);
+    view v;
+    auto it = _brokers.find(id);
+    if (it == _brokers.end() || it->second.incarnation != incarnation) {
+        // Not heard from since this leader took over: assume alive for one
+        // session timeout, as the previous leader may have seen it recently.
+        v.alive = now - _since < timeout;
+        return v;
+    }
+    v.applied_revision = it->second.applied;
+    v.last_heartbeat_ms_ago =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.last).count();
+    v.alive = now - it->second.last < timeout;
+    return v;
+}
+
+}  // namespace fjord::service

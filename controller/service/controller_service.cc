@@ -1,0 +1,863 @@
+#include "controller/service/controller_service.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "common/uuid.h"
+#include "controller/raft/errc.h"
+#include "controller/service/status_mapping.h"
+#include "controller/stm/config_schema.h"
+#include "controller/stm/errc.h"
+#include "controller/stm/validation.h"
+
+namespace fjord::service {
+namespace {
+
+using controller::errc;
+using clock = std::chrono::steady_clock;
+
+constexpr const char* forwarded_header = "fjord-forwarded";
+
+/// Waits for `f` until `deadline`; a broken promise (shutdown) or a timeout
+/// becomes an error value.
+template <typename T>
+result<T> await(std::future<result<T>>& f, clock::time_point deadline) {
+    if (f.wait_until(deadline) != std::future_status::ready) {
+        return error_info(controller::errc::timeout, "not applied in time; the outcome is unknown");
+    }
+    try {
+        return f.get();
+    } catch (const std::future_error&) {
+        return error_info(std::make_error_code(std::errc::operation_canceled),
+                          "controller shutting down");
+    }
+}
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string item_prefix(const char* list, size_t i) {
+    return fmt::format("{}[{}].", list, i);
+}
+
+grpc::Status invalid(const std::string& msg) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, msg};
+}
+
+/// Validates "host:port" with port 1..65535; the error names `field`.
+result<void> check_address(std::string_view field, const std::string& addr) {
+    const size_t colon = addr.rfind(':');
+    if (addr.empty() || colon == std::string::npos || colon == 0 || colon + 1 == addr.size()) {
+        return {errc::invalid_argument, fmt::format("{}: \"{}\" is not host:port", field, addr)};
+    }
+    int port = 0;
+    for (char c : addr.substr(colon + 1)) {
+        if (c < '0' || c > '9' || port > 65535) {
+            return {errc::invalid_argument, fmt::format("{}: bad port in \"{}\"", field, addr)};
+        }
+        port = port * 10 + (c - '0');
+    }
+    if (port < 1 || port > 65535) {
+        return {errc::invalid_argument,
+                fmt::format("{}: port {} is outside 1..65535", field, port)};
+    }
+    return ok();
+}
+
+}  // namespace
+
+controller_service::controller_service(service_options o, server::raft_loop& loop,
+                                       server::controller_state& state, broker_liveness& liveness,
+                                       metrics::registry& metrics)
+    : _o(o),
+      _loop(loop),
+      _state(state),
+      _liveness(liveness),
+      _requests(metrics.add_counter_family("fjord_controller_requests_total",
+                                           "ControllerService calls by method and status code",
+                                           {"method", "code"})) {}
+
+// ------------------------------------------------------------ plumbing
+
+void controller_service::count(const char* method, const grpc::Status& s) {
+    static const char* const names[] = {"OK",
+                                        "CANCELLED",
+                                        "UNKNOWN",
+                                        "INVALID_ARGUMENT",
+                                        "DEADLINE_EXCEEDED",
+                                        "NOT_FOUND",
+                                        "ALREADY_EXISTS",
+                                        "PERMISSION_DENIED",
+                                        "RESOURCE_EXHAUSTED",
+                                        "FAILED_PRECONDITION",
+                                        "ABORTED",
+                                        "OUT_OF_RANGE",
+                                        "UNIMPLEMENTED",
+                                        "INTERNAL",
+                                        "UNAVAILABLE",
+                                        "DATA_LOSS",
+                                        "UNAUTHENTICATED"};
+    const auto code = static_cast<size_t>(s.error_code());
+    _requests.with({method, code < std::size(names) ? names[code] : "UNKNOWN"}).inc();
+}
+
+std::string controller_service::principal(grpc::ServerContext*) const {
+    // Authentication arrives with the security issue; until then every
+    // caller is anonymous, and the audit trail says so.
+    return "anonymous";
+}
+
+uint64_t controller_service::revision() const {
+    return _state.read([](const controller::controller_stm& s) { return s.revision().value(); });
+}
+
+grpc::Status controller_service::not_leader(grpc::ServerContext* ctx) {
+    const node_id leader = _loop.leader();
+    std::string address;
+    if (leader != no_node) {
+        address = _state.read([&](const controller::controller_stm& s) {
+            const auto* m = s.members().find(leader.value());
+            return m != nullptr ? m->api_address() : std::string{};
+        });
+        ctx->AddTrailingMetadata("fjord-leader-id", std::to_string(leader.value()));
+        if (!address.empty()) {
+            ctx->AddTrailingMetadata("fjord-leader-address", address);
+        }
+    }
+    return {grpc::StatusCode::UNAVAILABLE,
+            leader == no_node
+                ? std::string("not the leader; no leader is known (election in progress?)")
+                : fmt::format("not the leader; the leader is {} at {}", leader,
+                              address.empty() ? "an unknown address" : address)};
+}
+
+template <typename Req, typename Resp>
+std::optional<grpc::Status> controller_service::forward_if_follower(grpc::ServerContext* ctx,
+                                                                    const Req& req, Resp* resp,
+                                                                    stub_method<Req, Resp> method,
+                                                                    const char* name) {
+    if (_stopping) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "controller shutting down");
+    }
+    if (_loop.is_leader()) {
+        return std::nullopt;
+    }
+    // One hop only: a forwarded call that meets a non-leader (leadership
+    // moved meanwhile) tells the caller where to go instead of bouncing.
+    if (ctx->client_metadata().count(forwarded_header) > 0) {
+        return not_leader(ctx);
+    }
+    const node_id leader = _loop.leader();
+    if (leader == no_node) {
+        return not_leader(ctx);
+    }
+    const std::string address = _state.read([&](const controller::controller_stm& s) {
+        const auto* m = s.members().find(leader.value());
+        return m != nullptr ? m->api_address() : std::string{};
+    });
+    if (address.empty()) {
+        return not_leader(ctx);
+    }
+    stub* st = nullptr;
+    {
+        std::lock_guard g(_stubs_mu);
+        auto& slot = _stubs[address];
+        if (!slot) {
+            slot = v1::ControllerService::NewStub(
+                grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        }
+        st = slot.get();
+    }
+    grpc::ClientContext fctx;
+    fctx.AddMetadata(forwarded_header, "1");
+    const auto deadline = ctx->deadline();
+    const auto cap = std::chrono::system_clock::now() + _o.write_timeout + std::chrono::seconds(2);
+    fctx.set_deadline(std::min(deadline, cap));
+    grpc::Status s = (st->*method)(&fctx, req, resp);
+    for (const auto& [k, v] : fctx.GetServerTrailingMetadata()) {
+        ctx->AddTrailingMetadata(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    }
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        s.error_message().find("not the leader") == std::string::npos) {
+        log(log_level::debug, "service", "forwarding {} to leader {} at {} failed: {}", name,
+            leader, address, s.error_message());
+        return not_leader(ctx);
+    }
+    return s;
+}
+
+result<void> controller_service::linearize(const v1::ReadOptions& read) {
+    if (read.stale()) {
+        return ok();
+    }
+    auto f = _loop.read_index();
+    auto r = await(f, clock::now() + _o.read_timeout);
+    if (!r) {
+        return r.error();
+    }
+    return ok();
+}
+
+result<void> controller_service::propose_one(const v1::ControllerCommand& cmd) {
+    std::string data;
+    if (!cmd.SerializeToString(&data)) {
+        return {errc::internal, "command does not serialize"};
+    }
+    auto f = _loop.propose(std::move(data));
+    return await(f, clock::now() + _o.write_timeout);
+}
+
+std::vector<result<void>> controller_service::propose_all(
+    const std::vector<std::optional<std::string>>& cmds) {
+    std::vector<std::optional<std::future<result<void>>>> futures;
+    futures.reserve(cmds.size());
+    for (const auto& c : cmds) {
+        if (c) {
+            futures.emplace_back(_loop.propose(*c));
+        } else {
+            futures.emplace_back(std::nullopt);
+        }
+    }
+    const auto deadline = clock::now() + _o.write_timeout;
+    std::vector<result<void>> out;
+    out.reserve(cmds.size());
+    for (auto& f : futures) {
+        out.push_back(f ? await(*f, deadline) : result<void>(ok()));
+    }
+    return out;
+}
+
+// ------------------------------------------------------------ topics
+
+grpc::Status controller_service::CreateTopics(grpc::ServerContext* ctx,
+                                              const v1::CreateTopicsRequest* req,
+                                              v1::CreateTopicsResponse* resp) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::CreateTopics, "CreateTopics")) {
+        return finish("CreateTopics", *fwd);
+    }
+    if (req->topics_size() == 0) {
+        return finish("CreateTopics", invalid("topics: at least one topic is required"));
+    }
+    const controller::command_meta meta{principal(ctx), now_ms()};
+    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->topics_size()));
+    for (int i = 0; i < req->topics_size(); ++i) {
+        const auto& item = req->topics(i);
+        auto* out = resp->add_topics();
+        out->set_name(item.name());
+        auto cmd = _state.read([&](const controller::controller_stm& s) {
+            return controller::make_create_topic(s, item, new_uuid(), meta);
+        });
+        if (!cmd) {
+            *out->mutable_result() =
+                to_item_result(cmd.error(), item_prefix("topics", static_cast<size_t>(i)));
+            continue;
+        }
+        *out->mutable_topic() = cmd->create_topic().topic();
+        *out->mutable_result() = ok_item();
+        if (!req->validate_only()) {
+            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
+        }
+    }
+    const auto outcomes = propose_all(cmds);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        if (cmds[i] && !outcomes[i]) {
+            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
+                to_item_result(outcomes[i].error(), item_prefix("topics", i));
+            resp->mutable_topics(static_cast<int>(i))->clear_topic();
+        }
+    }
+    // Report the topic as applied (placement and audit included).
+    _state.read([&](const controller::controller_stm& s) {
+        for (auto& t : *resp->mutable_topics()) {
+            if (t.result().code() == v1::OK && !req->validate_only()) {
+                if (const auto* applied = s.topics().find(t.name())) {
+                    *t.mutable_topic() = *applied;
+                }
+            }
+        }
+        resp->set_revision(s.revision().value());
+        return 0;
+    });
+    return finish("CreateTopics", grpc::Status::OK);
+}
+
+grpc::Status controller_service::DeleteTopics(grpc::ServerContext* ctx,
+                                              const v1::DeleteTopicsRequest* req,
+                                              v1::DeleteTopicsResponse* resp) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::DeleteTopics, "DeleteTopics")) {
+        return finish("DeleteTopics", *fwd);
+    }
+    if (req->names_size() == 0) {
+        return finish("DeleteTopics", invalid("names: at least one topic is required"));
+    }
+    const controller::command_meta meta{principal(ctx), now_ms()};
+    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->names_size()));
+    for (int i = 0; i < req->names_size(); ++i) {
+        auto* out = resp->add_topics();
+        out->set_name(req->names(i));
+        auto cmd = _state.read([&](const controller::controller_stm& s) {
+            return controller::make_delete_topic(s, req->names(i), meta);
+        });
+        if (!cmd) {
+            *out->mutable_result() =
+                to_item_result(cmd.error(), item_prefix("names", static_cast<size_t>(i)));
+            continue;
+        }
+        *out->mutable_result() = ok_item();
+        if (!req->validate_only()) {
+            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
+        }
+    }
+    const auto outcomes = propose_all(cmds);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        if (cmds[i] && !outcomes[i]) {
+            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
+                to_item_result(outcomes[i].error(), item_prefix("names", i));
+        }
+    }
+    resp->set_revision(revision());
+    return finish("DeleteTopics", grpc::Status::OK);
+}
+
+grpc::Status controller_service::ListTopics(grpc::ServerContext*, const v1::ListTopicsRequest* req,
+                                            v1::ListTopicsResponse* resp) {
+    if (auto r = linearize(req->read()); !r) {
+        return finish("ListTopics", to_grpc_status(r.error()));
+    }
+    _state.read([&](const controller::controller_stm& s) {
+        if (req->names_size() == 0) {
+            for (const auto& [name, t] : s.topics().all()) {
+                *resp->add_topics() = t;
+            }
+        } else {
+            for (const auto& name : req->names()) {
+                if (const auto* t = s.topics().find(name)) {
+                    *resp->add_topics() = *t;
+                } else {
+                    resp->add_missing(name);
+                }
+            }
+        }
+        resp->set_revision(s.revision().value());
+        return 0;
+    });
+    return finish("ListTopics", grpc::Status::OK);
+}
+
+grpc::Status controller_service::AlterTopicConfigs(grpc::ServerContext* ctx,
+                                                   const v1::AlterTopicConfigsRequest* req,
+                                                   v1::AlterTopicConfigsResponse* resp) {
+    if (auto fwd =
+            forward_if_follower(ctx, *req, resp, &stub::AlterTopicConfigs, "AlterTopicConfigs")) {
+        return finish("AlterTopicConfigs", *fwd);
+    }
+    if (req->topics_size() == 0) {
+        return finish("AlterTopicConfigs", invalid("topics: at least one topic is required"));
+    }
+    const controller::command_meta meta{principal(ctx), now_ms()};
+    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->topics_size()));
+    for (int i = 0; i < req->topics_size(); ++i) {
+        const auto& item = req->topics(i);
+        auto* out = resp->add_topics();
+        out->set_name(item.name());
+        auto cmd = _state.read([&](const controller::controller_stm& s) {
+            return controller::make_alter_topic_configs(s, item, meta);
+        });
+        if (!cmd) {
+            *out->mutable_result() =
+                to_item_result(cmd.error(), item_prefix("topics", static_cast<size_t>(i)));
+            continue;
+        }
+        *out->mutable_result() = ok_item();
+        if (!req->validate_only()) {
+            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
+        }
+    }
+    const auto outcomes = propose_all(cmds);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        if (cmds[i] && !outcomes[i]) {
+            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
+                to_item_result(outcomes[i].error(), item_prefix("topics", i));
+        }
+    }
+    resp->set_revision(revision());
+    return finish("AlterTopicConfigs", grpc::Status::OK);
+}
+
+grpc::Status controller_service::CreatePartitions(grpc::ServerContext* ctx,
+                                                  const v1::CreatePartitionsRequest* req,
+                                                  v1::CreatePartitionsResponse* resp) {
+    if (auto fwd =
+            forward_if_follower(ctx, *req, resp, &stub::CreatePartitions, "CreatePartitions")) {
+        return finish("CreatePartitions", *fwd);
+    }
+    if (req->topics_size() == 0) {
+        return finish("CreatePartitions", invalid("topics: at least one topic is required"));
+    }
+    const controller::command_meta meta{principal(ctx), now_ms()};
+    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->topics_size()));
+    for (int i = 0; i < req->topics_size(); ++i) {
+        const auto& item = req->topics(i);
+        auto* out = resp->add_topics();
+        out->set_name(item.name());
+        auto cmd = _state.read([&](const controller::controller_stm& s) {
+            return controller::make_create_partitions(s, item, meta);
+        });
+        if (!cmd) {
+            *out->mutable_result() =
+                to_item_result(cmd.error(), item_prefix("topics", static_cast<size_t>(i)));
+            continue;
+        }
+        *out->mutable_result() = ok_item();
+        if (!req->validate_only()) {
+            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
+        }
+    }
+    const auto outcomes = propose_all(cmds);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        if (cmds[i] && !outcomes[i]) {
+            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
+                to_item_result(outcomes[i].error(), item_prefix("topics", i));
+        }
+    }
+    resp->set_revision(revision());
+    return finish("CreatePartitions", grpc::Status::OK);
+}
+
+// ------------------------------------------------------------ cluster config
+
+grpc::Status controller_service::GetClusterConfig(grpc::ServerContext*,
+                                                  const v1::GetClusterConfigRequest* req,
+                                                  v1::GetClusterConfigResponse* resp) {
+    if (auto r = linearize(req->read()); !r) {
+        return finish("GetClusterConfig", to_grpc_status(r.error()));
+    }
+    const std::vector<std::string> keys(req->keys().begin(), req->keys().end());
+    auto entries = _state.read([&](const controller::controller_stm& s) {
+        resp->set_revision(s.revision().value());
+        return s.cluster_config().effective(keys);
+    });
+    if (!entries) {
+        return finish("GetClusterConfig", to_grpc_status(entries.error()));
+    }
+    for (auto& e : *entries) {
+        *resp->add_entries() = std::move(e);
+    }
+    if (req->include_schema()) {
+        for (auto& p : controller::cluster_config_schema().to_proto()) {
+            *resp->add_schema() = std::move(p);
+        }
+    }
+    return finish("GetClusterConfig", grpc::Status::OK);
+}
+
+grpc::Status controller_service::SetClusterConfig(grpc::ServerContext* ctx,
+                                                  const v1::SetClusterConfigRequest* req,
+                                                  v1::SetClusterConfigResponse* resp) {
+    if (auto fwd =
+            forward_if_follower(ctx, *req, resp, &stub::SetClusterConfig, "SetClusterConfig")) {
+        return finish("SetClusterConfig", *fwd);
+    }
+    const controller::command_meta meta{principal(ctx), now_ms()};
+    auto cmd = _state.read([&](const controller::controller_stm& s) {
+        return controller::make_set_cluster_config(s, *req, meta);
+    });
+    auto fill = [&](const result<void>& outcome) {
+        for (const auto& [k, v] : req->upsert()) {
+            (*resp->mutable_results())[k] = ok_item();
+        }
+        for (const auto& k : req->remove()) {
+            (*resp->mutable_results())[k] = ok_item();
+        }
+        if (outcome) {
+            return;
+        }
+        // All or nothing: the key at fault gets the error, every other key
+        // says it was not applied.
+        const v1::ItemResult failed = to_item_result(outcome.error(), "");
+        for (auto& [k, r] : *resp->mutable_results()) {
+            if (failed.field() == k) {
+                r = failed;
+            } else {
+                r.set_code(failed.code() == v1::INVALID_CONFIG ? v1::INVALID_ARGUMENT
+                                                               : failed.code());
+                r.set_message(fmt::format("not applied: {}", failed.message()));
+            }
+        }
+    };
+    if (!cmd) {
+        fill(cmd.error());
+        resp->set_revision(revision());
+        return finish("SetClusterConfig", grpc::Status::OK);
+    }
+    for (const auto& [k, v] : req->upsert()) {
+        if (const auto* p = controller::cluster_config_schema().find(k); p && p->needs_restart) {
+            resp->set_needs_restart(true);
+        }
+    }
+    fill(req->validate_only() ? result<void>(ok()) : propose_one(*cmd));
+    resp->set_revision(revision());
+    return finish("SetClusterConfig", grpc::Status::OK);
+}
+
+// ------------------------------------------------------------ brokers
+
+grpc::Status controller_service::RegisterBroker(grpc::ServerContext* ctx,
+                                                const v1::RegisterBrokerRequest* req,
+                                                v1::RegisterBrokerResponse* resp) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::RegisterBroker, "RegisterBroker")) {
+        return finish("RegisterBroker", *fwd);
+    }
+    if (!req->has_broker()) {
+        return finish("RegisterBroker", invalid("broker: required"));
+    }
+    const v1::Broker& b = req->broker();
+    const auto now = clock::now();
+    const controller::command_meta meta{principal(ctx), now_ms()};
+    auto cmd = _state.read([&](const controller::controller_stm& s) {
+        bool alive = false;
+        if (const auto* existing = s.brokers().find(b.id())) {
+            alive = _liveness.get(b.id(), existing->incarnation(), _o.broker_session_timeout, now)
+                        .alive;
+        }
+        return controller::make_register_broker(s, b, alive, meta);
+    });
+    result<void> outcome = ok();
+    if (!cmd) {
+        outcome = cmd.error();
+    } else if (*cmd) {
+        outcome = propose_one(**cmd);
+    }
+    if (outcome) {
+        _liveness.heartbeat(b.id(), b.incarnation(), 0, clock::now());
+        *resp->mutable_result() = ok_item();
+    } else {
+        *resp->mutable_result() = to_item_result(outcome.error(), "broker.");
+    }
+    _state.read([&](const controller::controller_stm& s) {
+        resp->set_revision(s.revision().value());
+        resp->set_cluster_uuid(s.cluster_uuid());
+        return 0;
+    });
+    return finish("RegisterBroker", grpc::Status::OK);
+}
+
+grpc::Status controller_service::Heartbeat(grpc::ServerContext* ctx,
+                                           const v1::HeartbeatRequest* req,
+                                           v1::HeartbeatResponse* resp) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::Heartbeat, "Heartbeat")) {
+        return finish("Heartbeat", *fwd);
+    }
+    const bool known = _state.read([&](const controller::controller_stm& s) {
+        const auto* b = s.brokers().find(req->broker_id());
+        resp->set_revision(s.revision().value());
+        return b != nullptr && b->incarnation() == req->incarnation() &&
+               b->state() != v1::BROKER_STATE_DECOMMISSIONED;
+    });
+    resp->set_session_timeout_ms(_o.broker_session_timeout.count());
+    if (!known) {
+        resp->mutable_result()->set_code(v1::UNKNOWN_BROKER);
+        resp->mutable_result()->set_message(
+            fmt::format("broker {} incarnation \"{}\" is not registered (register again)",
+                        req->broker_id(), req->incarnation()));
+        resp->mutable_result()->set_field("broker_id");
+        return finish("Heartbeat", grpc::Status::OK);
+    }
+    _liveness.heartbeat(req->broker_id(), req->incarnation(), req->applied_revision(),
+                        clock::now());
+    *resp->mutable_result() = ok_item();
+    return finish("Heartbeat", grpc::Status::OK);
+}
+
+grpc::Status controller_service::ListBrokers(grpc::ServerContext* ctx,
+                                             const v1::ListBrokersRequest* req,
+                                             v1::ListBrokersResponse* resp) {
+    // Liveness lives on the leader: only a stale read is served locally.
+    if (!req->read().stale()) {
+        if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::ListBrokers, "ListBrokers")) {
+            return finish("ListBrokers", *fwd);
+        }
+    }
+    if (auto r = linearize(req->read()); !r) {
+        return finish("ListBrokers", to_grpc_status(r.error()));
+    }
+    const auto now = clock::now();
+    const bool leader = _loop.is_leader();
+    _state.read([&](const controller::controller_stm& s) {
+        for (const auto& [id, b] : s.brokers().all()) {
+            auto* item = resp->add_brokers();
+            *item->mutable_broker() = b;
+            if (leader) {
+                const auto v = _liveness.get(id, b.incarnation(), _o.broker_session_timeout, now);
+                item->set_alive(v.alive && b.state() != v1::BROKER_STATE_DECOMMISSIONED);
+                item->set_applied_revision(v.applied_revision);
+                item->set_last_heartbeat_ms_ago(v.last_heartbeat_ms_ago);
+            } else {
+                item->set_last_heartbeat_ms_ago(-1);
+            }
+            item->set_applied(req->applied_at_least() > 0 &&
+                              item->applied_revision() >= req->applied_at_least());
+        }
+        resp->set_revision(s.revision().value());
+        return 0;
+    });
+    return finish("ListBrokers", grpc::Status::OK);
+}
+
+grpc::Status controller_service::SetBrokerState(grpc::ServerContext* ctx,
+                                                const v1::SetBrokerStateRequest* req,
+                                                v1::SetBrokerStateResponse* resp) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::SetBrokerState, "SetBrokerState")) {
+        return finish("SetBrokerState", *fwd);
+    }
+    const controller::command_meta meta{principal(ctx), now_ms()};
+    auto cmd = _state.read([&](const controller::controller_stm& s) {
+        return controller::make_set_broker_state(s, req->id(), req->state(), meta);
+    });
+    result<void> outcome = ok();
+    if (!cmd) {
+        outcome = cmd.error();
+    } else if (*cmd) {
+        outcome = propose_one(**cmd);
+    }
+    *resp->mutable_result() = outcome ? ok_item() : to_item_result(outcome.error(), "");
+    resp->set_revision(revision());
+    return finish("SetBrokerState", grpc::Status::OK);
+}
+
+grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                                       grpc::ServerWriter<v1::WatchEvent>* writer) {
+    const auto cancelled = [&] { return _stopping.load() || ctx->IsCancelled(); };
+    revision_id last{req->from_revision()};
+    auto send_snapshot = [&]() {
+        v1::WatchEvent ev;
+        _state.read([&](const controller::controller_stm& s) {
+            *ev.mutable_snapshot() = s.full_state();
+            return 0;
+        });
+        last = revision_id{ev.snapshot().revision()};
+        ev.set_revision_complete(true);
+        return writer->Write(ev);
+    };
+    if (last == revision_id{0}) {
+        if (!send_snapshot()) {
+            return finish("Watch", grpc::Status::OK);
+        }
+    }
+    while (!cancelled()) {
+        auto deltas =
+            _state.read([&](const controller::controller_stm& s) { return s.changes_after(last); });
+        if (!deltas) {
+            // The changes after `last` are no longer retained: start over.
+            if (!send_snapshot()) {
+                break;
+            }
+            continue;
+        }
+        for (size_t i = 0; i < deltas->size(); ++i) {
+            v1::WatchEvent ev;
+            last = revision_id{(*deltas)[i].revision()};
+            ev.set_revision_complete(i + 1 == deltas->size() ||
+                                     (*deltas)[i + 1].revision() != (*deltas)[i].revision());
+            *ev.mutable_delta() = std::move((*deltas)[i]);
+            if (!writer->Write(ev)) {
+                return finish("Watch", grpc::Status::OK);
+            }
+        }
+        _state.wait_for_revision(last, clock::now() + std::chrono::seconds(1), cancelled);
+    }
+    return finish(
+        "Watch", _stopping ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "controller shutting down")
+                           : grpc::Status::OK);
+}
+
+// ------------------------------------------------------------ administration
+
+grpc::Status controller_service::Status(grpc::ServerContext*, const v1::StatusRequest*,
+                                        v1::StatusResponse* resp) {
+    auto f = _loop.status();
+    if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+        return finish("Status", {grpc::StatusCode::DEADLINE_EXCEEDED, "raft loop not responding"});
+    }
+    server::loop_status st;
+    try {
+        st = f.get();
+    } catch (const std::future_error&) {
+        return finish("Status", {grpc::StatusCode::UNAVAILABLE, "controller shutting down"});
+    }
+    resp->set_node_id(st.id.value());
+    resp->set_leader_id(st.leader.value());
+    resp->set_term(st.term.value());
+    resp->set_commit_index(st.commit.value());
+    resp->set_applied_index(st.applied.value());
+    resp->set_role(std::string(raft::to_string(st.role)));
+    resp->set_snapshot_index(st.snapshot_index.value());
+    _state.read([&](const controller::controller_stm& s) {
+        resp->set_cluster_uuid(s.cluster_uuid());
+        auto add = [&](node_id id, bool voter) {
+            auto* m = resp->add_members();
+            m->set_voter(voter);
+            if (const auto* rec = s.members().find(id.value())) {
+                *m->mutable_member() = *rec;
+            } else {
+                m->mutable_member()->set_id(id.value());
+            }
+            for (const auto& p : st.progress) {
+                if (p.id == id) {
+                    m->set_match_index(p.match.value());
+                    m->set_state(p.state);
+                }
+            }
+        };
+        for (node_id v : st.conf.voters) {
+            add(v, true);
+        }
+        for (node_id l : st.conf.learners) {
+            add(l, false);
+        }
+        return 0;
+    });
+    return finish("Status", grpc::Status::OK);
+}
+
+grpc::Status controller_service::AddMember(grpc::ServerContext* ctx,
+                                           const v1::AddMemberRequest* req,
+                                           v1::AddMemberResponse* resp) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::AddMember, "AddMember")) {
+        return finish("AddMember", *fwd);
+    }
+    const v1::Member& m = req->member();
+    if (m.id() == 0) {
+        return finish("AddMember", invalid("member.id: must be >= 1"));
+    }
+    if (auto r = check_address("member.peer_address", m.peer_address()); !r) {
+        return finish("AddMember", to_grpc_status(r.error()));
+    }
+    if (auto r = check_address("member.api_address", m.api_address()); !r) {
+        return finish("AddMember", to_grpc_status(r.error()));
+    }
+    v1::MemberContext mc;
+    *mc.mutable_member() = m;
+    raft::conf_change cc{raft::conf_change_type::add_learner, node_id{m.id()},
+                         mc.SerializeAsString()};
+    auto f = _loop.propose_conf_change(cc);
+    auto r = await(f, clock::now() + _o.write_timeout);
+    if (!r) {
+        *resp->mutable_result() = to_item_result(r.error(), "member.");
+        return finish("AddMember", grpc::Status::OK);
+    }
+    if (req->as_learner()) {
+        *resp->mutable_result() = ok_item();
+        return finish("AddMember", grpc::Status::OK);
+    }
+    // Promote once the learner holds the committed log (the core refuses
+    // earlier promotion), polling the leader's view of its progress.
+    const auto deadline = clock::now() + _o.write_timeout * 3;
+    error_info last_error(errc::timeout, "member.id: learner did not catch up in time");
+    while (clock::now() < deadline && !_stopping) {
+        cc.type = raft::conf_change_type::add_voter;
+        auto pf = _loop.propose_conf_change(cc);
+        auto pr = await(pf, clock::now() + _o.write_timeout);
+        if (pr) {
+            *resp->mutable_result() = ok_item();
+            return finish("AddMember", grpc::Status::OK);
+        }
+        if (pr.code() != raft::errc::learner_not_caught_up &&
+            pr.code() != raft::errc::conf_change_pending) {
+            *resp->mutable_result() = to_item_result(pr.error(), "member.");
+            return finish("AddMember", grpc::Status::OK);
+        }
+        last_error = pr.error();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    *resp->mutable_result() = to_item_result(last_error, "member.");
+    return finish("AddMember", grpc::Status::OK);
+}
+
+grpc::Status controller_service::RemoveMember(grpc::ServerContext* ctx,
+                                              const v1::RemoveMemberRequest* req,
+                                              v1::RemoveMemberResponse* resp) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::RemoveMember, "RemoveMember")) {
+        return finish("RemoveMember", *fwd);
+    }
+    if (req->id() == 0) {
+        return finish("RemoveMember", invalid("id: must be >= 1"));
+    }
+    raft::conf_change cc{raft::conf_change_type::remove_node, node_id{req->id()}, {}};
+    auto f = _loop.propose_conf_change(cc);
+    auto r = await(f, clock::now() + _o.write_timeout);
+    *resp->mutable_result() = r ? ok_item() : to_item_result(r.error(), "");
+    return finish("RemoveMember", grpc::Status::OK);
+}
+
+grpc::Status controller_service::TransferLeadership(grpc::ServerContext* ctx,
+                                                    const v1::TransferLeadershipRequest* req,
+                                                    v1::TransferLeadershipResponse* resp) {
+    if (auto fwd =
+            forward_if_follower(ctx, *req, resp, &stub::TransferLeadership, "TransferLeadership")) {
+        return finish("TransferLeadership", *fwd);
+    }
+    node_id to{req->to()};
+    if (to == no_node) {
+        // The most caught-up other voter.
+        auto f = _loop.status();
+        if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+            return finish("TransferLeadership",
+                          {grpc::StatusCode::DEADLINE_EXCEEDED, "raft loop not responding"});
+        }
+        const auto st = f.get();
+        log_index best;
+        for (const auto& p : st.progress) {
+            const bool voter = std::find(st.conf.voters.begin(), st.conf.voters.end(), p.id) !=
+                               st.conf.voters.end();
+            if (p.id != st.id && voter && (to == no_node || p.match > best)) {
+                to = p.id;
+                best = p.match;
+            }
+        }
+        if (to == no_node) {
+            resp->mutable_result()->set_code(v1::INVALID_ARGUMENT);
+            resp->mutable_result()->set_message("to: there is no other voter to transfer to");
+            resp->mutable_result()->set_field("to");
+            return finish("TransferLeadership", grpc::Status::OK);
+        }
+    }
+    auto f = _loop.transfer_leadership(to);
+    auto r = await(f, clock::now() + _o.write_timeout);
+    if (!r) {
+        *resp->mutable_result() = to_item_result(r.error(), "");
+        return finish("TransferLeadership", grpc::Status::OK);
+    }
+    const auto deadline = clock::now() + _o.election_timeout * 3;
+    while (clock::now() < deadline && _loop.leader() != to) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    resp->set_leader_id(_loop.leader().value());
+    if (_loop.leader() == to) {
+        *resp->mutable_result() = ok_item();
+    } else {
+        resp->mutable_result()->set_code(v1::TIMEOUT);
+        resp->mutable_result()->set_message(fmt::format("to: {} did not take over within {} ms", to,
+                                                        (_o.election_timeout * 3).count()));
+        resp->mutable_result()->set_field("to");
+    }
+    return finish("TransferLeadership", grpc::Status::OK);
+}
+
+grpc::Status controller_service::TakeSnapshot(grpc::ServerContext*, const v1::TakeSnapshotRequest*,
+                                              v1::TakeSnapshotResponse* resp) {
+    auto f = _loop.take_snapshot();
+    auto r = await(f, clock::now() + _o.write_timeout);
+    if (!r) {
+        *resp->mutable_result() = to_item_result(r.error(), "");
+    } else {
+        *resp->mutable_result() = ok_item();
+        resp->set_snapshot_index(r->value());
+    }
+    return finish("TakeSnapshot", grpc::Status::OK);
+}
+
+}  // namespace fjord::service

@@ -1,0 +1,139 @@
+#include "controller/service/status_mapping.h"
+
+#include <cctype>
+
+#include "controller/raft/errc.h"
+#include "controller/stm/errc.h"
+
+namespace fjord::service {
+namespace {
+
+using controller::errc;
+
+/// "<field>: <reason>" -> field, when the prefix looks like a field path.
+std::string_view field_of(std::string_view detail) {
+    const size_t colon = detail.find(": ");
+    if (colon == std::string_view::npos || colon == 0) {
+        return {};
+    }
+    const std::string_view f = detail.substr(0, colon);
+    for (char c : f) {
+        const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' ||
+                        c == '[' || c == ']' || c == '-';
+        if (!ok) {
+            return {};
+        }
+    }
+    return f;
+}
+
+}  // namespace
+
+v1::ErrorCode to_error_code(const std::error_code& ec) {
+    if (!ec) {
+        return v1::OK;
+    }
+    if (ec.category() == controller::error_category()) {
+        switch (static_cast<errc>(ec.value())) {
+            case errc::success:
+                return v1::OK;
+            case errc::invalid_argument:
+                return v1::INVALID_ARGUMENT;
+            case errc::topic_already_exists:
+                return v1::TOPIC_ALREADY_EXISTS;
+            case errc::unknown_topic:
+                return v1::UNKNOWN_TOPIC;
+            case errc::invalid_partitions:
+                return v1::INVALID_PARTITIONS;
+            case errc::invalid_replication_factor:
+                return v1::INVALID_REPLICATION_FACTOR;
+            case errc::invalid_config:
+                return v1::INVALID_CONFIG;
+            case errc::broker_id_in_use:
+                return v1::BROKER_ID_IN_USE;
+            case errc::unknown_broker:
+                return v1::UNKNOWN_BROKER;
+            case errc::unknown_member:
+                return v1::UNKNOWN_MEMBER;
+            case errc::conflict:
+                return v1::CONFLICT;
+            case errc::not_leader:
+                return v1::NOT_LEADER;
+            case errc::timeout:
+                return v1::TIMEOUT;
+            case errc::internal:
+                return v1::INTERNAL;
+        }
+        return v1::INTERNAL;
+    }
+    if (ec.category() == raft::error_category()) {
+        switch (static_cast<raft::errc>(ec.value())) {
+            case raft::errc::not_leader:
+            case raft::errc::proposal_dropped:
+                return v1::NOT_LEADER;
+            case raft::errc::unknown_member:
+                return v1::UNKNOWN_MEMBER;
+            case raft::errc::conf_change_pending:
+            case raft::errc::learner_not_caught_up:
+            case raft::errc::not_ready:
+                return v1::CONFLICT;
+            case raft::errc::invalid_conf_change:
+                return v1::INVALID_ARGUMENT;
+            default:
+                return v1::INTERNAL;
+        }
+    }
+    if (ec == std::errc::timed_out) {
+        return v1::TIMEOUT;
+    }
+    if (ec == std::errc::operation_canceled) {
+        return v1::NOT_LEADER;  // shutting down: the caller retries elsewhere
+    }
+    return v1::INTERNAL;
+}
+
+v1::ItemResult ok_item() {
+    v1::ItemResult r;
+    r.set_code(v1::OK);
+    return r;
+}
+
+v1::ItemResult to_item_result(const error_info& e, std::string_view field_prefix) {
+    v1::ItemResult r;
+    r.set_code(to_error_code(e.code));
+    const std::string_view field = field_of(e.detail);
+    if (!field.empty()) {
+        r.set_field(std::string(field_prefix) + std::string(field));
+        r.set_message(std::string(field_prefix) + e.detail);
+    } else {
+        r.set_message(e.detail.empty() ? e.code.message() : e.detail);
+    }
+    return r;
+}
+
+grpc::Status to_grpc_status(const error_info& e) {
+    const std::string msg = e.detail.empty() ? e.code.message() : e.detail;
+    switch (to_error_code(e.code)) {
+        case v1::OK:
+            return grpc::Status::OK;
+        case v1::NOT_LEADER:
+            return {grpc::StatusCode::UNAVAILABLE, msg};
+        case v1::TIMEOUT:
+            return {grpc::StatusCode::DEADLINE_EXCEEDED, msg};
+        case v1::UNKNOWN_TOPIC:
+        case v1::UNKNOWN_BROKER:
+        case v1::UNKNOWN_MEMBER:
+            return {grpc::StatusCode::NOT_FOUND, msg};
+        case v1::TOPIC_ALREADY_EXISTS:
+        case v1::BROKER_ID_IN_USE:
+            return {grpc::StatusCode::ALREADY_EXISTS, msg};
+        case v1::CONFLICT:
+            return {grpc::StatusCode::ABORTED, msg};
+        case v1::INTERNAL:
+            return {grpc::StatusCode::INTERNAL, msg};
+        default:
+            return {grpc::StatusCode::INVALID_ARGUMENT, msg};
+    }
+}
+
+}  // namespace fjord::service

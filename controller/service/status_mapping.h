@@ -1,0 +1,32 @@
+#pragma once
+// File: controller/service/status_mapping.h
+//
+// The one translation table from the controller's errors (controller::errc,
+// raft::errc, std::errc for timeouts) to what the API says: a per-item
+// ItemResult, or a whole-call grpc::Status. Nothing else in the service
+// chooses codes.
+//
+// Error details follow "<field>: <reason>"; the field is lifted into
+// ItemResult.field, prefixed with the item's place in the request
+// ("topics[2].").
+
+#include <string_view>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/result.h"
+#include "fjord/controller/v1/controller_service.pb.h"
+
+namespace fjord::service {
+
+namespace v1 = fjord::controller::v1;
+
+v1::ErrorCode to_error_code(const std::error_code& ec);
+/// An ItemResult for `e`, its field prefixed by `field_prefix`.
+v1::ItemResult to_item_result(const error_info& e, std::string_view field_prefix);
+v1::ItemResult ok_item();
+/// A whole-call status for `e` (INVALID_ARGUMENT, UNAVAILABLE for not-leader,
+/// DEADLINE_EXCEEDED, INTERNAL, ...).
+grpc::Status to_grpc_status(const error_info& e);
+
+}  // namespace fjord::service

@@ -1,0 +1,622 @@
+// File: controller/stm/controller_stm.cc
+//
+// Apply, snapshot/restore and the change log of controller_stm. Each apply
+// function checks everything first and mutates only once the command is known
+// to succeed, so a refusal leaves the state untouched.
+
+#include "controller/stm/controller_stm.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/unknown_field_set.h>
+
+#include "common/assert.h"
+#include "common/log.h"
+#include "controller/stm/errc.h"
+#include "controller/stm/validation.h"
+
+namespace fjord::controller {
+namespace {
+
+constexpr std::string_view component = "stm";
+
+// A map field's entries in key order: proto map iteration order is
+// unspecified and must never decide what apply does.
+std::map<std::string, std::string> sorted(
+    const google::protobuf::Map<std::string, std::string>& m) {
+    return {m.begin(), m.end()};
+}
+
+std::string unknown_field_numbers(const google::protobuf::Message& m) {
+    const google::protobuf::UnknownFieldSet& u = m.GetReflection()->GetUnknownFields(m);
+    std::string out;
+    for (int i = 0; i < u.field_count(); ++i) {
+        out += (i == 0 ? "" : ",") + std::to_string(u.field(i).number());
+    }
+    return out.empty() ? "none" : out;
+}
+
+// The invariants a stored partition must keep, whoever proposed it.
+result<void> check_partition_shape(const v1::PartitionAssignment& p, int32_t expected_number,
+                                   int32_t replication_factor, std::string_view field) {
+    if (p.partition() != expected_number) {
+        return {errc::invalid_argument,
+                fmt::format("{}.partition: {} where {} was expected (partitions are numbered "
+                            "from 0 without gaps)",
+                            field, p.partition(), expected_number)};
+    }
+    if (p.replicas_size() != replication_factor) {
+        return {errc::invalid_argument,
+                fmt::format("{}.replicas: {} replicas for replication factor {}", field,
+                            p.replicas_size(), replication_factor)};
+    }
+    std::set<int32_t> seen;
+    for (int32_t r : p.replicas()) {
+        if (r < 0) {
+            return {errc::invalid_argument,
+                    fmt::format("{}.replicas: broker id {} is negative", field, r)};
+        }
+        if (!seen.insert(r).second) {
+            return {errc::invalid_argument,
+                    fmt::format("{}.replicas: broker {} appears twice", field, r)};
+        }
+    }
+    if (p.leader() != -1 && seen.count(p.leader()) == 0) {
+        return {errc::invalid_argument,
+                fmt::format("{}.leader: broker {} is not a replica", field, p.leader())};
+    }
+    if (p.leader_epoch() < 0) {
+        return {errc::invalid_argument,
+                fmt::format("{}.leader_epoch: {} is negative", field, p.leader_epoch())};
+    }
+    return ok();
+}
+
+result<void> check_topic_shape(const v1::Topic& t) {
+    if (auto r = validate_topic_name(t.name()); !r) {
+        return r;
+    }
+    if (t.uuid().empty()) {
+        return {errc::invalid_argument, "uuid: must not be empty"};
+    }
+    if (t.replication_factor() < 1) {
+        return {errc::invalid_argument,
+                fmt::format("replication_factor: {} is less than 1", t.replication_factor())};
+    }
+    if (t.partitions_size() == 0) {
+        return {errc::invalid_argument, "partitions: a topic has at least one partition"};
+    }
+    for (int i = 0; i < t.partitions_size(); ++i) {
+        if (auto r = check_partition_shape(t.partitions(i), i, t.replication_factor(),
+                                           fmt::format("partitions[{}]", i));
+            !r) {
+            return r;
+        }
+    }
+    return ok();
+}
+
+}  // namespace
+
+controller_stm::controller_stm(stm_config cfg) : _cfg(std::move(cfg)) {}
+
+// ---------------------------------------------------------------- entries
+
+apply_result controller_stm::apply_command(log_index index, std::string_view data) {
+    if (data.empty()) {
+        apply_noop(index);
+        return ok();
+    }
+    FJORD_ASSERT(index > _applied, "apply at index {} after {}", index, _applied);
+    _applying = index;
+    v1::ControllerCommand cmd;
+    if (!cmd.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+        log(log_level::warn, component, "index {}: {} bytes are not a ControllerCommand; skipped",
+            index, data.size());
+        advance(index);
+        return {errc::internal,
+                fmt::format("command: {} bytes are not a ControllerCommand; skipped", data.size())};
+    }
+    v1::Audit audit;
+    audit.set_principal(cmd.principal());
+    audit.set_time_ms(cmd.time_ms());
+    audit.set_revision(index.value());
+    apply_result r = dispatch(cmd, audit);
+    if (!r) {
+        log(log_level::debug, component, "index {}: refused: {}", index, r.error().message());
+    }
+    advance(index);
+    return r;
+}
+
+apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1::Audit& audit) {
+    using C = v1::ControllerCommand;
+    switch (cmd.command_case()) {
+        case C::kInitCluster:
+            return apply(cmd.init_cluster(), audit);
+        case C::kCreateTopic:
+            return apply(cmd.create_topic(), audit);
+        case C::kDeleteTopic:
+            return apply(cmd.delete_topic(), audit);
+        case C::kAlterTopicConfigs:
+            return apply(cmd.alter_topic_configs(), audit);
+        case C::kCreatePartitions:
+            return apply(cmd.create_partitions(), audit);
+        case C::kRegisterBroker:
+            return apply(cmd.register_broker(), audit);
+        case C::kSetBrokerState:
+            return apply(cmd.set_broker_state(), audit);
+        case C::kSetPartitionLeaders:
+            return apply(cmd.set_partition_leaders(), audit);
+        case C::kSetClusterConfig:
+            return apply(cmd.set_cluster_config(), audit);
+        case C::COMMAND_NOT_SET:
+            break;
+    }
+    // A newer proposer's command lands in the unknown fields; every member of
+    // this version skips it the same way.
+    log(log_level::warn, component, "index {}: unknown command (unknown fields: {}); skipped",
+        audit.revision(), unknown_field_numbers(cmd));
+    return {errc::internal, fmt::format("command: unknown command type (fields {}); skipped",
+                                        unknown_field_numbers(cmd))};
+}
+
+void controller_stm::apply_conf_change(log_index index, const raft::conf_change& cc) {
+    FJORD_ASSERT(index > _applied, "apply at index {} after {}", index, _applied);
+    _applying = index;
+    const uint64_t id = cc.node.value();
+    if (cc.type == raft::conf_change_type::remove_node) {
+        if (_members.find(id) != nullptr) {
+            _members.erase(id);
+            v1::Delta d;
+            d.set_member_removed(id);
+            record(std::move(d));
+        }
+        advance(index);
+        return;
+    }
+    std::optional<v1::Member> m;
+    if (!cc.context.empty()) {
+        v1::MemberContext ctx;
+        if (ctx.ParseFromString(cc.context)) {
+            m = ctx.member();
+            if (m->id() != 0 && m->id() != id) {
+                log(log_level::warn, component,
+                    "index {}: member context names id {} for member {}; using {}", index, m->id(),
+                    id, id);
+            }
+        } else {
+            log(log_level::warn, component,
+                "index {}: membership change for {} has a malformed context; ignored", index, id);
+        }
+    }
+    if (!m) {
+        if (_members.find(id) != nullptr) {
+            advance(index);  // a promotion: the addresses are known already
+            return;
+        }
+        m.emplace();
+        for (const v1::Member& im : _cfg.initial_members) {
+            if (im.id() == id) {
+                *m = im;
+            }
+        }
+    }
+    m->set_id(id);
+    const v1::Member* cur = _members.find(id);
+    if (cur == nullptr || cur->SerializeAsString() != m->SerializeAsString()) {
+        _members.upsert(*m);
+        v1::Delta d;
+        *d.mutable_member_upserted() = std::move(*m);
+        record(std::move(d));
+    }
+    advance(index);
+}
+
+void controller_stm::apply_noop(log_index index) {
+    FJORD_ASSERT(index > _applied, "apply at index {} after {}", index, _applied);
+    advance(index);
+}
+
+void controller_stm::advance(log_index index) {
+    _applied = index;
+}
+
+void controller_stm::record(v1::Delta d) {
+    d.set_revision(_applying.value());
+    _revision = revision_id{_applying.value()};
+    _changes.push_back(std::move(d));
+    while (_changes.size() > _cfg.max_retained_deltas) {
+        _horizon = std::max(_horizon, revision_id{_changes.front().revision()});
+        _changes.pop_front();
+    }
+}
+
+// ---------------------------------------------------------------- commands
+
+apply_result controller_stm::apply(const v1::InitCluster& c, const v1::Audit&) {
+    if (c.cluster_uuid().empty()) {
+        return {errc::invalid_argument, "cluster_uuid: must not be empty"};
+    }
+    if (_cluster_uuid == c.cluster_uuid()) {
+        return ok();
+    }
+    if (!_cluster_uuid.empty()) {
+        return {errc::conflict,
+                fmt::format("cluster_uuid: the cluster already has uuid {}", _cluster_uuid)};
+    }
+    _cluster_uuid = c.cluster_uuid();
+    v1::Delta d;
+    d.set_cluster_uuid_set(_cluster_uuid);
+    record(std::move(d));
+    return ok();
+}
+
+result<void> controller_stm::check_replica_brokers(const v1::PartitionAssignment& p) const {
+    for (int32_t r : p.replicas()) {
+        const v1::Broker* b = _brokers.find(r);
+        if (b == nullptr) {
+            return {errc::conflict,
+                    fmt::format("partitions[{}].replicas: broker {} is not registered",
+                                p.partition(), r)};
+        }
+        if (b->state() == v1::BROKER_STATE_DECOMMISSIONED) {
+            return {errc::conflict,
+                    fmt::format("partitions[{}].replicas: broker {} was decommissioned",
+                                p.partition(), r)};
+        }
+    }
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::CreateTopic& c, const v1::Audit& audit) {
+    const v1::Topic& t = c.topic();
+    if (auto r = check_topic_shape(t); !r) {
+        return r;
+    }
+    if (auto r = check_topic_name_available(_topics, t.name()); !r) {
+        return r;
+    }
+    for (const v1::PartitionAssignment& p : t.partitions()) {
+        if (auto r = check_replica_brokers(p); !r) {
+            return r;
+        }
+    }
+    v1::Topic stored = t;
+    *stored.mutable_created() = audit;
+    *stored.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_topic_upserted() = stored;
+    _topics.upsert(std::move(stored));
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::DeleteTopic& c, const v1::Audit&) {
+    if (_topics.find(c.name()) == nullptr) {
+        return {errc::unknown_topic, fmt::format("name: topic \"{}\" does not exist", c.name())};
+    }
+    _topics.erase(c.name());
+    v1::Delta d;
+    d.set_topic_deleted(c.name());
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::AlterTopicConfigs& c, const v1::Audit& audit) {
+    const v1::Topic* cur = _topics.find(c.name());
+    if (cur == nullptr) {
+        return {errc::unknown_topic, fmt::format("name: topic \"{}\" does not exist", c.name())};
+    }
+    const std::set<std::string> removed(c.remove().begin(), c.remove().end());
+    for (const auto& [k, v] : sorted(c.set())) {
+        if (k.empty() || removed.count(k) > 0) {
+            return {errc::invalid_argument,
+                    fmt::format("set.{}: the key is empty or also removed", k)};
+        }
+    }
+    v1::Topic next = *cur;
+    auto& configs = *next.mutable_configs();
+    bool changed = false;
+    for (const auto& [k, v] : sorted(c.set())) {
+        const auto it = configs.find(k);
+        if (it == configs.end() || it->second != v) {
+            configs[k] = v;
+            changed = true;
+        }
+    }
+    for (const std::string& k : removed) {
+        changed = configs.erase(k) > 0 || changed;
+    }
+    if (!changed) {
+        return ok();
+    }
+    *next.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_topic_upserted() = next;
+    _topics.upsert(std::move(next));
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::CreatePartitions& c, const v1::Audit& audit) {
+    const v1::Topic* cur = _topics.find(c.name());
+    if (cur == nullptr) {
+        return {errc::unknown_topic, fmt::format("name: topic \"{}\" does not exist", c.name())};
+    }
+    if (c.partitions_size() == 0) {
+        return {errc::invalid_argument, "partitions: no partitions to add"};
+    }
+    if (c.partitions(0).partition() != cur->partitions_size()) {
+        return {errc::conflict,
+                fmt::format("partitions: topic \"{}\" has {} partitions now; the command adds "
+                            "partitions from {}",
+                            c.name(), cur->partitions_size(), c.partitions(0).partition())};
+    }
+    for (int i = 0; i < c.partitions_size(); ++i) {
+        const v1::PartitionAssignment& p = c.partitions(i);
+        if (auto r = check_partition_shape(p, cur->partitions_size() + i, cur->replication_factor(),
+                                           fmt::format("partitions[{}]", p.partition()));
+            !r) {
+            return r;
+        }
+        if (auto r = check_replica_brokers(p); !r) {
+            return r;
+        }
+    }
+    v1::Topic next = *cur;
+    for (const v1::PartitionAssignment& p : c.partitions()) {
+        *next.add_partitions() = p;
+    }
+    *next.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_topic_upserted() = next;
+    _topics.upsert(std::move(next));
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::RegisterBroker& c, const v1::Audit& audit) {
+    const v1::Broker& b = c.broker();
+    if (b.id() < 0) {
+        return {errc::invalid_argument, fmt::format("broker.id: {} is negative", b.id())};
+    }
+    if (b.incarnation().empty()) {
+        return {errc::invalid_argument, "broker.incarnation: must not be empty"};
+    }
+    const v1::Broker* cur = _brokers.find(b.id());
+    if (cur != nullptr && cur->state() == v1::BROKER_STATE_DECOMMISSIONED) {
+        return {
+            errc::broker_id_in_use,
+            fmt::format("broker.id: broker {} was decommissioned; its id is never reused", b.id())};
+    }
+    if (cur != nullptr && cur->incarnation() == b.incarnation()) {
+        if (same_registration(*cur, b)) {
+            return ok();
+        }
+        return {errc::invalid_argument,
+                fmt::format("broker.incarnation: \"{}\" is registered for broker {} with other "
+                            "endpoints, rack, FIPS mode or version; a changed broker registers "
+                            "with a new incarnation",
+                            b.incarnation(), b.id())};
+    }
+    v1::Broker next = b;
+    next.set_state(cur != nullptr ? cur->state() : v1::BROKER_STATE_ACTIVE);
+    *next.mutable_registered() = audit;
+    *next.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_broker_upserted() = next;
+    _brokers.upsert(std::move(next));
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::SetBrokerState& c, const v1::Audit& audit) {
+    const v1::Broker* cur = _brokers.find(c.id());
+    if (cur == nullptr) {
+        return {errc::unknown_broker, fmt::format("id: no broker {}", c.id())};
+    }
+    if (auto r = check_broker_state_transition(*cur, c.state()); !r) {
+        return r;
+    }
+    if (cur->state() == c.state()) {
+        return ok();
+    }
+    v1::Broker next = *cur;
+    next.set_state(c.state());
+    *next.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_broker_upserted() = next;
+    _brokers.upsert(std::move(next));
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::SetPartitionLeaders& c, const v1::Audit& audit) {
+    // Check every change against the state first, then apply them per topic
+    // (in name order), so one delta carries each changed topic.
+    std::map<std::string, std::pair<v1::Topic, bool>> next;  // name -> (topic, changed)
+    for (int i = 0; i < c.changes_size(); ++i) {
+        const v1::LeaderChange& lc = c.changes(i);
+        const v1::Topic* cur = _topics.find(lc.topic());
+        if (cur == nullptr) {
+            return {errc::unknown_topic,
+                    fmt::format("changes[{}].topic: topic \"{}\" does not exist", i, lc.topic())};
+        }
+        if (lc.partition() < 0 || lc.partition() >= cur->partitions_size()) {
+            return {errc::invalid_argument,
+                    fmt::format("changes[{}].partition: topic \"{}\" has no partition {}", i,
+                                lc.topic(), lc.partition())};
+        }
+        const v1::PartitionAssignment& p = cur->partitions(lc.partition());
+        if (lc.leader() != -1 && std::find(p.replicas().begin(), p.replicas().end(), lc.leader()) ==
+                                     p.replicas().end()) {
+            return {errc::invalid_argument,
+                    fmt::format("changes[{}].leader: broker {} is not a replica of {}/{}", i,
+                                lc.leader(), lc.topic(), lc.partition())};
+        }
+        auto [it, inserted] = next.try_emplace(lc.topic(), *cur, false);
+        v1::PartitionAssignment* np = it->second.first.mutable_partitions(lc.partition());
+        if (np->leader() != lc.leader()) {
+            np->set_leader(lc.leader());
+            np->set_leader_epoch(np->leader_epoch() + 1);
+            it->second.second = true;
+        }
+    }
+    for (auto& [name, entry] : next) {
+        auto& [t, changed] = entry;
+        if (!changed) {
+            continue;
+        }
+        *t.mutable_updated() = audit;
+        v1::Delta d;
+        *d.mutable_topic_upserted() = t;
+        _topics.upsert(std::move(t));
+        record(std::move(d));
+    }
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::SetClusterConfig& c, const v1::Audit& audit) {
+    const std::set<std::string> removed(c.remove().begin(), c.remove().end());
+    const std::map<std::string, std::string> upsert = sorted(c.upsert());
+    for (const auto& [k, v] : upsert) {
+        if (k.empty() || removed.count(k) > 0) {
+            return {errc::invalid_argument, fmt::format("{}: the key is empty or also removed", k)};
+        }
+    }
+    for (const auto& [k, v] : upsert) {
+        const v1::ConfigValue* cur = _config.find(k);
+        if (cur != nullptr && cur->value() == v) {
+            continue;
+        }
+        v1::ConfigValue cv;
+        cv.set_key(k);
+        cv.set_value(v);
+        *cv.mutable_updated() = audit;
+        v1::Delta d;
+        *d.mutable_config_set() = cv;
+        _config.set(std::move(cv));
+        record(std::move(d));
+    }
+    for (const std::string& k : removed) {
+        if (_config.find(k) == nullptr) {
+            continue;
+        }
+        _config.erase(k);
+        v1::Delta d;
+        d.set_config_removed(k);
+        record(std::move(d));
+    }
+    return ok();
+}
+
+// ---------------------------------------------------------------- snapshots
+
+v1::ClusterState controller_stm::full_state() const {
+    v1::ClusterState s;
+    s.set_revision(_revision.value());
+    s.set_cluster_uuid(_cluster_uuid);
+    for (const auto& [name, t] : _topics.all()) {
+        *s.add_topics() = t;
+    }
+    for (const auto& [id, b] : _brokers.all()) {
+        *s.add_brokers() = b;
+    }
+    for (const auto& [key, v] : _config.all()) {
+        *s.add_cluster_config() = v;
+    }
+    for (const auto& [id, m] : _members.all()) {
+        *s.add_members() = m;
+    }
+    return s;
+}
+
+std::string controller_stm::snapshot() const {
+    const v1::ClusterState s = full_state();
+    std::string out;
+    {
+        google::protobuf::io::StringOutputStream sos(&out);
+        google::protobuf::io::CodedOutputStream cos(&sos);
+        cos.SetSerializationDeterministic(true);
+        s.SerializeToCodedStream(&cos);
+    }
+    return out;
+}
+
+result<void> controller_stm::restore(std::string_view data, log_index index) {
+    const auto bad = [&](std::string why) -> result<void> {
+        log(log_level::error, component, "snapshot at index {} refused: {}", index, why);
+        return {errc::internal, "snapshot: " + why};
+    };
+    v1::ClusterState s;
+    if (!s.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+        return bad(fmt::format("{} bytes are not a ClusterState", data.size()));
+    }
+    if (s.revision() > index.value()) {
+        return bad(fmt::format("revision {} is beyond the snapshot index {}", s.revision(), index));
+    }
+    topic_table topics;
+    for (const v1::Topic& t : s.topics()) {
+        if (auto r = check_topic_shape(t); !r) {
+            return bad(fmt::format("topic \"{}\": {}", t.name(), r.error().detail));
+        }
+        if (auto r = check_topic_name_available(topics, t.name()); !r) {
+            return bad(fmt::format("topic \"{}\": {}", t.name(), r.error().detail));
+        }
+        topics.upsert(t);
+    }
+    broker_table brokers;
+    for (const v1::Broker& b : s.brokers()) {
+        if (brokers.find(b.id()) != nullptr) {
+            return bad(fmt::format("broker {} appears twice", b.id()));
+        }
+        brokers.upsert(b);
+    }
+    config_table config;
+    for (const v1::ConfigValue& v : s.cluster_config()) {
+        if (config.find(v.key()) != nullptr) {
+            return bad(fmt::format("config key \"{}\" appears twice", v.key()));
+        }
+        config.set(v);
+    }
+    members_table members;
+    for (const v1::Member& m : s.members()) {
+        if (members.find(m.id()) != nullptr) {
+            return bad(fmt::format("member {} appears twice", m.id()));
+        }
+        members.upsert(m);
+    }
+    _topics = std::move(topics);
+    _brokers = std::move(brokers);
+    _config = std::move(config);
+    _members = std::move(members);
+    _cluster_uuid = s.cluster_uuid();
+    _revision = revision_id{s.revision()};
+    _applied = index;
+    _applying = index;
+    _changes.clear();
+    // Every change up to the snapshot's revision is folded into it, and none
+    // happened between that revision and `index`.
+    _horizon = _revision;
+    return ok();
+}
+
+// ---------------------------------------------------------------- watch
+
+std::optional<std::vector<v1::Delta>> controller_stm::changes_after(revision_id r) const {
+    if (r < _horizon) {
+        return std::nullopt;
+    }
+    const auto first =
+        std::upper_bound(_changes.begin(), _changes.end(), r.value(),
+                         [](uint64_t rev, const v1::Delta& d) { return rev < d.revision(); });
+    return std::vector<v1::Delta>(first, _changes.end());
+}
+
+}  // namespace fjord::controller

@@ -1,0 +1,164 @@
+#pragma once
+// File: controller/stm/controller_stm.h
+//
+// The controller's replicated state machine. Every controller member feeds it
+// the committed entries of the Raft log, in log order, from the one loop that
+// owns the Raft node (persist -> send -> apply -> advance); it turns them into
+// the tables (topics, brokers, cluster config, members, cluster uuid) that
+// the frontend validates against and the service reads.
+//
+//   frontend --validate (validation.h)--> ControllerCommand --propose--> raft
+//                                                                         |
+//   tables <--apply_command(index, bytes)-- controller_stm <--committed---+
+//     |                     |
+//     |                     +--> apply_result for the proposer (by index)
+//     +--> deltas (revision = index) --> Watch stream
+//
+// # Determinism
+// Pure: no threads, I/O or clock (times come inside commands). Given the
+// same entries (or the same snapshot and then the same entries) every member
+// reaches byte-identical snapshots. Nothing iterates a hash map; proto maps
+// are read through sorted copies; snapshots use deterministic serialization.
+//
+// # Apply
+// One function per command case. Each re-checks what the state may have
+// changed since the proposer validated (the topic exists now, a name now
+// collides, the topic is gone, a replica's broker was decommissioned) and
+// refuses the whole command with the same error the validator would have
+// given, leaving the state exactly as it was. Checks against rules that may
+// evolve (the config schemas, id and endpoint formats) are the proposer's job
+// and are not repeated, so members of different versions apply a newer
+// proposer's commands identically. Apply does refuse shapes that would break
+// a table's invariants: Kafka's topic name rules, partitions numbered without
+// gaps, replica lists of the replication factor's length without repeats, on
+// registered brokers. Malformed bytes and unknown command cases (a newer
+// proposer) are skipped, logged, on every member alike.
+//
+// # Revisions
+// The revision of an object is the log index of the command that last changed
+// it (Audit.revision). `revision()` is the revision of the last change of
+// anything; a command that changes nothing (refused, idempotent, or a no-op
+// entry) moves `applied()` but not `revision()`.
+//
+// # Change log
+// Every change is recorded as a Delta (revision = index), the last
+// `max_retained_deltas` of them kept for Watch. The snapshot at revision R
+// plus every delta after R, applied in order (delta.h), equals the full state
+// at any later revision.
+//
+// Not thread-safe: one owner (the Raft loop) calls everything; readers on
+// other threads need a copy (full_state()).
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "controller/raft/types.h"
+#include "controller/stm/broker_table.h"
+#include "controller/stm/config_table.h"
+#include "controller/stm/members_table.h"
+#include "controller/stm/topic_table.h"
+#include "fjord/controller/v1/commands.pb.h"
+#include "fjord/controller/v1/metadata.pb.h"
+
+namespace fjord::controller {
+
+struct stm_config {
+    /// Deltas kept for Watch. A watcher further behind gets a full snapshot.
+    size_t max_retained_deltas = 100000;
+    /// The founding members' addresses. Raft's bootstrap membership entries
+    /// carry no context, so a member added without one takes its addresses
+    /// from here. Every member must be configured with the same list (as
+    /// etcd's --initial-cluster), or their member tables differ.
+    std::vector<v1::Member> initial_members;
+};
+
+/// The outcome of one command, for the proposer: success, or the errc and a
+/// "<field>: <reason>" detail.
+using apply_result = result<void>;
+
+class controller_stm {
+  public:
+    explicit controller_stm(stm_config cfg = {});
+
+    /// Applies the normal entry at `index` (> applied()) holding a serialized
+    /// ControllerCommand. Empty data is a no-op entry (as apply_noop). Malformed
+    /// bytes and unknown command cases are skipped (errc::internal).
+    apply_result apply_command(log_index index, std::string_view data);
+    /// Applies a committed Raft membership change at `index` (> applied()):
+    /// adds or removes the member record; the context, when not empty, is a
+    /// serialized MemberContext (a malformed one is logged and ignored).
+    void apply_conf_change(log_index index, const raft::conf_change& cc);
+    /// An entry with nothing to apply (a new leader's empty entry).
+    void apply_noop(log_index index);
+
+    /// The last applied log index.
+    log_index applied() const { return _applied; }
+    /// The revision of the last change (0: nothing changed yet).
+    revision_id revision() const { return _revision; }
+
+    /// The state as a serialized ClusterState (deterministic bytes).
+    std::string snapshot() const;
+    /// Replaces the state with a snapshot taken at log index `index`. The
+    /// image is checked (parses, no duplicate or colliding names, revision <=
+    /// index, partition shapes); on failure (errc::internal) nothing changes.
+    /// Afterwards applied() == index and the change log is empty, with every
+    /// change up to the snapshot's revision folded into it.
+    result<void> restore(std::string_view data, log_index index);
+
+    /// Every delta with revision > r, in order; nullopt when some of them may
+    /// have been dropped (r < horizon()), and the watcher needs full_state().
+    /// Empty when r >= revision().
+    std::optional<std::vector<v1::Delta>> changes_after(revision_id r) const;
+    /// The highest revision whose deltas may have been dropped (or folded
+    /// into a restored snapshot); changes_after(r) is complete for r >= it.
+    revision_id horizon() const { return _horizon; }
+    /// The whole state at revision(), in canonical order (see delta.h).
+    v1::ClusterState full_state() const;
+
+    const topic_table& topics() const { return _topics; }
+    const broker_table& brokers() const { return _brokers; }
+    const config_table& cluster_config() const { return _config; }
+    const members_table& members() const { return _members; }
+    /// Empty until InitCluster applies.
+    const std::string& cluster_uuid() const { return _cluster_uuid; }
+
+  private:
+    apply_result dispatch(const v1::ControllerCommand& cmd, const v1::Audit& audit);
+    apply_result apply(const v1::InitCluster& c, const v1::Audit& audit);
+    apply_result apply(const v1::CreateTopic& c, const v1::Audit& audit);
+    apply_result apply(const v1::DeleteTopic& c, const v1::Audit& audit);
+    apply_result apply(const v1::AlterTopicConfigs& c, const v1::Audit& audit);
+    apply_result apply(const v1::CreatePartitions& c, const v1::Audit& audit);
+    apply_result apply(const v1::RegisterBroker& c, const v1::Audit& audit);
+    apply_result apply(const v1::SetBrokerState& c, const v1::Audit& audit);
+    apply_result apply(const v1::SetPartitionLeaders& c, const v1::Audit& audit);
+    apply_result apply(const v1::SetClusterConfig& c, const v1::Audit& audit);
+
+    /// Replicas must name brokers that exist and are not decommissioned.
+    result<void> check_replica_brokers(const v1::PartitionAssignment& p) const;
+    void advance(log_index index);
+    /// Appends a change at the revision being applied, and trims the log.
+    void record(v1::Delta d);
+
+    stm_config _cfg;
+    log_index _applied;
+    revision_id _revision;
+    revision_id _horizon;
+    log_index _applying;  // the index being applied: the revision of its deltas
+
+    std::string _cluster_uuid;
+    topic_table _topics;
+    broker_table _brokers;
+    config_table _config;
+    members_table _members;
+
+    std::deque<v1::Delta> _changes;  // revisions ascending
+};
+
+}  // namespace fjord::controller

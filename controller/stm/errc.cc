@@ -1,0 +1,92 @@
+// File: controller/stm/errc.cc
+//
+// The "controller" error category: names and messages of controller::errc.
+
+#include "controller/stm/errc.h"
+
+#include <string>
+
+namespace fjord::controller {
+
+std::string_view to_string(errc e) {
+    switch (e) {
+        case errc::success:
+            return "success";
+        case errc::invalid_argument:
+            return "invalid_argument";
+        case errc::topic_already_exists:
+            return "topic_already_exists";
+        case errc::unknown_topic:
+            return "unknown_topic";
+        case errc::invalid_partitions:
+            return "invalid_partitions";
+        case errc::invalid_replication_factor:
+            return "invalid_replication_factor";
+        case errc::invalid_config:
+            return "invalid_config";
+        case errc::broker_id_in_use:
+            return "broker_id_in_use";
+        case errc::unknown_broker:
+            return "unknown_broker";
+        case errc::unknown_member:
+            return "unknown_member";
+        case errc::conflict:
+            return "conflict";
+        case errc::not_leader:
+            return "not_leader";
+        case errc::timeout:
+            return "timeout";
+        case errc::internal:
+            return "internal";
+    }
+    return "unknown";
+}
+
+namespace {
+
+class category final : public std::error_category {
+  public:
+    const char* name() const noexcept override { return "controller"; }
+    std::string message(int c) const override {
+        switch (static_cast<errc>(c)) {
+            case errc::success:
+                return "success";
+            case errc::invalid_argument:
+                return "invalid argument";
+            case errc::topic_already_exists:
+                return "topic already exists";
+            case errc::unknown_topic:
+                return "unknown topic";
+            case errc::invalid_partitions:
+                return "invalid partitions";
+            case errc::invalid_replication_factor:
+                return "invalid replication factor";
+            case errc::invalid_config:
+                return "invalid config";
+            case errc::broker_id_in_use:
+                return "broker id in use";
+            case errc::unknown_broker:
+                return "unknown broker";
+            case errc::unknown_member:
+                return "unknown member";
+            case errc::conflict:
+                return "conflict: the state changed since validation";
+            case errc::not_leader:
+                return "not the leader";
+            case errc::timeout:
+                return "timeout";
+            case errc::internal:
+                return "internal error";
+        }
+        return "unknown controller error " + std::to_string(c);
+    }
+};
+
+}  // namespace
+
+const std::error_category& error_category() {
+    static const category c;
+    return c;
+}
+
+}  // namespace fjord::controller

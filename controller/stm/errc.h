@@ -1,0 +1,49 @@
+#pragma once
+// File: controller/stm/errc.h
+//
+// Errors of the controller's state machine and of the validation the frontend
+// runs before proposing (controller/stm/validation.h). One enum for both, so
+// that a refusal reads the same whether the proposer caught it or apply did.
+// The service translates these to the public ErrorCode at its one boundary
+// (controller_service.proto); the names match one to one.
+//
+// Contract for details: every error built in this module carries a detail of
+// the form "<field>: <reason>", where <field> names the request field at fault
+// relative to the item (e.g. `name`, `configs.retention.ms`,
+// `broker.endpoints[0].port`). The service prefixes the item's position
+// (`topics[2].`) and may split at the first ": " to fill ItemResult.field.
+
+#include <string_view>
+#include <system_error>
+
+namespace fjord::controller {
+
+enum class errc {
+    success = 0,
+    invalid_argument,            ///< a field is malformed, or a transition is not allowed
+    topic_already_exists,        ///< a topic with this name exists
+    unknown_topic,               ///< no topic with this name
+    invalid_partitions,          ///< a partition count out of range, or not an increase
+    invalid_replication_factor,  ///< even, out of range, or above the active broker count
+    invalid_config,              ///< unknown key, wrong type or value out of range
+    broker_id_in_use,            ///< another live process (or a decommissioned broker) holds the id
+    unknown_broker,              ///< no broker with this id
+    unknown_member,              ///< no controller member with this id
+    conflict,                    ///< the state changed between validation and apply
+    not_leader,                  ///< only the leader proposes (the frontend's answer)
+    timeout,                     ///< the change did not apply in time (the frontend's answer)
+    internal,                    ///< a bug or corrupt input (malformed command or snapshot)
+};
+
+/// The enumerator's name, e.g. "topic_already_exists" (for logs and tests).
+std::string_view to_string(errc e);
+
+const std::error_category& error_category();
+inline std::error_code make_error_code(errc e) {
+    return {static_cast<int>(e), error_category()};
+}
+
+}  // namespace fjord::controller
+
+template <>
+struct std::is_error_code_enum<fjord::controller::errc> : std::true_type {};

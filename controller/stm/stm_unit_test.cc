@@ -1,0 +1,193 @@
+// File: controller/stm/stm_unit_test.cc
+//
+// Unit tests of what the datadriven scenarios cannot reach easily: snapshot
+// images that parse but break a table invariant, typed config reads over
+// values a different schema wrote, schema edge cases, and change-log limits.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/log.h"
+#include "controller/stm/config_schema.h"
+#include "controller/stm/controller_stm.h"
+#include "controller/stm/errc.h"
+#include "controller/stm/validation.h"
+
+namespace fjord::controller {
+namespace {
+
+class stm_unit : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        _saved = current_log_level();
+        set_log_level(log_level::off);
+    }
+    void TearDown() override { set_log_level(_saved); }
+
+    static v1::Topic topic(const std::string& name) {
+        v1::Topic t;
+        t.set_name(name);
+        t.set_uuid("00000000-0000-4000-8000-000000000001");
+        t.set_replication_factor(1);
+        v1::PartitionAssignment* p = t.add_partitions();
+        p->add_replicas(1);
+        p->set_leader(1);
+        return t;
+    }
+
+    // A state with one broker and one topic, at index 2.
+    static controller_stm populated() {
+        controller_stm stm;
+        v1::ControllerCommand reg;
+        reg.mutable_register_broker()->mutable_broker()->set_id(1);
+        reg.mutable_register_broker()->mutable_broker()->set_incarnation("i");
+        EXPECT_TRUE(stm.apply_command(log_index{1}, reg.SerializeAsString()));
+        v1::ControllerCommand create;
+        *create.mutable_create_topic()->mutable_topic() = topic("orders");
+        EXPECT_TRUE(stm.apply_command(log_index{2}, create.SerializeAsString()));
+        return stm;
+    }
+
+  private:
+    log_level _saved = log_level::info;
+};
+
+TEST_F(stm_unit, restore_refuses_images_that_break_invariants) {
+    controller_stm stm = populated();
+    const std::string before = stm.snapshot();
+
+    const auto refused = [&](const v1::ClusterState& s, log_index index, const std::string& why) {
+        const result<void> r = stm.restore(s.SerializeAsString(), index);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.code(), make_error_code(errc::internal));
+        EXPECT_NE(r.error().detail.find(why), std::string::npos) << r.error().detail;
+        EXPECT_EQ(stm.snapshot(), before);
+        EXPECT_EQ(stm.applied(), log_index{2});
+    };
+
+    v1::ClusterState dup;
+    *dup.add_topics() = topic("a");
+    *dup.add_topics() = topic("a");
+    refused(dup, log_index{5}, "already exists");
+
+    v1::ClusterState collide;
+    *collide.add_topics() = topic("a.b");
+    *collide.add_topics() = topic("a_b");
+    refused(collide, log_index{5}, "collides");
+
+    v1::ClusterState future;
+    future.set_revision(9);
+    refused(future, log_index{5}, "beyond the snapshot index");
+
+    v1::ClusterState brokers;
+    brokers.add_brokers()->set_id(3);
+    brokers.add_brokers()->set_id(3);
+    refused(brokers, log_index{5}, "broker 3 appears twice");
+
+    v1::ClusterState shape;
+    v1::Topic bad = topic("t");
+    bad.set_replication_factor(2);
+    bad.mutable_partitions(0)->add_replicas(1);
+    *shape.add_topics() = bad;
+    refused(shape, log_index{5}, "appears twice");
+}
+
+TEST_F(stm_unit, restore_round_trips_and_continues) {
+    controller_stm stm = populated();
+    controller_stm other;
+    ASSERT_TRUE(other.restore(stm.snapshot(), stm.applied()));
+    EXPECT_EQ(other.snapshot(), stm.snapshot());
+    EXPECT_EQ(other.applied(), log_index{2});
+    EXPECT_EQ(other.revision(), revision_id{2});
+    EXPECT_EQ(other.horizon(), revision_id{2});
+    EXPECT_FALSE(other.changes_after(revision_id{1}).has_value());
+    ASSERT_TRUE(other.changes_after(revision_id{2}).has_value());
+    EXPECT_TRUE(other.changes_after(revision_id{2})->empty());
+
+    v1::ControllerCommand del;
+    del.mutable_delete_topic()->set_name("orders");
+    ASSERT_TRUE(stm.apply_command(log_index{3}, del.SerializeAsString()));
+    ASSERT_TRUE(other.apply_command(log_index{3}, del.SerializeAsString()));
+    EXPECT_EQ(other.snapshot(), stm.snapshot());
+}
+
+TEST_F(stm_unit, empty_entries_and_no_retained_deltas) {
+    stm_config cfg;
+    cfg.max_retained_deltas = 0;
+    controller_stm stm(cfg);
+    EXPECT_TRUE(stm.apply_command(log_index{1}, ""));
+    EXPECT_EQ(stm.applied(), log_index{1});
+    EXPECT_EQ(stm.revision(), revision_id{0});
+    v1::ControllerCommand init;
+    init.mutable_init_cluster()->set_cluster_uuid("00000000-0000-4000-8000-000000000001");
+    ASSERT_TRUE(stm.apply_command(log_index{2}, init.SerializeAsString()));
+    EXPECT_EQ(stm.horizon(), revision_id{2});
+    EXPECT_FALSE(stm.changes_after(revision_id{1}).has_value());
+    EXPECT_TRUE(stm.changes_after(revision_id{2})->empty());
+}
+
+TEST_F(stm_unit, typed_config_reads_fall_back_to_the_default) {
+    // A value written without validation (a proposer with another schema)
+    // reads as the default, the same on every member.
+    controller_stm stm;
+    v1::ControllerCommand set;
+    (*set.mutable_set_cluster_config()->mutable_upsert())["default_topic_partitions"] = "many";
+    (*set.mutable_set_cluster_config()->mutable_upsert())["enable_sasl"] = "yes";
+    (*set.mutable_set_cluster_config()->mutable_upsert())["future_key"] = "1";
+    ASSERT_TRUE(stm.apply_command(log_index{1}, set.SerializeAsString()));
+    EXPECT_EQ(stm.cluster_config().int_value("default_topic_partitions"), 1);
+    EXPECT_FALSE(stm.cluster_config().bool_value("enable_sasl"));
+    EXPECT_EQ(stm.cluster_config().value("default_topic_partitions"), "many");
+    ASSERT_NE(stm.cluster_config().find("future_key"), nullptr);
+    const auto all = stm.cluster_config().effective({});
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->size(), cluster_config_schema().properties().size());
+}
+
+TEST_F(stm_unit, schema_values_and_publication) {
+    const config_schema& topic = topic_config_schema();
+    EXPECT_EQ(*topic.validate("retention.ms", "-1"), "-1");
+    EXPECT_EQ(*topic.validate("retention.ms", "-0"), "0");
+    EXPECT_EQ(*topic.validate("cleanup.policy", " delete , compact "), "delete,compact");
+    EXPECT_FALSE(topic.validate("retention.ms", ""));
+    EXPECT_FALSE(topic.validate("retention.ms", " 5"));
+    EXPECT_FALSE(topic.validate("retention.ms", "9223372036854775808"));
+    EXPECT_FALSE(topic.validate("cleanup.policy", "delete,"));
+    EXPECT_EQ(topic.validate("nope", "1").code(), make_error_code(errc::invalid_config));
+
+    const auto props = cluster_config_schema().to_proto();
+    ASSERT_FALSE(props.empty());
+    for (const v1::ConfigProperty& p : props) {
+        EXPECT_FALSE(p.description().empty()) << p.name();
+        EXPECT_FALSE(p.type().empty()) << p.name();
+        // Every default is a valid value of its own property.
+        EXPECT_TRUE(cluster_config_schema().validate(p.name(), p.default_value())) << p.name();
+    }
+    for (const property& p : topic.properties()) {
+        EXPECT_TRUE(topic.validate(p.name, p.default_value)) << p.name;
+        if (!p.cluster_default.empty()) {
+            // A topic property's cluster default has the same type and range.
+            const property* c = cluster_config_schema().find(p.cluster_default);
+            ASSERT_NE(c, nullptr) << p.name;
+            EXPECT_EQ(c->type, p.type) << p.name;
+            EXPECT_EQ(c->min, p.min) << p.name;
+            EXPECT_EQ(c->max, p.max) << p.name;
+        }
+    }
+    const property* fips = cluster_config_schema().find("fips_mode");
+    ASSERT_NE(fips, nullptr);
+    EXPECT_TRUE(fips->needs_restart);
+}
+
+TEST_F(stm_unit, error_category) {
+    const std::error_code ec = make_error_code(errc::topic_already_exists);
+    EXPECT_STREQ(ec.category().name(), "controller");
+    EXPECT_EQ(ec.message(), "topic already exists");
+    EXPECT_EQ(to_string(errc::invalid_replication_factor), "invalid_replication_factor");
+    const error_info e(errc::unknown_topic, "name: topic \"x\" does not exist");
+    EXPECT_EQ(e.message(), "controller: unknown topic: name: topic \"x\" does not exist");
+}
+
+}  // namespace
+}  // namespace fjord::controller

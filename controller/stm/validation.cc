@@ -1,0 +1,503 @@
+// File: controller/stm/validation.cc
+//
+// The frontend's validators and command builders (see validation.h). Checks
+// run in a fixed order (name, existence, partitions, replication factor,
+// configs, placement) so a request with several faults always gets the same
+// error.
+
+#include "controller/stm/validation.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "controller/stm/config_schema.h"
+#include "controller/stm/errc.h"
+#include "controller/stm/placement.h"
+
+namespace fjord::controller {
+namespace {
+
+v1::ControllerCommand new_command(const command_meta& meta) {
+    v1::ControllerCommand cmd;
+    cmd.set_principal(meta.principal);
+    cmd.set_time_ms(meta.time_ms);
+    return cmd;
+}
+
+bool topic_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+}
+
+std::string show_char(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) {
+        return fmt::format("\\x{:02x}", u);
+    }
+    return fmt::format("'{}'", c);
+}
+
+// "name: \"x\"" for short names; long ones are cut so errors stay readable.
+std::string quoted(std::string_view s) {
+    if (s.size() > 60) {
+        return fmt::format("\"{}...\"", s.substr(0, 57));
+    }
+    return fmt::format("\"{}\"", s);
+}
+
+result<void> unknown_topic(std::string_view name) {
+    return {errc::unknown_topic, fmt::format("name: topic {} does not exist", quoted(name))};
+}
+
+const char* even_reason =
+    "an even number of replicas tolerates no more failures than one replica fewer (a majority "
+    "of 4 is 3, as of 5)";
+
+}  // namespace
+
+// ---------------------------------------------------------------- shared checks
+
+result<void> validate_topic_name(std::string_view name) {
+    if (name.empty()) {
+        return {errc::invalid_argument, "name: must not be empty"};
+    }
+    if (name.size() > max_topic_name_length) {
+        return {errc::invalid_argument,
+                fmt::format("name: {} characters is more than the limit of {}", name.size(),
+                            max_topic_name_length)};
+    }
+    if (name == "." || name == "..") {
+        return {errc::invalid_argument, fmt::format("name: \"{}\" is not allowed", name)};
+    }
+    for (size_t i = 0; i < name.size(); ++i) {
+        if (!topic_char(name[i])) {
+            return {errc::invalid_argument,
+                    fmt::format("name: {}: character {} at position {} is not allowed (use "
+                                "a-z, A-Z, 0-9, '.', '_' and '-')",
+                                quoted(name), show_char(name[i]), i)};
+        }
+    }
+    return ok();
+}
+
+result<void> check_topic_name_available(const topic_table& topics, std::string_view name) {
+    if (topics.find(name) != nullptr) {
+        return {errc::topic_already_exists,
+                fmt::format("name: topic {} already exists", quoted(name))};
+    }
+    if (const v1::Topic* other = topics.find_collision(name); other != nullptr) {
+        return {errc::invalid_argument,
+                fmt::format("name: {} collides with existing topic \"{}\" ('.' and '_' are the "
+                            "same in metric names)",
+                            quoted(name), other->name())};
+    }
+    return ok();
+}
+
+result<void> validate_uuid(std::string_view field, std::string_view uuid) {
+    bool good = uuid.size() == 36;
+    for (size_t i = 0; good && i < uuid.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        good = dash ? uuid[i] == '-' : std::isxdigit(static_cast<unsigned char>(uuid[i])) != 0;
+    }
+    if (!good) {
+        return {errc::invalid_argument,
+                fmt::format("{}: {} is not a uuid (8-4-4-4-12 hex digits)", field, quoted(uuid))};
+    }
+    return ok();
+}
+
+result<void> check_broker_state_transition(const v1::Broker& b, v1::BrokerState to) {
+    if (to != v1::BROKER_STATE_ACTIVE && to != v1::BROKER_STATE_DRAINING &&
+        to != v1::BROKER_STATE_DECOMMISSIONED) {
+        return {errc::invalid_argument,
+                fmt::format("state: {} is not active, draining or decommissioned",
+                            static_cast<int>(to))};
+    }
+    if (b.state() == v1::BROKER_STATE_DECOMMISSIONED && to != v1::BROKER_STATE_DECOMMISSIONED) {
+        return {errc::invalid_argument,
+                fmt::format("state: broker {} is decommissioned, which is final", b.id())};
+    }
+    return ok();
+}
+
+bool same_registration(const v1::Broker& a, const v1::Broker& b) {
+    if (a.rack() != b.rack() || a.fips_mode() != b.fips_mode() || a.version() != b.version() ||
+        a.endpoints_size() != b.endpoints_size()) {
+        return false;
+    }
+    for (int i = 0; i < a.endpoints_size(); ++i) {
+        const v1::Endpoint& x = a.endpoints(i);
+        const v1::Endpoint& y = b.endpoints(i);
+        if (x.name() != y.name() || x.host() != y.host() || x.port() != y.port()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+result<std::map<std::string, std::string>> validate_topic_configs(
+    const google::protobuf::Map<std::string, std::string>& configs, int32_t replication_factor,
+    std::string_view prefix) {
+    const std::map<std::string, std::string> in(configs.begin(), configs.end());
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : in) {
+        result<std::string> canonical = topic_config_schema().validate(k, v);
+        if (!canonical) {
+            return error_info{errc::invalid_config,
+                              fmt::format("{}{}", prefix, canonical.error().detail)};
+        }
+        if (k == "min.insync.replicas" && *parse_int(*canonical) > replication_factor) {
+            return error_info{errc::invalid_config,
+                              fmt::format("{}{}: {} is more than the replication factor {}", prefix,
+                                          k, *canonical, replication_factor)};
+        }
+        out.emplace(k, std::move(*canonical));
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- topics
+
+result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
+                                                const v1::CreateTopicsRequest::Item& item,
+                                                std::string_view topic_uuid,
+                                                const command_meta& meta) {
+    const std::string& name = item.name();
+    if (auto r = validate_topic_name(name); !r) {
+        return r.error();
+    }
+    if (auto r = check_topic_name_available(stm.topics(), name); !r) {
+        return r.error();
+    }
+
+    const int64_t default_partitions = stm.cluster_config().int_value("default_topic_partitions");
+    int64_t partitions = item.partitions();
+    if (partitions == -1) {
+        partitions = default_partitions;
+    } else if (partitions < 1) {
+        return error_info{errc::invalid_partitions,
+                          fmt::format("partitions: {} is not allowed; use at least 1, or -1 for "
+                                      "the cluster default ({})",
+                                      partitions, default_partitions)};
+    }
+    if (partitions > max_partitions_per_topic) {
+        return error_info{errc::invalid_partitions,
+                          fmt::format("partitions: {} is more than the limit of {} per topic",
+                                      partitions, max_partitions_per_topic)};
+    }
+
+    const int64_t default_rf = stm.cluster_config().int_value("default_topic_replications");
+    int64_t rf = item.replication_factor();
+    std::string from_default;
+    if (rf == -1) {
+        rf = default_rf;
+        from_default = " (the cluster default default_topic_replications)";
+    } else if (rf < 1) {
+        return error_info{errc::invalid_replication_factor,
+                          fmt::format("replication_factor: {} is not allowed; use at least 1, or "
+                                      "-1 for the cluster default ({})",
+                                      rf, default_rf)};
+    }
+    if (rf % 2 == 0) {
+        return error_info{errc::invalid_replication_factor,
+                          fmt::format("replication_factor: {}{} is even; it must be odd: {}", rf,
+                                      from_default, even_reason)};
+    }
+    const size_t active = stm.brokers().active().size();
+    if (static_cast<size_t>(rf) > active) {
+        return error_info{errc::invalid_replication_factor,
+                          fmt::format("replication_factor: {}{} is more than the {} active brokers",
+                                      rf, from_default, active)};
+    }
+
+    auto configs = validate_topic_configs(item.configs(), static_cast<int32_t>(rf), "configs.");
+    if (!configs) {
+        return configs.error();
+    }
+    if (auto r = validate_uuid("uuid", topic_uuid); !r) {
+        return r.error();
+    }
+    auto placed = place_partitions(stm.brokers(), stm.topics(), 0, static_cast<int32_t>(partitions),
+                                   static_cast<int32_t>(rf));
+    if (!placed) {
+        return placed.error();
+    }
+
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::Topic* t = cmd.mutable_create_topic()->mutable_topic();
+    t->set_name(name);
+    t->set_uuid(std::string(topic_uuid));
+    t->set_replication_factor(static_cast<int32_t>(rf));
+    for (v1::PartitionAssignment& p : *placed) {
+        *t->add_partitions() = std::move(p);
+    }
+    for (const auto& [k, v] : *configs) {
+        (*t->mutable_configs())[k] = v;
+    }
+    return cmd;
+}
+
+result<v1::ControllerCommand> make_delete_topic(const controller_stm& stm, std::string_view name,
+                                                const command_meta& meta) {
+    if (stm.topics().find(name) == nullptr) {
+        return unknown_topic(name).error();
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_delete_topic()->set_name(std::string(name));
+    return cmd;
+}
+
+result<v1::ControllerCommand> make_alter_topic_configs(
+    const controller_stm& stm, const v1::AlterTopicConfigsRequest::Item& item,
+    const command_meta& meta) {
+    const v1::Topic* t = stm.topics().find(item.name());
+    if (t == nullptr) {
+        return unknown_topic(item.name()).error();
+    }
+    if (item.set().empty() && item.remove().empty()) {
+        return error_info{errc::invalid_argument, "set: no config change requested"};
+    }
+    auto set = validate_topic_configs(item.set(), t->replication_factor(), "set.");
+    if (!set) {
+        return set.error();
+    }
+    const std::set<std::string> removed(item.remove().begin(), item.remove().end());
+    for (const std::string& k : removed) {
+        if (topic_config_schema().find(k) == nullptr) {
+            return error_info{errc::invalid_config,
+                              fmt::format("remove.{}: unknown topic config key", k)};
+        }
+        if (set->count(k) > 0) {
+            return error_info{errc::invalid_argument,
+                              fmt::format("remove.{}: the key is also set", k)};
+        }
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::AlterTopicConfigs* a = cmd.mutable_alter_topic_configs();
+    a->set_name(item.name());
+    for (const auto& [k, v] : *set) {
+        (*a->mutable_set())[k] = v;
+    }
+    for (const std::string& k : removed) {
+        a->add_remove(k);
+    }
+    return cmd;
+}
+
+result<v1::ControllerCommand> make_create_partitions(const controller_stm& stm,
+                                                     const v1::CreatePartitionsRequest::Item& item,
+                                                     const command_meta& meta) {
+    const v1::Topic* t = stm.topics().find(item.name());
+    if (t == nullptr) {
+        return unknown_topic(item.name()).error();
+    }
+    const int32_t current = t->partitions_size();
+    if (item.total() <= current) {
+        return error_info{errc::invalid_partitions,
+                          fmt::format("total: {} is not more than the current {} partitions "
+                                      "(partitions can only be added)",
+                                      item.total(), current)};
+    }
+    if (item.total() > max_partitions_per_topic) {
+        return error_info{errc::invalid_partitions,
+                          fmt::format("total: {} is more than the limit of {} per topic",
+                                      item.total(), max_partitions_per_topic)};
+    }
+    auto placed = place_partitions(stm.brokers(), stm.topics(), current, item.total() - current,
+                                   t->replication_factor());
+    if (!placed) {
+        return placed.error();
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::CreatePartitions* c = cmd.mutable_create_partitions();
+    c->set_name(item.name());
+    for (v1::PartitionAssignment& p : *placed) {
+        *c->add_partitions() = std::move(p);
+    }
+    return cmd;
+}
+
+// ---------------------------------------------------------------- brokers
+
+result<std::optional<v1::ControllerCommand>> make_register_broker(const controller_stm& stm,
+                                                                  const v1::Broker& broker,
+                                                                  bool existing_alive,
+                                                                  const command_meta& meta) {
+    if (broker.id() < 0) {
+        return error_info{errc::invalid_argument,
+                          fmt::format("broker.id: {} is negative", broker.id())};
+    }
+    if (broker.incarnation().empty()) {
+        return error_info{errc::invalid_argument, "broker.incarnation: must not be empty"};
+    }
+    if (broker.endpoints().empty()) {
+        return error_info{errc::invalid_argument,
+                          "broker.endpoints: at least one endpoint is required"};
+    }
+    std::set<std::string> names;
+    for (int i = 0; i < broker.endpoints_size(); ++i) {
+        const v1::Endpoint& e = broker.endpoints(i);
+        if (e.host().empty()) {
+            return error_info{errc::invalid_argument,
+                              fmt::format("broker.endpoints[{}].host: must not be empty", i)};
+        }
+        if (e.port() < 1 || e.port() > 65535) {
+            return error_info{
+                errc::invalid_argument,
+                fmt::format("broker.endpoints[{}].port: {} is outside 1..65535", i, e.port())};
+        }
+        if (!names.insert(e.name()).second) {
+            return error_info{errc::invalid_argument,
+                              fmt::format("broker.endpoints[{}].name: listener \"{}\" appears "
+                                          "twice",
+                                          i, e.name())};
+        }
+    }
+    v1::Broker b = broker;
+    if (b.fips_mode() == v1::FIPS_MODE_UNSPECIFIED) {
+        b.set_fips_mode(v1::FIPS_MODE_DISABLED);
+    }
+    // The controller decides state and audit; whatever the caller sent is dropped.
+    b.clear_state();
+    b.clear_registered();
+    b.clear_updated();
+
+    if (const v1::Broker* cur = stm.brokers().find(b.id()); cur != nullptr) {
+        if (cur->state() == v1::BROKER_STATE_DECOMMISSIONED) {
+            return error_info{errc::broker_id_in_use,
+                              fmt::format("broker.id: broker {} was decommissioned; its id is "
+                                          "never reused",
+                                          b.id())};
+        }
+        if (cur->incarnation() == b.incarnation()) {
+            if (same_registration(*cur, b)) {
+                return std::optional<v1::ControllerCommand>{};
+            }
+            return error_info{errc::invalid_argument,
+                              fmt::format("broker.incarnation: \"{}\" is registered for broker {} "
+                                          "with other endpoints, rack, FIPS mode or version; a "
+                                          "changed broker registers with a new incarnation",
+                                          b.incarnation(), b.id())};
+        }
+        if (existing_alive) {
+            return error_info{errc::broker_id_in_use,
+                              fmt::format("broker.id: broker {} is held by a live process "
+                                          "(incarnation \"{}\")",
+                                          b.id(), cur->incarnation())};
+        }
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    *cmd.mutable_register_broker()->mutable_broker() = std::move(b);
+    return std::optional(std::move(cmd));
+}
+
+result<std::optional<v1::ControllerCommand>> make_set_broker_state(const controller_stm& stm,
+                                                                   int32_t id,
+                                                                   v1::BrokerState state,
+                                                                   const command_meta& meta) {
+    const v1::Broker* cur = stm.brokers().find(id);
+    if (cur == nullptr) {
+        return error_info{errc::unknown_broker, fmt::format("id: no broker {}", id)};
+    }
+    if (auto r = check_broker_state_transition(*cur, state); !r) {
+        return r.error();
+    }
+    if (cur->state() == state) {
+        return std::optional<v1::ControllerCommand>{};
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_set_broker_state()->set_id(id);
+    cmd.mutable_set_broker_state()->set_state(state);
+    return std::optional(std::move(cmd));
+}
+
+result<v1::ControllerCommand> make_set_partition_leaders(
+    const controller_stm& stm, const std::vector<v1::LeaderChange>& changes,
+    const command_meta& meta) {
+    if (changes.empty()) {
+        return error_info{errc::invalid_argument, "changes: no leader change requested"};
+    }
+    for (size_t i = 0; i < changes.size(); ++i) {
+        const v1::LeaderChange& lc = changes[i];
+        const v1::Topic* t = stm.topics().find(lc.topic());
+        if (t == nullptr) {
+            return error_info{
+                errc::unknown_topic,
+                fmt::format("changes[{}].topic: topic {} does not exist", i, quoted(lc.topic()))};
+        }
+        if (lc.partition() < 0 || lc.partition() >= t->partitions_size()) {
+            return error_info{errc::invalid_argument,
+                              fmt::format("changes[{}].partition: topic \"{}\" has no partition {}",
+                                          i, lc.topic(), lc.partition())};
+        }
+        const auto& replicas = t->partitions(lc.partition()).replicas();
+        if (lc.leader() != -1 &&
+            std::find(replicas.begin(), replicas.end(), lc.leader()) == replicas.end()) {
+            return error_info{errc::invalid_argument,
+                              fmt::format("changes[{}].leader: broker {} is not a replica of "
+                                          "{}/{}",
+                                          i, lc.leader(), lc.topic(), lc.partition())};
+        }
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    for (const v1::LeaderChange& lc : changes) {
+        *cmd.mutable_set_partition_leaders()->add_changes() = lc;
+    }
+    return cmd;
+}
+
+// ---------------------------------------------------------------- cluster
+
+result<v1::ControllerCommand> make_set_cluster_config(const controller_stm&,
+                                                      const v1::SetClusterConfigRequest& req,
+                                                      const command_meta& meta) {
+    if (req.upsert().empty() && req.remove().empty()) {
+        return error_info{errc::invalid_argument, "upsert: no config change requested"};
+    }
+    const std::map<std::string, std::string> upsert(req.upsert().begin(), req.upsert().end());
+    const std::set<std::string> removed(req.remove().begin(), req.remove().end());
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::SetClusterConfig* c = cmd.mutable_set_cluster_config();
+    for (const auto& [k, v] : upsert) {
+        result<std::string> canonical = cluster_config_schema().validate(k, v);
+        if (!canonical) {
+            return canonical.error();
+        }
+        if (removed.count(k) > 0) {
+            return error_info{errc::invalid_argument, fmt::format("{}: both set and removed", k)};
+        }
+        (*c->mutable_upsert())[k] = std::move(*canonical);
+    }
+    for (const std::string& k : removed) {
+        if (cluster_config_schema().find(k) == nullptr) {
+            return error_info{errc::invalid_config,
+                              fmt::format("{}: unknown cluster config key", k)};
+        }
+        c->add_remove(k);
+    }
+    return cmd;
+}
+
+result<std::optional<v1::ControllerCommand>> make_init_cluster(const controller_stm& stm,
+                                                               std::string_view cluster_uuid,
+                                                               const command_meta& meta) {
+    if (auto r = validate_uuid("cluster_uuid", cluster_uuid); !r) {
+        return r.error();
+    }
+    if (stm.cluster_uuid() == cluster_uuid) {
+        return std::optional<v1::ControllerCommand>{};
+    }
+    if (!stm.cluster_uuid().empty()) {
+        return error_info{
+            errc::conflict,
+            fmt::format("cluster_uuid: the cluster already has uuid {}", stm.cluster_uuid())};
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_init_cluster()->set_cluster_uuid(std::string(cluster_uuid));
+    return std::optional(std::move(cmd));
+}
+
+}  // namespace fjord::controller

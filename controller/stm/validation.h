@@ -1,0 +1,136 @@
+#pragma once
+// File: controller/stm/validation.h
+//
+// What the frontend runs before proposing: pure validation of a request
+// against the applied state, and the builder of the command to propose
+// (placement, canonical config values and the proposer's principal and clock
+// filled in). Every function reads only its arguments, so the frontend may
+// call them on the leader's loop against controller_stm's tables, and then
+// propose the command; controller_stm re-checks at apply what the state may
+// have changed meanwhile, with the same error (some shared checks live here
+// for that reason).
+//
+// Errors are errc values with a "<field>: <reason>" detail relative to the
+// request item (errc.h); the service prefixes the item's position.
+//
+// Builders that may find nothing to do (the state already is what was asked)
+// return an empty optional: the frontend answers success without proposing.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "controller/stm/controller_stm.h"
+#include "controller/stm/topic_table.h"
+#include "fjord/controller/v1/commands.pb.h"
+#include "fjord/controller/v1/controller_service.pb.h"
+#include "fjord/controller/v1/metadata.pb.h"
+
+namespace fjord::controller {
+
+/// Who proposes, and when (by the proposer's clock): stamped on the command,
+/// it becomes the Audit of every object the command changes.
+struct command_meta {
+    std::string principal;
+    int64_t time_ms = 0;
+};
+
+/// Kafka's limit on topic name length.
+inline constexpr size_t max_topic_name_length = 249;
+/// The most partitions one topic may have (also default_topic_partitions'
+/// upper bound): a typo must not make the controller allocate millions.
+inline constexpr int32_t max_partitions_per_topic = 100000;
+
+// ------------------------------------------------------------ shared checks
+
+/// Kafka's rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
+/// invalid_argument, field `name`.
+result<void> validate_topic_name(std::string_view name);
+/// topic_already_exists when `name` exists; invalid_argument naming the other
+/// topic when `name` collides with it once '.' and '_' are equated.
+result<void> check_topic_name_available(const topic_table& topics, std::string_view name);
+/// The 36-character RFC 4122 text form (8-4-4-4-12 hex digits).
+/// invalid_argument, field `field`.
+result<void> validate_uuid(std::string_view field, std::string_view uuid);
+/// active <-> draining, anything -> decommissioned; decommissioned is final.
+/// invalid_argument, field `state`. Same state is allowed (a no-op).
+result<void> check_broker_state_transition(const v1::Broker& b, v1::BrokerState to);
+/// Registration fields (endpoints, rack, fips mode, version) are equal.
+bool same_registration(const v1::Broker& a, const v1::Broker& b);
+/// Validates topic configs against the topic schema (in key order) and
+/// returns their canonical values; min.insync.replicas must not exceed
+/// `replication_factor`. invalid_config, field `<prefix><key>`.
+result<std::map<std::string, std::string>> validate_topic_configs(
+    const google::protobuf::Map<std::string, std::string>& configs, int32_t replication_factor,
+    std::string_view prefix);
+
+// ------------------------------------------------------------ builders
+
+/// CreateTopics item -> CreateTopic. partitions/replication_factor -1 take the
+/// cluster defaults; the replication factor must be odd and at most the
+/// number of active brokers; placement as placement.h. `topic_uuid` comes
+/// from the caller (the stm is pure).
+result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
+                                                const v1::CreateTopicsRequest::Item& item,
+                                                std::string_view topic_uuid,
+                                                const command_meta& meta);
+
+/// unknown_topic when `name` does not exist.
+result<v1::ControllerCommand> make_delete_topic(const controller_stm& stm, std::string_view name,
+                                                const command_meta& meta);
+
+/// Set keys are validated (field `set.<key>`), removed keys must be in the
+/// schema (field `remove.<key>`; removing a key that is not set is fine),
+/// no key in both, something to change.
+result<v1::ControllerCommand> make_alter_topic_configs(
+    const controller_stm& stm, const v1::AlterTopicConfigsRequest::Item& item,
+    const command_meta& meta);
+
+/// The new total must exceed the current count; the new partitions are
+/// placed like a new topic's, counting the existing load.
+result<v1::ControllerCommand> make_create_partitions(const controller_stm& stm,
+                                                     const v1::CreatePartitionsRequest::Item& item,
+                                                     const command_meta& meta);
+
+/// Validates a registration (id >= 0, incarnation, endpoints with a host and
+/// a port in 1..65535, distinct listener names). The same id and incarnation
+/// with the same fields is a no-op (a retried request); with other fields it
+/// is refused. A different incarnation replaces the old one unless
+/// `existing_alive` (the frontend's liveness view of the registered
+/// incarnation): then broker_id_in_use. A decommissioned id is never reused.
+result<std::optional<v1::ControllerCommand>> make_register_broker(const controller_stm& stm,
+                                                                  const v1::Broker& broker,
+                                                                  bool existing_alive,
+                                                                  const command_meta& meta);
+
+/// unknown_broker, or a transition check_broker_state_transition refuses;
+/// the current state is a no-op.
+result<std::optional<v1::ControllerCommand>> make_set_broker_state(const controller_stm& stm,
+                                                                   int32_t id,
+                                                                   v1::BrokerState state,
+                                                                   const command_meta& meta);
+
+/// Upserts validated against the cluster schema (field `<key>`, keys in
+/// order), removed keys must be in the schema, no key in both, something to
+/// change. All or nothing: the first error refuses the request.
+result<v1::ControllerCommand> make_set_cluster_config(const controller_stm& stm,
+                                                      const v1::SetClusterConfigRequest& req,
+                                                      const command_meta& meta);
+
+/// The first leader's InitCluster; a no-op when the uuid is already set to
+/// it, conflict when set to another.
+result<std::optional<v1::ControllerCommand>> make_init_cluster(const controller_stm& stm,
+                                                               std::string_view cluster_uuid,
+                                                               const command_meta& meta);
+
+/// Each change names an existing topic and partition, and a leader that is
+/// one of its replicas (or -1).
+result<v1::ControllerCommand> make_set_partition_leaders(
+    const controller_stm& stm, const std::vector<v1::LeaderChange>& changes,
+    const command_meta& meta);
+
+}  // namespace fjord::controller

@@ -1,0 +1,251 @@
+#include "controller/transport/peer_transport.h"
+
+#include <chrono>
+
+#include "common/log.h"
+#include "controller/transport/convert.h"
+
+namespace fjord::transport {
+namespace {
+
+namespace pb = fjord::raft::v1;
+
+constexpr size_t max_queued = 4096;
+constexpr int max_message_bytes = 256 << 20;
+
+grpc::ChannelArguments channel_args() {
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(max_message_bytes);
+    args.SetMaxReceiveMessageSize(max_message_bytes);
+    // Reconnect quickly: a member that restarts should rejoin within ticks.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    return args;
+}
+
+}  // namespace
+
+/// Owns the stream to one peer and the thread that writes it.
+class peer_transport::sender {
+  public:
+    sender(node_id self, node_id peer, std::string address, std::atomic<uint64_t>& dropped)
+        : _self(self), _peer(peer), _address(std::move(address)), _dropped(dropped) {
+        _thread = std::thread([this] { run(); });
+    }
+
+    ~sender() {
+        {
+            std::lock_guard g(_mu);
+            _stopping = true;
+            if (_ctx) {
+                _ctx->TryCancel();
+            }
+        }
+        _cv.notify_all();
+        _thread.join();
+    }
+
+    void set_address(const std::string& address) {
+        std::lock_guard g(_mu);
+        if (address == _address) {
+            return;
+        }
+        _address = address;
+        _address_changed = true;
+        if (_ctx) {
+            _ctx->TryCancel();
+        }
+    }
+
+    void enqueue(raft::message m) {
+        {
+            std::lock_guard g(_mu);
+            if (_queue.size() >= max_queued) {
+                ++_dropped;
+                return;
+            }
+            _queue.push_back(std::move(m));
+        }
+        _cv.notify_one();
+    }
+
+  private:
+    void run() {
+        std::unique_ptr<pb::RaftService::Stub> stub;
+        std::unique_ptr<grpc::ClientWriter<pb::Message>> writer;
+        pb::SendResponse response;
+        std::chrono::milliseconds backoff{50};
+        for (;;) {
+            std::deque<raft::message> batch;
+            std::string address;
+            {
+                std::unique_lock lk(_mu);
+                _cv.wait(lk, [&] { return _stopping || !_queue.empty(); });
+                if (_stopping) {
+                    break;
+                }
+                batch.swap(_queue);
+                if (_address_changed) {
+                    stub.reset();
+                    _address_changed = false;
+                }
+                address = _address;
+            }
+            if (!stub) {
+                writer.reset();
+                stub = pb::RaftService::NewStub(grpc::CreateCustomChannel(
+                    address, grpc::InsecureChannelCredentials(), channel_args()));
+            }
+            if (!writer) {
+                auto ctx = std::make_unique<grpc::ClientContext>();
+                ctx->set_wait_for_ready(false);
+                {
+                    std::lock_guard g(_mu);
+                    _ctx = std::move(ctx);
+                    writer = stub->Send(_ctx.get(), &response);
+                }
+            }
+            bool broken = false;
+            pb::Message p;
+            for (auto& m : batch) {
+                p.Clear();
+                to_proto(m, p);
+                if (!writer->Write(p)) {
+                    broken = true;
+                    break;
+                }
+            }
+            if (!broken) {
+                backoff = std::chrono::milliseconds{50};
+                continue;
+            }
+            // The stream broke: Raft tolerates the loss; reconnect after a pause.
+            _dropped += batch.size();
+            writer->WritesDone();
+            (void)writer->Finish();
+            writer.reset();
+            {
+                std::unique_lock lk(_mu);
+                _ctx.reset();
+                _dropped += _queue.size();
+                _queue.clear();
+                _cv.wait_for(lk, backoff, [&] { return _stopping; });
+                if (_stopping) {
+                    break;
+                }
+            }
+            backoff = std::min(backoff * 2, std::chrono::milliseconds{1000});
+            log(log_level::debug, "transport", "{}: stream to {} at {} broken; reconnecting", _self,
+                _peer, address);
+        }
+        if (writer) {
+            writer->WritesDone();
+            (void)writer->Finish();
+        }
+    }
+
+    node_id _self;
+    node_id _peer;
+    std::mutex _mu;
+    std::condition_variable _cv;
+    std::deque<raft::message> _queue;
+    std::string _address;
+    bool _address_changed = false;
+    bool _stopping = false;
+    std::unique_ptr<grpc::ClientContext> _ctx;
+    std::atomic<uint64_t>& _dropped;
+    std::thread _thread;
+};
+
+class peer_transport::inbound_service final : public pb::RaftService::Service {
+  public:
+    explicit inbound_service(peer_transport& t) : _t(t) {}
+
+    grpc::Status Send(grpc::ServerContext* ctx, grpc::ServerReader<pb::Message>* reader,
+                      pb::SendResponse*) override {
+        pb::Message p;
+        while (reader->Read(&p)) {
+            auto m = from_proto(p);
+            if (!m) {
+                log(log_level::warn, "transport", "dropped malformed message from {}: {}",
+                    ctx->peer(), m.error().message());
+                continue;
+            }
+            if (m->to != _t._self) {
+                log(log_level::warn, "transport", "dropped message for {} (this is {}) from {}",
+                    m->to, _t._self, ctx->peer());
+                continue;
+            }
+            _t._inbound(std::move(*m));
+        }
+        return grpc::Status::OK;
+    }
+
+  private:
+    peer_transport& _t;
+};
+
+peer_transport::peer_transport(node_id self, inbound_fn inbound)
+    : _self(self),
+      _inbound(std::move(inbound)),
+      _service(std::make_unique<inbound_service>(*this)) {}
+
+peer_transport::~peer_transport() {
+    stop();
+}
+
+void peer_transport::set_peer(node_id id, const std::string& address) {
+    if (id == _self) {
+        return;
+    }
+    std::lock_guard g(_mu);
+    if (_stopped) {
+        return;
+    }
+    auto it = _senders.find(id);
+    if (it == _senders.end()) {
+        _senders.emplace(id, std::make_unique<sender>(_self, id, address, _dropped));
+    } else {
+        it->second->set_address(address);
+    }
+}
+
+void peer_transport::remove_peer(node_id id) {
+    std::unique_ptr<sender> s;
+    {
+        std::lock_guard g(_mu);
+        auto it = _senders.find(id);
+        if (it == _senders.end()) {
+            return;
+        }
+        s = std::move(it->second);
+        _senders.erase(it);
+    }
+    // Joined outside the lock: the sender may be blocked in a write.
+}
+
+void peer_transport::send(raft::message m) {
+    std::lock_guard g(_mu);
+    auto it = _senders.find(m.to);
+    if (it == _senders.end()) {
+        ++_dropped;
+        return;
+    }
+    it->second->enqueue(std::move(m));
+}
+
+grpc::Service* peer_transport::service() {
+    return _service.get();
+}
+
+void peer_transport::stop() {
+    std::map<node_id, std::unique_ptr<sender>> senders;
+    {
+        std::lock_guard g(_mu);
+        _stopped = true;
+        senders.swap(_senders);
+    }
+}
+
+}  // namespace fjord::transport

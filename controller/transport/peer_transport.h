@@ -1,0 +1,71 @@
+#pragma once
+// File: controller/transport/peer_transport.h
+//
+// Raft messages between controller members over gRPC (fjord.raft.v1.RaftService).
+//
+// Outbound: one sender thread per peer owns one client stream and writes the
+// peer's messages in order. Delivery is best effort, as Raft expects: when a
+// stream breaks, queued messages are dropped, and the sender reconnects with
+// backoff; a full queue drops new messages. send() never blocks the caller
+// (the ready loop).
+//
+// Inbound: service() is registered on the peer gRPC server; each incoming
+// stream's messages are validated (convert.h) and handed to the inbound
+// callback on the gRPC thread that reads them. Malformed messages are logged
+// and dropped; the stream keeps serving.
+//
+// Threading: all public methods are thread-safe.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "controller/raft/types.h"
+#include "fjord/raft/v1/raft.grpc.pb.h"
+
+namespace fjord::transport {
+
+class peer_transport {
+  public:
+    using inbound_fn = std::function<void(raft::message)>;
+
+    peer_transport(node_id self, inbound_fn inbound);
+    ~peer_transport();
+    peer_transport(const peer_transport&) = delete;
+    peer_transport& operator=(const peer_transport&) = delete;
+
+    /// Adds a peer or changes its address (the sender reconnects).
+    void set_peer(node_id id, const std::string& address);
+    void remove_peer(node_id id);
+    /// Queues `m` for m.to; dropped if the peer is unknown or its queue full.
+    void send(raft::message m);
+    /// The inbound RaftService, for the peer gRPC server.
+    grpc::Service* service();
+    /// Stops every sender; later sends are dropped. Idempotent.
+    void stop();
+
+    /// Messages dropped because a peer was unknown, its queue full, or its
+    /// stream broke (for metrics).
+    uint64_t dropped() const { return _dropped.load(); }
+
+  private:
+    class sender;
+    class inbound_service;
+
+    node_id _self;
+    inbound_fn _inbound;
+    std::unique_ptr<inbound_service> _service;
+    mutable std::mutex _mu;
+    std::map<node_id, std::unique_ptr<sender>> _senders;
+    bool _stopped = false;
+    std::atomic<uint64_t> _dropped{0};
+};
+
+}  // namespace fjord::transport
