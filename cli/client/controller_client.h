@@ -1,0 +1,50 @@
+#pragma once
+// File: cli/client/controller_client.h
+//
+// The CLI's connection to the controller group. Each call goes to the last
+// known leader (at first, the first configured controller); UNAVAILABLE
+// answers (not the leader, connection refused) are retried against the
+// leader hint or the next controller until `retry_timeout`. Other errors are
+// returned at once: a write is never retried after it may have been applied.
+// A final failure names what each controller answered.
+
+#include <memory>
+#include <string>
+
+#include "cli/settings.h"
+#include "common/result.h"
+#include "fjord/controller/v1/controller_service.grpc.pb.h"
+
+namespace fjord::cli {
+
+namespace v1 = fjord::controller::v1;
+
+class controller_client {
+  public:
+    explicit controller_client(const settings& s);
+    ~controller_client();
+
+    result<v1::CreateTopicsResponse> create_topics(const v1::CreateTopicsRequest& r);
+    result<v1::DeleteTopicsResponse> delete_topics(const v1::DeleteTopicsRequest& r);
+    result<v1::ListTopicsResponse> list_topics(const v1::ListTopicsRequest& r);
+    result<v1::AlterTopicConfigsResponse> alter_topic_configs(
+        const v1::AlterTopicConfigsRequest& r);
+    result<v1::CreatePartitionsResponse> create_partitions(const v1::CreatePartitionsRequest& r);
+    result<v1::ListBrokersResponse> list_brokers(const v1::ListBrokersRequest& r);
+    result<v1::GetClusterConfigResponse> get_cluster_config(const v1::GetClusterConfigRequest& r);
+    result<v1::SetClusterConfigResponse> set_cluster_config(const v1::SetClusterConfigRequest& r);
+    result<v1::StatusResponse> status(const v1::StatusRequest& r);
+    /// Status of one specific controller (no leader redirection).
+    result<v1::StatusResponse> status_of(const std::string& address);
+    result<v1::AddMemberResponse> add_member(const v1::AddMemberRequest& r);
+    result<v1::RemoveMemberResponse> remove_member(const v1::RemoveMemberRequest& r);
+    result<v1::TransferLeadershipResponse> transfer_leadership(
+        const v1::TransferLeadershipRequest& r);
+
+    struct impl;
+
+  private:
+    std::unique_ptr<impl> _impl;
+};
+
+}  // namespace fjord::cli

@@ -1,0 +1,20 @@
+#pragma once
+// File: cli/commands/commands.h
+//
+// One registration function per command group (one .cc file each). Each
+// binds its flags to an options struct and sets a callback that calls the
+// controller client and prints through the printer.
+
+namespace CLI {
+class App;
+}
+
+namespace fjord::cli {
+
+class cli_context;
+
+void register_topic_commands(CLI::App& root, cli_context& ctx);
+void register_controller_commands(CLI::App& root, cli_context& ctx);
+void register_version_command(CLI::App& root, cli_context& ctx);
+
+}  // namespace fjord::cli

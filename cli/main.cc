@@ -1,0 +1,68 @@
+// File: cli/main.cc
+//
+// fjord: the root command. Global flags (-X, --format, -v), the command
+// groups (one file each under cli/commands/), and the exit-code contract
+// (cli/exit_codes.h). CLI11's parse errors end here as usage errors (2).
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands/commands.h"
+#include "cli/context.h"
+#include "cli/exit_codes.h"
+#include "cli/settings.h"
+
+namespace {
+
+std::string x_help() {
+    std::string out = "Settings (-X key=value, or the environment variable):\n";
+    for (const auto& k : fjord::cli::settings_keys()) {
+        out += std::string("  ") + k.name + " (" + k.env + ", default " + k.default_value +
+               "): " + k.help + "\n";
+    }
+    out += "Precedence: flags > -X > environment > defaults.\n";
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using fjord::cli::exit_code;
+    fjord::cli::cli_context ctx;
+    CLI::App app{"fjord: the command line of the Fjord streaming control plane", "fjord"};
+    app.require_subcommand(1);
+    // Global flags may follow the subcommand (`fjord topic list --format json`).
+    app.fallthrough();
+    app.footer(std::string(fjord::cli::exit_code_help) + "\n" + x_help());
+    app.add_option("-X,--config-opt", ctx.x_options,
+                   "Override a setting: key=value (-X help lists the keys)");
+    app.add_option("--format", ctx.format_flag, "Output: text, wide, json, yaml, help")
+        ->capture_default_str();
+    app.add_flag("-v,--verbose", ctx.verbose, "Debug logs on stderr");
+    app.set_version_flag("--version", "fjord 0.1.0");
+    fjord::cli::register_topic_commands(app, ctx);
+    fjord::cli::register_controller_commands(app, ctx);
+    fjord::cli::register_version_command(app, ctx);
+
+    // -X help / -X list print the keys and exit before any command runs.
+    for (int i = 1; i + 1 < argc; ++i) {
+        const std::string a = argv[i];
+        const std::string v = argv[i + 1];
+        if ((a == "-X" || a == "--config-opt") && (v == "help" || v == "list")) {
+            std::cout << x_help();
+            return 0;
+        }
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) {
+            return app.exit(e);  // --help, --version
+        }
+        std::cerr << "fjord: " << e.what() << "\n";
+        std::cerr << "Run with --help for usage.\n";
+        return static_cast<int>(exit_code::usage);
+    }
+    return static_cast<int>(ctx.code());
+}
