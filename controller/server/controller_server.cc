@@ -59,12 +59,6 @@ struct controller_server::impl {
     metrics::gauge* g_applied = nullptr;
     metrics::gauge* g_leader = nullptr;
     metrics::gauge* g_is_leader = nullptr;
-    metrics::gauge* g_leader_changes = nullptr;
-    metrics::gauge* g_syncs = nullptr;
-    metrics::gauge* g_sync_seconds = nullptr;
-    metrics::gauge* g_applied_entries = nullptr;
-    metrics::gauge* g_apply_seconds = nullptr;
-    metrics::gauge* g_snapshots = nullptr;
     metrics::gauge* g_dropped = nullptr;
 
     void register_metrics();
@@ -78,35 +72,16 @@ void controller_server::impl::register_metrics() {
     g_applied = &metrics.add_gauge("fjord_controller_raft_applied_index", "Raft applied index");
     g_leader = &metrics.add_gauge("fjord_controller_raft_leader_id", "Known leader (0: none)");
     g_is_leader = &metrics.add_gauge("fjord_controller_is_leader", "1 when this member leads");
-    g_leader_changes = &metrics.add_gauge("fjord_controller_raft_leader_changes_total",
-                                          "Leader changes seen by this member");
-    g_syncs = &metrics.add_gauge("fjord_controller_raft_log_syncs_total",
-                                 "fdatasyncs of the Raft log (one per group commit)");
-    g_sync_seconds = &metrics.add_gauge("fjord_controller_raft_log_sync_seconds_total",
-                                        "Time spent appending and syncing the Raft log");
-    g_applied_entries = &metrics.add_gauge("fjord_controller_raft_applied_entries_total",
-                                           "Entries applied to the state machine");
-    g_apply_seconds = &metrics.add_gauge("fjord_controller_raft_apply_seconds_total",
-                                         "Time spent applying entries");
-    g_snapshots = &metrics.add_gauge("fjord_controller_raft_snapshots_total",
-                                     "Snapshots taken by this member");
-    g_dropped = &metrics.add_gauge("fjord_controller_raft_messages_dropped_total",
+    g_dropped = &metrics.add_gauge("fjord_controller_raft_messages_dropped",
                                    "Raft messages dropped by the peer transport");
 }
 
 void controller_server::impl::refresh_metrics() {
-    const auto& c = loop->counters();
     g_term->set(static_cast<double>(loop->term().value()));
     g_commit->set(static_cast<double>(loop->commit().value()));
     g_applied->set(static_cast<double>(loop->applied().value()));
     g_leader->set(static_cast<double>(loop->leader().value()));
     g_is_leader->set(loop->is_leader() ? 1 : 0);
-    g_leader_changes->set(static_cast<double>(c.leader_changes.load()));
-    g_syncs->set(static_cast<double>(c.syncs.load()));
-    g_sync_seconds->set(static_cast<double>(c.sync_ns_total.load()) / 1e9);
-    g_applied_entries->set(static_cast<double>(c.applied_entries.load()));
-    g_apply_seconds->set(static_cast<double>(c.apply_ns_total.load()) / 1e9);
-    g_snapshots->set(static_cast<double>(c.snapshots.load()));
     g_dropped->set(static_cast<double>(transport->dropped()));
 }
 
@@ -237,7 +212,8 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     };
     lo.tick = std::chrono::milliseconds(cfg.raft.tick_ms);
     lo.snapshot_entries = cfg.raft.snapshot_entries;
-    im->loop = std::make_unique<raft_loop>(lo, *im->raft_log, *im->state, *im->transport);
+    im->loop =
+        std::make_unique<raft_loop>(lo, *im->raft_log, *im->state, *im->transport, im->metrics);
     im->loop->set_leader_observer([raw] {
         if (raw->loop->is_leader()) {
             raw->liveness.reset(clock::now());

@@ -50,9 +50,30 @@ const char* state_name(raft::progress_state s) {
 
 }  // namespace
 
+loop_metrics::loop_metrics(metrics::registry& r)
+    : leader_changes(r.add_counter("fjord_controller_raft_leader_changes_total",
+                                   "Leader changes seen by this member")),
+      syncs(r.add_counter("fjord_controller_raft_log_syncs_total",
+                          "fdatasyncs of the Raft log (one per group commit)")),
+      append_seconds(r.add_histogram("fjord_controller_raft_append_seconds",
+                                     "Appending one ready's entries and syncing the log",
+                                     metrics::default_latency_buckets())),
+      applied_entries(r.add_counter("fjord_controller_raft_applied_entries_total",
+                                    "Entries applied to the state machine")),
+      apply_seconds(r.add_histogram("fjord_controller_raft_apply_seconds",
+                                    "Applying one ready's committed entries",
+                                    metrics::default_latency_buckets())),
+      snapshots(r.add_counter("fjord_controller_raft_snapshots_total",
+                              "Snapshots taken by this member")) {}
+
 raft_loop::raft_loop(raft_loop_options o, raft::storage& log, state_machine& sm,
-                     transport::peer_transport& transport)
-    : _o(std::move(o)), _id(_o.raft.id), _log(log), _sm(sm), _transport(transport) {
+                     transport::peer_transport& transport, metrics::registry& metrics)
+    : _o(std::move(o)),
+      _id(_o.raft.id),
+      _log(log),
+      _sm(sm),
+      _transport(transport),
+      _metrics(metrics) {
     _node = std::make_unique<raft::node>(_o.raft, _log);
     _last_snapshot = _log.snapshot_metadata().index;
     _applied = _node->applied().value();
@@ -241,6 +262,7 @@ void raft_loop::handle_ready() {
     raft::ready rd = _node->take_ready();
 
     // 1. persist: one sync covers the snapshot, the entries and the hard state.
+    const auto persist_start = clock::now();
     if (rd.snapshot) {
         auto r = _log.install_snapshot(*rd.snapshot);
         if (!r) {
@@ -262,14 +284,13 @@ void raft_loop::handle_ready() {
         }
     }
     if (rd.must_sync) {
-        const auto t0 = clock::now();
         auto r = _log.sync();
         if (!r) {
             FJORD_PANIC("sync: {}", r.error().message());
         }
-        ++_counters.syncs;
-        _counters.sync_ns_total += static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count());
+        _metrics.syncs.inc();
+        _metrics.append_seconds.observe(
+            std::chrono::duration<double>(clock::now() - persist_start).count());
     }
 
     // 2. send
@@ -301,9 +322,8 @@ void raft_loop::handle_ready() {
         }
     }
     if (!rd.committed_entries.empty()) {
-        _counters.applied_entries += rd.committed_entries.size();
-        _counters.apply_ns_total += static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count());
+        _metrics.applied_entries.inc(rd.committed_entries.size());
+        _metrics.apply_seconds.observe(std::chrono::duration<double>(clock::now() - t0).count());
     }
     for (const raft::read_state& rs : rd.read_states) {
         auto it = _reads.find(decode_read_ctx(rs.context));
@@ -321,7 +341,7 @@ void raft_loop::handle_ready() {
     if (rd.soft_state) {
         const uint64_t leader = rd.soft_state->leader.value();
         if (_leader.exchange(leader) != leader) {
-            ++_counters.leader_changes;
+            _metrics.leader_changes.inc();
             log(log_level::info, "raft", "{}: leader is now {} (term {}, {})", _id, leader,
                 _node->term(), raft::to_string(rd.soft_state->role));
         }
@@ -384,7 +404,7 @@ void raft_loop::maybe_snapshot(bool force) {
         FJORD_PANIC("create snapshot at {}: {}", applied, r.error().message());
     }
     _last_snapshot = applied;
-    ++_counters.snapshots;
+    _metrics.snapshots.inc();
     log(log_level::info, "raft", "{}: snapshot at {}", _id, applied);
 }
 

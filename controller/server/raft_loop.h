@@ -36,6 +36,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/metrics.h"
 #include "controller/raft/node.h"
 #include "controller/server/state_machine.h"
 #include "controller/transport/peer_transport.h"
@@ -70,14 +71,16 @@ struct loop_status {
     std::vector<peer> progress;  // leader only
 };
 
-/// Counters the loop maintains for metrics (read from any thread).
-struct loop_counters {
-    std::atomic<uint64_t> leader_changes{0};
-    std::atomic<uint64_t> syncs{0};
-    std::atomic<uint64_t> sync_ns_total{0};
-    std::atomic<uint64_t> applied_entries{0};
-    std::atomic<uint64_t> apply_ns_total{0};
-    std::atomic<uint64_t> snapshots{0};
+/// The loop's metrics, registered in the registry given to the constructor
+/// (updated on the loop thread, read by the /metrics handler).
+struct loop_metrics {
+    explicit loop_metrics(metrics::registry& r);
+    metrics::counter& leader_changes;
+    metrics::counter& syncs;
+    metrics::histogram& append_seconds;  ///< append + fdatasync of one ready
+    metrics::counter& applied_entries;
+    metrics::histogram& apply_seconds;  ///< applying one ready's committed entries
+    metrics::counter& snapshots;
 };
 
 class raft_loop {
@@ -87,7 +90,7 @@ class raft_loop {
     using observer = std::function<void()>;
 
     raft_loop(raft_loop_options o, raft::storage& log, state_machine& sm,
-              transport::peer_transport& transport);
+              transport::peer_transport& transport, metrics::registry& metrics);
     ~raft_loop();
     raft_loop(const raft_loop&) = delete;
     raft_loop& operator=(const raft_loop&) = delete;
@@ -116,7 +119,6 @@ class raft_loop {
     term_id term() const { return term_id{_term.load()}; }
     log_index applied() const { return log_index{_applied.load()}; }
     log_index commit() const { return log_index{_commit.load()}; }
-    const loop_counters& counters() const { return _counters; }
 
     void set_apply_observer(observer o) { _apply_observer = std::move(o); }
     void set_leader_observer(observer o) { _leader_observer = std::move(o); }
@@ -166,7 +168,7 @@ class raft_loop {
     std::atomic<uint64_t> _term{0};
     std::atomic<uint64_t> _applied{0};
     std::atomic<uint64_t> _commit{0};
-    loop_counters _counters;
+    loop_metrics _metrics;
 };
 
 }  // namespace fjord::server
