@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "fjord 0.1.0");
     fjord::cli::register_topic_commands(app, ctx);
     fjord::cli::register_controller_commands(app, ctx);
+    fjord::cli::register_cluster_commands(app, ctx);
     fjord::cli::register_version_command(app, ctx);
 
     // -X help / -X list print the keys and exit before any command runs.

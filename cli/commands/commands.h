@@ -15,6 +15,7 @@ class cli_context;
 
 void register_topic_commands(CLI::App& root, cli_context& ctx);
 void register_controller_commands(CLI::App& root, cli_context& ctx);
+void register_cluster_commands(CLI::App& root, cli_context& ctx);
 void register_version_command(CLI::App& root, cli_context& ctx);
 
 }  // namespace fjord::cli

@@ -17,6 +17,7 @@
 
 #include "cli/commands/commands.h"
 #include "cli/context.h"
+#include "cli/wait.h"
 
 namespace fjord::cli {
 namespace {
@@ -54,6 +55,7 @@ struct create_options {
     std::vector<std::string> configs;
     bool dry = false;
     bool if_not_exists = false;
+    std::chrono::milliseconds wait{0};
 };
 
 /// The differences between an existing topic and what was asked for.
@@ -196,6 +198,9 @@ void run_create(cli_context& ctx, const create_options& o) {
     print_output(std::cout, ctx.format(), doc, [&](bool) {
         return render_table({"topic", "status"}, rows);
     });
+    if (o.wait.count() > 0 && !o.dry) {
+        wait_for_brokers(ctx, resp->revision(), o.wait);
+    }
 }
 
 // ------------------------------------------------------------ delete
@@ -204,6 +209,7 @@ struct delete_options {
     std::vector<std::string> topics;
     bool regex = false;
     bool if_exists = false;
+    std::chrono::milliseconds wait{0};
 };
 
 void run_delete(cli_context& ctx, const delete_options& o) {
@@ -272,6 +278,203 @@ void run_delete(cli_context& ctx, const delete_options& o) {
     print_output(std::cout, ctx.format(), doc, [&](bool) {
         return render_table({"topic", "status"}, rows);
     });
+    if (o.wait.count() > 0) {
+        wait_for_brokers(ctx, resp->revision(), o.wait);
+    }
+}
+
+// ------------------------------------------------------------ alter-config
+
+struct alter_options {
+    std::vector<std::string> topics;
+    std::vector<std::string> set;
+    std::vector<std::string> del;
+    std::vector<std::string> append;
+    std::vector<std::string> subtract;
+    bool dry = false;
+    std::chrono::milliseconds wait{0};
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= s.size()) {
+        const size_t comma = s.find(',', pos);
+        std::string one =
+            s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        if (!one.empty()) {
+            out.push_back(one);
+        }
+        if (comma == std::string::npos) {
+            break;
+        }
+        pos = comma + 1;
+    }
+    return out;
+}
+
+/// The batch result table shared by alter-config and add-partitions.
+template <typename Items>
+void print_item_results(cli_context& ctx, const Items& items) {
+    json doc = json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& t : items) {
+        const bool ok = t.result().code() == v1::OK;
+        if (!ok) {
+            ctx.set_code(exit_code::failed);
+        }
+        const std::string status = ok ? "OK" : error_name(t.result().code());
+        json item = {{"topic", t.name()}, {"status", status}};
+        if (!t.result().message().empty()) {
+            item["message"] = t.result().message();
+        }
+        doc.push_back(item);
+        rows.push_back({t.name(), ok ? status : status + ": " + t.result().message()});
+    }
+    print_output(std::cout, ctx.format(), doc, [&](bool) {
+        return render_table({"topic", "status"}, rows);
+    });
+}
+
+std::string join_list(const std::vector<std::string>& values) {
+    std::string out;
+    for (const auto& v : values) {
+        out += (out.empty() ? "" : ",") + v;
+    }
+    return out;
+}
+
+void run_alter(cli_context& ctx, const alter_options& o) {
+    if (ctx.format() == output_format::help) {
+        std::cout << "[{\"topic\": string, \"status\": \"OK\"|error code, \"message\": string}]\n";
+        return;
+    }
+    std::map<std::string, std::string> set;
+    std::map<std::string, std::string> append;
+    std::map<std::string, std::string> subtract;
+    if (!parse_kv(ctx, o.set, "--set", set) || !parse_kv(ctx, o.append, "--append", append) ||
+        !parse_kv(ctx, o.subtract, "--subtract", subtract)) {
+        return;
+    }
+    if (set.empty() && o.del.empty() && append.empty() && subtract.empty()) {
+        print_output(std::cout, ctx.format(), json::array(), [](bool) {
+            return std::string("No incremental configuration changes were requested!\n");
+        });
+        return;
+    }
+    // --append/--subtract edit list values: they need each topic's current value.
+    std::map<std::string, v1::Topic> current;
+    if (!append.empty() || !subtract.empty()) {
+        v1::ListTopicsRequest lr;
+        for (const auto& n : o.topics) {
+            lr.add_names(n);
+        }
+        auto listed = ctx.client().list_topics(lr);
+        if (!listed) {
+            ctx.fail(exit_code::failed, listed.error().detail);
+            return;
+        }
+        for (const auto& t : listed->topics()) {
+            current[t.name()] = t;
+        }
+    }
+    v1::AlterTopicConfigsRequest req;
+    req.set_validate_only(o.dry);
+    for (const auto& name : o.topics) {
+        auto* item = req.add_topics();
+        item->set_name(name);
+        for (const auto& [k, v] : set) {
+            (*item->mutable_set())[k] = v;
+        }
+        for (const auto& k : o.del) {
+            item->add_remove(k);
+        }
+        auto it = current.find(name);
+        auto current_values = [&](const std::string& k) {
+            if (it != current.end() && it->second.configs().count(k) > 0) {
+                return split_list(it->second.configs().at(k));
+            }
+            return std::vector<std::string>{};
+        };
+        for (const auto& [k, v] : append) {
+            std::vector<std::string> values = current_values(k);
+            for (const auto& add : split_list(v)) {
+                if (std::find(values.begin(), values.end(), add) == values.end()) {
+                    values.push_back(add);
+                }
+            }
+            (*item->mutable_set())[k] = join_list(values);
+        }
+        for (const auto& [k, v] : subtract) {
+            std::vector<std::string> values = current_values(k);
+            for (const auto& sub : split_list(v)) {
+                std::erase(values, sub);
+            }
+            if (values.empty()) {
+                item->add_remove(k);
+            } else {
+                (*item->mutable_set())[k] = join_list(values);
+            }
+        }
+    }
+    auto resp = ctx.client().alter_topic_configs(req);
+    if (!resp) {
+        ctx.fail(exit_code::failed, resp.error().detail);
+        return;
+    }
+    print_item_results(ctx, resp->topics());
+    if (o.wait.count() > 0 && !o.dry) {
+        wait_for_brokers(ctx, resp->revision(), o.wait);
+    }
+}
+
+// ------------------------------------------------------------ add-partitions
+
+struct add_partitions_options {
+    std::vector<std::string> topics;
+    int32_t num = 0;
+    std::chrono::milliseconds wait{0};
+};
+
+void run_add_partitions(cli_context& ctx, const add_partitions_options& o) {
+    if (ctx.format() == output_format::help) {
+        std::cout << "[{\"topic\": string, \"status\": \"OK\"|error code, \"message\": string}]\n";
+        return;
+    }
+    if (o.num <= 0) {
+        ctx.fail(exit_code::usage,
+                 fmt::format("-n/--num: must be > 0 (partitions to add), got {}", o.num));
+        return;
+    }
+    v1::ListTopicsRequest lr;
+    for (const auto& n : o.topics) {
+        lr.add_names(n);
+    }
+    auto listed = ctx.client().list_topics(lr);
+    if (!listed) {
+        ctx.fail(exit_code::failed, listed.error().detail);
+        return;
+    }
+    std::map<std::string, int32_t> counts;
+    for (const auto& t : listed->topics()) {
+        counts[t.name()] = t.partitions_size();
+    }
+    v1::CreatePartitionsRequest req;
+    for (const auto& n : o.topics) {
+        auto* item = req.add_topics();
+        item->set_name(n);
+        // An unknown topic gets total = num; the controller answers UNKNOWN_TOPIC.
+        item->set_total((counts.count(n) > 0 ? counts[n] : 0) + o.num);
+    }
+    auto resp = ctx.client().create_partitions(req);
+    if (!resp) {
+        ctx.fail(exit_code::failed, resp.error().detail);
+        return;
+    }
+    print_item_results(ctx, resp->topics());
+    if (o.wait.count() > 0) {
+        wait_for_brokers(ctx, resp->revision(), o.wait);
+    }
 }
 
 // ------------------------------------------------------------ list
@@ -482,6 +685,7 @@ void register_topic_commands(CLI::App& root, cli_context& ctx) {
     create->add_flag("--if-not-exists", co->if_not_exists,
                      "Succeed if an identical topic exists; fail naming each difference if it "
                      "differs");
+    add_wait_flag(create, co->wait);
     create->callback([&ctx, co] {
         if (ctx.prepare()) {
             run_create(ctx, *co);
@@ -493,9 +697,37 @@ void register_topic_commands(CLI::App& root, cli_context& ctx) {
     del->add_option("topics", dopt->topics, "Topic names (regexes with -r)")->required();
     del->add_flag("-r,--regex", dopt->regex, "Treat arguments as regular expressions");
     del->add_flag("--if-exists", dopt->if_exists, "A topic that does not exist is not an error");
+    add_wait_flag(del, dopt->wait);
     del->callback([&ctx, dopt] {
         if (ctx.prepare()) {
             run_delete(ctx, *dopt);
+        }
+    });
+
+    auto ao = std::make_shared<alter_options>();
+    auto* alter = topic->add_subcommand("alter-config",
+                                        "Set, delete, append to or subtract from topic configs");
+    alter->add_option("topics", ao->topics, "Topic names")->required();
+    alter->add_option("-s,--set", ao->set, "key=value to set (repeatable)");
+    alter->add_option("-d,--delete", ao->del, "key to reset to its default (repeatable)");
+    alter->add_option("--append", ao->append, "key=value to add to a list value");
+    alter->add_option("--subtract", ao->subtract, "key=value to remove from a list value");
+    alter->add_flag("--dry", ao->dry, "Validate only; exit 0 if it would succeed");
+    add_wait_flag(alter, ao->wait);
+    alter->callback([&ctx, ao] {
+        if (ctx.prepare()) {
+            run_alter(ctx, *ao);
+        }
+    });
+
+    auto apo = std::make_shared<add_partitions_options>();
+    auto* addp = topic->add_subcommand("add-partitions", "Add partitions to topics");
+    addp->add_option("topics", apo->topics, "Topic names")->required();
+    addp->add_option("-n,--num", apo->num, "Partitions to add (not the new total)")->required();
+    add_wait_flag(addp, apo->wait);
+    addp->callback([&ctx, apo] {
+        if (ctx.prepare()) {
+            run_add_partitions(ctx, *apo);
         }
     });
 
