@@ -232,6 +232,30 @@ std::vector<result<void>> controller_service::propose_all(
 
 // ------------------------------------------------------------ topics
 
+template <typename Build, typename Out>
+void controller_service::run_batch(size_t n, const char* list, bool validate_only, Build build,
+                                   Out out) {
+    std::vector<std::optional<std::string>> cmds(n);
+    for (size_t i = 0; i < n; ++i) {
+        auto cmd = _state.read([&](const controller::controller_stm& s) { return build(s, i); });
+        auto* item = out(i);
+        if (!cmd) {
+            *item->mutable_result() = to_item_result(cmd.error(), item_prefix(list, i));
+            continue;
+        }
+        *item->mutable_result() = ok_item();
+        if (!validate_only) {
+            cmds[i] = cmd->SerializeAsString();
+        }
+    }
+    const auto outcomes = propose_all(cmds);
+    for (size_t i = 0; i < n; ++i) {
+        if (cmds[i] && !outcomes[i]) {
+            *out(i)->mutable_result() = to_item_result(outcomes[i].error(), item_prefix(list, i));
+        }
+    }
+}
+
 grpc::Status controller_service::CreateTopics(grpc::ServerContext* ctx,
                                               const v1::CreateTopicsRequest* req,
                                               v1::CreateTopicsResponse* resp) {
@@ -242,37 +266,28 @@ grpc::Status controller_service::CreateTopics(grpc::ServerContext* ctx,
         return finish("CreateTopics", invalid("topics: at least one topic is required"));
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
-    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->topics_size()));
-    for (int i = 0; i < req->topics_size(); ++i) {
-        const auto& item = req->topics(i);
-        auto* out = resp->add_topics();
-        out->set_name(item.name());
-        auto cmd = _state.read([&](const controller::controller_stm& s) {
-            return controller::make_create_topic(s, item, new_uuid(), meta);
-        });
-        if (!cmd) {
-            *out->mutable_result() =
-                to_item_result(cmd.error(), item_prefix("topics", static_cast<size_t>(i)));
-            continue;
-        }
-        *out->mutable_topic() = cmd->create_topic().topic();
-        *out->mutable_result() = ok_item();
-        if (!req->validate_only()) {
-            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
-        }
+    for (const auto& item : req->topics()) {
+        resp->add_topics()->set_name(item.name());
     }
-    const auto outcomes = propose_all(cmds);
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-        if (cmds[i] && !outcomes[i]) {
-            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
-                to_item_result(outcomes[i].error(), item_prefix("topics", i));
-            resp->mutable_topics(static_cast<int>(i))->clear_topic();
-        }
-    }
-    // Report the topic as applied (placement and audit included).
+    run_batch(
+        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(),
+        [&](const controller::controller_stm& s, size_t i) {
+            auto cmd = controller::make_create_topic(s, req->topics(static_cast<int>(i)),
+                                                     new_uuid(), meta);
+            if (cmd) {
+                // As it would be created (validate_only), or as proposed.
+                *resp->mutable_topics(static_cast<int>(i))->mutable_topic() =
+                    cmd->create_topic().topic();
+            }
+            return cmd;
+        },
+        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
+    // Report applied topics as the tables hold them (placement and audit).
     _state.read([&](const controller::controller_stm& s) {
         for (auto& t : *resp->mutable_topics()) {
-            if (t.result().code() == v1::OK && !req->validate_only()) {
+            if (t.result().code() != v1::OK) {
+                t.clear_topic();
+            } else if (!req->validate_only()) {
                 if (const auto* applied = s.topics().find(t.name())) {
                     *t.mutable_topic() = *applied;
                 }
@@ -294,30 +309,15 @@ grpc::Status controller_service::DeleteTopics(grpc::ServerContext* ctx,
         return finish("DeleteTopics", invalid("names: at least one topic is required"));
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
-    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->names_size()));
-    for (int i = 0; i < req->names_size(); ++i) {
-        auto* out = resp->add_topics();
-        out->set_name(req->names(i));
-        auto cmd = _state.read([&](const controller::controller_stm& s) {
-            return controller::make_delete_topic(s, req->names(i), meta);
-        });
-        if (!cmd) {
-            *out->mutable_result() =
-                to_item_result(cmd.error(), item_prefix("names", static_cast<size_t>(i)));
-            continue;
-        }
-        *out->mutable_result() = ok_item();
-        if (!req->validate_only()) {
-            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
-        }
+    for (const auto& name : req->names()) {
+        resp->add_topics()->set_name(name);
     }
-    const auto outcomes = propose_all(cmds);
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-        if (cmds[i] && !outcomes[i]) {
-            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
-                to_item_result(outcomes[i].error(), item_prefix("names", i));
-        }
-    }
+    run_batch(
+        static_cast<size_t>(req->names_size()), "names", req->validate_only(),
+        [&](const controller::controller_stm& s, size_t i) {
+            return controller::make_delete_topic(s, req->names(static_cast<int>(i)), meta);
+        },
+        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
     resp->set_revision(revision());
     return finish("DeleteTopics", grpc::Status::OK);
 }
@@ -358,31 +358,15 @@ grpc::Status controller_service::AlterTopicConfigs(grpc::ServerContext* ctx,
         return finish("AlterTopicConfigs", invalid("topics: at least one topic is required"));
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
-    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->topics_size()));
-    for (int i = 0; i < req->topics_size(); ++i) {
-        const auto& item = req->topics(i);
-        auto* out = resp->add_topics();
-        out->set_name(item.name());
-        auto cmd = _state.read([&](const controller::controller_stm& s) {
-            return controller::make_alter_topic_configs(s, item, meta);
-        });
-        if (!cmd) {
-            *out->mutable_result() =
-                to_item_result(cmd.error(), item_prefix("topics", static_cast<size_t>(i)));
-            continue;
-        }
-        *out->mutable_result() = ok_item();
-        if (!req->validate_only()) {
-            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
-        }
+    for (const auto& item : req->topics()) {
+        resp->add_topics()->set_name(item.name());
     }
-    const auto outcomes = propose_all(cmds);
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-        if (cmds[i] && !outcomes[i]) {
-            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
-                to_item_result(outcomes[i].error(), item_prefix("topics", i));
-        }
-    }
+    run_batch(
+        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(),
+        [&](const controller::controller_stm& s, size_t i) {
+            return controller::make_alter_topic_configs(s, req->topics(static_cast<int>(i)), meta);
+        },
+        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
     resp->set_revision(revision());
     return finish("AlterTopicConfigs", grpc::Status::OK);
 }
@@ -398,31 +382,15 @@ grpc::Status controller_service::CreatePartitions(grpc::ServerContext* ctx,
         return finish("CreatePartitions", invalid("topics: at least one topic is required"));
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
-    std::vector<std::optional<std::string>> cmds(static_cast<size_t>(req->topics_size()));
-    for (int i = 0; i < req->topics_size(); ++i) {
-        const auto& item = req->topics(i);
-        auto* out = resp->add_topics();
-        out->set_name(item.name());
-        auto cmd = _state.read([&](const controller::controller_stm& s) {
-            return controller::make_create_partitions(s, item, meta);
-        });
-        if (!cmd) {
-            *out->mutable_result() =
-                to_item_result(cmd.error(), item_prefix("topics", static_cast<size_t>(i)));
-            continue;
-        }
-        *out->mutable_result() = ok_item();
-        if (!req->validate_only()) {
-            cmds[static_cast<size_t>(i)] = cmd->SerializeAsString();
-        }
+    for (const auto& item : req->topics()) {
+        resp->add_topics()->set_name(item.name());
     }
-    const auto outcomes = propose_all(cmds);
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-        if (cmds[i] && !outcomes[i]) {
-            *resp->mutable_topics(static_cast<int>(i))->mutable_result() =
-                to_item_result(outcomes[i].error(), item_prefix("topics", i));
-        }
-    }
+    run_batch(
+        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(),
+        [&](const controller::controller_stm& s, size_t i) {
+            return controller::make_create_partitions(s, req->topics(static_cast<int>(i)), meta);
+        },
+        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
     resp->set_revision(revision());
     return finish("CreatePartitions", grpc::Status::OK);
 }

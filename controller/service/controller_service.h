@@ -104,6 +104,11 @@ class controller_service final : public v1::ControllerService::Service {
     grpc::Status not_leader(grpc::ServerContext* ctx);
     /// ReadIndex unless stale: afterwards the local tables are linearizable.
     result<void> linearize(const v1::ReadOptions& read);
+    /// The shape of every batch write: per item, build the command against
+    /// the tables (`build(stm, i)` -> result<ControllerCommand>) or record the
+    /// item's error in `out(i)`; then propose all and record each outcome.
+    template <typename Build, typename Out>
+    void run_batch(size_t n, const char* list, bool validate_only, Build build, Out out);
     /// Proposes every command (in order) and waits for each to apply.
     std::vector<result<void>> propose_all(const std::vector<std::optional<std::string>>& cmds);
     result<void> propose_one(const v1::ControllerCommand& cmd);
