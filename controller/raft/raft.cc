@@ -79,7 +79,7 @@ core::core(const config& c, storage& s)
     }
     if (snap.index == log_index{0} && s.last_index() == log_index{0} &&
         !c.bootstrap_voters.empty()) {
-        bootstrap(c.bootstrap_voters, c.bootstrap_learners);
+        bootstrap(c);
     }
     // The configuration is the snapshot's plus every committed change after
     // it. Changes are applied again when their entries are re-delivered;
@@ -99,14 +99,14 @@ core::core(const config& c, storage& s)
     become_follower(_term, no_node);
 }
 
-void core::bootstrap(const std::vector<node_id>& voters, const std::vector<node_id>& learners) {
+void core::bootstrap(const config& c) {
     // Every founding member writes the same entries (term 1, indexes 1..n),
     // so their logs agree, and members added later learn the founding
     // configuration from the log like any other change (etcd does the same).
-    std::vector<node_id> v(voters);
+    std::vector<node_id> v(c.bootstrap_voters);
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
-    std::vector<node_id> l(learners);
+    std::vector<node_id> l(c.bootstrap_learners);
     std::sort(l.begin(), l.end());
     l.erase(std::unique(l.begin(), l.end()), l.end());
     std::vector<entry> ents;
@@ -115,7 +115,9 @@ void core::bootstrap(const std::vector<node_id>& voters, const std::vector<node_
         e.term = term_id{1};
         e.index = log_index{ents.size() + 1};
         e.type = entry_type::conf_change;
-        e.data = conf_change{t, n, {}}.encode();
+        auto ctx = c.bootstrap_context.find(n);
+        e.data = conf_change{t, n, ctx == c.bootstrap_context.end() ? std::string{} : ctx->second}
+                     .encode();
         ents.push_back(std::move(e));
     };
     for (node_id n : v) {

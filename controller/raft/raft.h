@@ -65,6 +65,10 @@ struct config {
     /// configuration from the leader's log or snapshot.
     std::vector<node_id> bootstrap_voters;
     std::vector<node_id> bootstrap_learners;
+    /// Opaque context (e.g. addresses) for each founding member's bootstrap
+    /// entry, so members added later learn it from the log. Identical on
+    /// every founder, like the lists above.
+    std::map<node_id, std::string> bootstrap_context;
     /// Receives one line per notable event ("became leader at term 3").
     std::function<void(const std::string&)> logger;
 };
@@ -121,7 +125,7 @@ class core {
     void become_candidate();
     void become_leader();
     void reset(term_id t);
-    void bootstrap(const std::vector<node_id>& voters, const std::vector<node_id>& learners);
+    void bootstrap(const config& c);
     void do_campaign(campaign_kind k);
     bool promotable() const;
     int voter_count() const { return static_cast<int>(_conf.voters.size()); }

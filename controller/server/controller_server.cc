@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
@@ -175,7 +176,8 @@ result<std::unique_ptr<controller_server>> controller_server::start(
 
     impl* raw = im.get();
     im->transport = std::make_unique<transport::peer_transport>(
-        cfg.node_id, [raw](raft::message m) { raw->loop->deliver(std::move(m)); });
+        cfg.node_id, cfg.advertise.peer.to_string(),
+        [raw](raft::message m) { raw->loop->deliver(std::move(m)); });
     const std::string data_dir = cfg.data_dir;
     const std::string expected_cluster = cfg.cluster_id;
     im->state->on_members = [raw](const controller::members_table& members) {
@@ -206,6 +208,11 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     lo.raft.seed = std::random_device{}();
     for (const auto& m : cfg.initial_members) {
         lo.raft.bootstrap_voters.push_back(m.id);
+        v1::MemberContext mc;
+        mc.mutable_member()->set_id(m.id.value());
+        mc.mutable_member()->set_peer_address(m.peer.to_string());
+        mc.mutable_member()->set_api_address(m.api.to_string());
+        lo.raft.bootstrap_context[m.id] = mc.SerializeAsString();
     }
     lo.raft.logger = [](const std::string& line) {
         fjord::log(log_level::debug, "raft", "{}", line);
@@ -310,31 +317,40 @@ void controller_server::shutdown() {
     controller::sd_notify_stopping();
     log(log_level::info, "controller", "node {} shutting down", im.cfg.node_id);
     // Hand leadership away first, so the group does not wait out an election.
+    // The most caught-up voter goes first; a target that does not take over
+    // within a few heartbeats (it may have just died) is passed over for the
+    // next.
     if (im.loop->is_leader()) {
         auto st = im.loop->status();
         if (st.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
             const loop_status s = st.get();
-            node_id best;
-            log_index best_match;
+            std::vector<loop_status::peer> candidates;
             for (const auto& p : s.progress) {
                 const bool voter = std::find(s.conf.voters.begin(), s.conf.voters.end(), p.id) !=
                                    s.conf.voters.end();
-                if (p.id != s.id && voter && (best == no_node || p.match > best_match)) {
-                    best = p.id;
-                    best_match = p.match;
+                if (p.id != s.id && voter) {
+                    candidates.push_back(p);
                 }
             }
-            if (best != no_node) {
-                auto f = im.loop->transfer_leadership(best);
+            std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+                return std::tie(b.match, b.active, a.id) < std::tie(a.match, a.active, b.id);
+            });
+            const auto per_try = std::chrono::milliseconds(
+                std::max<uint32_t>(100, 3 * im.cfg.raft.tick_ms * im.cfg.raft.heartbeat_ticks));
+            for (const auto& c : candidates) {
+                auto f = im.loop->transfer_leadership(c.id);
                 f.wait_for(std::chrono::seconds(1));
-                const auto deadline =
-                    clock::now() +
-                    std::chrono::milliseconds(2 * im.cfg.raft.tick_ms * im.cfg.raft.election_ticks);
+                const auto deadline = clock::now() + per_try;
                 while (clock::now() < deadline && im.loop->is_leader()) {
-                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
                 }
-                log(log_level::info, "controller", "leadership handed to {}", im.loop->leader());
+                if (!im.loop->is_leader()) {
+                    break;
+                }
+                log(log_level::info, "controller", "{} did not take over; trying the next member",
+                    c.id);
             }
+            log(log_level::info, "controller", "leadership handed to {}", im.loop->leader());
         }
     }
     {

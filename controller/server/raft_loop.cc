@@ -222,7 +222,7 @@ loop_status raft_loop::make_status() const {
     s.conf = _node->conf();
     if (s.role == raft::role::leader) {
         for (const auto& [id, pr] : _node->raft_core().progress_map()) {
-            s.progress.push_back({id, pr.match, state_name(pr.state)});
+            s.progress.push_back({id, pr.match, state_name(pr.state), pr.recent_active});
         }
     }
     return s;

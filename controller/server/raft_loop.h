@@ -67,6 +67,7 @@ struct loop_status {
         node_id id;
         log_index match;
         std::string state;
+        bool active = false;  ///< heard from within the last election timeout
     };
     std::vector<peer> progress;  // leader only
 };

@@ -43,6 +43,21 @@ std::string item_prefix(const char* list, size_t i) {
     return fmt::format("{}[{}].", list, i);
 }
 
+/// An item's error. Items that are plain strings (DeleteTopics' names) are
+/// their own field: the validator's "name" becomes "names[i]".
+v1::ItemResult item_error(const error_info& e, const char* list, size_t i, bool scalar_items) {
+    v1::ItemResult r = to_item_result(e, item_prefix(list, i));
+    if (scalar_items && !r.field().empty()) {
+        const std::string field = fmt::format("{}[{}]", list, i);
+        const std::string old_prefix = r.field() + ": ";
+        if (r.message().starts_with(old_prefix)) {
+            r.set_message(field + ": " + r.message().substr(old_prefix.size()));
+        }
+        r.set_field(field);
+    }
+    return r;
+}
+
 grpc::Status invalid(const std::string& msg) {
     return {grpc::StatusCode::INVALID_ARGUMENT, msg};
 }
@@ -234,13 +249,13 @@ std::vector<result<void>> controller_service::propose_all(
 
 template <typename Build, typename Out>
 void controller_service::run_batch(size_t n, const char* list, bool validate_only, Build build,
-                                   Out out) {
+                                   Out out, bool scalar_items) {
     std::vector<std::optional<std::string>> cmds(n);
     for (size_t i = 0; i < n; ++i) {
         auto cmd = _state.read([&](const controller::controller_stm& s) { return build(s, i); });
         auto* item = out(i);
         if (!cmd) {
-            *item->mutable_result() = to_item_result(cmd.error(), item_prefix(list, i));
+            *item->mutable_result() = item_error(cmd.error(), list, i, scalar_items);
             continue;
         }
         *item->mutable_result() = ok_item();
@@ -251,7 +266,7 @@ void controller_service::run_batch(size_t n, const char* list, bool validate_onl
     const auto outcomes = propose_all(cmds);
     for (size_t i = 0; i < n; ++i) {
         if (cmds[i] && !outcomes[i]) {
-            *out(i)->mutable_result() = to_item_result(outcomes[i].error(), item_prefix(list, i));
+            *out(i)->mutable_result() = item_error(outcomes[i].error(), list, i, scalar_items);
         }
     }
 }
@@ -317,7 +332,7 @@ grpc::Status controller_service::DeleteTopics(grpc::ServerContext* ctx,
         [&](const controller::controller_stm& s, size_t i) {
             return controller::make_delete_topic(s, req->names(static_cast<int>(i)), meta);
         },
-        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
+        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); }, true);
     resp->set_revision(revision());
     return finish("DeleteTopics", grpc::Status::OK);
 }
@@ -503,7 +518,7 @@ grpc::Status controller_service::RegisterBroker(grpc::ServerContext* ctx,
         _liveness.heartbeat(b.id(), b.incarnation(), 0, clock::now());
         *resp->mutable_result() = ok_item();
     } else {
-        *resp->mutable_result() = to_item_result(outcome.error(), "broker.");
+        *resp->mutable_result() = to_item_result(outcome.error(), "");
     }
     _state.read([&](const controller::controller_stm& s) {
         resp->set_revision(s.revision().value());
@@ -781,7 +796,7 @@ grpc::Status controller_service::TransferLeadership(grpc::ServerContext* ctx,
         for (const auto& p : st.progress) {
             const bool voter = std::find(st.conf.voters.begin(), st.conf.voters.end(), p.id) !=
                                st.conf.voters.end();
-            if (p.id != st.id && voter && (to == no_node || p.match > best)) {
+            if (p.id != st.id && voter && p.active && (to == no_node || p.match > best)) {
                 to = p.id;
                 best = p.match;
             }

@@ -108,7 +108,8 @@ class controller_service final : public v1::ControllerService::Service {
     /// the tables (`build(stm, i)` -> result<ControllerCommand>) or record the
     /// item's error in `out(i)`; then propose all and record each outcome.
     template <typename Build, typename Out>
-    void run_batch(size_t n, const char* list, bool validate_only, Build build, Out out);
+    void run_batch(size_t n, const char* list, bool validate_only, Build build, Out out,
+                   bool scalar_items = false);
     /// Proposes every command (in order) and waits for each to apply.
     std::vector<result<void>> propose_all(const std::vector<std::optional<std::string>>& cmds);
     result<void> propose_one(const v1::ControllerCommand& cmd);

@@ -11,6 +11,8 @@ namespace {
 namespace pb = fjord::raft::v1;
 
 constexpr size_t max_queued = 4096;
+constexpr const char* peer_id_header = "fjord-peer-id";
+constexpr const char* peer_address_header = "fjord-peer-address";
 constexpr int max_message_bytes = 256 << 20;
 
 grpc::ChannelArguments channel_args() {
@@ -29,8 +31,13 @@ grpc::ChannelArguments channel_args() {
 /// Owns the stream to one peer and the thread that writes it.
 class peer_transport::sender {
   public:
-    sender(node_id self, node_id peer, std::string address, std::atomic<uint64_t>& dropped)
-        : _self(self), _peer(peer), _address(std::move(address)), _dropped(dropped) {
+    sender(node_id self, std::string advertise, node_id peer, std::string address,
+           std::atomic<uint64_t>& dropped)
+        : _self(self),
+          _advertise(std::move(advertise)),
+          _peer(peer),
+          _address(std::move(address)),
+          _dropped(dropped) {
         _thread = std::thread([this] { run(); });
     }
 
@@ -100,6 +107,8 @@ class peer_transport::sender {
             if (!writer) {
                 auto ctx = std::make_unique<grpc::ClientContext>();
                 ctx->set_wait_for_ready(false);
+                ctx->AddMetadata(peer_id_header, std::to_string(_self.value()));
+                ctx->AddMetadata(peer_address_header, _advertise);
                 {
                     std::lock_guard g(_mu);
                     _ctx = std::move(ctx);
@@ -146,6 +155,7 @@ class peer_transport::sender {
     }
 
     node_id _self;
+    std::string _advertise;
     node_id _peer;
     std::mutex _mu;
     std::condition_variable _cv;
@@ -164,6 +174,19 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
 
     grpc::Status Send(grpc::ServerContext* ctx, grpc::ServerReader<pb::Message>* reader,
                       pb::SendResponse*) override {
+        const auto& md = ctx->client_metadata();
+        auto id_it = md.find(peer_id_header);
+        auto addr_it = md.find(peer_address_header);
+        if (id_it != md.end() && addr_it != md.end()) {
+            uint64_t id = 0;
+            for (char c : std::string_view(id_it->second.data(), id_it->second.size())) {
+                id = c >= '0' && c <= '9' ? id * 10 + static_cast<uint64_t>(c - '0') : 0;
+            }
+            if (id != 0) {
+                _t.learn_peer(node_id{id},
+                              std::string(addr_it->second.data(), addr_it->second.size()));
+            }
+        }
         pb::Message p;
         while (reader->Read(&p)) {
             auto m = from_proto(p);
@@ -186,8 +209,9 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
     peer_transport& _t;
 };
 
-peer_transport::peer_transport(node_id self, inbound_fn inbound)
+peer_transport::peer_transport(node_id self, std::string advertise, inbound_fn inbound)
     : _self(self),
+      _advertise(std::move(advertise)),
       _inbound(std::move(inbound)),
       _service(std::make_unique<inbound_service>(*this)) {}
 
@@ -205,10 +229,23 @@ void peer_transport::set_peer(node_id id, const std::string& address) {
     }
     auto it = _senders.find(id);
     if (it == _senders.end()) {
-        _senders.emplace(id, std::make_unique<sender>(_self, id, address, _dropped));
+        _senders.emplace(id, std::make_unique<sender>(_self, _advertise, id, address, _dropped));
     } else {
         it->second->set_address(address);
     }
+}
+
+void peer_transport::learn_peer(node_id id, const std::string& address) {
+    if (id == _self || address.empty()) {
+        return;
+    }
+    std::lock_guard g(_mu);
+    if (_stopped || _senders.count(id) > 0) {
+        return;
+    }
+    log(log_level::info, "transport", "{}: learned peer {} at {} from its stream", _self, id,
+        address);
+    _senders.emplace(id, std::make_unique<sender>(_self, _advertise, id, address, _dropped));
 }
 
 void peer_transport::remove_peer(node_id id) {

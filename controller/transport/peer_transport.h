@@ -36,7 +36,10 @@ class peer_transport {
   public:
     using inbound_fn = std::function<void(raft::message)>;
 
-    peer_transport(node_id self, inbound_fn inbound);
+    /// `advertise` is this member's peer address; every outbound stream
+    /// carries it, so a peer that does not know us yet (a member just added)
+    /// can answer.
+    peer_transport(node_id self, std::string advertise, inbound_fn inbound);
     ~peer_transport();
     peer_transport(const peer_transport&) = delete;
     peer_transport& operator=(const peer_transport&) = delete;
@@ -44,6 +47,9 @@ class peer_transport {
     /// Adds a peer or changes its address (the sender reconnects).
     void set_peer(node_id id, const std::string& address);
     void remove_peer(node_id id);
+    /// Adds `id` at `address` only if it is not known yet (from a stream's
+    /// metadata; configuration and the log take precedence).
+    void learn_peer(node_id id, const std::string& address);
     /// Queues `m` for m.to; dropped if the peer is unknown or its queue full.
     void send(raft::message m);
     /// The inbound RaftService, for the peer gRPC server.
@@ -60,6 +66,7 @@ class peer_transport {
     class inbound_service;
 
     node_id _self;
+    std::string _advertise;
     inbound_fn _inbound;
     std::unique_ptr<inbound_service> _service;
     mutable std::mutex _mu;
