@@ -1,34 +1,127 @@
+// File: cli/context.cc
+//
+// Resolution of one run's format, profile and settings (cli/context.h). The
+// -v log names the profile file, the profile in effect and, for every key,
+// its value and the layer it came from, so a surprising address can be
+// traced to its source.
+
 #include "cli/context.h"
 
 #include <cstdlib>
-#include <map>
+
+#include <fmt/format.h>
+
+#include "cli/profile.h"
+#include "common/log.h"
 
 extern char** environ;
 
 namespace fjord::cli {
+namespace {
 
-bool cli_context::prepare() {
+env_map read_environment() {
+    env_map env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        const std::string kv(*e);
+        const size_t eq = kv.find('=');
+        if (eq != std::string::npos) {
+            env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+        }
+    }
+    return env;
+}
+
+}  // namespace
+
+bool cli_context::prepare_output() {
+    if (verbose) {
+        set_log_level(log_level::debug);
+    }
+    _env = read_environment();
     auto f = parse_output_format(format_flag);
     if (!f) {
         fail(exit_code::usage, f.error().detail);
         return false;
     }
     _format = *f;
-    std::map<std::string, std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-        const std::string kv(*e);
-        const size_t eq = kv.find('=');
-        if (eq != std::string::npos && kv.starts_with("FJORD_")) {
-            env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    return true;
+}
+
+bool cli_context::profile_path(std::string& out) {
+    auto p = profile_file_path(config_flag, _env);
+    if (!p) {
+        fail(exit_code::usage, p.error().detail);
+        return false;
+    }
+    out = *p;
+    return true;
+}
+
+bool cli_context::prepare() {
+    if (!prepare_output()) {
+        return false;
+    }
+    settings_layers layers;
+    layers.env = _env;
+    layers.x_options = x_options;
+
+    // The profile in effect: --profile, else FJORD_PROFILE, else the file's
+    // current_profile. Without HOME (and no --config) there is no profile
+    // file; that is not an error unless a profile was asked for.
+    const auto env_profile = _env.find("FJORD_PROFILE");
+    if (!profile_flag.empty()) {
+        _profile_name = profile_flag;
+        _profile_source = "--profile";
+    } else if (env_profile != _env.end() && !env_profile->second.empty()) {
+        _profile_name = env_profile->second;
+        _profile_source = "FJORD_PROFILE";
+    }
+    auto path = profile_file_path(config_flag, _env);
+    if (!path && !_profile_name.empty()) {
+        fail(exit_code::usage, path.error().detail);
+        return false;
+    }
+    if (path) {
+        auto file = load_profile_file(*path);
+        if (!file) {
+            fail(exit_code::usage, file.error().detail);
+            return false;
+        }
+        log(log_level::debug, "cli", "profile file {}: {}", *path,
+            file->exists ? fmt::format("{} profile(s), current {}", file->profiles.size(),
+                                       file->current.empty() ? "(none)" : file->current)
+                         : std::string("does not exist"));
+        if (_profile_name.empty() && !file->current.empty()) {
+            _profile_name = file->current;
+            _profile_source = "current_profile";
+        }
+        if (!_profile_name.empty()) {
+            const profile* p = file->find(_profile_name);
+            if (p == nullptr) {
+                fail(exit_code::usage,
+                     fmt::format("{} {}: no such profile in {} (profiles: {})", _profile_source,
+                                 _profile_name, *path, file->names()));
+                return false;
+            }
+            layers.profile = p->values;
+            layers.profile_label = fmt::format("profile {} ({})", p->name, *path);
         }
     }
-    auto s = resolve_settings(x_options, env);
+    log(log_level::debug, "cli", "profile in effect: {}",
+        _profile_name.empty() ? std::string("none")
+                              : fmt::format("{} (from {})", _profile_name, _profile_source));
+    auto s = resolve_settings(layers);
     if (!s) {
         fail(exit_code::usage, s.error().detail);
         return false;
     }
     _settings = *s;
     _settings.verbose = verbose;
+    for (const auto& k : settings_keys()) {
+        const std::string v = setting_value(_settings, k.name);
+        log(log_level::debug, "cli", "setting {} = {} (from {})", k.name, v.empty() ? "\"\"" : v,
+            _settings.origin[k.name]);
+    }
     return true;
 }
 

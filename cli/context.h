@@ -2,8 +2,9 @@
 // File: cli/context.h
 //
 // What every command shares for one run: the global flags as parsed, the
-// resolved settings and output format, the controller client (created on
-// first use), and the exit code the command settles on. One per process,
+// process environment, the resolved settings (cli/settings.h: defaults <
+// profile < FJORD_* < -X) and output format, the controller client (created
+// on first use), and the exit code the command settles on. One per process,
 // owned by main.
 
 #include <iostream>
@@ -23,15 +24,34 @@ class cli_context {
     // Global flags, bound by main.
     std::vector<std::string> x_options;
     std::string format_flag = "text";
+    std::string profile_flag;  // --profile NAME
+    std::string config_flag;   // --config FILE (the profile file)
     bool verbose = false;
 
-    /// Resolves settings and format; on failure prints the error and sets
-    /// the usage exit code. Call first in every command callback.
+    /// Resolves format, verbosity, the profile file and the settings; on
+    /// failure prints the error and sets the usage exit code (a bad -X, an
+    /// unknown key, a broken profile file, an unknown --profile). Call first
+    /// in every command callback that talks to the cluster.
     bool prepare();
+
+    /// Resolves format and verbosity only (and reads the environment): for
+    /// commands that manage the profile file itself or need no settings, so
+    /// that a profile problem can still be repaired with `fjord profile`.
+    bool prepare_output();
 
     output_format format() const { return _format; }
     const settings& cfg() const { return _settings; }
     controller_client& client();
+
+    /// The process environment (captured by prepare/prepare_output).
+    const env_map& env() const { return _env; }
+    /// The profile file path (--config > FJORD_CONFIG > XDG/HOME); on failure
+    /// prints the error and sets the usage code.
+    bool profile_path(std::string& out);
+    /// The profile in effect after prepare(), "" for none, and why
+    /// ("--profile", "FJORD_PROFILE", "current_profile").
+    const std::string& profile_name() const { return _profile_name; }
+    const std::string& profile_source() const { return _profile_source; }
 
     /// Prints "fjord: <msg>" to stderr and records `code`.
     void fail(exit_code code, const std::string& msg);
@@ -44,6 +64,9 @@ class cli_context {
 
   private:
     settings _settings;
+    env_map _env;
+    std::string _profile_name;
+    std::string _profile_source;
     output_format _format = output_format::text;
     std::unique_ptr<controller_client> _client;
     exit_code _code = exit_code::ok;

@@ -1,48 +1,155 @@
+// File: cli/settings.cc
+//
+// The settings keys, their validation and the layered resolution described
+// in cli/settings.h. Validation is of shape only (host:port lists, booleans,
+// durations, SASL mechanism names); whether an address answers is the
+// client's business.
+
 #include "cli/settings.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
 
 #include <fmt/format.h>
 
 namespace fjord::cli {
 namespace {
 
-result<void> set(settings& s, std::string_view key, std::string_view value, std::string_view from) {
-    const auto bad = [&](std::string_view why) {
-        return result<void>(error_info(std::make_error_code(std::errc::invalid_argument),
-                                       fmt::format("{} {}: {}", from, key, why)));
-    };
-    if (key == "controllers") {
-        s.controllers.clear();
-        size_t pos = 0;
-        while (pos <= value.size()) {
-            const size_t comma = value.find(',', pos);
-            std::string_view one = value.substr(
-                pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-            if (!one.empty()) {
-                if (one.find(':') == std::string_view::npos) {
-                    return bad(fmt::format("\"{}\" is not host:port", one));
-                }
-                s.controllers.emplace_back(one);
-            }
-            if (comma == std::string_view::npos) {
-                break;
-            }
-            pos = comma + 1;
-        }
-        if (s.controllers.empty()) {
-            return bad("at least one host:port is required");
-        }
-        return ok();
+error_info invalid(std::string detail) {
+    return error_info(std::make_error_code(std::errc::invalid_argument), std::move(detail));
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
     }
-    if (key == "globals.command_timeout" || key == "globals.retry_timeout") {
-        auto d = parse_duration(value);
-        if (!d) {
-            return bad(d.error().detail);
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
         }
-        (key == "globals.command_timeout" ? s.command_timeout : s.retry_timeout) = *d;
-        return ok();
     }
-    return error_info(std::make_error_code(std::errc::invalid_argument),
-                      fmt::format("{}: unknown key \"{}\" (see -X list)", from, key));
+    return row[b.size()];
+}
+
+/// "" when `hp` is a usable host:port, else the reason. Hosts are IPv4
+/// addresses or DNS names (letters, digits, '.', '-', '_') or bracketed IPv6.
+std::string host_port_problem(std::string_view hp) {
+    const size_t colon = hp.rfind(':');
+    if (colon == std::string_view::npos) {
+        return fmt::format("\"{}\" is not host:port", hp);
+    }
+    const std::string_view host = hp.substr(0, colon);
+    const std::string_view port = hp.substr(colon + 1);
+    if (host.empty()) {
+        return fmt::format("\"{}\": the host is missing", hp);
+    }
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']' ||
+            host.find_first_not_of("0123456789abcdefABCDEF:.", 1) != host.size() - 1) {
+            return fmt::format("\"{}\": \"{}\" is not a bracketed IPv6 address", hp, host);
+        }
+    } else if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789.-_") != std::string_view::npos) {
+        return fmt::format("\"{}\": \"{}\" is not a host name or address{}", hp, host,
+                           host.find(':') != std::string_view::npos
+                               ? " (write IPv6 addresses in brackets: [::1]:9644)"
+                               : "");
+    }
+    uint32_t n = 0;
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string_view::npos) {
+        return fmt::format("\"{}\": the port \"{}\" is not a number", hp, port);
+    }
+    for (const char c : port) {
+        n = n * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (n == 0 || n > 65535) {
+        return fmt::format("\"{}\": the port {} is not in 1..65535", hp, n);
+    }
+    return {};
+}
+
+result<std::vector<std::string>> parse_host_ports(std::string_view value) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= value.size()) {
+        const size_t comma = value.find(',', pos);
+        std::string_view one = value.substr(
+            pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+        while (!one.empty() && one.front() == ' ') {
+            one.remove_prefix(1);
+        }
+        while (!one.empty() && one.back() == ' ') {
+            one.remove_suffix(1);
+        }
+        if (!one.empty()) {
+            if (auto why = host_port_problem(one); !why.empty()) {
+                return invalid(why);
+            }
+            out.emplace_back(one);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        pos = comma + 1;
+    }
+    if (out.empty()) {
+        return invalid("at least one host:port is required");
+    }
+    return out;
+}
+
+result<bool> parse_bool(std::string_view v) {
+    const std::string l = lower(v);
+    if (l == "true" || l == "1" || l == "yes") {
+        return true;
+    }
+    if (l == "false" || l == "0" || l == "no") {
+        return false;
+    }
+    return invalid(fmt::format("\"{}\" is not a boolean (true or false)", v));
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) {
+        out += (out.empty() ? "" : ",") + s;
+    }
+    return out;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+    const auto ms = d.count();
+    if (ms % 3'600'000 == 0 && ms != 0) {
+        return fmt::format("{}h", ms / 3'600'000);
+    }
+    if (ms % 60'000 == 0 && ms != 0) {
+        return fmt::format("{}m", ms / 60'000);
+    }
+    if (ms % 1000 == 0) {
+        return fmt::format("{}s", ms / 1000);
+    }
+    return fmt::format("{}ms", ms);
 }
 
 }  // namespace
@@ -50,20 +157,190 @@ result<void> set(settings& s, std::string_view key, std::string_view value, std:
 const std::vector<setting_key>& settings_keys() {
     static const std::vector<setting_key> keys{
         {"controllers", "FJORD_CONTROLLERS", "127.0.0.1:9644",
-         "comma-separated host:port list of controller API endpoints"},
+         "comma-separated host:port list of controller API endpoints", false},
+        {"brokers", "FJORD_BROKERS", "127.0.0.1:9092",
+         "comma-separated host:port list of Kafka API endpoints", true},
+        {"tls.enabled", "FJORD_TLS_ENABLED", "false", "use TLS (implied by any tls.* path)", true},
+        {"tls.insecure_skip_verify", "FJORD_TLS_INSECURE_SKIP_VERIFY", "false",
+         "accept any server certificate", true},
+        {"tls.ca", "FJORD_TLS_CA", "", "PEM file of the CA to trust", true},
+        {"tls.cert", "FJORD_TLS_CERT", "", "PEM client certificate (mTLS)", true},
+        {"tls.key", "FJORD_TLS_KEY", "", "PEM client key (mTLS)", true},
+        {"user", "FJORD_USER", "", "SASL user name", true},
+        {"pass", "FJORD_PASS", "", "SASL password (prefer the variable or a profile to argv)",
+         true},
+        {"sasl.mechanism", "FJORD_SASL_MECHANISM", "", "SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN",
+         true},
         {"globals.command_timeout", "FJORD_GLOBALS_COMMAND_TIMEOUT", "30s",
-         "how long one request may take"},
+         "how long one request may take (> 0)", false},
         {"globals.retry_timeout", "FJORD_GLOBALS_RETRY_TIMEOUT", "30s",
-         "how long transient errors (unavailable, not leader) are retried"},
+         "how long transient errors (unavailable, not leader) are retried", false},
     };
     return keys;
+}
+
+const setting_key* find_setting_key(std::string_view name) {
+    const std::string l = lower(name);
+    for (const auto& k : settings_keys()) {
+        if (l == k.name) {
+            return &k;
+        }
+    }
+    return nullptr;
+}
+
+std::string unknown_key_message(std::string_view key) {
+    const std::string l = lower(key);
+    std::string best;
+    size_t best_d = 3;
+    for (const auto& k : settings_keys()) {
+        const std::string_view name = k.name;
+        // "command_timeout" for "globals.command_timeout": a missing prefix.
+        if (name.size() > l.size() && name.ends_with(l) &&
+            name[name.size() - l.size() - 1] == '.') {
+            best = name;
+            break;
+        }
+        if (const size_t d = edit_distance(l, name); d < best_d) {
+            best_d = d;
+            best = name;
+        }
+    }
+    return fmt::format("unknown key \"{}\" ({}see -X list)", key,
+                       best.empty() ? "" : fmt::format("did you mean {}? ", best));
+}
+
+result<std::pair<std::string, std::string>> split_key_value(std::string_view text,
+                                                            std::string_view from) {
+    const size_t eq = text.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+        return invalid(fmt::format("{} \"{}\": expected key=value", from, text));
+    }
+    return std::make_pair(lower(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+}
+
+namespace {
+
+/// Stores `value` in the field of `k`; the error is the bare reason.
+result<void> store(settings& s, const setting_key& k, std::string_view value) {
+    const std::string_view key = k.name;
+    if (key == "controllers" || key == "brokers") {
+        auto list = parse_host_ports(value);
+        if (!list) {
+            return list.error();
+        }
+        (key == "controllers" ? s.controllers : s.brokers) = std::move(*list);
+    } else if (key == "tls.enabled" || key == "tls.insecure_skip_verify") {
+        auto b = parse_bool(value);
+        if (!b) {
+            return b.error();
+        }
+        (key == "tls.enabled" ? s.tls_enabled : s.tls_insecure_skip_verify) = *b;
+    } else if (key == "tls.ca" || key == "tls.cert" || key == "tls.key") {
+        if (value.find('\0') != std::string_view::npos) {
+            return invalid("a path cannot contain NUL");
+        }
+        std::string& field = key == "tls.ca"     ? s.tls_ca
+                             : key == "tls.cert" ? s.tls_cert
+                                                 : s.tls_key;
+        field = std::string(value);
+    } else if (key == "user") {
+        if (value.find_first_of(std::string_view("\0\n\r", 3)) != std::string_view::npos) {
+            return invalid("a user name cannot contain NUL or line breaks");
+        }
+        s.user = std::string(value);
+    } else if (key == "pass") {
+        s.pass = std::string(value);
+    } else if (key == "sasl.mechanism") {
+        const std::string m = upper(value);
+        if (!m.empty() && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512" && m != "PLAIN") {
+            return invalid(
+                fmt::format("\"{}\" is not SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN", value));
+        }
+        s.sasl_mechanism = m;
+    } else if (key == "globals.command_timeout" || key == "globals.retry_timeout") {
+        auto d = parse_duration(value);
+        if (!d) {
+            return d.error();
+        }
+        if (key == "globals.command_timeout" && d->count() == 0) {
+            return invalid("must be more than 0");
+        }
+        (key == "globals.command_timeout" ? s.command_timeout : s.retry_timeout) = *d;
+    }
+    return ok();
+}
+
+}  // namespace
+
+result<void> validate_setting_value(std::string_view key, std::string_view value) {
+    const setting_key* k = find_setting_key(key);
+    if (k == nullptr) {
+        return invalid(unknown_key_message(key));
+    }
+    settings scratch;
+    return store(scratch, *k, value);
+}
+
+result<void> apply_setting(settings& s, std::string_view key, std::string_view value,
+                           std::string_view from) {
+    const setting_key* k = find_setting_key(key);
+    if (k == nullptr) {
+        return invalid(fmt::format("{}: {}", from, unknown_key_message(key)));
+    }
+    if (auto r = store(s, *k, value); !r) {
+        return invalid(fmt::format("{} {}: {}", from, k->name, r.error().detail));
+    }
+    s.origin[k->name] = std::string(from);
+    return ok();
+}
+
+std::string setting_value(const settings& s, std::string_view key_in) {
+    const setting_key* k = find_setting_key(key_in);
+    const std::string_view key = k == nullptr ? key_in : std::string_view(k->name);
+    if (key == "controllers") {
+        return join(s.controllers);
+    }
+    if (key == "brokers") {
+        return join(s.brokers);
+    }
+    if (key == "tls.enabled") {
+        return s.tls_enabled ? "true" : "false";
+    }
+    if (key == "tls.insecure_skip_verify") {
+        return s.tls_insecure_skip_verify ? "true" : "false";
+    }
+    if (key == "tls.ca") {
+        return s.tls_ca;
+    }
+    if (key == "tls.cert") {
+        return s.tls_cert;
+    }
+    if (key == "tls.key") {
+        return s.tls_key;
+    }
+    if (key == "user") {
+        return s.user;
+    }
+    if (key == "pass") {
+        return s.pass.empty() ? "" : "(set)";
+    }
+    if (key == "sasl.mechanism") {
+        return s.sasl_mechanism;
+    }
+    if (key == "globals.command_timeout") {
+        return format_duration(s.command_timeout);
+    }
+    if (key == "globals.retry_timeout") {
+        return format_duration(s.retry_timeout);
+    }
+    return {};
 }
 
 result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     const auto bad = [&] {
         return result<std::chrono::milliseconds>(
-            error_info(std::make_error_code(std::errc::invalid_argument),
-                       fmt::format("\"{}\" is not a duration (e.g. 500ms, 30s, 2m)", text)));
+            invalid(fmt::format("\"{}\" is not a duration (e.g. 500ms, 30s, 2m)", text)));
     };
     size_t i = 0;
     uint64_t n = 0;
@@ -93,27 +370,67 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return bad();
 }
 
-result<settings> resolve_settings(const std::vector<std::string>& x_options,
-                                  const std::map<std::string, std::string>& env) {
+result<settings> resolve_settings(const settings_layers& layers) {
     settings s;
     for (const auto& k : settings_keys()) {
-        if (auto it = env.find(k.env); it != env.end()) {
-            if (auto r = set(s, k.name, it->second, fmt::format("environment {}", k.env)); !r) {
+        s.origin[k.name] = "default";
+    }
+    for (const auto& [key, value] : layers.profile) {
+        if (auto r = apply_setting(s, key, value, layers.profile_label); !r) {
+            return r.error();
+        }
+    }
+    for (const auto& k : settings_keys()) {
+        if (auto it = layers.env.find(k.env); it != layers.env.end() && !it->second.empty()) {
+            if (auto r = apply_setting(s, k.name, it->second, fmt::format("environment {}", k.env));
+                !r) {
                 return r.error();
             }
         }
     }
-    for (const auto& opt : x_options) {
-        const size_t eq = opt.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            return error_info(std::make_error_code(std::errc::invalid_argument),
-                              fmt::format("-X {}: expected key=value", opt));
+    for (const auto& opt : layers.x_options) {
+        auto kv = split_key_value(opt, "-X");
+        if (!kv) {
+            return kv.error();
         }
-        if (auto r = set(s, opt.substr(0, eq), std::string_view(opt).substr(eq + 1), "-X"); !r) {
+        if (auto r = apply_setting(s, kv->first, kv->second, "-X"); !r) {
             return r.error();
         }
     }
     return s;
+}
+
+result<settings> resolve_settings(const std::vector<std::string>& x_options, const env_map& env) {
+    settings_layers layers;
+    layers.env = env;
+    layers.x_options = x_options;
+    return resolve_settings(layers);
+}
+
+std::string settings_help(bool terse) {
+    std::string out;
+    if (terse) {
+        for (const auto& k : settings_keys()) {
+            out += fmt::format("{}={}\n", k.name, *k.default_value ? k.default_value : "\"\"");
+        }
+        return out;
+    }
+    out = "Settings (-X key=value, the FJORD_* variable, or a profile's settings):\n";
+    for (const auto& k : settings_keys()) {
+        out += fmt::format("  {:<25} {:<31} default {}\n", k.name, k.env,
+                           *k.default_value ? k.default_value : "\"\"");
+        out += fmt::format("  {:<25} {}{}\n", "", k.help, k.pending ? " (*)" : "");
+    }
+    out +=
+        "(*) validated and stored now; takes effect when its feature (the broker's Kafka API,\n"
+        "    TLS, SASL) lands.\n"
+        "Precedence: command flags > -X > FJORD_* environment > profile > defaults. Keys are\n"
+        "case-insensitive; an unknown key or a bad value is a usage error (exit 2). Empty\n"
+        "variables count as unset. Durations: 500ms, 30s, 2m, 1h (a bare number is seconds).\n"
+        "Profiles (fjord profile --help) live in $XDG_CONFIG_HOME/fjord/fjord.yaml (default\n"
+        "~/.config/fjord/fjord.yaml; --config FILE or FJORD_CONFIG for another file); the one in\n"
+        "effect is --profile NAME, else FJORD_PROFILE, else the file's current profile.\n";
+    return out;
 }
 
 }  // namespace fjord::cli

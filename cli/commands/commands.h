@@ -17,5 +17,9 @@ void register_topic_commands(CLI::App& root, cli_context& ctx);
 void register_controller_commands(CLI::App& root, cli_context& ctx);
 void register_cluster_commands(CLI::App& root, cli_context& ctx);
 void register_version_command(CLI::App& root, cli_context& ctx);
+void register_profile_commands(CLI::App& root, cli_context& ctx);
+void register_dev_commands(CLI::App& root, cli_context& ctx);
+/// Walks `root` when run, so register it after every other command.
+void register_completion_command(CLI::App& root, cli_context& ctx);
 
 }  // namespace fjord::cli

@@ -1,0 +1,544 @@
+"""The fjord CLI's local cluster, profiles and settings, end to end through the
+built binary: `fjord dev start|status|stop|purge` running real fjord-controller
+processes, `fjord profile ...` on a private profile file, the settings
+precedence (flags > -X > FJORD_* > profile > defaults) observed through which
+address a failing command names, the usage-error contract (exit 2), and the
+generated shell completion.
+
+Self-contained: it runs `fjord` as a subprocess with HOME and the XDG
+directories pointed into pytest's tmp dir, so no profile or dev cluster of
+the machine's user is read or touched. Every dev cluster a test starts is
+purged in teardown, pass or fail, and as a last resort any member still
+running is SIGKILLed by its recorded pid, after checking /proc/PID/cmdline
+names that member's config file (nothing else is ever signalled).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUILD_DIR = Path(os.environ.get("FJORD_BUILD_DIR", REPO_ROOT / "build")).resolve()
+FJORD = BUILD_DIR / "bin" / "fjord"
+CONTROLLER = BUILD_DIR / "bin" / "fjord-controller"
+
+# How long a failing command may take when globals.retry_timeout is 1s: the
+# retry budget, one command timeout, and process start-up with slack.
+FAIL_FAST_S = 8.0
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def member_pids(state: Path) -> dict[int, int]:
+    pids = {}
+    for pid_file in state.glob("controller-*/pid"):
+        try:
+            pids[int(pid_file.parent.name.split("-")[1])] = int(pid_file.read_text().strip())
+        except (ValueError, OSError):
+            pass
+    return pids
+
+
+def is_member_process(pid: int, config: Path) -> bool:
+    """Mirrors the CLI's own check: a live fjord-controller run with `config`."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2] in "ZX":
+            return False
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return False
+    return (bool(args) and Path(args[0].decode()).name == "fjord-controller"
+            and str(config).encode() in args)
+
+
+def live_members(state: Path) -> dict[int, int]:
+    return {i: pid for i, pid in member_pids(state).items()
+            if is_member_process(pid, state / f"controller-{i}" / "controller.yaml")}
+
+
+class Fjord:
+    """Runs the built fjord with a private HOME and XDG directories."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.config_home = home / "config"
+        self.state_home = home / "state"
+        self.state = self.state_home / "fjord" / "dev"
+        self.profile_file = self.config_home / "fjord" / "fjord.yaml"
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("FJORD_", "XDG_"))}
+        self.env.update(HOME=str(home), XDG_CONFIG_HOME=str(self.config_home),
+                        XDG_STATE_HOME=str(self.state_home))
+        home.mkdir(parents=True, exist_ok=True)
+
+    def run(self, *args: str, env: dict | None = None, timeout: float = 90):
+        full_env = dict(self.env, **(env or {}))
+        t0 = time.monotonic()
+        p = subprocess.run([str(FJORD), *args], capture_output=True, text=True, env=full_env,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        p.elapsed = time.monotonic() - t0  # type: ignore[attr-defined]
+        return p
+
+    def ok(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        p = self.run(*args, **kw)
+        assert p.returncode == 0, (f"fjord {' '.join(args)}: rc {p.returncode}\n"
+                                   f"{p.stdout}\n{p.stderr}")
+        return p
+
+    def json(self, *args: str, **kw):
+        return json.loads(self.ok(*args, "--format", "json", **kw).stdout)
+
+    def cleanup(self) -> None:
+        """Purges the dev cluster; SIGKILLs any member that survives that."""
+        if self.state.exists():
+            try:
+                self.run("dev", "purge", "--timeout", "15s", timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+            for i, pid in live_members(self.state).items():
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    """One 3-controller dev cluster for the read-mostly tests of this module."""
+    f = Fjord(tmp_path_factory.mktemp("dev-home"))
+    try:
+        p = f.run("dev", "start", "-n", "3", "--timeout", "60s")
+        assert p.returncode == 0, f"dev start failed:\n{p.stdout}\n{p.stderr}"
+        f.start_output = p.stdout  # type: ignore[attr-defined]
+        yield f
+    finally:
+        f.cleanup()
+
+
+@pytest.fixture
+def fjord(tmp_path) -> Fjord:
+    f = Fjord(tmp_path / "home")
+    yield f
+    f.cleanup()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fjord_built():
+    for b in (FJORD, CONTROLLER):
+        if not b.is_file():
+            pytest.fail(f"{b} not found: ninja -C {BUILD_DIR} fjord fjord-controller",
+                        pytrace=False)
+
+
+# --------------------------------------------------------------------------
+# The dev cluster.
+
+
+def test_dev_start_selects_profile_and_serves(dev: Fjord):
+    out = dev.start_output  # type: ignore[attr-defined]
+    assert "Started 3 controllers" in out
+    assert "brokers: none yet" in out
+    assert "fjord topic list" in out  # says how to reach it
+
+    assert dev.ok("profile", "current").stdout == "dev\n"
+    assert dev.profile_file.is_file()
+    assert (dev.profile_file.stat().st_mode & 0o777) == 0o600
+
+    st = dev.json("controller", "status")
+    assert st["leader_id"] != 0
+    assert st["cluster_uuid"]
+    voters = [m for m in st["members"] if m["voter"]]
+    assert len(voters) == 3
+    assert sum(m["leader"] for m in st["members"]) == 1
+    assert {m["id"] for m in st["members"]} == {1, 2, 3}
+
+    assert dev.json("topic", "list") == []
+    assert dev.ok("topic", "list").stdout.splitlines()[0].split() == ["NAME", "PARTITIONS",
+                                                                      "REPLICAS"]
+
+    # The profile names exactly the members' API addresses.
+    prof = dev.json("profile", "print")
+    apis = ",".join(m["api_address"] for m in sorted(st["members"], key=lambda m: m["id"]))
+    assert prof["settings"]["controllers"] == apis
+
+
+def test_dev_status_and_state_layout(dev: Fjord):
+    st = dev.json("dev", "status")
+    assert st["running"] is True
+    assert st["leader_id"] != 0
+    assert st["brokers"] == []
+    assert len(st["members"]) == 3
+    roles = sorted(m["role"] for m in st["members"])
+    assert roles == ["follower", "follower", "leader"]
+    ports = set()
+    for m in st["members"]:
+        assert m["alive"] is True
+        assert is_member_process(m["pid"], dev.state / f"controller-{m['id']}" / "controller.yaml")
+        for k in ("api", "peer", "metrics"):
+            ports.add(m[k])
+    assert len(ports) == 9  # no port shared
+
+    assert (dev.state / "cluster.json").is_file()
+    for i in (1, 2, 3):
+        d = dev.state / f"controller-{i}"
+        assert (d / "controller.yaml").is_file() and (d / "log").is_file()
+        assert (d / "data").is_dir()
+    text = dev.ok("dev", "status").stdout
+    assert "running" in text and "brokers: none yet" in text
+
+
+def test_dev_start_again_is_a_no_op(dev: Fjord):
+    before = live_members(dev.state)
+    p = dev.ok("dev", "start")
+    assert "already running" in p.stdout
+    assert live_members(dev.state) == before
+    # A different size is refused rather than silently ignored.
+    p = dev.run("dev", "start", "-n", "5")
+    assert p.returncode == 1 and "has 3 controllers, not 5" in p.stderr
+
+
+# --------------------------------------------------------------------------
+# Settings precedence, observed through which address a failure names.
+
+
+def test_precedence_profile_env_x(dev: Fjord):
+    good = dev.json("profile", "print")["settings"]["controllers"]
+    bad_profile, bad_env, bad_x = (f"127.0.0.1:{closed_port()}" for _ in range(3))
+    fast = ["-X", "globals.retry_timeout=1s", "-X", "globals.command_timeout=2s"]
+    dev.ok("profile", "create", "broken", "-s", f"controllers={bad_profile}")
+    try:
+        # Profile only: its (bad) address is used and named.
+        p = dev.run(*fast, "topic", "list")
+        assert p.returncode == 1, p.stderr
+        assert bad_profile in p.stderr
+        assert p.elapsed < FAIL_FAST_S
+
+        # The environment overrides the profile: good address, success.
+        dev.ok(*fast, "topic", "list", env={"FJORD_CONTROLLERS": good})
+
+        # -X overrides the environment: its bad address is named.
+        p = dev.run(*fast, "-X", f"controllers={bad_x}", "topic", "list",
+                    env={"FJORD_CONTROLLERS": good})
+        assert p.returncode == 1
+        assert bad_x in p.stderr and good not in p.stderr
+        assert p.elapsed < FAIL_FAST_S
+
+        # A bad environment value is overridden by a good -X.
+        dev.ok(*fast, "-X", f"controllers={good}", "topic", "list",
+               env={"FJORD_CONTROLLERS": bad_env})
+        p = dev.run(*fast, "topic", "list", env={"FJORD_CONTROLLERS": bad_env})
+        assert p.returncode == 1 and bad_env in p.stderr and bad_profile not in p.stderr
+
+        # An empty variable counts as unset: the profile's address again.
+        p = dev.run(*fast, "topic", "list", env={"FJORD_CONTROLLERS": ""})
+        assert p.returncode == 1 and bad_profile in p.stderr
+
+        # --profile and FJORD_PROFILE pick another profile for one command.
+        dev.ok(*fast, "--profile", "dev", "topic", "list")
+        dev.ok(*fast, "topic", "list", env={"FJORD_PROFILE": "dev"})
+        p = dev.run(*fast, "--profile", "broken", "topic", "list", env={"FJORD_PROFILE": "dev"})
+        assert p.returncode == 1 and bad_profile in p.stderr
+
+        # -v names each setting's source.
+        p = dev.run("-v", *fast, "topic", "list", env={"FJORD_CONTROLLERS": good})
+        assert p.returncode == 0
+        assert f"setting controllers = {good} (from environment FJORD_CONTROLLERS)" in p.stderr
+        assert "setting globals.retry_timeout = 1s (from -X)" in p.stderr
+        assert "profile in effect: broken (from current_profile)" in p.stderr
+    finally:
+        dev.ok("profile", "use", "dev")
+        dev.ok("profile", "delete", "broken")
+
+
+def test_settings_usage_errors(dev: Fjord):
+    cases = [
+        (["-X", "controlers=127.0.0.1:1"], "unknown key \"controlers\""),
+        (["-X", "controllers"], "expected key=value"),
+        (["-X", "=x"], "expected key=value"),
+        (["-X", "globals.retry_timeout=soon"], "\"soon\" is not a duration"),
+        (["-X", "globals.command_timeout=0s"], "must be more than 0"),
+        (["-X", "controllers=nohostport"], "is not host:port"),
+        (["-X", "tls.enabled=maybe"], "is not a boolean"),
+        (["-X", "sasl.mechanism=GSSAPI"], "GSSAPI"),
+        (["--profile", "nosuch"], "no such profile"),
+        (["--format", "xml"], "--format \"xml\" not supported"),
+    ]
+    for args, needle in cases:
+        p = dev.run(*args, "topic", "list")
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert needle in p.stderr, (args, p.stderr)
+        assert p.stdout == ""
+    p = dev.run("topic", "list", env={"FJORD_GLOBALS_RETRY_TIMEOUT": "1x"})
+    assert p.returncode == 2 and "environment FJORD_GLOBALS_RETRY_TIMEOUT" in p.stderr
+    # Pending keys are accepted (validated, stored, not used yet).
+    dev.ok("-X", "brokers=127.0.0.1:9092", "-X", "tls.enabled=false", "-X", "user=u",
+           "-X", "pass=p", "-X", "sasl.mechanism=scram-sha-256", "topic", "list")
+
+
+def test_unreachable_controllers_fail_fast_with_a_clear_message(fjord: Fjord):
+    addr = f"127.0.0.1:{closed_port()}"
+    p = fjord.run("-X", f"controllers={addr}", "-X", "globals.retry_timeout=1s",
+                  "controller", "status")
+    assert p.returncode == 1
+    assert p.stderr.startswith("fjord: ") and addr in p.stderr
+    assert "unavailable" in p.stderr
+    assert p.elapsed < FAIL_FAST_S, p.elapsed
+    # Several controllers: each one's answer is named.
+    other = f"127.0.0.1:{closed_port()}"
+    p = fjord.run("-X", f"controllers={addr},{other}", "-X", "globals.retry_timeout=1s",
+                  "topic", "list")
+    assert p.returncode == 1 and addr in p.stderr and other in p.stderr
+    assert p.elapsed < FAIL_FAST_S
+
+
+def test_x_help_and_root_help(fjord: Fjord):
+    for form in (["-X", "help"], ["-Xhelp"], ["--config-opt=help"]):
+        p = fjord.ok(*form)
+        assert "FJORD_GLOBALS_RETRY_TIMEOUT" in p.stdout and "takes effect when" in p.stdout
+    listing = fjord.ok("-X", "list").stdout.split()
+    assert "controllers=127.0.0.1:9644" in listing and "globals.command_timeout=30s" in listing
+    h = fjord.ok("--help").stdout
+    assert "Exit codes:" in h and "2 usage error" in h
+    assert "FJORD_CONTROLLERS" in h and "profile > defaults" in h
+
+
+# --------------------------------------------------------------------------
+# Profiles.
+
+
+def test_profile_commands(fjord: Fjord):
+    cfg = fjord.profile_file
+    assert fjord.ok("profile", "current").stdout == ""
+    assert fjord.json("profile", "current")["name"] is None
+    assert fjord.json("profile", "list") == []
+
+    p = fjord.ok("profile", "create", "a", "--set", "controllers=h1:1", "-s",
+                 "globals.retry_timeout=5s", "-d", "first")
+    assert "Created and switched to profile \"a\"" in p.stdout
+    assert fjord.ok("profile", "current").stdout == "a\n"
+    fjord.ok("profile", "create", "b", "--from-profile", "a", "-s", "user=bob")
+    assert fjord.ok("profile", "current").stdout == "b\n"  # create switches
+    b = fjord.json("profile", "print", "b")
+    assert b["settings"] == {"controllers": "h1:1", "globals.retry_timeout": "5s", "user": "bob"}
+
+    rows = fjord.ok("profile", "list").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "DESCRIPTION"]
+    assert rows[1].split() == ["a", "first"] and rows[2].split() == ["b*"]
+    listed = fjord.json("profile", "list")
+    assert [(x["name"], x["current"]) for x in listed] == [("a", False), ("b", True)]
+    assert 'name: "a"' in fjord.ok("profile", "list", "--format", "yaml").stdout
+
+    fjord.ok("profile", "use", "a")
+    assert fjord.ok("profile", "current").stdout == "a\n"
+    fjord.ok("profile", "set", "controllers=h2:2,h3:3", "pass=s3cret", "globals.retry_timeout=")
+    a = fjord.json("profile", "print")
+    assert a["settings"] == {"controllers": "h2:2,h3:3", "pass": "(set)"}
+    assert "s3cret" in cfg.read_text()  # stored (mode 0600), never printed
+    assert (cfg.stat().st_mode & 0o777) == 0o600
+
+    # FJORD_PROFILE and --profile say which profile is in effect.
+    cur = fjord.json("profile", "current", env={"FJORD_PROFILE": "b"})
+    assert cur == {"name": "b", "source": "FJORD_PROFILE", "file": str(cfg)}
+    assert fjord.ok("--profile", "b", "profile", "current").stdout == "b\n"
+
+    # Errors: 1 for what cannot be done, 2 for usage; nothing written on error.
+    before = cfg.read_text()
+    for args, rc, needle in [
+        (["profile", "use", "zzz"], 1, "profile \"zzz\" not found"),
+        (["profile", "delete", "zzz"], 1, "not found"),
+        (["profile", "create", "a"], 1, "already exists"),
+        (["profile", "create", "bad name"], 2, "is not a profile name"),
+        (["profile", "create", "c", "-s", "nokey=1"], 2, "unknown key \"nokey\""),
+        (["profile", "create", "c", "-s", "controllers"], 2, "expected key=value"),
+        (["profile", "set", "globals.command_timeout=never"], 2, "is not a duration"),
+        (["profile", "set", "wat=1"], 2, "unknown key \"wat\""),
+        (["profile", "create", "c", "--from-profile", "zzz"], 1, "not found"),
+    ]:
+        p = fjord.run(*args)
+        assert p.returncode == rc, (args, p.returncode, p.stderr)
+        assert needle in p.stderr, (args, p.stderr)
+    assert cfg.read_text() == before
+
+    p = fjord.ok("profile", "delete", "a")
+    assert "It was the current profile" in p.stdout
+    assert fjord.ok("profile", "current").stdout == ""
+    p = fjord.run("profile", "set", "user=x")
+    assert p.returncode == 1 and "no profile in effect" in p.stderr
+    assert [x["name"] for x in fjord.json("profile", "list")] == ["b"]
+
+
+def test_profile_file_location_and_errors(fjord: Fjord, tmp_path: Path):
+    # Without XDG_CONFIG_HOME the file is ~/.config/fjord/fjord.yaml.
+    no_xdg = {"XDG_CONFIG_HOME": ""}
+    fjord.ok("profile", "create", "home", env=no_xdg)
+    assert (fjord.home / ".config" / "fjord" / "fjord.yaml").is_file()
+
+    # --config and FJORD_CONFIG point elsewhere; --config wins.
+    elsewhere = tmp_path / "other.yaml"
+    third = tmp_path / "third.yaml"
+    fjord.ok("--config", str(elsewhere), "profile", "create", "x")
+    assert "name: x" in elsewhere.read_text()
+    assert fjord.ok("profile", "current", env={"FJORD_CONFIG": str(elsewhere)}).stdout == "x\n"
+    fjord.ok("--config", str(third), "profile", "create", "y",
+             env={"FJORD_CONFIG": str(elsewhere)})
+    assert "name: y" in third.read_text() and "name: y" not in elsewhere.read_text()
+
+    # A broken file: every command that needs settings refuses, naming file,
+    # key and line; exit 2.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("current_profile: p\nprofiles:\n  - name: p\n    settings:\n"
+                      "      controllers: 127.0.0.1:9644\n      colour: blue\n")
+    p = fjord.run("--config", str(broken), "topic", "list")
+    assert p.returncode == 2
+    assert f"{broken}: profiles[p].settings.colour: unknown key \"colour\"" in p.stderr
+    assert "(line 6)" in p.stderr
+    broken.write_text("profiles: [\n")
+    p = fjord.run("--config", str(broken), "profile", "list")
+    assert p.returncode == 2 and "not valid YAML" in p.stderr and str(broken) in p.stderr
+
+
+# --------------------------------------------------------------------------
+# Lifecycle: stop, restart, purge (its own cluster; the module's one stays up).
+
+
+@pytest.mark.timeout(180)
+def test_dev_lifecycle_stop_restart_purge(fjord: Fjord):
+    p = fjord.run("dev", "start", "-n", "3", "--timeout", "60s")
+    assert p.returncode == 0, p.stderr
+    pids = live_members(fjord.state)
+    assert len(pids) == 3
+    uuid = fjord.json("dev", "status")["cluster_uuid"]
+
+    # A member down: status says so and exits 1; start brings back just it.
+    os.kill(pids[2], signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while 2 in live_members(fjord.state) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p = fjord.run("dev", "status", "--format", "json")
+    assert p.returncode == 1
+    st = json.loads(p.stdout)
+    assert st["running"] is False
+    assert [m["alive"] for m in st["members"]] == [True, False, True]
+    p = fjord.ok("dev", "start")
+    assert "Restarted 1 controller" in p.stdout
+    now = live_members(fjord.state)
+    assert now[1] == pids[1] and now[3] == pids[3] and now[2] != pids[2]
+
+    # stop: every process gone, state kept; a second stop is a no-op.
+    p = fjord.ok("dev", "stop")
+    assert p.stdout.count("stopped after") == 3
+    assert live_members(fjord.state) == {}
+    for pid in now.values():
+        assert not is_member_process(pid, fjord.state / "controller-1" / "controller.yaml")
+    assert (fjord.state / "cluster.json").is_file()
+    assert "not running" in fjord.ok("dev", "stop").stdout
+    p = fjord.run("dev", "status")
+    assert p.returncode == 1 and "stopped" in p.stdout
+
+    # start after stop: same cluster (same uuid and ports, data kept).
+    fjord.ok("dev", "start")
+    assert fjord.json("dev", "status")["cluster_uuid"] == uuid
+    assert fjord.json("topic", "list") == []
+
+    # purge: stops and removes the state directory and the dev profile.
+    p = fjord.ok("dev", "purge")
+    assert "Removed" in p.stdout
+    assert not fjord.state.exists()
+    assert live_members(fjord.state) == {}
+    assert fjord.json("profile", "list") == []
+    p = fjord.run("dev", "status")
+    assert p.returncode == 1 and "No dev cluster" in p.stdout
+    assert "No dev cluster" in fjord.ok("dev", "purge").stdout
+
+
+def test_dev_start_failure_reports_log_tail_and_cleans_up(fjord: Fjord, tmp_path: Path):
+    fake = tmp_path / "fjord-controller"
+    fake.write_text("#!/bin/sh\necho 'fake controller: refusing to start' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    state = tmp_path / "state-fail"
+    p = fjord.run("dev", "start", "--state-dir", str(state),
+                  env={"FJORD_CONTROLLER_BIN": str(fake)})
+    assert p.returncode == 1
+    assert "exited during start-up (exit status 3)" in p.stderr
+    assert "fake controller: refusing to start" in p.stderr
+    assert not fjord.profile_file.exists()  # no profile for a cluster that is not up
+    assert fjord.ok("dev", "purge", "--state-dir", str(state)).returncode == 0
+    assert not state.exists()
+
+    p = fjord.run("dev", "start", "-n", "8")
+    assert p.returncode == 2
+    p = fjord.run("dev", "start", "--timeout", "soon")
+    assert p.returncode == 2 and "not a duration" in p.stderr
+    p = fjord.run("dev", "start", env={"FJORD_CONTROLLER_BIN": str(tmp_path / "nope")})
+    assert p.returncode == 1 and "FJORD_CONTROLLER_BIN" in p.stderr
+
+
+def test_dev_ports_fall_back_when_defaults_are_busy(dev: Fjord, fjord: Fjord):
+    """A second dev cluster next to the module's: the defaults the first took
+    (or anything else holds) are skipped for free ephemeral ports."""
+    p = fjord.run("dev", "start", "-n", "1", "--timeout", "60s", "--no-profile")
+    assert p.returncode == 0, p.stderr
+    assert "export FJORD_CONTROLLERS=" in p.stdout
+    assert not fjord.profile_file.exists()
+    mine = fjord.json("dev", "status")["members"][0]
+    theirs = {m["api"] for m in dev.json("dev", "status")["members"]}
+    assert mine["api"] not in theirs
+
+
+# --------------------------------------------------------------------------
+# Shell completion.
+
+
+def bash_complete(fjord: Fjord, words: list[str]) -> list[str]:
+    script = (f"source <({FJORD} completion bash)\n"
+              f"COMP_WORDS=({' '.join(repr(w) for w in [str(FJORD), *words])})\n"
+              f"COMP_CWORD={len(words)}\n"
+              "_fjord\n"
+              "printf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=fjord.env,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split()
+
+
+def test_completion_scripts(fjord: Fjord):
+    p = fjord.ok("completion", "bash")
+    syntax = subprocess.run(["bash", "-n"], input=p.stdout, capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
+    assert set(bash_complete(fjord, ["pro"])) == {"profile"}
+    assert {"topic", "controller", "dev", "profile", "completion", "--format", "-X"} <= set(
+        bash_complete(fjord, [""]))
+    assert set(bash_complete(fjord, ["dev", "st"])) == {"start", "stop", "status"}
+    assert "--partitions" in bash_complete(fjord, ["topic", "create", "--"])
+    assert "--state-dir" in bash_complete(fjord, ["dev", "start", "--"])
+    assert set(bash_complete(fjord, ["--format", "j"])) == {"json"}
+    assert "globals.retry_timeout=" in bash_complete(fjord, ["-X", "glo"])
+    assert bash_complete(fjord, ["completion", "z"]) == ["zsh"]
+    # Aliases complete too, and profile names come from `fjord profile list`.
+    assert "ls" in bash_complete(fjord, ["topic", ""])
+    fjord.ok("profile", "create", "alpha")
+    fjord.ok("profile", "create", "beta")
+    assert {"alpha", "beta"} <= set(bash_complete(fjord, ["profile", "use", ""]))
+    assert set(bash_complete(fjord, ["--profile", "al"])) == {"alpha"}
+
+    for shell in ("zsh", "fish"):
+        text = fjord.ok("completion", shell).stdout
+        assert "fjord topic create" in text or "'fjord topic create'" in text
+        exe = shutil.which(shell)
+        if exe:
+            flag = "-n" if shell == "zsh" else "--no-execute"
+            r = subprocess.run([exe, flag], input=text, capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+    assert fjord.run("completion", "tcsh").returncode == 2
