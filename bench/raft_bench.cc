@@ -121,6 +121,10 @@ class member {
   private:
     void handle_ready(std::vector<member*>& peers) {
         raft::ready rd = _node->take_ready();
+        // 0. a leader replicates while it writes its own copy
+        for (auto& m : rd.early_messages) {
+            peers[m.to.value() - 1]->post(std::move(m));
+        }
         // 1. persist (one fdatasync for the whole batch)
         if (rd.snapshot) {
             check(_log->install_snapshot(*rd.snapshot));
@@ -304,19 +308,35 @@ int main(int argc, char** argv) {
     }
 
     std::string runs;
+    // Every member holds the proposer count; only the leader proposes, so a
+    // leadership change mid-run moves the load instead of stalling it.
+    auto set_all = [&](int n) {
+        for (auto* m : peers) {
+            m->set_proposers(n);
+        }
+    };
+    auto drain_all = [&] {
+        std::vector<int64_t> all;
+        for (auto* m : peers) {
+            auto l = m->drain_latencies();
+            all.insert(all.end(), l.begin(), l.end());
+        }
+        return all;
+    };
+    (void)leader;
     for (int p : proposer_counts) {
         std::vector<uint64_t> syncs_before;
         for (auto* m : peers) {
             syncs_before.push_back(m->syncs());
         }
-        leader->set_proposers(p);
+        set_all(p);
         std::this_thread::sleep_for(std::chrono::milliseconds(300));  // warm up
-        leader->drain_latencies();
+        drain_all();
         const auto t0 = clock_type::now();
         std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-        std::vector<int64_t> lat = leader->drain_latencies();
+        std::vector<int64_t> lat = drain_all();
         const double elapsed = std::chrono::duration<double>(clock_type::now() - t0).count();
-        leader->set_proposers(0);
+        set_all(0);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // drain
         std::string syncs;
         for (size_t i = 0; i < peers.size(); ++i) {

@@ -522,6 +522,12 @@ class interaction_env {
                 line(fmt_entry(e));
             }
         }
+        if (!rd.early_messages.empty()) {
+            line("EarlyMessages:");
+            for (const message& m : rd.early_messages) {
+                line(fmt_msg(m));
+            }
+        }
         if (!rd.messages.empty()) {
             line("Messages:");
             for (const message& m : rd.messages) {
@@ -570,6 +576,7 @@ class interaction_env {
         }
         storage_check(id, "sync", en.store->sync());
         // 2. send: into the network, delivered only by deliver-msgs.
+        _pending.insert(_pending.end(), rd.early_messages.begin(), rd.early_messages.end());
         _pending.insert(_pending.end(), rd.messages.begin(), rd.messages.end());
         // 3. apply: the committed entries were printed above; nothing else
         //    to do for an in-memory state machine.

@@ -29,6 +29,7 @@ ready node::take_ready() {
         _prev_soft = ss;
     }
     const hard_state hs = _raft.current_hard_state();
+    const hard_state hs_before = _prev_hard;
     if (hs != _prev_hard) {
         rd.hard_state = hs;
         rd.must_sync = hs.term != _prev_hard.term || hs.vote != _prev_hard.vote;
@@ -47,6 +48,21 @@ ready node::take_ready() {
         l.applying_to(rd.committed_entries.back().index);
     }
     rd.messages = _raft.take_messages();
+    // A leader whose term and vote are already durable may replicate before
+    // persisting its own entries (step 0 of the contract).
+    const bool term_or_vote_changed = rd.hard_state && (rd.hard_state->term != hs_before.term ||
+                                                        rd.hard_state->vote != hs_before.vote);
+    if (_raft.role() == role::leader && !term_or_vote_changed) {
+        auto early = [](const message& m) {
+            return m.type == message_type::append || m.type == message_type::heartbeat ||
+                   m.type == message_type::snapshot;
+        };
+        std::vector<message> late;
+        for (auto& m : rd.messages) {
+            (early(m) ? rd.early_messages : late).push_back(std::move(m));
+        }
+        rd.messages = std::move(late);
+    }
     rd.read_states = _raft.take_read_states();
     return rd;
 }
@@ -59,6 +75,7 @@ void node::advance(const ready& rd) {
     }
     if (!rd.entries.empty()) {
         l.stable_to(rd.entries.back().index, rd.entries.back().term);
+        _raft.on_persisted(rd.entries.back().index, rd.entries.back().term);
     }
     for (const entry& e : rd.committed_entries) {
         l.applied_to(e.index);

@@ -7,6 +7,10 @@
 //
 // THE READY CONTRACT. For each ready, in exactly this order:
 //
+//   0. send      early_messages, if any: a leader's appends, heartbeats and
+//                snapshot chunks may go out before its own write is durable,
+//                because the leader counts its own copy toward commit only
+//                after advance() (thesis §10.2.1). Never votes or answers.
 //   1. persist   hard_state, entries and snapshot to raft::storage, then
 //                storage.sync() (one sync for the whole batch: group commit).
 //                Nothing in steps 2-3 may happen before the sync returns: a
@@ -46,6 +50,8 @@ struct ready {
     std::vector<entry> entries;
     /// A snapshot from the leader to install into storage and apply.
     std::optional<raft::snapshot> snapshot;
+    /// Messages that may be sent before the above is durable (step 0).
+    std::vector<message> early_messages;
     /// Messages to send once the above is durable.
     std::vector<message> messages;
     /// Entries committed and to be applied, in log order.
@@ -57,7 +63,7 @@ struct ready {
 
     bool empty() const {
         return !soft_state && !hard_state && entries.empty() && !snapshot && messages.empty() &&
-               committed_entries.empty() && read_states.empty();
+               early_messages.empty() && committed_entries.empty() && read_states.empty();
     }
 };
 

@@ -158,7 +158,8 @@ void core::reset(term_id t) {
         pr.is_learner = learner;
         pr.next = last + 1;
         if (id == _id) {
-            pr.match = last;
+            // Only what is durable counts toward commit (on_persisted).
+            pr.match = _log.last_stable_index();
             pr.recent_active = true;
         }
     }
@@ -821,9 +822,21 @@ void core::append_entries(std::vector<entry> ents) {
         e.term = _term;
         e.index = ++i;
     }
-    const log_index last = _log.append(std::move(ents));
-    _progress.at(_id).maybe_update(last);
-    maybe_commit();
+    _log.append(std::move(ents));
+    // The leader's own copy counts once persisted (on_persisted).
+}
+
+void core::on_persisted(log_index index, term_id t) {
+    if (_role != role::leader || _log.term_or_zero(index) != t) {
+        return;
+    }
+    auto it = _progress.find(_id);
+    if (it == _progress.end() || !it->second.maybe_update(index)) {
+        return;
+    }
+    if (maybe_commit()) {
+        bcast_append();
+    }
 }
 
 bool core::committed_entry_in_current_term() const {

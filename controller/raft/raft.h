@@ -90,6 +90,10 @@ class core {
     result<void> transfer_leadership(node_id to);
     /// Requests a linearizable read point; answered as a read_state with `ctx`.
     result<void> read_index(std::string ctx);
+    /// The ready loop persisted entries through (index, t). A leader counts
+    /// its own copy toward commit only from here, which is what lets it send
+    /// appends before its own write is durable (thesis §10.2.1).
+    void on_persisted(log_index index, term_id t);
     /// Applies the committed membership change at `index` (called by
     /// node::advance in log order; a change at or below the configuration's
     /// index is already in effect and ignored).

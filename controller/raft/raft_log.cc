@@ -31,6 +31,13 @@ log_index raft_log::last_index() const {
     return _storage.last_index();
 }
 
+log_index raft_log::last_stable_index() const {
+    if (_unstable_snapshot) {
+        return _storage.last_index();  // a follower restoring; never a leader
+    }
+    return std::min(_offset - 1, _storage.last_index());
+}
+
 term_id raft_log::last_term() const {
     auto t = term(last_index());
     FJORD_ASSERT(t.has_value(), "term of last index {} unknown", last_index());

@@ -24,6 +24,9 @@ class raft_log {
 
     log_index first_index() const;
     log_index last_index() const;
+    /// The last index known durable: the end of storage's part of the log
+    /// (entries in the unstable tail are not yet persisted).
+    log_index last_stable_index() const;
     term_id last_term() const;
     /// Term at i, or errc::compacted / errc::unavailable.
     result<term_id> term(log_index i) const;

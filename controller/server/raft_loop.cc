@@ -261,6 +261,11 @@ void raft_loop::run() {
 void raft_loop::handle_ready() {
     raft::ready rd = _node->take_ready();
 
+    // 0. send what may go before our own write is durable (a leader's appends).
+    for (auto& m : rd.early_messages) {
+        _transport.send(std::move(m));
+    }
+
     // 1. persist: one sync covers the snapshot, the entries and the hard state.
     const auto persist_start = clock::now();
     if (rd.snapshot) {

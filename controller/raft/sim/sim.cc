@@ -362,6 +362,9 @@ class simulation {
             while (mb.up && !mb.in_flight && mb.raft->has_ready()) {
                 ready rd = mb.raft->take_ready();
                 observe_soft_state(mb);
+                for (const message& msg : rd.early_messages) {
+                    send(msg);
+                }
                 if (rd.must_sync) {
                     if (_o.unsafe_send_before_sync) {
                         for (const message& msg : rd.messages) {
