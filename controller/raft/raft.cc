@@ -1182,9 +1182,10 @@ void core::abort_leader_transfer() {
 }
 
 void core::reset_randomized_election_timeout() {
+    const int jitter =
+        _cfg.election_jitter_tick > 0 ? _cfg.election_jitter_tick : _cfg.election_tick;
     _randomized_election_timeout =
-        _cfg.election_tick +
-        static_cast<int>(next_random() % static_cast<uint64_t>(_cfg.election_tick));
+        _cfg.election_tick + static_cast<int>(next_random() % static_cast<uint64_t>(jitter));
 }
 
 uint64_t core::next_random() {

@@ -42,9 +42,11 @@ namespace fjord::raft {
 
 struct config {
     node_id id;
-    /// Ticks without hearing from a leader before campaigning; the actual
-    /// timeout is drawn from [election_tick, 2 * election_tick).
+    /// Ticks without hearing from a leader before campaigning.
     int election_tick = 10;
+    /// The timeout is drawn from [election_tick, election_tick + jitter);
+    /// 0 means a jitter of election_tick (etcd's range).
+    int election_jitter_tick = 0;
     /// Ticks between leader heartbeats. Must be < election_tick.
     int heartbeat_tick = 1;
     bool pre_vote = true;

@@ -60,7 +60,7 @@ struct member {
 };
 
 struct raft_options {
-    uint32_t tick_ms = 100;
+    uint32_t tick_ms = 50;
     uint32_t election_ticks = 10;
     uint32_t heartbeat_ticks = 1;
     uint64_t snapshot_entries = 10000;

@@ -99,7 +99,7 @@ TEST(controller_config, defaults) {
     EXPECT_EQ(r->listen.metrics->to_string(), "127.0.0.1:9645");
     EXPECT_TRUE(r->initial_members.empty());
     EXPECT_EQ(r->cluster_id, "");
-    EXPECT_EQ(r->raft, (raft_options{100, 10, 1, 10000, 1048576}));
+    EXPECT_EQ(r->raft, (raft_options{50, 10, 1, 10000, 1048576}));
     EXPECT_EQ(r->segment_bytes, 67108864u);
     EXPECT_EQ(r->broker_session_timeout_ms, 9000u);
     EXPECT_EQ(r->log_level, log_level::info);

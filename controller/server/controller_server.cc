@@ -204,6 +204,10 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     lo.raft.id = cfg.node_id;
     lo.raft.election_tick = static_cast<int>(cfg.raft.election_ticks);
     lo.raft.heartbeat_tick = static_cast<int>(cfg.raft.heartbeat_ticks);
+    // Election timeouts in [T, 1.5 T): enough spread to avoid split votes
+    // among 3-5 members (pre-vote makes a split cheap), and a failover that
+    // is bounded by 1.5 T rather than etcd's 2 T.
+    lo.raft.election_jitter_tick = std::max(1, static_cast<int>(cfg.raft.election_ticks) / 2);
     lo.raft.max_size_per_msg = cfg.raft.max_append_bytes;
     lo.raft.seed = std::random_device{}();
     for (const auto& m : cfg.initial_members) {

@@ -6,34 +6,47 @@ namespace fjord::server {
 
 controller_state::controller_state(controller::stm_config cfg) : _stm(std::move(cfg)) {}
 
+result<void> controller_state::apply_locked(const raft::entry& e, bool& members_changed) {
+    if (e.type == raft::entry_type::conf_change) {
+        auto cc = raft::conf_change::decode(e.data);
+        if (cc) {
+            _stm.apply_conf_change(e.index, *cc);
+            members_changed = true;
+        } else {
+            log(log_level::error, "stm", "skipped undecodable membership change at {}: {}", e.index,
+                cc.error().message());
+            _stm.apply_noop(e.index);
+        }
+        return ok();
+    }
+    if (e.data.empty()) {
+        _stm.apply_noop(e.index);
+        return ok();
+    }
+    return _stm.apply_command(e.index, e.data);
+}
+
 result<void> controller_state::apply(const raft::entry& e) {
+    return std::move(apply_batch(std::span<const raft::entry>(&e, 1)).front());
+}
+
+std::vector<result<void>> controller_state::apply_batch(std::span<const raft::entry> entries) {
+    std::vector<result<void>> out;
+    out.reserve(entries.size());
     std::string uuid_before;
     size_t members_before = 0;
-    result<void> outcome = ok();
     bool members_changed = false;
     {
         std::unique_lock lk(_mu);
         uuid_before = _stm.cluster_uuid();
         members_before = _stm.members().size();
-        if (e.type == raft::entry_type::conf_change) {
-            auto cc = raft::conf_change::decode(e.data);
-            if (cc) {
-                _stm.apply_conf_change(e.index, *cc);
-                members_changed = true;
-            } else {
-                log(log_level::error, "stm", "skipped undecodable membership change at {}: {}",
-                    e.index, cc.error().message());
-                _stm.apply_noop(e.index);
-            }
-        } else if (e.data.empty()) {
-            _stm.apply_noop(e.index);
-        } else {
-            outcome = _stm.apply_command(e.index, e.data);
+        for (const raft::entry& e : entries) {
+            out.push_back(apply_locked(e, members_changed));
         }
     }
     _cv.notify_all();
     after_change(uuid_before, members_before, members_changed);
-    return outcome;
+    return out;
 }
 
 void controller_state::after_change(const std::string& uuid_before, size_t members_before,

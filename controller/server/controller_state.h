@@ -17,6 +17,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "common/rw_mutex.h"
 #include "controller/server/state_machine.h"
 #include "controller/stm/controller_stm.h"
 
@@ -28,6 +29,7 @@ class controller_state final : public state_machine {
 
     // state_machine (loop thread only)
     result<void> apply(const raft::entry& e) override;
+    std::vector<result<void>> apply_batch(std::span<const raft::entry> entries) override;
     std::string snapshot() override;
     result<void> restore(const raft::snapshot& s) override;
 
@@ -53,8 +55,11 @@ class controller_state final : public state_machine {
 
   private:
     void after_change(const std::string& uuid_before, size_t members_before, bool members_changed);
+    /// Applies one entry; the caller holds the exclusive lock.
+    result<void> apply_locked(const raft::entry& e, bool& members_changed);
 
-    mutable std::shared_mutex _mu;
+    /// Writer-preferring: the apply thread must not starve behind readers.
+    mutable rw_mutex _mu;
     mutable std::condition_variable_any _cv;
     controller::controller_stm _stm;
 };

@@ -311,8 +311,10 @@ void raft_loop::handle_ready() {
             FJORD_PANIC("restore snapshot at {}: {}", rd.snapshot->meta.index, r.error().message());
         }
     }
-    for (const raft::entry& e : rd.committed_entries) {
-        result<void> outcome = _sm.apply(e);
+    std::vector<result<void>> outcomes = _sm.apply_batch(rd.committed_entries);
+    for (size_t k = 0; k < rd.committed_entries.size(); ++k) {
+        const raft::entry& e = rd.committed_entries[k];
+        result<void> outcome = std::move(outcomes[k]);
         auto it = _proposals.find(e.index);
         if (it != _proposals.end()) {
             if (it->second.term == e.term) {
