@@ -102,6 +102,11 @@ void raft_loop::stop() {
         _thread.join();
     }
     // Whatever is still waiting will never be answered by this loop.
+    for (auto& b : _batch) {
+        b.done->set_value(error_info(std::make_error_code(std::errc::operation_canceled),
+                                     "controller shutting down"));
+    }
+    _batch.clear();
     for (auto& [index, w] : _proposals) {
         w.done.set_value(error_info(std::make_error_code(std::errc::operation_canceled),
                                     "controller shutting down"));
@@ -132,20 +137,36 @@ void raft_loop::deliver(raft::message m) {
 std::future<result<void>> raft_loop::propose(std::string data) {
     auto p = std::make_shared<std::promise<result<void>>>();
     auto f = p->get_future();
+    // Proposals that arrive together are proposed together (flush_proposals):
+    // one batch of entries, one append per follower.
     post([this, p, data = std::move(data)]() mutable {
-        auto index = _node->propose({std::move(data)});
-        if (!index) {
-            if (index.code() == raft::errc::not_leader) {
-                p->set_value(not_leader(_node->leader()));
-            } else {
-                p->set_value(index.error());
-            }
-            return;
-        }
-        _proposals.emplace(*index, proposal_waiter{_node->term(), clock::now() + _o.request_expiry,
-                                                   std::move(*p)});
+        _batch.push_back(pending_proposal{std::move(data), std::move(p)});
     });
     return f;
+}
+
+void raft_loop::flush_proposals() {
+    if (_batch.empty()) {
+        return;
+    }
+    std::vector<std::string> data;
+    data.reserve(_batch.size());
+    for (auto& b : _batch) {
+        data.push_back(std::move(b.data));
+    }
+    auto first = _node->propose(std::move(data));
+    for (size_t k = 0; k < _batch.size(); ++k) {
+        auto& done = *_batch[k].done;
+        if (!first) {
+            done.set_value(first.code() == raft::errc::not_leader ? not_leader(_node->leader())
+                                                                  : first.error());
+            continue;
+        }
+        _proposals.emplace(
+            *first + k,
+            proposal_waiter{_node->term(), clock::now() + _o.request_expiry, std::move(done)});
+    }
+    _batch.clear();
 }
 
 std::future<result<log_index>> raft_loop::read_index() {
@@ -243,6 +264,7 @@ void raft_loop::run() {
         for (auto& fn : work) {
             fn();
         }
+        flush_proposals();
         const auto now = clock::now();
         if (now >= next_tick) {
             _node->tick();

@@ -138,6 +138,7 @@ class raft_loop {
     };
 
     void run();
+    void flush_proposals();
     void handle_ready();
     void resolve_reads();
     void expire(clock::time_point now);
@@ -158,6 +159,11 @@ class raft_loop {
     std::thread _thread;
 
     // Loop-thread state.
+    struct pending_proposal {
+        std::string data;
+        std::shared_ptr<std::promise<result<void>>> done;
+    };
+    std::vector<pending_proposal> _batch;
     std::map<log_index, proposal_waiter> _proposals;
     std::map<uint64_t, read_waiter> _reads;
     uint64_t _read_seq = 0;
