@@ -261,3 +261,44 @@ def test_usage_errors_and_unreachable(cli: Cli):
     rc, _, err = cli.run("topic", "list", controllers="127.0.0.1:1")
     assert rc == 1 and "127.0.0.1:1" in err
     assert time.monotonic() - t0 < 15
+
+
+@pytest.mark.timeout(120)
+def test_controller_members_and_health_via_cli(cluster: Cluster, tmp_path: Path):
+    """`fjord controller members add|remove`, `transfer-leadership` and
+    `cluster health` against a real group, as an operator would run them."""
+    cli = Cli(cluster, tmp_path / "home")
+    [joiner] = cluster.add([4], founders=False)
+    cluster.start(4)
+    rc, out, err = cli.run("controller", "members", "add", "4", "--peer", joiner.peer,
+                           "--api", joiner.api)
+    assert rc == 0, err
+    assert "member 4 added" in out
+    rc, doc, _ = cli.json("controller", "status")
+    assert rc == 0
+    assert {m["id"] for m in doc["members"] if m["voter"]} == {1, 2, 3, 4}
+
+    rc, out, err = cli.run("controller", "transfer-leadership", "--to", "4")
+    assert rc == 0, err
+    assert "leader is now 4" in out
+    rc, doc, _ = cli.json("controller", "status")
+    assert doc["leader_id"] == 4
+
+    rc, out, err = cli.run("controller", "members", "remove", "2")
+    assert rc == 0, err
+    rc, doc, _ = cli.json("controller", "status")
+    assert {m["id"] for m in doc["members"] if m["voter"]} == {1, 3, 4}
+    rc, _, err = cli.run("controller", "members", "remove", "9")
+    assert rc == 1 and "9" in err
+    rc, _, err = cli.run("controller", "members", "add", "5", "--peer", "nohost", "--api", "x:1")
+    assert rc == 1 and "member.peer_address" in err
+
+    # Health: healthy with a live (heartbeating) broker; unhealthy once it stops.
+    broker = FakeBroker(cluster, 7)
+    try:
+        assert cli.run("topic", "create", "h", "--wait=10s")[0] == 0
+        rc, doc, _ = cli.json("cluster", "health")
+        assert rc == 0 and doc["healthy"] is True and doc["all_nodes"] == [7]
+        assert doc["controller_id"] == 4 and doc["leaderless_partitions"] == 0
+    finally:
+        broker.close()
