@@ -323,7 +323,6 @@ int main(int argc, char** argv) {
         }
         return all;
     };
-    (void)leader;
     for (int p : proposer_counts) {
         std::vector<uint64_t> syncs_before;
         for (auto* m : peers) {
