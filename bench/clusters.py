@@ -500,7 +500,10 @@ def machine_info(data_root: Path) -> dict:
         "loadavg": list(os.getloadavg()),
         "uptime": run(["uptime"]),
         "etcd_version": run([str(ETCD), "--version"]).splitlines()[0] if ETCD.exists() else "",
-        "controller_binary": str(CONTROLLER),
+        # Relative to the repository: results are committed, machine paths are not.
+        "controller_binary": (str(CONTROLLER.resolve().relative_to(REPO_ROOT))
+                              if CONTROLLER.resolve().is_relative_to(REPO_ROOT)
+                              else CONTROLLER.name),
         "controller_built": time.strftime("%Y-%m-%dT%H:%M:%S%z",
                                           time.localtime(CONTROLLER.stat().st_mtime))
         if CONTROLLER.exists() else "",
