@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import urllib.request
@@ -525,6 +526,20 @@ def describe_build(mi: dict) -> str:
         pass
     return (f"`{binary}` (built {mi.get('controller_built', '?')}), tree at "
             f"{mi['git_commit']}{' + uncommitted changes' if mi['git_dirty'] else ''}")
+
+
+def wrap_markdown(text: str, width: int = 100) -> str:
+    """Wraps prose lines and bullets of generated markdown; tables stay as they are."""
+    out = []
+    for line in text.splitlines():
+        if len(line) <= width or line.startswith("|"):
+            out.append(line)
+        elif line.startswith("- "):
+            out.append(textwrap.fill(line, width, subsequent_indent="  ",
+                                     break_on_hyphens=False))
+        else:
+            out.append(textwrap.fill(line, width, break_on_hyphens=False))
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
 def replace_section(path: Path, name: str, body: str) -> None:
