@@ -8,6 +8,7 @@
 #include "cli/context.h"
 
 #include <cstdlib>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -32,6 +33,14 @@ env_map read_environment() {
 }
 
 }  // namespace
+
+bool cli_context::print_schema(std::string_view schema) const {
+    if (_format != output_format::help) {
+        return false;
+    }
+    std::cout << schema << "\n";
+    return true;
+}
 
 bool cli_context::prepare_output() {
     if (verbose) {
@@ -117,6 +126,23 @@ bool cli_context::prepare() {
     }
     _settings = *s;
     _settings.verbose = verbose;
+    // Asking for TLS and silently getting plaintext would be worse than
+    // failing: until the controller API serves TLS, refuse.
+    if (_settings.use_tls()) {
+        std::string why;
+        for (const char* k : {"tls.enabled", "tls.ca", "tls.cert", "tls.key"}) {
+            if (_settings.origin[k] != "default" && !setting_value(_settings, k).empty() &&
+                setting_value(_settings, k) != "false") {
+                why = fmt::format("{} (from {})", k, _settings.origin[k]);
+                break;
+            }
+        }
+        fail(exit_code::failed,
+             fmt::format("{} asks for TLS, but controllers serve plaintext gRPC only in this "
+                         "release; refusing to connect without it",
+                         why));
+        return false;
+    }
     for (const auto& k : settings_keys()) {
         const std::string v = setting_value(_settings, k.name);
         log(log_level::debug, "cli", "setting {} = {} (from {})", k.name, v.empty() ? "\"\"" : v,

@@ -40,6 +40,10 @@ class cli_context {
     bool prepare_output();
 
     output_format format() const { return _format; }
+    /// For `--format help` (after prepare or prepare_output): prints `schema`
+    /// and returns true, and the command stops there without contacting the
+    /// cluster or writing anything; false for every other format.
+    bool print_schema(std::string_view schema) const;
     const settings& cfg() const { return _settings; }
     controller_client& client();
 

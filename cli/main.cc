@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     app.add_option("--config", ctx.config_flag,
                    "Profile file (default: FJORD_CONFIG, else ~/.config/fjord/fjord.yaml)");
     app.add_flag("-v,--verbose", ctx.verbose, "Debug logs on stderr");
-    app.set_version_flag("--version", "fjord 0.1.0");
+    app.set_version_flag("--version", std::string("fjord ") + fjord::cli::fjord_version);
     fjord::cli::register_topic_commands(app, ctx);
     fjord::cli::register_controller_commands(app, ctx);
     fjord::cli::register_cluster_commands(app, ctx);

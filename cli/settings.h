@@ -9,7 +9,9 @@
 // `a.b_c` is FJORD_A_B_C. An unknown key or a malformed value is an error
 // that names the key and the layer it came from; keys are case-insensitive.
 // Keys of features not built yet (brokers, tls.*, user, pass,
-// sasl.mechanism) are validated and stored but not used (`pending`).
+// sasl.mechanism) are validated and stored but not used (`pending`); a
+// command that would reach the cluster refuses to run when TLS is asked for
+// (cli_context::prepare), rather than connect in plaintext.
 
 #include <chrono>
 #include <map>

@@ -253,28 +253,45 @@ uint64_t apply_config(cli_context& ctx, const std::map<std::string, std::string>
         return 0;
     }
     std::string errors;
+    json failures = json::array();
     for (const auto& [k, r] :
          std::map<std::string, v1::ItemResult>(resp->results().begin(), resp->results().end())) {
         if (r.code() != v1::OK && r.field() == k) {
             errors += fmt::format("  {}\n", r.message());
+            failures.push_back(
+                {{"key", k}, {"status", v1::ErrorCode_Name(r.code())}, {"message", r.message()}});
         }
     }
+    const bool text = ctx.format() == output_format::text || ctx.format() == output_format::wide;
+    const json doc = {{"changed", errors.empty() && !dry},
+                      {"dry", dry},
+                      {"revision", errors.empty() ? resp->revision() : 0},
+                      {"needs_restart", errors.empty() && resp->needs_restart()},
+                      {"errors", failures}};
     if (!errors.empty()) {
         ctx.fail(exit_code::failed, "No changes were made:\n" + errors);
+        if (!text) {
+            print_output(std::cout, ctx.format(), doc, {});
+        }
         return 0;
     }
-    if (dry) {
-        std::cout << "Validation passed; no changes were made (--dry).\n";
-        return resp->revision();
-    }
-    std::cout << fmt::format(
-        "Successfully updated configuration. New configuration version is {}.\n", resp->revision());
-    if (resp->needs_restart()) {
-        std::cout << "Cluster needs to be restarted. See more details with 'fjord cluster config "
-                     "status'.\n";
-    }
+    print_output(std::cout, ctx.format(), doc, [&](bool) {
+        if (dry) {
+            return std::string("Validation passed; no changes were made (--dry).\n");
+        }
+        return fmt::format("Successfully updated configuration. New configuration version is {}.\n",
+                           resp->revision()) +
+               (resp->needs_restart() ? "Cluster needs to be restarted. See more details with "
+                                        "'fjord cluster config status'.\n"
+                                      : "");
+    });
     return resp->revision();
 }
+
+/// What `config set` and `config import` print (apply_config).
+constexpr const char* apply_schema =
+    "{\"changed\": bool, \"dry\": bool, \"revision\": int, \"needs_restart\": bool, "
+    "\"errors\": [{\"key\": string, \"status\": error code, \"message\": string}]}";
 
 struct config_options {
     std::vector<std::string> args;
@@ -307,6 +324,9 @@ void run_config_get(cli_context& ctx, const config_options& o) {
 }
 
 void run_config_set(cli_context& ctx, const config_options& o) {
+    if (ctx.print_schema(apply_schema)) {
+        return;
+    }
     std::map<std::string, std::string> values;
     if (o.args.size() == 2 && o.args[0].find('=') == std::string::npos) {
         values[o.args[0]] = o.args[1];
@@ -383,20 +403,27 @@ void run_config_list(cli_context& ctx, const config_options& o) {
 }
 
 void run_config_export(cli_context& ctx, const config_options& o) {
+    if (ctx.print_schema("{key: string} (YAML unless --format json; `config import` reads it)")) {
+        return;
+    }
     auto resp = get_config(ctx, {});
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return;
     }
+    json values = json::object();
     YAML::Emitter e;
     e << YAML::BeginMap;
     for (const auto& entry : resp->entries()) {
         if (o.all || !entry.is_default()) {
+            values[entry.key()] = entry.value();
             e << YAML::Key << entry.key() << YAML::Value << YAML::DoubleQuoted << entry.value();
         }
     }
     e << YAML::EndMap;
-    const std::string text = std::string(e.c_str()) + "\n";
+    // The file is the document itself: YAML by default, JSON on request.
+    const std::string text =
+        ctx.format() == output_format::json ? values.dump(2) + "\n" : std::string(e.c_str()) + "\n";
     if (o.file.empty()) {
         std::cout << text;
         return;
@@ -411,6 +438,9 @@ void run_config_export(cli_context& ctx, const config_options& o) {
 }
 
 void run_config_import(cli_context& ctx, const config_options& o) {
+    if (ctx.print_schema(apply_schema)) {
+        return;
+    }
     YAML::Node doc;
     try {
         doc = YAML::LoadFile(o.file);
@@ -457,7 +487,16 @@ void run_config_import(cli_context& ctx, const config_options& o) {
         }
     }
     if (upserts.empty() && removes.empty()) {
-        std::cout << "No changes: the cluster configuration already matches the file.\n";
+        print_output(std::cout, ctx.format(),
+                     {{"changed", false},
+                      {"dry", o.dry},
+                      {"revision", 0},
+                      {"needs_restart", false},
+                      {"errors", json::array()}},
+                     [](bool) {
+                         return "No changes: the cluster configuration already matches the "
+                                "file.\n";
+                     });
         return;
     }
     apply_config(ctx, upserts, removes, o.dry);

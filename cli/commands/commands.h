@@ -13,6 +13,9 @@ namespace fjord::cli {
 
 class cli_context;
 
+/// The release, from the CMake project version.
+inline constexpr const char* fjord_version = FJORD_VERSION;
+
 void register_topic_commands(CLI::App& root, cli_context& ctx);
 void register_controller_commands(CLI::App& root, cli_context& ctx);
 void register_cluster_commands(CLI::App& root, cli_context& ctx);

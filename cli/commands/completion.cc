@@ -446,6 +446,16 @@ void register_completion_command(CLI::App& root, cli_context& ctx) {
         if (!ctx.prepare_output()) {
             return;
         }
+        if (ctx.format() == output_format::help) {
+            std::cout << "a shell script (text only)\n";
+            return;
+        }
+        if (ctx.format() != output_format::text) {
+            ctx.fail(exit_code::usage,
+                     "--format: completion prints a shell script; only text "
+                     "(the default) applies");
+            return;
+        }
         std::vector<command_info> cmds;
         walk(root_ptr, "fjord", {}, cmds);
         if (*shell == "bash") {

@@ -13,13 +13,19 @@
 
 #include "cli/commands/commands.h"
 #include "cli/context.h"
+#include "cli/output/printer.h"
 
 namespace fjord::cli {
 namespace {
 
 using json = nlohmann::json;
 
-void print_item_result(cli_context& ctx, const v1::ItemResult& r, const std::string& ok_text) {
+constexpr const char* item_result_schema = "{\"status\": \"OK\"|error code, \"message\"?: string}";
+constexpr const char* transfer_schema =
+    "{\"status\": \"OK\"|error code, \"message\"?: string, \"leader_id\": int}";
+
+void print_item_result(cli_context& ctx, const v1::ItemResult& r, const std::string& ok_text,
+                       const json& extra = json::object()) {
     const bool ok = r.code() == v1::OK;
     if (!ok) {
         ctx.set_code(exit_code::failed);
@@ -28,6 +34,7 @@ void print_item_result(cli_context& ctx, const v1::ItemResult& r, const std::str
     if (!r.message().empty()) {
         doc["message"] = r.message();
     }
+    doc.update(extra);
     if (ctx.format() == output_format::text || ctx.format() == output_format::wide) {
         if (ok) {
             std::cout << ok_text << "\n";
@@ -123,7 +130,7 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
     add->add_option("--api", ao->api, "The member's API address host:port")->required();
     add->add_flag("--learner", ao->learner, "Keep it a non-voting learner");
     add->callback([&ctx, ao] {
-        if (!ctx.prepare()) {
+        if (!ctx.prepare() || ctx.print_schema(item_result_schema)) {
             return;
         }
         v1::AddMemberRequest req;
@@ -143,7 +150,7 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
     auto* remove = members->add_subcommand("remove", "Remove a member (may be the leader)");
     remove->add_option("id", *rid, "Member id")->required();
     remove->callback([&ctx, rid] {
-        if (!ctx.prepare()) {
+        if (!ctx.prepare() || ctx.print_schema(item_result_schema)) {
             return;
         }
         v1::RemoveMemberRequest req;
@@ -161,7 +168,7 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
         "transfer-leadership", "Hand leadership to a member (default: the most caught-up)");
     transfer->add_option("--to", *to, "Target member id");
     transfer->callback([&ctx, to] {
-        if (!ctx.prepare()) {
+        if (!ctx.prepare() || ctx.print_schema(transfer_schema)) {
             return;
         }
         v1::TransferLeadershipRequest req;
@@ -171,13 +178,23 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
             ctx.fail(exit_code::failed, r.error().detail);
             return;
         }
-        print_item_result(ctx, r->result(), fmt::format("leader is now {}", r->leader_id()));
+        print_item_result(ctx, r->result(), fmt::format("leader is now {}", r->leader_id()),
+                          {{"leader_id", r->leader_id()}});
     });
 }
 
-void register_version_command(CLI::App& root, cli_context&) {
+void register_version_command(CLI::App& root, cli_context& ctx) {
     auto* version = root.add_subcommand("version", "Print the version");
-    version->callback([] { std::cout << "fjord 0.1.0\n"; });
+    version->callback([&ctx] {
+        if (!ctx.prepare_output()) {
+            return;
+        }
+        if (ctx.print_schema("{\"version\": string}")) {
+            return;
+        }
+        print_output(std::cout, ctx.format(), {{"version", fjord_version}},
+                     [](bool) { return fmt::format("fjord {}\n", fjord_version); });
+    });
 }
 
 }  // namespace fjord::cli

@@ -694,6 +694,43 @@ result<std::string> select_dev_profile(cli_context& ctx, const cluster& c) {
     return path;
 }
 
+// `--format help` output: the JSON document each dev verb prints.
+constexpr const char* member_schema =
+    "{\"id\": int, \"pid\": int|null, \"alive\": bool, \"api\": \"host:port\", "
+    "\"peer\": \"host:port\", \"metrics\": \"host:port\", \"role\": "
+    "\"leader\"|\"follower\"|...|null, \"log\": path, \"error\"?: string}";
+const std::string start_schema = fmt::format(
+    "{{\"state_dir\": path, \"cluster_uuid\": string, \"leader_id\": int, "
+    "\"controllers\": \"host:port,...\", \"profile\": string|null, \"members\": [{}], "
+    "\"brokers\": []}}\n",
+    member_schema);
+const std::string status_schema = fmt::format(
+    "{{\"state_dir\": path, \"running\": bool, \"cluster_uuid\": string, \"leader_id\": int, "
+    "\"controllers\": \"host:port,...\", \"members\": [{}], \"brokers\": []}}\n",
+    member_schema);
+constexpr const char* stop_schema =
+    "{\"state_dir\": path, \"was_running\": bool, \"members\": [{\"id\": int, \"result\": "
+    "\"not running\"|\"stopped\"|\"killed ...\"|\"still running after SIGKILL\", \"pid\"?: "
+    "int, \"seconds\"?: float}]}\n";
+constexpr const char* purge_schema =
+    "{\"state_dir\": path, \"removed\": bool, \"left\"?: [file name], \"profile_deleted\"?: "
+    "bool, \"was_running\"?: bool, \"members\"?: [{\"id\": int, \"result\": string, "
+    "\"pid\"?: int, \"seconds\"?: float}]}\n";
+
+/// Resolves the output format; true when the command should go on (false on
+/// a bad format, or after printing `schema` for `--format help`, which must
+/// neither start nor stop anything).
+bool begin(cli_context& ctx, const std::string& schema) {
+    if (!ctx.prepare_output()) {
+        return false;
+    }
+    if (ctx.format() == output_format::help) {
+        std::cout << schema;
+        return false;
+    }
+    return true;
+}
+
 void print_started(cli_context& ctx, const cluster& c, const std::vector<member_view>& views,
                    uint64_t leader, const std::string& uuid, const std::string& profile_path,
                    const std::string& headline) {
@@ -739,7 +776,7 @@ void fail_start(cli_context& ctx, const cluster& c, const std::vector<member>& s
 }
 
 void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
-    if (!ctx.prepare_output()) {
+    if (!begin(ctx, start_schema)) {
         return;
     }
     auto dir = state_dir_for(o.state_dir, ctx.env());
@@ -982,7 +1019,7 @@ bool stop_and_report(cli_context& ctx, const fs::path& dir, const cluster& c,
 }
 
 void run_stop(cli_context& ctx, const dev_options& o) {
-    if (!ctx.prepare_output()) {
+    if (!begin(ctx, stop_schema)) {
         return;
     }
     auto dir = state_dir_for(o.state_dir, ctx.env());
@@ -1018,7 +1055,7 @@ void run_stop(cli_context& ctx, const dev_options& o) {
 }
 
 void run_status(cli_context& ctx, const dev_options& o) {
-    if (!ctx.prepare_output()) {
+    if (!begin(ctx, status_schema)) {
         return;
     }
     auto dir = state_dir_for(o.state_dir, ctx.env());
@@ -1076,7 +1113,7 @@ void run_status(cli_context& ctx, const dev_options& o) {
 }
 
 void run_purge(cli_context& ctx, const dev_options& o) {
-    if (!ctx.prepare_output()) {
+    if (!begin(ctx, purge_schema)) {
         return;
     }
     auto dir = state_dir_for(o.state_dir, ctx.env());

@@ -129,7 +129,10 @@ struct create_options {
 
 void run_create(cli_context& ctx, const create_options& o) {
     std::string path;
-    if (!ctx.prepare_output() || !ctx.profile_path(path)) {
+    if (!ctx.prepare_output() ||
+        ctx.print_schema("{\"name\": string, \"current\": true, \"file\": path, \"settings\": "
+                         "{key: string}}") ||
+        !ctx.profile_path(path)) {
         return;
     }
     if (auto r = validate_profile_name(o.name); !r) {
@@ -193,7 +196,9 @@ void run_create(cli_context& ctx, const create_options& o) {
 
 void run_use(cli_context& ctx, const std::string& name) {
     std::string path;
-    if (!ctx.prepare_output() || !ctx.profile_path(path)) {
+    if (!ctx.prepare_output() ||
+        ctx.print_schema("{\"current_profile\": string, \"file\": path}") ||
+        !ctx.profile_path(path)) {
         return;
     }
     profile_file f;
@@ -216,7 +221,8 @@ void run_use(cli_context& ctx, const std::string& name) {
 
 void run_delete(cli_context& ctx, const std::string& name) {
     std::string path;
-    if (!ctx.prepare_output() || !ctx.profile_path(path)) {
+    if (!ctx.prepare_output() || ctx.print_schema("{\"deleted\": string, \"was_current\": bool}") ||
+        !ctx.profile_path(path)) {
         return;
     }
     bool was_current = false;
@@ -331,7 +337,9 @@ void run_print(cli_context& ctx, const std::string& requested) {
 
 void run_set(cli_context& ctx, const std::vector<std::string>& pairs) {
     std::string path;
-    if (!ctx.prepare_output() || !ctx.profile_path(path)) {
+    if (!ctx.prepare_output() ||
+        ctx.print_schema("{\"name\": string, \"settings\": {key: string}}") ||
+        !ctx.profile_path(path)) {
         return;
     }
     std::vector<std::pair<std::string, std::string>> sets;

@@ -473,6 +473,26 @@ grpc::Status controller_service::SetClusterConfig(grpc::ServerContext* ctx,
     };
     if (!cmd) {
         fill(cmd.error());
+        // The validator stops at the first bad key; check the others alone so
+        // that one answer names every bad key (a config file is fixed in one
+        // pass, not one key per try).
+        for (auto& [k, r] : *resp->mutable_results()) {
+            if (r.field() == k) {
+                continue;
+            }
+            v1::SetClusterConfigRequest one;
+            if (auto it = req->upsert().find(k); it != req->upsert().end()) {
+                (*one.mutable_upsert())[k] = it->second;
+            } else {
+                one.add_remove(k);
+            }
+            auto alone = _state.read([&](const controller::controller_stm& s) {
+                return controller::make_set_cluster_config(s, one, meta);
+            });
+            if (!alone) {
+                r = to_item_result(alone.error(), "");
+            }
+        }
         resp->set_revision(revision());
         return finish("SetClusterConfig", grpc::Status::OK);
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -535,10 +535,105 @@ def test_completion_scripts(fjord: Fjord):
 
     for shell in ("zsh", "fish"):
         text = fjord.ok("completion", shell).stdout
-        assert "fjord topic create" in text or "'fjord topic create'" in text
-        exe = shutil.which(shell)
-        if exe:
-            flag = "-n" if shell == "zsh" else "--no-execute"
-            r = subprocess.run([exe, flag], input=text, capture_output=True, text=True)
-            assert r.returncode == 0, r.stderr
+        flag = "-n" if shell == "zsh" else "--no-execute"
+        r = subprocess.run([shell, flag], input=text, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
     assert fjord.run("completion", "tcsh").returncode == 2
+    assert fjord.run("completion", "bash", "--format", "json").returncode == 2
+
+    # The same questions through zsh's and fish's own completion machinery.
+    for complete in (zsh_complete, fish_complete):
+        assert complete(fjord, ["dev", "st"]) == {"start", "stop", "status"}
+        assert complete(fjord, ["--format", "j"]) == {"json"}
+        assert {"--partitions", "--profile"} <= complete(fjord, ["topic", "create", "--p"])
+        assert complete(fjord, ["completion", "z"]) == {"zsh"}
+        assert {"alpha", "beta"} <= complete(fjord, ["profile", "use", ""])
+
+
+def zsh_complete(fjord: Fjord, words: list[str]) -> set[str]:
+    """Runs the zsh script's _fjord as compsys would, with _describe and
+    compadd replaced by functions that print the candidates matching the
+    prefix (zsh's own matcher does that filtering interactively)."""
+    quoted = " ".join("'" + w.replace("'", "'\\''") + "'" for w in ["fjord", *words])
+    script = (
+        "_describe() { local -a arr names; arr=(\"${(@P)${argv[-1]}}\"); "
+        "names=(\"${arr[@]%%:*}\"); print -l -- ${(M)names:#${PREFIX}*} }\n"
+        "compadd() { while [[ $1 != -- ]]; do shift; done; shift; "
+        "print -l -- ${(M)@:#${PREFIX}*} }\n"
+        "_files() { print -- '<files>' }\n"
+        "compdef() { : }\n"
+        f"fjord() {{ {FJORD} \"$@\" }}\n"
+        f"source <({FJORD} completion zsh)\n"
+        f"words=({quoted}); CURRENT={len(words) + 1}; PREFIX={quoted.split()[-1]}\n"
+        "_fjord\n")
+    p = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True,
+                       env=fjord.env, timeout=30)
+    assert p.returncode in (0, 1), p.stderr
+    return set(p.stdout.split())
+
+
+def fish_complete(fjord: Fjord, words: list[str]) -> set[str]:
+    line = " ".join(["fjord", *words])
+    script = (f"function fjord; {FJORD} $argv; end\n"
+              f"{FJORD} completion fish | source\n"
+              f"complete -C {shlex.quote(line)}\n")
+    p = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True,
+                       env=fjord.env, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return {ln.split("\t")[0] for ln in p.stdout.splitlines() if ln}
+
+
+# --------------------------------------------------------------------------
+# --format help on every command.
+
+# Every leaf command (aliases too) with the arguments it requires.
+FORMAT_HELP_ARGS = {
+    "topic create": ["t"], "topic delete": ["t"], "topic alter-config": ["t", "--set", "a=b"],
+    "topic add-partitions": ["t", "-n", "1"], "topic list": [], "topic ls": [],
+    "topic describe": ["t"], "topic info": ["t"],
+    "controller status": [],
+    "controller members add": ["4", "--peer", "127.0.0.1:1", "--api", "127.0.0.1:2"],
+    "controller members remove": ["4"], "controller transfer-leadership": [],
+    "cluster info": [], "cluster status": [], "cluster metadata": [], "cluster health": [],
+    "cluster config get": ["k"], "cluster config set": ["k=v"], "cluster config list": [],
+    "cluster config export": [], "cluster config import": ["--filename", "/nonexistent.yaml"],
+    "cluster config status": [],
+    "version": [],
+    "profile create": ["p"], "profile use": ["p"], "profile list": [], "profile ls": [],
+    "profile delete": ["p"], "profile rm": ["p"], "profile current": [],
+    "profile set": ["controllers=127.0.0.1:1"], "profile print": [],
+    "dev start": [], "dev stop": [], "dev status": [], "dev purge": [],
+    "completion": ["bash"],
+}
+
+
+def leaf_commands(fjord: Fjord) -> set[str]:
+    """The leaves of the command tree, read from the zsh completion script
+    (one case per command path; a leaf offers no subcommands)."""
+    text = fjord.ok("completion", "zsh").stdout
+    leaves, path = set(), None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("('fjord") and line.endswith("')"):
+            path = line[len("('fjord "):-2] if line != "('fjord')" else ""
+        elif path is not None and line.startswith("cmds="):
+            # `completion` offers its shell argument the way groups offer
+            # subcommands.
+            if line == "cmds=()" or path == "completion":
+                leaves.add(path)
+            path = None
+    return leaves
+
+
+def test_format_help_on_every_command(fjord: Fjord):
+    """`--format help` prints the output schema and exits 0 without contacting
+    the cluster (the controllers here are unreachable) or writing anything
+    (no profile file, no dev state)."""
+    assert leaf_commands(fjord) == set(FORMAT_HELP_ARGS), "FORMAT_HELP_ARGS is out of date"
+    env = {"FJORD_CONTROLLERS": f"127.0.0.1:{closed_port()}"}
+    for command, args in FORMAT_HELP_ARGS.items():
+        p = fjord.run(*command.split(), *args, "--format", "help", env=env, timeout=30)
+        assert p.returncode == 0, (command, p.stderr)
+        assert p.stdout.strip() and not p.stderr, (command, p.stdout, p.stderr)
+    assert not fjord.profile_file.exists()
+    assert not fjord.state_home.exists()

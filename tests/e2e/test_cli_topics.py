@@ -193,6 +193,17 @@ def test_cluster_config_and_info(cli: Cli, tmp_path: Path):
     assert rc == 1 and "not an integer" in err
     rc, out, _ = cli.run("cluster", "config", "get", "no_such_key")
     assert rc == 1
+    # The same outcomes as documents, for scripts.
+    rc, doc, _ = cli.json("cluster", "config", "set", "default_topic_replications=3", "--dry")
+    assert rc == 0 and doc["dry"] is True and doc["changed"] is False and doc["errors"] == []
+    rc, doc, err = cli.json("cluster", "config", "set", "no_such_key=1", "log_segment_size=x")
+    assert rc == 1 and doc["changed"] is False and doc["revision"] == 0
+    assert {e["key"] for e in doc["errors"]} == {"no_such_key", "log_segment_size"}
+    assert all(e["status"] and e["message"] for e in doc["errors"])
+    rc, doc, _ = cli.json("cluster", "config", "set", "default_topic_partitions=3")
+    assert rc == 0 and doc["changed"] is True and doc["revision"] > 0 and doc["errors"] == []
+    rc, doc, _ = cli.json("cluster", "config", "export")
+    assert rc == 0 and doc["default_topic_partitions"] == "3"
 
     rc, doc, _ = cli.json("cluster", "config", "list", "--filter", "^default_topic")
     assert rc == 0
@@ -209,6 +220,8 @@ def test_cluster_config_and_info(cli: Cli, tmp_path: Path):
     f.write_text('auto_create_topics_enabled: "true"\n')
     rc, _, err = cli.run("cluster", "config", "import", "-f", str(f))
     assert rc == 0, err
+    rc, doc, err = cli.json("cluster", "config", "import", "-f", str(f))
+    assert rc == 0 and doc["changed"] is False and doc["revision"] == 0, err
     rc, doc, _ = cli.json("cluster", "config", "list", "--filter",
                           "^(default_topic_partitions|auto_create_topics_enabled)$")
     assert {d["key"]: d["value"] for d in doc} == {"auto_create_topics_enabled": "true",
@@ -257,6 +270,9 @@ def test_usage_errors_and_unreachable(cli: Cli):
         assert needle in err, (argv, err)
     rc, out, _ = cli.run("topic", "create", "--format", "help", "x")
     assert rc == 0 and '"status"' in out
+    # Asking for TLS never falls back to plaintext.
+    rc, out, err = cli.run("topic", "list", "-X", "tls.enabled=true")
+    assert rc == 1 and not out and "tls.enabled (from -X) asks for TLS" in err
     t0 = time.monotonic()
     rc, _, err = cli.run("topic", "list", controllers="127.0.0.1:1")
     assert rc == 1 and "127.0.0.1:1" in err
