@@ -1,5 +1,7 @@
 #include "controller/server/raft_loop.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "common/assert.h"
@@ -25,12 +27,40 @@ uint64_t decode_read_ctx(const std::string& s) {
     return v;
 }
 
+/// A completion that fulfils a promise: the future-returning requests are
+/// the completion-taking ones plus this.
 template <typename T>
-std::future<T> ready_future(T v) {
-    std::promise<T> p;
-    p.set_value(std::move(v));
-    return p.get_future();
+std::pair<std::future<result<T>>, raft_loop::completion<T>> promised() {
+    auto p = std::make_shared<std::promise<result<T>>>();
+    auto f = p->get_future();
+    return {std::move(f), [p](result<T> r) { p->set_value(std::move(r)); }};
 }
+
+error_info shutting_down() {
+    return error_info(std::make_error_code(std::errc::operation_canceled),
+                      "controller shutting down");
+}
+
+/// Holds a request's completion inside work posted to the loop. The work
+/// takes it out when it runs; if the work is destroyed unrun (the loop
+/// stopped first), the completion still resolves, with shutting_down(), so
+/// that no caller waits forever.
+template <typename T>
+class guarded {
+  public:
+    explicit guarded(raft_loop::completion<T> done) : _done(std::move(done)) {}
+    guarded(const guarded&) = delete;
+    guarded& operator=(const guarded&) = delete;
+    ~guarded() {
+        if (_done) {
+            _done(shutting_down());
+        }
+    }
+    raft_loop::completion<T> take() { return std::exchange(_done, nullptr); }
+
+  private:
+    raft_loop::completion<T> _done;
+};
 
 error_info not_leader(node_id leader) {
     return {raft::errc::not_leader, fmt::format("leader is {}", leader)};
@@ -101,33 +131,39 @@ void raft_loop::stop() {
     if (_thread.joinable()) {
         _thread.join();
     }
-    // Whatever is still waiting will never be answered by this loop.
+    // Whatever is still waiting will never be answered by this loop. Work
+    // posted but not run is dropped here: a request's work resolves it with
+    // shutting_down() when destroyed unrun (see guarded).
+    std::deque<std::function<void()>> unrun;
+    {
+        std::lock_guard g(_mu);
+        unrun.swap(_inbox);
+    }
+    unrun.clear();  // outside the lock: completions may post (and are refused)
     for (auto& b : _batch) {
-        b.done->set_value(error_info(std::make_error_code(std::errc::operation_canceled),
-                                     "controller shutting down"));
+        b.done(shutting_down());
     }
     _batch.clear();
     for (auto& [index, w] : _proposals) {
-        w.done.set_value(error_info(std::make_error_code(std::errc::operation_canceled),
-                                    "controller shutting down"));
+        w.done(shutting_down());
     }
     _proposals.clear();
     for (auto& [seq, w] : _reads) {
-        w.done.set_value(error_info(std::make_error_code(std::errc::operation_canceled),
-                                    "controller shutting down"));
+        w.done(shutting_down());
     }
     _reads.clear();
 }
 
-void raft_loop::post(std::function<void()> fn) {
+bool raft_loop::post(std::function<void()> fn) {
     {
         std::lock_guard g(_mu);
         if (_stopping) {
-            return;  // dropped: the caller's promise is broken and it sees so
+            return false;
         }
         _inbox.push_back(std::move(fn));
     }
     _cv.notify_one();
+    return true;
 }
 
 void raft_loop::deliver(raft::message m) {
@@ -135,14 +171,18 @@ void raft_loop::deliver(raft::message m) {
 }
 
 std::future<result<void>> raft_loop::propose(std::string data) {
-    auto p = std::make_shared<std::promise<result<void>>>();
-    auto f = p->get_future();
+    auto [f, done] = promised<void>();
+    propose(std::move(data), clock::now() + _o.request_expiry, std::move(done));
+    return std::move(f);
+}
+
+void raft_loop::propose(std::string data, clock::time_point deadline, completion<void> done) {
     // Proposals that arrive together are proposed together (flush_proposals):
     // one batch of entries, one append per follower.
-    post([this, p, data = std::move(data)]() mutable {
-        _batch.push_back(pending_proposal{std::move(data), std::move(p)});
+    auto g = std::make_shared<guarded<void>>(std::move(done));
+    post([this, g, deadline, data = std::move(data)]() mutable {
+        _batch.push_back(pending_proposal{std::move(data), deadline, g->take()});
     });
-    return f;
 }
 
 void raft_loop::flush_proposals() {
@@ -155,51 +195,54 @@ void raft_loop::flush_proposals() {
         data.push_back(std::move(b.data));
     }
     auto first = _node->propose(std::move(data));
-    for (size_t k = 0; k < _batch.size(); ++k) {
-        auto& done = *_batch[k].done;
+    // Swapped out first: a completion may propose again (into a new batch).
+    std::vector<pending_proposal> batch;
+    batch.swap(_batch);
+    for (size_t k = 0; k < batch.size(); ++k) {
+        auto& done = batch[k].done;
         if (!first) {
-            done.set_value(first.code() == raft::errc::not_leader ? not_leader(_node->leader())
-                                                                  : first.error());
+            done(first.code() == raft::errc::not_leader ? not_leader(_node->leader())
+                                                        : first.error());
             continue;
         }
-        _proposals.emplace(
-            *first + k,
-            proposal_waiter{_node->term(), clock::now() + _o.request_expiry, std::move(done)});
+        _proposals.emplace(*first + k,
+                           proposal_waiter{_node->term(), batch[k].deadline, std::move(done)});
     }
-    _batch.clear();
 }
 
 std::future<result<log_index>> raft_loop::read_index() {
-    auto p = std::make_shared<std::promise<result<log_index>>>();
-    auto f = p->get_future();
-    post([this, p]() mutable {
+    auto [f, done] = promised<log_index>();
+    read_index(clock::now() + _o.request_expiry, std::move(done));
+    return std::move(f);
+}
+
+void raft_loop::read_index(clock::time_point deadline, completion<log_index> done) {
+    auto g = std::make_shared<guarded<log_index>>(std::move(done));
+    post([this, g, deadline]() mutable {
         const uint64_t seq = ++_read_seq;
         auto r = _node->read_index(encode_read_ctx(seq));
         if (!r) {
-            p->set_value(r.code() == raft::errc::not_leader ? not_leader(_node->leader())
-                                                            : r.error());
+            g->take()(r.code() == raft::errc::not_leader ? not_leader(_node->leader()) : r.error());
             return;
         }
-        _reads.emplace(seq,
-                       read_waiter{log_index{0}, clock::now() + _o.request_expiry, std::move(*p)});
+        _reads.emplace(seq, read_waiter{log_index{0}, deadline, g->take()});
     });
-    return f;
 }
 
 std::future<result<void>> raft_loop::propose_conf_change(raft::conf_change cc) {
-    auto p = std::make_shared<std::promise<result<void>>>();
-    auto f = p->get_future();
-    post([this, p, cc = std::move(cc)]() mutable {
+    auto [f, done] = promised<void>();
+    auto g = std::make_shared<guarded<void>>(std::move(done));
+    post([this, g, cc = std::move(cc)]() mutable {
         auto index = _node->propose_conf_change(cc);
         if (!index) {
-            p->set_value(index.code() == raft::errc::not_leader ? not_leader(_node->leader())
-                                                                : index.error());
+            g->take()(index.code() == raft::errc::not_leader ? not_leader(_node->leader())
+                                                             : index.error());
             return;
         }
-        _proposals.emplace(*index, proposal_waiter{_node->term(), clock::now() + _o.request_expiry,
-                                                   std::move(*p)});
+        _proposals.emplace(
+            *index, proposal_waiter{_node->term(), clock::now() + _o.request_expiry, g->take()});
     });
-    return f;
+    return std::move(f);
 }
 
 std::future<result<void>> raft_loop::transfer_leadership(node_id to) {
@@ -339,15 +382,16 @@ void raft_loop::handle_ready() {
         result<void> outcome = std::move(outcomes[k]);
         auto it = _proposals.find(e.index);
         if (it != _proposals.end()) {
-            if (it->second.term == e.term) {
-                it->second.done.set_value(std::move(outcome));
+            proposal_waiter w = std::move(it->second);
+            _proposals.erase(it);
+            if (w.term == e.term) {
+                w.done(std::move(outcome));
             } else {
-                it->second.done.set_value(
+                w.done(
                     error_info(raft::errc::proposal_dropped,
                                fmt::format("leadership changed: index {} holds an entry of term {}",
                                            e.index, e.term)));
             }
-            _proposals.erase(it);
         }
     }
     if (!rd.committed_entries.empty()) {
@@ -389,8 +433,10 @@ void raft_loop::resolve_reads() {
     const log_index applied = _node->applied();
     for (auto it = _reads.begin(); it != _reads.end();) {
         if (it->second.index != log_index{0} && it->second.index <= applied) {
-            it->second.done.set_value(it->second.index);
+            auto done = std::move(it->second.done);
+            const log_index index = it->second.index;
             it = _reads.erase(it);
+            done(index);
         } else {
             ++it;
         }
@@ -404,16 +450,18 @@ void raft_loop::expire(clock::time_point now) {
     };
     for (auto it = _proposals.begin(); it != _proposals.end();) {
         if (it->second.deadline <= now) {
-            it->second.done.set_value(timed_out("proposal"));
+            auto done = std::move(it->second.done);
             it = _proposals.erase(it);
+            done(timed_out("proposal"));
         } else {
             ++it;
         }
     }
     for (auto it = _reads.begin(); it != _reads.end();) {
         if (it->second.deadline <= now) {
-            it->second.done.set_value(timed_out("read index"));
+            auto done = std::move(it->second.done);
             it = _reads.erase(it);
+            done(timed_out("read index"));
         } else {
             ++it;
         }

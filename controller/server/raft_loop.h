@@ -15,11 +15,15 @@
 //   transport    ──deliver(message)───────▶ inbox        │
 //   timer (tick every tick_ms) ───────────────────────────┘
 //
-// Futures resolve with the outcome of the request: a proposal when its entry
-// is applied (with the state machine's result), or with raft::errc::not_leader
-// when this member cannot propose, or with a conflict if another entry took
-// its index (leadership was lost). Callers bound their wait; a request that
-// never resolves (no quorum) expires after `request_expiry`.
+// Requests resolve with their outcome: a proposal when its entry is applied
+// (with the state machine's result), or with raft::errc::not_leader when this
+// member cannot propose, or with a conflict if another entry took its index
+// (leadership was lost). A request unresolved at its deadline (no quorum)
+// fails with std::errc::timed_out; at stop, with operation_canceled. Each
+// request resolves exactly once, either through a future or through a
+// completion callback. Completions run on the loop thread (or, when the loop
+// is already stopping, on the caller's): they must be quick and must not
+// block, and may use controller_state::read (no lock is held when they run).
 //
 // A storage failure stops the process (FJORD_PANIC): after a failed sync the
 // log's durability can no longer be known, and serving on could lose
@@ -86,6 +90,10 @@ struct loop_metrics {
 
 class raft_loop {
   public:
+    using clock = std::chrono::steady_clock;
+    template <typename T>
+    using completion = std::function<void(result<T>)>;
+
     /// Called on the loop thread after each batch of applies, and when
     /// leadership or role changes (observers must not block).
     using observer = std::function<void()>;
@@ -103,15 +111,19 @@ class raft_loop {
     // --- thread-safe requests ---
     void deliver(raft::message m);
     std::future<result<void>> propose(std::string data);
+    /// As above, resolving through `done`, or timed_out at `deadline`.
+    void propose(std::string data, clock::time_point deadline, completion<void> done);
     /// Resolves with a read index once this member has applied it: a read of
     /// the local state from then on is linearizable.
     std::future<result<log_index>> read_index();
+    void read_index(clock::time_point deadline, completion<log_index> done);
     std::future<result<void>> propose_conf_change(raft::conf_change cc);
     std::future<result<void>> transfer_leadership(node_id to);
     std::future<result<log_index>> take_snapshot();
     std::future<loop_status> status();
-    /// Runs `fn` on the loop thread (between readies).
-    void post(std::function<void()> fn);
+    /// Runs `fn` on the loop thread (between readies); false (and `fn` is
+    /// dropped) once the loop is stopping.
+    bool post(std::function<void()> fn);
 
     // --- cheap, thread-safe observations (may be stale) ---
     node_id id() const { return _id; }
@@ -125,16 +137,15 @@ class raft_loop {
     void set_leader_observer(observer o) { _leader_observer = std::move(o); }
 
   private:
-    using clock = std::chrono::steady_clock;
     struct proposal_waiter {
         term_id term;
         clock::time_point deadline;
-        std::promise<result<void>> done;
+        completion<void> done;
     };
     struct read_waiter {
         log_index index;  // 0 until the read state arrives
         clock::time_point deadline;
-        std::promise<result<log_index>> done;
+        completion<log_index> done;
     };
 
     void run();
@@ -161,7 +172,8 @@ class raft_loop {
     // Loop-thread state.
     struct pending_proposal {
         std::string data;
-        std::shared_ptr<std::promise<result<void>>> done;
+        clock::time_point deadline;
+        completion<void> done;
     };
     std::vector<pending_proposal> _batch;
     std::map<log_index, proposal_waiter> _proposals;

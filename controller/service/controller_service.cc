@@ -1,5 +1,8 @@
 #include "controller/service/controller_service.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -119,7 +122,7 @@ void controller_service::count(const char* method, const grpc::Status& s) {
     _requests.with({method, code < std::size(names) ? names[code] : "UNKNOWN"}).inc();
 }
 
-std::string controller_service::principal(grpc::ServerContext*) const {
+std::string controller_service::principal(grpc::ServerContextBase*) const {
     // Authentication arrives with the security issue; until then every
     // caller is anonymous, and the audit trail says so.
     return "anonymous";
@@ -129,7 +132,7 @@ uint64_t controller_service::revision() const {
     return _state.read([](const controller::controller_stm& s) { return s.revision().value(); });
 }
 
-grpc::Status controller_service::not_leader(grpc::ServerContext* ctx) {
+grpc::Status controller_service::not_leader(grpc::ServerContextBase* ctx) {
     const node_id leader = _loop.leader();
     std::string address;
     if (leader != no_node) {
@@ -149,59 +152,173 @@ grpc::Status controller_service::not_leader(grpc::ServerContext* ctx) {
                               address.empty() ? "an unknown address" : address)};
 }
 
-template <typename Req, typename Resp>
-std::optional<grpc::Status> controller_service::forward_if_follower(grpc::ServerContext* ctx,
-                                                                    const Req& req, Resp* resp,
-                                                                    stub_method<Req, Resp> method,
-                                                                    const char* name) {
+controller_service::route controller_service::route_call(grpc::ServerContextBase* ctx) {
+    route r;
     if (_stopping) {
-        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "controller shutting down");
+        r.answer = grpc::Status(grpc::StatusCode::UNAVAILABLE, "controller shutting down");
+        return r;
     }
     if (_loop.is_leader()) {
-        return std::nullopt;
+        return r;
     }
     // One hop only: a forwarded call that meets a non-leader (leadership
     // moved meanwhile) tells the caller where to go instead of bouncing.
     if (ctx->client_metadata().count(forwarded_header) > 0) {
-        return not_leader(ctx);
+        r.answer = not_leader(ctx);
+        return r;
     }
-    const node_id leader = _loop.leader();
-    if (leader == no_node) {
-        return not_leader(ctx);
+    r.leader_id = _loop.leader();
+    if (r.leader_id == no_node) {
+        r.answer = not_leader(ctx);
+        return r;
     }
-    const std::string address = _state.read([&](const controller::controller_stm& s) {
-        const auto* m = s.members().find(leader.value());
+    r.address = _state.read([&](const controller::controller_stm& s) {
+        const auto* m = s.members().find(r.leader_id.value());
         return m != nullptr ? m->api_address() : std::string{};
     });
-    if (address.empty()) {
-        return not_leader(ctx);
+    if (r.address.empty()) {
+        r.answer = not_leader(ctx);
+        return r;
     }
-    stub* st = nullptr;
-    {
-        std::lock_guard g(_stubs_mu);
-        auto& slot = _stubs[address];
-        if (!slot) {
-            slot = v1::ControllerService::NewStub(
-                grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-        }
-        st = slot.get();
+    std::lock_guard g(_stubs_mu);
+    auto& slot = _stubs[r.address];
+    if (!slot) {
+        slot = v1::ControllerService::NewStub(
+            grpc::CreateChannel(r.address, grpc::InsecureChannelCredentials()));
     }
-    grpc::ClientContext fctx;
-    fctx.AddMetadata(forwarded_header, "1");
-    const auto deadline = ctx->deadline();
+    r.leader = slot.get();
+    return r;
+}
+
+std::shared_ptr<grpc::ClientContext> controller_service::forward_context(
+    grpc::ServerContextBase* ctx) const {
+    auto fctx = std::make_shared<grpc::ClientContext>();
+    fctx->AddMetadata(forwarded_header, "1");
     const auto cap = std::chrono::system_clock::now() + _o.write_timeout + std::chrono::seconds(2);
-    fctx.set_deadline(std::min(deadline, cap));
-    grpc::Status s = (st->*method)(&fctx, req, resp);
+    fctx->set_deadline(std::min(ctx->deadline(), cap));
+    return fctx;
+}
+
+grpc::Status controller_service::forwarded(grpc::ServerContextBase* ctx,
+                                           const grpc::ClientContext& fctx, grpc::Status s,
+                                           const route& r, const char* name) {
     for (const auto& [k, v] : fctx.GetServerTrailingMetadata()) {
         ctx->AddTrailingMetadata(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
     }
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
         s.error_message().find("not the leader") == std::string::npos) {
         log(log_level::debug, "service", "forwarding {} to leader {} at {} failed: {}", name,
-            leader, address, s.error_message());
+            r.leader_id, r.address, s.error_message());
         return not_leader(ctx);
     }
     return s;
+}
+
+template <typename Req, typename Resp>
+std::optional<grpc::Status> controller_service::forward_if_follower(grpc::ServerContext* ctx,
+                                                                    const Req& req, Resp* resp,
+                                                                    stub_method<Req, Resp> method,
+                                                                    const char* name) {
+    route r = route_call(ctx);
+    if (r.answer || r.leader == nullptr) {
+        return r.answer;
+    }
+    auto fctx = forward_context(ctx);
+    grpc::Status s = (r.leader->*method)(fctx.get(), req, resp);
+    return forwarded(ctx, *fctx, std::move(s), r, name);
+}
+
+template <typename Req, typename Resp>
+bool controller_service::forward_async(call<Req, Resp>& c, async_method<Req, Resp> method,
+                                       const char* name) {
+    route r = route_call(c.ctx);
+    if (r.answer) {
+        c.reply(*r.answer);
+        return true;
+    }
+    if (r.leader == nullptr) {
+        return false;
+    }
+    auto fctx = forward_context(c.ctx);
+    stub* leader = r.leader;
+    (leader->async()->*method)(fctx.get(), &c.req, &c.resp,
+                               [this, &c, fctx, r = std::move(r), name](grpc::Status s) {
+                                   c.reply(forwarded(c.ctx, *fctx, std::move(s), r, name));
+                               });
+    return true;
+}
+
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* controller_service::serve(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in, grpc::ByteBuffer* out,
+    const char* method, void (controller_service::*handler)(call<Req, Resp>&)) {
+    auto* c = new call<Req, Resp>(ctx, out, method,
+                                  [this](const char* m, const grpc::Status& s) { count(m, s); });
+    grpc::ByteBuffer bytes(*in);  // shares the slices; Deserialize consumes its argument
+    const size_t size = bytes.Length();
+    if (!grpc::SerializationTraits<Req>::Deserialize(&bytes, &c->req).ok()) {
+        c->reply(invalid(fmt::format("request: {} bytes are not a valid {}", size,
+                                     Req::descriptor()->full_name())));
+        return c;
+    }
+    (this->*handler)(*c);
+    return c;
+}
+
+grpc::ServerUnaryReactor* controller_service::CreateTopics(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* in,
+                                                           grpc::ByteBuffer* out) {
+    return serve<v1::CreateTopicsRequest, v1::CreateTopicsResponse>(
+        ctx, in, out, "CreateTopics", &controller_service::CreateTopics_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::DeleteTopics(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* in,
+                                                           grpc::ByteBuffer* out) {
+    return serve<v1::DeleteTopicsRequest, v1::DeleteTopicsResponse>(
+        ctx, in, out, "DeleteTopics", &controller_service::DeleteTopics_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::AlterTopicConfigs(grpc::CallbackServerContext* ctx,
+                                                                const grpc::ByteBuffer* in,
+                                                                grpc::ByteBuffer* out) {
+    return serve<v1::AlterTopicConfigsRequest, v1::AlterTopicConfigsResponse>(
+        ctx, in, out, "AlterTopicConfigs", &controller_service::AlterTopicConfigs_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::CreatePartitions(grpc::CallbackServerContext* ctx,
+                                                               const grpc::ByteBuffer* in,
+                                                               grpc::ByteBuffer* out) {
+    return serve<v1::CreatePartitionsRequest, v1::CreatePartitionsResponse>(
+        ctx, in, out, "CreatePartitions", &controller_service::CreatePartitions_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::SetClusterConfig(grpc::CallbackServerContext* ctx,
+                                                               const grpc::ByteBuffer* in,
+                                                               grpc::ByteBuffer* out) {
+    return serve<v1::SetClusterConfigRequest, v1::SetClusterConfigResponse>(
+        ctx, in, out, "SetClusterConfig", &controller_service::SetClusterConfig_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::RegisterBroker(grpc::CallbackServerContext* ctx,
+                                                             const grpc::ByteBuffer* in,
+                                                             grpc::ByteBuffer* out) {
+    return serve<v1::RegisterBrokerRequest, v1::RegisterBrokerResponse>(
+        ctx, in, out, "RegisterBroker", &controller_service::RegisterBroker_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::Heartbeat(grpc::CallbackServerContext* ctx,
+                                                        const grpc::ByteBuffer* in,
+                                                        grpc::ByteBuffer* out) {
+    return serve<v1::HeartbeatRequest, v1::HeartbeatResponse>(ctx, in, out, "Heartbeat",
+                                                              &controller_service::Heartbeat_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::SetBrokerState(grpc::CallbackServerContext* ctx,
+                                                             const grpc::ByteBuffer* in,
+                                                             grpc::ByteBuffer* out) {
+    return serve<v1::SetBrokerStateRequest, v1::SetBrokerStateResponse>(
+        ctx, in, out, "SetBrokerState", &controller_service::SetBrokerState_async);
 }
 
 result<void> controller_service::linearize(const v1::ReadOptions& read) {
@@ -216,40 +333,66 @@ result<void> controller_service::linearize(const v1::ReadOptions& read) {
     return ok();
 }
 
-result<void> controller_service::propose_one(const v1::ControllerCommand& cmd) {
-    std::string data;
-    if (!cmd.SerializeToString(&data)) {
-        return {errc::internal, "command does not serialize"};
+namespace {
+
+/// The loop reports an expired request as timed_out; a write's caller hears
+/// what the sync API always said: the outcome is unknown.
+result<void> write_outcome(result<void> r) {
+    if (!r && r.error().code == std::make_error_code(std::errc::timed_out)) {
+        return error_info(controller::errc::timeout, "not applied in time; the outcome is unknown");
     }
-    auto f = _loop.propose(std::move(data));
-    return await(f, clock::now() + _o.write_timeout);
+    return r;
 }
 
-std::vector<result<void>> controller_service::propose_all(
-    const std::vector<std::optional<std::string>>& cmds) {
-    std::vector<std::optional<std::future<result<void>>>> futures;
-    futures.reserve(cmds.size());
-    for (const auto& c : cmds) {
-        if (c) {
-            futures.emplace_back(_loop.propose(*c));
-        } else {
-            futures.emplace_back(std::nullopt);
+}  // namespace
+
+void controller_service::propose_one(const v1::ControllerCommand& cmd,
+                                     std::function<void(result<void>)> then) {
+    std::string data;
+    if (!cmd.SerializeToString(&data)) {
+        then(error_info{errc::internal, "command does not serialize"});
+        return;
+    }
+    _loop.propose(std::move(data), clock::now() + _o.write_timeout,
+                  [then = std::move(then)](result<void> r) { then(write_outcome(std::move(r))); });
+}
+
+void controller_service::propose_all(std::vector<std::optional<std::string>> cmds,
+                                     std::function<void(std::vector<result<void>>)> then) {
+    struct batch {
+        std::vector<result<void>> outcomes;
+        std::atomic<size_t> pending{0};
+        std::function<void(std::vector<result<void>>)> then;
+    };
+    auto b = std::make_shared<batch>();
+    b->outcomes.assign(cmds.size(), ok());
+    b->then = std::move(then);
+    // One extra count, dropped after the loop below, so that `then` cannot
+    // run before every proposal has been handed to the loop.
+    b->pending = 1 + static_cast<size_t>(std::count_if(
+                         cmds.begin(), cmds.end(), [](const auto& c) { return c.has_value(); }));
+    const auto deadline = clock::now() + _o.write_timeout;
+    auto arrive = [](const std::shared_ptr<batch>& state) {
+        if (state->pending.fetch_sub(1) == 1) {
+            state->then(std::move(state->outcomes));
+        }
+    };
+    for (size_t i = 0; i < cmds.size(); ++i) {
+        if (cmds[i]) {
+            _loop.propose(std::move(*cmds[i]), deadline, [b, i, arrive](result<void> r) {
+                b->outcomes[i] = write_outcome(std::move(r));
+                arrive(b);
+            });
         }
     }
-    const auto deadline = clock::now() + _o.write_timeout;
-    std::vector<result<void>> out;
-    out.reserve(cmds.size());
-    for (auto& f : futures) {
-        out.push_back(f ? await(*f, deadline) : result<void>(ok()));
-    }
-    return out;
+    arrive(b);
 }
 
 // ------------------------------------------------------------ topics
 
 template <typename Build, typename Out>
 void controller_service::run_batch(size_t n, const char* list, bool validate_only, Build build,
-                                   Out out, bool scalar_items) {
+                                   Out out, std::function<void()> then, bool scalar_items) {
     std::vector<std::optional<std::string>> cmds(n);
     for (size_t i = 0; i < n; ++i) {
         auto cmd = _state.read([&](const controller::controller_stm& s) { return build(s, i); });
@@ -263,22 +406,33 @@ void controller_service::run_batch(size_t n, const char* list, bool validate_onl
             cmds[i] = cmd->SerializeAsString();
         }
     }
-    const auto outcomes = propose_all(cmds);
+    std::vector<bool> proposed(n);
     for (size_t i = 0; i < n; ++i) {
-        if (cmds[i] && !outcomes[i]) {
-            *out(i)->mutable_result() = item_error(outcomes[i].error(), list, i, scalar_items);
-        }
+        proposed[i] = cmds[i].has_value();
     }
+    propose_all(std::move(cmds), [list, out, then = std::move(then), scalar_items,
+                                  proposed =
+                                      std::move(proposed)](std::vector<result<void>> outcomes) {
+        for (size_t i = 0; i < outcomes.size(); ++i) {
+            if (proposed[i] && !outcomes[i]) {
+                *out(i)->mutable_result() = item_error(outcomes[i].error(), list, i, scalar_items);
+            }
+        }
+        then();
+    });
 }
 
-grpc::Status controller_service::CreateTopics(grpc::ServerContext* ctx,
-                                              const v1::CreateTopicsRequest* req,
-                                              v1::CreateTopicsResponse* resp) {
-    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::CreateTopics, "CreateTopics")) {
-        return finish("CreateTopics", *fwd);
+void controller_service::CreateTopics_async(
+    call<v1::CreateTopicsRequest, v1::CreateTopicsResponse>& c) {
+    auto* ctx = c.ctx;
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::CreateTopics, "CreateTopics")) {
+        return;
     }
     if (req->topics_size() == 0) {
-        return finish("CreateTopics", invalid("topics: at least one topic is required"));
+        c.reply(invalid("topics: at least one topic is required"));
+        return;
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
     for (const auto& item : req->topics()) {
@@ -296,32 +450,37 @@ grpc::Status controller_service::CreateTopics(grpc::ServerContext* ctx,
             }
             return cmd;
         },
-        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
-    // Report applied topics as the tables hold them (placement and audit).
-    _state.read([&](const controller::controller_stm& s) {
-        for (auto& t : *resp->mutable_topics()) {
-            if (t.result().code() != v1::OK) {
-                t.clear_topic();
-            } else if (!req->validate_only()) {
-                if (const auto* applied = s.topics().find(t.name())) {
-                    *t.mutable_topic() = *applied;
+        [resp](size_t i) { return resp->mutable_topics(static_cast<int>(i)); },
+        [this, req, resp, &c] {
+            // Report applied topics as the tables hold them (placement and audit).
+            _state.read([&](const controller::controller_stm& s) {
+                for (auto& t : *resp->mutable_topics()) {
+                    if (t.result().code() != v1::OK) {
+                        t.clear_topic();
+                    } else if (!req->validate_only()) {
+                        if (const auto* applied = s.topics().find(t.name())) {
+                            *t.mutable_topic() = *applied;
+                        }
+                    }
                 }
-            }
-        }
-        resp->set_revision(s.revision().value());
-        return 0;
-    });
-    return finish("CreateTopics", grpc::Status::OK);
+                resp->set_revision(s.revision().value());
+                return 0;
+            });
+            c.reply(grpc::Status::OK);
+        });
 }
 
-grpc::Status controller_service::DeleteTopics(grpc::ServerContext* ctx,
-                                              const v1::DeleteTopicsRequest* req,
-                                              v1::DeleteTopicsResponse* resp) {
-    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::DeleteTopics, "DeleteTopics")) {
-        return finish("DeleteTopics", *fwd);
+void controller_service::DeleteTopics_async(
+    call<v1::DeleteTopicsRequest, v1::DeleteTopicsResponse>& c) {
+    auto* ctx = c.ctx;
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::DeleteTopics, "DeleteTopics")) {
+        return;
     }
     if (req->names_size() == 0) {
-        return finish("DeleteTopics", invalid("names: at least one topic is required"));
+        c.reply(invalid("names: at least one topic is required"));
+        return;
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
     for (const auto& name : req->names()) {
@@ -332,9 +491,12 @@ grpc::Status controller_service::DeleteTopics(grpc::ServerContext* ctx,
         [&](const controller::controller_stm& s, size_t i) {
             return controller::make_delete_topic(s, req->names(static_cast<int>(i)), meta);
         },
-        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); }, true);
-    resp->set_revision(revision());
-    return finish("DeleteTopics", grpc::Status::OK);
+        [resp](size_t i) { return resp->mutable_topics(static_cast<int>(i)); },
+        [this, resp, &c] {
+            resp->set_revision(revision());
+            c.reply(grpc::Status::OK);
+        },
+        true);
 }
 
 grpc::Status controller_service::ListTopics(grpc::ServerContext*, const v1::ListTopicsRequest* req,
@@ -362,15 +524,17 @@ grpc::Status controller_service::ListTopics(grpc::ServerContext*, const v1::List
     return finish("ListTopics", grpc::Status::OK);
 }
 
-grpc::Status controller_service::AlterTopicConfigs(grpc::ServerContext* ctx,
-                                                   const v1::AlterTopicConfigsRequest* req,
-                                                   v1::AlterTopicConfigsResponse* resp) {
-    if (auto fwd =
-            forward_if_follower(ctx, *req, resp, &stub::AlterTopicConfigs, "AlterTopicConfigs")) {
-        return finish("AlterTopicConfigs", *fwd);
+void controller_service::AlterTopicConfigs_async(
+    call<v1::AlterTopicConfigsRequest, v1::AlterTopicConfigsResponse>& c) {
+    auto* ctx = c.ctx;
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::AlterTopicConfigs, "AlterTopicConfigs")) {
+        return;
     }
     if (req->topics_size() == 0) {
-        return finish("AlterTopicConfigs", invalid("topics: at least one topic is required"));
+        c.reply(invalid("topics: at least one topic is required"));
+        return;
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
     for (const auto& item : req->topics()) {
@@ -381,20 +545,24 @@ grpc::Status controller_service::AlterTopicConfigs(grpc::ServerContext* ctx,
         [&](const controller::controller_stm& s, size_t i) {
             return controller::make_alter_topic_configs(s, req->topics(static_cast<int>(i)), meta);
         },
-        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
-    resp->set_revision(revision());
-    return finish("AlterTopicConfigs", grpc::Status::OK);
+        [resp](size_t i) { return resp->mutable_topics(static_cast<int>(i)); },
+        [this, resp, &c] {
+            resp->set_revision(revision());
+            c.reply(grpc::Status::OK);
+        });
 }
 
-grpc::Status controller_service::CreatePartitions(grpc::ServerContext* ctx,
-                                                  const v1::CreatePartitionsRequest* req,
-                                                  v1::CreatePartitionsResponse* resp) {
-    if (auto fwd =
-            forward_if_follower(ctx, *req, resp, &stub::CreatePartitions, "CreatePartitions")) {
-        return finish("CreatePartitions", *fwd);
+void controller_service::CreatePartitions_async(
+    call<v1::CreatePartitionsRequest, v1::CreatePartitionsResponse>& c) {
+    auto* ctx = c.ctx;
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::CreatePartitions, "CreatePartitions")) {
+        return;
     }
     if (req->topics_size() == 0) {
-        return finish("CreatePartitions", invalid("topics: at least one topic is required"));
+        c.reply(invalid("topics: at least one topic is required"));
+        return;
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
     for (const auto& item : req->topics()) {
@@ -405,9 +573,11 @@ grpc::Status controller_service::CreatePartitions(grpc::ServerContext* ctx,
         [&](const controller::controller_stm& s, size_t i) {
             return controller::make_create_partitions(s, req->topics(static_cast<int>(i)), meta);
         },
-        [&](size_t i) { return resp->mutable_topics(static_cast<int>(i)); });
-    resp->set_revision(revision());
-    return finish("CreatePartitions", grpc::Status::OK);
+        [resp](size_t i) { return resp->mutable_topics(static_cast<int>(i)); },
+        [this, resp, &c] {
+            resp->set_revision(revision());
+            c.reply(grpc::Status::OK);
+        });
 }
 
 // ------------------------------------------------------------ cluster config
@@ -437,18 +607,19 @@ grpc::Status controller_service::GetClusterConfig(grpc::ServerContext*,
     return finish("GetClusterConfig", grpc::Status::OK);
 }
 
-grpc::Status controller_service::SetClusterConfig(grpc::ServerContext* ctx,
-                                                  const v1::SetClusterConfigRequest* req,
-                                                  v1::SetClusterConfigResponse* resp) {
-    if (auto fwd =
-            forward_if_follower(ctx, *req, resp, &stub::SetClusterConfig, "SetClusterConfig")) {
-        return finish("SetClusterConfig", *fwd);
+void controller_service::SetClusterConfig_async(
+    call<v1::SetClusterConfigRequest, v1::SetClusterConfigResponse>& c) {
+    auto* ctx = c.ctx;
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::SetClusterConfig, "SetClusterConfig")) {
+        return;
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
     auto cmd = _state.read([&](const controller::controller_stm& s) {
         return controller::make_set_cluster_config(s, *req, meta);
     });
-    auto fill = [&](const result<void>& outcome) {
+    auto fill = [req, resp](const result<void>& outcome) {
         for (const auto& [k, v] : req->upsert()) {
             (*resp->mutable_results())[k] = ok_item();
         }
@@ -494,28 +665,39 @@ grpc::Status controller_service::SetClusterConfig(grpc::ServerContext* ctx,
             }
         }
         resp->set_revision(revision());
-        return finish("SetClusterConfig", grpc::Status::OK);
+        c.reply(grpc::Status::OK);
+        return;
     }
     for (const auto& [k, v] : req->upsert()) {
         if (const auto* p = controller::cluster_config_schema().find(k); p && p->needs_restart) {
             resp->set_needs_restart(true);
         }
     }
-    fill(req->validate_only() ? result<void>(ok()) : propose_one(*cmd));
-    resp->set_revision(revision());
-    return finish("SetClusterConfig", grpc::Status::OK);
+    auto then = [this, fill, resp, &c](result<void> outcome) {
+        fill(outcome);
+        resp->set_revision(revision());
+        c.reply(grpc::Status::OK);
+    };
+    if (req->validate_only()) {
+        then(ok());
+    } else {
+        propose_one(*cmd, std::move(then));
+    }
 }
 
 // ------------------------------------------------------------ brokers
 
-grpc::Status controller_service::RegisterBroker(grpc::ServerContext* ctx,
-                                                const v1::RegisterBrokerRequest* req,
-                                                v1::RegisterBrokerResponse* resp) {
-    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::RegisterBroker, "RegisterBroker")) {
-        return finish("RegisterBroker", *fwd);
+void controller_service::RegisterBroker_async(
+    call<v1::RegisterBrokerRequest, v1::RegisterBrokerResponse>& c) {
+    auto* ctx = c.ctx;
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::RegisterBroker, "RegisterBroker")) {
+        return;
     }
     if (!req->has_broker()) {
-        return finish("RegisterBroker", invalid("broker: required"));
+        c.reply(invalid("broker: required"));
+        return;
     }
     const v1::Broker& b = req->broker();
     const auto now = clock::now();
@@ -528,31 +710,34 @@ grpc::Status controller_service::RegisterBroker(grpc::ServerContext* ctx,
         }
         return controller::make_register_broker(s, b, alive, meta);
     });
-    result<void> outcome = ok();
+    auto then = [this, req, resp, &c](result<void> outcome) {
+        if (outcome) {
+            _liveness.heartbeat(req->broker().id(), req->broker().incarnation(), 0, clock::now());
+            *resp->mutable_result() = ok_item();
+        } else {
+            *resp->mutable_result() = to_item_result(outcome.error(), "");
+        }
+        _state.read([&](const controller::controller_stm& s) {
+            resp->set_revision(s.revision().value());
+            resp->set_cluster_uuid(s.cluster_uuid());
+            return 0;
+        });
+        c.reply(grpc::Status::OK);
+    };
     if (!cmd) {
-        outcome = cmd.error();
+        then(cmd.error());
     } else if (*cmd) {
-        outcome = propose_one(**cmd);
-    }
-    if (outcome) {
-        _liveness.heartbeat(b.id(), b.incarnation(), 0, clock::now());
-        *resp->mutable_result() = ok_item();
+        propose_one(**cmd, std::move(then));
     } else {
-        *resp->mutable_result() = to_item_result(outcome.error(), "");
+        then(ok());
     }
-    _state.read([&](const controller::controller_stm& s) {
-        resp->set_revision(s.revision().value());
-        resp->set_cluster_uuid(s.cluster_uuid());
-        return 0;
-    });
-    return finish("RegisterBroker", grpc::Status::OK);
 }
 
-grpc::Status controller_service::Heartbeat(grpc::ServerContext* ctx,
-                                           const v1::HeartbeatRequest* req,
-                                           v1::HeartbeatResponse* resp) {
-    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::Heartbeat, "Heartbeat")) {
-        return finish("Heartbeat", *fwd);
+void controller_service::Heartbeat_async(call<v1::HeartbeatRequest, v1::HeartbeatResponse>& c) {
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::Heartbeat, "Heartbeat")) {
+        return;
     }
     const bool known = _state.read([&](const controller::controller_stm& s) {
         const auto* b = s.brokers().find(req->broker_id());
@@ -567,12 +752,13 @@ grpc::Status controller_service::Heartbeat(grpc::ServerContext* ctx,
             fmt::format("broker {} incarnation \"{}\" is not registered (register again)",
                         req->broker_id(), req->incarnation()));
         resp->mutable_result()->set_field("broker_id");
-        return finish("Heartbeat", grpc::Status::OK);
+        c.reply(grpc::Status::OK);
+        return;
     }
     _liveness.heartbeat(req->broker_id(), req->incarnation(), req->applied_revision(),
                         clock::now());
     *resp->mutable_result() = ok_item();
-    return finish("Heartbeat", grpc::Status::OK);
+    c.reply(grpc::Status::OK);
 }
 
 grpc::Status controller_service::ListBrokers(grpc::ServerContext* ctx,
@@ -610,25 +796,30 @@ grpc::Status controller_service::ListBrokers(grpc::ServerContext* ctx,
     return finish("ListBrokers", grpc::Status::OK);
 }
 
-grpc::Status controller_service::SetBrokerState(grpc::ServerContext* ctx,
-                                                const v1::SetBrokerStateRequest* req,
-                                                v1::SetBrokerStateResponse* resp) {
-    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::SetBrokerState, "SetBrokerState")) {
-        return finish("SetBrokerState", *fwd);
+void controller_service::SetBrokerState_async(
+    call<v1::SetBrokerStateRequest, v1::SetBrokerStateResponse>& c) {
+    auto* ctx = c.ctx;
+    const auto* req = &c.req;
+    auto* resp = &c.resp;
+    if (forward_async(c, &stub::async::SetBrokerState, "SetBrokerState")) {
+        return;
     }
     const controller::command_meta meta{principal(ctx), now_ms()};
     auto cmd = _state.read([&](const controller::controller_stm& s) {
         return controller::make_set_broker_state(s, req->id(), req->state(), meta);
     });
-    result<void> outcome = ok();
+    auto then = [this, resp, &c](result<void> outcome) {
+        *resp->mutable_result() = outcome ? ok_item() : to_item_result(outcome.error(), "");
+        resp->set_revision(revision());
+        c.reply(grpc::Status::OK);
+    };
     if (!cmd) {
-        outcome = cmd.error();
+        then(cmd.error());
     } else if (*cmd) {
-        outcome = propose_one(**cmd);
+        propose_one(**cmd, std::move(then));
+    } else {
+        then(ok());
     }
-    *resp->mutable_result() = outcome ? ok_item() : to_item_result(outcome.error(), "");
-    resp->set_revision(revision());
-    return finish("SetBrokerState", grpc::Status::OK);
 }
 
 grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,

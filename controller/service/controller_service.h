@@ -13,9 +13,15 @@
 // first unless `read.stale`, then the local tables. Watch always streams the
 // local member's applied changes.
 //
+// Writes use gRPC's callback API: a write's handler validates, proposes and
+// returns; the call finishes from the proposal's completion (on the raft
+// loop thread) or from the forwarded call's callback, so no thread is parked
+// per in-flight write. Reads, Watch and membership administration use the
+// sync API (a thread per call) and may block.
+//
 // Errors are translated only in status_mapping.h. Handlers run on gRPC's
-// threads; everything they share is thread-safe (raft_loop, controller_state,
-// broker_liveness, the stub cache).
+// threads and completions on the loop thread; everything they share is
+// thread-safe (raft_loop, controller_state, broker_liveness, the stub cache).
 
 #include <atomic>
 #include <chrono>
@@ -45,37 +51,101 @@ struct service_options {
     std::chrono::milliseconds election_timeout{1000};
 };
 
-class controller_service final : public v1::ControllerService::Service {
+namespace detail {
+using S = v1::ControllerService;
+/// The sync service with the write methods switched to the callback API,
+/// taking raw bytes: the service parses requests itself, so that bytes that
+/// are not a request get INVALID_ARGUMENT naming the message type (gRPC's
+/// own parsing would answer UNIMPLEMENTED, which reads as "no such method").
+using service_base = S::WithRawCallbackMethod_CreateTopics<
+    S::WithRawCallbackMethod_DeleteTopics<S::WithRawCallbackMethod_AlterTopicConfigs<
+        S::WithRawCallbackMethod_CreatePartitions<S::WithRawCallbackMethod_SetClusterConfig<
+            S::WithRawCallbackMethod_RegisterBroker<S::WithRawCallbackMethod_Heartbeat<
+                S::WithRawCallbackMethod_SetBrokerState<S::Service>>>>>>>>;
+
+/// One callback-API call: the parsed request, the response being built and
+/// the reactor that finishes it. Allocated per call; deletes itself when
+/// gRPC is done with it (OnDone).
+template <typename Req, typename Resp>
+class unary_call final : public grpc::ServerUnaryReactor {
+  public:
+    using finish_fn = std::function<void(const char*, const grpc::Status&)>;
+    unary_call(grpc::CallbackServerContext* c, grpc::ByteBuffer* out, const char* method,
+               finish_fn on_finish)
+        : ctx(c), _out(out), _method(method), _on_finish(std::move(on_finish)) {}
+
+    grpc::CallbackServerContext* const ctx;
+    Req req;
+    Resp resp;
+
+    /// Ends the call: with `resp` if `s` is OK, else with `s` alone.
+    void reply(grpc::Status s) {
+        _on_finish(_method, s);
+        if (s.ok()) {
+            bool own = false;
+            s = grpc::SerializationTraits<Resp>::Serialize(resp, _out, &own);
+        }
+        Finish(std::move(s));
+    }
+    void OnDone() override { delete this; }
+
+  private:
+    grpc::ByteBuffer* _out;
+    const char* _method;
+    finish_fn _on_finish;
+};
+}  // namespace detail
+
+class controller_service final : public detail::service_base {
+    using service_base = detail::service_base;
+
   public:
     controller_service(service_options o, server::raft_loop& loop, server::controller_state& state,
                        broker_liveness& liveness, metrics::registry& metrics);
 
+    // The callback forms below replace these (which abort if called); named
+    // here so that overriding one overload does not hide the other.
+    using service_base::AlterTopicConfigs;
+    using service_base::CreatePartitions;
+    using service_base::CreateTopics;
+    using service_base::DeleteTopics;
+    using service_base::Heartbeat;
+    using service_base::RegisterBroker;
+    using service_base::SetBrokerState;
+    using service_base::SetClusterConfig;
+
     /// Ends Watch streams and refuses new calls (shutdown).
     void stop() { _stopping = true; }
 
-    grpc::Status CreateTopics(grpc::ServerContext* ctx, const v1::CreateTopicsRequest* req,
-                              v1::CreateTopicsResponse* resp) override;
-    grpc::Status DeleteTopics(grpc::ServerContext* ctx, const v1::DeleteTopicsRequest* req,
-                              v1::DeleteTopicsResponse* resp) override;
+    grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
+                                           const grpc::ByteBuffer* in,
+                                           grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* DeleteTopics(grpc::CallbackServerContext* ctx,
+                                           const grpc::ByteBuffer* in,
+                                           grpc::ByteBuffer* out) override;
     grpc::Status ListTopics(grpc::ServerContext* ctx, const v1::ListTopicsRequest* req,
                             v1::ListTopicsResponse* resp) override;
-    grpc::Status AlterTopicConfigs(grpc::ServerContext* ctx,
-                                   const v1::AlterTopicConfigsRequest* req,
-                                   v1::AlterTopicConfigsResponse* resp) override;
-    grpc::Status CreatePartitions(grpc::ServerContext* ctx, const v1::CreatePartitionsRequest* req,
-                                  v1::CreatePartitionsResponse* resp) override;
+    grpc::ServerUnaryReactor* AlterTopicConfigs(grpc::CallbackServerContext* ctx,
+                                                const grpc::ByteBuffer* in,
+                                                grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* CreatePartitions(grpc::CallbackServerContext* ctx,
+                                               const grpc::ByteBuffer* in,
+                                               grpc::ByteBuffer* out) override;
     grpc::Status GetClusterConfig(grpc::ServerContext* ctx, const v1::GetClusterConfigRequest* req,
                                   v1::GetClusterConfigResponse* resp) override;
-    grpc::Status SetClusterConfig(grpc::ServerContext* ctx, const v1::SetClusterConfigRequest* req,
-                                  v1::SetClusterConfigResponse* resp) override;
-    grpc::Status RegisterBroker(grpc::ServerContext* ctx, const v1::RegisterBrokerRequest* req,
-                                v1::RegisterBrokerResponse* resp) override;
-    grpc::Status Heartbeat(grpc::ServerContext* ctx, const v1::HeartbeatRequest* req,
-                           v1::HeartbeatResponse* resp) override;
+    grpc::ServerUnaryReactor* SetClusterConfig(grpc::CallbackServerContext* ctx,
+                                               const grpc::ByteBuffer* in,
+                                               grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* RegisterBroker(grpc::CallbackServerContext* ctx,
+                                             const grpc::ByteBuffer* in,
+                                             grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
     grpc::Status ListBrokers(grpc::ServerContext* ctx, const v1::ListBrokersRequest* req,
                              v1::ListBrokersResponse* resp) override;
-    grpc::Status SetBrokerState(grpc::ServerContext* ctx, const v1::SetBrokerStateRequest* req,
-                                v1::SetBrokerStateResponse* resp) override;
+    grpc::ServerUnaryReactor* SetBrokerState(grpc::CallbackServerContext* ctx,
+                                             const grpc::ByteBuffer* in,
+                                             grpc::ByteBuffer* out) override;
     grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                        grpc::ServerWriter<v1::WatchEvent>* writer) override;
     grpc::Status Status(grpc::ServerContext* ctx, const v1::StatusRequest* req,
@@ -94,27 +164,72 @@ class controller_service final : public v1::ControllerService::Service {
     using stub = v1::ControllerService::Stub;
     template <typename Req, typename Resp>
     using stub_method = grpc::Status (stub::*)(grpc::ClientContext*, const Req&, Resp*);
+    template <typename Req, typename Resp>
+    using async_method = void (stub::async::*)(grpc::ClientContext*, const Req*, Resp*,
+                                               std::function<void(grpc::Status)>);
 
+    /// Where a leader-only call goes: `answer` set: answer it now (shutting
+    /// down, no known leader, already forwarded once); `leader` set: forward
+    /// it there; neither: serve it here.
+    struct route {
+        std::optional<grpc::Status> answer;
+        stub* leader = nullptr;
+        node_id leader_id;
+        std::string address;
+    };
+    route route_call(grpc::ServerContextBase* ctx);
+    /// A forwarded call's outcome, as this member answers it.
+    grpc::Status forwarded(grpc::ServerContextBase* ctx, const grpc::ClientContext& fctx,
+                           grpc::Status s, const route& r, const char* name);
+    std::shared_ptr<grpc::ClientContext> forward_context(grpc::ServerContextBase* ctx) const;
     /// If this member is not the leader: forwards the call and returns its
     /// status; otherwise nullopt (serve locally).
     template <typename Req, typename Resp>
     std::optional<grpc::Status> forward_if_follower(grpc::ServerContext* ctx, const Req& req,
                                                     Resp* resp, stub_method<Req, Resp> method,
                                                     const char* name);
-    grpc::Status not_leader(grpc::ServerContext* ctx);
+    template <typename Req, typename Resp>
+    using call = detail::unary_call<Req, Resp>;
+    /// Parses the request and runs `handler` (which must end the call with
+    /// reply(), now or later); answers bytes that do not parse itself.
+    template <typename Req, typename Resp>
+    grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in,
+                                    grpc::ByteBuffer* out, const char* method,
+                                    void (controller_service::*handler)(call<Req, Resp>&));
+    /// The callback-API form: true when the call was answered or forwarded
+    /// (it ends when the leader answers); false: serve it here.
+    template <typename Req, typename Resp>
+    bool forward_async(call<Req, Resp>& c, async_method<Req, Resp> method, const char* name);
+
+    void CreateTopics_async(call<v1::CreateTopicsRequest, v1::CreateTopicsResponse>& c);
+    void DeleteTopics_async(call<v1::DeleteTopicsRequest, v1::DeleteTopicsResponse>& c);
+    void AlterTopicConfigs_async(
+        call<v1::AlterTopicConfigsRequest, v1::AlterTopicConfigsResponse>& c);
+    void CreatePartitions_async(call<v1::CreatePartitionsRequest, v1::CreatePartitionsResponse>& c);
+    void SetClusterConfig_async(call<v1::SetClusterConfigRequest, v1::SetClusterConfigResponse>& c);
+    void RegisterBroker_async(call<v1::RegisterBrokerRequest, v1::RegisterBrokerResponse>& c);
+    void Heartbeat_async(call<v1::HeartbeatRequest, v1::HeartbeatResponse>& c);
+    void SetBrokerState_async(call<v1::SetBrokerStateRequest, v1::SetBrokerStateResponse>& c);
+    grpc::Status not_leader(grpc::ServerContextBase* ctx);
     /// ReadIndex unless stale: afterwards the local tables are linearizable.
     result<void> linearize(const v1::ReadOptions& read);
     /// The shape of every batch write: per item, build the command against
     /// the tables (`build(stm, i)` -> result<ControllerCommand>) or record the
     /// item's error in `out(i)`; then propose all and record each outcome.
+    /// `out(i)` is called again from the proposals' completion, and then
+    /// `then()`: both must stay valid until then (they point into the
+    /// call's response).
     template <typename Build, typename Out>
     void run_batch(size_t n, const char* list, bool validate_only, Build build, Out out,
-                   bool scalar_items = false);
-    /// Proposes every command (in order) and waits for each to apply.
-    std::vector<result<void>> propose_all(const std::vector<std::optional<std::string>>& cmds);
-    result<void> propose_one(const v1::ControllerCommand& cmd);
+                   std::function<void()> then, bool scalar_items = false);
+    /// Proposes every command (in order); `then` gets each outcome once all
+    /// have resolved (at once if there is nothing to propose).
+    void propose_all(std::vector<std::optional<std::string>> cmds,
+                     std::function<void(std::vector<result<void>>)> then);
+    void propose_one(const v1::ControllerCommand& cmd, std::function<void(result<void>)> then);
+
     uint64_t revision() const;
-    std::string principal(grpc::ServerContext* ctx) const;
+    std::string principal(grpc::ServerContextBase* ctx) const;
     void count(const char* method, const grpc::Status& s);
     grpc::Status finish(const char* method, grpc::Status s) {
         count(method, s);
