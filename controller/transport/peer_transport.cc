@@ -104,39 +104,59 @@ class peer_transport::sender {
                 stub = pb::RaftService::NewStub(grpc::CreateCustomChannel(
                     address, grpc::InsecureChannelCredentials(), channel_args()));
             }
-            if (!writer) {
+            auto open = [&] {
                 auto ctx = std::make_unique<grpc::ClientContext>();
                 ctx->set_wait_for_ready(false);
                 ctx->AddMetadata(peer_id_header, std::to_string(_self.value()));
                 ctx->AddMetadata(peer_address_header, _advertise);
-                {
-                    std::lock_guard g(_mu);
-                    _ctx = std::move(ctx);
-                    writer = stub->Send(_ctx.get(), &response);
+                std::lock_guard g(_mu);
+                _ctx = std::move(ctx);
+                writer = stub->Send(_ctx.get(), &response);
+            };
+            auto close = [&] {
+                writer->WritesDone();
+                (void)writer->Finish();
+                writer.reset();
+                std::lock_guard g(_mu);
+                _ctx.reset();
+            };
+            auto write_all = [&] {
+                pb::Message p;
+                for (auto& m : batch) {
+                    p.Clear();
+                    to_proto(m, p);
+                    if (!writer->Write(p)) {
+                        return false;
+                    }
                 }
+                return true;
+            };
+            if (!writer) {
+                open();
             }
-            bool broken = false;
-            pb::Message p;
-            for (auto& m : batch) {
-                p.Clear();
-                to_proto(m, p);
-                if (!writer->Write(p)) {
-                    broken = true;
-                    break;
-                }
+            bool broken = !write_all();
+            if (broken) {
+                // A stream usually breaks because the peer restarted: the
+                // first write after that finds the old connection gone. One
+                // retry on a fresh stream delivers this batch now rather than
+                // after the backoff (a restarted member would otherwise miss
+                // the first votes and appends sent to it, and an election
+                // could take a whole extra round). Duplicates are harmless
+                // to Raft.
+                close();
+                open();
+                broken = !write_all();
             }
             if (!broken) {
                 backoff = std::chrono::milliseconds{50};
                 continue;
             }
-            // The stream broke: Raft tolerates the loss; reconnect after a pause.
+            // The stream broke again: Raft tolerates the loss; reconnect
+            // after a pause.
             _dropped += batch.size();
-            writer->WritesDone();
-            (void)writer->Finish();
-            writer.reset();
+            close();
             {
                 std::unique_lock lk(_mu);
-                _ctx.reset();
                 _dropped += _queue.size();
                 _queue.clear();
                 _cv.wait_for(lk, backoff, [&] { return _stopping; });
