@@ -1,0 +1,100 @@
+#pragma once
+// File: broker/server/kafka_listener.h
+//
+// The Kafka listener: TCP in, length-framed requests to a frame_handler,
+// responses out in request order. It knows framing and nothing of Kafka's
+// messages (broker/kafka/ parses headers and bodies).
+//
+//   socket ──read size──▶ size > max_frame_bytes? ──yes──▶ log, close
+//      │                           │no
+//      │                  read frame ──▶ handler.on_frame(conn, frame, reply)
+//      │                                       │ reply(bytes | none | close), now or later
+//      ◀───── write responses in request order ◀┘
+//
+// Contract:
+// - Everything (accept, reads, writes, handler calls, replies) runs on the
+//   one io thread this class owns; `reply` may be called from any thread:
+//   it posts to the io thread. A handler must call its `reply` exactly once.
+// - Pipelining: a client may send many requests before reading; responses
+//   go back in the order of the requests. A reply of `no_response` (Produce
+//   with acks=0) takes no slot on the wire but keeps the order of the rest.
+// - Backpressure: a connection stops reading while `max_in_flight`
+//   requests of it await their reply or `max_queued_bytes` of responses
+//   await the socket.
+// - A connection idle (no request read, nothing pending) for `idle_timeout`
+//   is closed, as Kafka's connections.max.idle.ms does.
+// - stop() closes the acceptor and every connection, and joins the thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+
+namespace fjord::broker {
+
+struct listener_options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 9092;  ///< 0: any free port (see kafka_listener::port())
+    /// Largest request accepted (Kafka's socket.request.max.bytes).
+    uint32_t max_frame_bytes = 100u << 20;
+    size_t max_in_flight = 100;
+    size_t max_queued_bytes = 64u << 20;
+    std::chrono::milliseconds idle_timeout{600000};
+};
+
+/// What the handler answers for one request.
+struct reply_t {
+    enum class kind { response, no_response, close };
+    kind what = kind::response;
+    std::string bytes;  ///< the response frame's contents (no size prefix)
+    static reply_t response(std::string b) { return {kind::response, std::move(b)}; }
+    static reply_t none() { return {kind::no_response, {}}; }
+    /// Drop the connection (after the responses before this one are sent).
+    static reply_t close_connection() { return {kind::close, {}}; }
+};
+
+using reply_fn = std::function<void(reply_t)>;
+
+/// The connection a request came on, as handlers see it.
+struct connection_info {
+    uint64_t id = 0;
+    std::string peer;  ///< "host:port" of the client
+};
+
+class frame_handler {
+  public:
+    virtual ~frame_handler() = default;
+    /// One complete request frame (without its size prefix).
+    virtual void on_frame(const connection_info& conn, std::string frame, reply_fn reply) = 0;
+    /// The connection is gone (closed by either side); pending replies to
+    /// it are discarded.
+    virtual void on_close(const connection_info&) {}
+};
+
+class kafka_listener {
+  public:
+    /// Binds and starts serving on its own thread.
+    static result<std::unique_ptr<kafka_listener>> start(listener_options o, frame_handler& h);
+    ~kafka_listener();
+    kafka_listener(const kafka_listener&) = delete;
+    kafka_listener& operator=(const kafka_listener&) = delete;
+
+    uint16_t port() const;
+    /// Runs `fn` on the io thread (e.g. timers of handlers).
+    void post(std::function<void()> fn);
+    /// Runs `fn` on the io thread after `delay`; false if stopping.
+    void post_after(std::chrono::milliseconds delay, std::function<void()> fn);
+    void stop();
+
+    struct impl;
+
+  private:
+    explicit kafka_listener(std::unique_ptr<impl> im);
+    std::unique_ptr<impl> _impl;
+};
+
+}  // namespace fjord::broker
