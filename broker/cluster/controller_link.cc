@@ -1,0 +1,200 @@
+// File: broker/cluster/controller_link.cc
+
+#include "broker/cluster/controller_link.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/log.h"
+
+namespace fjord::broker {
+namespace {
+
+constexpr const char* component = "controller-link";
+constexpr auto call_timeout = std::chrono::seconds(5);
+
+}  // namespace
+
+controller_link::controller_link(controller_link_options o, event_fn on_event)
+    : _o(std::move(o)), _on_event(std::move(on_event)) {
+    for (const auto& address : _o.controllers) {
+        _stubs.push_back(v1::ControllerService::NewStub(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())));
+    }
+}
+
+controller_link::~controller_link() {
+    stop();
+}
+
+void controller_link::start() {
+    _heartbeats = std::thread([this] { heartbeat_loop(); });
+    _watch = std::thread([this] { watch_loop(); });
+}
+
+void controller_link::stop() {
+    if (_stopping.exchange(true)) {
+        return;
+    }
+    {
+        std::lock_guard g(_mu);
+        if (_watch_ctx) {
+            _watch_ctx->TryCancel();
+        }
+        if (_call_ctx) {
+            _call_ctx->TryCancel();
+        }
+    }
+    _cv.notify_all();
+    if (_heartbeats.joinable()) {
+        _heartbeats.join();
+    }
+    if (_watch.joinable()) {
+        _watch.join();
+    }
+}
+
+void controller_link::resync() {
+    _applied = 0;
+    std::lock_guard g(_mu);
+    if (_watch_ctx) {
+        _watch_ctx->TryCancel();
+    }
+}
+
+std::string controller_link::last_error() const {
+    std::lock_guard g(_mu);
+    return _last_error;
+}
+
+void controller_link::set_error(std::string e) {
+    std::lock_guard g(_mu);
+    _last_error = std::move(e);
+}
+
+controller_link::stub& controller_link::stub_at(size_t i) {
+    return *_stubs[i % _stubs.size()];
+}
+
+bool controller_link::pause(std::chrono::milliseconds d) {
+    std::unique_lock lk(_mu);
+    _cv.wait_for(lk, d, [&] { return _stopping.load(); });
+    return !_stopping;
+}
+
+void controller_link::heartbeat_loop() {
+    size_t target = 0;
+    auto backoff = _o.retry_backoff;
+    std::chrono::milliseconds interval{1000};
+    auto new_context = [&] {
+        auto ctx = std::make_shared<grpc::ClientContext>();
+        ctx->set_deadline(std::chrono::system_clock::now() + call_timeout);
+        std::lock_guard g(_mu);
+        _call_ctx = ctx;
+        return ctx;
+    };
+    while (!_stopping) {
+        if (!_registered) {
+            v1::RegisterBrokerRequest req;
+            *req.mutable_broker() = _o.broker;
+            v1::RegisterBrokerResponse resp;
+            auto ctx = new_context();
+            const grpc::Status s = stub_at(target).RegisterBroker(ctx.get(), req, &resp);
+            if (s.ok() && resp.result().code() == v1::OK) {
+                _registered = true;
+                backoff = _o.retry_backoff;
+                set_error("");
+                log(log_level::info, component, "broker {} registered (incarnation {}) via {}",
+                    _o.broker.id(), _o.broker.incarnation(),
+                    _o.controllers[target % _stubs.size()]);
+                continue;
+            }
+            const std::string why =
+                s.ok() ? fmt::format("{}: {}", v1::ErrorCode_Name(resp.result().code()),
+                                     resp.result().message())
+                       : fmt::format("{} (gRPC {})", s.error_message(),
+                                     static_cast<int>(s.error_code()));
+            set_error(
+                fmt::format("register with {}: {}", _o.controllers[target % _stubs.size()], why));
+            log(log_level::warn, component, "register broker {} with {}: {}", _o.broker.id(),
+                _o.controllers[target % _stubs.size()], why);
+            if (!s.ok()) {
+                ++target;  // try the next controller
+            }
+            if (!pause(backoff)) {
+                return;
+            }
+            backoff = std::min(backoff * 2, _o.max_backoff);
+            continue;
+        }
+        v1::HeartbeatRequest req;
+        req.set_broker_id(_o.broker.id());
+        req.set_incarnation(_o.broker.incarnation());
+        req.set_applied_revision(_applied.load());
+        v1::HeartbeatResponse resp;
+        auto ctx = new_context();
+        const grpc::Status s = stub_at(target).Heartbeat(ctx.get(), req, &resp);
+        if (s.ok() && resp.result().code() == v1::UNKNOWN_BROKER) {
+            log(log_level::warn, component, "controller no longer knows broker {}: {}",
+                _o.broker.id(), resp.result().message());
+            _registered = false;
+            continue;
+        }
+        if (!s.ok()) {
+            log(log_level::debug, component, "heartbeat to {}: {}",
+                _o.controllers[target % _stubs.size()], s.error_message());
+            ++target;
+            if (!pause(_o.retry_backoff)) {
+                return;
+            }
+            continue;
+        }
+        if (resp.session_timeout_ms() > 0) {
+            interval =
+                std::chrono::milliseconds(std::max<int64_t>(100, resp.session_timeout_ms() / 3));
+        }
+        if (!pause(interval)) {
+            return;
+        }
+    }
+}
+
+void controller_link::watch_loop() {
+    size_t target = 0;
+    auto backoff = _o.retry_backoff;
+    while (!_stopping) {
+        auto ctx = std::make_shared<grpc::ClientContext>();
+        {
+            std::lock_guard g(_mu);
+            if (_stopping) {
+                return;
+            }
+            _watch_ctx = ctx;
+        }
+        v1::WatchRequest req;
+        req.set_from_revision(_applied.load());
+        auto reader = stub_at(target).Watch(ctx.get(), req);
+        v1::WatchEvent ev;
+        bool got_any = false;
+        while (reader->Read(&ev)) {
+            got_any = true;
+            _on_event(std::move(ev));
+            ev = v1::WatchEvent();
+        }
+        const grpc::Status s = reader->Finish();
+        if (_stopping) {
+            return;
+        }
+        log(log_level::debug, component, "watch stream from {} ended: {}",
+            _o.controllers[target % _stubs.size()], s.ok() ? "closed" : s.error_message());
+        ++target;
+        if (got_any) {
+            backoff = _o.retry_backoff;
+        }
+        if (!pause(backoff)) {
+            return;
+        }
+        backoff = std::min(backoff * 2, _o.max_backoff);
+    }
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,97 @@
+// File: broker/cluster/metadata_cache.cc
+
+#include "broker/cluster/metadata_cache.h"
+
+#include <fmt/format.h>
+
+namespace fjord::broker {
+
+result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
+    if (ev.has_snapshot()) {
+        const auto& s = ev.snapshot();
+        _topics.clear();
+        _brokers.clear();
+        _config.clear();
+        for (const auto& t : s.topics()) {
+            _topics[t.name()] = t;
+        }
+        for (const auto& b : s.brokers()) {
+            _brokers[b.id()] = b;
+        }
+        for (const auto& c : s.cluster_config()) {
+            _config[c.key()] = c.value();
+        }
+        _cluster_uuid = s.cluster_uuid();
+        _applied = s.revision();
+        _ready = true;
+        ++_generation;
+        return ok();
+    }
+    if (!ev.has_delta()) {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          "watch event: neither snapshot nor delta");
+    }
+    if (!_ready) {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          fmt::format("watch event: delta at revision {} before any snapshot",
+                                      ev.delta().revision()));
+    }
+    if (ev.delta().revision() <= _applied) {
+        return ok();  // already applied (a resumed stream repeats nothing, but be safe)
+    }
+    apply_delta(ev.delta());
+    ++_generation;
+    if (ev.revision_complete()) {
+        _applied = ev.delta().revision();
+    }
+    return ok();
+}
+
+void metadata_cache::apply_delta(const v1::Delta& d) {
+    switch (d.change_case()) {
+        case v1::Delta::kTopicUpserted:
+            _topics[d.topic_upserted().name()] = d.topic_upserted();
+            break;
+        case v1::Delta::kTopicDeleted:
+            _topics.erase(d.topic_deleted());
+            break;
+        case v1::Delta::kBrokerUpserted:
+            _brokers[d.broker_upserted().id()] = d.broker_upserted();
+            break;
+        case v1::Delta::kConfigSet:
+            _config[d.config_set().key()] = d.config_set().value();
+            break;
+        case v1::Delta::kConfigRemoved:
+            _config.erase(d.config_removed());
+            break;
+        case v1::Delta::kClusterUuidSet:
+            _cluster_uuid = d.cluster_uuid_set();
+            break;
+        case v1::Delta::kMemberUpserted:
+        case v1::Delta::kMemberRemoved:
+        case v1::Delta::CHANGE_NOT_SET:
+            // Controller membership is not the broker's business; a change
+            // type newer than this broker is skipped the same way.
+            break;
+    }
+}
+
+const v1::Topic* metadata_cache::topic(const std::string& name) const {
+    auto it = _topics.find(name);
+    return it == _topics.end() ? nullptr : &it->second;
+}
+
+const v1::Broker* metadata_cache::broker(int32_t id) const {
+    auto it = _brokers.find(id);
+    return it == _brokers.end() ? nullptr : &it->second;
+}
+
+std::optional<std::string> metadata_cache::config(const std::string& key) const {
+    auto it = _config.find(key);
+    if (it == _config.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+}  // namespace fjord::broker

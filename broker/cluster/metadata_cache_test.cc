@@ -1,0 +1,120 @@
+// File: broker/cluster/metadata_cache_test.cc
+//
+// The cache against the Watch stream's contract: snapshot first, deltas
+// after, applied revision only at a revision's last event, replays ignored.
+
+#include "broker/cluster/metadata_cache.h"
+
+#include <gtest/gtest.h>
+
+namespace fjord::broker {
+namespace {
+
+v1::Topic make_topic(const std::string& name, int partitions) {
+    v1::Topic t;
+    t.set_name(name);
+    t.set_uuid("00000000-0000-4000-8000-000000000001");
+    for (int p = 0; p < partitions; ++p) {
+        auto* a = t.add_partitions();
+        a->set_partition(p);
+        a->add_replicas(1);
+        a->set_leader(1);
+    }
+    return t;
+}
+
+v1::WatchEvent snapshot(uint64_t rev, std::vector<v1::Topic> topics) {
+    v1::WatchEvent ev;
+    ev.mutable_snapshot()->set_revision(rev);
+    ev.mutable_snapshot()->set_cluster_uuid("cluster-1");
+    for (auto& t : topics) {
+        *ev.mutable_snapshot()->add_topics() = t;
+    }
+    auto* b = ev.mutable_snapshot()->add_brokers();
+    b->set_id(1);
+    auto* c = ev.mutable_snapshot()->add_cluster_config();
+    c->set_key("auto_create_topics_enabled");
+    c->set_value("true");
+    ev.set_revision_complete(true);
+    return ev;
+}
+
+v1::WatchEvent upsert(uint64_t rev, const v1::Topic& t, bool complete = true) {
+    v1::WatchEvent ev;
+    ev.mutable_delta()->set_revision(rev);
+    *ev.mutable_delta()->mutable_topic_upserted() = t;
+    ev.set_revision_complete(complete);
+    return ev;
+}
+
+v1::WatchEvent deleted(uint64_t rev, const std::string& name) {
+    v1::WatchEvent ev;
+    ev.mutable_delta()->set_revision(rev);
+    ev.mutable_delta()->set_topic_deleted(name);
+    ev.set_revision_complete(true);
+    return ev;
+}
+
+TEST(metadata_cache, a_delta_before_any_snapshot_is_refused) {
+    metadata_cache c;
+    auto r = c.apply(upsert(5, make_topic("a", 1)));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().detail.find("before any snapshot"), std::string::npos);
+    EXPECT_FALSE(c.ready());
+    EXPECT_TRUE(c.topics().empty());
+}
+
+TEST(metadata_cache, snapshot_then_deltas) {
+    metadata_cache c;
+    ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 2)})));
+    EXPECT_TRUE(c.ready());
+    EXPECT_EQ(c.applied_revision(), 10u);
+    EXPECT_EQ(c.cluster_uuid(), "cluster-1");
+    ASSERT_NE(c.topic("a"), nullptr);
+    EXPECT_EQ(c.topic("a")->partitions_size(), 2);
+    EXPECT_EQ(c.config("auto_create_topics_enabled"), "true");
+    EXPECT_NE(c.broker(1), nullptr);
+
+    ASSERT_TRUE(c.apply(upsert(11, make_topic("b", 3))));
+    ASSERT_TRUE(c.apply(upsert(12, make_topic("a", 4))));
+    ASSERT_TRUE(c.apply(deleted(13, "b")));
+    EXPECT_EQ(c.applied_revision(), 13u);
+    EXPECT_EQ(c.topic("a")->partitions_size(), 4);
+    EXPECT_EQ(c.topic("b"), nullptr);
+}
+
+TEST(metadata_cache, applied_revision_moves_only_when_a_revision_completes) {
+    metadata_cache c;
+    ASSERT_TRUE(c.apply(snapshot(10, {})));
+    ASSERT_TRUE(c.apply(upsert(11, make_topic("x", 1), false)));
+    EXPECT_EQ(c.applied_revision(), 10u) << "half of revision 11 is not revision 11";
+    EXPECT_NE(c.topic("x"), nullptr);
+    ASSERT_TRUE(c.apply(upsert(11, make_topic("y", 1), true)));
+    EXPECT_EQ(c.applied_revision(), 11u);
+    EXPECT_NE(c.topic("y"), nullptr);
+}
+
+TEST(metadata_cache, replayed_deltas_are_ignored_and_a_new_snapshot_replaces_everything) {
+    metadata_cache c;
+    ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 1)})));
+    ASSERT_TRUE(c.apply(deleted(11, "a")));
+    const auto gen = c.generation();
+    ASSERT_TRUE(c.apply(upsert(9, make_topic("a", 1))));  // an old revision
+    EXPECT_EQ(c.topic("a"), nullptr);
+    EXPECT_EQ(c.generation(), gen);
+    ASSERT_TRUE(c.apply(snapshot(20, {make_topic("z", 1)})));
+    EXPECT_EQ(c.applied_revision(), 20u);
+    EXPECT_EQ(c.topics().size(), 1u);
+    EXPECT_NE(c.topic("z"), nullptr);
+}
+
+TEST(metadata_cache, an_empty_event_is_an_error_and_changes_nothing) {
+    metadata_cache c;
+    ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 1)})));
+    EXPECT_FALSE(c.apply(v1::WatchEvent{}));
+    EXPECT_EQ(c.applied_revision(), 10u);
+    EXPECT_EQ(c.topics().size(), 1u);
+}
+
+}  // namespace
+}  // namespace fjord::broker
