@@ -50,6 +50,10 @@ std::vector<candidate> ring(const broker_table& brokers) {
 }  // namespace
 
 std::map<int32_t, broker_load> current_load(const topic_table& topics) {
+    return topics.load();
+}
+
+std::map<int32_t, broker_load> count_load(const topic_table& topics) {
     std::map<int32_t, broker_load> load;
     for (const auto& [name, t] : topics.all()) {
         for (const v1::PartitionAssignment& p : t.partitions()) {

@@ -31,14 +31,13 @@
 
 namespace fjord::controller {
 
-/// Replicas and preferred leaderships (first replicas) of one broker.
-struct broker_load {
-    int64_t replicas = 0;
-    int64_t leaders = 0;
-};
-
-/// The load of every broker named by a replica in `topics`.
+/// The load of every broker named by a replica in `topics` (maintained by
+/// the table; brokers may be listed with zero load).
 std::map<int32_t, broker_load> current_load(const topic_table& topics);
+
+/// The same, counted from scratch over every partition: what the table's
+/// incremental count must always equal (tests).
+std::map<int32_t, broker_load> count_load(const topic_table& topics);
 
 /// `count` partitions numbered from `first_partition`, each with
 /// `replication_factor` replicas. invalid_replication_factor (field

@@ -30,6 +30,17 @@ const v1::Topic* topic_table::find_collision(std::string_view name) const {
     return find(it->second);
 }
 
+void topic_table::account(const v1::Topic& t, int sign) {
+    for (const v1::PartitionAssignment& p : t.partitions()) {
+        for (int32_t r : p.replicas()) {
+            _load[r].replicas += sign;
+        }
+        if (!p.replicas().empty()) {
+            _load[p.replicas(0)].leaders += sign;
+        }
+    }
+}
+
 void topic_table::upsert(v1::Topic t) {
     FJORD_ASSERT(find_collision(t.name()) == nullptr, "topic {} collides with {}", t.name(),
                  find_collision(t.name())->name());
@@ -37,12 +48,15 @@ void topic_table::upsert(v1::Topic t) {
     if (it == _topics.end()) {
         _by_collision_key.emplace(collision_key(t.name()), t.name());
         _partitions += static_cast<uint64_t>(t.partitions_size());
+        account(t, +1);
         std::string name = t.name();
         _topics.emplace(std::move(name), std::move(t));
         return;
     }
     _partitions -= static_cast<uint64_t>(it->second.partitions_size());
     _partitions += static_cast<uint64_t>(t.partitions_size());
+    account(it->second, -1);
+    account(t, +1);
     it->second = std::move(t);
 }
 
@@ -52,6 +66,7 @@ void topic_table::erase(std::string_view name) {
         return;
     }
     _partitions -= static_cast<uint64_t>(it->second.partitions_size());
+    account(it->second, -1);
     _by_collision_key.erase(collision_key(name));
     _topics.erase(it);
 }
@@ -60,6 +75,7 @@ void topic_table::clear() {
     _topics.clear();
     _by_collision_key.clear();
     _partitions = 0;
+    _load.clear();
 }
 
 }  // namespace fjord::controller

@@ -23,6 +23,13 @@
 
 namespace fjord::controller {
 
+/// Replicas and preferred leaderships (first replicas) of one broker.
+struct broker_load {
+    int64_t replicas = 0;
+    int64_t leaders = 0;
+    bool operator==(const broker_load&) const = default;
+};
+
 /// `name` with every '.' replaced by '_'.
 std::string collision_key(std::string_view name);
 
@@ -41,6 +48,11 @@ class topic_table {
     size_t size() const { return _topics.size(); }
     /// The number of partitions over all topics.
     uint64_t partition_count() const { return _partitions; }
+    /// Every broker named by a replica, with its load; kept up to date by
+    /// the mutators so that placing a topic costs O(brokers), not
+    /// O(partitions in the cluster). Brokers whose load drops to zero stay
+    /// listed with zeros.
+    const std::map<int32_t, broker_load>& load() const { return _load; }
 
     // Mutators: controller_stm only. Callers ensure a new name does not
     // collide with another topic (asserted).
@@ -52,6 +64,10 @@ class topic_table {
     map_type _topics;
     std::map<std::string, std::string, std::less<>> _by_collision_key;  // key -> name
     uint64_t _partitions = 0;
+    std::map<int32_t, broker_load> _load;
+
+    /// Adds (sign +1) or removes (-1) topic `t`'s replicas from _load.
+    void account(const v1::Topic& t, int sign);
 };
 
 }  // namespace fjord::controller
