@@ -17,8 +17,12 @@ constexpr auto call_timeout = std::chrono::seconds(5);
 controller_link::controller_link(controller_link_options o, event_fn on_event)
     : _o(std::move(o)), _on_event(std::move(on_event)) {
     for (const auto& address : _o.controllers) {
+        // A Watch snapshot carries the whole cluster (~60 MB at a million
+        // partitions); gRPC's default limit is 4 MiB.
+        grpc::ChannelArguments args;
+        args.SetMaxReceiveMessageSize(1 << 30);
         _stubs.push_back(v1::ControllerService::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())));
+            grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
     }
 }
 

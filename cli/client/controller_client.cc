@@ -54,6 +54,8 @@ std::errc to_errc(grpc::StatusCode c) {
     }
 }
 
+constexpr int max_response_bytes = 1 << 30;
+
 }  // namespace
 
 struct controller_client::impl {
@@ -64,8 +66,12 @@ struct controller_client::impl {
     stub& stub_for(const std::string& address) {
         auto& s = stubs[address];
         if (!s) {
+            // Listings of large clusters are large (100,000 topics of 10
+            // partitions is ~60 MB); gRPC's default limit is 4 MiB.
+            grpc::ChannelArguments args;
+            args.SetMaxReceiveMessageSize(max_response_bytes);
             s = v1::ControllerService::NewStub(
-                grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+                grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
         }
         return *s;
     }
