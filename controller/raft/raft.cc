@@ -321,8 +321,15 @@ void core::step(message m) {
     }
     if (m.term > _term) {
         if (m.type == message_type::vote || m.type == message_type::pre_vote) {
-            const bool in_lease =
-                _cfg.check_quorum && _leader != no_node && _election_elapsed < _cfg.election_tick;
+            // The lease ends one tick early: members' ticks are not aligned,
+            // so when the first follower's timer fires at the shortest
+            // timeout T another may have counted only T-1 ticks since the
+            // leader's last heartbeat. Without the slack it ignores the
+            // pre-vote and the election waits a whole new timeout (50-300 ms
+            // in the failover benchmark). With a heartbeat every tick, a
+            // leader silent for T-1 ticks is not one to protect.
+            const bool in_lease = _cfg.check_quorum && _leader != no_node &&
+                                  _election_elapsed + 1 < _cfg.election_tick;
             if (in_lease && !m.transfer) {
                 logf(fmt::format("ignored {} from {} at term {}: leader {} lease",
                                  to_string(m.type), m.from, m.term, _leader));

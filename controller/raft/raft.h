@@ -16,7 +16,8 @@
 //   - a vote is granted at most once per term, to an up-to-date log (step)
 //   - a leader commits by counting only entries of its own term (maybe_commit)
 //   - with check_quorum, a member that heard from a leader within an election
-//     timeout ignores votes (the leader's lease), unless the vote comes from a
+//     timeout less one tick ignores votes (the leader's lease; the tick of
+//     slack covers unaligned ticks), unless the vote comes from a
 //     leadership transfer; a leader that has not heard from a quorum within an
 //     election timeout steps down (tick_heartbeat)
 //   - one membership change at a time, proposed only after the leader has

@@ -250,6 +250,38 @@ TEST(raft_paper, heartbeat_resets_follower_election_timer) {
     EXPECT_EQ(m.r->leader(), node_id{2});
 }
 
+TEST(raft_paper, leader_lease_protects_until_one_tick_before_the_election_timeout) {
+    // Check-quorum's lease (thesis §4.2.3): a member that heard from its
+    // leader within the election timeout ignores (pre-)vote requests. Ticks
+    // are not aligned across members, so the lease ends one tick early: a
+    // campaigner whose timer fired at the minimum timeout T is not ignored
+    // by a member that has counted T-1 ticks since the leader's heartbeat.
+    for (const int ticks : {8, 9}) {
+        config c = paper_config(1);
+        c.pre_vote = true;
+        c.check_quorum = true;
+        member m = make_member(1, {}, 2, c);
+        m.r->step(msg(message_type::heartbeat, 2, 1, 2));
+        m.r->take_messages();
+        for (int i = 0; i < ticks; ++i) {
+            m.r->tick();
+        }
+        ASSERT_EQ(m.r->role(), role::follower) << ticks;
+        message pv = vote_request(3, 1, 3, 1, 1);
+        pv.type = message_type::pre_vote;
+        m.r->step(pv);
+        std::vector<message> out = m.r->take_messages();
+        if (ticks < c.election_tick - 1) {
+            EXPECT_TRUE(out.empty()) << "answered a pre-vote inside the lease after " << ticks;
+        } else {
+            ASSERT_EQ(out.size(), 1u) << ticks;
+            EXPECT_EQ(out.front().type, message_type::pre_vote_response);
+            EXPECT_FALSE(out.front().reject);
+        }
+        EXPECT_EQ(m.r->term(), term_id{2}) << "a pre-vote never changes the term";
+    }
+}
+
 // ---------------------------------------------------------------- §5.3
 
 TEST(raft_paper, follower_rejects_append_with_mismatched_previous_term) {
