@@ -25,31 +25,16 @@
 #include <string_view>
 #include <vector>
 
+#include "common/host_port.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/result.h"
 
 namespace fjord::controller {
 
-/// A TCP endpoint as written in the config: "host:port" or "[ipv6]:port".
-/// `host` is kept without brackets.
-struct host_port {
-    std::string host;
-    uint16_t port = 0;
-
-    /// "host:port", with brackets around an IPv6 host.
-    std::string to_string() const;
-    bool operator==(const host_port&) const = default;
-};
-
-/// Parses "host:port" / "[v6]:port": port 1..65535, host an IPv4 address, a
-/// bracketed IPv6 address or a DNS name. The error detail is the reason only
-/// ("missing \":port\""); callers add the key and the text.
-result<host_port> parse_host_port(std::string_view text);
-
-/// True for the "every address" hosts 0.0.0.0 and :: (bindable, but not an
-/// address anyone can connect to).
-bool is_wildcard_host(std::string_view host);
+/// "host:port" endpoints and their parsing live in common/host_port.h; the
+/// alias keeps `controller::host_port` working for the code that names it so.
+using host_port = fjord::host_port;
 
 /// One founding member of the controller group.
 struct member {

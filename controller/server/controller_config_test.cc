@@ -3,7 +3,7 @@
 // parse_controller_config / load_controller_config: the documented example,
 // defaults, and every rejection with its exact message (unknown, duplicate
 // and missing keys, wrong types, ranges, addresses, membership, conflicts,
-// YAML syntax), plus host:port parsing on its own.
+// YAML syntax). host:port parsing on its own is common/host_port_test.cc.
 
 #include "controller/server/controller_config.h"
 
@@ -363,38 +363,6 @@ TEST(controller_config, load_missing_and_oversized_files) {
     EXPECT_EQ(b.code(), std::errc::file_too_large);
     EXPECT_EQ(b.error().detail,
               big.path() + ": larger than 1048576 bytes; is this the configuration file?");
-}
-
-TEST(host_port, parse) {
-    EXPECT_EQ(*parse_host_port("127.0.0.1:9644"), (host_port{"127.0.0.1", 9644}));
-    EXPECT_EQ(*parse_host_port("[::1]:1"), (host_port{"::1", 1}));
-    EXPECT_EQ(*parse_host_port("my-host.example.com:65535"),
-              (host_port{"my-host.example.com", 65535}));
-    EXPECT_EQ(parse_host_port("[::1]:1")->to_string(), "[::1]:1");
-    struct bad_case {
-        const char* text;
-        const char* reason;
-    };
-    for (const bad_case& c : {
-             bad_case{"", "missing \":port\""},
-             bad_case{":80", "empty host"},
-             bad_case{"h:", "missing port number after \":\""},
-             bad_case{"h:+80", "port \"+80\" is not a number"},
-             bad_case{"h:99999999999", "port \"99999999999\" is not a number"},
-             bad_case{"[::1]", "missing \":port\""},
-             bad_case{"[::1:80", "missing \"]\" after the IPv6 address"},
-             bad_case{"[nope]:80", "\"nope\" is not an IPv6 address"},
-             bad_case{"-bad-.com:80", "\"-bad-.com\" is not a valid host name"},
-             bad_case{"a..b:80", "\"a..b\" is not a valid host name"},
-             bad_case{"a b:80", "\"a b\" is not a valid host name"},
-         }) {
-        auto r = parse_host_port(c.text);
-        ASSERT_FALSE(r) << c.text;
-        EXPECT_EQ(r.error().detail, c.reason) << c.text;
-    }
-    EXPECT_TRUE(is_wildcard_host("0.0.0.0"));
-    EXPECT_TRUE(is_wildcard_host("::"));
-    EXPECT_FALSE(is_wildcard_host("127.0.0.1"));
 }
 
 }  // namespace

@@ -1,0 +1,197 @@
+// File: broker/server/broker_config.cc
+//
+// YAML → broker_config: the broker's keys, their ranges and the cross-key
+// checks. The generic part (known keys with "did you mean", duplicates, typed
+// reads naming key path and line, problems collected and reported together in
+// line order) is common/yaml_config.h's yaml_checker.
+
+#include "broker/server/broker_config.h"
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "common/yaml_config.h"
+
+namespace fjord::broker {
+
+namespace {
+
+// Keys of each mapping, in the order the reference documents them.
+constexpr std::string_view top_keys[] = {
+    "node_id",   "data_dir", "controllers",       "listen",
+    "advertise", "rack",     "max_request_bytes", "connections_max_idle_ms",
+    "flush",     "log_level"};
+constexpr std::string_view listen_keys[] = {"kafka", "metrics"};
+constexpr std::string_view advertise_keys[] = {"kafka"};
+constexpr std::string_view flush_keys[] = {"messages", "ms"};
+
+void parse_controllers(yaml_checker& p, const yaml_field& f, broker_config& c) {
+    if (!f.value.IsSequence()) {
+        p.error("controllers",
+                fmt::format("expected a sequence of host:port, got {}", describe(f.value)), f.line);
+        return;
+    }
+    if (f.value.size() == 0) {
+        p.error("controllers", "must list at least one controller", f.line);
+        return;
+    }
+    std::map<std::string, size_t> seen;
+    size_t i = 0;
+    for (auto it = f.value.begin(); it != f.value.end(); ++it, ++i) {
+        const YAML::Node item = *it;
+        const std::string path = fmt::format("controllers[{}]", i);
+        const int item_line = line_of(item);
+        p.note_line(path, item_line);
+        if (!item.IsScalar()) {
+            p.error(path, fmt::format("expected host:port, got {}", describe(item)), item_line);
+            continue;
+        }
+        host_port hp;
+        if (!p.set_address(path, item.Scalar(), hp)) {
+            continue;
+        }
+        if (is_wildcard_host(hp.host)) {
+            p.error(path,
+                    fmt::format("{} is a wildcard address; give one the broker can reach",
+                                hp.to_string()),
+                    item_line);
+        } else if (const auto [s, fresh] = seen.emplace(hp.to_string(), i); !fresh) {
+            p.error(path, fmt::format("{} is also controllers[{}]", hp.to_string(), s->second),
+                    item_line);
+        }
+        c.controllers.push_back(std::move(hp));
+    }
+}
+
+void parse_listen(yaml_checker& p, const yaml_field& f, broker_config& c) {
+    const auto fs = p.fields(f.value, "listen", f.line, listen_keys);
+    if (!fs) {
+        return;
+    }
+    p.read_address(*fs, "listen", "kafka", false, f.line, c.listen.kafka);
+    if (const auto m = p.read_string(*fs, "listen", "metrics", false, f.line, true)) {
+        if (m->empty()) {
+            c.listen.metrics.reset();
+        } else {
+            host_port hp;
+            if (p.set_address("listen.metrics", *m, hp)) {
+                c.listen.metrics = hp;
+            }
+        }
+    }
+}
+
+void parse_flush(yaml_checker& p, const yaml_field& f, broker_config& c) {
+    const auto fs = p.fields(f.value, "flush", f.line, flush_keys);
+    if (!fs) {
+        return;
+    }
+    p.read_uint<uint64_t>(*fs, "flush", "messages", false, f.line, 0,
+                          std::numeric_limits<int64_t>::max(), c.flush.messages);
+    p.read_uint<uint32_t>(*fs, "flush", "ms", false, f.line, 0, 86'400'000, c.flush.ms);
+}
+
+bool conflicts(const host_port& a, const host_port& b) {
+    return a.port == b.port &&
+           (a.host == b.host || is_wildcard_host(a.host) || is_wildcard_host(b.host));
+}
+
+// Checks that need every key parsed.
+void validate(yaml_checker& p, broker_config& c) {
+    if (c.listen.metrics && conflicts(*c.listen.metrics, c.listen.kafka)) {
+        p.error("listen.metrics",
+                fmt::format("{} conflicts with listen.kafka ({})", c.listen.metrics->to_string(),
+                            c.listen.kafka.to_string()),
+                p.line("listen.metrics"));
+    }
+    // Clients dial the advertised address, and a wildcard is not one.
+    if (c.advertise.kafka.host.empty()) {
+        c.advertise.kafka = c.listen.kafka;
+        if (is_wildcard_host(c.listen.kafka.host)) {
+            p.error("advertise.kafka",
+                    fmt::format("required when listen.kafka is a wildcard address ({})",
+                                c.listen.kafka.to_string()),
+                    p.line("listen.kafka"));
+        }
+    } else if (is_wildcard_host(c.advertise.kafka.host)) {
+        p.error("advertise.kafka",
+                fmt::format("{} is a wildcard address; advertise one that clients can reach",
+                            c.advertise.kafka.to_string()),
+                p.line("advertise.kafka"));
+    }
+}
+
+void parse_document(yaml_checker& p, const YAML::Node& root, broker_config& c) {
+    // An empty document is an empty mapping: the missing keys say what to add.
+    const YAML::Node top = root.IsNull() ? YAML::Node(YAML::NodeType::Map) : root;
+    const auto fs = p.fields(top, "", line_of(top), top_keys);
+    if (!fs) {
+        return;
+    }
+    uint32_t id = 0;
+    p.read_uint<uint32_t>(*fs, "", "node_id", true, 0, 0, std::numeric_limits<int32_t>::max(), id);
+    c.node_id = static_cast<int32_t>(id);
+    if (auto d = p.read_string(*fs, "", "data_dir", true, 0, false)) {
+        c.data_dir = std::move(*d);
+    }
+    if (const yaml_field* f = p.lookup(*fs, "", "controllers", true, 0)) {
+        parse_controllers(p, *f, c);
+    }
+    if (const yaml_field* f = p.lookup(*fs, "", "listen", false, 0)) {
+        parse_listen(p, *f, c);
+    }
+    if (const yaml_field* f = p.lookup(*fs, "", "advertise", false, 0)) {
+        if (const auto afs = p.fields(f->value, "advertise", f->line, advertise_keys)) {
+            p.read_address(*afs, "advertise", "kafka", false, f->line, c.advertise.kafka);
+        }
+    }
+    if (auto r = p.read_string(*fs, "", "rack", false, 0, true)) {
+        c.rack = std::move(*r);
+    }
+    p.read_uint<uint32_t>(*fs, "", "max_request_bytes", false, 0, 1024, uint32_t{1} << 30,
+                          c.max_request_bytes);
+    p.read_uint<uint32_t>(*fs, "", "connections_max_idle_ms", false, 0, 1000, 86'400'000,
+                          c.connections_max_idle_ms);
+    if (const yaml_field* f = p.lookup(*fs, "", "flush", false, 0)) {
+        parse_flush(p, *f, c);
+    }
+    p.read_log_level(*fs, "", "log_level", false, 0, c.log_level);
+    if (!p.failed()) {
+        validate(p, c);
+    }
+}
+
+}  // namespace
+
+result<broker_config> parse_broker_config(std::string_view yaml_text) {
+    broker_config c;
+    yaml_checker p;
+    auto r =
+        check_yaml_document(yaml_text, [&](const YAML::Node& root) { parse_document(p, root, c); });
+    if (!r) {
+        return r.error();
+    }
+    if (p.failed()) {
+        return p.failure();
+    }
+    return c;
+}
+
+result<broker_config> load_broker_config(const std::string& path) {
+    auto text = read_config_file(path);
+    if (!text) {
+        return text.error();
+    }
+    auto c = parse_broker_config(*text);
+    if (!c) {
+        return prefix_lines(path, c.error());
+    }
+    return c;
+}
+
+}  // namespace fjord::broker

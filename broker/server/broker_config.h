@@ -1,0 +1,89 @@
+#pragma once
+// File: broker/server/broker_config.h
+//
+// The broker daemon's configuration: one YAML file (/etc/fjord/broker.yaml),
+// parsed into `broker_config`. Every key, its type, default and range is
+// documented in broker/server/README.md; every key needs a restart (the file
+// is read once, at start).
+//
+// Contract (the same as controller/server/controller_config.h):
+// - Nothing throws (yaml-cpp's exceptions are caught and converted).
+// - Any problem is std::errc::invalid_argument (file I/O: the errno code)
+//   whose detail lists every problem found, one per line, each naming the full
+//   key path and, where the key is present, its line:
+//       flush.mesages: unknown key, did you mean messages? (line 9)
+//       controllers[1]: "x" is not host:port: missing ":port" (line 4)
+//       node_id: required key is missing
+//   load_broker_config() prefixes each line with "<path>: ". Cross-key checks
+//   (address conflicts, advertise vs wildcard listen, repeated controllers)
+//   run only when every key parsed.
+// - On success every field is set: defaults applied, advertise.kafka
+//   defaulted from listen.kafka.
+//
+// The broker's session timeout is not configured here: the controller sets
+// it and tells the broker in its heartbeat replies.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/host_port.h"
+#include "common/log.h"
+#include "common/result.h"
+
+namespace fjord::broker {
+
+struct listen_addresses {
+    /// The Kafka API.
+    host_port kafka{"127.0.0.1", 9092};
+    /// HTTP /metrics and /healthz; nullopt when configured as "" (disabled).
+    std::optional<host_port> metrics = host_port{"127.0.0.1", 9093};
+    bool operator==(const listen_addresses&) const = default;
+};
+
+struct advertise_addresses {
+    /// What clients are told to connect to (Metadata responses).
+    host_port kafka;
+    bool operator==(const advertise_addresses&) const = default;
+};
+
+/// When the broker fsyncs a partition log. Neither is needed to survive a
+/// process crash (written data is in the page cache); they bound what a power
+/// loss can take. 0 leaves flushing to the OS, as Kafka does by default.
+struct flush_policy {
+    /// fsync after this many messages appended to a partition; 0: never.
+    uint64_t messages = 0;
+    /// fsync a partition with unflushed data at least this often; 0: never.
+    uint32_t ms = 0;
+    bool operator==(const flush_policy&) const = default;
+};
+
+struct broker_config {
+    /// The Kafka broker id (an int32 on the wire), 0..2147483647.
+    int32_t node_id = 0;
+    std::string data_dir;
+    /// The controllers' API addresses (ControllerService); at least one.
+    std::vector<host_port> controllers;
+    listen_addresses listen;
+    advertise_addresses advertise;
+    /// Kafka's broker.rack; "" for none.
+    std::string rack;
+    /// Largest request accepted (Kafka's socket.request.max.bytes).
+    uint32_t max_request_bytes = 100u << 20;
+    /// Close a connection idle this long (Kafka's connections.max.idle.ms).
+    uint32_t connections_max_idle_ms = 600000;
+    flush_policy flush;
+    fjord::log_level log_level = fjord::log_level::info;
+    bool operator==(const broker_config&) const = default;
+};
+
+/// Parses and validates one YAML document (see the file comment).
+result<broker_config> parse_broker_config(std::string_view yaml_text);
+
+/// Reads `path` (at most 1 MiB) and parses it; every error line is prefixed
+/// with "<path>: ".
+result<broker_config> load_broker_config(const std::string& path);
+
+}  // namespace fjord::broker
