@@ -1,0 +1,461 @@
+// File: broker/log/partition_log.cc
+//
+// The partition log (partition_log.h). Ordering rules that recovery relies on
+// (README.md):
+// - roll() seals the active segment (index files written and synced, log
+//   synced) before the successor's file is created and the directory
+//   synced. So every segment but the last is complete on disk, and only the
+//   last is scanned on open.
+// - Segments are removed log file first, one directory sync per segment:
+//   retention oldest first, truncation newest first, so a crash leaves a
+//   contiguous run of segments.
+// - A truncation is fsynced before anything is appended after it.
+
+#include "broker/log/partition_log.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "broker/log/batch_header.h"
+#include "broker/log/errc.h"
+#include "broker/log/segment.h"
+#include "common/log.h"
+
+namespace fjord::broker::storage {
+namespace {
+
+constexpr std::string_view component = "broker.log";
+/// Relative offsets in .index are 32-bit: a segment spans at most this many.
+constexpr int64_t max_relative_offset = std::numeric_limits<int32_t>::max();
+
+result<void> check_range(std::string_view key, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi) {
+        return {errc::invalid_config, fmt::format("{}: {}, must be in [{}, {}]", key, v, lo, hi)};
+    }
+    return ok();
+}
+
+}  // namespace
+
+result<void> validate(const log_config& c) {
+    constexpr int64_t max = std::numeric_limits<int64_t>::max();
+    const struct {
+        std::string_view key;
+        int64_t value, lo, hi;
+    } checks[] = {
+        {"segment.bytes", c.segment_bytes, static_cast<int64_t>(batch_header_size),
+         std::numeric_limits<int32_t>::max()},
+        {"segment.ms", c.segment_ms, 1, max},
+        {"index.interval.bytes", c.index_interval_bytes, 0, max},
+        {"retention.ms", c.retention_ms, -1, max},
+        {"retention.bytes", c.retention_bytes, -1, max},
+        {"flush.messages", c.flush_messages, 1, max},
+        {"flush.ms", c.flush_ms, 0, max},
+        {"max.message.bytes", c.max_batch_bytes, 0, max},
+    };
+    for (const auto& k : checks) {
+        if (auto r = check_range(k.key, k.value, k.lo, k.hi); !r) {
+            return r;
+        }
+    }
+    return ok();
+}
+
+partition_log::partition_log(std::string dir, log_config config, std::shared_ptr<file_ops> fs,
+                             int64_t now_ms)
+    : _dir(std::move(dir)),
+      _config(config),
+      _fs(fs ? std::move(fs) : posix_file_ops()),
+      _last_flush_ms(now_ms) {}
+
+partition_log::~partition_log() = default;
+
+result<std::unique_ptr<partition_log>> partition_log::open(std::string dir, log_config config,
+                                                           int64_t now_ms,
+                                                           std::shared_ptr<file_ops> fs) {
+    if (dir.empty()) {
+        return error_info(errc::invalid_config, "partition log: empty directory");
+    }
+    if (auto r = validate(config); !r) {
+        return r.error();
+    }
+    std::unique_ptr<partition_log> out(
+        new partition_log(std::move(dir), config, std::move(fs), now_ms));
+    if (auto r = out->recover(now_ms); !r) {
+        return r.error();
+    }
+    return out;
+}
+
+// --- recovery ---------------------------------------------------------------
+
+result<void> partition_log::recover(int64_t now_ms) {
+    if (auto r = _fs->make_dir(_dir); !r) {
+        return r;
+    }
+    auto names = _fs->list_dir(_dir);
+    if (!names) {
+        return names.error();
+    }
+    std::set<kafka_offset> logs;
+    std::map<std::string, kafka_offset> indexes;  // index file name -> base
+    for (const std::string& name : *names) {
+        kafka_offset base;
+        std::string ext;
+        if (!parse_segment_file_name(name, base, ext)) {
+            log(log_level::warn, component, "ignoring unexpected file {}/{}", _dir, name);
+        } else if (ext.ends_with(tmp_ext)) {
+            // An index rewrite whose rename never happened: never an index.
+            log(log_level::info, component, "removing leftover {}/{}", _dir, name);
+            if (auto r = _fs->remove(_dir + "/" + name); !r) {
+                return r;
+            }
+        } else if (ext == log_ext) {
+            logs.insert(base);
+        } else {
+            indexes.emplace(name, base);
+        }
+    }
+    // Index files without a log: a segment removal that a crash interrupted.
+    for (const auto& [name, base] : indexes) {
+        if (logs.count(base) == 0) {
+            log(log_level::info, component, "removing orphan index {}/{}", _dir, name);
+            if (auto r = _fs->remove(_dir + "/" + name); !r) {
+                return r;
+            }
+        }
+    }
+
+    if (logs.empty()) {
+        auto s = segment::create(*_fs, _dir, kafka_offset{0}, now_ms);
+        if (!s) {
+            return s.error();
+        }
+        _segments.push_back(std::move(*s));
+    } else {
+        const std::vector<kafka_offset> bases(logs.begin(), logs.end());
+        const uint64_t interval = index_interval();
+        for (size_t i = 0; i + 1 < bases.size(); ++i) {
+            auto s = segment::open_sealed(*_fs, _dir, bases[i], bases[i + 1], interval, now_ms);
+            if (!s) {
+                return s.error();
+            }
+            _segments.push_back(std::move(*s));
+        }
+        auto last = segment::recover(*_fs, _dir, bases.back(), interval, now_ms);
+        if (!last) {
+            return last.error();
+        }
+        _segments.push_back(std::move(*last));
+    }
+    _high_watermark = log_end_offset();
+    _flushed = log_end_offset();
+    log(log_level::info, component, "opened {}: offsets [{}, {}) in {} segments, {} bytes", _dir,
+        log_start_offset(), log_end_offset(), _segments.size(), size_bytes());
+    return ok();
+}
+
+// --- write side -------------------------------------------------------------
+
+result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r.error();
+    }
+    if (static_cast<int64_t>(batch.size()) > _config.max_batch_bytes) {
+        return {errc::batch_too_large, fmt::format("batch of {} bytes, max.message.bytes is {}",
+                                                   batch.size(), _config.max_batch_bytes)};
+    }
+    if (static_cast<int64_t>(batch.size()) > _config.segment_bytes) {
+        return {errc::batch_exceeds_segment, fmt::format("batch of {} bytes, segment.bytes is {}",
+                                                         batch.size(), _config.segment_bytes)};
+    }
+    auto validated = validate_batch(batch);
+    if (!validated) {
+        return validated.error();
+    }
+    batch_header h = *validated;
+    const kafka_offset base = log_end_offset();
+
+    segment* active = _segments.back().get();
+    const bool roll_needed =
+        !active->empty() &&
+        (active->size() + batch.size() > static_cast<uint64_t>(_config.segment_bytes) ||
+         active->age_ms(now_ms, h.max_timestamp) > _config.segment_ms ||
+         (base + h.last_offset_delta) - active->base() > max_relative_offset);
+    if (roll_needed) {
+        if (auto r = roll(now_ms); !r) {
+            return r.error();
+        }
+        active = _segments.back().get();
+    }
+
+    set_base_offset(batch, base);
+    h.base_offset = base.value();
+    append_info info{base, h.last(), no_timestamp};
+    if (_config.message_timestamp_type == timestamp_type::log_append_time) {
+        set_log_append_time(batch, now_ms);
+        h = decode_batch_header(batch);
+        info.log_append_time = now_ms;
+    }
+    if (auto r = active->append(batch, h, index_interval()); !r) {
+        return fail(r.error());
+    }
+
+    // The flush policy. A failed flush fails the append: the batch is in
+    // the log but may not survive a crash, which the producer must hear.
+    const bool by_count = log_end_offset() - _flushed >= _config.flush_messages;
+    const bool by_time = now_ms - _last_flush_ms >= _config.flush_ms;
+    if (by_count || by_time) {
+        if (auto r = flush(now_ms); !r) {
+            return r.error();
+        }
+    }
+    return info;
+}
+
+result<void> partition_log::flush(int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r;
+    }
+    if (auto r = _segments.back()->flush(); !r) {
+        return fail(r.error());
+    }
+    _flushed = log_end_offset();
+    _last_flush_ms = now_ms;
+    return ok();
+}
+
+result<bool> partition_log::maybe_flush(int64_t now_ms) {
+    if (_flushed == log_end_offset() || now_ms - _last_flush_ms < _config.flush_ms) {
+        return false;
+    }
+    if (auto r = flush(now_ms); !r) {
+        return r.error();
+    }
+    return true;
+}
+
+result<void> partition_log::roll(int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r;
+    }
+    segment& active = *_segments.back();
+    if (active.empty()) {
+        return ok();
+    }
+    if (auto r = active.seal(); !r) {
+        return fail(r.error());
+    }
+    _flushed = log_end_offset();
+    auto next = segment::create(*_fs, _dir, log_end_offset(), now_ms);
+    if (!next) {
+        return fail(next.error());
+    }
+    _segments.push_back(std::move(*next));
+    return ok();
+}
+
+result<void> partition_log::set_high_watermark(kafka_offset hw) {
+    if (hw < log_start_offset() || hw > log_end_offset()) {
+        return {errc::offset_out_of_range, fmt::format("high watermark {} outside the log [{}, {}]",
+                                                       hw, log_start_offset(), log_end_offset())};
+    }
+    _high_watermark = hw;
+    return ok();
+}
+
+result<kafka_offset> partition_log::truncate_to(kafka_offset o) {
+    if (auto r = check_failed(); !r) {
+        return r.error();
+    }
+    if (o >= log_end_offset()) {
+        return log_end_offset();
+    }
+    if (o < log_start_offset()) {
+        return {errc::offset_out_of_range,
+                fmt::format("truncate to {}: below the log start {}", o, log_start_offset())};
+    }
+    // Newest first, each removal durable before the next: a crash leaves a
+    // contiguous prefix. The first segment stays (emptied if need be): the
+    // log always has an active segment.
+    while (_segments.size() > 1 && _segments.back()->base() >= o) {
+        if (auto r = remove_segment(*_segments.back()); !r) {
+            return fail(r.error());
+        }
+        _segments.pop_back();
+    }
+    if (auto r = _segments.back()->truncate_before(o, index_interval()); !r) {
+        return fail(r.error());
+    }
+    _high_watermark = std::min(_high_watermark, log_end_offset());
+    _flushed = std::min(_flushed, log_end_offset());
+    log(log_level::info, component, "{}: truncated to offset {} (asked {})", _dir, log_end_offset(),
+        o);
+    return log_end_offset();
+}
+
+result<retention_info> partition_log::apply_retention(int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r.error();
+    }
+    retention_info info;
+    uint64_t total = size_bytes();
+    // Never the active segment, never data consumers cannot see yet.
+    auto deletable = [this] {
+        return _segments.size() > 1 && _segments.front()->next() <= _high_watermark;
+    };
+    auto remove_front = [&]() -> result<void> {
+        segment& s = *_segments.front();
+        if (auto r = remove_segment(s); !r) {
+            return fail(r.error());
+        }
+        info.segments++;
+        info.bytes += s.size();
+        total -= s.size();
+        _segments.erase(_segments.begin());
+        return ok();
+    };
+    if (_config.retention_ms >= 0) {
+        while (deletable()) {
+            const int64_t ts = _segments.front()->max_timestamp();
+            if (ts < 0 || now_ms - ts <= _config.retention_ms) {
+                break;
+            }
+            if (auto r = remove_front(); !r) {
+                return r.error();
+            }
+        }
+    }
+    if (_config.retention_bytes >= 0) {
+        const auto limit = static_cast<uint64_t>(_config.retention_bytes);
+        while (deletable() && total - _segments.front()->size() >= limit) {
+            if (auto r = remove_front(); !r) {
+                return r.error();
+            }
+        }
+    }
+    if (info.segments > 0) {
+        log(log_level::info, component,
+            "{}: retention deleted {} segments ({} bytes); log start is now {}", _dir,
+            info.segments, info.bytes, log_start_offset());
+    }
+    return info;
+}
+
+result<void> partition_log::set_config(log_config c) {
+    if (auto r = validate(c); !r) {
+        return r;
+    }
+    _config = c;
+    return ok();
+}
+
+// --- read side --------------------------------------------------------------
+
+result<fetch_slice> partition_log::read(kafka_offset start, uint64_t max_bytes,
+                                        kafka_offset max_offset, first_batch rule) const {
+    if (start < log_start_offset() || start > log_end_offset()) {
+        return {errc::offset_out_of_range, fmt::format("offset {} outside the log [{}, {}]", start,
+                                                       log_start_offset(), log_end_offset())};
+    }
+    fetch_slice out;
+    out.first_offset = start;
+    out.next_offset = start;
+    const read_request req{start, std::min(max_offset, log_end_offset()), max_bytes,
+                           rule == first_batch::may_exceed_max_bytes};
+    if (start >= req.max_offset) {
+        return out;
+    }
+    // The segment holding start: the last one whose base is <= start.
+    auto it = std::upper_bound(
+        _segments.begin(), _segments.end(), start,
+        [](kafka_offset o, const std::unique_ptr<segment>& s) { return o < s->base(); });
+    for (--it; it != _segments.end(); ++it) {
+        auto done = (*it)->read(req, out);
+        if (!done) {
+            return done.error();
+        }
+        if (*done) {
+            break;
+        }
+    }
+    return out;
+}
+
+result<std::optional<timestamp_offset>> partition_log::offset_for_timestamp(
+    int64_t ts, kafka_offset max_offset) const {
+    ts = std::max<int64_t>(ts, 0);
+    for (const auto& s : _segments) {
+        if (s->base() >= max_offset) {
+            break;
+        }
+        if (s->max_timestamp() < ts) {
+            continue;
+        }
+        auto found = s->find_timestamp(ts, max_offset);
+        if (!found || *found) {
+            return found;
+        }
+    }
+    return std::optional<timestamp_offset>();
+}
+
+kafka_offset partition_log::log_start_offset() const {
+    return _segments.front()->base();
+}
+
+kafka_offset partition_log::log_end_offset() const {
+    return _segments.back()->next();
+}
+
+uint64_t partition_log::size_bytes() const {
+    uint64_t n = 0;
+    for (const auto& s : _segments) {
+        n += s->size();
+    }
+    return n;
+}
+
+std::vector<segment_info> partition_log::segments() const {
+    std::vector<segment_info> out;
+    out.reserve(_segments.size());
+    for (const auto& s : _segments) {
+        out.push_back({s->base(), s->next(), s->size(), s->max_timestamp()});
+    }
+    return out;
+}
+
+// --- helpers ----------------------------------------------------------------
+
+error_info partition_log::fail(error_info e) {
+    if (!_failed) {
+        log(log_level::error, component, "{}: write failed, refusing further writes: {}", _dir,
+            e.message());
+        _failed = e;
+    }
+    return e;
+}
+
+result<void> partition_log::check_failed() const {
+    if (_failed) {
+        return *_failed;
+    }
+    return ok();
+}
+
+result<void> partition_log::remove_segment(segment& s) {
+    if (auto r = s.remove_files(); !r) {
+        return r;
+    }
+    return _fs->sync_dir(_dir);
+}
+
+uint64_t partition_log::index_interval() const {
+    return static_cast<uint64_t>(_config.index_interval_bytes);
+}
+
+}  // namespace fjord::broker::storage
