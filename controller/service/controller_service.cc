@@ -827,11 +827,16 @@ grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::Watch
     const auto cancelled = [&] { return _stopping.load() || ctx->IsCancelled(); };
     revision_id last{req->from_revision()};
     auto send_snapshot = [&]() {
+        // Serialized under the read lock (no copy of the tables), parsed
+        // outside it: the raft loop's applies wait for that lock, and at a
+        // million partitions a copy held it long enough to cost the leader
+        // its lease.
+        const std::string bytes =
+            _state.read([&](const controller::controller_stm& s) { return s.snapshot(); });
         v1::WatchEvent ev;
-        _state.read([&](const controller::controller_stm& s) {
-            *ev.mutable_snapshot() = s.full_state();
-            return 0;
-        });
+        if (!ev.mutable_snapshot()->ParseFromString(bytes)) {
+            return false;
+        }
         last = revision_id{ev.snapshot().revision()};
         ev.set_revision_complete(true);
         return writer->Write(ev);
