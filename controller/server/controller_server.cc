@@ -9,12 +9,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/assert.h"
+#include "common/data_dir.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/uuid.h"
 #include "controller/server/controller_state.h"
-#include "controller/server/data_dir.h"
 #include "controller/server/raft_loop.h"
 #include "controller/service/broker_liveness.h"
 #include "controller/service/controller_service.h"
@@ -40,7 +40,7 @@ std::string listen_address(const controller::host_port& hp) {
 
 struct controller_server::impl {
     controller::controller_config cfg;
-    std::optional<controller::data_dir_lock> lock;
+    std::optional<data_dir_lock> lock;
     std::unique_ptr<storage::segmented_log> raft_log;
     std::unique_ptr<controller_state> state;
     std::unique_ptr<transport::peer_transport> transport;
@@ -137,16 +137,16 @@ result<std::unique_ptr<controller_server>> controller_server::start(
         return error_info(
             ec, fmt::format("data_dir: cannot create {}: {}", cfg.data_dir, ec.message()));
     }
-    auto lock = controller::data_dir_lock::acquire(cfg.data_dir);
+    auto lock = data_dir_lock::acquire(cfg.data_dir);
     if (!lock) {
         return lock.error();
     }
     im->lock.emplace(std::move(*lock));
-    auto id = controller::load_or_create_identity(cfg.data_dir, cfg.node_id);
+    auto id = load_or_create_identity(cfg.data_dir, cfg.node_id);
     if (!id) {
         return id.error();
     }
-    if (auto r = controller::check_expected_cluster(*id, cfg.cluster_id); !r) {
+    if (auto r = check_expected_cluster(*id, cfg.cluster_id); !r) {
         return r.error();
     }
 
@@ -190,7 +190,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
         }
     };
     im->state->on_cluster_uuid = [data_dir, expected_cluster](const std::string& uuid) {
-        if (auto r = controller::record_cluster_uuid(data_dir, uuid); !r) {
+        if (auto r = record_cluster_uuid(data_dir, uuid); !r) {
             FJORD_PANIC("recording cluster uuid {}: {}", uuid, r.error().message());
         }
     };
@@ -305,7 +305,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
         "node {} serving: api {} (port {}), peer {} (port {}), data {}", cfg.node_id,
         listen_address(cfg.listen.api), im->api_port, listen_address(cfg.listen.peer),
         im->peer_port, cfg.data_dir);
-    controller::sd_notify_ready();
+    sd_notify_ready();
     return std::unique_ptr<controller_server>(new controller_server(std::move(im)));
 }
 
@@ -328,7 +328,7 @@ void controller_server::shutdown() {
         return;
     }
     im.shut_down = true;
-    controller::sd_notify_stopping();
+    sd_notify_stopping();
     log(log_level::info, "controller", "node {} shutting down", im.cfg.node_id);
     // Hand leadership away first, so the group does not wait out an election.
     // The most caught-up voter goes first; a target that does not take over

@@ -1,4 +1,4 @@
-// File: controller/server/data_dir.cc
+// File: common/data_dir.cc
 //
 // data_dir_lock, the identity file and sd_notify. Identity file format (text,
 // so an operator can read it; the checksum makes edits or damage visible):
@@ -9,7 +9,7 @@
 //   cluster_uuid=9f1c0a52-6b1e-4c3d-8e2f-0a1b2c3d4e5f     (empty until known)
 //   crc32c=1a2b3c4d                                       (over every byte before this line)
 
-#include "controller/server/data_dir.h"
+#include "common/data_dir.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -33,7 +33,7 @@
 #include "common/log.h"
 #include "common/uuid.h"
 
-namespace fjord::controller {
+namespace fjord {
 namespace {
 
 constexpr std::string_view component = "data_dir";
@@ -502,4 +502,4 @@ bool sd_notify_stopping() {
     return sd_notify("STOPPING=1");
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord

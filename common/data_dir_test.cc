@@ -1,4 +1,4 @@
-// File: controller/server/data_dir_test.cc
+// File: common/data_dir_test.cc
 //
 // data_dir_lock (exclusion within a process and across processes, the pid in
 // the message, release on destruction), the identity file (create, reload,
@@ -6,7 +6,7 @@
 // corruption detection, atomic rewrite) and sd_notify over real unix
 // datagram sockets (path and abstract namespace).
 
-#include "controller/server/data_dir.h"
+#include "common/data_dir.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -26,7 +26,7 @@
 #include "common/log.h"
 #include "common/uuid.h"
 
-namespace fjord::controller {
+namespace fjord {
 namespace {
 
 [[maybe_unused]] const bool quiet_logs = [] {
@@ -381,4 +381,4 @@ TEST(sd_notify, not_configured_or_broken_is_not_fatal) {
 }
 
 }  // namespace
-}  // namespace fjord::controller
+}  // namespace fjord

@@ -1,5 +1,5 @@
 #pragma once
-// File: controller/server/data_dir.h
+// File: common/data_dir.h
 //
 // Owning a data directory safely, and telling systemd we are up.
 //
@@ -15,7 +15,7 @@
 // - sd_notify: the systemd readiness protocol (one datagram to
 //   $NOTIFY_SOCKET), without libsystemd. Failures are logged, never fatal.
 //
-// Library: fjord_controller_support (controller/server/CMakeLists.txt).
+// Library: fjord_data_dir (common/CMakeLists.txt); used by both daemons.
 // Nothing here throws. Errors are data_dir_errc values whose detail names the
 // directory or file, e.g.
 //   data dir /var/lib/fjord/controller is locked by another process (pid 4242)
@@ -29,7 +29,7 @@
 #include "common/ids.h"
 #include "common/result.h"
 
-namespace fjord::controller {
+namespace fjord {
 
 enum class data_dir_errc {
     success = 0,
@@ -47,12 +47,12 @@ inline std::error_code make_error_code(data_dir_errc e) {
     return {static_cast<int>(e), data_dir_category()};
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord
 
 template <>
-struct std::is_error_code_enum<fjord::controller::data_dir_errc> : std::true_type {};
+struct std::is_error_code_enum<fjord::data_dir_errc> : std::true_type {};
 
-namespace fjord::controller {
+namespace fjord {
 
 /// Exclusive ownership of a data directory for as long as the object lives
 /// (the daemon keeps it for its lifetime). Move-only.
@@ -122,4 +122,4 @@ bool sd_notify_ready();
 /// sd_notify("STOPPING=1"): shutdown has begun.
 bool sd_notify_stopping();
 
-}  // namespace fjord::controller
+}  // namespace fjord
