@@ -1,0 +1,65 @@
+// File: broker/kafka/errors.cc
+//
+// The broker's one error-translation table toward Kafka clients.
+
+#include "broker/kafka/errors.h"
+
+#include "broker/log/errc.h"
+#include "common/kafka/errc.h"
+
+namespace fjord::broker {
+
+int16_t kafka_error(const std::error_code& ec) {
+    namespace k = kafka_errors;
+    if (!ec) {
+        return k::none;
+    }
+    if (ec.category() == storage::error_category()) {
+        switch (static_cast<storage::errc>(ec.value())) {
+            case storage::errc::success:
+                return k::none;
+            case storage::errc::invalid_batch:
+            case storage::errc::corrupt_batch:
+                return k::corrupt_message;
+            case storage::errc::batch_too_large:
+                return k::message_too_large;
+            case storage::errc::batch_exceeds_segment:
+                return k::record_list_too_large;
+            case storage::errc::offset_out_of_range:
+                return k::offset_out_of_range;
+            case storage::errc::corrupt:
+            case storage::errc::io_error:
+                return k::kafka_storage_error;
+            case storage::errc::invalid_config:
+                return k::unknown_server_error;
+        }
+        return k::unknown_server_error;
+    }
+    if (ec.category() == kafka::error_category()) {
+        switch (static_cast<kafka::errc>(ec.value())) {
+            case kafka::errc::success:
+                return k::none;
+            case kafka::errc::corrupt_batch:
+                return k::corrupt_message;
+            case kafka::errc::invalid_batch:
+                return k::invalid_record;
+            case kafka::errc::unsupported_compression:
+                return k::unsupported_compression_type;
+            case kafka::errc::unsupported_version:
+            case kafka::errc::unsupported_api:
+                return k::unsupported_version;
+            case kafka::errc::frame_too_large:
+                return k::message_too_large;
+            case kafka::errc::truncated:
+            case kafka::errc::invalid_length:
+            case kafka::errc::invalid_varint:
+            case kafka::errc::invalid_value:
+            case kafka::errc::trailing_bytes:
+                return k::invalid_request;
+        }
+        return k::unknown_server_error;
+    }
+    return k::unknown_server_error;
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,74 @@
+#pragma once
+// File: broker/kafka/kafka_api.h
+//
+// The Kafka request handlers: a frame_handler for the listener. Each frame's
+// header is parsed (common/kafka/frame.h), the body decoded for its API and
+// version, the request served from the metadata cache and the partition
+// logs, and the response encoded with the matching header version.
+//
+// APIs and versions advertised (ApiVersions answers with exactly these):
+//   ApiVersions 0-3, Metadata 0-12, Produce 3-9, Fetch 4-12, ListOffsets 1-6.
+// Produce 3+ and Fetch 4+ carry only record batch v2 (what librdkafka and
+// kafka-python send to a broker advertising them).
+//
+// Runs on the listener's io thread, like the cache and the partition
+// manager it reads (nothing here locks). Connection-fatal problems (an
+// unknown API key, a body that does not decode, an unsupported version of
+// any API but ApiVersions) close the connection with a log line naming the
+// client and the reason, as Kafka does; every other client keeps being
+// served.
+//
+// Fetch is a real long poll: a fetch that has fewer than min_bytes waits,
+// parked, until appends bring enough or max_wait_ms passes (wake_fetches()
+// re-checks parked fetches after every produce and metadata change).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <string>
+
+#include "broker/cluster/metadata_cache.h"
+#include "broker/cluster/partition_manager.h"
+#include "broker/server/kafka_listener.h"
+
+namespace fjord::broker {
+
+struct broker_endpoint {
+    int32_t node_id = 0;
+    std::string host;
+    int32_t port = 0;
+    std::string rack;
+};
+
+class kafka_api final : public frame_handler {
+  public:
+    /// Runs `fn` on the io thread after `delay`.
+    using schedule_fn = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
+    /// Wall-clock milliseconds since the epoch (timestamps, segment ages).
+    using clock_fn = std::function<int64_t()>;
+
+    kafka_api(broker_endpoint me, metadata_cache& md, partition_manager& pm, schedule_fn schedule,
+              clock_fn now);
+
+    void on_frame(const connection_info& conn, std::string frame, reply_fn reply) override;
+    void on_close(const connection_info& conn) override;
+
+    /// Re-checks parked fetches (after appends or metadata changes).
+    void wake_fetches();
+
+    struct parked_fetch;
+
+  private:
+    broker_endpoint _me;
+    metadata_cache& _md;
+    partition_manager& _pm;
+    schedule_fn _schedule;
+    clock_fn _now;
+    std::list<std::shared_ptr<parked_fetch>> _parked;
+    bool _waking = false;
+
+    friend struct handlers;
+};
+
+}  // namespace fjord::broker

@@ -1,0 +1,186 @@
+// File: broker/server/broker_server.cc
+
+#include "broker/server/broker_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "broker/cluster/controller_link.h"
+#include "broker/cluster/metadata_cache.h"
+#include "broker/cluster/partition_manager.h"
+#include "broker/kafka/kafka_api.h"
+#include "broker/server/kafka_listener.h"
+#include "common/data_dir.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/uuid.h"
+
+namespace fjord::broker {
+namespace {
+
+constexpr const char* component = "broker";
+constexpr std::chrono::milliseconds housekeeping_interval{1000};
+
+int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+struct broker_server::impl {
+    broker_config cfg;
+    std::optional<data_dir_lock> lock;
+    metadata_cache md;
+    std::unique_ptr<partition_manager> partitions;
+    std::unique_ptr<kafka_api> api;
+    std::unique_ptr<kafka_listener> listener;
+    std::unique_ptr<controller_link> link;
+    metrics::registry metrics;
+    std::unique_ptr<http_server> http;
+    std::atomic<uint64_t> applied{0};
+    std::atomic<bool> ready{false};
+    bool stopped = false;
+
+    /// On the io thread: one Watch event into the cache, then the logs.
+    void on_event(const v1::WatchEvent& ev) {
+        if (auto r = md.apply(ev); !r) {
+            log(log_level::warn, component, "watch: {}; starting over from a snapshot",
+                r.error().detail);
+            link->resync();
+            return;
+        }
+        if (!ev.revision_complete()) {
+            return;  // the rest of this revision follows
+        }
+        partitions->reconcile(md, wall_ms());
+        applied = md.applied_revision();
+        link->set_applied_revision(md.applied_revision());
+        api->wake_fetches();
+        if (!ready.exchange(true)) {
+            log(log_level::info, component,
+                "broker {} ready: cluster {}, revision {}, {} topics, {} partition logs open",
+                cfg.node_id, md.cluster_uuid(), md.applied_revision(), md.topics().size(),
+                partitions->open_logs());
+            sd_notify_ready();
+        }
+    }
+
+    void housekeeping() {
+        partitions->housekeeping(wall_ms());
+        listener->post_after(housekeeping_interval, [this] { housekeeping(); });
+    }
+};
+
+broker_server::broker_server(std::unique_ptr<impl> im) : _impl(std::move(im)) {}
+
+broker_server::~broker_server() {
+    shutdown();
+}
+
+result<std::unique_ptr<broker_server>> broker_server::start(const broker_config& cfg) {
+    auto im = std::make_unique<impl>();
+    impl* raw = im.get();
+    im->cfg = cfg;
+    auto lock = data_dir_lock::acquire(cfg.data_dir);
+    if (!lock) {
+        return lock.error();
+    }
+    im->lock = std::move(*lock);
+
+    im->partitions = std::make_unique<partition_manager>(
+        cfg.data_dir, cfg.node_id,
+        partition_defaults{static_cast<int64_t>(cfg.flush.messages),
+                           static_cast<int64_t>(cfg.flush.ms)});
+    broker_endpoint me{cfg.node_id, cfg.advertise.kafka.host, cfg.advertise.kafka.port, cfg.rack};
+    im->api = std::make_unique<kafka_api>(
+        me, im->md, *im->partitions,
+        [raw](std::chrono::milliseconds d, std::function<void()> fn) {
+            raw->listener->post_after(d, std::move(fn));
+        },
+        wall_ms);
+
+    listener_options lo;
+    lo.host = cfg.listen.kafka.host;
+    lo.port = cfg.listen.kafka.port;
+    lo.max_frame_bytes = cfg.max_request_bytes;
+    lo.idle_timeout = std::chrono::milliseconds(cfg.connections_max_idle_ms);
+    auto listener = kafka_listener::start(lo, *im->api);
+    if (!listener) {
+        return error_info(listener.error().code,
+                          fmt::format("listen.kafka: {}", listener.error().detail));
+    }
+    im->listener = std::move(*listener);
+
+    if (cfg.listen.metrics) {
+        auto& applied_gauge = im->metrics.add_gauge(
+            "fjord_broker_applied_revision", "The controller revision this broker has applied");
+        auto& logs_gauge =
+            im->metrics.add_gauge("fjord_broker_partition_logs", "Partition logs open");
+        http_server_options ho;
+        ho.host = cfg.listen.metrics->host;
+        ho.port = cfg.listen.metrics->port;
+        std::map<std::string, http_handler> handlers;
+        handlers["/metrics"] = [raw, &applied_gauge, &logs_gauge](const http_request&) {
+            applied_gauge.set(static_cast<double>(raw->applied.load()));
+            logs_gauge.set(static_cast<double>(raw->ready ? raw->partitions->open_logs() : 0));
+            return http_response{200, std::string(metrics::content_type), raw->metrics.render()};
+        };
+        handlers["/healthz"] = [raw](const http_request&) {
+            const bool ok = raw->ready.load();
+            return http_response{ok ? 200 : 503, "text/plain",
+                                 ok ? "ok\n" : "waiting for the controller's state\n"};
+        };
+        auto http = http_server::start(ho, std::move(handlers));
+        if (!http) {
+            im->listener->stop();
+            return error_info(http.error().code,
+                              fmt::format("listen.metrics: {}", http.error().message()));
+        }
+        im->http = std::move(*http);
+    }
+
+    controller_link_options co;
+    for (const auto& c : cfg.controllers) {
+        co.controllers.push_back(c.to_string());
+    }
+    co.broker.set_id(cfg.node_id);
+    co.broker.set_incarnation(new_uuid());
+    auto* ep = co.broker.add_endpoints();
+    ep->set_name("kafka");
+    ep->set_host(cfg.advertise.kafka.host);
+    ep->set_port(cfg.advertise.kafka.port);
+    co.broker.set_rack(cfg.rack);
+    co.broker.set_version(FJORD_VERSION);
+    im->link = std::make_unique<controller_link>(co, [raw](v1::WatchEvent ev) {
+        auto shared = std::make_shared<v1::WatchEvent>(std::move(ev));
+        raw->listener->post([raw, shared] { raw->on_event(*shared); });
+    });
+    im->link->start();
+    im->listener->post_after(housekeeping_interval, [raw] { raw->housekeeping(); });
+    log(log_level::info, component, "broker {} listening for Kafka clients on {} (advertised {})",
+        cfg.node_id, fmt::format("{}:{}", cfg.listen.kafka.host, im->listener->port()),
+        cfg.advertise.kafka.to_string());
+    return std::unique_ptr<broker_server>(new broker_server(std::move(im)));
+}
+
+void broker_server::shutdown() {
+    if (!_impl || _impl->stopped) {
+        return;
+    }
+    _impl->stopped = true;
+    sd_notify_stopping();
+    log(log_level::info, component, "broker {} shutting down", _impl->cfg.node_id);
+    _impl->link->stop();
+    _impl->listener->stop();
+    _impl->http.reset();
+    _impl->api.reset();
+    _impl->partitions.reset();
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,42 @@
+#pragma once
+// File: broker/server/broker_server.h
+//
+// fjord-broker's composition root: the one place that builds and wires the
+// broker's parts, and tears them down in order.
+//
+//   controller_link ──Watch events──▶ (io thread) metadata_cache.apply
+//        ▲  heartbeats(applied revision)     └─▶ partition_manager.reconcile
+//        │                                   └─▶ kafka_api.wake_fetches
+//   kafka_listener (io thread) ──frames──▶ kafka_api ──▶ partition logs
+//   http (/metrics, /healthz)
+//
+// Start-up: lock the data directory, listen (Kafka, metrics), then register
+// with the controller and follow Watch; READY=1 goes to systemd once the
+// first snapshot is applied (until then Metadata lists no topics).
+// shutdown(): STOPPING=1, stop following the controller, close the
+// listener (connections closed), then the logs.
+
+#include <memory>
+
+#include "broker/server/broker_config.h"
+#include "common/result.h"
+
+namespace fjord::broker {
+
+class broker_server {
+  public:
+    static result<std::unique_ptr<broker_server>> start(const broker_config& cfg);
+    ~broker_server();
+    broker_server(const broker_server&) = delete;
+    broker_server& operator=(const broker_server&) = delete;
+
+    void shutdown();
+
+    struct impl;
+
+  private:
+    explicit broker_server(std::unique_ptr<impl> im);
+    std::unique_ptr<impl> _impl;
+};
+
+}  // namespace fjord::broker
