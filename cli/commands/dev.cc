@@ -1,33 +1,38 @@
 // File: cli/commands/dev.cc
 //
-// fjord dev start|stop|status|purge: a local controller group of real
-// fjord-controller processes on loopback, for trying Fjord and for tests
+// fjord dev start|stop|status|purge: a local cluster of real fjord-controller
+// and fjord-broker processes on loopback, for trying Fjord and for tests
 // (rpk container's role, rpk-reference §9, without containers).
 //
 // State directory (--state-dir, else $XDG_STATE_HOME/fjord/dev, else
 // ~/.local/state/fjord/dev):
-//   cluster.json               what `start` created: members, ports, binary
+//   cluster.json               what `start` created: members, brokers, ports, binaries
 //   lock                       flock held by the running dev command
 //   controller-<id>/controller.yaml, data/, log, pid
+//   broker-<id>/broker.yaml, data/, log, pid
 //
 // Contracts:
 // - start: a fresh cluster gets member i (0-based) the ports 9644, 33145 and
 //   9645 plus 1000*i (rpk container's offset; +i would make one member's
-//   API port the next one's metrics port), each replaced by an ephemeral
-//   port when taken. A stopped cluster restarts with its recorded ports and
-//   data. Returns once every member answers Status naming the same leader
-//   and the cluster has a uuid; otherwise (timeout, a member exiting) it
-//   prints the log tails, stops what it started and exits 1. Then it
-//   creates or updates the profile "dev" and makes it current (unless
-//   --no-profile). Already running: says so, exits 0.
-// - stop: SIGTERM to each member's recorded pid, but only if /proc/PID/cmdline
-//   is a fjord-controller run with that member's config file; waits, then
-//   SIGKILL after --timeout (reported, exit 1). State is kept.
-// - status: exit 0 when every member runs and a leader exists, else 1.
+//   API port the next one's metrics port), and broker i (--brokers, ids from
+//   1) the Kafka and metrics ports 9092 and 9093 plus 100*i, each replaced by
+//   an ephemeral port when taken. A stopped cluster restarts with its
+//   recorded ports and data. Brokers start once every member answers Status
+//   naming the same leader and the cluster has a uuid; start returns once
+//   every broker's GET /healthz says ok. Otherwise (timeout, a process
+//   exiting) it prints the log tails, stops what it started and exits 1.
+//   Then it creates or updates the profile "dev" (controllers, brokers) and
+//   makes it current (unless --no-profile). Already running: says so, exits 0.
+// - stop: SIGTERM to each broker's, then each member's recorded pid, but only
+//   if /proc/PID/cmdline is a fjord-broker (fjord-controller) run with that
+//   process's config file; waits, then SIGKILL after --timeout (reported,
+//   exit 1). State is kept.
+// - status: exit 0 when every member runs, a leader exists and every broker
+//   runs and is ready, else 1.
 // - purge: stop, then remove what start created (and the "dev" profile if it
 //   still points at this state directory); other files are left and named.
 // The processes run in their own session, so they outlive the command and
-// a Ctrl-C in the shell. No broker is started: none exists yet.
+// a Ctrl-C in the shell.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,18 +41,21 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
@@ -74,39 +82,77 @@ using steady = std::chrono::steady_clock;
 
 constexpr const char* dev_profile = "dev";
 constexpr const char* loopback = "127.0.0.1";
-constexpr uint16_t base_ports[3] = {9644, 33145, 9645};  // api, peer, metrics
+constexpr uint16_t base_ports[3] = {9644, 33145, 9645};  // api, peer, metrics; +1000 per member
+constexpr uint16_t broker_base_ports[2] = {9092, 9093};  // kafka, metrics; +100 per broker
+constexpr const char* controller_kind = "controller";
+constexpr const char* broker_kind = "broker";
 
 struct dev_options {
     std::string state_dir;
     int nodes = 3;
+    int brokers = 1;
     std::chrono::milliseconds timeout{30000};
     bool no_profile = false;
 };
 
-struct member {
+/// One process of the dev cluster: fjord-<kind> run with --config
+/// <state>/<kind>-<id>/<kind>.yaml, output in log, pid in pid.
+struct dev_process {
+    std::string kind;  // controller_kind or broker_kind
     uint64_t id = 0;
-    uint16_t api = 0;
-    uint16_t peer = 0;
-    uint16_t metrics = 0;
-    fs::path dir;  // <state>/controller-<id>
+    fs::path dir;  // <state>/<kind>-<id>
 
-    std::string api_address() const { return fmt::format("{}:{}", loopback, api); }
-    std::string peer_address() const { return fmt::format("{}:{}", loopback, peer); }
-    std::string metrics_address() const { return fmt::format("{}:{}", loopback, metrics); }
-    fs::path config() const { return dir / "controller.yaml"; }
+    std::string label() const { return fmt::format("{} {}", kind, id); }
+    std::string binary_name() const { return "fjord-" + kind; }
+    fs::path config() const { return dir / (kind + ".yaml"); }
     fs::path log() const { return dir / "log"; }
     fs::path pid_file() const { return dir / "pid"; }
 };
 
+struct member : dev_process {
+    member() { kind = controller_kind; }
+    uint16_t api = 0;
+    uint16_t peer = 0;
+    uint16_t metrics = 0;
+
+    std::string api_address() const { return fmt::format("{}:{}", loopback, api); }
+    std::string peer_address() const { return fmt::format("{}:{}", loopback, peer); }
+    std::string metrics_address() const { return fmt::format("{}:{}", loopback, metrics); }
+};
+
+struct broker_node : dev_process {
+    broker_node() { kind = broker_kind; }
+    uint16_t kafka = 0;
+    uint16_t metrics = 0;
+
+    std::string kafka_address() const { return fmt::format("{}:{}", loopback, kafka); }
+    std::string metrics_address() const { return fmt::format("{}:{}", loopback, metrics); }
+};
+
+template <typename T>
+std::vector<dev_process> processes_of(const std::vector<T>& xs) {
+    return std::vector<dev_process>(xs.begin(), xs.end());
+}
+
 struct cluster {
     fs::path state_dir;
     std::string controller_bin;
+    std::string broker_bin;
     std::vector<member> members;
+    std::vector<broker_node> brokers;
 
     std::string controllers() const {
         std::string out;
         for (const auto& m : members) {
             out += (out.empty() ? "" : ",") + m.api_address();
+        }
+        return out;
+    }
+    /// The brokers' Kafka addresses, comma-separated ("" without brokers).
+    std::string kafka_brokers() const {
+        std::string out;
+        for (const auto& b : brokers) {
+            out += (out.empty() ? "" : ",") + b.kafka_address();
         }
         return out;
     }
@@ -155,30 +201,33 @@ result<fs::path> state_dir_for(const std::string& flag, const env_map& env) {
     return ec ? dir : canonical;
 }
 
-/// $FJORD_CONTROLLER_BIN, else fjord-controller next to this executable.
-result<std::string> find_controller_bin(const env_map& env) {
+/// The fjord-<kind> binary ("controller", "broker"): $FJORD_<KIND>_BIN, else
+/// fjord-<kind> next to this executable.
+result<std::string> find_bin(const env_map& env, const std::string& kind) {
+    std::string var = "FJORD_" + kind + "_BIN";
+    std::transform(var.begin(), var.end(), var.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    const std::string name = "fjord-" + kind;
     std::string tried;
-    if (auto b = env_or(env, "FJORD_CONTROLLER_BIN"); !b.empty()) {
+    if (auto b = env_or(env, var.c_str()); !b.empty()) {
         if (::access(b.c_str(), X_OK) == 0) {
             return b;
         }
         return error_info(std::make_error_code(std::errc::no_such_file_or_directory),
-                          fmt::format("FJORD_CONTROLLER_BIN={}: not an executable file", b));
+                          fmt::format("{}={}: not an executable file", var, b));
     }
     std::error_code ec;
     const fs::path self = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
-        const fs::path candidate = self.parent_path() / "fjord-controller";
+        const fs::path candidate = self.parent_path() / name;
         if (::access(candidate.c_str(), X_OK) == 0) {
             return candidate.string();
         }
         tried = candidate.string();
     }
-    return error_info(
-        std::make_error_code(std::errc::no_such_file_or_directory),
-        fmt::format("fjord-controller not found{}; build it (ninja -C build fjord-controller) or "
-                    "set FJORD_CONTROLLER_BIN",
-                    tried.empty() ? "" : fmt::format(" at {}", tried)));
+    return error_info(std::make_error_code(std::errc::no_such_file_or_directory),
+                      fmt::format("{} not found{}; build it (ninja -C build {}) or set {}", name,
+                                  tried.empty() ? "" : fmt::format(" at {}", tried), name, var));
 }
 
 // ------------------------------------------------------------ ports
@@ -258,9 +307,9 @@ std::vector<std::string> read_cmdline(pid_t pid) {
     return args;
 }
 
-/// True when `pid` is a live (not zombie) fjord-controller running with
-/// `config`: the only processes this command ever signals.
-bool is_our_controller(pid_t pid, const fs::path& config) {
+/// True when `pid` is a live (not zombie) fjord-<kind> running with `p`'s
+/// config file: the only processes this command ever signals.
+bool is_our_process(pid_t pid, const dev_process& p) {
     if (pid <= 1) {
         return false;
     }
@@ -276,9 +325,10 @@ bool is_our_controller(pid_t pid, const fs::path& config) {
         return false;
     }
     const auto args = read_cmdline(pid);
-    if (args.empty() || fs::path(args[0]).filename() != "fjord-controller") {
+    if (args.empty() || fs::path(args[0]).filename() != p.binary_name()) {
         return false;
     }
+    const fs::path config = p.config();
     for (size_t i = 1; i < args.size(); ++i) {
         if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size() &&
             args[i + 1] == config.string()) {
@@ -300,10 +350,10 @@ std::optional<pid_t> read_pid(const fs::path& file) {
     return static_cast<pid_t>(pid);
 }
 
-/// The member's pid if it is running (per is_our_controller), else nullopt.
-std::optional<pid_t> running_pid(const member& m) {
+/// The process's pid if it is running (per is_our_process), else nullopt.
+std::optional<pid_t> running_pid(const dev_process& m) {
     auto pid = read_pid(m.pid_file());
-    if (pid && is_our_controller(*pid, m.config())) {
+    if (pid && is_our_process(*pid, m)) {
         return pid;
     }
     return std::nullopt;
@@ -323,10 +373,10 @@ std::string log_tail(const fs::path& log, size_t lines) {
     return out.empty() ? "    (empty)\n" : out;
 }
 
-/// Starts the member's controller in its own session, output appended to
-/// its log. The child keeps no descriptor but 0/1/2 (all opened here), so
-/// `fjord dev start | cat` returns when fjord exits.
-result<pid_t> spawn(const std::string& bin, const member& m) {
+/// Starts the process (`bin --config <config>`) in its own session, output
+/// appended to its log. The child keeps no descriptor but 0/1/2 (all opened
+/// here), so `fjord dev start | cat` returns when fjord exits.
+result<pid_t> spawn(const std::string& bin, const dev_process& m) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
@@ -335,7 +385,7 @@ result<pid_t> spawn(const std::string& bin, const member& m) {
     posix_spawn_file_actions_addopen(&fa, 1, m.log().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     // Descriptors inherited from whoever ran fjord (a pipe a CI step waits
-    // on to close, say) must not be held open by a long-lived controller.
+    // on to close, say) must not be held open by a long-lived process.
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     sigset_t none;
     sigset_t defaults;
@@ -360,7 +410,7 @@ result<pid_t> spawn(const std::string& bin, const member& m) {
                           fmt::format("cannot start {}: {}", bin, std::strerror(rc)));
     }
     std::ofstream(m.pid_file(), std::ios::trunc) << pid << "\n";
-    log(log_level::debug, "dev", "controller {}: started pid {} ({} --config {})", m.id, pid, bin,
+    log(log_level::debug, "dev", "{}: started pid {} ({} --config {})", m.label(), pid, bin,
         config);
     return pid;
 }
@@ -374,10 +424,10 @@ struct stop_report {
     double seconds;
 };
 
-/// SIGTERM to every running member, wait up to `timeout`, then SIGKILL the
-/// rest (still only processes that pass is_our_controller).
-std::vector<stop_report> stop_members(const std::vector<member>& members,
-                                      std::chrono::milliseconds timeout) {
+/// SIGTERM to every running process, wait up to `timeout`, then SIGKILL the
+/// rest (still only processes that pass is_our_process).
+std::vector<stop_report> stop_processes(const std::vector<dev_process>& members,
+                                        std::chrono::milliseconds timeout) {
     std::vector<stop_report> out;
     const auto start = steady::now();
     for (const auto& m : members) {
@@ -388,7 +438,7 @@ std::vector<stop_report> stop_members(const std::vector<member>& members,
             fs::remove(m.pid_file(), ec);
             continue;
         }
-        log(log_level::debug, "dev", "controller {}: SIGTERM to pid {}", m.id, *pid);
+        log(log_level::debug, "dev", "{}: SIGTERM to pid {}", m.label(), *pid);
         ::kill(*pid, SIGTERM);
         out.push_back({m.id, *pid, stop_result::survived, 0});
     }
@@ -402,7 +452,7 @@ std::vector<stop_report> stop_members(const std::vector<member>& members,
                 }
                 // Reap it if it is our child (a start that is failing).
                 ::waitpid(r.pid, nullptr, WNOHANG);
-                if (!is_our_controller(r.pid, members[i].config())) {
+                if (!is_our_process(r.pid, members[i])) {
                     r.result = done_as;
                     r.seconds = std::chrono::duration<double>(steady::now() - start).count();
                     std::error_code ec;
@@ -420,9 +470,8 @@ std::vector<stop_report> stop_members(const std::vector<member>& members,
     wait_all(start + timeout, stop_result::stopped);
     bool any_left = false;
     for (size_t i = 0; i < out.size(); ++i) {
-        if (out[i].result == stop_result::survived &&
-            is_our_controller(out[i].pid, members[i].config())) {
-            log(log_level::debug, "dev", "controller {}: SIGKILL to pid {}", out[i].id, out[i].pid);
+        if (out[i].result == stop_result::survived && is_our_process(out[i].pid, members[i])) {
+            log(log_level::debug, "dev", "{}: SIGKILL to pid {}", members[i].label(), out[i].pid);
             ::kill(out[i].pid, SIGKILL);
             any_left = true;
         }
@@ -463,9 +512,21 @@ result<void> save_cluster(const cluster& c) {
         members.push_back({{"id", m.id},
                            {"api", m.api_address()},
                            {"peer", m.peer_address()},
-                           {"metrics", m.metrics_address()}});
+                           {"metrics", m.metrics_address()},
+                           {"pid_file", m.pid_file().string()}});
     }
-    const json doc = {{"version", 1}, {"controller_bin", c.controller_bin}, {"members", members}};
+    json brokers = json::array();
+    for (const auto& b : c.brokers) {
+        brokers.push_back({{"id", b.id},
+                           {"kafka", b.kafka_address()},
+                           {"metrics", b.metrics_address()},
+                           {"pid_file", b.pid_file().string()}});
+    }
+    const json doc = {{"version", 2},
+                      {"controller_bin", c.controller_bin},
+                      {"broker_bin", c.broker_bin},
+                      {"members", members},
+                      {"brokers", brokers}};
     return write_text(cluster_file(c.state_dir), doc.dump(2) + "\n");
 }
 
@@ -521,6 +582,27 @@ result<std::optional<cluster>> load_cluster(const fs::path& dir) {
     if (c.members.empty()) {
         return bad("no members");
     }
+    // Version 1 (before brokers) has no "brokers": a cluster without any.
+    c.broker_bin = doc.value("broker_bin", std::string());
+    if (doc.contains("brokers")) {
+        if (!doc["brokers"].is_array()) {
+            return bad("\"brokers\" is not a list");
+        }
+        for (const auto& b : doc["brokers"]) {
+            if (!b.is_object() || !b.contains("id") || !b["id"].is_number_unsigned()) {
+                return bad("a broker without an id");
+            }
+            broker_node x;
+            x.id = b["id"].get<uint64_t>();
+            x.kafka = port_of(b.value("kafka", std::string()));
+            x.metrics = port_of(b.value("metrics", std::string()));
+            if (x.kafka == 0 || x.metrics == 0) {
+                return bad(fmt::format("broker {}: missing or bad addresses", x.id));
+            }
+            x.dir = dir / fmt::format("broker-{}", x.id);
+            c.brokers.push_back(std::move(x));
+        }
+    }
     return std::optional<cluster>(std::move(c));
 }
 
@@ -548,6 +630,30 @@ result<void> write_member_config(const cluster& c, const member& m) {
         return error_info(ec, fmt::format("cannot create {}: {}", m.dir.string(), ec.message()));
     }
     return write_text(m.config(), text);
+}
+
+result<void> write_broker_config(const cluster& c, const broker_node& b) {
+    std::string controllers;
+    for (const auto& m : c.members) {
+        controllers += fmt::format("  - {}\n", m.api_address());
+    }
+    const std::string text = fmt::format(
+        "# Written by `fjord dev start`; keys: broker/server/README.md.\n"
+        "node_id: {}\n"
+        "data_dir: {}\n"
+        "controllers:\n"
+        "{}"
+        "listen:\n"
+        "  kafka: {}\n"
+        "  metrics: {}\n",
+        b.id, json((b.dir / "data").string()).dump(), controllers, b.kafka_address(),
+        b.metrics_address());
+    std::error_code ec;
+    fs::create_directories(b.dir, ec);
+    if (ec) {
+        return error_info(ec, fmt::format("cannot create {}: {}", b.dir.string(), ec.message()));
+    }
+    return write_text(b.config(), text);
 }
 
 /// Holds <state>/lock (flock, non-blocking) for the command's lifetime; the
@@ -663,9 +769,99 @@ std::string members_table(const cluster& c, const std::vector<member_view>& view
     return render_table({"id", "pid", "alive", "api", "peer", "metrics", "role"}, rows);
 }
 
-constexpr const char* brokers_note =
-    "brokers: none yet (the broker process does not exist yet; `topic create` needs a "
-    "registered broker)";
+/// True when an HTTP server on 127.0.0.1:port answers GET /healthz with 200
+/// within about a second (the broker's readiness: it has the controller's
+/// state).
+bool healthz_ok(uint16_t port) {
+    fd_guard s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (s.get() < 0) {
+        return false;
+    }
+    const timeval tv{1, 0};
+    ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
+        return false;
+    }
+    const std::string request = "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(s.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+        return false;
+    }
+    std::string reply;
+    char buf[256];
+    while (reply.find('\n') == std::string::npos && reply.size() < 1024) {
+        const ssize_t n = ::recv(s.get(), buf, sizeof(buf), 0);
+        if (n <= 0) {
+            break;
+        }
+        reply.append(buf, static_cast<size_t>(n));
+    }
+    // "HTTP/1.x 200 OK"
+    return reply.starts_with("HTTP/1.") && reply.size() >= 12 && reply.compare(8, 4, " 200") == 0;
+}
+
+struct broker_view {
+    std::optional<pid_t> pid;
+    bool ready = false;  // GET /healthz says ok
+    std::string error;   // why not ready
+};
+
+std::vector<broker_view> observe_brokers(const cluster& c) {
+    std::vector<broker_view> out;
+    for (const auto& b : c.brokers) {
+        broker_view v;
+        v.pid = running_pid(b);
+        if (!v.pid) {
+            v.error = "not running";
+        } else if (!healthz_ok(b.metrics)) {
+            v.error = "not ready";
+        } else {
+            v.ready = true;
+        }
+        out.push_back(std::move(v));
+    }
+    return out;
+}
+
+json brokers_json(const cluster& c, const std::vector<broker_view>& views) {
+    json out = json::array();
+    for (size_t i = 0; i < c.brokers.size(); ++i) {
+        const auto& b = c.brokers[i];
+        const auto& v = views[i];
+        json j = {{"id", b.id},
+                  {"pid", v.pid ? json(*v.pid) : json(nullptr)},
+                  {"alive", v.pid.has_value()},
+                  {"ready", v.ready},
+                  {"kafka", b.kafka_address()},
+                  {"metrics", b.metrics_address()},
+                  {"log", b.log().string()}};
+        if (!v.error.empty()) {
+            j["error"] = v.error;
+        }
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+std::string brokers_table(const cluster& c, const std::vector<broker_view>& views) {
+    if (c.brokers.empty()) {
+        return "brokers: none (the dev cluster was created with --brokers 0)\n";
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (size_t i = 0; i < c.brokers.size(); ++i) {
+        const auto& b = c.brokers[i];
+        const auto& v = views[i];
+        rows.push_back({std::to_string(b.id), v.pid ? std::to_string(*v.pid) : "-",
+                        v.pid ? "yes" : "no", b.kafka_address(), b.metrics_address(),
+                        v.ready ? "yes" : "no"});
+    }
+    return "brokers:\n" + render_table({"id", "pid", "alive", "kafka", "metrics", "ready"}, rows);
+}
 
 // ------------------------------------------------------------ start
 
@@ -685,6 +881,11 @@ result<std::string> select_dev_profile(cli_context& ctx, const cluster& c) {
         }
         prof->description = fmt::format("fjord dev cluster ({})", c.state_dir.string());
         prof->values["controllers"] = c.controllers();
+        if (c.brokers.empty()) {
+            prof->values.erase("brokers");
+        } else {
+            prof->values["brokers"] = c.kafka_brokers();
+        }
         pf.current = dev_profile;
         return ok();
     });
@@ -699,23 +900,30 @@ constexpr const char* member_schema =
     "{\"id\": int, \"pid\": int|null, \"alive\": bool, \"api\": \"host:port\", "
     "\"peer\": \"host:port\", \"metrics\": \"host:port\", \"role\": "
     "\"leader\"|\"follower\"|...|null, \"log\": path, \"error\"?: string}";
+constexpr const char* broker_schema =
+    "{\"id\": int, \"pid\": int|null, \"alive\": bool, \"ready\": bool, \"kafka\": "
+    "\"host:port\", \"metrics\": \"host:port\", \"log\": path, \"error\"?: \"not "
+    "running\"|\"not ready\"}";
 const std::string start_schema = fmt::format(
     "{{\"state_dir\": path, \"cluster_uuid\": string, \"leader_id\": int, "
-    "\"controllers\": \"host:port,...\", \"profile\": string|null, \"members\": [{}], "
-    "\"brokers\": []}}\n",
-    member_schema);
+    "\"controllers\": \"host:port,...\", \"bootstrap_servers\": \"host:port,...\", "
+    "\"profile\": string|null, \"members\": [{}], \"brokers\": [{}]}}\n",
+    member_schema, broker_schema);
 const std::string status_schema = fmt::format(
     "{{\"state_dir\": path, \"running\": bool, \"cluster_uuid\": string, \"leader_id\": int, "
-    "\"controllers\": \"host:port,...\", \"members\": [{}], \"brokers\": []}}\n",
-    member_schema);
-constexpr const char* stop_schema =
-    "{\"state_dir\": path, \"was_running\": bool, \"members\": [{\"id\": int, \"result\": "
-    "\"not running\"|\"stopped\"|\"killed ...\"|\"still running after SIGKILL\", \"pid\"?: "
-    "int, \"seconds\"?: float}]}\n";
-constexpr const char* purge_schema =
-    "{\"state_dir\": path, \"removed\": bool, \"left\"?: [file name], \"profile_deleted\"?: "
-    "bool, \"was_running\"?: bool, \"members\"?: [{\"id\": int, \"result\": string, "
-    "\"pid\"?: int, \"seconds\"?: float}]}\n";
+    "\"controllers\": \"host:port,...\", \"bootstrap_servers\": \"host:port,...\", "
+    "\"members\": [{}], \"brokers\": [{}]}}\n",
+    member_schema, broker_schema);
+constexpr const char* stop_item_schema =
+    "{\"id\": int, \"result\": \"not running\"|\"stopped\"|\"killed ...\"|\"still running "
+    "after SIGKILL\", \"pid\"?: int, \"seconds\"?: float}";
+const std::string stop_schema = fmt::format(
+    "{{\"state_dir\": path, \"was_running\": bool, \"brokers\": [{}], \"members\": [{}]}}\n",
+    stop_item_schema, stop_item_schema);
+const std::string purge_schema = fmt::format(
+    "{{\"state_dir\": path, \"removed\": bool, \"left\"?: [file name], \"profile_deleted\"?: "
+    "bool, \"was_running\"?: bool, \"brokers\"?: [{}], \"members\"?: [{}]}}\n",
+    stop_item_schema, stop_item_schema);
 
 /// Resolves the output format; true when the command should go on (false on
 /// a bad format, or after printing `schema` for `--format help`, which must
@@ -731,18 +939,25 @@ bool begin(cli_context& ctx, const std::string& schema) {
     return true;
 }
 
+std::string plural(size_t n, const char* noun) {
+    return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 void print_started(cli_context& ctx, const cluster& c, const std::vector<member_view>& views,
-                   uint64_t leader, const std::string& uuid, const std::string& profile_path,
+                   const std::vector<broker_view>& broker_views, uint64_t leader,
+                   const std::string& uuid, const std::string& profile_path,
                    const std::string& headline) {
     json doc = {{"state_dir", c.state_dir.string()},
                 {"cluster_uuid", uuid},
                 {"leader_id", leader},
                 {"controllers", c.controllers()},
+                {"bootstrap_servers", c.kafka_brokers()},
                 {"profile", profile_path.empty() ? json(nullptr) : json(dev_profile)},
                 {"members", members_json(c, views)},
-                {"brokers", json::array()}};
+                {"brokers", brokers_json(c, broker_views)}};
     print_output(std::cout, ctx.format(), doc, [&](bool) {
-        std::string out = headline + "\n\n" + members_table(c, views) + brokers_note + "\n\n";
+        std::string out = headline + "\n\ncontrollers:\n" + members_table(c, views) + "\n" +
+                          brokers_table(c, broker_views) + "\n";
         if (!profile_path.empty()) {
             out +=
                 fmt::format("Profile \"{}\" is selected ({}). Try:\n", dev_profile, profile_path);
@@ -751,31 +966,54 @@ void print_started(cli_context& ctx, const cluster& c, const std::vector<member_
                                c.controllers());
         }
         out += "  fjord controller status\n  fjord topic list\n";
+        if (!c.brokers.empty()) {
+            out += fmt::format("  kcat -b {} -L\n", c.brokers.front().kafka_address());
+        }
         if (!profile_path.empty()) {
             out += fmt::format("Without the profile: -X controllers={} (or FJORD_CONTROLLERS)\n",
                                c.controllers());
         }
+        if (!c.brokers.empty()) {
+            out += fmt::format("Kafka clients: bootstrap servers {}\n", c.kafka_brokers());
+        }
         out += fmt::format(
-            "Logs: {}/controller-<id>/log. Stop: fjord dev stop. Remove: fjord dev purge.\n",
+            "Logs: {}/{{controller,broker}}-<id>/log. Stop: fjord dev stop. Remove: fjord dev "
+            "purge.\n",
             c.state_dir.string());
         return out;
     });
 }
 
-/// Fails the start: prints why and the members' log tails, stops what this
-/// run started (state is kept for the logs).
-void fail_start(cli_context& ctx, const cluster& c, const std::vector<member>& started,
-                const std::string& why) {
-    std::string msg = why + "\n";
-    for (const auto& m : c.members) {
-        msg += fmt::format("  controller {} log ({}), last lines:\n{}", m.id, m.log().string(),
-                           log_tail(m.log(), 15));
+/// Stops brokers first, then controllers (a broker outliving its controllers
+/// only logs reconnect attempts).
+void stop_in_order(const std::vector<dev_process>& ps, std::chrono::milliseconds timeout) {
+    for (const char* kind : {broker_kind, controller_kind}) {
+        std::vector<dev_process> these;
+        std::copy_if(ps.begin(), ps.end(), std::back_inserter(these),
+                     [&](const dev_process& p) { return p.kind == kind; });
+        stop_processes(these, timeout);
     }
-    ctx.fail(exit_code::failed, msg + "  (stopping the controllers this command started)");
-    stop_members(started, std::chrono::milliseconds(10000));
 }
 
-void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
+/// Fails the start: prints why and the log tails of `shown`, stops what this
+/// run started (state is kept for the logs).
+void fail_start(cli_context& ctx, const std::vector<dev_process>& shown,
+                const std::vector<dev_process>& started, const std::string& why) {
+    std::string msg = why + "\n";
+    for (const auto& p : shown) {
+        msg += fmt::format("  {} log ({}), last lines:\n{}", p.label(), p.log().string(),
+                           log_tail(p.log(), 15));
+    }
+    ctx.fail(exit_code::failed, msg + "  (stopping the processes this command started)");
+    stop_in_order(started, std::chrono::milliseconds(10000));
+}
+
+std::string exit_text(int status) {
+    return WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                             : fmt::format("signal {}", WTERMSIG(status));
+}
+
+void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool brokers_given) {
     if (!begin(ctx, start_schema)) {
         return;
     }
@@ -794,7 +1032,6 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
         ctx.fail(exit_code::failed, existing.error().detail);
         return;
     }
-    auto bin = find_controller_bin(ctx.env());
     cluster c;
     const bool fresh = !existing->has_value();
     if (!fresh) {
@@ -806,16 +1043,30 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
                                  dir->string(), c.members.size(), o.nodes));
             return;
         }
-    }
-    // Members already running are left alone; the others are (re)started.
-    std::vector<member> to_start;
-    for (const auto& m : c.members) {
-        if (!running_pid(m)) {
-            to_start.push_back(m);
+        if (brokers_given && static_cast<size_t>(o.brokers) != c.brokers.size()) {
+            ctx.fail(exit_code::failed,
+                     fmt::format("the dev cluster in {} has {}, not {}; remove it first (fjord "
+                                 "dev purge) to start a new one",
+                                 dir->string(), plural(c.brokers.size(), "broker"), o.brokers));
+            return;
         }
     }
-    if (!fresh && to_start.empty()) {
+    // Processes already running are left alone; the others are (re)started.
+    std::vector<member> members_to_start;
+    for (const auto& m : c.members) {
+        if (!running_pid(m)) {
+            members_to_start.push_back(m);
+        }
+    }
+    std::vector<broker_node> brokers_to_start;
+    for (const auto& b : c.brokers) {
+        if (!running_pid(b)) {
+            brokers_to_start.push_back(b);
+        }
+    }
+    if (!fresh && members_to_start.empty() && brokers_to_start.empty()) {
         const auto views = observe(c);
+        const auto broker_views = observe_brokers(c);
         std::string uuid;
         const uint64_t leader = agreed_leader(views, uuid, false);
         std::string path;
@@ -828,28 +1079,41 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
             path = *p;
         }
         print_started(
-            ctx, c, views, leader, uuid, path,
-            fmt::format("The dev cluster in {} is already running ({} controllers, leader {}).",
-                        dir->string(), c.members.size(),
+            ctx, c, views, broker_views, leader, uuid, path,
+            fmt::format("The dev cluster in {} is already running ({}, {}, leader {}).",
+                        dir->string(), plural(c.members.size(), "controller"),
+                        plural(c.brokers.size(), "broker"),
                         leader == 0 ? std::string("not agreed yet") : std::to_string(leader)));
         return;
     }
-    if (!bin) {
-        ctx.fail(exit_code::failed, bin.error().detail);
-        return;
+    if (fresh || !members_to_start.empty()) {
+        auto bin = find_bin(ctx.env(), controller_kind);
+        if (!bin) {
+            ctx.fail(exit_code::failed, bin.error().detail);
+            return;
+        }
+        c.controller_bin = *bin;
+    }
+    if (fresh ? o.brokers > 0 : !brokers_to_start.empty()) {
+        auto bin = find_bin(ctx.env(), broker_kind);
+        if (!bin) {
+            ctx.fail(exit_code::failed, bin.error().detail);
+            return;
+        }
+        c.broker_bin = *bin;
     }
     c.state_dir = *dir;
-    c.controller_bin = *bin;
     if (fresh) {
-        // Leftover member directories without cluster.json: their data
+        // Leftover process directories without cluster.json: their data
         // belongs to some earlier cluster, which a new one must not adopt.
         std::error_code ec;
         for (const auto& entry : fs::directory_iterator(*dir, ec)) {
-            if (entry.path().filename().string().starts_with("controller-")) {
+            const std::string name = entry.path().filename().string();
+            if (name.starts_with("controller-") || name.starts_with("broker-")) {
                 ctx.fail(exit_code::failed,
                          fmt::format("{} holds {} but no cluster.json; remove it first (fjord dev "
                                      "purge)",
-                                     dir->string(), entry.path().filename().string()));
+                                     dir->string(), name));
                 return;
             }
         }
@@ -871,8 +1135,31 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
                 m.peer, m.metrics);
             c.members.push_back(std::move(m));
         }
+        for (int i = 0; i < o.brokers; ++i) {
+            broker_node b;
+            b.id = static_cast<uint64_t>(i + 1);
+            b.dir = *dir / fmt::format("broker-{}", b.id);
+            uint16_t* ports[2] = {&b.kafka, &b.metrics};
+            for (int k = 0; k < 2; ++k) {
+                auto p = pick_port(broker_base_ports[k] + 100u * static_cast<uint32_t>(i), taken);
+                if (!p) {
+                    ctx.fail(exit_code::failed, p.error().detail);
+                    return;
+                }
+                *ports[k] = *p;
+            }
+            log(log_level::debug, "dev", "broker {}: kafka {}, metrics {}", b.id, b.kafka,
+                b.metrics);
+            c.brokers.push_back(std::move(b));
+        }
         for (const auto& m : c.members) {
             if (auto r = write_member_config(c, m); !r) {
+                ctx.fail(exit_code::failed, r.error().detail);
+                return;
+            }
+        }
+        for (const auto& b : c.brokers) {
+            if (auto r = write_broker_config(c, b); !r) {
                 ctx.fail(exit_code::failed, r.error().detail);
                 return;
             }
@@ -881,30 +1168,56 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
             ctx.fail(exit_code::failed, r.error().detail);
             return;
         }
-        to_start = c.members;
+        members_to_start = c.members;
+        brokers_to_start = c.brokers;
     } else {
-        // A restart keeps the recorded ports (the members' data names them).
-        for (const auto& m : to_start) {
-            for (const uint16_t port : {m.api, m.peer, m.metrics}) {
+        // A restart keeps the recorded ports (the members' data and the
+        // brokers' registrations name them).
+        std::vector<std::pair<dev_process, std::vector<uint16_t>>> wanted;
+        for (const auto& m : members_to_start) {
+            wanted.push_back({m, {m.api, m.peer, m.metrics}});
+        }
+        for (const auto& b : brokers_to_start) {
+            wanted.push_back({b, {b.kafka, b.metrics}});
+        }
+        for (const auto& [p, ports] : wanted) {
+            for (const uint16_t port : ports) {
                 if (!port_free(port)) {
                     ctx.fail(exit_code::failed,
-                             fmt::format("cannot restart controller {}: port {} is in use by "
-                                         "another process; remove the dev cluster (fjord dev "
-                                         "purge) to start one on new ports",
-                                         m.id, port));
+                             fmt::format("cannot restart {}: port {} is in use by another "
+                                         "process; remove the dev cluster (fjord dev purge) to "
+                                         "start one on new ports",
+                                         p.label(), port));
                     return;
                 }
             }
         }
+        // Record the binaries this run uses (a rebuilt tree may have moved).
+        if (auto r = save_cluster(c); !r) {
+            ctx.fail(exit_code::failed, r.error().detail);
+            return;
+        }
     }
 
     const auto t0 = steady::now();
-    std::vector<member> started;
-    std::vector<pid_t> children;
-    for (const auto& m : to_start) {
+    const auto deadline = t0 + o.timeout;
+    std::vector<dev_process> started;
+    std::vector<pid_t> children;  // parallel to `started`
+    // The first child of ours that exited, with why; nullopt while all run.
+    const auto exited_child = [&]() -> std::optional<std::pair<dev_process, std::string>> {
+        for (size_t i = 0; i < children.size(); ++i) {
+            int status = 0;
+            if (::waitpid(children[i], &status, WNOHANG) == children[i]) {
+                return std::pair(started[i], fmt::format("{} exited during start-up ({})",
+                                                         started[i].label(), exit_text(status)));
+            }
+        }
+        return std::nullopt;
+    };
+    for (const auto& m : members_to_start) {
         auto pid = spawn(c.controller_bin, m);
         if (!pid) {
-            fail_start(ctx, c, started, pid.error().detail);
+            fail_start(ctx, processes_of(c.members), started, pid.error().detail);
             return;
         }
         started.push_back(m);
@@ -912,21 +1225,13 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
     }
 
     // Wait for a leader every member agrees on, and the cluster uuid.
-    const auto deadline = t0 + o.timeout;
     std::vector<member_view> views;
     uint64_t leader = 0;
     std::string uuid;
     for (;;) {
-        for (size_t i = 0; i < children.size(); ++i) {
-            int status = 0;
-            if (::waitpid(children[i], &status, WNOHANG) == children[i]) {
-                fail_start(ctx, c, started,
-                           fmt::format("controller {} exited during start-up ({})", started[i].id,
-                                       WIFEXITED(status)
-                                           ? fmt::format("exit status {}", WEXITSTATUS(status))
-                                           : fmt::format("signal {}", WTERMSIG(status))));
-                return;
-            }
+        if (auto gone = exited_child()) {
+            fail_start(ctx, processes_of(c.members), started, gone->second);
+            return;
         }
         views = observe(c);
         uuid.clear();
@@ -946,13 +1251,61 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
                               views[i].leader_id, views[i].term,
                               views[i].cluster_uuid.empty() ? "(unknown)" : views[i].cluster_uuid));
             }
-            fail_start(ctx, c, started,
+            fail_start(ctx, processes_of(c.members), started,
                        fmt::format("the dev cluster did not agree on a leader with a cluster id "
                                    "within {} ms:\n{}",
                                    o.timeout.count(), seen));
             return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+
+    // Then the brokers, each ready once it has the controller's state.
+    std::vector<broker_view> broker_views;
+    if (!brokers_to_start.empty()) {
+        const auto broker_failure = [&](const std::string& why,
+                                        const std::optional<dev_process>& also) {
+            std::vector<dev_process> shown = processes_of(c.brokers);
+            if (also && also->kind != broker_kind) {
+                shown.push_back(*also);
+            }
+            fail_start(ctx, shown, started, why);
+        };
+        for (const auto& b : brokers_to_start) {
+            auto pid = spawn(c.broker_bin, b);
+            if (!pid) {
+                broker_failure(pid.error().detail, std::nullopt);
+                return;
+            }
+            started.push_back(b);
+            children.push_back(*pid);
+        }
+        for (;;) {
+            if (auto gone = exited_child()) {
+                broker_failure(gone->second, gone->first);
+                return;
+            }
+            broker_views = observe_brokers(c);
+            if (std::all_of(broker_views.begin(), broker_views.end(),
+                            [](const broker_view& v) { return v.ready; })) {
+                break;
+            }
+            if (steady::now() >= deadline) {
+                std::string seen;
+                for (size_t i = 0; i < broker_views.size(); ++i) {
+                    seen += fmt::format("  broker {}: {}\n", c.brokers[i].id,
+                                        broker_views[i].ready ? "ready" : broker_views[i].error);
+                }
+                broker_failure(fmt::format("the dev brokers were not ready (GET /healthz) within "
+                                           "{} ms:\n{}",
+                                           o.timeout.count(), seen),
+                               std::nullopt);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    } else {
+        broker_views = observe_brokers(c);
     }
     const double secs = std::chrono::duration<double>(steady::now() - t0).count();
     std::string path;
@@ -967,10 +1320,16 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given) {
         }
         path = *p;
     }
-    print_started(ctx, c, views, leader, uuid, path,
-                  fmt::format("{} {} controller{} in {:.1f}s; cluster {}, leader {}.",
-                              fresh ? "Started" : "Restarted", started.size(),
-                              started.size() == 1 ? "" : "s", secs, uuid, leader));
+    std::string what;
+    if (!members_to_start.empty()) {
+        what = plural(members_to_start.size(), "controller");
+    }
+    if (!brokers_to_start.empty()) {
+        what += (what.empty() ? "" : " and ") + plural(brokers_to_start.size(), "broker");
+    }
+    print_started(ctx, c, views, broker_views, leader, uuid, path,
+                  fmt::format("{} {} in {:.1f}s; cluster {}, leader {}.",
+                              fresh ? "Started" : "Restarted", what, secs, uuid, leader));
 }
 
 // ------------------------------------------------------------ stop, status, purge
@@ -989,32 +1348,39 @@ const char* stop_text(stop_result r) {
     return "unknown";
 }
 
-/// Stops the cluster in `dir` (if any) and prints per member; false when a
-/// member needed SIGKILL or survived it.
+/// Stops the cluster in `dir` (if any), brokers first, and prints per
+/// process; false when a process needed SIGKILL or survived it.
 bool stop_and_report(cli_context& ctx, const fs::path& dir, const cluster& c,
                      std::chrono::milliseconds timeout, json& doc, std::string& text) {
-    const auto reports = stop_members(c.members, timeout);
     bool clean = true;
-    json items = json::array();
     bool any = false;
-    for (const auto& r : reports) {
-        json j = {{"id", r.id}, {"result", stop_text(r.result)}};
-        if (r.pid != 0) {
-            j["pid"] = r.pid;
-            j["seconds"] = r.seconds;
-            any = true;
-            text += fmt::format("controller {} (pid {}): {} after {:.1f}s\n", r.id, r.pid,
-                                stop_text(r.result), r.seconds);
-        } else {
-            text += fmt::format("controller {}: not running\n", r.id);
+    const auto stop_kind = [&](const std::vector<dev_process>& ps, const char* kind) {
+        json items = json::array();
+        for (const auto& r : stop_processes(ps, timeout)) {
+            json j = {{"id", r.id}, {"result", stop_text(r.result)}};
+            if (r.pid != 0) {
+                j["pid"] = r.pid;
+                j["seconds"] = r.seconds;
+                any = true;
+                text += fmt::format("{} {} (pid {}): {} after {:.1f}s\n", kind, r.id, r.pid,
+                                    stop_text(r.result), r.seconds);
+            } else {
+                text += fmt::format("{} {}: not running\n", kind, r.id);
+            }
+            if (r.result == stop_result::killed || r.result == stop_result::survived) {
+                clean = false;
+                ctx.set_code(exit_code::failed);
+            }
+            items.push_back(std::move(j));
         }
-        if (r.result == stop_result::killed || r.result == stop_result::survived) {
-            clean = false;
-            ctx.set_code(exit_code::failed);
-        }
-        items.push_back(std::move(j));
-    }
-    doc = {{"state_dir", dir.string()}, {"members", items}, {"was_running", any}};
+        return items;
+    };
+    json brokers = stop_kind(processes_of(c.brokers), broker_kind);
+    json members = stop_kind(processes_of(c.members), controller_kind);
+    doc = {{"state_dir", dir.string()},
+           {"brokers", brokers},
+           {"members", members},
+           {"was_running", any}};
     return clean;
 }
 
@@ -1034,7 +1400,10 @@ void run_stop(cli_context& ctx, const dev_options& o) {
     }
     if (!c->has_value()) {
         print_output(std::cout, ctx.format(),
-                     {{"state_dir", dir->string()}, {"members", json::array()}},
+                     {{"state_dir", dir->string()},
+                      {"was_running", false},
+                      {"brokers", json::array()},
+                      {"members", json::array()}},
                      [&](bool) { return fmt::format("No dev cluster in {}.\n", dir->string()); });
         return;
     }
@@ -1071,7 +1440,10 @@ void run_status(cli_context& ctx, const dev_options& o) {
     if (!c->has_value()) {
         ctx.set_code(exit_code::failed);
         print_output(std::cout, ctx.format(),
-                     {{"state_dir", dir->string()}, {"running", false}, {"members", json::array()}},
+                     {{"state_dir", dir->string()},
+                      {"running", false},
+                      {"members", json::array()},
+                      {"brokers", json::array()}},
                      [&](bool) {
                          return fmt::format("No dev cluster in {} (fjord dev start makes one).\n",
                                             dir->string());
@@ -1080,35 +1452,45 @@ void run_status(cli_context& ctx, const dev_options& o) {
     }
     const cluster& cl = **c;
     const auto views = observe(cl);
+    const auto broker_views = observe_brokers(cl);
     std::string uuid;
     const uint64_t leader = agreed_leader(views, uuid, false);
-    bool all_alive = true;
-    for (const auto& v : views) {
-        all_alive = all_alive && v.pid.has_value();
-    }
-    if (!all_alive || leader == 0) {
+    const bool members_alive = std::all_of(views.begin(), views.end(),
+                                           [](const member_view& v) { return v.pid.has_value(); });
+    const bool brokers_alive = std::all_of(broker_views.begin(), broker_views.end(),
+                                           [](const broker_view& v) { return v.pid.has_value(); });
+    const bool brokers_ready = std::all_of(broker_views.begin(), broker_views.end(),
+                                           [](const broker_view& v) { return v.ready; });
+    const bool running = members_alive && leader != 0 && brokers_alive && brokers_ready;
+    if (!running) {
         ctx.set_code(exit_code::failed);
     }
     const json doc = {{"state_dir", dir->string()},
-                      {"running", all_alive && leader != 0},
+                      {"running", running},
                       {"cluster_uuid", uuid},
                       {"leader_id", leader},
                       {"controllers", cl.controllers()},
+                      {"bootstrap_servers", cl.kafka_brokers()},
                       {"members", members_json(cl, views)},
-                      {"brokers", json::array()}};
+                      {"brokers", brokers_json(cl, broker_views)}};
     print_output(std::cout, ctx.format(), doc, [&](bool) {
         std::string head;
-        if (all_alive && leader != 0) {
+        if (running) {
             head = fmt::format("dev cluster {}: running, leader {}", uuid, leader);
         } else if (std::none_of(views.begin(), views.end(),
-                                [](const member_view& v) { return v.pid.has_value(); })) {
+                                [](const member_view& v) { return v.pid.has_value(); }) &&
+                   std::none_of(broker_views.begin(), broker_views.end(),
+                                [](const broker_view& v) { return v.pid.has_value(); })) {
             head = "dev cluster: stopped (fjord dev start restarts it)";
         } else {
-            head = fmt::format("dev cluster: degraded ({})",
-                               leader == 0 ? "no agreed leader" : "a member is down");
+            head = fmt::format("dev cluster: degraded ({})", !members_alive ? "a controller is down"
+                                                             : leader == 0  ? "no agreed leader"
+                                                             : !brokers_alive
+                                                                 ? "a broker is down"
+                                                                 : "a broker is not ready");
         }
-        return fmt::format("{}\nstate: {}\n\n", head, dir->string()) + members_table(cl, views) +
-               brokers_note + "\n";
+        return fmt::format("{}\nstate: {}\n\ncontrollers:\n", head, dir->string()) +
+               members_table(cl, views) + "\n" + brokers_table(cl, broker_views);
     });
 }
 
@@ -1132,34 +1514,56 @@ void run_purge(cli_context& ctx, const dev_options& o) {
         ctx.fail(exit_code::failed, lock.error().detail);
         return;
     }
-    // Members are found from the controller-* directories, so a damaged
-    // cluster.json does not keep processes alive.
+    // Processes are found from the controller-* and broker-* directories, so
+    // a damaged cluster.json does not keep processes alive.
     cluster c;
     c.state_dir = *dir;
+    const auto id_of = [](const std::string& name, const std::string& prefix) {
+        std::optional<uint64_t> id;
+        if (name.starts_with(prefix) && name.size() > prefix.size() &&
+            std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                        [](unsigned char ch) { return std::isdigit(ch) != 0; })) {
+            try {
+                id = std::stoull(name.substr(prefix.size()));
+            } catch (const std::exception&) {
+            }
+        }
+        return id;
+    };
     for (const auto& entry : fs::directory_iterator(*dir, ec)) {
+        if (!entry.is_directory()) {
+            continue;
+        }
         const std::string name = entry.path().filename().string();
-        if (entry.is_directory() && name.starts_with("controller-")) {
+        if (auto id = id_of(name, "controller-")) {
             member m;
             m.dir = entry.path();
-            try {
-                m.id = std::stoull(name.substr(11));
-            } catch (const std::exception&) {
-                continue;
-            }
+            m.id = *id;
             c.members.push_back(std::move(m));
+        } else if (auto bid = id_of(name, "broker-")) {
+            broker_node b;
+            b.dir = entry.path();
+            b.id = *bid;
+            c.brokers.push_back(std::move(b));
         }
     }
     std::sort(c.members.begin(), c.members.end(),
               [](const member& a, const member& b) { return a.id < b.id; });
+    std::sort(c.brokers.begin(), c.brokers.end(),
+              [](const broker_node& a, const broker_node& b) { return a.id < b.id; });
     json stop_doc;
     std::string text;
     if (!stop_and_report(ctx, *dir, c, o.timeout, stop_doc, text)) {
         ctx.fail(exit_code::failed,
-                 fmt::format("not removing {}: a controller did not stop", dir->string()));
+                 fmt::format("not removing {}: a process did not stop", dir->string()));
         std::cout << text;
         return;
     }
+    std::vector<dev_process> all = processes_of(c.brokers);
     for (const auto& m : c.members) {
+        all.push_back(m);
+    }
+    for (const auto& m : all) {
         fs::remove_all(m.dir, ec);
         if (ec) {
             ctx.fail(exit_code::failed,
@@ -1244,7 +1648,8 @@ void add_timeout(CLI::App* cmd, dev_options& o, const char* help) {
 }  // namespace
 
 void register_dev_commands(CLI::App& root, cli_context& ctx) {
-    auto* dev = root.add_subcommand("dev", "Run a local cluster of real controller processes");
+    auto* dev =
+        root.add_subcommand("dev", "Run a local cluster of real controller and broker processes");
     dev->require_subcommand(1);
 
     auto so = std::make_shared<dev_options>();
@@ -1252,10 +1657,14 @@ void register_dev_commands(CLI::App& root, cli_context& ctx) {
         "start", "Start (or restart) the local cluster and select the \"dev\" profile");
     start->add_option("-n,--nodes", so->nodes, "Number of controllers (1..7; default 3)")
         ->check(CLI::Range(1, 7));
+    start->add_option("--brokers", so->brokers, "Number of brokers (0..9; default 1)")
+        ->check(CLI::Range(0, 9));
     start->add_flag("--no-profile", so->no_profile, "Do not create or select the \"dev\" profile");
     add_state_dir(start, *so);
-    add_timeout(start, *so, "How long to wait for a leader");
-    start->callback([&ctx, so, start] { run_start(ctx, *so, start->count("--nodes") > 0); });
+    add_timeout(start, *so, "How long to wait for a leader and for the brokers to be ready");
+    start->callback([&ctx, so, start] {
+        run_start(ctx, *so, start->count("--nodes") > 0, start->count("--brokers") > 0);
+    });
 
     auto po = std::make_shared<dev_options>();
     auto* stop = dev->add_subcommand("stop", "Stop the local cluster's processes (state is kept)");
@@ -1265,7 +1674,9 @@ void register_dev_commands(CLI::App& root, cli_context& ctx) {
 
     auto to = std::make_shared<dev_options>();
     auto* status = dev->add_subcommand(
-        "status", "Show each member: pid, ports, role (exit 0 only if all run with a leader)");
+        "status",
+        "Show each controller and broker: pid, ports, role (exit 0 only if all run with a "
+        "leader)");
     add_state_dir(status, *to);
     status->callback([&ctx, to] { run_status(ctx, *to); });
 

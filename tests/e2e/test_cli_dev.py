@@ -1,6 +1,6 @@
 """The fjord CLI's local cluster, profiles and settings, end to end through the
 built binary: `fjord dev start|status|stop|purge` running real fjord-controller
-processes, `fjord profile ...` on a private profile file, the settings
+and fjord-broker processes (reached with kcat), `fjord profile ...` on a private profile file, the settings
 precedence (flags > -X > FJORD_* > profile > defaults) observed through which
 address a failing command names, the usage-error contract (exit 2), and the
 generated shell completion.
@@ -8,9 +8,10 @@ generated shell completion.
 Self-contained: it runs `fjord` as a subprocess with HOME and the XDG
 directories pointed into pytest's tmp dir, so no profile or dev cluster of
 the machine's user is read or touched. Every dev cluster a test starts is
-purged in teardown, pass or fail, and as a last resort any member still
-running is SIGKILLed by its recorded pid, after checking /proc/PID/cmdline
-names that member's config file (nothing else is ever signalled).
+purged in teardown, pass or fail, and as a last resort any member or broker
+still running is SIGKILLed by its recorded pid, after checking
+/proc/PID/cmdline names that process's config file (nothing else is ever
+signalled).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("FJORD_BUILD_DIR", REPO_ROOT / "build")).resolve()
 FJORD = BUILD_DIR / "bin" / "fjord"
 CONTROLLER = BUILD_DIR / "bin" / "fjord-controller"
+BROKER = BUILD_DIR / "bin" / "fjord-broker"
 
 # How long a failing command may take when globals.retry_timeout is 1s: the
 # retry budget, one command timeout, and process start-up with slack.
@@ -43,9 +45,9 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def member_pids(state: Path) -> dict[int, int]:
+def recorded_pids(state: Path, kind: str = "controller") -> dict[int, int]:
     pids = {}
-    for pid_file in state.glob("controller-*/pid"):
+    for pid_file in state.glob(f"{kind}-*/pid"):
         try:
             pids[int(pid_file.parent.name.split("-")[1])] = int(pid_file.read_text().strip())
         except (ValueError, OSError):
@@ -53,8 +55,8 @@ def member_pids(state: Path) -> dict[int, int]:
     return pids
 
 
-def is_member_process(pid: int, config: Path) -> bool:
-    """Mirrors the CLI's own check: a live fjord-controller run with `config`."""
+def is_member_process(pid: int, config: Path, kind: str = "controller") -> bool:
+    """Mirrors the CLI's own check: a live fjord-<kind> run with `config`."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         if stat[stat.rindex(")") + 2] in "ZX":
@@ -62,13 +64,22 @@ def is_member_process(pid: int, config: Path) -> bool:
         args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError, IndexError):
         return False
-    return (bool(args) and Path(args[0].decode()).name == "fjord-controller"
+    return (bool(args) and Path(args[0].decode()).name == f"fjord-{kind}"
             and str(config).encode() in args)
 
 
-def live_members(state: Path) -> dict[int, int]:
-    return {i: pid for i, pid in member_pids(state).items()
-            if is_member_process(pid, state / f"controller-{i}" / "controller.yaml")}
+def live_members(state: Path, kind: str = "controller") -> dict[int, int]:
+    return {i: pid for i, pid in recorded_pids(state, kind).items()
+            if is_member_process(pid, state / f"{kind}-{i}" / f"{kind}.yaml", kind)}
+
+
+def live_brokers(state: Path) -> dict[int, int]:
+    return live_members(state, "broker")
+
+
+def kcat(*args: str, stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(["kcat", *args], input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 class Fjord:
@@ -104,19 +115,21 @@ class Fjord:
         return json.loads(self.ok(*args, "--format", "json", **kw).stdout)
 
     def cleanup(self) -> None:
-        """Purges the dev cluster; SIGKILLs any member that survives that."""
+        """Purges the dev cluster; SIGKILLs any process that survives that."""
         if self.state.exists():
             try:
                 self.run("dev", "purge", "--timeout", "15s", timeout=60)
             except subprocess.TimeoutExpired:
                 pass
-            for i, pid in live_members(self.state).items():
-                os.kill(pid, signal.SIGKILL)
+            for kind in ("broker", "controller"):
+                for pid in live_members(self.state, kind).values():
+                    os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory):
-    """One 3-controller dev cluster for the read-mostly tests of this module."""
+    """One dev cluster (3 controllers, 1 broker) for the read-mostly tests of
+    this module."""
     f = Fjord(tmp_path_factory.mktemp("dev-home"))
     try:
         p = f.run("dev", "start", "-n", "3", "--timeout", "60s")
@@ -136,10 +149,10 @@ def fjord(tmp_path) -> Fjord:
 
 @pytest.fixture(scope="module", autouse=True)
 def _fjord_built():
-    for b in (FJORD, CONTROLLER):
+    for b in (FJORD, CONTROLLER, BROKER):
         if not b.is_file():
-            pytest.fail(f"{b} not found: ninja -C {BUILD_DIR} fjord fjord-controller",
-                        pytrace=False)
+            pytest.fail(f"{b} not found: ninja -C {BUILD_DIR} fjord fjord-controller "
+                        "fjord-broker", pytrace=False)
 
 
 # --------------------------------------------------------------------------
@@ -148,9 +161,10 @@ def _fjord_built():
 
 def test_dev_start_selects_profile_and_serves(dev: Fjord):
     out = dev.start_output  # type: ignore[attr-defined]
-    assert "Started 3 controllers" in out
-    assert "brokers: none yet" in out
+    assert "Started 3 controllers and 1 broker" in out
     assert "fjord topic list" in out  # says how to reach it
+    kafka = dev.json("dev", "status")["brokers"][0]["kafka"]
+    assert f"kcat -b {kafka} -L" in out  # ... and Kafka
 
     assert dev.ok("profile", "current").stdout == "dev\n"
     assert dev.profile_file.is_file()
@@ -172,13 +186,13 @@ def test_dev_start_selects_profile_and_serves(dev: Fjord):
     prof = dev.json("profile", "print")
     apis = ",".join(m["api_address"] for m in sorted(st["members"], key=lambda m: m["id"]))
     assert prof["settings"]["controllers"] == apis
+    assert prof["settings"]["brokers"] == kafka
 
 
 def test_dev_status_and_state_layout(dev: Fjord):
     st = dev.json("dev", "status")
     assert st["running"] is True
     assert st["leader_id"] != 0
-    assert st["brokers"] == []
     assert len(st["members"]) == 3
     roles = sorted(m["role"] for m in st["members"])
     assert roles == ["follower", "follower", "leader"]
@@ -188,15 +202,36 @@ def test_dev_status_and_state_layout(dev: Fjord):
         assert is_member_process(m["pid"], dev.state / f"controller-{m['id']}" / "controller.yaml")
         for k in ("api", "peer", "metrics"):
             ports.add(m[k])
-    assert len(ports) == 9  # no port shared
+    [b] = st["brokers"]
+    assert b["id"] == 1 and b["alive"] is True and b["ready"] is True
+    assert is_member_process(b["pid"], dev.state / "broker-1" / "broker.yaml", "broker")
+    assert b["kafka"].startswith("127.0.0.1:") and st["bootstrap_servers"] == b["kafka"]
+    ports |= {b["kafka"], b["metrics"]}
+    assert len(ports) == 11  # no port shared
 
     assert (dev.state / "cluster.json").is_file()
     for i in (1, 2, 3):
         d = dev.state / f"controller-{i}"
         assert (d / "controller.yaml").is_file() and (d / "log").is_file()
         assert (d / "data").is_dir()
+    d = dev.state / "broker-1"
+    assert (d / "broker.yaml").is_file() and (d / "log").is_file() and (d / "data").is_dir()
+    assert "broker 1 ready" in (d / "log").read_text()
+    recorded = json.loads((dev.state / "cluster.json").read_text())["brokers"]
+    assert recorded == [{"id": 1, "kafka": b["kafka"], "metrics": b["metrics"],
+                         "pid_file": str(d / "pid")}]
     text = dev.ok("dev", "status").stdout
-    assert "running" in text and "brokers: none yet" in text
+    assert "running" in text
+    broker_rows = text.split("brokers:\n")[1].splitlines()
+    assert broker_rows[0].split() == ["ID", "PID", "ALIVE", "KAFKA", "METRICS", "READY"]
+    assert broker_rows[1].split() == ["1", str(b["pid"]), "yes", b["kafka"], b["metrics"], "yes"]
+
+
+def test_dev_broker_serves_kafka(dev: Fjord):
+    kafka = dev.json("dev", "status")["brokers"][0]["kafka"]
+    md = kcat("-b", kafka, "-L")
+    assert md.returncode == 0, md.stderr
+    assert f"broker 1 at {kafka}" in md.stdout
 
 
 def test_dev_start_again_is_a_no_op(dev: Fjord):
@@ -207,6 +242,9 @@ def test_dev_start_again_is_a_no_op(dev: Fjord):
     # A different size is refused rather than silently ignored.
     p = dev.run("dev", "start", "-n", "5")
     assert p.returncode == 1 and "has 3 controllers, not 5" in p.stderr
+    p = dev.run("dev", "start", "--brokers", "2")
+    assert p.returncode == 1 and "has 1 broker, not 2" in p.stderr
+    assert live_members(dev.state) == before and len(live_brokers(dev.state)) == 1
 
 
 # --------------------------------------------------------------------------
@@ -419,7 +457,16 @@ def test_dev_lifecycle_stop_restart_purge(fjord: Fjord):
     assert p.returncode == 0, p.stderr
     pids = live_members(fjord.state)
     assert len(pids) == 3
-    uuid = fjord.json("dev", "status")["cluster_uuid"]
+    st = fjord.json("dev", "status")
+    uuid = st["cluster_uuid"]
+    kafka = st["brokers"][0]["kafka"]
+    broker_pid = live_brokers(fjord.state)[1]
+
+    # Data in the broker, to find again after a stop and restart.
+    fjord.ok("topic", "create", "kept", "-p", "1", "--wait")
+    lines = ["first", "second", "third"]
+    prod = kcat("-b", kafka, "-P", "-t", "kept", stdin="\n".join(lines) + "\n")
+    assert prod.returncode == 0, prod.stderr
 
     # A member down: status says so and exits 1; start brings back just it.
     os.kill(pids[2], signal.SIGTERM)
@@ -432,31 +479,57 @@ def test_dev_lifecycle_stop_restart_purge(fjord: Fjord):
     assert st["running"] is False
     assert [m["alive"] for m in st["members"]] == [True, False, True]
     p = fjord.ok("dev", "start")
-    assert "Restarted 1 controller" in p.stdout
+    assert "Restarted 1 controller in" in p.stdout
     now = live_members(fjord.state)
     assert now[1] == pids[1] and now[3] == pids[3] and now[2] != pids[2]
+    assert live_brokers(fjord.state) == {1: broker_pid}
 
-    # stop: every process gone, state kept; a second stop is a no-op.
+    # The broker down: likewise.
+    os.kill(broker_pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while live_brokers(fjord.state) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p = fjord.run("dev", "status", "--format", "json")
+    assert p.returncode == 1
+    st = json.loads(p.stdout)
+    assert st["running"] is False and st["brokers"][0]["alive"] is False
+    assert "a broker is down" in fjord.run("dev", "status").stdout
+    p = fjord.ok("dev", "start")
+    assert "Restarted 1 broker in" in p.stdout
+    assert live_members(fjord.state) == now
+    broker_pid = live_brokers(fjord.state)[1]
+
+    # stop: every process gone (the broker first), state kept; a second stop
+    # is a no-op.
     p = fjord.ok("dev", "stop")
-    assert p.stdout.count("stopped after") == 3
-    assert live_members(fjord.state) == {}
+    assert p.stdout.count("stopped after") == 4
+    assert p.stdout.startswith(f"broker 1 (pid {broker_pid}): stopped after")
+    assert live_members(fjord.state) == {} and live_brokers(fjord.state) == {}
     for pid in now.values():
         assert not is_member_process(pid, fjord.state / "controller-1" / "controller.yaml")
     assert (fjord.state / "cluster.json").is_file()
+    assert (fjord.state / "broker-1" / "data").is_dir()
     assert "not running" in fjord.ok("dev", "stop").stdout
     p = fjord.run("dev", "status")
     assert p.returncode == 1 and "stopped" in p.stdout
 
-    # start after stop: same cluster (same uuid and ports, data kept).
-    fjord.ok("dev", "start")
-    assert fjord.json("dev", "status")["cluster_uuid"] == uuid
-    assert fjord.json("topic", "list") == []
+    # start after stop: same cluster (same uuid and ports, data kept), and
+    # the broker still has the records produced before the stop.
+    p = fjord.ok("dev", "start")
+    assert "Restarted 3 controllers and 1 broker" in p.stdout
+    st = fjord.json("dev", "status")
+    assert st["cluster_uuid"] == uuid and st["brokers"][0]["kafka"] == kafka
+    assert [t["name"] for t in fjord.json("topic", "list")] == ["kept"]
+    cons = kcat("-b", kafka, "-C", "-t", "kept", "-o", "beginning", "-e", "-c", "3")
+    assert cons.returncode == 0, cons.stderr
+    assert cons.stdout.splitlines() == lines
 
     # purge: stops and removes the state directory and the dev profile.
     p = fjord.ok("dev", "purge")
-    assert "Removed" in p.stdout
+    assert "Removed" in p.stdout and "broker 1 (pid" in p.stdout
+    assert not (fjord.state / "broker-1").exists()
     assert not fjord.state.exists()
-    assert live_members(fjord.state) == {}
+    assert live_members(fjord.state) == {} and live_brokers(fjord.state) == {}
     assert fjord.json("profile", "list") == []
     p = fjord.run("dev", "status")
     assert p.returncode == 1 and "No dev cluster" in p.stdout
@@ -477,12 +550,47 @@ def test_dev_start_failure_reports_log_tail_and_cleans_up(fjord: Fjord, tmp_path
     assert fjord.ok("dev", "purge", "--state-dir", str(state)).returncode == 0
     assert not state.exists()
 
+    # A broker that fails: its log tail, and the controllers this start
+    # started are stopped again.
+    fake_broker = tmp_path / "fjord-broker"
+    fake_broker.write_text("#!/bin/sh\necho 'fake broker: no thanks' >&2\nexit 4\n")
+    fake_broker.chmod(0o755)
+    state = tmp_path / "state-broker-fail"
+    p = fjord.run("dev", "start", "-n", "1", "--state-dir", str(state), "--timeout", "60s",
+                  env={"FJORD_BROKER_BIN": str(fake_broker)})
+    assert p.returncode == 1
+    assert "broker 1 exited during start-up (exit status 4)" in p.stderr
+    assert "broker 1 log" in p.stderr and "fake broker: no thanks" in p.stderr
+    assert live_members(state) == {} and live_brokers(state) == {}
+    assert fjord.json("profile", "list") == []  # (the purge above wrote an empty file)
+    assert fjord.ok("dev", "purge", "--state-dir", str(state)).returncode == 0
+    assert not state.exists()
+
     p = fjord.run("dev", "start", "-n", "8")
+    assert p.returncode == 2
+    p = fjord.run("dev", "start", "--brokers", "10")
     assert p.returncode == 2
     p = fjord.run("dev", "start", "--timeout", "soon")
     assert p.returncode == 2 and "not a duration" in p.stderr
     p = fjord.run("dev", "start", env={"FJORD_CONTROLLER_BIN": str(tmp_path / "nope")})
     assert p.returncode == 1 and "FJORD_CONTROLLER_BIN" in p.stderr
+    p = fjord.run("dev", "start", env={"FJORD_BROKER_BIN": str(tmp_path / "nope")})
+    assert p.returncode == 1 and "FJORD_BROKER_BIN" in p.stderr
+    assert live_members(fjord.state) == {}  # nothing started
+
+
+def test_dev_start_without_brokers(fjord: Fjord):
+    p = fjord.run("dev", "start", "-n", "1", "--brokers", "0", "--timeout", "60s")
+    assert p.returncode == 0, p.stderr
+    assert "Started 1 controller in" in p.stdout and "kcat" not in p.stdout
+    st = fjord.json("dev", "status")
+    assert st["running"] is True and st["brokers"] == [] and st["bootstrap_servers"] == ""
+    assert "brokers: none" in fjord.ok("dev", "status").stdout
+    assert not list(fjord.state.glob("broker-*"))
+    assert "brokers" not in fjord.json("profile", "print")["settings"]
+    p = fjord.run("dev", "start", "--brokers", "1")
+    assert p.returncode == 1 and "has 0 brokers, not 1" in p.stderr
+    assert fjord.ok("dev", "stop").stdout.count("stopped after") == 1
 
 
 def test_dev_ports_fall_back_when_defaults_are_busy(dev: Fjord, fjord: Fjord):
@@ -492,9 +600,12 @@ def test_dev_ports_fall_back_when_defaults_are_busy(dev: Fjord, fjord: Fjord):
     assert p.returncode == 0, p.stderr
     assert "export FJORD_CONTROLLERS=" in p.stdout
     assert not fjord.profile_file.exists()
-    mine = fjord.json("dev", "status")["members"][0]
-    theirs = {m["api"] for m in dev.json("dev", "status")["members"]}
-    assert mine["api"] not in theirs
+    mine = fjord.json("dev", "status")
+    theirs = dev.json("dev", "status")
+    assert mine["members"][0]["api"] not in {m["api"] for m in theirs["members"]}
+    # The broker's default ports (9092, 9093) are the first cluster's, if it got them.
+    assert mine["brokers"][0]["kafka"] != theirs["brokers"][0]["kafka"]
+    assert mine["brokers"][0]["ready"] is True
 
 
 # --------------------------------------------------------------------------
