@@ -16,16 +16,17 @@ namespace fjord::kafka {
 
 enum class errc {
     success = 0,
-    truncated,                ///< the input ends inside a value
-    invalid_length,           ///< a length or count is negative where it may not be, or exceeds what is left
-    invalid_varint,           ///< a varint is longer than its type allows
-    invalid_value,            ///< null where the version forbids it, a duplicate tag, a value too long to write
-    trailing_bytes,           ///< bytes are left after a value that must fill its space
-    unsupported_version,      ///< a version outside validVersions, or a field the version cannot carry
-    unsupported_api,          ///< an API key this codec does not know
-    frame_too_large,          ///< a frame's size prefix is above the limit
-    corrupt_batch,            ///< a record batch fails its CRC-32C
-    invalid_batch,            ///< a record batch's framing or fields are malformed
+    truncated,       ///< the input ends inside a value
+    invalid_length,  ///< a length or count is negative where it may not be, or exceeds what is left
+    invalid_varint,  ///< a varint is longer than its type allows
+    invalid_value,   ///< null where the version forbids it, a duplicate tag, a value too long to
+                     ///< write
+    trailing_bytes,  ///< bytes are left after a value that must fill its space
+    unsupported_version,  ///< a version outside validVersions, or a field the version cannot carry
+    unsupported_api,      ///< an API key this codec does not know
+    frame_too_large,      ///< a frame's size prefix is above the limit
+    corrupt_batch,        ///< a record batch fails its CRC-32C
+    invalid_batch,        ///< a record batch's framing or fields are malformed
     unsupported_compression,  ///< the records of a compressed batch cannot be iterated here
 };
 

@@ -41,8 +41,8 @@ result<request_view> parse_request(std::string_view frame) {
     }
     const api_info* api = find_api(*key);
     if (api == nullptr) {
-        return error_info(errc::unsupported_api, "api key " + std::to_string(*key) +
-                                                     " (version " + std::to_string(*version) +
+        return error_info(errc::unsupported_api, "api key " + std::to_string(*key) + " (version " +
+                                                     std::to_string(*version) +
                                                      ") is not supported");
     }
     request_view v;
@@ -61,9 +61,9 @@ result<request_view> parse_request(std::string_view frame) {
 result<std::string> frame_request(const request_header& header, std::string_view body) {
     const api_info* api = find_api(header.request_api_key);
     if (api == nullptr) {
-        return error_info(errc::unsupported_api,
-                          "api key " + std::to_string(header.request_api_key) +
-                              " is not supported");
+        return error_info(
+            errc::unsupported_api,
+            "api key " + std::to_string(header.request_api_key) + " is not supported");
     }
     writer w;
     w.write_int32(0);

@@ -50,7 +50,7 @@ TEST(api_keys, header_versions) {
     const api_info& api_versions = *find_api(18);
     EXPECT_EQ(request_header_version(api_versions, 2), 1);
     EXPECT_EQ(request_header_version(api_versions, 3), 2);
-    EXPECT_EQ(request_header_version(api_versions, 7), 2);  // newer than we know: still flexible
+    EXPECT_EQ(request_header_version(api_versions, 7), 2);   // newer than we know: still flexible
     EXPECT_EQ(response_header_version(api_versions, 3), 0);  // KIP-511
     EXPECT_EQ(response_header_version(api_versions, 4), 0);
     const api_info& cluster = *find_api(60);
@@ -92,10 +92,11 @@ TEST(frame, split_rejects_hostile_sizes) {
     EXPECT_TRUE(split_frame(H("00000010"), 16));
 }
 
-// librdkafka's first request: ApiVersions v3 with request header v2.
+// librdkafka's first request: ApiVersions v3 with request header v2. These
+// are the bytes librdkafka 2.0.2 (kcat 1.7.1 -L) sent to a test socket.
 TEST(frame, parses_request_header_v2) {
     const std::string frame = H("0012 0003 00000001") + H("0007") + "rdkafka" + H("00")  // header
-                              + H("0b") + "librdkafka" + H("06") + "2.0.2" + H("00");     // body
+                              + H("0b") + "librdkafka" + H("06") + "2.0.2" + H("00");    // body
     auto req = parse_request(frame);
     ASSERT_TRUE(req) << req.error().message();
     EXPECT_EQ(req->api_key(), 18);
@@ -114,8 +115,7 @@ TEST(frame, parses_request_header_v2) {
 
 // kafka-python's probe: Metadata v0 with request header v1 (no tagged fields).
 TEST(frame, parses_request_header_v1) {
-    const std::string frame =
-        H("0003 0000 0000002a") + H("000c") + "kafka-python" + H("00000000");
+    const std::string frame = H("0003 0000 0000002a") + H("000c") + "kafka-python" + H("00000000");
     auto req = parse_request(frame);
     ASSERT_TRUE(req) << req.error().message();
     EXPECT_EQ(req->header_version, 1);
@@ -127,6 +127,29 @@ TEST(frame, parses_request_header_v1) {
     ASSERT_TRUE(m);
     ASSERT_TRUE(m->topics.has_value());
     EXPECT_TRUE(m->topics->empty());
+}
+
+// What librdkafka 2.0.2 sent next (captured as above): Metadata v4 for no
+// topics without auto-creation, and for all topics with it.
+TEST(frame, librdkafka_metadata_v4_frames) {
+    const std::string none = H("0003 0004 00000002 0007") + "rdkafka" + H("00000000 00");
+    const std::string all = H("0003 0004 00000003 0007") + "rdkafka" + H("ffffffff 01");
+    auto a = parse_request(none);
+    ASSERT_TRUE(a) << a.error().message();
+    EXPECT_EQ(a->header_version, 1);
+    reader ra(a->body);
+    auto ma = metadata_request::decode(ra, 4);
+    ASSERT_TRUE(ma) << ma.error().message();
+    EXPECT_TRUE(ma->topics.has_value() && ma->topics->empty());
+    EXPECT_FALSE(ma->allow_auto_topic_creation);
+    auto b = parse_request(all);
+    ASSERT_TRUE(b) << b.error().message();
+    EXPECT_EQ(b->correlation_id(), 3);
+    reader rb(b->body);
+    auto mb = metadata_request::decode(rb, 4);
+    ASSERT_TRUE(mb) << mb.error().message();
+    EXPECT_FALSE(mb->topics.has_value());
+    EXPECT_TRUE(mb->allow_auto_topic_creation);
 }
 
 TEST(frame, null_client_id_and_header_tags) {
@@ -177,8 +200,8 @@ TEST(frame, truncated_headers_fail_cleanly) {
 }
 
 TEST(frame, frames_responses_with_both_header_versions) {
-    EXPECT_EQ(hex(frame_response(42, 0, H("abcd"))), "00000006" "0000002a" "abcd");
-    EXPECT_EQ(hex(frame_response(42, 1, H("abcd"))), "00000007" "0000002a" "00" "abcd");
+    EXPECT_EQ(hex(frame_response(42, 0, H("abcd"))), hex(H("00000006 0000002a abcd")));
+    EXPECT_EQ(hex(frame_response(42, 1, H("abcd"))), hex(H("00000007 0000002a 00 abcd")));
     const std::string frame = frame_response(7, 1, "");
     auto split = split_frame(frame);
     ASSERT_TRUE(split && split->has_value());
@@ -196,11 +219,11 @@ TEST(frame, frames_requests) {
     h.client_id = "rdkafka";
     auto f = frame_request(h, H("0100"));
     ASSERT_TRUE(f);
-    EXPECT_EQ(hex(*f), "00000014" "0012" "0003" "00000001" "0007" + hex("rdkafka") + "00" "0100");
+    EXPECT_EQ(*f, H("00000014 0012 0003 00000001 0007") + "rdkafka" + H("00 0100"));
     h.request_api_version = 2;  // header v1: no tagged fields
     auto g = frame_request(h, "");
     ASSERT_TRUE(g);
-    EXPECT_EQ(hex(*g), "00000011" "0012" "0002" "00000001" "0007" + hex("rdkafka"));
+    EXPECT_EQ(*g, H("00000011 0012 0002 00000001 0007") + "rdkafka");
     h.request_api_key = 99;
     EXPECT_EQ(frame_request(h, "").code(), errc::unsupported_api);
 }

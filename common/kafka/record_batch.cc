@@ -45,8 +45,8 @@ record_batch_header read_header(std::string_view data) {
 
 result<record_batch_view> parse_record_batch(std::string_view data) {
     if (data.size() < record_batch_header_size) {
-        return batch_error(errc::truncated, "header needs 61 bytes, " +
-                                                std::to_string(data.size()) + " available");
+        return batch_error(errc::truncated,
+                           "header needs 61 bytes, " + std::to_string(data.size()) + " available");
     }
     record_batch_header h = read_header(data);
     if (h.batch_length < record_batch_min_length) {
@@ -78,9 +78,9 @@ result<record_batch_view> parse_record_batch(std::string_view data) {
                            "recordsCount " + std::to_string(h.record_count) + " is negative");
     }
     if (h.last_offset_delta < 0) {
-        return batch_error(errc::invalid_batch, "lastOffsetDelta " +
-                                                    std::to_string(h.last_offset_delta) +
-                                                    " is negative");
+        return batch_error(
+            errc::invalid_batch,
+            "lastOffsetDelta " + std::to_string(h.last_offset_delta) + " is negative");
     }
     const std::string_view records = bytes.substr(record_batch_header_size);
     // An uncompressed record takes at least 7 bytes; a compressed blob may be
@@ -179,12 +179,12 @@ result<record_view> parse_record(std::string_view body) {
     }
     // A header takes at least 2 bytes (two one-byte lengths).
     if (*count < 0 || static_cast<size_t>(*count) > r.remaining() / 2) {
-        return in_field(error_info(errc::invalid_length,
-                                   std::to_string(*count) + " headers cannot fit in " +
-                                       std::to_string(r.remaining()) + " bytes"),
-                        "headersCount");
+        return in_field(
+            error_info(errc::invalid_length, std::to_string(*count) + " headers cannot fit in " +
+                                                 std::to_string(r.remaining()) + " bytes"),
+            "headersCount");
     }
-    rec.headers.reserve(static_cast<size_t>(*count));
+    rec.headers.reserve(reserve_hint(*count));
     for (int32_t i = 0; i < *count; ++i) {
         record_header_view h;
         if (auto k = read_varint_bytes(r, false); k) {
@@ -217,10 +217,10 @@ result<std::optional<record_view>> record_reader::next() {
     }
     if (_index == _count) {
         if (_r.remaining() != 0) {
-            return error_info(errc::invalid_batch, "record batch: " +
-                                                       std::to_string(_r.remaining()) +
-                                                       " bytes after the last of " +
-                                                       std::to_string(_count) + " records");
+            return error_info(errc::invalid_batch,
+                              "record batch: " + std::to_string(_r.remaining()) +
+                                  " bytes after the last of " + std::to_string(_count) +
+                                  " records");
         }
         return std::optional<record_view>();
     }

@@ -17,25 +17,25 @@ using testing::hex;
 // Two records, hand-derived from the layout in the README; the CRC was
 // checked against kafka-python 2.0.2's DefaultRecordBatchBuilder (which
 // writes partitionLeaderEpoch 0 instead of -1; the CRC does not cover it).
-const std::string golden_batch = H(
-    "0000000000000000"  // baseOffset 0
-    "00000047"          // batchLength 71 = 49 + 22 bytes of records
-    "ffffffff"          // partitionLeaderEpoch -1
-    "02"                // magic
-    "280affb7"          // crc: CRC-32C of bytes 21..end
-    "0000"              // attributes: no compression, CreateTime
-    "00000001"          // lastOffsetDelta
-    "00000000000003e8"  // baseTimestamp 1000
-    "00000000000003ed"  // maxTimestamp 1005
-    "ffffffffffffffff"  // producerId -1
-    "ffff"              // producerEpoch -1
-    "ffffffff"          // baseSequence -1
-    "00000002"          // recordsCount
-    // record 0: length 8, attributes, tsDelta 0, offsetDelta 0, key "k", value "v", 0 headers
-    "10 00 00 00 02 6b 02 76 00"
-    // record 1: length 12, attributes, tsDelta 5, offsetDelta 1, null key, value "vv",
-    // 1 header "h" = "x"
-    "18 00 0a 02 01 04 7676 02 02 68 02 78");
+const std::string golden_batch =
+    H("0000000000000000"  // baseOffset 0
+      "00000047"          // batchLength 71 = 49 + 22 bytes of records
+      "ffffffff"          // partitionLeaderEpoch -1
+      "02"                // magic
+      "280affb7"          // crc: CRC-32C of bytes 21..end
+      "0000"              // attributes: no compression, CreateTime
+      "00000001"          // lastOffsetDelta
+      "00000000000003e8"  // baseTimestamp 1000
+      "00000000000003ed"  // maxTimestamp 1005
+      "ffffffffffffffff"  // producerId -1
+      "ffff"              // producerEpoch -1
+      "ffffffff"          // baseSequence -1
+      "00000002"          // recordsCount
+      // record 0: length 8, attributes, tsDelta 0, offsetDelta 0, key "k", value "v", 0 headers
+      "10 00 00 00 02 6b 02 76 00"
+      // record 1: length 12, attributes, tsDelta 5, offsetDelta 1, null key, value "vv",
+      // 1 header "h" = "x"
+      "18 00 0a 02 01 04 7676 02 02 68 02 78");
 
 std::string with_crc(std::string b) {
     const uint32_t crc = crc32c(std::string_view(b).substr(record_batch_crc_start));
@@ -97,14 +97,15 @@ TEST(record_batch, builder_writes_the_golden_batch) {
 }
 
 TEST(record_batch, builder_batches_parse_back) {
-    const std::string built = record_batch_builder(1000)
-                                  .partition_leader_epoch(7)
-                                  .producer(42, 3, 17)
-                                  .transactional()
-                                  .add("a", std::nullopt, 5000, {{"k1", std::nullopt}, {"k2", "v2"}})
-                                  .add("b", "value", 4000)
-                                  .add(std::nullopt, std::nullopt, 9000)
-                                  .build();
+    const std::string built =
+        record_batch_builder(1000)
+            .partition_leader_epoch(7)
+            .producer(42, 3, 17)
+            .transactional()
+            .add("a", std::nullopt, 5000, {{"k1", std::nullopt}, {"k2", "v2"}})
+            .add("b", "value", 4000)
+            .add(std::nullopt, std::nullopt, 9000)
+            .build();
     auto b = parse_record_batch(built);
     ASSERT_TRUE(b) << b.error().message();
     EXPECT_EQ(b->header.base_offset, 1000);
@@ -157,7 +158,8 @@ TEST(record_batch, detects_crc_mismatch) {
     auto b = parse_record_batch(bad);
     ASSERT_FALSE(b);
     EXPECT_EQ(b.code(), errc::corrupt_batch);
-    EXPECT_EQ(b.error().detail, "record batch: crc mismatch: stored 0x280aff48, computed 0x280affb7");
+    EXPECT_EQ(b.error().detail,
+              "record batch: crc mismatch: stored 0x280aff48, computed 0x280affb7");
     // The CRC does not cover baseOffset or partitionLeaderEpoch: a broker
     // rewrites them without recomputing it.
     std::string moved = golden_batch;

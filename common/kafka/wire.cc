@@ -317,17 +317,16 @@ result<int32_t> reader::read_array_length(bool compact, bool nullable, size_t mi
     }
     if (n < -1) {
         _pos = start;
-        return error_at(errc::invalid_length,
-                        "array length " + std::to_string(n) + " is negative");
+        return error_at(errc::invalid_length, "array length " + std::to_string(n) + " is negative");
     }
     const size_t each = std::max<size_t>(min_element_size, 1);
     const size_t left = remaining();
     if (static_cast<uint64_t>(n) > left / each) {
         _pos = start;
-        return error_at(errc::invalid_length,
-                        "array length " + std::to_string(n) + " needs at least " +
-                            std::to_string(static_cast<uint64_t>(n) * each) + " bytes, " +
-                            std::to_string(left) + " left");
+        return error_at(errc::invalid_length, "array length " + std::to_string(n) +
+                                                  " needs at least " +
+                                                  std::to_string(static_cast<uint64_t>(n) * each) +
+                                                  " bytes, " + std::to_string(left) + " left");
     }
     if (n > std::numeric_limits<int32_t>::max()) {
         _pos = start;
@@ -601,8 +600,7 @@ error_info no_such_version(std::string_view message, int16_t version) {
 }
 
 error_info absent_field(std::string_view field, int16_t version) {
-    return {errc::unsupported_version, std::string(field) + ": version " +
-                                           std::to_string(version) +
+    return {errc::unsupported_version, std::string(field) + ": version " + std::to_string(version) +
                                            " cannot carry a non-default value"};
 }
 

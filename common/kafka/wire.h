@@ -55,6 +55,13 @@ struct tagged_field_view {
 /// Kafka strings are at most this long in either encoding.
 inline constexpr size_t max_string_length = 32767;
 
+/// How many elements to reserve for an array of `n` (already checked against
+/// the bytes left): at most 1024 up front, so that a count backed by few real
+/// elements costs little; the vector grows as elements actually decode.
+inline size_t reserve_hint(int32_t n) {
+    return n < 1024 ? static_cast<size_t>(n) : 1024;
+}
+
 class reader {
   public:
     explicit reader(std::string_view data) : _data(data) {}

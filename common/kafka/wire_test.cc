@@ -24,8 +24,8 @@ TEST(wire, big_endian_integers) {
     w.write_uint32(0x80000001u);
     w.write_bool(true);
     w.write_float64(1.5);
-    EXPECT_EQ(hex(w.data()), "fe" "1234" "fffffffe" "0102030405060708" "fffe" "80000001" "01"
-                             "3ff8000000000000");
+    EXPECT_EQ(hex(w.data()),
+              hex(H("fe 1234 fffffffe 0102030405060708 fffe 80000001 01 3ff8000000000000")));
     reader r(w.data());
     EXPECT_EQ(*r.read_int8(), -2);
     EXPECT_EQ(*r.read_int16(), 0x1234);
@@ -72,8 +72,14 @@ TEST(wire, truncated_fixed_width_reads_fail_without_moving) {
 // Unsigned varints: 7 bits a byte, low group first (README "varint" rule 1).
 TEST(wire, unsigned_varint_known_encodings) {
     const std::pair<uint32_t, const char*> cases[] = {
-        {0, "00"},         {1, "01"},         {127, "7f"},           {128, "8001"},
-        {300, "ac02"},     {16383, "ff7f"},   {16384, "808001"},     {0x7fffffff, "ffffffff07"},
+        {0, "00"},
+        {1, "01"},
+        {127, "7f"},
+        {128, "8001"},
+        {300, "ac02"},
+        {16383, "ff7f"},
+        {16384, "808001"},
+        {0x7fffffff, "ffffffff07"},
         {0xffffffff, "ffffffff0f"},
     };
     for (const auto& [v, enc] : cases) {
@@ -89,8 +95,14 @@ TEST(wire, unsigned_varint_known_encodings) {
 // Zig-zag varints: (n << 1) ^ (n >> 31), then the same 7-bit grouping.
 TEST(wire, zigzag_varint_known_encodings) {
     const std::pair<int32_t, const char*> cases[] = {
-        {0, "00"},   {-1, "01"},   {1, "02"},     {-2, "03"},
-        {63, "7e"},  {-64, "7f"},  {64, "8001"},  {std::numeric_limits<int32_t>::max(), "feffffff0f"},
+        {0, "00"},
+        {-1, "01"},
+        {1, "02"},
+        {-2, "03"},
+        {63, "7e"},
+        {-64, "7f"},
+        {64, "8001"},
+        {std::numeric_limits<int32_t>::max(), "feffffff0f"},
         {std::numeric_limits<int32_t>::min(), "ffffffff0f"},
     };
     for (const auto& [v, enc] : cases) {
@@ -156,7 +168,7 @@ TEST(wire, classic_and_compact_strings) {
     ASSERT_TRUE(w.write_nullable_string(std::nullopt, true, true));
     ASSERT_TRUE(w.write_string("", false));
     ASSERT_TRUE(w.write_string("", true));
-    EXPECT_EQ(hex(w.data()), "0003616263" "04616263" "ffff" "00" "0000" "01");
+    EXPECT_EQ(hex(w.data()), hex(H("0003616263 04616263 ffff 00 0000 01")));
     reader r(w.data());
     EXPECT_EQ(*r.read_string(false), "abc");
     EXPECT_EQ(*r.read_string(true), "abc");
@@ -173,7 +185,7 @@ TEST(wire, classic_and_compact_bytes) {
     ASSERT_TRUE(w.write_bytes(H("beef"), true));
     ASSERT_TRUE(w.write_nullable_bytes(std::nullopt, false, true));
     ASSERT_TRUE(w.write_nullable_bytes(std::nullopt, true, true));
-    EXPECT_EQ(hex(w.data()), "00000002beef" "03beef" "ffffffff" "00");
+    EXPECT_EQ(hex(w.data()), hex(H("00000002beef 03beef ffffffff 00")));
     reader r(w.data());
     EXPECT_EQ(*r.read_bytes(false), H("beef"));
     EXPECT_EQ(*r.read_bytes(true), H("beef"));
@@ -288,7 +300,7 @@ TEST(wire, tagged_fields_are_written_in_tag_order) {
     t.add(0).write_int16(1);
     writer w;
     ASSERT_TRUE(t.finish(w));
-    EXPECT_EQ(hex(w.data()), "04" "00020001" "0100" "040107" "0901aa");
+    EXPECT_EQ(hex(w.data()), hex(H("04 00020001 0100 040107 0901aa")));
 
     writer empty;
     const std::vector<tagged_field> no_tags;

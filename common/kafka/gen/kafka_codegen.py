@@ -11,7 +11,7 @@ ResponseHeader.json it writes DIR/common/kafka/messages/headers.h and .cc; and
 it writes DIR/common/kafka/api_keys.h and .cc (api key -> name, version range,
 first flexible version, request/response header versions).
 
-Mapping (common/kafka/schemas/README.md describes the schema format):
+Mapping (../shared/kafka-protocol/README.md describes the schema format):
   * message "FooBarRequest"         -> struct foo_bar_request
   * field "ThrottleTimeMs"          -> member throttle_time_ms
   * struct type "[]FooTopic"        -> std::vector<foo_topic>, foo_topic declared
@@ -122,14 +122,6 @@ class Versions:
     def contains(self, v):
         return not self.empty and v >= self.lo and (self.hi is None or v <= self.hi)
 
-    def covers(self, other):
-        """True when every version of `other` is in self."""
-        if other.empty:
-            return True
-        if self.empty:
-            return False
-        return self.lo <= other.lo and (self.hi is None or (other.hi is not None and other.hi <= self.hi))
-
     def minus_suffix(self, suffix):
         """self without `suffix`, which must be empty, equal, or a suffix of self."""
         if suffix.empty:
@@ -141,7 +133,8 @@ class Versions:
         return Versions(self.lo, suffix.lo - 1)
 
     def cond(self, valid):
-        """A C++ condition on `version`, simplified within `valid`: 'true', 'false' or an expression."""
+        """A C++ condition on `version`, simplified within `valid`: 'true', 'false' or an
+        expression."""
         r = self.intersect(valid)
         if r.empty:
             return "false"
@@ -164,12 +157,6 @@ class Versions:
         if self.lo == self.hi:
             return f"v{self.lo}"
         return f"v{self.lo}-{self.hi}"
-
-    def versions(self, valid):
-        r = self.intersect(valid)
-        if r.empty:
-            return []
-        return list(range(r.lo, r.hi + 1))
 
 
 def hull(a, b):
@@ -239,10 +226,6 @@ class Field:
             raise SchemaError(f"{msg.name}.{self.name}: arrays of {self.elem} are not supported")
 
     @property
-    def is_struct(self):
-        return self.struct is not None
-
-    @property
     def optional(self):
         """The C++ type is std::optional<...>."""
         if self.elem == "records" and not self.is_array:
@@ -276,7 +259,6 @@ class Message:
         if self.valid.empty or self.valid.hi is None:
             raise SchemaError(f"{self.name}: validVersions must be a closed range")
         self.flexible = Versions.parse(spec.get("flexibleVersions", "none"))
-        self.about = f"{self.name}" + (f" (api key {self.api_key})" if self.api_key is not None else "")
         self.structs = []  # nested structs, dependencies first
         by_name = {}
 
@@ -369,7 +351,8 @@ class Message:
 # ---------------------------------------------------------------- C++ pieces
 
 def int_literal(cpp_type, value):
-    bits = {"int8_t": 8, "int16_t": 16, "int32_t": 32, "int64_t": 64, "uint16_t": 16, "uint32_t": 32}[cpp_type]
+    bits = {"int8_t": 8, "int16_t": 16, "int32_t": 32, "int64_t": 64,
+            "uint16_t": 16, "uint32_t": 32}[cpp_type]
     signed = not cpp_type.startswith("u")
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     if not lo <= value <= hi:
@@ -402,10 +385,8 @@ class Gen:
             return PRIMITIVES[f.elem][0]
         return "std::string"
 
-    def cpp_type(self, f, qualified=False):
+    def cpp_type(self, f):
         e = self.elem_type(f)
-        if qualified and f.struct is not None:
-            e = f.struct.qualified
         if f.is_array:
             t = f"std::vector<{e}>"
             return f"std::optional<{t}>" if f.optional else t
@@ -421,7 +402,8 @@ class Gen:
                 raise SchemaError(f"{self.msg.name}.{f.name}: array default {d!r} unsupported")
             if d == "null":
                 if f.nullable.empty:
-                    raise SchemaError(f"{self.msg.name}.{f.name}: null default on a non-nullable array")
+                    raise SchemaError(
+                        f"{self.msg.name}.{f.name}: null default on a non-nullable array")
                 return "null"
             return "empty"
         if f.struct is not None:
@@ -435,7 +417,8 @@ class Gen:
                 return "null"
             if d == "null":
                 if not f.optional:
-                    raise SchemaError(f"{self.msg.name}.{f.name}: null default on a non-nullable field")
+                    raise SchemaError(
+                        f"{self.msg.name}.{f.name}: null default on a non-nullable field")
                 return "null"
             if d not in (None, "") and f.elem == "bytes":
                 raise SchemaError(f"{self.msg.name}.{f.name}: bytes defaults are not supported")
@@ -493,10 +476,15 @@ class Gen:
     def flexible_cond(self):
         return self.msg.flexible.cond(self.valid)
 
-    def compact_cond(self, f):
+    def compact_cond(self, f, tagged=False):
+        """Whether field `f` uses the compact encoding: in flexible versions,
+        unless the field overrides that (RequestHeader.ClientId never is).
+        Tagged fields only exist in flexible versions."""
+        flex = "true" if tagged else self.flexible_cond()
+        base = flex if flex in ("true", "false") else "flexible"
         if f.flex_override is not None:
-            return c_and("flexible", f.flex_override.cond(self.valid))
-        return "flexible"
+            return c_and(base, f.flex_override.cond(self.valid))
+        return base
 
     def min_size(self, struct, seen=()):
         """Fewest bytes one element of `struct` takes in any valid version (at least 1)."""
@@ -545,13 +533,15 @@ class Gen:
         if s.is_top:
             m = self.msg
             if m.api_key is not None:
-                out.append(f"{p}    static constexpr kafka::api_key api = kafka::api_key::{snake(m.name[:-len(m.kind)])};")
+                key = snake(api_name(m))
+                out.append(f"{p}    static constexpr kafka::api_key api = kafka::api_key::{key};")
             out.append(f'{p}    static constexpr std::string_view schema_name = "{m.name}";')
             out.append(f"{p}    static constexpr int16_t min_version = {m.valid.lo};")
             out.append(f"{p}    static constexpr int16_t max_version = {m.valid.hi};")
             fv = m.flexible.intersect(m.valid)
-            out.append(f"{p}    /// The first flexible version; -1 if the message is never flexible.")
-            out.append(f"{p}    static constexpr int16_t flexible_version = {fv.lo if not fv.empty else -1};")
+            first = fv.lo if not fv.empty else -1
+            out.append(f"{p}    /// The first flexible version; -1 if never flexible.")
+            out.append(f"{p}    static constexpr int16_t flexible_version = {first};")
             out.append("")
             for ns in self.msg.structs:
                 self.declare_struct(ns, out, indent + 4)
@@ -587,7 +577,8 @@ class Gen:
         if f.is_array:
             if f.optional:
                 out.append(f"{p}if (!{x}) {{")
-                out.append(f"{p}    if (auto e = {w}.write_null_array({compact}, {nullable}); !e) {{")
+                call = f"{w}.write_null_array({compact}, {nullable})"
+                out.append(f"{p}    if (auto e = {call}; !e) {{")
                 out.append(f'{p}        return in_field(e.error(), "{name}");')
                 out.append(f"{p}    }}")
                 out.append(f"{p}}} else {{")
@@ -647,8 +638,7 @@ class Gen:
             pos = f.positional.cond(self.valid)
             if pos == "false":
                 continue
-            compact = self.compact_cond(f) if self.flex_possible else "false"
-            compact = simplify_flex(compact, self)
+            compact = self.compact_cond(f)
             nullable = f.nullable.cond(self.valid)
             if pos == "true":
                 self.encode_value(f, x, "w", compact, nullable, body, 4)
@@ -666,8 +656,7 @@ class Gen:
                 c = c_and(f.tagged.cond(self.valid), self.differs(f, x))
                 lines.append(f"    if ({c}) {{")
                 lines.append(f"        writer& tw = tags.add({f.tag});")
-                compact = self.compact_cond(f)
-                compact = "true" if compact == "flexible" else compact
+                compact = self.compact_cond(f, tagged=True)
                 self.encode_value(f, x, "tw", compact, f.nullable.cond(self.valid), lines, 8)
                 lines.append("    }")
             lines.append("    if (auto e = tags.finish(w); !e) {")
@@ -700,7 +689,8 @@ class Gen:
             else:
                 out.append(f"{p}{{")
                 q = p + "    "
-            out.append(f"{q}auto n = {r}.read_array_length({compact}, {nullable}, {self.elem_min_size(f)});")
+            least = self.elem_min_size(f)
+            out.append(f"{q}auto n = {r}.read_array_length({compact}, {nullable}, {least});")
             out.append(f"{q}if (!n) {{")
             out.append(f'{q}    return in_field(n.error(), "{name}");')
             out.append(f"{q}}}")
@@ -741,16 +731,18 @@ class Gen:
 
     def decode_elements(self, f, a, r, compact, out, ind):
         p = " " * ind
-        out.append(f"{p}{a}.reserve(static_cast<size_t>(*n));")
+        out.append(f"{p}{a}.reserve(reserve_hint(*n));")
         out.append(f"{p}for (int32_t i = 0; i < *n; ++i) {{")
         if f.struct is not None:
             out.append(f"{p}    auto e = {f.struct.qualified}::decode({r}, version);")
             out.append(f"{p}    if (!e) {{")
-            out.append(f'{p}        return in_struct_element(e.error(), "{f.name}", static_cast<size_t>(i));')
+            out.append(f'{p}        return in_struct_element(e.error(), "{f.name}", '
+                       'static_cast<size_t>(i));')
         else:
             out.append(f"{p}    auto e = {self.read_call(f.elem, False, r, compact, 'false')};")
             out.append(f"{p}    if (!e) {{")
-            out.append(f'{p}        return in_element(e.error(), "{f.name}", static_cast<size_t>(i));')
+            out.append(f'{p}        return in_element(e.error(), "{f.name}", '
+                       'static_cast<size_t>(i));')
         out.append(f"{p}    }}")
         out.append(f"{p}    {a}.push_back(std::move(*e));")
         out.append(f"{p}}}")
@@ -761,8 +753,7 @@ class Gen:
             pos = f.positional.cond(self.valid)
             if pos == "false":
                 continue
-            compact = self.compact_cond(f) if self.flex_possible else "false"
-            compact = simplify_flex(compact, self)
+            compact = self.compact_cond(f)
             nullable = f.nullable.cond(self.valid)
             if pos == "true":
                 self.decode_value(f, f"m.{f.cpp}", "r", compact, nullable, body, 4)
@@ -791,23 +782,27 @@ class Gen:
                 lines.append(f"        {'if' if first else '} else if'} ({c}) {{")
                 first = False
                 lines.append(f"            if ((seen & (uint64_t{{1}} << {i})) != 0) {{")
-                lines.append(f'                return error_info(errc::invalid_value, "(tagged fields): tag {f.tag} appears twice");')
+                lines.append("                return error_info(errc::invalid_value,")
+                lines.append(f'                                  "(tagged fields): tag {f.tag} '
+                             'appears twice");')
                 lines.append("            }")
                 lines.append(f"            seen |= uint64_t{{1}} << {i};")
                 lines.append("            reader tr(field->data);")
-                compact = self.compact_cond(f)
-                compact = "true" if compact == "flexible" else compact
-                self.decode_value(f, f"m.{f.cpp}", "tr", compact, f.nullable.cond(self.valid), lines, 12,
+                compact = self.compact_cond(f, tagged=True)
+                nullable = f.nullable.cond(self.valid)
+                self.decode_value(f, f"m.{f.cpp}", "tr", compact, nullable, lines, 12,
                                   in_block=True)
                 lines.append("            if (auto e = tr.expect_end(); !e) {")
                 lines.append(f'                return in_field(e.error(), "{f.name}");')
                 lines.append("            }")
             if tagged:
                 lines.append("        } else {")
-                lines.append("            m.unknown_tags.push_back({field->tag, std::string(field->data)});")
+                lines.append("            m.unknown_tags.push_back("
+                             "{field->tag, std::string(field->data)});")
                 lines.append("        }")
             else:
-                lines.append("        m.unknown_tags.push_back({field->tag, std::string(field->data)});")
+                lines.append("        m.unknown_tags.push_back("
+                             "{field->tag, std::string(field->data)});")
             lines.append("    }")
             lines.append("    if (m.unknown_tags.size() > 1) {")
             lines.append("        sort_by_tag(m.unknown_tags);")
@@ -828,7 +823,7 @@ class Gen:
         text = "\n".join(body)
         pre = []
         if re.search(r"\bflexible\b", text):
-            pre.append(f"    const bool flexible = {paren_if_needed(self.flexible_cond())};")
+            pre.append(f"    const bool flexible = {self.flexible_cond()};")
         return pre
 
     @staticmethod
@@ -854,7 +849,8 @@ class Gen:
             out.append("namespace {")
             out.append("")
             vp = self.param(enc, "version")
-            out.append(f"result<void> encode_{q}(const {q}& m, writer& {self.param(enc, 'w')}, int16_t {vp}) {{")
+            wp = self.param(enc, "w")
+            out.append(f"result<void> encode_{q}(const {q}& m, writer& {wp}, int16_t {vp}) {{")
             out.extend(enc)
             out.append("}")
             out.append("")
@@ -866,7 +862,7 @@ class Gen:
             out.append("}  // namespace")
             out.append("")
             out.append(f"result<void> {q}::encode(writer& w, int16_t version) const {{")
-            out.append(f"    if (version < min_version || version > max_version) {{")
+            out.append("    if (version < min_version || version > max_version) {")
             out.append(f'        return no_such_version("{m.name}", version);')
             out.append("    }")
             out.append(f"    if (auto e = encode_{q}(*this, w, version); !e) {{")
@@ -876,7 +872,7 @@ class Gen:
             out.append("}")
             out.append("")
             out.append(f"result<{q}> {q}::decode(reader& r, int16_t version) {{")
-            out.append(f"    if (version < min_version || version > max_version) {{")
+            out.append("    if (version < min_version || version > max_version) {")
             out.append(f'        return no_such_version("{m.name}", version);')
             out.append("    }")
             out.append(f"    auto m = decode_{q}(r, version);")
@@ -887,14 +883,16 @@ class Gen:
             out.append("}")
         else:
             vp = self.param(enc, "version")
-            out.append(f"result<void> {q}::encode(writer& {self.param(enc, 'w')}, int16_t {vp}) const {{")
+            wp = self.param(enc, "w")
+            out.append(f"result<void> {q}::encode(writer& {wp}, int16_t {vp}) const {{")
             if re.search(r"\bm\.", "\n".join(enc)):
                 out.append("    const auto& m = *this;")
             out.extend(enc)
             out.append("}")
             out.append("")
             vp = self.param(dec, "version")
-            out.append(f"result<{q}> {q}::decode(reader& {self.param(dec, 'r')}, int16_t {vp}) {{")
+            out.append(f"result<{q}>")
+            out.append(f"{q}::decode(reader& {self.param(dec, 'r')}, int16_t {vp}) {{")
             out.extend(dec)
             out.append("}")
         out.append("")
@@ -923,20 +921,6 @@ class Gen:
         return f"{m.name} ({key}versions {m.valid.lo}-{m.valid.hi}, {flex}), from {m.filename}."
 
 
-def simplify_flex(compact, gen):
-    """'flexible' is the constant false when the message is never flexible."""
-    if not gen.flex_possible:
-        return "false"
-    flex = gen.flexible_cond()
-    if flex == "true":
-        return compact.replace("flexible", "true") if compact == "flexible" else compact
-    return compact
-
-
-def paren_if_needed(c):
-    return c
-
-
 def wrap_comment(text, width):
     text = " ".join(text.split())
     return textwrap.wrap(text, max(width - 4, 40)) or [""]
@@ -944,7 +928,7 @@ def wrap_comment(text, width):
 
 # ---------------------------------------------------------------- files
 
-HEADER_NOTE = "// Generated by common/kafka/gen/kafka_codegen.py from {src}. Do not edit."
+HEADER_NOTE = "// Generated from {src}\n// by common/kafka/gen/kafka_codegen.py. Do not edit."
 
 
 def strip_comments(text):
@@ -1014,8 +998,12 @@ def emit_api_keys(out_dir, apis):
           "    /// The first flexible request version; -1 if never flexible.",
           "    int16_t flexible_version = -1;",
           "",
-          "    bool supports(int16_t version) const { return version >= min_version && version <= max_version; }",
-          "    bool is_flexible(int16_t version) const { return flexible_version >= 0 && version >= flexible_version; }",
+          "    bool supports(int16_t version) const {",
+          "        return version >= min_version && version <= max_version;",
+          "    }",
+          "    bool is_flexible(int16_t version) const {",
+          "        return flexible_version >= 0 && version >= flexible_version;",
+          "    }",
           "};", "",
           "/// Every API the codec generates, by ascending key.",
           "std::span<const api_info> known_apis();",
@@ -1028,7 +1016,8 @@ def emit_api_keys(out_dir, apis):
           "int16_t response_header_version(const api_info& api, int16_t version);", "",
           "}  // namespace fjord::kafka"]
     write(os.path.join(out_dir, "common/kafka/api_keys.h"), h)
-    c = ["// File: common/kafka/api_keys.cc", "//", HEADER_NOTE.format(src="the *Request.json schemas"), "",
+    c = ["// File: common/kafka/api_keys.cc", "//",
+         HEADER_NOTE.format(src="the *Request.json schemas"), "",
          '#include "common/kafka/api_keys.h"', "", "#include <array>", "",
          "namespace fjord::kafka {", "", "namespace {", "",
          f"constexpr std::array<api_info, {len(apis)}> apis{{{{"]
@@ -1077,11 +1066,13 @@ def main(argv):
             if set(pair) != {"request", "response"}:
                 raise SchemaError(f"{name}: needs both a request and a response schema")
             req, resp = pair["request"], pair["response"]
-            if req.api_key != resp.api_key or req.valid.lo != resp.valid.lo or req.valid.hi != resp.valid.hi:
+            if (req.api_key, req.valid.lo, req.valid.hi) != (resp.api_key, resp.valid.lo,
+                                                             resp.valid.hi):
                 raise SchemaError(f"{name}: request and response disagree on key or versions")
             emit_pair(args.out, snake(name), [req, resp], True)
             fv = req.flexible.intersect(req.valid)
-            table.append((req.api_key, name, req.valid.lo, req.valid.hi, fv.lo if not fv.empty else -1))
+            first = fv.lo if not fv.empty else -1
+            table.append((req.api_key, name, req.valid.lo, req.valid.hi, first))
         if headers:
             order = {"RequestHeader": 0, "ResponseHeader": 1}
             headers.sort(key=lambda m: order.get(m.name, 2))
