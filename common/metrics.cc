@@ -327,9 +327,9 @@ std::string registry::render() const {
                     append_escaped_help(out, f._help);
                     out += '\n';
                 }
-                out +=
-                    fmt::format("# TYPE {} {}\n", f._name,
-                                type_name(static_cast<const series_type::element_type*>(nullptr)));
+                out += fmt::format(
+                    "# TYPE {} {}\n", f._name,
+                    type_name(static_cast<const typename series_type::element_type*>(nullptr)));
                 for (const auto& [values, m] : f._series) {
                     render_series(out, f._name, f._label_names, values, *m);
                 }
