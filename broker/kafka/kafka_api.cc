@@ -404,8 +404,7 @@ struct handlers {
         }
         kafka::fetch_response resp;
         const auto [bytes, error] = fill_fetch(*req, resp);
-        if (error || req->max_wait_ms <= 0 ||
-            bytes >= static_cast<uint64_t>(std::max(req->min_bytes, 1))) {
+        if (error || req->max_wait_ms <= 0 || static_cast<int64_t>(bytes) >= req->min_bytes) {
             respond(rq, resp, reply, conn);
             return;
         }
@@ -551,7 +550,7 @@ void kafka_api::wake_fetches() {
         }
         kafka::fetch_response probe;
         const auto [bytes, error] = h.fill_fetch(p->request, probe);
-        if (error || bytes >= static_cast<uint64_t>(std::max(p->request.min_bytes, 1))) {
+        if (error || static_cast<int64_t>(bytes) >= p->request.min_bytes) {
             connection_info c;
             c.id = p->connection;
             h.finish_parked(*p, c);

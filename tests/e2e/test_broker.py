@@ -331,3 +331,34 @@ def test_partitions_led_elsewhere_are_not_served_here(cluster: Cluster, broker: 
         resp = read_response(s)
         off = 4 + 4 + 2 + len("split") + 4 + 4
         assert struct.unpack(">h", resp[off:off + 2])[0] == 6  # NOT_LEADER_OR_FOLLOWER
+
+
+def fetch_request(topic: str, offset: int, max_wait_ms: int, correlation: int = 9) -> bytes:
+    """A hand-made Fetch v4 request for partition 0 of `topic`."""
+    body = struct.pack(">iiiib", -1, max_wait_ms, 1, 1 << 20, 0)  # replica, wait, min, max, iso
+    body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode()
+    body += struct.pack(">i", 1) + struct.pack(">iqi", 0, offset, 1 << 20)
+    header = struct.pack(">hhi", 1, 4, correlation) + struct.pack(">h", 4) + b"test"
+    msg = header + body
+    return struct.pack(">i", len(msg)) + msg
+
+
+def test_fetch_long_poll_returns_when_data_arrives(cluster: Cluster, broker: Broker):
+    """A Fetch with min_bytes 1 on an empty partition waits (it does not
+    answer empty at once), and answers with the data as soon as a produce
+    brings some, well before its max_wait_ms."""
+    fjord(cluster, "topic", "create", "poll", "-p", "1", "--wait=15s")
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=20) as s:
+        t0 = time.monotonic()
+        s.sendall(fetch_request("poll", 0, max_wait_ms=10000))
+        s.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            s.recv(1)  # parked: nothing to say yet
+        prod = kcat("-b", broker.bootstrap, "-P", "-t", "poll", stdin="arrived\n")
+        assert prod.returncode == 0, prod.stderr
+        s.settimeout(20)
+        resp = read_response(s)
+        elapsed = time.monotonic() - t0
+    assert struct.unpack(">i", resp[:4])[0] == 9
+    assert b"arrived" in resp
+    assert elapsed < 9, f"answered after {elapsed:.1f}s: the poll did not end on the produce"
