@@ -94,6 +94,9 @@ void controller_link::heartbeat_loop() {
         ctx->set_deadline(std::chrono::system_clock::now() + call_timeout);
         std::lock_guard g(_mu);
         _call_ctx = ctx;
+        if (_stopping) {
+            ctx->TryCancel();  // stop() ran before this call existed
+        }
         return ctx;
     };
     while (!_stopping) {

@@ -9,6 +9,11 @@ namespace fjord::broker {
 result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
     if (ev.has_snapshot()) {
         const auto& s = ev.snapshot();
+        if (_ready && s.revision() < _applied) {
+            // A lagging member's state: applying it would make topics
+            // created since vanish (and their logs with them).
+            return ok();
+        }
         _topics.clear();
         _brokers.clear();
         _config.clear();

@@ -27,7 +27,9 @@ namespace v1 = fjord::controller::v1;
 class metadata_cache {
   public:
     /// Applies one event. A delta whose revision is older than the applied
-    /// revision is ignored (replayed after a reconnect); an event that
+    /// revision is ignored (replayed after a reconnect), and so is a
+    /// snapshot older than it (any controller member serves Watch, and a
+    /// lagging one must not take the broker back in time); an event that
     /// cannot be applied (a delta before any snapshot) is an error and
     /// changes nothing: the caller restarts the Watch from scratch.
     result<void> apply(const v1::WatchEvent& ev);

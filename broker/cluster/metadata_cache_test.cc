@@ -108,6 +108,20 @@ TEST(metadata_cache, replayed_deltas_are_ignored_and_a_new_snapshot_replaces_eve
     EXPECT_NE(c.topic("z"), nullptr);
 }
 
+TEST(metadata_cache, a_snapshot_older_than_the_applied_revision_is_ignored) {
+    // Any controller member serves Watch; a lagging one's snapshot must not
+    // take the broker back in time (its topics' logs would be dropped).
+    metadata_cache c;
+    ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 1)})));
+    ASSERT_TRUE(c.apply(upsert(12, make_topic("b", 1))));
+    ASSERT_TRUE(c.apply(snapshot(11, {make_topic("a", 1)})));
+    EXPECT_EQ(c.applied_revision(), 12u);
+    EXPECT_NE(c.topic("b"), nullptr);
+    ASSERT_TRUE(c.apply(snapshot(12, {make_topic("c", 1)})));  // same revision: taken
+    EXPECT_EQ(c.topics().size(), 1u);
+    EXPECT_NE(c.topic("c"), nullptr);
+}
+
 TEST(metadata_cache, an_empty_event_is_an_error_and_changes_nothing) {
     metadata_cache c;
     ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 1)})));

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/uuid.h"
 
 namespace fjord::broker {
 namespace {
@@ -166,6 +167,9 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
     }
     for (const auto& entry : fs::directory_iterator(topics_dir, ec)) {
         const std::string uuid = entry.path().filename().string();
+        if (!entry.is_directory(ec) || !parse_uuid(uuid)) {
+            continue;  // not ours: never remove what we did not create
+        }
         if (live_uuids.count(uuid) == 0) {
             fs::remove_all(entry.path(), ec);
             log(log_level::info, component, "removed the data of deleted topic {} ({})", uuid,

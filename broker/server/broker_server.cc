@@ -44,14 +44,23 @@ struct broker_server::impl {
     metrics::registry metrics;
     std::unique_ptr<http_server> http;
     std::atomic<uint64_t> applied{0};
+    std::atomic<size_t> open_logs{0};  // for /metrics (the map is the io thread's)
     std::atomic<bool> ready{false};
+    std::atomic<kafka_listener*> listener_ptr{nullptr};
+    /// After an event the cache refused: drop events until a snapshot.
+    bool resyncing = false;
     bool stopped = false;
 
     /// On the io thread: one Watch event into the cache, then the logs.
     void on_event(const v1::WatchEvent& ev) {
+        if (resyncing && !ev.has_snapshot()) {
+            return;  // still the old stream's events, already posted
+        }
+        resyncing = false;
         if (auto r = md.apply(ev); !r) {
             log(log_level::warn, component, "watch: {}; starting over from a snapshot",
                 r.error().detail);
+            resyncing = true;
             link->resync();
             return;
         }
@@ -59,6 +68,7 @@ struct broker_server::impl {
             return;  // the rest of this revision follows
         }
         partitions->reconcile(md, wall_ms());
+        open_logs = partitions->open_logs();
         applied = md.applied_revision();
         link->set_applied_revision(md.applied_revision());
         api->wake_fetches();
@@ -101,7 +111,13 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     im->api = std::make_unique<kafka_api>(
         me, im->md, *im->partitions,
         [raw](std::chrono::milliseconds d, std::function<void()> fn) {
-            raw->listener->post_after(d, std::move(fn));
+            // Connections are served from the moment the listener starts,
+            // a little before start() stores it: answer such a wait at once.
+            if (kafka_listener* l = raw->listener_ptr.load()) {
+                l->post_after(d, std::move(fn));
+            } else {
+                fn();
+            }
         },
         wall_ms);
 
@@ -116,6 +132,7 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
                           fmt::format("listen.kafka: {}", listener.error().detail));
     }
     im->listener = std::move(*listener);
+    im->listener_ptr = im->listener.get();
 
     if (cfg.listen.metrics) {
         auto& applied_gauge = im->metrics.add_gauge(
@@ -128,7 +145,7 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
         std::map<std::string, http_handler> handlers;
         handlers["/metrics"] = [raw, &applied_gauge, &logs_gauge](const http_request&) {
             applied_gauge.set(static_cast<double>(raw->applied.load()));
-            logs_gauge.set(static_cast<double>(raw->ready ? raw->partitions->open_logs() : 0));
+            logs_gauge.set(static_cast<double>(raw->open_logs.load()));
             return http_response{200, std::string(metrics::content_type), raw->metrics.render()};
         };
         handlers["/healthz"] = [raw](const http_request&) {

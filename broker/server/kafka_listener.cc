@@ -39,8 +39,8 @@ class connection;
 struct kafka_listener::impl {
     listener_options o;
     frame_handler& handler;
-    /// Shared with every reply_fn: a reply may outlive the listener (it then
-    /// posts to a stopped context, and nothing runs).
+    /// Held weakly by every reply_fn: a reply may outlive the listener (it
+    /// then posts to a stopped context, or to none, and nothing runs).
     std::shared_ptr<asio::io_context> io_ptr = std::make_shared<asio::io_context>();
     asio::io_context& io = *io_ptr;
     asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
@@ -139,9 +139,15 @@ class connection : public std::enable_shared_from_this<connection> {
         const uint64_t seq = _next_seq++;
         _pending.emplace_back();
         std::weak_ptr<connection> weak = shared_from_this();
-        std::shared_ptr<asio::io_context> io = _owner.io_ptr;
+        // Weak: a reply held past the listener's end (a parked fetch's
+        // timer) must not keep the io context, and its sockets, alive.
+        std::weak_ptr<asio::io_context> io = _owner.io_ptr;
         reply_fn reply = [weak, seq, io](reply_t r) {
-            asio::post(*io, [weak, seq, r = std::move(r)]() mutable {
+            auto ctx = io.lock();
+            if (!ctx) {
+                return;
+            }
+            asio::post(*ctx, [weak, seq, r = std::move(r)]() mutable {
                 if (auto c = weak.lock()) {
                     c->complete(seq, std::move(r));
                 }
