@@ -104,10 +104,9 @@ struct handlers {
             reply(reply_t::close_connection());
             return;
         }
-        std::string framed = kafka::frame_response(
+        reply(reply_t::response(kafka::response_message(
             rq.correlation_id(), kafka::response_header_version(*rq.api, rq.api_version()),
-            w.data());
-        reply(reply_t::response(framed.substr(4)));
+            w.data())));
     }
 
     template <typename Req>
@@ -142,8 +141,7 @@ struct handlers {
             resp.error_code = k::unsupported_version;
             kafka::writer w;
             (void)resp.encode(w, 0);
-            std::string framed = kafka::frame_response(rq.correlation_id(), 0, w.data());
-            reply(reply_t::response(framed.substr(4)));
+            reply(reply_t::response(kafka::response_message(rq.correlation_id(), 0, w.data())));
             return;
         }
         // The body (client software name/version, v3) is informational.

@@ -5,6 +5,7 @@
 
 #include "broker/server/kafka_listener.h"
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -187,17 +188,16 @@ class connection : public std::enable_shared_from_this<connection> {
         }
     }
 
+    /// Queues a response; the size prefix goes out with it in one gather
+    /// write, so the body (a Fetch's records) is never copied here.
     void enqueue(std::string body) {
         const auto n = static_cast<uint32_t>(body.size());
-        std::string out;
-        out.reserve(body.size() + 4);
-        out.push_back(static_cast<char>(n >> 24));
-        out.push_back(static_cast<char>(n >> 16));
-        out.push_back(static_cast<char>(n >> 8));
-        out.push_back(static_cast<char>(n));
-        out += body;
-        _queued_bytes += out.size();
-        _out.push_back(std::move(out));
+        outgoing o;
+        o.size = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                  static_cast<char>(n)};
+        o.body = std::move(body);
+        _queued_bytes += o.body.size() + 4;
+        _out.push_back(std::move(o));
         if (!_writing) {
             write_next();
         }
@@ -212,7 +212,9 @@ class connection : public std::enable_shared_from_this<connection> {
             return;
         }
         _writing = true;
-        asio::async_write(_sock, asio::buffer(_out.front()),
+        const std::array<asio::const_buffer, 2> bufs{asio::buffer(_out.front().size),
+                                                     asio::buffer(_out.front().body)};
+        asio::async_write(_sock, bufs,
                           [self = shared_from_this()](boost::system::error_code ec, size_t) {
                               self->on_written(ec);
                           });
@@ -223,7 +225,7 @@ class connection : public std::enable_shared_from_this<connection> {
             close(ec.message());
             return;
         }
-        _queued_bytes -= _out.front().size();
+        _queued_bytes -= _out.front().body.size() + 4;
         _out.pop_front();
         _last_activity = clock::now();
         write_next();
@@ -270,7 +272,11 @@ class connection : public std::enable_shared_from_this<connection> {
     std::deque<slot> _pending;  // requests awaiting their reply, in order
     uint64_t _first_seq = 0;    // sequence number of _pending.front()
     uint64_t _next_seq = 0;
-    std::deque<std::string> _out;
+    struct outgoing {
+        std::array<char, 4> size{};
+        std::string body;
+    };
+    std::deque<outgoing> _out;  // front() is being written; a deque keeps it in place
     size_t _queued_bytes = 0;
     bool _reading = false;
     bool _writing = false;

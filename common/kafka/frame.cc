@@ -75,18 +75,34 @@ result<std::string> frame_request(const request_header& header, std::string_view
     return w.take();
 }
 
-std::string frame_response(int32_t correlation_id, int16_t header_version, std::string_view body) {
+namespace {
+
+std::string response(int32_t correlation_id, int16_t header_version, std::string_view body,
+                     bool size_prefix) {
     const size_t header_size = header_version >= 1 ? 5 : 4;
     const size_t size = header_size + body.size();
     writer w;
-    w.reserve(4 + size);
-    w.write_int32(static_cast<int32_t>(size));
+    w.reserve((size_prefix ? 4 : 0) + size);
+    if (size_prefix) {
+        w.write_int32(static_cast<int32_t>(size));
+    }
     w.write_int32(correlation_id);
     if (header_version >= 1) {
         w.write_unsigned_varint(0);  // no tagged fields
     }
     w.write_raw(body);
     return w.take();
+}
+
+}  // namespace
+
+std::string frame_response(int32_t correlation_id, int16_t header_version, std::string_view body) {
+    return response(correlation_id, header_version, body, true);
+}
+
+std::string response_message(int32_t correlation_id, int16_t header_version,
+                             std::string_view body) {
+    return response(correlation_id, header_version, body, false);
 }
 
 }  // namespace fjord::kafka

@@ -67,4 +67,8 @@ result<std::string> frame_request(const request_header& header, std::string_view
 /// `header_version` (0 or 1, see response_header_version()), then `body`.
 std::string frame_response(int32_t correlation_id, int16_t header_version, std::string_view body);
 
+/// The same without the size prefix, for a transport that writes it itself
+/// (broker/server/kafka_listener): response header, then `body`.
+std::string response_message(int32_t correlation_id, int16_t header_version, std::string_view body);
+
 }  // namespace fjord::kafka

@@ -202,6 +202,9 @@ TEST(frame, truncated_headers_fail_cleanly) {
 TEST(frame, frames_responses_with_both_header_versions) {
     EXPECT_EQ(hex(frame_response(42, 0, H("abcd"))), hex(H("00000006 0000002a abcd")));
     EXPECT_EQ(hex(frame_response(42, 1, H("abcd"))), hex(H("00000007 0000002a 00 abcd")));
+    // The same without the size prefix, for a transport that frames itself.
+    EXPECT_EQ(hex(response_message(42, 0, H("abcd"))), hex(H("0000002a abcd")));
+    EXPECT_EQ(hex(response_message(42, 1, H("abcd"))), hex(H("0000002a 00 abcd")));
     const std::string frame = frame_response(7, 1, "");
     auto split = split_frame(frame);
     ASSERT_TRUE(split && split->has_value());

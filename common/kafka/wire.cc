@@ -58,60 +58,49 @@ result<std::string_view> reader::take(size_t n) {
     return v;
 }
 
-result<int8_t> reader::read_int8() {
-    auto b = take(1);
-    if (!b) {
-        return b.error();
+namespace {
+
+/// The big-endian value in `bytes` (take()'s result: its error passes on).
+template <typename T>
+result<T> from_be(result<std::string_view> bytes) {
+    if (!bytes) {
+        return bytes.error();
     }
-    return static_cast<int8_t>(load_be(*b));
+    return static_cast<T>(load_be(*bytes));
+}
+
+}  // namespace
+
+result<int8_t> reader::read_int8() {
+    return from_be<int8_t>(take(1));
 }
 
 result<int16_t> reader::read_int16() {
-    auto b = take(2);
-    if (!b) {
-        return b.error();
-    }
-    return static_cast<int16_t>(load_be(*b));
+    return from_be<int16_t>(take(2));
 }
 
 result<int32_t> reader::read_int32() {
-    auto b = take(4);
-    if (!b) {
-        return b.error();
-    }
-    return static_cast<int32_t>(load_be(*b));
+    return from_be<int32_t>(take(4));
 }
 
 result<int64_t> reader::read_int64() {
-    auto b = take(8);
-    if (!b) {
-        return b.error();
-    }
-    return static_cast<int64_t>(load_be(*b));
+    return from_be<int64_t>(take(8));
 }
 
 result<uint16_t> reader::read_uint16() {
-    auto b = take(2);
-    if (!b) {
-        return b.error();
-    }
-    return static_cast<uint16_t>(load_be(*b));
+    return from_be<uint16_t>(take(2));
 }
 
 result<uint32_t> reader::read_uint32() {
-    auto b = take(4);
-    if (!b) {
-        return b.error();
-    }
-    return static_cast<uint32_t>(load_be(*b));
+    return from_be<uint32_t>(take(4));
 }
 
 result<double> reader::read_float64() {
-    auto b = take(8);
-    if (!b) {
-        return b.error();
+    auto bits = from_be<uint64_t>(take(8));
+    if (!bits) {
+        return bits.error();
     }
-    return std::bit_cast<double>(load_be(*b));
+    return std::bit_cast<double>(*bits);
 }
 
 result<bool> reader::read_bool() {
