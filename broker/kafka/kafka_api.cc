@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/kafka/api_module.h"
 #include "broker/kafka/errors.h"
 #include "common/kafka/frame.h"
 #include "common/kafka/messages/api_versions.h"
@@ -26,26 +27,12 @@ namespace k = kafka_errors;
 using storage::kafka_offset;
 constexpr const char* component = "kafka";
 
-/// What this broker serves: (key, min, max). ApiVersions lists exactly this.
-struct served_api {
-    kafka::api_key key;
-    int16_t min;
-    int16_t max;
-};
+/// What kafka_api serves itself; modules add theirs (api_module.h).
 constexpr served_api served[] = {
     {kafka::api_key::produce, 3, 9},      {kafka::api_key::fetch, 4, 12},
     {kafka::api_key::list_offsets, 1, 6}, {kafka::api_key::metadata, 0, 12},
     {kafka::api_key::api_versions, 0, 3},
 };
-
-const served_api* find_served(int16_t key) {
-    for (const auto& s : served) {
-        if (static_cast<int16_t>(s.key) == key) {
-            return &s;
-        }
-    }
-    return nullptr;
-}
 
 /// The 36-character uuid text as Kafka's 128-bit uuid (zero if malformed).
 kafka::uuid to_kafka_uuid(const std::string& text) {
@@ -97,29 +84,12 @@ struct handlers {
     template <typename Resp>
     void respond(const kafka::request_view& rq, const Resp& resp, const reply_fn& reply,
                  const connection_info& conn) {
-        kafka::writer w;
-        if (auto r = resp.encode(w, rq.api_version()); !r) {
-            log(log_level::error, component, "{} v{} to {}: cannot encode the response: {}",
-                rq.api->name, rq.api_version(), conn.peer, r.error().detail);
-            reply(reply_t::close_connection());
-            return;
-        }
-        reply(reply_t::response(kafka::response_message(
-            rq.correlation_id(), kafka::response_header_version(*rq.api, rq.api_version()),
-            w.data())));
+        send_response(rq, resp, reply, conn);
     }
 
     template <typename Req>
     std::optional<Req> decode(const kafka::request_view& rq, const connection_info& conn) {
-        kafka::reader r(rq.body);
-        auto d = Req::decode(r, rq.api_version());
-        if (!d) {
-            log(log_level::warn, component, "{} (client {}): {} v{} does not decode: {}; closing",
-                conn.peer, rq.header.client_id.value_or(""), rq.api->name, rq.api_version(),
-                d.error().detail);
-            return std::nullopt;
-        }
-        return std::move(*d);
+        return decode_request<Req>(rq, conn);
     }
 
     // ------------------------------------------------------------ ApiVersions
@@ -127,14 +97,24 @@ struct handlers {
     void api_versions(const kafka::request_view& rq, const connection_info& conn,
                       const reply_fn& reply) {
         kafka::api_versions_response resp;
-        for (const auto& s : served) {
+        const auto add = [&](const served_api& s) {
             kafka::api_versions_response::api_version v;
             v.api_key = static_cast<int16_t>(s.key);
             v.min_version = s.min;
             v.max_version = s.max;
             resp.api_keys.push_back(v);
+        };
+        for (const auto& s : served) {
+            add(s);
         }
-        const served_api* self = find_served(rq.api_key());
+        for (api_module* m : api._modules) {
+            for (const auto& s : m->apis()) {
+                add(s);
+            }
+        }
+        std::sort(resp.api_keys.begin(), resp.api_keys.end(),
+                  [](const auto& a, const auto& b) { return a.api_key < b.api_key; });
+        const served_api* self = api.find_api(rq.api_key()).first;
         if (rq.api_version() < self->min || rq.api_version() > self->max) {
             // KIP-511: a version we do not know gets a v0 response naming
             // what we support, so the client can retry with one of them.
@@ -476,8 +456,29 @@ struct handlers {
 };
 
 kafka_api::kafka_api(broker_endpoint me, metadata_cache& md, partition_manager& pm,
-                     schedule_fn schedule, clock_fn now)
-    : _me(std::move(me)), _md(md), _pm(pm), _schedule(std::move(schedule)), _now(std::move(now)) {}
+                     schedule_fn schedule, clock_fn now, std::vector<api_module*> modules)
+    : _me(std::move(me)),
+      _md(md),
+      _pm(pm),
+      _schedule(std::move(schedule)),
+      _now(std::move(now)),
+      _modules(std::move(modules)) {}
+
+std::pair<const served_api*, api_module*> kafka_api::find_api(int16_t key) const {
+    for (const auto& s : served) {
+        if (static_cast<int16_t>(s.key) == key) {
+            return {&s, nullptr};
+        }
+    }
+    for (api_module* m : _modules) {
+        for (const auto& s : m->apis()) {
+            if (static_cast<int16_t>(s.key) == key) {
+                return {&s, m};
+            }
+        }
+    }
+    return {nullptr, nullptr};
+}
 
 void kafka_api::on_frame(const connection_info& conn, std::string frame, reply_fn reply) {
     auto rq = kafka::parse_request(frame);
@@ -488,7 +489,7 @@ void kafka_api::on_frame(const connection_info& conn, std::string frame, reply_f
         return;
     }
     handlers h{*this};
-    const served_api* s = find_served(rq->api_key());
+    const auto [s, module] = find_api(rq->api_key());
     if (s == nullptr) {
         log(log_level::warn, component, "{} (client {}): API {} ({}) is not served; closing",
             conn.peer, rq->header.client_id.value_or(""), rq->api_key(), rq->api->name);
@@ -504,6 +505,10 @@ void kafka_api::on_frame(const connection_info& conn, std::string frame, reply_f
             conn.peer, rq->header.client_id.value_or(""), rq->api->name, rq->api_version(), s->min,
             s->max);
         reply(reply_t::close_connection());
+        return;
+    }
+    if (module != nullptr) {
+        module->serve(*rq, conn, reply);
         return;
     }
     switch (static_cast<kafka::api_key>(rq->api_key())) {
@@ -526,6 +531,9 @@ void kafka_api::on_frame(const connection_info& conn, std::string frame, reply_f
 }
 
 void kafka_api::on_close(const connection_info& conn) {
+    for (api_module* m : _modules) {
+        m->on_close(conn);
+    }
     for (auto& p : _parked) {
         if (p->connection == conn.id) {
             p->done = true;

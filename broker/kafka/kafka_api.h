@@ -6,7 +6,8 @@
 // version, the request served from the metadata cache and the partition
 // logs, and the response encoded with the matching header version.
 //
-// APIs and versions advertised (ApiVersions answers with exactly these):
+// APIs and versions served here (ApiVersions answers with these plus those
+// of the api_modules given at construction, see api_module.h):
 //   ApiVersions 0-3, Metadata 0-12, Produce 3-9, Fetch 4-12, ListOffsets 1-6.
 // Produce 3+ and Fetch 4+ carry only record batch v2 (what librdkafka and
 // kafka-python send to a broker advertising them).
@@ -27,9 +28,12 @@
 #include <functional>
 #include <list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
+#include "broker/kafka/api_module.h"
 #include "broker/server/kafka_listener.h"
 
 namespace fjord::broker {
@@ -48,8 +52,9 @@ class kafka_api final : public frame_handler {
     /// Wall-clock milliseconds since the epoch (timestamps, segment ages).
     using clock_fn = std::function<int64_t()>;
 
+    /// `modules` (not owned; they outlive this) serve the APIs they advertise.
     kafka_api(broker_endpoint me, metadata_cache& md, partition_manager& pm, schedule_fn schedule,
-              clock_fn now);
+              clock_fn now, std::vector<api_module*> modules = {});
 
     void on_frame(const connection_info& conn, std::string frame, reply_fn reply) override;
     void on_close(const connection_info& conn) override;
@@ -60,11 +65,16 @@ class kafka_api final : public frame_handler {
     struct parked_fetch;
 
   private:
+    /// The API's served range and the module serving it (null: served here);
+    /// {null, null} when nobody serves it.
+    std::pair<const served_api*, api_module*> find_api(int16_t key) const;
+
     broker_endpoint _me;
     metadata_cache& _md;
     partition_manager& _pm;
     schedule_fn _schedule;
     clock_fn _now;
+    std::vector<api_module*> _modules;
     std::list<std::shared_ptr<parked_fetch>> _parked;
     bool _waking = false;
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/cluster/controller_client.h"
 #include "broker/cluster/controller_link.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
@@ -38,6 +39,8 @@ struct broker_server::impl {
     std::optional<data_dir_lock> lock;
     metadata_cache md;
     std::unique_ptr<partition_manager> partitions;
+    /// Admin calls to the controller from request handlers.
+    std::unique_ptr<controller_client> controller;
     std::unique_ptr<kafka_api> api;
     std::unique_ptr<kafka_listener> listener;
     std::unique_ptr<controller_link> link;
@@ -108,6 +111,13 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
         partition_defaults{static_cast<int64_t>(cfg.flush.messages),
                            static_cast<int64_t>(cfg.flush.ms)});
     broker_endpoint me{cfg.node_id, cfg.advertise.kafka.host, cfg.advertise.kafka.port, cfg.rack};
+    std::vector<std::string> controllers;
+    for (const auto& c : cfg.controllers) {
+        controllers.push_back(c.to_string());
+    }
+    im->controller = std::make_unique<controller_client>(controllers);
+    // The API modules: each serves its own family of Kafka APIs.
+    std::vector<api_module*> modules;
     im->api = std::make_unique<kafka_api>(
         me, im->md, *im->partitions,
         [raw](std::chrono::milliseconds d, std::function<void()> fn) {
@@ -119,7 +129,7 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
                 fn();
             }
         },
-        wall_ms);
+        wall_ms, std::move(modules));
 
     listener_options lo;
     lo.host = cfg.listen.kafka.host;
@@ -163,9 +173,7 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     }
 
     controller_link_options co;
-    for (const auto& c : cfg.controllers) {
-        co.controllers.push_back(c.to_string());
-    }
+    co.controllers = controllers;
     co.broker.set_id(cfg.node_id);
     co.broker.set_incarnation(new_uuid());
     auto* ep = co.broker.add_endpoints();
@@ -195,6 +203,7 @@ void broker_server::shutdown() {
     log(log_level::info, component, "broker {} shutting down", _impl->cfg.node_id);
     _impl->link->stop();
     _impl->listener->stop();
+    _impl->controller->stop();
     _impl->http.reset();
     _impl->api.reset();
     _impl->partitions.reset();

@@ -612,3 +612,90 @@ def cluster(cluster_factory) -> Cluster:
     c.start()
     c.wait_for_leader(timeout=15)
     return c
+
+
+# --------------------------------------------------------------------------
+# fjord-broker, the fjord CLI and kcat, for the broker's tests.
+
+BROKER = BUILD_DIR / "bin" / "fjord-broker"
+FJORD = BUILD_DIR / "bin" / "fjord"
+
+
+class Broker:
+    """One fjord-broker process following `cluster`."""
+
+    def __init__(self, cluster: Cluster, root: Path, broker_id: int = 1):
+        self.cluster = cluster
+        self.id = broker_id
+        self.dir = root / f"broker-{broker_id}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.proc: subprocess.Popen | None = None
+        controllers = ", ".join(m.api for m in cluster.members.values())
+        (self.dir / "broker.yaml").write_text(
+            f"node_id: {broker_id}\n"
+            f"data_dir: {self.dir / 'data'}\n"
+            f"controllers: [{controllers}]\n"
+            f"listen:\n  kafka: 127.0.0.1:{self.port}\n  metrics: 127.0.0.1:{self.metrics_port}\n"
+            "connections_max_idle_ms: 60000\n")
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = spawn([str(BROKER), "--config", str(self.dir / "broker.yaml")],
+                          self.dir / "broker.log")
+        wait_until(self.healthy, 20, f"broker {self.id} ready")
+
+    def healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"broker exited {self.proc.returncode}:\n{self.log()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.metrics_port), timeout=0.5) as s:
+                s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                return b" 200 " in s.recv(100)
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        p = self.dir / "broker.log"
+        return p.read_text(errors="replace")[-4000:] if p.exists() else ""
+
+
+@pytest.fixture
+def broker(cluster: Cluster, tmp_path: Path):
+    b = Broker(cluster, tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+def fjord(cluster: Cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    controllers = ",".join(m.api for m in cluster.members.values())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FJORD_")}
+    env["HOME"] = "/nonexistent"
+    p = subprocess.run([str(FJORD), "-X", f"controllers={controllers}", *args],
+                       capture_output=True, text=True, env=env, timeout=60)
+    if check:
+        assert p.returncode == 0, f"fjord {' '.join(args)}: {p.stdout}\n{p.stderr}"
+    return p
+
+
+def kcat(*args: str, stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(["kcat", *args], input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
