@@ -40,6 +40,7 @@ BUILD_DIR = Path(os.environ.get("FJORD_BUILD_DIR", REPO_ROOT / "build")).resolve
 # FJORD_CONTROLLER: measure another build of the controller (e.g. a pinned copy).
 CONTROLLER = Path(os.environ.get("FJORD_CONTROLLER", BUILD_DIR / "bin" / "fjord-controller"))
 LOADGEN = BUILD_DIR / "bin" / "controller_vs_etcd"
+FLOOR = BUILD_DIR / "bin" / "grpc_floor"
 ETCD = Path("/usr/bin/etcd")
 
 
@@ -478,6 +479,25 @@ class FjordCluster(Cluster):
 
     def metrics_url(self, m: Member) -> str:
         return f"http://127.0.0.1:{m.metrics_port}/metrics"
+
+
+class FloorCluster(Cluster):
+    """One grpc_floor process: the controller API answered without Raft, disk or
+    state, the ceiling of any server on this gRPC stack. Its one member leads."""
+
+    system = "floor"
+
+    def __init__(self, root: Path):
+        super().__init__(root, 1)
+
+    def start_member(self, m: Member) -> None:
+        m._start([str(FLOOR), "--listen", m.client])
+
+    def wait_for_leader(self, timeout: float = 15.0) -> Member:
+        return self.members[0]
+
+    def metrics_url(self, m: Member) -> str:
+        return ""
 
 
 def machine_info(data_root: Path) -> dict:
