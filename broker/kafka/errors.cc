@@ -32,6 +32,10 @@ int16_t kafka_error(const std::error_code& ec) {
                 return k::kafka_storage_error;
             case storage::errc::invalid_config:
                 return k::unknown_server_error;
+            case storage::errc::out_of_order_sequence:
+                return k::out_of_order_sequence_number;
+            case storage::errc::invalid_producer_epoch:
+                return k::invalid_producer_epoch;
         }
         return k::unknown_server_error;
     }

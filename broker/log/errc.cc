@@ -30,6 +30,10 @@ class category final : public std::error_category {
                 return "I/O error";
             case errc::invalid_config:
                 return "invalid log config";
+            case errc::out_of_order_sequence:
+                return "out of order sequence number";
+            case errc::invalid_producer_epoch:
+                return "producer epoch is fenced";
         }
         return "unknown broker.log error " + std::to_string(c);
     }

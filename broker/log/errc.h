@@ -32,6 +32,12 @@ enum class errc {
     /// A log_config value is out of its range; the detail names the key
     /// (INVALID_CONFIG).
     invalid_config,
+    /// An idempotent producer's batch whose sequence does not follow its
+    /// last one (OUT_OF_ORDER_SEQUENCE_NUMBER).
+    out_of_order_sequence,
+    /// An idempotent producer's batch from an epoch older than its current
+    /// one: a fenced producer (INVALID_PRODUCER_EPOCH).
+    invalid_producer_epoch,
 };
 
 const std::error_category& error_category();

@@ -81,6 +81,10 @@ struct batch_spec {
     int64_t timestamp = 1000;  ///< the first record's; record i has timestamp + i
     size_t value_size = 16;
     int tag = 0;  ///< varies the values, so batches differ
+    /// An idempotent producer's fields; -1: none (a plain producer).
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    int32_t base_sequence = -1;
 };
 
 /// A valid producer batch (baseOffset 0) as a Kafka client would send it.
@@ -105,14 +109,14 @@ inline std::string make_batch(const batch_spec& s) {
     }
     const int64_t max_ts = s.timestamp < 0 ? s.timestamp : s.timestamp + s.records - 1;
     std::string crc_part;
-    put_be(crc_part, 0, 2);                                     // attributes
-    put_be(crc_part, static_cast<uint64_t>(s.records - 1), 4);  // lastOffsetDelta
-    put_be(crc_part, static_cast<uint64_t>(s.timestamp), 8);    // baseTimestamp
-    put_be(crc_part, static_cast<uint64_t>(max_ts), 8);         // maxTimestamp
-    put_be(crc_part, static_cast<uint64_t>(-1), 8);             // producerId
-    put_be(crc_part, static_cast<uint64_t>(-1), 2);             // producerEpoch
-    put_be(crc_part, static_cast<uint64_t>(-1), 4);             // baseSequence
-    put_be(crc_part, static_cast<uint64_t>(s.records), 4);      // recordCount
+    put_be(crc_part, 0, 2);                                        // attributes
+    put_be(crc_part, static_cast<uint64_t>(s.records - 1), 4);     // lastOffsetDelta
+    put_be(crc_part, static_cast<uint64_t>(s.timestamp), 8);       // baseTimestamp
+    put_be(crc_part, static_cast<uint64_t>(max_ts), 8);            // maxTimestamp
+    put_be(crc_part, static_cast<uint64_t>(s.producer_id), 8);     // producerId
+    put_be(crc_part, static_cast<uint64_t>(s.producer_epoch), 2);  // producerEpoch
+    put_be(crc_part, static_cast<uint64_t>(s.base_sequence), 4);   // baseSequence
+    put_be(crc_part, static_cast<uint64_t>(s.records), 4);         // recordCount
     crc_part += records;
     std::string b;
     put_be(b, 0, 8);                                                   // baseOffset

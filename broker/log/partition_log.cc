@@ -30,6 +30,8 @@ namespace {
 
 constexpr std::string_view component = "broker.log";
 /// Relative offsets in .index are 32-bit: a segment spans at most this many.
+/// The producer state as of the last roll (producer_state.h).
+constexpr std::string_view producer_snapshot_name = "producer_state.snapshot";
 constexpr int64_t max_relative_offset = std::numeric_limits<int32_t>::max();
 
 result<void> check_range(std::string_view key, int64_t v, int64_t lo, int64_t hi) {
@@ -106,6 +108,16 @@ result<void> partition_log::recover(int64_t now_ms) {
     for (const std::string& name : *names) {
         kafka_offset base;
         std::string ext;
+        if (name == producer_snapshot_name) {
+            continue;  // load_producer_state()'s
+        }
+        if (name == std::string(producer_snapshot_name) + std::string(tmp_ext)) {
+            // A snapshot whose rename never happened: the old one stands.
+            if (auto r = _fs->remove(_dir + "/" + name); !r) {
+                return r;
+            }
+            continue;
+        }
         if (!parse_segment_file_name(name, base, ext)) {
             log(log_level::warn, component, "ignoring unexpected file {}/{}", _dir, name);
         } else if (ext.ends_with(tmp_ext)) {
@@ -154,6 +166,9 @@ result<void> partition_log::recover(int64_t now_ms) {
     }
     _high_watermark = log_end_offset();
     _flushed = log_end_offset();
+    if (auto r = load_producer_state(); !r) {
+        return r;
+    }
     log(log_level::info, component, "opened {}: offsets [{}, {}) in {} segments, {} bytes", _dir,
         log_start_offset(), log_end_offset(), _segments.size(), size_bytes());
     return ok();
@@ -178,6 +193,17 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
         return validated.error();
     }
     batch_header h = *validated;
+    auto seen = _producers.check(h);
+    if (!seen) {
+        return seen.error();
+    }
+    if (*seen) {
+        // An idempotent producer's retry of a batch already written: answer
+        // with where it went, write nothing.
+        const producer_batch& b = **seen;
+        return append_info{kafka_offset{b.base_offset}, kafka_offset{b.last_offset},
+                           b.log_append_time};
+    }
     const kafka_offset base = log_end_offset();
 
     segment* active = _segments.back().get();
@@ -204,6 +230,7 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
     if (auto r = active->append(batch, h, index_interval()); !r) {
         return fail(r.error());
     }
+    _producers.update(h, info.log_append_time);
 
     // The flush policy. A failed flush fails the append: the batch is in
     // the log but may not survive a crash, which the producer must hear.
@@ -256,6 +283,92 @@ result<void> partition_log::roll(int64_t now_ms) {
         return fail(next.error());
     }
     _segments.push_back(std::move(*next));
+    save_producer_state();
+    return ok();
+}
+
+void partition_log::save_producer_state() {
+    // Written at each roll, so that recovery replays at most the active
+    // segment. A failure costs only a longer replay at the next open.
+    const std::string path = _dir + "/" + std::string(producer_snapshot_name);
+    const std::string tmp = path + std::string(tmp_ext);
+    if (_producers.size() == 0) {
+        // Nothing to save (most topics have no idempotent producers): no
+        // file, and none left from before a truncation emptied the table.
+        auto exists = _fs->exists(path);
+        if (exists && *exists) {
+            if (auto r = _fs->remove(path); !r || !_fs->sync_dir(_dir)) {
+                log(log_level::warn, component, "{}: cannot remove a stale {}", _dir,
+                    producer_snapshot_name);
+            }
+        }
+        return;
+    }
+    const std::string data = _producers.snapshot(log_end_offset().value());
+    auto write = [&]() -> result<void> {
+        auto f = _fs->open(tmp, open_mode::create_or_truncate);
+        if (!f) {
+            return f.error();
+        }
+        if (auto r = (*f)->write_at(0, data); !r) {
+            return r;
+        }
+        if (auto r = (*f)->datasync(); !r) {
+            return r;
+        }
+        if (auto r = _fs->rename(tmp, path); !r) {
+            return r;
+        }
+        return _fs->sync_dir(_dir);
+    };
+    if (auto r = write(); !r) {
+        log(log_level::warn, component, "{}: cannot save the producer state: {}", _dir,
+            r.error().detail);
+    }
+}
+
+result<void> partition_log::load_producer_state() {
+    _producers.clear();
+    kafka_offset from = log_start_offset();
+    const std::string path = _dir + "/" + std::string(producer_snapshot_name);
+    if (auto exists = _fs->exists(path); exists && *exists) {
+        auto bytes = _fs->read_file(path);
+        if (!bytes) {
+            return bytes.error();
+        }
+        auto next = _producers.restore(*bytes);
+        if (!next) {
+            log(log_level::warn, component, "{}: {}; rebuilding it from the log", _dir,
+                next.error().detail);
+            _producers.clear();
+        } else if (kafka_offset{*next} < log_start_offset() ||
+                   kafka_offset{*next} > log_end_offset()) {
+            // Saved before a truncation (or a retention) it no longer matches.
+            _producers.clear();
+        } else {
+            from = kafka_offset{*next};
+        }
+    }
+    // Replay the batches after the snapshot: their headers are enough.
+    const kafka_offset end = log_end_offset();
+    while (from < end) {
+        auto slice = read(from, 1u << 20, end);
+        if (!slice) {
+            log(log_level::warn, component, "{}: producer state replay stops at offset {}: {}",
+                _dir, from, slice.error().detail);
+            break;
+        }
+        if (slice->bytes.empty()) {
+            break;
+        }
+        std::string_view rest(slice->bytes);
+        while (rest.size() >= batch_header_size) {
+            const batch_header h = decode_batch_header(rest);
+            _producers.update(h, h.log_append_time() ? h.max_timestamp : no_timestamp);
+            rest.remove_prefix(std::min<size_t>(rest.size(), h.size_bytes()));
+        }
+        from = slice->next_offset;
+    }
     return ok();
 }
 
@@ -293,6 +406,10 @@ result<kafka_offset> partition_log::truncate_to(kafka_offset o) {
     }
     _high_watermark = std::min(_high_watermark, log_end_offset());
     _flushed = std::min(_flushed, log_end_offset());
+    if (auto r = load_producer_state(); !r) {
+        return fail(r.error());
+    }
+    save_producer_state();  // replaces a snapshot from beyond the new end
     log(log_level::info, component, "{}: truncated to offset {} (asked {})", _dir, log_end_offset(),
         o);
     return log_end_offset();

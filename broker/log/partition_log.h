@@ -27,6 +27,12 @@
 //               apply_retention(now)    (retention.ms / retention.bytes)
 //   replication / tests ──▶ truncate_to(offset)
 //
+// Idempotent producers: append() checks each batch carrying a producer id
+// against the partition's producer state (producer_state.h). A retry of a
+// batch already written returns where it went and writes nothing; a gap in
+// sequences or a fenced epoch is refused. The state is saved at every roll
+// and rebuilt at open() from that snapshot plus the batches after it.
+//
 // Durability: append() only writes; data is durable once flush() (or a roll,
 // which seals the old segment) has returned; flushed_offset() is the
 // offset up to which that holds (Kafka's recovery point). A crash may lose
@@ -46,6 +52,7 @@
 #include <vector>
 
 #include "broker/log/file_ops.h"
+#include "broker/log/producer_state.h"
 #include "broker/log/types.h"
 #include "common/result.h"
 
@@ -199,6 +206,11 @@ class partition_log {
     partition_log(std::string dir, log_config config, std::shared_ptr<file_ops> fs, int64_t now_ms);
 
     result<void> recover(int64_t now_ms);
+    /// Saves the producer state for the log up to its end (at a roll).
+    void save_producer_state();
+    /// Rebuilds the producer state: the saved snapshot if it still fits the
+    /// log, then the batches after it.
+    result<void> load_producer_state();
     /// Records a write-side failure; every later write returns it.
     error_info fail(error_info e);
     result<void> check_failed() const;
@@ -215,6 +227,7 @@ class partition_log {
     kafka_offset _flushed;
     int64_t _last_flush_ms = 0;
     std::optional<error_info> _failed;
+    producer_state _producers;
 };
 
 }  // namespace fjord::broker::storage

@@ -13,6 +13,7 @@
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
 #include "broker/kafka/kafka_api.h"
+#include "broker/kafka/producer_api.h"
 #include "broker/server/kafka_listener.h"
 #include "common/data_dir.h"
 #include "common/http_server.h"
@@ -41,6 +42,7 @@ struct broker_server::impl {
     std::unique_ptr<partition_manager> partitions;
     /// Admin calls to the controller from request handlers.
     std::unique_ptr<controller_client> controller;
+    std::unique_ptr<producer_api> producers;
     std::unique_ptr<kafka_api> api;
     std::unique_ptr<kafka_listener> listener;
     std::unique_ptr<controller_link> link;
@@ -118,6 +120,12 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     im->controller = std::make_unique<controller_client>(controllers);
     // The API modules: each serves its own family of Kafka APIs.
     std::vector<api_module*> modules;
+    auto ids = producer_id_allocator::open(cfg.data_dir + "/producer_ids", cfg.node_id);
+    if (!ids) {
+        return error_info(ids.error().code, fmt::format("data_dir: {}", ids.error().detail));
+    }
+    im->producers = std::make_unique<producer_api>(std::move(*ids));
+    modules.push_back(im->producers.get());
     im->api = std::make_unique<kafka_api>(
         me, im->md, *im->partitions,
         [raw](std::chrono::milliseconds d, std::function<void()> fn) {

@@ -17,7 +17,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from conftest import Broker, Cluster, fjord, free_port, kcat, make_broker, pb, wait_until
+from conftest import (Broker, Cluster, fjord, free_port, kcat, make_broker, pb, produce_request,
+                      read_response, record_batch, wait_until)
 
 def test_kcat_metadata_produce_consume(cluster: Cluster, broker: Broker):
     fjord(cluster, "topic", "create", "events", "-p", "3", "--wait=15s")
@@ -132,53 +133,6 @@ def test_sigkill_during_acks_all_produce_loses_no_acknowledged_record(cluster: C
     for offset, value in acked:
         assert stored.get(offset) == value, f"acknowledged offset {offset} lost or changed"
     assert sorted(stored)[: len(acked)] == list(range(len(acked)))
-
-
-def produce_request(topic: str, batch: bytes, correlation: int = 7) -> bytes:
-    """A hand-made Produce v3 request (classic encoding) with one batch."""
-    body = struct.pack(">h", -1)  # transactional_id: null
-    body += struct.pack(">hi", 1, 5000)  # acks=1, timeout
-    body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode()
-    body += struct.pack(">i", 1) + struct.pack(">i", 0)  # one partition: 0
-    body += struct.pack(">i", len(batch)) + batch
-    header = struct.pack(">hhi", 0, 3, correlation) + struct.pack(">h", 4) + b"test"
-    msg = header + body
-    return struct.pack(">i", len(msg)) + msg
-
-
-def record_batch(value: bytes, crc_ok: bool = True) -> bytes:
-    """One uncompressed record batch v2 holding one record."""
-
-    def crc32c(data: bytes) -> int:
-        crc = 0xFFFFFFFF
-        for b in data:
-            crc ^= b
-            for _ in range(8):
-                crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-        return crc ^ 0xFFFFFFFF
-
-    def varint(n: int) -> bytes:
-        n = (n << 1) ^ (n >> 63)
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            if n:
-                out += bytes([b | 0x80])
-            else:
-                return out + bytes([b])
-
-    rec = b"\x00" + varint(0) + varint(0) + varint(-1) + varint(len(value)) + value + varint(0)
-    record = varint(len(rec)) + rec
-    after_crc = struct.pack(">hiqqqhii", 0, 0, 1000, 1000, -1, -1, -1, 1) + record
-    crc = crc32c(after_crc) ^ (0 if crc_ok else 1)
-    after_len = struct.pack(">ib", 0, 2) + struct.pack(">I", crc) + after_crc
-    return struct.pack(">qi", 0, len(after_len)) + after_len
-
-
-def read_response(s: socket.socket) -> bytes:
-    size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
-    return s.recv(size, socket.MSG_WAITALL)
 
 
 def test_hostile_bytes_close_one_connection_and_corrupt_batches_are_refused(

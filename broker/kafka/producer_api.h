@@ -1,0 +1,62 @@
+#pragma once
+// File: broker/kafka/producer_api.h
+//
+// InitProducerId for idempotent producers (transactions are not supported:
+// a transactional id is refused). The de-duplication itself is the
+// partition log's (broker/log/producer_state.h); this module only hands out
+// producer ids.
+//
+// Producer ids are unique in the cluster without a round trip to the
+// controller: the broker's node id in the high 32 bits, a counter in the low
+// 32. The counter is reserved on disk a block at a time (`<data_dir>/
+// producer_ids`, written atomically and synced before any id of the block is
+// handed out), so a restart, even after SIGKILL, never hands out an id
+// twice; at most a block of ids is skipped.
+//
+// An epoch bump request (v3+, KIP-360: a known producer id and epoch) gets
+// a new producer id with epoch 0, which the protocol allows and clients
+// accept; the broker keeps no per-producer record to bump from.
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "broker/kafka/api_module.h"
+#include "common/result.h"
+
+namespace fjord::broker {
+
+class producer_id_allocator {
+  public:
+    static constexpr uint32_t block = 1000;
+
+    /// Reads the reservation in `path` (absent: a new broker) and reserves
+    /// the next block.
+    static result<producer_id_allocator> open(std::string path, int32_t node_id);
+    /// The next id; an error when the disk refuses a new reservation or the
+    /// 2^32 ids of this node id are spent.
+    result<int64_t> next();
+
+  private:
+    producer_id_allocator(std::string path, int32_t node_id)
+        : _path(std::move(path)), _node(node_id) {}
+    result<void> reserve(uint64_t until);
+
+    std::string _path;
+    int32_t _node;
+    uint64_t _next = 0;      ///< the next counter value to hand out
+    uint64_t _reserved = 0;  ///< counters below this are reserved on disk
+};
+
+class producer_api final : public api_module {
+  public:
+    explicit producer_api(producer_id_allocator ids) : _ids(std::move(ids)) {}
+    std::span<const served_api> apis() const override;
+    void serve(const kafka::request_view& rq, const connection_info& conn,
+               const reply_fn& reply) override;
+
+  private:
+    producer_id_allocator _ids;
+};
+
+}  // namespace fjord::broker
