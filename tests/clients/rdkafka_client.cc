@@ -20,8 +20,10 @@
 // - consume: {"event":"assigned"|"revoked","partitions":[...]} on each
 //   rebalance, {"event":"record","partition":p,"offset":o,"value":v} per
 //   record with --records, and at the end {"event":"done","consumed":n,
-//   "seconds":s,"mb_per_s":x}. Without --group the consumer assigns itself
-//   every partition from the beginning; with --group it subscribes,
+//   "seconds":s,"mb_per_s":x,"e2e_latency_ms":{"p50":..,"p99":..}}, the
+//   latency being receive time minus the record's CreateTime (wall clock,
+//   millisecond resolution: meaningful when consuming while producing). Without --group the
+//   consumer assigns itself every partition from the beginning; with --group it subscribes,
 //   auto.offset.reset=earliest, and commits synchronously after each record
 //   batch it hands out. It stops after --count records, after --timeout-s,
 //   after --idle-s seconds without a record (when > 0), or on SIGTERM/SIGINT,
@@ -287,6 +289,7 @@ int consume(const options& o) {
     auto last_record = start;
     long consumed = 0;
     uint64_t bytes = 0;
+    std::vector<double> e2e_ms;
     while (!g_stop && clock_type::now() < deadline && (o.count < 0 || consumed < o.count)) {
         if (o.idle_s > 0 && consumed > 0 &&
             clock_type::now() - last_record > std::chrono::duration<double>(o.idle_s)) {
@@ -302,6 +305,13 @@ int consume(const options& o) {
         }
         ++consumed;
         bytes += m->len();
+        if (const auto ts = m->timestamp();
+            ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_CREATE_TIME) {
+            const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            e2e_ms.push_back(static_cast<double>(now_ms - ts.timestamp));
+        }
         last_record = clock_type::now();
         if (o.records) {
             emit("{\"event\":\"record\",\"partition\":" + std::to_string(m->partition()) +
@@ -317,8 +327,10 @@ int consume(const options& o) {
     c->close();
     char line[256];
     std::snprintf(line, sizeof line,
-                  "{\"event\":\"done\",\"consumed\":%ld,\"seconds\":%.3f,\"mb_per_s\":%.3f}",
-                  consumed, seconds, static_cast<double>(bytes) / 1e6 / std::max(seconds, 1e-9));
+                  "{\"event\":\"done\",\"consumed\":%ld,\"seconds\":%.3f,\"mb_per_s\":%.3f,"
+                  "\"e2e_latency_ms\":{\"p50\":%.1f,\"p99\":%.1f}}",
+                  consumed, seconds, static_cast<double>(bytes) / 1e6 / std::max(seconds, 1e-9),
+                  percentile(e2e_ms, 0.5), percentile(e2e_ms, 0.99));
     emit(line);
     return o.count < 0 || consumed >= o.count ? 0 : 1;
 }
