@@ -17,6 +17,8 @@ class cli_context;
 inline constexpr const char* fjord_version = FJORD_VERSION;
 
 void register_topic_commands(CLI::App& root, cli_context& ctx);
+/// `topic produce` and `topic consume` (records.cc), under `topic`.
+void register_record_commands(CLI::App& topic, cli_context& ctx);
 void register_controller_commands(CLI::App& root, cli_context& ctx);
 void register_cluster_commands(CLI::App& root, cli_context& ctx);
 void register_version_command(CLI::App& root, cli_context& ctx);

@@ -702,6 +702,7 @@ FORMAT_HELP_ARGS = {
     "topic create": ["t"], "topic delete": ["t"], "topic alter-config": ["t", "--set", "a=b"],
     "topic add-partitions": ["t", "-n", "1"], "topic list": [], "topic ls": [],
     "topic describe": ["t"], "topic info": ["t"],
+    "topic produce": ["t"], "topic consume": ["t"],
     "controller status": [],
     "controller members add": ["4", "--peer", "127.0.0.1:1", "--api", "127.0.0.1:2"],
     "controller members remove": ["4"], "controller transfer-leadership": [],

@@ -1,0 +1,67 @@
+#pragma once
+// File: cli/kafka/rdkafka.h
+//
+// librdkafka, loaded only when a command speaks Kafka (`topic produce`,
+// `topic consume`). Linking it would make every `fjord` invocation load it
+// and its dependencies (OpenSSL, SASL, zstd, lz4, curl ...) at start-up,
+// and start-up time is part of the CLI's contract (proto/CMakeLists.txt).
+// The functions are librdkafka's C API, declared by <librdkafka/rdkafka.h>
+// and resolved with dlsym from Debian's librdkafka1 (librdkafka.so.1).
+//
+// load() resolves every function once; on failure it names the library or
+// the missing symbol, and the command fails with it.
+
+#include <librdkafka/rdkafka.h>
+
+#include "common/result.h"
+
+namespace fjord::cli::kafka {
+
+/// The functions used, resolved by load_rdkafka().
+#define FJORD_RDKAFKA_FUNCTIONS(X)  \
+    X(version_str)                  \
+    X(conf_new)                     \
+    X(conf_set)                     \
+    X(conf_destroy)                 \
+    X(conf_set_dr_msg_cb)           \
+    X(conf_set_opaque)              \
+    X(new)                          \
+    X(destroy)                      \
+    X(producev)                     \
+    X(poll)                         \
+    X(flush)                        \
+    X(outq_len)                     \
+    X(err2str)                      \
+    X(message_timestamp)            \
+    X(topic_name)                   \
+    X(message_headers)              \
+    X(header_get_all)               \
+    X(header_cnt)                   \
+    X(headers_new)                  \
+    X(header_add)                   \
+    X(headers_destroy)              \
+    X(poll_set_consumer)            \
+    X(subscribe)                    \
+    X(assign)                       \
+    X(consumer_poll)                \
+    X(consumer_close)               \
+    X(message_destroy)              \
+    X(commit_message)               \
+    X(topic_partition_list_new)     \
+    X(topic_partition_list_add)     \
+    X(topic_partition_list_destroy) \
+    X(query_watermark_offsets)      \
+    X(offsets_for_times)            \
+    X(metadata)                     \
+    X(metadata_destroy)
+
+struct rdkafka_api {
+#define FJORD_RDK_MEMBER(name) decltype(&::rd_kafka_##name) rd_kafka_##name = nullptr;
+    FJORD_RDKAFKA_FUNCTIONS(FJORD_RDK_MEMBER)
+#undef FJORD_RDK_MEMBER
+};
+
+/// The loaded API (the same object on every call), or why it cannot be.
+result<const rdkafka_api*> load_rdkafka();
+
+}  // namespace fjord::cli::kafka
