@@ -686,11 +686,12 @@ def broker(cluster: Cluster, tmp_path: Path):
     b.stop()
 
 
-def fjord(cluster: Cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def fjord(cluster: Cluster, *args: str, check: bool = True,
+          stdin: str | None = None) -> subprocess.CompletedProcess:
     controllers = ",".join(m.api for m in cluster.members.values())
     env = {k: v for k, v in os.environ.items() if not k.startswith("FJORD_")}
     env["HOME"] = "/nonexistent"
-    p = subprocess.run([str(FJORD), "-X", f"controllers={controllers}", *args],
+    p = subprocess.run([str(FJORD), "-X", f"controllers={controllers}", *args], input=stdin,
                        capture_output=True, text=True, env=env, timeout=60)
     if check:
         assert p.returncode == 0, f"fjord {' '.join(args)}: {p.stdout}\n{p.stderr}"

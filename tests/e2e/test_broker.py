@@ -79,6 +79,12 @@ def test_topic_lifecycle_through_the_controller(cluster: Cluster, broker: Broker
     fjord(cluster, "topic", "create", "short-lived", "-p", "1", "--wait=15s")
     prod = kcat("-b", broker.bootstrap, "-P", "-t", "short-lived", stdin="one\ntwo\n")
     assert prod.returncode == 0, prod.stderr
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    assert producer.send("short-lived", b"three").get(timeout=10).offset == 2
+    producer.close()
+    brokers = f"brokers={broker.bootstrap}"
+    rd = fjord(cluster, "-X", brokers, "topic", "produce", "short-lived", stdin="four\n")
+    assert "at offset 3" in rd.stdout, rd.stdout  # librdkafka, through fjord
     data_dirs = list((broker.dir / "data" / "topics").iterdir())
     assert len(data_dirs) == 1
     fjord(cluster, "topic", "delete", "short-lived", "--wait=15s")
@@ -88,6 +94,9 @@ def test_topic_lifecycle_through_the_controller(cluster: Cluster, broker: Broker
     consumer.close()
     md = kcat("-b", broker.bootstrap, "-L", "-t", "short-lived")
     assert "Broker: Unknown topic or partition" in md.stdout + md.stderr
+    rd = fjord(cluster, "-X", brokers, "topic", "consume", "short-lived", "-o", ":end",
+               check=False)
+    assert rd.returncode == 1 and "Unknown topic or partition" in rd.stderr, rd.stderr
     wait_until(lambda: not any((broker.dir / "data" / "topics").iterdir()), 10,
                "the deleted topic's data to be removed")
 
