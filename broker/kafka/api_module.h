@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "broker/server/kafka_listener.h"
 #include "common/kafka/api_keys.h"
@@ -46,6 +47,10 @@ class api_module {
                        const reply_fn& reply) = 0;
     virtual void on_close(const connection_info&) {}
 };
+
+/// A controller uuid's 36-character text as Kafka's 128-bit topic id (zero
+/// if malformed). Defined in kafka_api.cc.
+kafka::uuid to_kafka_uuid(std::string_view text);
 
 /// Decodes the body of `rq` as `Req`; on failure logs the client and the
 /// reason and returns nullopt (the caller closes the connection, as Kafka

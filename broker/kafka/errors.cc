@@ -66,4 +66,50 @@ int16_t kafka_error(const std::error_code& ec) {
     return k::unknown_server_error;
 }
 
+int16_t kafka_error(fjord::controller::v1::ErrorCode code, std::string_view field) {
+    namespace k = kafka_errors;
+    namespace v1 = fjord::controller::v1;
+    switch (code) {
+        case v1::OK:
+            return k::none;
+        case v1::INVALID_ARGUMENT:
+            // The controller names the field: "topics[0].name", "names[2]".
+            return field == "name" || field.ends_with(".name") || field.starts_with("names[")
+                       ? k::invalid_topic_exception
+                       : k::invalid_request;
+        case v1::TOPIC_ALREADY_EXISTS:
+            return k::topic_already_exists;
+        case v1::UNKNOWN_TOPIC:
+            return k::unknown_topic_or_partition;
+        case v1::INVALID_PARTITIONS:
+            return k::invalid_partitions;
+        case v1::INVALID_REPLICATION_FACTOR:
+            return k::invalid_replication_factor;
+        case v1::INVALID_CONFIG:
+            return k::invalid_config;
+        case v1::NOT_LEADER:
+        case v1::CONFLICT:
+            return k::not_controller;
+        case v1::TIMEOUT:
+            return k::request_timed_out;
+        case v1::BROKER_ID_IN_USE:
+        case v1::UNKNOWN_BROKER:
+        case v1::UNKNOWN_MEMBER:
+        case v1::INTERNAL:
+        default:  // a newer controller's code
+            return k::unknown_server_error;
+    }
+}
+
+int16_t kafka_error_for_controller_call(const std::error_code& ec) {
+    namespace k = kafka_errors;
+    if (!ec) {
+        return k::none;
+    }
+    if (ec == std::errc::timed_out) {
+        return k::request_timed_out;
+    }
+    return k::not_controller;
+}
+
 }  // namespace fjord::broker

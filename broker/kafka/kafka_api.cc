@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/kafka/admin_api.h"
 #include "broker/kafka/api_module.h"
 #include "broker/kafka/errors.h"
 #include "common/kafka/frame.h"
@@ -26,6 +27,8 @@ namespace {
 namespace k = kafka_errors;
 using storage::kafka_offset;
 constexpr const char* component = "kafka";
+/// Written only by the group coordinator (broker/group/coordinator.h).
+constexpr std::string_view internal_offsets_topic = "__consumer_offsets";
 
 /// What kafka_api serves itself; modules add theirs (api_module.h).
 constexpr served_api served[] = {
@@ -34,27 +37,6 @@ constexpr served_api served[] = {
     {kafka::api_key::api_versions, 0, 3},
 };
 
-/// The 36-character uuid text as Kafka's 128-bit uuid (zero if malformed).
-kafka::uuid to_kafka_uuid(const std::string& text) {
-    std::string hex;
-    for (char c : text) {
-        if (c != '-') {
-            hex.push_back(c);
-        }
-    }
-    kafka::uuid u;
-    if (hex.size() != 32) {
-        return u;
-    }
-    const auto parse = [](std::string_view s, uint64_t& out) {
-        return std::from_chars(s.data(), s.data() + s.size(), out, 16).ec == std::errc();
-    };
-    if (!parse(std::string_view(hex).substr(0, 16), u.high) ||
-        !parse(std::string_view(hex).substr(16, 16), u.low)) {
-        return kafka::uuid{};
-    }
-    return u;
-}
 
 const v1::PartitionAssignment* find_partition(const v1::Topic& t, int32_t p) {
     for (const auto& a : t.partitions()) {
@@ -215,10 +197,14 @@ struct handlers {
                     }
                 }
                 if (t == nullptr) {
-                    // Auto-creation goes through the controller and is not
-                    // wired yet: an unknown topic is reported as such.
+                    // An unknown name may be auto-created (admin_api.h):
+                    // LEADER_NOT_AVAILABLE meanwhile, as Kafka answers.
                     mt.error_code = k::unknown_topic_or_partition;
                     mt.topic_id = want.topic_id;
+                    admin_api* admin = admin_api::find(api._modules);
+                    if (admin != nullptr && want.name && req->allow_auto_topic_creation) {
+                        mt.error_code = admin->auto_create_topic(*want.name);
+                    }
                 } else {
                     mt.topic_id = to_kafka_uuid(t->uuid());
                     fill_partitions(*t, mt);
@@ -279,6 +265,11 @@ struct handlers {
                 auto [log_ptr, code] = leader_log(td.name, pd.index);
                 if (!valid_acks) {
                     pr.error_code = k::invalid_required_acks;
+                } else if (td.name == internal_offsets_topic) {
+                    // The group coordinator's own log (broker/group/): only
+                    // it appends there, as Kafka refuses clients' writes.
+                    pr.error_code = k::invalid_topic_exception;
+                    pr.error_message = "__consumer_offsets is internal: clients cannot produce";
                 } else if (log_ptr == nullptr) {
                     pr.error_code = code;
                 } else if (!pd.records || pd.records->empty()) {
@@ -563,6 +554,27 @@ void kafka_api::wake_fetches() {
         }
     }
     _waking = false;
+}
+
+kafka::uuid to_kafka_uuid(std::string_view text) {
+    std::string hex;
+    for (char c : text) {
+        if (c != '-') {
+            hex.push_back(c);
+        }
+    }
+    kafka::uuid u;
+    if (hex.size() != 32) {
+        return u;
+    }
+    const auto parse = [](std::string_view s, uint64_t& out) {
+        return std::from_chars(s.data(), s.data() + s.size(), out, 16).ec == std::errc();
+    };
+    if (!parse(std::string_view(hex).substr(0, 16), u.high) ||
+        !parse(std::string_view(hex).substr(16, 16), u.low)) {
+        return kafka::uuid{};
+    }
+    return u;
 }
 
 }  // namespace fjord::broker

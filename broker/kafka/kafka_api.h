@@ -9,6 +9,8 @@
 // APIs and versions served here (ApiVersions answers with these plus those
 // of the api_modules given at construction, see api_module.h):
 //   ApiVersions 0-3, Metadata 0-12, Produce 3-9, Fetch 4-12, ListOffsets 1-6.
+// The modules of fjord-broker (broker_server.cc): producer_api.h
+// (InitProducerId), admin_api.h (admin APIs), broker/group/group_api.h.
 // Produce 3+ and Fetch 4+ carry only record batch v2 (what librdkafka and
 // kafka-python send to a broker advertising them).
 //

@@ -25,10 +25,12 @@ namespace {
 constexpr std::string_view top_keys[] = {
     "node_id",   "data_dir", "controllers",       "listen",
     "advertise", "rack",     "max_request_bytes", "connections_max_idle_ms",
-    "flush",     "log_level"};
+    "flush",     "group",    "log_level"};
 constexpr std::string_view listen_keys[] = {"kafka", "metrics"};
 constexpr std::string_view advertise_keys[] = {"kafka"};
 constexpr std::string_view flush_keys[] = {"messages", "ms"};
+constexpr std::string_view group_keys[] = {"offsets_topic_partitions", "min_session_timeout_ms",
+                                           "max_session_timeout_ms", "initial_rebalance_delay_ms"};
 
 void parse_controllers(yaml_checker& p, const yaml_field& f, broker_config& c) {
     if (!f.value.IsSequence()) {
@@ -96,6 +98,22 @@ void parse_flush(yaml_checker& p, const yaml_field& f, broker_config& c) {
     p.read_uint<uint32_t>(*fs, "flush", "ms", false, f.line, 0, 86'400'000, c.flush.ms);
 }
 
+void parse_group(yaml_checker& p, const yaml_field& f, broker_config& c) {
+    const auto fs = p.fields(f.value, "group", f.line, group_keys);
+    if (!fs) {
+        return;
+    }
+    auto& g = c.group;
+    p.read_uint<uint32_t>(*fs, "group", "offsets_topic_partitions", false, f.line, 1, 10000,
+                          g.offsets_topic_partitions);
+    p.read_uint<uint32_t>(*fs, "group", "min_session_timeout_ms", false, f.line, 1, 86'400'000,
+                          g.min_session_timeout_ms);
+    p.read_uint<uint32_t>(*fs, "group", "max_session_timeout_ms", false, f.line, 1, 86'400'000,
+                          g.max_session_timeout_ms);
+    p.read_uint<uint32_t>(*fs, "group", "initial_rebalance_delay_ms", false, f.line, 0, 300'000,
+                          g.initial_rebalance_delay_ms);
+}
+
 bool conflicts(const host_port& a, const host_port& b) {
     return a.port == b.port &&
            (a.host == b.host || is_wildcard_host(a.host) || is_wildcard_host(b.host));
@@ -103,6 +121,14 @@ bool conflicts(const host_port& a, const host_port& b) {
 
 // Checks that need every key parsed.
 void validate(yaml_checker& p, broker_config& c) {
+    if (c.group.min_session_timeout_ms > c.group.max_session_timeout_ms) {
+        p.error("group.min_session_timeout_ms",
+                fmt::format("{} is more than group.max_session_timeout_ms ({})",
+                            c.group.min_session_timeout_ms, c.group.max_session_timeout_ms),
+                p.line("group.min_session_timeout_ms") != 0
+                    ? p.line("group.min_session_timeout_ms")
+                    : p.line("group.max_session_timeout_ms"));
+    }
     if (c.listen.metrics && conflicts(*c.listen.metrics, c.listen.kafka)) {
         p.error("listen.metrics",
                 fmt::format("{} conflicts with listen.kafka ({})", c.listen.metrics->to_string(),
@@ -159,6 +185,9 @@ void parse_document(yaml_checker& p, const YAML::Node& root, broker_config& c) {
                           c.connections_max_idle_ms);
     if (const yaml_field* f = p.lookup(*fs, "", "flush", false, 0)) {
         parse_flush(p, *f, c);
+    }
+    if (const yaml_field* f = p.lookup(*fs, "", "group", false, 0)) {
+        parse_group(p, *f, c);
     }
     p.read_log_level(*fs, "", "log_level", false, 0, c.log_level);
     if (!p.failed()) {

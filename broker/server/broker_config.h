@@ -60,6 +60,22 @@ struct flush_policy {
     bool operator==(const flush_policy&) const = default;
 };
 
+/// The group coordinator (broker/group/): consumer groups and their
+/// committed offsets, kept in the internal topic __consumer_offsets.
+struct group_coordinator_config {
+    /// Partitions of __consumer_offsets when this broker creates it (Kafka's
+    /// offsets.topic.num.partitions). An existing topic keeps its count.
+    uint32_t offsets_topic_partitions = 16;
+    /// Session timeouts a consumer may ask for (Kafka's
+    /// group.min.session.timeout.ms / group.max.session.timeout.ms).
+    uint32_t min_session_timeout_ms = 6000;
+    uint32_t max_session_timeout_ms = 1800000;
+    /// How long the first rebalance of an empty group waits for more members
+    /// (Kafka's group.initial.rebalance.delay.ms).
+    uint32_t initial_rebalance_delay_ms = 3000;
+    bool operator==(const group_coordinator_config&) const = default;
+};
+
 struct broker_config {
     /// The Kafka broker id (an int32 on the wire), 0..2147483647.
     int32_t node_id = 0;
@@ -75,6 +91,7 @@ struct broker_config {
     /// Close a connection idle this long (Kafka's connections.max.idle.ms).
     uint32_t connections_max_idle_ms = 600000;
     flush_policy flush;
+    group_coordinator_config group;
     fjord::log_level log_level = fjord::log_level::info;
     bool operator==(const broker_config&) const = default;
 };

@@ -36,6 +36,11 @@ connections_max_idle_ms: 300000
 flush:
   messages: 10000
   ms: 1000
+group:
+  offsets_topic_partitions: 32
+  min_session_timeout_ms: 6000
+  max_session_timeout_ms: 300000
+  initial_rebalance_delay_ms: 1000
 log_level: debug
 )";
 
@@ -71,6 +76,7 @@ TEST(broker_config, full_example) {
     EXPECT_EQ(c.max_request_bytes, 52428800u);
     EXPECT_EQ(c.connections_max_idle_ms, 300000u);
     EXPECT_EQ(c.flush, (flush_policy{10000, 1000}));
+    EXPECT_EQ(c.group, (group_coordinator_config{32, 6000, 300000, 1000}));
     EXPECT_EQ(c.log_level, log_level::debug);
 }
 
@@ -212,6 +218,34 @@ TEST(broker_config, every_number_checks_type_and_range) {
          }) {
         EXPECT_EQ(error_of(c.yaml), c.error) << c.yaml;
     }
+}
+
+TEST(broker_config, group_coordinator_keys) {
+    auto r =
+        parse_broker_config(std::string(base) +
+                            "group: {offsets_topic_partitions: 1, min_session_timeout_ms: 1,\n"
+                            "        max_session_timeout_ms: 1, initial_rebalance_delay_ms: 0}\n");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->group, (group_coordinator_config{1, 1, 1, 0}));
+    EXPECT_EQ(parse_broker_config(base)->group,
+              (group_coordinator_config{16, 6000, 1800000, 3000}));
+
+    EXPECT_EQ(error_with_base("group: {offsets_topic_partitions: 0}\n"),
+              "group.offsets_topic_partitions: must be between 1 and 10000, got 0 (line 4)");
+    EXPECT_EQ(
+        error_with_base("group: {initial_rebalance_delay_ms: 300001}\n"),
+        "group.initial_rebalance_delay_ms: must be between 0 and 300000, got 300001 (line 4)");
+    EXPECT_EQ(error_with_base("group:\n  min_session_timeout_m: 10\n"),
+              "group.min_session_timeout_m: unknown key, did you mean min_session_timeout_ms? "
+              "(line 5)");
+    // The bounds must leave some session timeout allowed.
+    EXPECT_EQ(error_with_base("group:\n  min_session_timeout_ms: 7000\n"
+                              "  max_session_timeout_ms: 6999\n"),
+              "group.min_session_timeout_ms: 7000 is more than group.max_session_timeout_ms "
+              "(6999) (line 5)");
+    EXPECT_EQ(error_with_base("group:\n  max_session_timeout_ms: 5000\n"),
+              "group.min_session_timeout_ms: 6000 is more than group.max_session_timeout_ms "
+              "(5000) (line 5)");
 }
 
 TEST(broker_config, log_level) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,8 @@
 #include "broker/cluster/controller_link.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
+#include "broker/group/group_api.h"
+#include "broker/kafka/admin_api.h"
 #include "broker/kafka/kafka_api.h"
 #include "broker/kafka/producer_api.h"
 #include "broker/server/kafka_listener.h"
@@ -43,6 +46,10 @@ struct broker_server::impl {
     /// Admin calls to the controller from request handlers.
     std::unique_ptr<controller_client> controller;
     std::unique_ptr<producer_api> producers;
+    /// The Kafka admin APIs, forwarded to the controller.
+    std::unique_ptr<admin_api> admin;
+    /// Consumer groups and committed offsets (the group coordinator).
+    std::unique_ptr<group_api> groups;
     std::unique_ptr<kafka_api> api;
     std::unique_ptr<kafka_listener> listener;
     std::unique_ptr<controller_link> link;
@@ -126,6 +133,32 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     }
     im->producers = std::make_unique<producer_api>(std::move(*ids));
     modules.push_back(im->producers.get());
+    // For modules whose work completes on gRPC threads (controller answers)
+    // and for their timers: runs `fn` on the io thread. A request can be
+    // served a moment before start() stores the listener, so an answer may
+    // arrive before it: wait for that moment rather than run `fn` here.
+    // (Timers start with groups->start(), after the listener is stored.)
+    auto post_to_io = [raw](std::chrono::milliseconds d, std::function<void()> fn) {
+        kafka_listener* l = nullptr;
+        while ((l = raw->listener_ptr.load()) == nullptr) {
+            std::this_thread::yield();
+        }
+        l->post_after(d, std::move(fn));
+    };
+    im->admin = std::make_unique<admin_api>(
+        admin_options{.node_id = cfg.node_id, .settings = broker_settings(cfg)}, im->md,
+        *im->controller, post_to_io);
+    modules.push_back(im->admin.get());
+    coordinator_options go;
+    go.node_id = cfg.node_id;
+    go.offsets_topic_partitions = static_cast<int32_t>(cfg.group.offsets_topic_partitions);
+    go.groups.min_session_timeout_ms = static_cast<int32_t>(cfg.group.min_session_timeout_ms);
+    go.groups.max_session_timeout_ms = static_cast<int32_t>(cfg.group.max_session_timeout_ms);
+    go.groups.initial_rebalance_delay_ms =
+        static_cast<int32_t>(cfg.group.initial_rebalance_delay_ms);
+    im->groups = std::make_unique<group_api>(go, im->md, *im->partitions, im->controller.get(),
+                                             post_to_io, wall_ms, new_uuid);
+    modules.push_back(im->groups.get());
     im->api = std::make_unique<kafka_api>(
         me, im->md, *im->partitions,
         [raw](std::chrono::milliseconds d, std::function<void()> fn) {
@@ -151,6 +184,7 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     }
     im->listener = std::move(*listener);
     im->listener_ptr = im->listener.get();
+    im->groups->start();
 
     if (cfg.listen.metrics) {
         auto& applied_gauge = im->metrics.add_gauge(
@@ -212,6 +246,8 @@ void broker_server::shutdown() {
     _impl->link->stop();
     _impl->listener->stop();
     _impl->controller->stop();
+    _impl->admin->stop();
+    _impl->groups->stop();
     _impl->http.reset();
     _impl->api.reset();
     _impl->partitions.reset();

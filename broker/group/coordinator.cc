@@ -1,0 +1,458 @@
+// File: broker/group/coordinator.cc
+
+#include "broker/group/coordinator.h"
+
+#include <memory>
+
+#include "broker/kafka/errors.h"
+#include "common/kafka/record_batch.h"
+#include "common/log.h"
+
+namespace fjord::broker {
+namespace {
+
+namespace k = kafka_errors;
+constexpr const char* component = "groups";
+/// After a failed load or topic creation, before trying again.
+constexpr int64_t retry_backoff_ms = 2000;
+constexpr std::chrono::milliseconds create_timeout{30000};
+
+/// The endpoint clients use ("kafka", else the first), or null.
+const v1::Endpoint* kafka_endpoint(const v1::Broker& b) {
+    for (const auto& e : b.endpoints()) {
+        if (e.name() == "kafka") {
+            return &e;
+        }
+    }
+    return b.endpoints().empty() ? nullptr : &b.endpoints(0);
+}
+
+/// Kafka's translation of a log append error for an offset commit
+/// (GroupMetadataManager.storeOffsets).
+int16_t commit_error(int16_t append_error) {
+    switch (append_error) {
+        case k::unknown_topic_or_partition:
+        case k::request_timed_out:
+            return k::coordinator_not_available;
+        case k::not_leader_or_follower:
+        case k::kafka_storage_error:
+            return k::not_coordinator;
+        case k::message_too_large:
+        case k::record_list_too_large:
+            return k::invalid_commit_offset_size;
+        default:
+            return append_error;
+    }
+}
+
+}  // namespace
+
+int32_t java_string_hashcode(std::string_view utf8) {
+    // Java's int arithmetic wraps; uint32_t wraps the same way.
+    uint32_t h = 0;
+    const auto add = [&h](uint32_t unit) { h = h * 31 + unit; };
+    constexpr uint32_t replacement = 0xFFFD;
+    constexpr uint32_t min_code_point[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t i = 0;
+    while (i < utf8.size()) {
+        const auto b0 = static_cast<unsigned char>(utf8[i]);
+        uint32_t cp = 0;
+        size_t len = 0;
+        if (b0 < 0x80) {
+            cp = b0;
+            len = 1;
+        } else if ((b0 & 0xE0) == 0xC0) {
+            cp = b0 & 0x1Fu;
+            len = 2;
+        } else if ((b0 & 0xF0) == 0xE0) {
+            cp = b0 & 0x0Fu;
+            len = 3;
+        } else if ((b0 & 0xF8) == 0xF0) {
+            cp = b0 & 0x07u;
+            len = 4;
+        } else {
+            add(replacement);
+            ++i;
+            continue;
+        }
+        bool ok = i + len <= utf8.size();
+        for (size_t j = 1; ok && j < len; ++j) {
+            const auto b = static_cast<unsigned char>(utf8[i + j]);
+            ok = (b & 0xC0) == 0x80;
+            cp = (cp << 6) | (b & 0x3Fu);
+        }
+        if (!ok || cp < min_code_point[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            add(replacement);
+            ++i;
+            continue;
+        }
+        if (cp >= 0x10000) {  // a surrogate pair in UTF-16
+            cp -= 0x10000;
+            add(0xD800 + (cp >> 10));
+            add(0xDC00 + (cp & 0x3FF));
+        } else {
+            add(cp);
+        }
+        i += len;
+    }
+    return static_cast<int32_t>(h);
+}
+
+int32_t offsets_partition_for(std::string_view group_id, int32_t partitions) {
+    const auto h = static_cast<uint32_t>(java_string_hashcode(group_id)) & 0x7fffffffu;
+    return static_cast<int32_t>(h % static_cast<uint32_t>(partitions));
+}
+
+group_coordinator::group_coordinator(coordinator_options opts, metadata_cache& md,
+                                     partition_manager& pm, controller_client* controller,
+                                     schedule_fn schedule, clock_fn now, group::id_fn new_id)
+    : _opts(opts),
+      _md(md),
+      _pm(pm),
+      _controller(controller),
+      _schedule(std::move(schedule)),
+      _now(std::move(now)),
+      _groups(opts.groups, std::move(new_id)) {}
+
+void group_coordinator::start() {
+    if (_start_requested) {
+        return;
+    }
+    _start_requested = true;
+    // Called from the thread that starts the broker: only the io thread
+    // touches the coordinator's state, so the first tick turns it on there.
+    _schedule(_opts.tick_interval, [this] {
+        _started = true;
+        on_tick();
+    });
+}
+
+void group_coordinator::stop() {
+    if (_stopped) {
+        return;
+    }
+    _stopped = true;
+    _groups.unload_if([](const std::string&) { return true; }, k::not_coordinator);
+}
+
+void group_coordinator::on_tick() {
+    if (_stopped) {
+        return;
+    }
+    refresh();
+    const int64_t now_ms = _now();
+    std::vector<std::pair<int32_t, int64_t>> retry;  // restarting may erase from the map
+    for (const auto& [p, st] : _partitions) {
+        if (st.failed && now_ms >= st.retry_at_ms) {
+            retry.emplace_back(p, st.leader_epoch);
+        }
+    }
+    for (const auto& [p, epoch] : retry) {
+        start_loading(p, epoch);
+    }
+    _groups.tick(now_ms);
+    // Empty groups without offsets are gone for Kafka too (its periodic
+    // cleanup); groups with offsets stay listed, Empty.
+    _groups.forget_idle_if([this](const std::string& id) { return !_offsets.has_group(id); });
+    _schedule(_opts.tick_interval, [this] { on_tick(); });
+}
+
+// ---------------------------------------------------------------- following the metadata
+
+const v1::PartitionAssignment* group_coordinator::assignment(int32_t partition) const {
+    const v1::Topic* t = _md.topic(std::string(offsets_topic));
+    if (t == nullptr) {
+        return nullptr;
+    }
+    for (const auto& a : t->partitions()) {
+        if (a.partition() == partition) {
+            return &a;
+        }
+    }
+    return nullptr;
+}
+
+int32_t group_coordinator::partition_for(const std::string& group_id) const {
+    return _partition_count > 0 ? offsets_partition_for(group_id, _partition_count) : -1;
+}
+
+void group_coordinator::refresh() {
+    if (_stopped || (_seen_any && _md.generation() == _seen_generation)) {
+        return;
+    }
+    _seen_any = true;
+    _seen_generation = _md.generation();
+    const v1::Topic* t = _md.topic(std::string(offsets_topic));
+    if (t == nullptr) {
+        if (!_topic_uuid.empty()) {
+            unload_all("__consumer_offsets was deleted");
+        }
+        _topic_uuid.clear();
+        _partition_count = 0;
+        return;
+    }
+    if (t->uuid() != _topic_uuid || t->partitions_size() != _partition_count) {
+        if (!_topic_uuid.empty()) {
+            unload_all(t->uuid() != _topic_uuid ? "__consumer_offsets was recreated"
+                                                : "__consumer_offsets changed its partition count");
+        }
+        _topic_uuid = t->uuid();
+        _partition_count = t->partitions_size();
+    }
+    const std::string topic(offsets_topic);
+    for (const auto& a : t->partitions()) {
+        const bool mine = a.leader() == _opts.node_id && _pm.find(topic, a.partition()) != nullptr;
+        auto it = _partitions.find(a.partition());
+        if (mine && it == _partitions.end()) {
+            start_loading(a.partition(), a.leader_epoch());
+        } else if (mine && it->second.leader_epoch != a.leader_epoch()) {
+            // Led elsewhere in between: what was committed there is not in
+            // this log; start over from what is.
+            unload_partition(a.partition(), "its leader epoch changed");
+            start_loading(a.partition(), a.leader_epoch());
+        } else if (!mine && it != _partitions.end()) {
+            unload_partition(a.partition(), "it is no longer led here");
+        }
+    }
+}
+
+bool group_coordinator::loading() const {
+    for (const auto& [p, st] : _partitions) {
+        if (!st.loaded && !st.failed) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// ---------------------------------------------------------------- loading
+
+void group_coordinator::start_loading(int32_t partition, int64_t leader_epoch) {
+    storage::partition_log* plog = _pm.find(std::string(offsets_topic), partition);
+    if (plog == nullptr) {
+        return;
+    }
+    // Offsets of this partition's groups from an earlier, failed attempt
+    // are replaced by the replay.
+    _offsets.erase_groups_if([&](const std::string& g) { return partition_for(g) == partition; });
+    partition_state& st = _partitions[partition];
+    st.leader_epoch = leader_epoch;
+    st.load_id = _next_load_id++;
+    st.loader.emplace(plog->log_start_offset());
+    st.loaded = false;
+    st.failed = false;
+    st.load_started_ms = _now();
+    load_step(partition, st.load_id);
+}
+
+void group_coordinator::load_step(int32_t partition, uint64_t load_id) {
+    auto it = _partitions.find(partition);
+    if (_stopped || it == _partitions.end() || it->second.load_id != load_id ||
+        !it->second.loader) {
+        return;  // given up or restarted meanwhile
+    }
+    partition_state& st = it->second;
+    storage::partition_log* plog = _pm.find(std::string(offsets_topic), partition);
+    if (plog == nullptr) {
+        unload_partition(partition, "its log is closed");
+        return;
+    }
+    auto done = st.loader->step(*plog, _offsets, _opts.load_step_bytes);
+    if (!done) {
+        log(log_level::error, component,
+            "__consumer_offsets-{}: cannot replay the log at offset {}: {}; its groups are "
+            "unavailable, retrying in {} ms",
+            partition, st.loader->next().value(), done.error().detail, retry_backoff_ms);
+        st.loader.reset();
+        st.failed = true;
+        st.retry_at_ms = _now() + retry_backoff_ms;
+        return;
+    }
+    if (!*done) {
+        if (_started) {
+            _schedule(std::chrono::milliseconds(0),
+                      [this, partition, load_id] { load_step(partition, load_id); });
+        } else {
+            load_step(partition, load_id);  // before the io thread ticks: finish here
+        }
+        return;
+    }
+    const offsets_loader& l = *st.loader;
+    size_t groups = 0;
+    for (const auto& [g, offsets] : _offsets.groups()) {
+        if (partition_for(g) == partition) {
+            _groups.ensure(g);  // listed, Empty, until its members rejoin
+            ++groups;
+        }
+    }
+    if (l.skipped() > 0) {
+        log(log_level::warn, component,
+            "__consumer_offsets-{}: skipped {} records that are not offset commits (first: {})",
+            partition, l.skipped(), l.first_skip_reason());
+    }
+    // An empty partition (most of them, at first) is not worth a line.
+    log(l.applied() + l.skipped() == 0 ? log_level::debug : log_level::info, component,
+        "__consumer_offsets-{}: loaded {} records up to offset {} in {} ms: {} groups with "
+        "offsets",
+        partition, l.applied(), l.next().value(), _now() - st.load_started_ms, groups);
+    st.loader.reset();
+    st.loaded = true;
+}
+
+void group_coordinator::unload_partition(int32_t partition, const char* why) {
+    size_t gone = 0;
+    _groups.unload_if(
+        [&](const std::string& g) {
+            const bool here = partition_for(g) == partition;
+            gone += here ? 1 : 0;
+            return here;
+        },
+        k::not_coordinator);
+    _offsets.erase_groups_if([&](const std::string& g) { return partition_for(g) == partition; });
+    _partitions.erase(partition);
+    log(log_level::info, component, "__consumer_offsets-{}: given up ({}); {} groups moved away",
+        partition, why, gone);
+}
+
+void group_coordinator::unload_all(const char* why) {
+    _groups.unload_if([](const std::string&) { return true; }, k::not_coordinator);
+    _offsets.erase_groups_if([](const std::string&) { return true; });
+    if (!_partitions.empty()) {
+        log(log_level::info, component, "every group given up: {}", why);
+    }
+    _partitions.clear();
+}
+
+// ---------------------------------------------------------------- FindCoordinator and checks
+
+void group_coordinator::create_offsets_topic() {
+    const int64_t now_ms = _now();
+    if (_controller == nullptr || _creating || now_ms < _next_create_ms) {
+        return;
+    }
+    _creating = true;
+    v1::CreateTopicsRequest req;
+    auto* item = req.add_topics();
+    item->set_name(std::string(offsets_topic));
+    item->set_partitions(_opts.offsets_topic_partitions);
+    item->set_replication_factor(-1);
+    // Committed offsets must not expire with the log's retention.
+    (*item->mutable_configs())["retention.ms"] = "-1";
+    (*item->mutable_configs())["retention.bytes"] = "-1";
+    log(log_level::info, component, "creating {} with {} partitions", offsets_topic,
+        _opts.offsets_topic_partitions);
+    _controller->create_topics(
+        std::move(req), create_timeout, [this](result<v1::CreateTopicsResponse> r) {
+            // On a gRPC thread: only hand the answer to the io thread.
+            auto shared = std::make_shared<result<v1::CreateTopicsResponse>>(std::move(r));
+            _schedule(std::chrono::milliseconds(0), [this, shared] {
+                _creating = false;
+                const auto& res = *shared;
+                std::string problem;
+                if (!res) {
+                    problem = res.error().detail;
+                } else if (res->topics_size() == 1) {
+                    const auto& item_result = res->topics(0).result();
+                    if (item_result.code() != v1::OK &&
+                        item_result.code() != v1::TOPIC_ALREADY_EXISTS) {
+                        problem = item_result.message();
+                    }
+                } else {
+                    problem = "the controller answered for no topic";
+                }
+                if (!problem.empty()) {
+                    _next_create_ms = _now() + retry_backoff_ms;
+                    log(log_level::warn, component, "cannot create {}: {}; retrying on demand",
+                        offsets_topic, problem);
+                }
+            });
+        });
+}
+
+group_coordinator::location group_coordinator::locate(const std::string& group_id) {
+    refresh();
+    location loc;
+    if (_md.topic(std::string(offsets_topic)) == nullptr) {
+        create_offsets_topic();
+        loc.error = k::coordinator_not_available;
+        loc.message = "the offsets topic __consumer_offsets is being created";
+        return loc;
+    }
+    const v1::PartitionAssignment* a = assignment(partition_for(group_id));
+    if (a == nullptr || a->leader() < 0) {
+        loc.error = k::coordinator_not_available;
+        loc.message = "the group's partition of __consumer_offsets has no leader";
+        return loc;
+    }
+    const v1::Broker* b = _md.broker(a->leader());
+    const v1::Endpoint* ep = b == nullptr ? nullptr : kafka_endpoint(*b);
+    if (ep == nullptr) {
+        loc.error = k::coordinator_not_available;
+        loc.message = "the coordinator broker has no known address";
+        return loc;
+    }
+    loc.error = k::none;
+    loc.message.clear();
+    loc.node_id = a->leader();
+    loc.host = ep->host();
+    loc.port = ep->port();
+    return loc;
+}
+
+int16_t group_coordinator::check(const std::string& group_id) {
+    refresh();
+    if (_stopped || _partition_count == 0) {
+        return k::coordinator_not_available;
+    }
+    const int32_t p = partition_for(group_id);
+    const v1::PartitionAssignment* a = assignment(p);
+    if (a == nullptr || a->leader() < 0) {
+        return k::coordinator_not_available;
+    }
+    if (a->leader() != _opts.node_id) {
+        return k::not_coordinator;
+    }
+    auto it = _partitions.find(p);
+    if (it == _partitions.end()) {
+        // Led here, but its log is not open yet: it will be loaded.
+        return k::coordinator_load_in_progress;
+    }
+    if (it->second.failed) {
+        return k::coordinator_not_available;
+    }
+    return it->second.loaded ? k::none : k::coordinator_load_in_progress;
+}
+
+// ---------------------------------------------------------------- commits
+
+int16_t group_coordinator::store_offsets(const std::string& group_id,
+                                         const std::vector<commit>& commits) {
+    if (const int16_t e = check(group_id); e != k::none) {
+        return e;  // moved or unloaded since the request was checked
+    }
+    const int32_t p = partition_for(group_id);
+    storage::partition_log* plog = _pm.find(std::string(offsets_topic), p);
+    if (plog == nullptr) {
+        return k::coordinator_not_available;
+    }
+    const int64_t now_ms = _now();
+    kafka::record_batch_builder b;
+    for (const auto& c : commits) {
+        b.add(encode_offset_key({group_id, c.topic, c.partition}), encode_offset_value(c.value),
+              now_ms);
+    }
+    auto appended = plog->append(b.build(), now_ms);
+    if (!appended) {
+        log(log_level::warn, component, "group {}: cannot append {} offsets to {}-{}: {}", group_id,
+            commits.size(), offsets_topic, p, appended.error().detail);
+        return commit_error(kafka_error(appended.error().code));
+    }
+    // One replica, as for Produce: what is appended is committed.
+    (void)plog->set_high_watermark(plog->log_end_offset());
+    for (const auto& c : commits) {
+        _offsets.put({group_id, c.topic, c.partition}, c.value);
+    }
+    return k::none;
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,174 @@
+#pragma once
+// File: broker/group/coordinator.h
+//
+// The group coordinator of one broker: which groups this broker coordinates,
+// their membership (group_manager) and their committed offsets
+// (offset_store), kept durable in the internal topic `__consumer_offsets`.
+// Runs on the listener's io thread, like the metadata cache and the
+// partition manager it reads; nothing here locks.
+//
+//   FindCoordinator(G) ──▶ locate(G): partition p = abs(hashCode(G)) % N of
+//                          __consumer_offsets (created through the
+//                          controller on first use), answered with p's leader
+//   group requests(G)  ──▶ check(G): NONE only if this broker leads p and has
+//                          replayed p's log; else NOT_COORDINATOR /
+//                          COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE
+//   OffsetCommit       ──▶ store_offsets(): one record batch appended to p's
+//                          log (flushed per the log's policy, as Produce with
+//                          acks=1), then the in-memory offsets
+//   metadata changes   ──▶ refresh(): a partition newly led here is replayed
+//                          (offsets_loader, a bounded step at a time); one no
+//                          longer led here is given up (its groups' waiting
+//                          requests get NOT_COORDINATOR)
+//   every tick_interval ─▶ deadlines of every group (session expiry, joins)
+//
+// N is the partition count of the existing topic (Kafka forbids changing it;
+// if it changes anyway, everything is reloaded under the new count);
+// `offsets_topic_partitions` only sizes the topic this broker creates. The
+// topic is created with replication factor -1 (the cluster default) and
+// retention.ms = retention.bytes = -1: committed offsets never expire.
+//
+// Group membership is not persisted: after a restart or a move, members
+// rejoin (their heartbeats answer UNKNOWN_MEMBER_ID); groups that have
+// committed offsets come back Empty.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/cluster/controller_client.h"
+#include "broker/cluster/metadata_cache.h"
+#include "broker/cluster/partition_manager.h"
+#include "broker/group/group_manager.h"
+#include "broker/group/offset_store.h"
+
+namespace fjord::broker {
+
+/// Java's String.hashCode() of `utf8` read as UTF-16 (what Kafka hashes a
+/// group id with). A malformed UTF-8 sequence counts as U+FFFD per byte.
+int32_t java_string_hashcode(std::string_view utf8);
+
+/// The `__consumer_offsets` partition of a group: Kafka's
+/// Utils.abs(hashCode) % partitions, where Utils.abs(x) = x & 0x7fffffff.
+/// `partitions` > 0.
+int32_t offsets_partition_for(std::string_view group_id, int32_t partitions);
+
+struct coordinator_options {
+    int32_t node_id = 0;
+    /// Partitions of `__consumer_offsets` when this broker creates it.
+    int32_t offsets_topic_partitions = 16;
+    group_options groups;
+    /// How often group deadlines are checked.
+    std::chrono::milliseconds tick_interval{100};
+    /// Bytes of log replayed per step while loading a partition.
+    uint64_t load_step_bytes = 4u << 20;
+};
+
+class group_coordinator {
+  public:
+    /// Runs `fn` on the io thread after `delay`.
+    using schedule_fn = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
+    /// Wall-clock milliseconds since the epoch.
+    using clock_fn = std::function<int64_t()>;
+
+    /// `controller` may be null (no topic creation: tests).
+    group_coordinator(coordinator_options opts, metadata_cache& md, partition_manager& pm,
+                      controller_client* controller, schedule_fn schedule, clock_fn now,
+                      group::id_fn new_id);
+    group_coordinator(const group_coordinator&) = delete;
+    group_coordinator& operator=(const group_coordinator&) = delete;
+
+    /// Starts the periodic tick (call once, when the io thread runs timers;
+    /// from any thread: it only schedules). Until the first tick, a replay
+    /// runs to its end within the request that starts it.
+    void start();
+    /// Gives every group up (waiting requests answered NOT_COORDINATOR) and
+    /// stops ticking; nothing is scheduled afterwards.
+    void stop();
+
+    /// Where group G's coordinator is (FindCoordinator).
+    struct location {
+        int16_t error = 0;
+        std::string message;
+        int32_t node_id = -1;
+        std::string host;
+        int32_t port = -1;
+    };
+    location locate(const std::string& group_id);
+
+    /// kafka_errors::none if this broker coordinates `group_id` now.
+    int16_t check(const std::string& group_id);
+    /// Whether some partition led here is still being replayed.
+    bool loading() const;
+
+    group_manager& groups() { return _groups; }
+    const offset_store& offsets() const { return _offsets; }
+
+    /// One commit of an OffsetCommit request, already validated.
+    struct commit {
+        std::string topic;
+        int32_t partition = 0;
+        committed_offset value;
+    };
+    /// Appends `commits` (at least one) of `group_id` to its offsets
+    /// partition as one batch; on success they are the group's offsets. The
+    /// Kafka error code for all of them (Kafka's mapping of append errors
+    /// for commits: retriable ones send the client to find the coordinator
+    /// again).
+    int16_t store_offsets(const std::string& group_id, const std::vector<commit>& commits);
+
+    /// Follows the metadata cache: loads partitions newly led here, gives
+    /// up the others. Cheap when nothing changed; called before every
+    /// request and on every tick.
+    void refresh();
+
+    int64_t now() const { return _now(); }
+
+  private:
+    struct partition_state {
+        int64_t leader_epoch = 0;
+        uint64_t load_id = 0;  ///< tells a stale load continuation apart
+        std::optional<offsets_loader> loader;
+        bool loaded = false;
+        bool failed = false;
+        int64_t retry_at_ms = 0;
+        int64_t load_started_ms = 0;
+    };
+
+    const v1::PartitionAssignment* assignment(int32_t partition) const;
+    int32_t partition_for(const std::string& group_id) const;
+    void start_loading(int32_t partition, int64_t leader_epoch);
+    void load_step(int32_t partition, uint64_t load_id);
+    void unload_partition(int32_t partition, const char* why);
+    void unload_all(const char* why);
+    void create_offsets_topic();
+    void on_tick();
+
+    coordinator_options _opts;
+    metadata_cache& _md;
+    partition_manager& _pm;
+    controller_client* _controller;
+    schedule_fn _schedule;
+    clock_fn _now;
+    group_manager _groups;
+    offset_store _offsets;
+
+    std::map<int32_t, partition_state> _partitions;  ///< offsets partitions led here
+    std::string _topic_uuid;                         ///< of __consumer_offsets as loaded
+    int32_t _partition_count = 0;
+    uint64_t _seen_generation = 0;
+    bool _seen_any = false;
+    uint64_t _next_load_id = 1;
+    bool _creating = false;
+    int64_t _next_create_ms = 0;
+    bool _start_requested = false;  ///< the caller of start()'s
+    bool _started = false;          ///< the io thread's: ticking
+    bool _stopped = false;
+};
+
+}  // namespace fjord::broker
