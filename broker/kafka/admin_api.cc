@@ -126,7 +126,6 @@ outcome no_such_topic(const std::string& name) {
     return {k::unknown_topic_or_partition, fmt::format("topic \"{}\" does not exist", name)};
 }
 
-
 std::string uuid_text(const kafka::uuid& u) {
     const std::string h = fmt::format("{:016x}{:016x}", u.high, u.low);
     return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),

@@ -37,7 +37,6 @@ constexpr served_api served[] = {
     {kafka::api_key::api_versions, 0, 3},
 };
 
-
 const v1::PartitionAssignment* find_partition(const v1::Topic& t, int32_t p) {
     for (const auto& a : t.partitions()) {
         if (a.partition() == p) {
