@@ -116,7 +116,26 @@ raft_loop::~raft_loop() {
 }
 
 void raft_loop::start() {
+    _completer = std::thread([this] { run_completions(); });
     _thread = std::thread([this] { run(); });
+}
+
+void raft_loop::run_completions() {
+    for (;;) {
+        completed batch;
+        {
+            std::unique_lock lk(_done_mu);
+            _done_cv.wait(lk, [&] { return _done_stopping || !_done.empty(); });
+            if (_done.empty()) {
+                return;  // stopping, and everything queued has run
+            }
+            batch = std::move(_done.front());
+            _done.pop_front();
+        }
+        for (auto& [done, outcome] : batch) {
+            done(std::move(outcome));
+        }
+    }
 }
 
 void raft_loop::stop() {
@@ -130,6 +149,14 @@ void raft_loop::stop() {
     _cv.notify_all();
     if (_thread.joinable()) {
         _thread.join();
+    }
+    {
+        std::lock_guard g(_done_mu);
+        _done_stopping = true;
+    }
+    _done_cv.notify_all();
+    if (_completer.joinable()) {
+        _completer.join();  // runs what the loop handed over before it stopped
     }
     // Whatever is still waiting will never be answered by this loop. Work
     // posted but not run is dropped here: a request's work resolves it with
@@ -377,6 +404,7 @@ void raft_loop::handle_ready() {
         }
     }
     std::vector<result<void>> outcomes = _sm.apply_batch(rd.committed_entries);
+    completed applied;
     for (size_t k = 0; k < rd.committed_entries.size(); ++k) {
         const raft::entry& e = rd.committed_entries[k];
         result<void> outcome = std::move(outcomes[k]);
@@ -385,7 +413,7 @@ void raft_loop::handle_ready() {
             proposal_waiter w = std::move(it->second);
             _proposals.erase(it);
             if (w.term == e.term) {
-                w.done(std::move(outcome));
+                applied.emplace_back(std::move(w.done), std::move(outcome));
             } else {
                 w.done(
                     error_info(raft::errc::proposal_dropped,
@@ -393,6 +421,13 @@ void raft_loop::handle_ready() {
                                            e.index, e.term)));
             }
         }
+    }
+    if (!applied.empty()) {
+        {
+            std::lock_guard g(_done_mu);
+            _done.push_back(std::move(applied));
+        }
+        _done_cv.notify_one();
     }
     if (!rd.committed_entries.empty()) {
         _metrics.applied_entries.inc(rd.committed_entries.size());

@@ -21,9 +21,14 @@
 // (leadership was lost). A request unresolved at its deadline (no quorum)
 // fails with std::errc::timed_out; at stop, with operation_canceled. Each
 // request resolves exactly once, either through a future or through a
-// completion callback. Completions run on the loop thread (or, when the loop
-// is already stopping, on the caller's): they must be quick and must not
-// block, and may use controller_state::read (no lock is held when they run).
+// completion callback. A proposal applied normally is completed on the
+// completion thread, in apply order, while the loop goes on to the next
+// ready (completing a write means encoding and sending its gRPC response,
+// which would otherwise delay the next sync); other completions run on the
+// loop thread (or, when the loop is already stopping, on the caller's).
+// Completions must be quick and must not block, and may use
+// controller_state::read (no lock is held when they run). stop() returns
+// after every completion has run.
 //
 // A storage failure stops the process (FJORD_PANIC): after a failed sync the
 // log's durability can no longer be known, and serving on could lose
@@ -149,6 +154,7 @@ class raft_loop {
     };
 
     void run();
+    void run_completions();
     void flush_proposals();
     void handle_ready();
     void resolve_reads();
@@ -168,6 +174,14 @@ class raft_loop {
     std::deque<std::function<void()>> _inbox;
     bool _stopping = false;
     std::thread _thread;
+
+    // The completion thread's queue: batches of applied proposals.
+    using completed = std::vector<std::pair<completion<void>, result<void>>>;
+    std::mutex _done_mu;
+    std::condition_variable _done_cv;
+    std::deque<completed> _done;
+    bool _done_stopping = false;
+    std::thread _completer;
 
     // Loop-thread state.
     struct pending_proposal {
