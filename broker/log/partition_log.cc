@@ -230,7 +230,7 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
     if (auto r = active->append(batch, h, index_interval()); !r) {
         return fail(r.error());
     }
-    _producers.update(h, info.log_append_time);
+    _producers.update(h, now_ms, info.log_append_time);
 
     // The flush policy. A failed flush fails the append: the batch is in
     // the log but may not survive a crash, which the producer must hear.
@@ -283,27 +283,19 @@ result<void> partition_log::roll(int64_t now_ms) {
         return fail(next.error());
     }
     _segments.push_back(std::move(*next));
-    save_producer_state();
+    save_producer_state(now_ms);
     return ok();
 }
 
-void partition_log::save_producer_state() {
-    // Written at each roll, so that recovery replays at most the active
-    // segment. A failure costs only a longer replay at the next open.
+void partition_log::save_producer_state(std::optional<int64_t> now_ms) {
+    // Written at each roll, even when empty, so that recovery replays at
+    // most the active segment. A failure costs only a longer replay at the
+    // next open.
+    if (now_ms) {
+        _producers.expire(*now_ms, _config.producer_id_expiration_ms);
+    }
     const std::string path = _dir + "/" + std::string(producer_snapshot_name);
     const std::string tmp = path + std::string(tmp_ext);
-    if (_producers.size() == 0) {
-        // Nothing to save (most topics have no idempotent producers): no
-        // file, and none left from before a truncation emptied the table.
-        auto exists = _fs->exists(path);
-        if (exists && *exists) {
-            if (auto r = _fs->remove(path); !r || !_fs->sync_dir(_dir)) {
-                log(log_level::warn, component, "{}: cannot remove a stale {}", _dir,
-                    producer_snapshot_name);
-            }
-        }
-        return;
-    }
     const std::string data = _producers.snapshot(log_end_offset().value());
     auto write = [&]() -> result<void> {
         auto f = _fs->open(tmp, open_mode::create_or_truncate);
@@ -329,7 +321,10 @@ void partition_log::save_producer_state() {
 
 result<void> partition_log::load_producer_state() {
     _producers.clear();
-    kafka_offset from = log_start_offset();
+    // Without a usable snapshot (a log from before snapshots, or one cut
+    // below it), the active segment is replayed: older producers count as
+    // unknown, which producer_state accepts.
+    kafka_offset from = _segments.back()->base();
     const std::string path = _dir + "/" + std::string(producer_snapshot_name);
     if (auto exists = _fs->exists(path); exists && *exists) {
         auto bytes = _fs->read_file(path);
@@ -364,7 +359,9 @@ result<void> partition_log::load_producer_state() {
         std::string_view rest(slice->bytes);
         while (rest.size() >= batch_header_size) {
             const batch_header h = decode_batch_header(rest);
-            _producers.update(h, h.log_append_time() ? h.max_timestamp : no_timestamp);
+            // The batch's own time stands for when it was appended.
+            _producers.update(h, h.max_timestamp,
+                              h.log_append_time() ? h.max_timestamp : no_timestamp);
             rest.remove_prefix(std::min<size_t>(rest.size(), h.size_bytes()));
         }
         from = slice->next_offset;
@@ -409,7 +406,7 @@ result<kafka_offset> partition_log::truncate_to(kafka_offset o) {
     if (auto r = load_producer_state(); !r) {
         return fail(r.error());
     }
-    save_producer_state();  // replaces a snapshot from beyond the new end
+    save_producer_state(std::nullopt);  // replaces a snapshot from beyond the new end
     log(log_level::info, component, "{}: truncated to offset {} (asked {})", _dir, log_end_offset(),
         o);
     return log_end_offset();

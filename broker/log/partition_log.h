@@ -92,6 +92,9 @@ struct log_config {
     int64_t max_batch_bytes = 1048588;
     /// message.timestamp.type.
     timestamp_type message_timestamp_type = timestamp_type::create_time;
+    /// producer.id.expiration.ms (a broker config in Kafka): an idempotent
+    /// producer not heard from for this long is forgotten at the next roll.
+    int64_t producer_id_expiration_ms = int64_t{24} * 3600 * 1000;
 };
 
 /// Checks every value's range; errc::invalid_config naming the key.
@@ -206,8 +209,10 @@ class partition_log {
     partition_log(std::string dir, log_config config, std::shared_ptr<file_ops> fs, int64_t now_ms);
 
     result<void> recover(int64_t now_ms);
-    /// Saves the producer state for the log up to its end (at a roll).
-    void save_producer_state();
+    /// Saves the producer state for the log up to its end (at a roll),
+    /// forgetting expired producers first.
+    /// (`now_ms` empty: no expiry, e.g. after a truncation.)
+    void save_producer_state(std::optional<int64_t> now_ms);
     /// Rebuilds the producer state: the saved snapshot if it still fits the
     /// log, then the batches after it.
     result<void> load_producer_state();

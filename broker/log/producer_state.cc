@@ -2,6 +2,7 @@
 
 #include "broker/log/producer_state.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -23,7 +24,7 @@ int32_t add_sequence(int32_t seq, int32_t delta) {
 }
 
 constexpr std::string_view snapshot_magic = "FJPS";
-constexpr uint8_t snapshot_version = 1;
+constexpr uint8_t snapshot_version = 2;
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -78,11 +79,13 @@ result<std::optional<producer_batch>> producer_state::check(const batch_header& 
                 fmt::format("producer {}: epoch {} is older than the current epoch {}",
                             h.producer_id, h.producer_epoch, e->epoch)};
     }
-    if (e == nullptr || h.producer_epoch > e->epoch || e->batches.empty()) {
+    if (e == nullptr || e->batches.empty()) {
+        return std::optional<producer_batch>{};
+    }
+    if (h.producer_epoch > e->epoch) {
         if (first != 0) {
             return {errc::out_of_order_sequence,
-                    fmt::format("producer {} epoch {}: first sequence {} of a new producer or "
-                                "epoch, want 0",
+                    fmt::format("producer {} epoch {}: first sequence {} of a new epoch, want 0",
                                 h.producer_id, h.producer_epoch, first)};
         }
         return std::optional<producer_batch>{};
@@ -101,11 +104,12 @@ result<std::optional<producer_batch>> producer_state::check(const batch_header& 
     return std::optional<producer_batch>{};
 }
 
-void producer_state::update(const batch_header& h, int64_t log_append_time) {
+void producer_state::update(const batch_header& h, int64_t now_ms, int64_t log_append_time) {
     if (h.producer_id < 0 || h.base_sequence < 0) {
         return;
     }
     producer_entry& e = _producers[h.producer_id];
+    e.last_seen_ms = std::max(e.last_seen_ms, now_ms);
     if (h.producer_epoch != e.epoch) {
         e.epoch = h.producer_epoch;
         e.batches.clear();
@@ -118,8 +122,13 @@ void producer_state::update(const batch_header& h, int64_t log_append_time) {
     }
 }
 
+void producer_state::expire(int64_t now_ms, int64_t max_age_ms) {
+    std::erase_if(_producers,
+                  [&](const auto& p) { return p.second.last_seen_ms < now_ms - max_age_ms; });
+}
+
 // Layout: "FJPS" u8 version, i64 next_offset, u32 producers, then per
-// producer i64 id, i16 epoch, u8 batches, and per batch i32 first_seq,
+// producer i64 id, i16 epoch, i64 last_seen_ms, u8 batches, and per batch i32 first_seq,
 // i32 last_seq, i64 base_offset, i64 last_offset, i64 log_append_time;
 // last a u32 CRC-32C of everything before it.
 std::string producer_state::snapshot(int64_t next_offset) const {
@@ -130,6 +139,7 @@ std::string producer_state::snapshot(int64_t next_offset) const {
     for (const auto& [id, e] : _producers) {
         put<int64_t>(out, id);
         put<int16_t>(out, e.epoch);
+        put<int64_t>(out, e.last_seen_ms);
         put<uint8_t>(out, static_cast<uint8_t>(e.batches.size()));
         for (const producer_batch& b : e.batches) {
             put<int32_t>(out, b.first_seq);
@@ -163,6 +173,7 @@ result<int64_t> producer_state::restore(std::string_view bytes) {
         const auto id = c.get<int64_t>();
         producer_entry e;
         e.epoch = c.get<int16_t>();
+        e.last_seen_ms = c.get<int64_t>();
         const auto nb = c.get<uint8_t>();
         for (uint8_t j = 0; j < nb && c.ok; ++j) {
             producer_batch b;

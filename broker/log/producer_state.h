@@ -10,8 +10,13 @@
 //
 // The rules for a batch of producer P, epoch E, sequences [first, last]:
 //   no producer id (-1)                  → not checked
+//   P unknown here                       → accepted, whatever its sequence
+//                                          (Kafka ≥ 2.5: after a leader
+//                                          change or expiry the partition
+//                                          may not know a live producer;
+//                                          refusing would be fatal to it)
 //   E older than P's epoch               → invalid_producer_epoch
-//   E newer than P's epoch (or P new)    → first must be 0, else out_of_order
+//   E newer than P's epoch               → first must be 0, else out_of_order
 //   [first, last] equal to one of the
 //     last five batches of P             → a duplicate: answered with the
 //                                          offsets it was written at
@@ -19,6 +24,8 @@
 //                                          INT32_MAX to 0)
 //   anything else                        → out_of_order_sequence
 // Five batches is librdkafka's and Kafka's max.in.flight for idempotence.
+// A producer not heard from for producer.id.expiration.ms (log_config) is
+// forgotten at the next roll, as Kafka does, so the table stays bounded.
 
 #include <cstdint>
 #include <deque>
@@ -45,6 +52,7 @@ struct producer_batch {
 
 struct producer_entry {
     int16_t epoch = 0;
+    int64_t last_seen_ms = 0;            ///< when its last batch was appended (or its timestamp)
     std::deque<producer_batch> batches;  ///< oldest first, at most batches_kept
     bool operator==(const producer_entry&) const = default;
 };
@@ -57,9 +65,11 @@ class producer_state {
     /// batch was already written, at these offsets (do not write it again).
     /// Errors: errc::invalid_producer_epoch, errc::out_of_order_sequence.
     result<std::optional<producer_batch>> check(const batch_header& h) const;
-    /// Records a batch written at h.base_offset (any batch; those without a
-    /// producer id are ignored).
-    void update(const batch_header& h, int64_t log_append_time = no_timestamp);
+    /// Records a batch written at h.base_offset at `now_ms` (any batch;
+    /// those without a producer id are ignored).
+    void update(const batch_header& h, int64_t now_ms, int64_t log_append_time = no_timestamp);
+    /// Forgets producers not seen since `now_ms - max_age_ms`.
+    void expire(int64_t now_ms, int64_t max_age_ms);
     void clear() { _producers.clear(); }
 
     /// A self-checking encoding of the table (versioned, CRC-32C), valid for

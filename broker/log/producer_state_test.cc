@@ -37,18 +37,30 @@ TEST(ProducerState, InOrderBatchesPassAndGapsAreRefused) {
     auto first = header(7, 0, 0, 3, 0);
     ASSERT_TRUE(s.check(first));
     EXPECT_FALSE(*s.check(first));
-    s.update(first);
+    s.update(first, 1000);
     EXPECT_FALSE(*s.check(header(7, 0, 3, 2, 3)));
     EXPECT_EQ(code_of(s.check(header(7, 0, 4, 1, 3))), errc::out_of_order_sequence);
     EXPECT_EQ(code_of(s.check(header(7, 0, 2, 1, 3))), errc::out_of_order_sequence);
-    // A new producer must start at sequence 0.
-    EXPECT_EQ(code_of(s.check(header(8, 0, 5, 1, 3))), errc::out_of_order_sequence);
+    // A producer this partition does not know is accepted at any sequence
+    // (after a leader change the new leader may not know a live producer).
+    EXPECT_FALSE(*s.check(header(8, 0, 5, 1, 3)));
+}
+
+TEST(ProducerState, ProducersNotSeenForTheExpirationAreForgotten) {
+    producer_state s;
+    s.update(header(7, 0, 0, 1, 0), 1000);
+    s.update(header(8, 0, 0, 1, 1), 5000);
+    s.expire(6000, 2000);
+    EXPECT_EQ(s.find(7), nullptr);
+    ASSERT_NE(s.find(8), nullptr);
+    // Forgotten: its next batch is accepted as from an unknown producer.
+    EXPECT_FALSE(*s.check(header(7, 0, 1, 1, 2)));
 }
 
 TEST(ProducerState, ARetryOfOneOfTheLastFiveBatchesIsADuplicate) {
     producer_state s;
     for (int i = 0; i < 7; ++i) {
-        s.update(header(7, 0, i * 2, 2, 100 + i * 2));
+        s.update(header(7, 0, i * 2, 2, 100 + i * 2), 1000);
     }
     // Batches 2..6 are remembered; 0 and 1 fell out of the window.
     auto dup = s.check(header(7, 0, 4, 2, -1));
@@ -62,21 +74,21 @@ TEST(ProducerState, ARetryOfOneOfTheLastFiveBatchesIsADuplicate) {
 
 TEST(ProducerState, EpochsFenceOldProducersAndRestartSequences) {
     producer_state s;
-    s.update(header(7, 1, 0, 1, 0));
+    s.update(header(7, 1, 0, 1, 0), 1000);
     EXPECT_EQ(code_of(s.check(header(7, 0, 1, 1, 1))), errc::invalid_producer_epoch);
     EXPECT_EQ(code_of(s.check(header(7, 2, 1, 1, 1))), errc::out_of_order_sequence);
     EXPECT_FALSE(*s.check(header(7, 2, 0, 1, 1)));
-    s.update(header(7, 2, 0, 1, 1));
+    s.update(header(7, 2, 0, 1, 1), 1000);
     EXPECT_EQ(s.find(7)->epoch, 2);
     EXPECT_EQ(s.find(7)->batches.size(), 1u);
 }
 
 TEST(ProducerState, SequencesWrapAtIntMax) {
     producer_state s;
-    s.update(header(5, 0, 0, 2, 0));                  // sequences 0 .. 1
+    s.update(header(5, 0, 0, 2, 0), 1000);                  // sequences 0 .. 1
     batch_header b = header(5, 0, 2, 2147483646, 2);  // sequences 2 .. 2147483647
     ASSERT_FALSE(*s.check(b));
-    s.update(b);
+    s.update(b, 1000);
     EXPECT_EQ(s.find(5)->batches.back().last_seq, 2147483647);
     EXPECT_FALSE(*s.check(header(5, 0, 0, 1, 2147483648)));
     EXPECT_EQ(code_of(s.check(header(5, 0, 1, 1, 2147483648))), errc::out_of_order_sequence);
@@ -87,7 +99,7 @@ TEST(ProducerState, SequencesWrapAtIntMax) {
 TEST(ProducerState, NonIdempotentAndTransactionalBatches) {
     producer_state s;
     EXPECT_FALSE(*s.check(header(-1, -1, -1, 3, 0)));
-    s.update(header(-1, -1, -1, 3, 0));
+    s.update(header(-1, -1, -1, 3, 0), 1000);
     EXPECT_EQ(s.size(), 0u);
     batch_header txn = header(7, 0, 0, 1, 0);
     txn.attributes = 0x10;
@@ -97,9 +109,9 @@ TEST(ProducerState, NonIdempotentAndTransactionalBatches) {
 
 TEST(ProducerState, SnapshotRoundTripsAndRefusesDamage) {
     producer_state s;
-    s.update(header(7, 3, 0, 2, 10));
-    s.update(header(7, 3, 2, 1, 12), 5555);
-    s.update(header(1LL << 40, 0, 0, 1, 13));
+    s.update(header(7, 3, 0, 2, 10), 1000);
+    s.update(header(7, 3, 2, 1, 12), 1000, 5555);
+    s.update(header(1LL << 40, 0, 0, 1, 13), 1000);
     const std::string snap = s.snapshot(14);
     producer_state t;
     auto next = t.restore(snap);
@@ -173,7 +185,8 @@ TEST(PartitionLogIdempotence, StateSurvivesReopeningWithAndWithoutASnapshot) {
         ASSERT_TRUE(next) << next.error().detail;
         ASSERT_TRUE(log->flush(1));
     }
-    // Without the snapshot, the whole log is replayed.
+    // Without the snapshot, the active segment is replayed (it holds the
+    // producer's last batches).
     std::filesystem::remove(d.log() + "/producer_state.snapshot");
     auto log = open_ok(d.log(), small_config(400));
     auto dup = log->append(idem(7, 0, 16, 2, 8), 1);
@@ -184,6 +197,21 @@ TEST(PartitionLogIdempotence, StateSurvivesReopeningWithAndWithoutASnapshot) {
     EXPECT_EQ(gap.error().code, errc::out_of_order_sequence);
 }
 
+TEST(PartitionLogIdempotence, ALogWithoutProducersStillSavesWhereReplayStarts) {
+    // Without it, reopening would replay (read and CRC-check) the whole log.
+    temp_dir d;
+    auto log = open_ok(d.log(), small_config(400));
+    for (int i = 0; i < 12; ++i) {
+        ASSERT_TRUE(log->append(make_batch(1, 1000, 16, i), 1));
+    }
+    ASSERT_GT(log->segments().size(), 2u);
+    producer_state saved;
+    auto next = saved.restore(read_bytes(d.log() + "/producer_state.snapshot"));
+    ASSERT_TRUE(next) << next.error().detail;
+    EXPECT_EQ(*next, log->segments().back().base.value());
+    EXPECT_EQ(saved.size(), 0u);
+}
+
 TEST(PartitionLogIdempotence, ADamagedSnapshotIsRebuiltFromTheLog) {
     temp_dir d;
     {
@@ -191,9 +219,10 @@ TEST(PartitionLogIdempotence, ADamagedSnapshotIsRebuiltFromTheLog) {
         for (int i = 0; i < 6; ++i) {
             ASSERT_TRUE(log->append(idem(7, 0, i, 1, i), 1));
         }
-        ASSERT_TRUE(log->roll(1));
         ASSERT_TRUE(log->flush(1));
     }
+    // Damaged: the active segment is replayed instead, and holds the retry's
+    // original.
     write_bytes(d.log() + "/producer_state.snapshot", "garbage");
     auto log = open_ok(d.log(), small_config(400));
     auto dup = log->append(idem(7, 0, 5, 1, 5), 1);
