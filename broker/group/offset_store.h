@@ -39,13 +39,12 @@
 #include <utility>
 #include <vector>
 
+#include "broker/cluster/internal_topics.h"  // offsets_topic
 #include "broker/log/partition_log.h"
 #include "common/result.h"
 
 namespace fjord::broker {
 
-/// The internal topic holding committed offsets.
-inline constexpr std::string_view offsets_topic = "__consumer_offsets";
 /// Kafka's offset.metadata.max.bytes: longer metadata is refused
 /// (OFFSET_METADATA_TOO_LARGE).
 inline constexpr size_t offset_metadata_max_bytes = 4096;

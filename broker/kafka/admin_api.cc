@@ -119,6 +119,15 @@ outcome outcome_at(const result<Resp>& r, size_t i) {
 
 /// Refusing a topic Kafka-style: an invalid name is INVALID_TOPIC_EXCEPTION,
 /// a valid one the cache does not hold UNKNOWN_TOPIC_OR_PARTITION.
+/// The refusal of an admin change to an internal topic (api_module.h).
+std::optional<outcome> refuse_internal(const std::string& name) {
+    if (!is_internal_topic(name)) {
+        return std::nullopt;
+    }
+    return outcome{k::invalid_request,
+                   fmt::format("topic \"{}\" is internal: the group coordinator owns it", name)};
+}
+
 outcome no_such_topic(const std::string& name) {
     if (auto r = controller::validate_topic_name(name); !r) {
         return {k::invalid_topic_exception, r.error().detail};
@@ -230,6 +239,9 @@ struct admin_api::handlers {
     /// What Kafka refuses before asking anyone; nullopt: ask the controller.
     static std::optional<outcome> refuse_create(
         const kafka::create_topics_request::creatable_topic& t, int named) {
+        if (auto internal = refuse_internal(t.name)) {
+            return internal;
+        }
         if (named > 1) {
             return outcome{
                 k::invalid_request,
@@ -400,7 +412,13 @@ struct admin_api::handlers {
                 r.topic_id = to_kafka_uuid(t->uuid());
             }
             if (name) {
-                ++named[*name];
+                if (auto internal = refuse_internal(*name)) {
+                    r.error_code = internal->code;
+                    r.error_message = internal->message;
+                    name.reset();
+                } else {
+                    ++named[*name];
+                }
             }
             names.push_back(name);
             resp->responses.push_back(std::move(r));
@@ -466,7 +484,10 @@ struct admin_api::handlers {
         for (const auto& t : req->topics) {
             kafka::create_partitions_response::create_partitions_topic_result r;
             r.name = t.name;
-            if (named[t.name] > 1) {
+            if (auto internal = refuse_internal(t.name)) {
+                r.error_code = internal->code;
+                r.error_message = internal->message;
+            } else if (named[t.name] > 1) {
                 r.error_code = k::invalid_request;
                 r.error_message = fmt::format(
                     "name: topic \"{}\" is named more than once in the request", t.name);
@@ -635,6 +656,8 @@ struct admin_api::handlers {
                      "this broker's own to its broker.yaml"};
             } else if (res.resource_type != resource_topic) {
                 o = unsupported_resource(res.resource_type);
+            } else if (auto internal = refuse_internal(res.resource_name)) {
+                o = *internal;
             } else if (const v1::Topic* t = api._md.topic(res.resource_name); t == nullptr) {
                 o = no_such_topic(res.resource_name);
             } else {

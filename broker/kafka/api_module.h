@@ -24,6 +24,7 @@
 #include <span>
 #include <string_view>
 
+#include "broker/cluster/internal_topics.h"
 #include "broker/server/kafka_listener.h"
 #include "common/kafka/api_keys.h"
 #include "common/kafka/frame.h"

@@ -27,8 +27,6 @@ namespace {
 namespace k = kafka_errors;
 using storage::kafka_offset;
 constexpr const char* component = "kafka";
-/// Written only by the group coordinator (broker/group/coordinator.h).
-constexpr std::string_view internal_offsets_topic = "__consumer_offsets";
 
 /// What kafka_api serves itself; modules add theirs (api_module.h).
 constexpr served_api served[] = {
@@ -201,7 +199,8 @@ struct handlers {
                     mt.error_code = k::unknown_topic_or_partition;
                     mt.topic_id = want.topic_id;
                     admin_api* admin = admin_api::find(api._modules);
-                    if (admin != nullptr && want.name && req->allow_auto_topic_creation) {
+                    if (admin != nullptr && want.name && req->allow_auto_topic_creation &&
+                        !is_internal_topic(*want.name)) {
                         mt.error_code = admin->auto_create_topic(*want.name);
                     }
                 } else {
@@ -209,6 +208,11 @@ struct handlers {
                     fill_partitions(*t, mt);
                 }
                 resp.topics.push_back(std::move(mt));
+            }
+        }
+        if (rq.api_version() >= 1) {  // is_internal exists from v1
+            for (auto& mt : resp.topics) {
+                mt.is_internal = mt.name && is_internal_topic(*mt.name);
             }
         }
         respond(rq, resp, reply, conn);
@@ -264,7 +268,7 @@ struct handlers {
                 auto [log_ptr, code] = leader_log(td.name, pd.index);
                 if (!valid_acks) {
                     pr.error_code = k::invalid_required_acks;
-                } else if (td.name == internal_offsets_topic) {
+                } else if (is_internal_topic(td.name)) {
                     // The group coordinator's own log (broker/group/): only
                     // it appends there, as Kafka refuses clients' writes.
                     pr.error_code = k::invalid_topic_exception;

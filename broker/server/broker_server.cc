@@ -93,6 +93,16 @@ struct broker_server::impl {
         }
     }
 
+    /// Stops taking requests and finishes what they started: the listener
+    /// first, then the controller calls (their answers are dropped by the
+    /// stopped listener), then the modules that made them.
+    void stop_serving() {
+        listener->stop();
+        controller->stop();
+        admin->stop();
+        groups->stop();
+    }
+
     void housekeeping() {
         partitions->housekeeping(wall_ms());
         listener->post_after(housekeeping_interval, [this] { housekeeping(); });
@@ -207,7 +217,9 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
         };
         auto http = http_server::start(ho, std::move(handlers));
         if (!http) {
-            im->listener->stop();
+            // Requests may already have been served: stop in shutdown()'s
+            // order, so that no controller answer outlives its module.
+            im->stop_serving();
             return error_info(http.error().code,
                               fmt::format("listen.metrics: {}", http.error().message()));
         }
@@ -244,10 +256,7 @@ void broker_server::shutdown() {
     sd_notify_stopping();
     log(log_level::info, component, "broker {} shutting down", _impl->cfg.node_id);
     _impl->link->stop();
-    _impl->listener->stop();
-    _impl->controller->stop();
-    _impl->admin->stop();
-    _impl->groups->stop();
+    _impl->stop_serving();
     _impl->http.reset();
     _impl->api.reset();
     _impl->partitions.reset();

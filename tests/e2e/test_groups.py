@@ -380,3 +380,31 @@ def test_clients_cannot_produce_to_the_offsets_topic(broker: Broker):
     n = struct.unpack(">h", resp[8:10])[0]
     _index, error = struct.unpack(">ih", resp[10 + n + 4:10 + n + 10])
     assert error == 17
+
+
+def test_the_offsets_topic_is_internal_to_the_kafka_api(cluster: Cluster, broker: Broker):
+    """Metadata marks __consumer_offsets internal; admin requests cannot
+    delete, grow or reconfigure it."""
+    from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions
+    fjord(cluster, "topic", "create", "internal-check", "-p", "1", "--wait=15s")
+    consumer = KafkaConsumer("internal-check", bootstrap_servers=broker.bootstrap,
+                             group_id="makes-the-offsets-topic")
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        # The group's first FindCoordinator has the offsets topic created.
+        wait_until(lambda: consumer.poll(timeout_ms=200) is not None
+                   and "__consumer_offsets" in admin.list_topics(), 30, "the offsets topic")
+        consumer.close()
+        md = admin._client.cluster  # noqa: SLF001  (kafka-python keeps the flag here)
+        admin._client.poll(future=admin._client.cluster.request_update())
+        assert "__consumer_offsets" in md.internal_topics
+        with pytest.raises(KafkaError, match="Error 42"):  # INVALID_REQUEST
+            admin.delete_topics(["__consumer_offsets"], timeout_ms=5000)
+        with pytest.raises(KafkaError, match="Error 42"):
+            admin.create_partitions({"__consumer_offsets": NewPartitions(total_count=40)})
+        r = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "__consumer_offsets",
+                                                configs={"retention.ms": "1000"})])
+        assert r.resources[0][0] == 42, r  # kafka-python returns, not raises, here
+    finally:
+        admin.close()
+    assert "__consumer_offsets" in fjord(cluster, "topic", "list", "-i").stdout
