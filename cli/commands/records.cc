@@ -35,6 +35,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -278,6 +279,17 @@ void on_signal(int) {
     g_interrupted = true;
 }
 
+/// Ctrl-C and SIGTERM end the command cleanly. Without SA_RESTART, so that
+/// a read of stdin waiting for the next line returns at once.
+void catch_interrupts() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
 // ------------------------------------------------------------ produce
 
 struct produce_options {
@@ -340,7 +352,11 @@ void delivered_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 /// of input (or on a read error, reported through `error`).
 class record_reader {
   public:
-    explicit record_reader(std::vector<token> f) : _format(std::move(f)) {}
+    /// `idle` runs every 100 ms while stdin has nothing to read (the
+    /// producer's delivery reports are served there, so acknowledgements
+    /// print while a terminal waits for the next line).
+    record_reader(std::vector<token> f, std::function<void()> idle)
+        : _format(std::move(f)), _idle(std::move(idle)) {}
 
     /// The next record's fields ('t', 'k', 'v', 'p' → text).
     std::optional<std::map<char, std::string>> next() {
@@ -375,12 +391,22 @@ class record_reader {
         }
         char chunk[65536];
         for (;;) {
+            pollfd in{STDIN_FILENO, POLLIN, 0};
+            const int ready = ::poll(&in, 1, 100);
+            if (g_interrupted) {
+                _eof = true;
+                return;
+            }
+            if (ready == 0 || (ready < 0 && errno == EINTR)) {
+                _idle();
+                continue;
+            }
             const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
             if (n > 0) {
                 _buf.append(chunk, static_cast<size_t>(n));
                 return;
             }
-            if (n < 0 && errno == EINTR && !g_interrupted) {
+            if (n < 0 && errno == EINTR && !g_interrupted) {  // another signal
                 continue;
             }
             _eof = true;
@@ -430,6 +456,7 @@ class record_reader {
     }
 
     std::vector<token> _format;
+    std::function<void()> _idle;
     std::string _buf;
     size_t _pos = 0;
     bool _eof = false;
@@ -507,9 +534,8 @@ void run_produce(cli_context& ctx, const produce_options& o) {
     }
     conf.conf = nullptr;  // owned by the producer now
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    record_reader reader(std::move(*in));
+    catch_interrupts();
+    record_reader reader(std::move(*in), [&] { rk->rd_kafka_poll(producer.get(), 0); });
     long refused = 0;
     while (!g_interrupted) {
         auto rec = reader.next();
@@ -578,6 +604,9 @@ void run_produce(cli_context& ctx, const produce_options& o) {
     }
     while (rk->rd_kafka_outq_len(producer.get()) > 0 && !g_interrupted) {
         rk->rd_kafka_flush(producer.get(), 100);
+    }
+    if (g_interrupted) {
+        rk->rd_kafka_flush(producer.get(), 2000);  // what was read still gets a chance
     }
     if (st.failed + refused > 0 || rk->rd_kafka_outq_len(producer.get()) > 0) {
         ctx.set_code(exit_code::failed);
@@ -830,8 +859,7 @@ void run_consume(cli_context& ctx, const consume_options& o) {
     }
     rk->rd_kafka_topic_partition_list_destroy(list);
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    catch_interrupts();
     const bool compact = !o.pretty || ctx.format() == output_format::json;
     int64_t seen = 0;
     while (!g_interrupted && (o.num <= 0 || seen < o.num)) {

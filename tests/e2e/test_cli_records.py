@@ -92,3 +92,30 @@ def test_unknown_topics_and_bad_flags_fail_clearly(cluster: Cluster, broker: Bro
 def test_librdkafka_is_loaded_only_by_the_record_commands():
     ldd = subprocess.run(["ldd", str(FJORD)], capture_output=True, text=True, check=True)
     assert "rdkafka" not in ldd.stdout
+
+
+def test_ctrl_c_ends_an_interactive_produce(cluster: Cluster, broker: Broker):
+    """A produce reading a terminal-like stdin stops at SIGINT at once,
+    after producing what it read."""
+    import signal
+    import time
+    fjord(cluster, "topic", "create", "typed", "-p", "1", "--wait=15s")
+    controllers = ",".join(m.api for m in cluster.members.values())
+    p = subprocess.Popen([str(FJORD), "-X", f"controllers={controllers}", "-X",
+                          f"brokers={broker.bootstrap}", "topic", "produce", "typed"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env={"HOME": "/nonexistent", "PATH": "/usr/bin:/bin"})
+    try:
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write("typed line\n")
+        p.stdin.flush()
+        assert p.stdout.readline().startswith("Produced to partition 0 at offset 0")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=10)
+        assert time.monotonic() - t0 < 5
+        assert p.returncode == 0, p.stderr.read() if p.stderr else ""
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
