@@ -724,6 +724,8 @@ void run_consume(cli_context& ctx, const consume_options& o) {
     for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
              {"bootstrap.servers", join(ctx.cfg().brokers, ",")},
              {"client.id", "fjord"},
+             // librdkafka's consumer needs a group even to assign
+             // partitions itself; without -g a private one commits nothing.
              {"group.id", grouped ? o.group : fmt::format("fjord-consume-{}", ::getpid())},
              {"enable.auto.commit", grouped ? "true" : "false"},
              {"auto.offset.reset", spec->what == offset_spec::kind::end ? "latest" : "earliest"},

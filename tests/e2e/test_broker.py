@@ -87,6 +87,7 @@ def test_topic_lifecycle_through_the_controller(cluster: Cluster, broker: Broker
     assert "at offset 3" in rd.stdout, rd.stdout  # librdkafka, through fjord
     data_dirs = list((broker.dir / "data" / "topics").iterdir())
     assert len(data_dirs) == 1
+    topic_dir = data_dirs[0]
     fjord(cluster, "topic", "delete", "short-lived", "--wait=15s")
 
     consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap)
@@ -97,8 +98,7 @@ def test_topic_lifecycle_through_the_controller(cluster: Cluster, broker: Broker
     rd = fjord(cluster, "-X", brokers, "topic", "consume", "short-lived", "-o", ":end",
                check=False)
     assert rd.returncode == 1 and "Unknown topic or partition" in rd.stderr, rd.stderr
-    wait_until(lambda: not any((broker.dir / "data" / "topics").iterdir()), 10,
-               "the deleted topic's data to be removed")
+    wait_until(lambda: not topic_dir.exists(), 10, "the deleted topic's data to be removed")
 
     # The same name again is a new topic: the old records do not come back.
     fjord(cluster, "topic", "create", "short-lived", "-p", "1", "--wait=15s")
