@@ -85,7 +85,7 @@ TEST(ProducerState, EpochsFenceOldProducersAndRestartSequences) {
 
 TEST(ProducerState, SequencesWrapAtIntMax) {
     producer_state s;
-    s.update(header(5, 0, 0, 2, 0), 1000);                  // sequences 0 .. 1
+    s.update(header(5, 0, 0, 2, 0), 1000);            // sequences 0 .. 1
     batch_header b = header(5, 0, 2, 2147483646, 2);  // sequences 2 .. 2147483647
     ASSERT_FALSE(*s.check(b));
     s.update(b, 1000);
