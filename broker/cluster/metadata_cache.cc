@@ -99,4 +99,16 @@ std::optional<std::string> metadata_cache::config(const std::string& key) const 
     return it->second;
 }
 
+const v1::Endpoint* kafka_endpoint(const v1::Broker& b) {
+    if (b.state() == v1::BROKER_STATE_DECOMMISSIONED || b.endpoints().empty()) {
+        return nullptr;
+    }
+    for (const auto& e : b.endpoints()) {
+        if (e.name() == "kafka") {
+            return &e;
+        }
+    }
+    return &b.endpoints(0);
+}
+
 }  // namespace fjord::broker

@@ -63,4 +63,9 @@ class metadata_cache {
     std::map<std::string, std::string> _config;
 };
 
+/// The endpoint Kafka clients reach `b` on (the one named "kafka", else the
+/// first); null for a decommissioned broker or one without endpoints, which
+/// Metadata and DescribeCluster leave out.
+const v1::Endpoint* kafka_endpoint(const v1::Broker& b);
+
 }  // namespace fjord::broker

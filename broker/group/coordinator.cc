@@ -17,16 +17,6 @@ constexpr const char* component = "groups";
 constexpr int64_t retry_backoff_ms = 2000;
 constexpr std::chrono::milliseconds create_timeout{30000};
 
-/// The endpoint clients use ("kafka", else the first), or null.
-const v1::Endpoint* kafka_endpoint(const v1::Broker& b) {
-    for (const auto& e : b.endpoints()) {
-        if (e.name() == "kafka") {
-            return &e;
-        }
-    }
-    return b.endpoints().empty() ? nullptr : &b.endpoints(0);
-}
-
 /// Kafka's translation of a log append error for an offset commit
 /// (GroupMetadataManager.storeOffsets).
 int16_t commit_error(int16_t append_error) {

@@ -736,15 +736,9 @@ struct admin_api::handlers {
         }
         if (resp.error_code == k::none) {
             for (const auto& [id, b] : api._md.brokers()) {
-                if (b.state() == v1::BROKER_STATE_DECOMMISSIONED || b.endpoints().empty()) {
+                const v1::Endpoint* ep = kafka_endpoint(b);
+                if (ep == nullptr) {
                     continue;
-                }
-                const v1::Endpoint* ep = &b.endpoints(0);
-                for (const auto& e : b.endpoints()) {
-                    if (e.name() == "kafka") {
-                        ep = &e;
-                        break;
-                    }
                 }
                 kafka::describe_cluster_response::describe_cluster_broker db;
                 db.broker_id = id;

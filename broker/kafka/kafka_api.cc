@@ -140,15 +140,9 @@ struct handlers {
         }
         kafka::metadata_response resp;
         for (const auto& [id, b] : api._md.brokers()) {
-            if (b.state() == v1::BROKER_STATE_DECOMMISSIONED || b.endpoints().empty()) {
+            const v1::Endpoint* ep = kafka_endpoint(b);
+            if (ep == nullptr) {
                 continue;
-            }
-            const v1::Endpoint* ep = &b.endpoints(0);
-            for (const auto& e : b.endpoints()) {
-                if (e.name() == "kafka") {
-                    ep = &e;
-                    break;
-                }
             }
             kafka::metadata_response::metadata_response_broker mb;
             mb.node_id = id;

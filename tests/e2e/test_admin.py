@@ -64,8 +64,9 @@ def partitions_now(broker: Broker, topic: str):
 
 
 # --------------------------------------------------------------------------
-# Hand-made requests: just enough of the wire format (README of
-# /work/shared/kafka-protocol) for the versions kafka-python 2.0.2 lacks.
+# Hand-made requests: just enough of the wire format (the kafka-protocol
+# README of the project's shared notes) for the versions kafka-python 2.0.2
+# lacks.
 
 
 def i8(v: int) -> bytes:
