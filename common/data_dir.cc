@@ -228,15 +228,22 @@ result<identity> decode_identity(const std::string& dir, const std::string& path
     return id;
 }
 
-// temp file → write → fsync → rename over identity → fsync the directory.
 result<void> write_identity(const std::string& dir, node_id node, std::string_view cluster_uuid) {
-    const std::string tmp = join(dir, identity_tmp_name);
-    const std::string final_path = join(dir, identity_name);
+    return write_file_durably(dir, identity_name, encode_identity(node, cluster_uuid));
+}
+
+}  // namespace
+
+// temp file → write → fsync → rename over the file → fsync the directory.
+result<void> write_file_durably(const std::string& dir, std::string_view name,
+                                std::string_view data) {
+    const std::string final_path = join(dir, name);
+    const std::string tmp = final_path + ".tmp";
     const int fd = open_retry(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         return io_error("open", tmp, errno);
     }
-    auto w = write_all(fd, encode_identity(node, cluster_uuid), tmp);
+    auto w = write_all(fd, data, tmp);
     if (w && ::fsync(fd) != 0) {
         w = io_error("fsync", tmp, errno);
     }
@@ -254,8 +261,6 @@ result<void> write_identity(const std::string& dir, node_id node, std::string_vi
     }
     return sync_dir(dir);
 }
-
-}  // namespace
 
 const std::error_category& data_dir_category() {
     static const data_dir_category_impl c;

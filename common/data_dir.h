@@ -97,6 +97,12 @@ struct identity {
 /// errc::corrupt if the file is damaged.
 result<identity> load_or_create_identity(const std::string& dir, node_id node);
 
+/// Replaces <dir>/<name> with `data` atomically and durably: <name>.tmp is
+/// written and fsynced, renamed over <name>, and the directory fsynced. A
+/// crash leaves the old contents or the new, never a mix.
+result<void> write_file_durably(const std::string& dir, std::string_view name,
+                                std::string_view data);
+
 /// Reads <dir>/identity (errc::io_error with ENOENT's text if there is none).
 result<identity> load_identity(const std::string& dir);
 

@@ -2,12 +2,7 @@
 
 #include "broker/kafka/producer_api.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -15,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "broker/kafka/errors.h"
+#include "common/data_dir.h"
 #include "common/kafka/messages/init_producer_id.h"
 
 namespace fjord::broker {
@@ -25,52 +21,16 @@ namespace k = kafka_errors;
 constexpr served_api served[] = {{kafka::api_key::init_producer_id, 0, 4}};
 constexpr uint64_t counter_limit = uint64_t{1} << 32;
 
-error_info sys_error(const std::string& what) {
-    return error_info(std::error_code(errno, std::generic_category()),
-                      fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
-/// Writes `data` to `path` atomically and durably (tmp, fsync, rename,
-/// fsync of the directory).
-result<void> write_durably(const std::string& path, const std::string& data) {
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return sys_error(tmp);
-    }
-    const bool written = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-    const bool synced = written && ::fsync(fd) == 0;
-    const int saved = errno;
-    ::close(fd);
-    if (!synced) {
-        errno = saved;
-        return sys_error(tmp);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        return sys_error(path);
-    }
-    const std::string dir = path.substr(0, path.find_last_of('/') + 1);
-    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        return sys_error(dir);
-    }
-    const int r = ::fsync(dfd);
-    ::close(dfd);
-    if (r != 0) {
-        return sys_error(dir);
-    }
-    return ok();
-}
-
 }  // namespace
 
-result<producer_id_allocator> producer_id_allocator::open(std::string path, int32_t node_id) {
+result<producer_id_allocator> producer_id_allocator::open(std::string dir, int32_t node_id) {
     if (node_id < 0) {
         return error_info(std::make_error_code(std::errc::invalid_argument),
                           fmt::format("node_id {}: producer ids need a non-negative id", node_id));
     }
-    producer_id_allocator a(std::move(path), node_id);
-    std::ifstream in(a._path);
+    producer_id_allocator a(std::move(dir), node_id);
+    const std::string path = a._dir + "/" + std::string(file_name);
+    std::ifstream in(path);
     if (in) {
         std::stringstream ss;
         ss << in.rdbuf();
@@ -81,9 +41,9 @@ result<producer_id_allocator> producer_id_allocator::open(std::string path, int3
         uint64_t v = 0;
         const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (ec != std::errc() || p != text.data() + text.size() || v > counter_limit) {
-            return error_info(std::make_error_code(std::errc::invalid_argument),
-                              fmt::format("{}: not a producer id reservation: \"{}\"", a._path,
-                                          text.substr(0, 40)));
+            return error_info(
+                std::make_error_code(std::errc::invalid_argument),
+                fmt::format("{}: not a producer id reservation: \"{}\"", path, text.substr(0, 40)));
         }
         a._next = v;
         a._reserved = v;
@@ -96,7 +56,7 @@ result<producer_id_allocator> producer_id_allocator::open(std::string path, int3
 
 result<void> producer_id_allocator::reserve(uint64_t until) {
     until = std::min(until, counter_limit);
-    if (auto r = write_durably(_path, fmt::format("{}\n", until)); !r) {
+    if (auto r = write_file_durably(_dir, file_name, fmt::format("{}\n", until)); !r) {
         return r;
     }
     _reserved = until;

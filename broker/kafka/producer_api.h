@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "broker/kafka/api_module.h"
 #include "common/result.h"
@@ -29,20 +30,22 @@ namespace fjord::broker {
 class producer_id_allocator {
   public:
     static constexpr uint32_t block = 1000;
+    /// The reservation's file in the data dir.
+    static constexpr std::string_view file_name = "producer_ids";
 
-    /// Reads the reservation in `path` (absent: a new broker) and reserves
-    /// the next block.
-    static result<producer_id_allocator> open(std::string path, int32_t node_id);
+    /// Reads the reservation in <dir>/producer_ids (absent: a new broker)
+    /// and reserves the next block.
+    static result<producer_id_allocator> open(std::string dir, int32_t node_id);
     /// The next id; an error when the disk refuses a new reservation or the
     /// 2^32 ids of this node id are spent.
     result<int64_t> next();
 
   private:
-    producer_id_allocator(std::string path, int32_t node_id)
-        : _path(std::move(path)), _node(node_id) {}
+    producer_id_allocator(std::string dir, int32_t node_id)
+        : _dir(std::move(dir)), _node(node_id) {}
     result<void> reserve(uint64_t until);
 
-    std::string _path;
+    std::string _dir;
     int32_t _node;
     uint64_t _next = 0;      ///< the next counter value to hand out
     uint64_t _reserved = 0;  ///< counters below this are reserved on disk

@@ -137,7 +137,7 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     im->controller = std::make_unique<controller_client>(controllers);
     // The API modules: each serves its own family of Kafka APIs.
     std::vector<api_module*> modules;
-    auto ids = producer_id_allocator::open(cfg.data_dir + "/producer_ids", cfg.node_id);
+    auto ids = producer_id_allocator::open(cfg.data_dir, cfg.node_id);
     if (!ids) {
         return error_info(ids.error().code, fmt::format("data_dir: {}", ids.error().detail));
     }
