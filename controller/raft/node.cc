@@ -47,6 +47,12 @@ ready node::take_ready() {
     if (!rd.committed_entries.empty()) {
         l.applying_to(rd.committed_entries.back().index);
     }
+    for (const entry& e : rd.committed_entries) {
+        if (e.type == entry_type::conf_change) {
+            rd.must_sync = true;  // its commit must be durable before advance() applies it
+            break;
+        }
+    }
     rd.messages = _raft.take_messages();
     // A leader whose term and vote are already durable may replicate before
     // persisting its own entries (step 0 of the contract).

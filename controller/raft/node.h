@@ -58,7 +58,13 @@ struct ready {
     std::vector<entry> committed_entries;
     /// Linearizable read points, answered for read_index() requests.
     std::vector<read_state> read_states;
-    /// Whether step 1 needs a sync (false when only commit/soft state moved).
+    /// Whether step 1 needs a sync: false when only commit or soft state
+    /// moved, true when entries, a snapshot, term or vote must be durable, and
+    /// true when committed_entries hold a membership change. That change takes
+    /// effect in advance(), and a restarted member rebuilds its voters from
+    /// the committed entries it finds on disk, so the commit index that covers
+    /// the change must be durable before the change is acted on (the storage
+    /// writes it then: see storage::sync()).
     bool must_sync = false;
 
     bool empty() const {

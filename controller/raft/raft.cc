@@ -224,20 +224,28 @@ void core::campaign() {
         logf("ignoring campaign: not promotable");
         return;
     }
-    // A committed but unapplied membership change could change who votes;
-    // wait until it is applied (etcd does the same).
-    if (_log.applied() < _log.committed()) {
-        auto ents = _log.slice(_log.applied() + 1, _log.committed() + 1, UINT64_MAX);
-        if (ents) {
-            for (const entry& e : *ents) {
-                if (e.type == entry_type::conf_change && e.index > _conf_index) {
-                    logf("ignoring campaign: membership change pending apply");
-                    return;
-                }
-            }
-        }
+    if (conf_change_pending_apply()) {
+        logf("ignoring campaign: membership change pending apply");
+        return;
     }
     do_campaign(_cfg.pre_vote ? campaign_kind::pre_election : campaign_kind::election);
+}
+
+bool core::conf_change_pending_apply() const {
+    // A committed but unapplied membership change could change who votes, so
+    // no campaign (of any kind) may start until it is applied (etcd does the
+    // same). An unreadable range counts as pending: refusing to campaign is
+    // always safe.
+    if (_log.applied() >= _log.committed()) {
+        return false;
+    }
+    auto ents = _log.slice(_log.applied() + 1, _log.committed() + 1, UINT64_MAX);
+    if (!ents) {
+        return true;
+    }
+    return std::any_of(ents->begin(), ents->end(), [&](const entry& e) {
+        return e.type == entry_type::conf_change && e.index > _conf_index;
+    });
 }
 
 void core::do_campaign(campaign_kind k) {
@@ -401,7 +409,10 @@ void core::step_follower(message& m) {
             handle_snapshot_chunk(m);
             break;
         case message_type::timeout_now:
-            if (promotable()) {
+            if (promotable() && conf_change_pending_apply()) {
+                logf(fmt::format("ignored timeout_now from {}: membership change pending apply",
+                                 m.from));
+            } else if (promotable()) {
                 logf(fmt::format("received timeout_now from {}: campaigning", m.from));
                 // Transfers skip pre-vote: the old leader vouches for us.
                 do_campaign(campaign_kind::transfer);

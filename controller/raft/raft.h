@@ -134,6 +134,8 @@ class core {
     void reset(term_id t);
     void bootstrap(const config& c);
     void do_campaign(campaign_kind k);
+    /// A committed membership change not yet applied (blocks every campaign).
+    bool conf_change_pending_apply() const;
     bool promotable() const;
     int voter_count() const { return static_cast<int>(_conf.voters.size()); }
     int quorum() const { return voter_count() / 2 + 1; }

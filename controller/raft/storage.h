@@ -54,7 +54,12 @@ class storage {
     /// Records the hard state; durable after sync().
     virtual result<void> set_hard_state(const hard_state& hs) = 0;
     /// Makes everything appended and set so far durable (group commit: one
-    /// sync covers every append since the last one).
+    /// sync covers every append since the last one). The commit index of the
+    /// hard state may lag the one set (Raft recomputes it) except across a
+    /// membership change: once a sync returns, the durable commit covers every
+    /// conf_change entry at or below the commit set, because a restarted
+    /// member rebuilds its voter set from the snapshot plus the committed
+    /// changes it finds, and must find every change it has acted on.
     virtual result<void> sync() = 0;
     /// Replaces the whole log with a snapshot received from the leader.
     /// Durable when it returns.

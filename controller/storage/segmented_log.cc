@@ -709,13 +709,30 @@ result<void> segmented_log::sync() {
     }
     // Commit alone does not justify a file replacement (three syncs): a stale
     // commit is recomputed by Raft, while term and vote must never go back.
-    if (_hs.term != _persisted_hs.term || _hs.vote != _persisted_hs.vote) {
+    // The exception is a commit that crosses a membership change: the member
+    // is about to act on the new configuration, and at restart it rebuilds
+    // its voters from the committed entries it finds (raft::core's
+    // constructor), so a stale commit there would revive an old voter set.
+    if (_hs.term != _persisted_hs.term || _hs.vote != _persisted_hs.vote || commits_conf_change()) {
         if (auto r = write_hard_state(_hs); !r) {
             return fail(r.error());
         }
         _persisted_hs = _hs;
     }
     return ok();
+}
+
+bool segmented_log::commits_conf_change() {
+    const log_index to = std::min(_hs.commit, last_index());
+    log_index from = std::max({_persisted_hs.commit, _conf_scanned, _snap.index}) + 1;
+    bool found = false;
+    for (; from <= to && !found; ++from) {
+        found = _entries[from - first_index()].type == raft::entry_type::conf_change;
+    }
+    // Entries at or below a commit are never truncated, so what has been
+    // scanned once need not be scanned again.
+    _conf_scanned = std::max(_conf_scanned, to);
+    return found;
 }
 
 result<void> segmented_log::write_hard_state(const raft::hard_state& hs) {

@@ -126,6 +126,9 @@ class segmented_log final : public raft::storage {
     /// Drops entries <= i and the segments holding only such entries; the
     /// snapshot at i must already be durable.
     result<void> compact(log_index i);
+    /// Whether the commit set since the last hard-state write covers a
+    /// conf_change entry (which forces the write; see sync()).
+    bool commits_conf_change();
     result<void> write_hard_state(const raft::hard_state& hs);
     /// Makes the snapshot file durable, then removes the one it supersedes.
     result<void> write_snapshot(const raft::snapshot_meta& meta, std::string_view data);
@@ -147,6 +150,7 @@ class segmented_log final : public raft::storage {
     raft::snapshot_meta _snap;         ///< index 0: no snapshot
     raft::hard_state _hs;              ///< the latest set_hard_state()
     raft::hard_state _persisted_hs;    ///< what the hard-state file holds
+    log_index _conf_scanned;           ///< entries up to here checked by commits_conf_change()
     std::optional<error_info> _failed;
 };
 

@@ -151,11 +151,12 @@ TEST(segmented_log, group_commit_syncs_once_per_touched_segment) {
     // Nothing new: nothing to sync.
     ASSERT_TRUE(log->sync());
     EXPECT_EQ(fs->total_syncs() - before, 1u);
-    // Commit alone does not rewrite the hard state; term does (file + rename).
-    ASSERT_TRUE(log->set_hard_state({term_id{0}, no_node, log_index{10}}));
+    // Commit alone does not rewrite the hard state (entries 1-6 are normal
+    // ones; every 7th is a membership change); term does (file + rename).
+    ASSERT_TRUE(log->set_hard_state({term_id{0}, no_node, log_index{6}}));
     ASSERT_TRUE(log->sync());
     EXPECT_EQ(fs->total_syncs() - before, 1u);
-    ASSERT_TRUE(log->set_hard_state({term_id{1}, node_id{1}, log_index{10}}));
+    ASSERT_TRUE(log->set_hard_state({term_id{1}, node_id{1}, log_index{6}}));
     ASSERT_TRUE(log->sync());
     EXPECT_EQ(fs->syncs(log->hard_state_path() + ".tmp"), 1u);
 }
@@ -301,7 +302,9 @@ TEST(segmented_log, hard_state_round_trip_and_commit_only_updates) {
         ASSERT_TRUE(log);
         EXPECT_EQ(log->initial_hard_state(), first);
         // Commit alone is not written (documented): the file keeps commit 4.
-        ASSERT_TRUE(log->set_hard_state({term_id{3}, node_id{2}, log_index{9}}));
+        // Entries 5 and 6 are normal entries (make_entry: every 7th is a
+        // membership change).
+        ASSERT_TRUE(log->set_hard_state({term_id{3}, node_id{2}, log_index{6}}));
         ASSERT_TRUE(log->sync());
         EXPECT_EQ(read_bytes(hs_path), bytes);
         EXPECT_EQ(log->initial_hard_state(), first);
@@ -309,9 +312,28 @@ TEST(segmented_log, hard_state_round_trip_and_commit_only_updates) {
     {
         auto log = open_ok(dir.path(), 4096);
         ASSERT_TRUE(log);
-        EXPECT_EQ(log->initial_hard_state(), first);
+        // A commit that covers a membership change (entry 7) is written, so a
+        // restart rebuilds the voter set this member acts on.
+        ASSERT_TRUE(log->set_hard_state({term_id{3}, node_id{2}, log_index{8}}));
+        ASSERT_TRUE(log->sync());
+        EXPECT_NE(read_bytes(hs_path), bytes);
+    }
+    {
+        auto log = open_ok(dir.path(), 4096);
+        ASSERT_TRUE(log);
+        EXPECT_EQ(log->initial_hard_state(),
+                  (raft::hard_state{term_id{3}, node_id{2}, log_index{8}}));
+        // Past it, commit alone is again not written.
+        const std::string at8 = read_bytes(hs_path);
+        ASSERT_TRUE(log->set_hard_state({term_id{3}, node_id{2}, log_index{9}}));
+        ASSERT_TRUE(log->sync());
+        EXPECT_EQ(read_bytes(hs_path), at8);
+    }
+    {
+        auto log = open_ok(dir.path(), 4096);
+        ASSERT_TRUE(log);
         // A vote change is written, with the latest commit.
-        ASSERT_TRUE(log->set_hard_state({term_id{3}, node_id{2}, log_index{7}}));
+        ASSERT_TRUE(log->set_hard_state({term_id{3}, node_id{2}, log_index{8}}));
         ASSERT_TRUE(log->set_hard_state({term_id{4}, no_node, log_index{9}}));
         ASSERT_TRUE(log->sync());
     }

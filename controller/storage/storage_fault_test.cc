@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "controller/raft/errc.h"
+#include "controller/raft/node.h"
 #include "controller/storage/fault_file_ops.h"
 #include "controller/storage/format.h"
 #include "controller/storage/segmented_log.h"
@@ -767,6 +768,62 @@ TEST_F(storage_ordering, install_snapshot_removes_segments_newest_first) {
                  "sync_dir " + dir.sub("snapshot"), "remove " + seg(10), "sync_dir " + log_dir,
                  "remove " + seg(7), "sync_dir " + log_dir, "remove " + seg(4),
                  "sync_dir " + log_dir, "remove " + seg(1), "sync_dir " + log_dir}));
+}
+
+// (e) Membership survives a crash at any instant. A member acts on a
+// configuration once advance() applies its entry, and a restarted member
+// rebuilds its voters from the snapshot plus the committed entries it finds on
+// disk; so the durable commit must cover every change applied before the
+// crash, even when no term or vote changed since (the bug: a founder restarted
+// with the voter set of the last election and never elected a leader again).
+TEST(storage_faults, membership_applied_before_a_crash_is_rebuilt) {
+    temp_dir dir;
+    auto fs = std::make_shared<fault_file_ops>();
+    raft::config cfg;
+    cfg.id = node_id{1};
+    cfg.bootstrap_voters = {node_id{1}};
+    auto drive = [](raft::node& n, raft::storage& log) {
+        while (n.has_ready()) {
+            raft::ready rd = n.take_ready();
+            if (!rd.entries.empty()) {
+                ASSERT_TRUE(log.append(rd.entries));
+            }
+            if (rd.hard_state) {
+                ASSERT_TRUE(log.set_hard_state(*rd.hard_state));
+            }
+            if (rd.must_sync) {
+                ASSERT_TRUE(log.sync());
+            }
+            n.advance(rd);
+        }
+    };
+    const raft::conf_state want{{node_id{1}}, {node_id{2}, node_id{3}}};
+    {
+        auto log = open_ok(dir.path(), 4096, fs);
+        ASSERT_TRUE(log);
+        raft::node n(cfg, *log);
+        drive(n, *log);
+        for (int i = 0; i < 30 && n.current_role() != raft::role::leader; ++i) {
+            n.tick();
+            drive(n, *log);
+        }
+        ASSERT_EQ(n.current_role(), raft::role::leader);
+        // Two membership changes, each with normal writes after it: the term
+        // and vote do not change from here on.
+        for (uint64_t learner : {2, 3}) {
+            ASSERT_TRUE(n.propose_conf_change(
+                raft::conf_change{raft::conf_change_type::add_learner, node_id{learner}, {}}));
+            drive(n, *log);
+            ASSERT_TRUE(n.propose({"a", "b"}));
+            drive(n, *log);
+        }
+        ASSERT_EQ(n.conf(), want);
+    }
+    fs->crash();
+    auto log = open_ok(dir.path(), 4096, fs);
+    ASSERT_TRUE(log);
+    raft::node restarted(cfg, *log);
+    EXPECT_EQ(restarted.conf(), want);
 }
 
 }  // namespace
