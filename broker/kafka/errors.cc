@@ -91,6 +91,7 @@ int16_t kafka_error(fjord::controller::v1::ErrorCode code, std::string_view fiel
         case v1::CONFLICT:
             return k::not_controller;
         case v1::TIMEOUT:
+        case v1::OUTCOME_UNKNOWN:  // Kafka's way to say "may have been applied"
             return k::request_timed_out;
         case v1::BROKER_ID_IN_USE:
         case v1::UNKNOWN_BROKER:

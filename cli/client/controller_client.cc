@@ -1,6 +1,7 @@
 #include "cli/client/controller_client.h"
 
 #include <map>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -56,28 +57,74 @@ std::errc to_errc(grpc::StatusCode c) {
 
 constexpr int max_response_bytes = 1 << 30;
 
+/// Which failures a call may be retried after (see controller_client.h).
+enum class retry { idempotent, if_not_sent };
+
+bool not_leader_answer(const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+           (s.error_message().rfind("not the leader", 0) == 0 ||
+            s.error_message() == "controller shutting down");
+}
+
+bool transient(const grpc::Status& s) {
+    switch (s.error_code()) {
+        case grpc::StatusCode::UNAVAILABLE:
+        case grpc::StatusCode::UNKNOWN:  // outcome unknown
+        case grpc::StatusCode::DEADLINE_EXCEEDED:
+            return true;
+        default:
+            return false;
+    }
+}
+
+std::string random_client_id() {
+    std::random_device rd;
+    return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
+}
+
 }  // namespace
 
 struct controller_client::impl {
     settings cfg;
-    std::map<std::string, std::unique_ptr<stub>> stubs;
+    struct conn {
+        std::shared_ptr<grpc::Channel> channel;
+        std::unique_ptr<stub> s;
+    };
+    std::map<std::string, conn> conns;
     std::string target;  // last known leader, or the first controller
+    const std::string client_id = random_client_id();
+    uint64_t next_seq = 1;
 
-    stub& stub_for(const std::string& address) {
-        auto& s = stubs[address];
-        if (!s) {
+    conn& conn_for(const std::string& address) {
+        auto& c = conns[address];
+        if (!c.s) {
             // Listings of large clusters are large (100,000 topics of 10
             // partitions is ~60 MB); gRPC's default limit is 4 MiB.
             grpc::ChannelArguments args;
             args.SetMaxReceiveMessageSize(max_response_bytes);
-            s = v1::ControllerService::NewStub(
-                grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+            c.channel =
+                grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+            c.s = v1::ControllerService::NewStub(c.channel);
         }
-        return *s;
+        return c;
+    }
+
+    /// Numbers a write (once: every retry of it carries the same seq).
+    template <typename Req>
+    Req in_session(const Req& r) {
+        Req out = r;
+        if (!r.validate_only()) {
+            const uint64_t seq = next_seq++;
+            out.mutable_session()->set_client_id(client_id);
+            out.mutable_session()->set_seq(seq);
+            out.mutable_session()->set_first_outstanding(seq);
+        }
+        return out;
     }
 
     template <typename Req, typename Resp>
-    result<Resp> call(method<Req, Resp> m, const Req& req, bool follow_leader = true) {
+    result<Resp> call(method<Req, Resp> m, const Req& req, retry policy,
+                      bool follow_leader = true) {
         const auto deadline = clock::now() + cfg.retry_timeout;
         std::map<std::string, std::string> answers;
         size_t next = 0;
@@ -86,20 +133,43 @@ struct controller_client::impl {
             target = cfg.controllers.front();
         }
         for (;;) {
-            grpc::ClientContext ctx;
-            ctx.set_deadline(std::chrono::system_clock::now() + cfg.command_timeout);
+            conn& c = conn_for(target);
+            grpc::Status s;
             Resp resp;
-            const grpc::Status s = (stub_for(target).*m)(&ctx, req, &resp);
-            if (s.ok()) {
-                return resp;
+            grpc::ClientContext ctx;
+            const auto attempt_deadline = std::chrono::system_clock::now() + cfg.command_timeout;
+            // A call that is not safe to repeat is sent only on a connection
+            // that is up, so that "unreachable" really means "not sent".
+            if (policy == retry::if_not_sent &&
+                !c.channel->WaitForConnected(
+                    std::min(attempt_deadline,
+                             std::chrono::system_clock::now() + std::chrono::seconds(2)))) {
+                s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not connect");
+            } else {
+                ctx.set_deadline(attempt_deadline);
+                s = (c.s.get()->*m)(&ctx, req, &resp);
+                if (s.ok()) {
+                    return resp;
+                }
             }
             answers[target] = describe(s);
-            if (s.error_code() != grpc::StatusCode::UNAVAILABLE || !follow_leader ||
-                clock::now() + backoff >= deadline) {
+            const bool sent = s.error_message() != "could not connect";
+            const bool retriable =
+                policy == retry::idempotent ? transient(s) : (!sent || not_leader_answer(s));
+            if (!retriable || !follow_leader || clock::now() + backoff >= deadline) {
                 std::string detail;
                 for (const auto& [addr, what] : answers) {
                     detail +=
                         fmt::format("{}controller {}: {}", detail.empty() ? "" : "; ", addr, what);
+                }
+                const bool unknown =
+                    s.error_code() == grpc::StatusCode::UNKNOWN ||
+                    (policy == retry::if_not_sent && sent && transient(s) && !not_leader_answer(s));
+                if (unknown) {
+                    return error_info(std::make_error_code(std::errc::state_not_recoverable),
+                                      "outcome unknown: the change may or may not have been "
+                                      "applied; check before retrying (" +
+                                          detail + ")");
                 }
                 return error_info(std::make_error_code(to_errc(s.error_code())), detail);
             }
@@ -127,54 +197,54 @@ controller_client::~controller_client() = default;
 
 result<v1::CreateTopicsResponse> controller_client::create_topics(
     const v1::CreateTopicsRequest& r) {
-    return _impl->call(&stub::CreateTopics, r);
+    return _impl->call(&stub::CreateTopics, _impl->in_session(r), retry::idempotent);
 }
 result<v1::DeleteTopicsResponse> controller_client::delete_topics(
     const v1::DeleteTopicsRequest& r) {
-    return _impl->call(&stub::DeleteTopics, r);
+    return _impl->call(&stub::DeleteTopics, _impl->in_session(r), retry::idempotent);
 }
 result<v1::ListTopicsResponse> controller_client::list_topics(const v1::ListTopicsRequest& r) {
-    return _impl->call(&stub::ListTopics, r);
+    return _impl->call(&stub::ListTopics, r, retry::idempotent);
 }
 result<v1::AlterTopicConfigsResponse> controller_client::alter_topic_configs(
     const v1::AlterTopicConfigsRequest& r) {
-    return _impl->call(&stub::AlterTopicConfigs, r);
+    return _impl->call(&stub::AlterTopicConfigs, _impl->in_session(r), retry::idempotent);
 }
 result<v1::CreatePartitionsResponse> controller_client::create_partitions(
     const v1::CreatePartitionsRequest& r) {
-    return _impl->call(&stub::CreatePartitions, r);
+    return _impl->call(&stub::CreatePartitions, _impl->in_session(r), retry::idempotent);
 }
 result<v1::ListBrokersResponse> controller_client::list_brokers(const v1::ListBrokersRequest& r) {
-    return _impl->call(&stub::ListBrokers, r);
+    return _impl->call(&stub::ListBrokers, r, retry::idempotent);
 }
 result<v1::GetClusterConfigResponse> controller_client::get_cluster_config(
     const v1::GetClusterConfigRequest& r) {
-    return _impl->call(&stub::GetClusterConfig, r);
+    return _impl->call(&stub::GetClusterConfig, r, retry::idempotent);
 }
 result<v1::SetClusterConfigResponse> controller_client::set_cluster_config(
     const v1::SetClusterConfigRequest& r) {
-    return _impl->call(&stub::SetClusterConfig, r);
+    return _impl->call(&stub::SetClusterConfig, _impl->in_session(r), retry::idempotent);
 }
 result<v1::StatusResponse> controller_client::status(const v1::StatusRequest& r) {
-    return _impl->call(&stub::Status, r);
+    return _impl->call(&stub::Status, r, retry::idempotent);
 }
 result<v1::StatusResponse> controller_client::status_of(const std::string& address) {
     const std::string saved = _impl->target;
     _impl->target = address;
-    auto r = _impl->call(&stub::Status, v1::StatusRequest{}, false);
+    auto r = _impl->call(&stub::Status, v1::StatusRequest{}, retry::idempotent, false);
     _impl->target = saved;
     return r;
 }
 result<v1::AddMemberResponse> controller_client::add_member(const v1::AddMemberRequest& r) {
-    return _impl->call(&stub::AddMember, r);
+    return _impl->call(&stub::AddMember, r, retry::if_not_sent);
 }
 result<v1::RemoveMemberResponse> controller_client::remove_member(
     const v1::RemoveMemberRequest& r) {
-    return _impl->call(&stub::RemoveMember, r);
+    return _impl->call(&stub::RemoveMember, r, retry::if_not_sent);
 }
 result<v1::TransferLeadershipResponse> controller_client::transfer_leadership(
     const v1::TransferLeadershipRequest& r) {
-    return _impl->call(&stub::TransferLeadership, r);
+    return _impl->call(&stub::TransferLeadership, r, retry::if_not_sent);
 }
 
 }  // namespace fjord::cli

@@ -2,11 +2,20 @@
 // File: cli/client/controller_client.h
 //
 // The CLI's connection to the controller group. Each call goes to the last
-// known leader (at first, the first configured controller); UNAVAILABLE
-// answers (not the leader, connection refused) are retried against the
-// leader hint or the next controller until `retry_timeout`. Other errors are
-// returned at once: a write is never retried after it may have been applied.
-// A final failure names what each controller answered.
+// known leader (at first, the first configured controller) and is retried
+// against the leader hint or the next controller until `retry_timeout`, but
+// only where a retry cannot apply a write twice:
+//   - reads, and writes carrying a session (every topic and cluster-config
+//     write: this client numbers them under a random client id, and the
+//     controller answers a retry with the first outcome; see Session in
+//     controller_service.proto), are retried on any transient failure: not
+//     the leader, unreachable, timed out, outcome unknown;
+//   - membership changes, which have no session, only when nothing can have
+//     been applied: the controller said "not the leader", or no connection
+//     could be made.
+// Other errors are returned at once. A final failure names what each
+// controller answered; when the last answer left the outcome open it says
+// "outcome unknown" (errc: std::errc::state_not_recoverable).
 
 #include <memory>
 #include <string>

@@ -9,8 +9,10 @@ namespace fjord::raft {
 
 enum class errc {
     success = 0,
-    not_leader,             ///< only the leader accepts this; the caller gets a leader hint
-    proposal_dropped,       ///< the leader cannot take proposals now (transfer, removal)
+    not_leader,  ///< only the leader accepts this; the caller gets a leader hint
+    /// Definitely not committed: the leader cannot take proposals now
+    /// (transfer, removal), or another entry was committed at its index.
+    proposal_dropped,
     conf_change_pending,    ///< a previous membership change is not yet applied
     invalid_conf_change,    ///< the change names an impossible transition
     learner_not_caught_up,  ///< promotion refused: the learner lags the leader's log
@@ -22,6 +24,11 @@ enum class errc {
     io_error,               ///< the disk failed a read, write or sync
     malformed,              ///< an encoded value could not be decoded
     unknown_member,         ///< the node id is not a member of the group
+    /// A proposal this member may or may not have committed: it lost track of
+    /// the entry (stopped, replaced its log by a snapshot, or gave up at the
+    /// deadline). Only a retry that the state machine de-duplicates (a client
+    /// session) is safe.
+    outcome_unknown,
 };
 
 const std::error_category& error_category();

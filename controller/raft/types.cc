@@ -122,6 +122,8 @@ class category final : public std::error_category {
                 return "malformed data";
             case errc::unknown_member:
                 return "not a member of the group";
+            case errc::outcome_unknown:
+                return "outcome unknown";
         }
         return "unknown raft error " + std::to_string(c);
     }

@@ -1,5 +1,6 @@
 #include "controller/server/raft_loop.h"
 
+#include <random>
 #include <utility>
 
 #include <fmt/format.h>
@@ -62,6 +63,15 @@ class guarded {
     raft_loop::completion<T> _done;
 };
 
+error_info outcome_unknown(std::string why) {
+    return {raft::errc::outcome_unknown, std::move(why)};
+}
+
+uint64_t random_incarnation() {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) | rd();
+}
+
 error_info not_leader(node_id leader) {
     return {raft::errc::not_leader, fmt::format("leader is {}", leader)};
 }
@@ -97,7 +107,7 @@ loop_metrics::loop_metrics(metrics::registry& r)
                               "Snapshots taken by this member")) {}
 
 raft_loop::raft_loop(raft_loop_options o, raft::storage& log, state_machine& sm,
-                     transport::peer_transport& transport, metrics::registry& metrics)
+                     raft::transport& transport, metrics::registry& metrics)
     : _o(std::move(o)),
       _id(_o.raft.id),
       _log(log),
@@ -109,6 +119,12 @@ raft_loop::raft_loop(raft_loop_options o, raft::storage& log, state_machine& sm,
     _applied = _node->applied().value();
     _commit = _node->committed().value();
     _term = _node->term().value();
+    // Read contexts are (incarnation << 32) + a counter: an answer meant for
+    // an earlier run of this member (same term, delayed on the network)
+    // matches no read of this run.
+    const uint64_t inc = _o.incarnation != 0 ? _o.incarnation : random_incarnation();
+    _read_seq = inc << 32;
+    _next_tick = now() + _o.tick;
 }
 
 raft_loop::~raft_loop() {
@@ -116,6 +132,7 @@ raft_loop::~raft_loop() {
 }
 
 void raft_loop::start() {
+    _threaded = true;
     _completer = std::thread([this] { run_completions(); });
     _thread = std::thread([this] { run(); });
 }
@@ -172,7 +189,9 @@ void raft_loop::stop() {
     }
     _batch.clear();
     for (auto& [index, w] : _proposals) {
-        w.done(shutting_down());
+        // Proposed, and perhaps committed by the others after we stop.
+        w.done(outcome_unknown(
+            fmt::format("controller shutting down with the write at index {} in flight", index)));
     }
     _proposals.clear();
     for (auto& [seq, w] : _reads) {
@@ -199,7 +218,7 @@ void raft_loop::deliver(raft::message m) {
 
 std::future<result<void>> raft_loop::propose(std::string data) {
     auto [f, done] = promised<void>();
-    propose(std::move(data), clock::now() + _o.request_expiry, std::move(done));
+    propose(std::move(data), now() + _o.request_expiry, std::move(done));
     return std::move(f);
 }
 
@@ -234,12 +253,15 @@ void raft_loop::flush_proposals() {
         }
         _proposals.emplace(*first + k,
                            proposal_waiter{_node->term(), batch[k].deadline, std::move(done)});
+        // An older term's waiter at this index stays beside this one: its
+        // entry left our log, but a later leader holding it may still commit
+        // it, so only the commit of this index decides between them.
     }
 }
 
 std::future<result<log_index>> raft_loop::read_index() {
     auto [f, done] = promised<log_index>();
-    read_index(clock::now() + _o.request_expiry, std::move(done));
+    read_index(now() + _o.request_expiry, std::move(done));
     return std::move(f);
 }
 
@@ -266,8 +288,8 @@ std::future<result<void>> raft_loop::propose_conf_change(raft::conf_change cc) {
                                                              : index.error());
             return;
         }
-        _proposals.emplace(
-            *index, proposal_waiter{_node->term(), clock::now() + _o.request_expiry, g->take()});
+        _proposals.emplace(*index,
+                           proposal_waiter{_node->term(), now() + _o.request_expiry, g->take()});
     });
     return std::move(f);
 }
@@ -320,33 +342,48 @@ loop_status raft_loop::make_status() const {
 }
 
 void raft_loop::run() {
-    auto next_tick = clock::now() + _o.tick;
     for (;;) {
         std::deque<std::function<void()>> work;
         {
             std::unique_lock lk(_mu);
-            _cv.wait_until(lk, next_tick, [&] { return _stopping || !_inbox.empty(); });
+            _cv.wait_until(lk, _next_tick, [&] { return _stopping || !_inbox.empty(); });
             if (_stopping) {
                 return;
             }
             work.swap(_inbox);
         }
-        for (auto& fn : work) {
-            fn();
+        process(work);
+    }
+}
+
+void raft_loop::run_once() {
+    std::deque<std::function<void()>> work;
+    {
+        std::lock_guard g(_mu);
+        if (_stopping) {
+            return;
         }
-        flush_proposals();
-        const auto now = clock::now();
-        if (now >= next_tick) {
-            _node->tick();
-            next_tick += _o.tick;
-            if (next_tick < now) {
-                next_tick = now + _o.tick;  // fell behind (paused): do not burst ticks
-            }
-            expire(now);
+        work.swap(_inbox);
+    }
+    process(work);
+}
+
+void raft_loop::process(std::deque<std::function<void()>>& work) {
+    for (auto& fn : work) {
+        fn();
+    }
+    flush_proposals();
+    const auto t = now();
+    if (t >= _next_tick) {
+        _node->tick();
+        _next_tick += _o.tick;
+        if (_next_tick < t) {
+            _next_tick = t + _o.tick;  // fell behind (paused): do not burst ticks
         }
-        while (_node->has_ready()) {
-            handle_ready();
-        }
+        expire(t);
+    }
+    while (_node->has_ready()) {
+        handle_ready();
     }
 }
 
@@ -405,29 +442,35 @@ void raft_loop::handle_ready() {
     }
     std::vector<result<void>> outcomes = _sm.apply_batch(rd.committed_entries);
     completed applied;
-    for (size_t k = 0; k < rd.committed_entries.size(); ++k) {
-        const raft::entry& e = rd.committed_entries[k];
-        result<void> outcome = std::move(outcomes[k]);
-        auto it = _proposals.find(e.index);
-        if (it != _proposals.end()) {
-            proposal_waiter w = std::move(it->second);
-            _proposals.erase(it);
-            if (w.term == e.term) {
-                applied.emplace_back(std::move(w.done), std::move(outcome));
-            } else {
-                w.done(
-                    error_info(raft::errc::proposal_dropped,
-                               fmt::format("leadership changed: index {} holds an entry of term {}",
-                                           e.index, e.term)));
-            }
+    if (rd.snapshot) {
+        // The snapshot says what is committed up to its index, not which
+        // entries: a proposal there may or may not be part of it.
+        const log_index upto = rd.snapshot->meta.index;
+        for (auto it = _proposals.begin(); it != _proposals.end() && it->first <= upto;) {
+            auto done = std::move(it->second.done);
+            const log_index index = it->first;
+            it = _proposals.erase(it);
+            done(outcome_unknown(fmt::format(
+                "the log up to {} was replaced by a snapshot while the write at index {} was "
+                "in flight",
+                upto, index)));
         }
     }
+    for (size_t k = 0; k < rd.committed_entries.size(); ++k) {
+        resolve_proposals(rd.committed_entries[k], std::move(outcomes[k]), applied);
+    }
     if (!applied.empty()) {
-        {
-            std::lock_guard g(_done_mu);
-            _done.push_back(std::move(applied));
+        if (_threaded) {
+            {
+                std::lock_guard g(_done_mu);
+                _done.push_back(std::move(applied));
+            }
+            _done_cv.notify_one();
+        } else {
+            for (auto& [done, outcome] : applied) {
+                done(std::move(outcome));
+            }
         }
-        _done_cv.notify_one();
     }
     if (!rd.committed_entries.empty()) {
         _metrics.applied_entries.inc(rd.committed_entries.size());
@@ -464,6 +507,23 @@ void raft_loop::handle_ready() {
     maybe_snapshot(false);
 }
 
+void raft_loop::resolve_proposals(const raft::entry& e, result<void> outcome,
+                                  std::vector<std::pair<completion<void>, result<void>>>& applied) {
+    auto [lo, hi] = _proposals.equal_range(e.index);
+    for (auto it = lo; it != hi;) {
+        proposal_waiter w = std::move(it->second);
+        it = _proposals.erase(it);
+        if (w.term == e.term) {
+            applied.emplace_back(std::move(w.done), std::move(outcome));
+        } else {
+            w.done(error_info(raft::errc::proposal_dropped,
+                              fmt::format("not committed: index {} holds an entry of term {}, "
+                                          "proposed in term {}",
+                                          e.index, e.term, w.term)));
+        }
+    }
+}
+
 void raft_loop::resolve_reads() {
     const log_index applied = _node->applied();
     for (auto it = _reads.begin(); it != _reads.end();) {
@@ -478,22 +538,26 @@ void raft_loop::resolve_reads() {
     }
 }
 
-void raft_loop::expire(clock::time_point now) {
+void raft_loop::expire(clock::time_point t) {
     const auto timed_out = [](const char* what) {
         return error_info(std::make_error_code(std::errc::timed_out),
                           fmt::format("{} not resolved in time (no quorum?)", what));
     };
     for (auto it = _proposals.begin(); it != _proposals.end();) {
-        if (it->second.deadline <= now) {
+        if (it->second.deadline <= t) {
             auto done = std::move(it->second.done);
+            const log_index index = it->first;
             it = _proposals.erase(it);
-            done(timed_out("proposal"));
+            done(outcome_unknown(
+                fmt::format("the write at index {} was not committed in time (no quorum?); it "
+                            "may still be",
+                            index)));
         } else {
             ++it;
         }
     }
     for (auto it = _reads.begin(); it != _reads.end();) {
-        if (it->second.deadline <= now) {
+        if (it->second.deadline <= t) {
             auto done = std::move(it->second.done);
             it = _reads.erase(it);
             done(timed_out("read index"));

@@ -15,13 +15,25 @@
 //   transport    ──deliver(message)───────▶ inbox        │
 //   timer (tick every tick_ms) ───────────────────────────┘
 //
-// Requests resolve with their outcome: a proposal when its entry is applied
-// (with the state machine's result), or with raft::errc::not_leader when this
-// member cannot propose, or with a conflict if another entry took its index
-// (leadership was lost). A request unresolved at its deadline (no quorum)
-// fails with std::errc::timed_out; at stop, with operation_canceled. Each
-// request resolves exactly once, either through a future or through a
-// completion callback. A proposal applied normally is completed on the
+// Every reply is definite or says it is not (safety rule: "success means
+// committed; not-the-leader only when nothing was proposed; otherwise outcome
+// unknown"). A proposal resolves:
+//   - with the state machine's result when its entry is applied;
+//   - with raft::errc::not_leader (or proposal_dropped) when nothing was
+//     proposed, and with proposal_dropped when an entry of another term was
+//     committed at its index (it can then never commit: indexes never move);
+//   - with raft::errc::outcome_unknown when this member can no longer tell:
+//     its deadline passed, the loop stopped, or a snapshot replaced the log
+//     up to its index.
+// A truncated log or a lost leadership alone decides nothing: the entry may
+// still be committed by a later leader that holds it (Raft's Figure 8), so
+// its waiter stays until the index commits. Waiters are kept per (index,
+// term): a new proposal at an index where an older term's waiter still
+// waits (this member was leader before, and lost that suffix) is added
+// beside it, never in place of it. Reads unresolved at their deadline fail
+// with std::errc::timed_out; at stop, with operation_canceled. Each request
+// resolves exactly once, either through a future or through a completion
+// callback. A proposal applied normally is completed on the
 // completion thread, in apply order, while the loop goes on to the next
 // ready (completing a write means encoding and sending its gRPC response,
 // which would otherwise delay the next sync); other completions run on the
@@ -33,6 +45,12 @@
 // A storage failure stops the process (FJORD_PANIC): after a failed sync the
 // log's durability can no longer be known, and serving on could lose
 // acknowledged writes.
+//
+// Deterministic driving (tests, the simulation): instead of start(), call
+// run_once() whenever the loop should make progress. It runs the same steps
+// the thread runs (posted work, proposals, the tick if the clock in
+// raft_loop_options::now says one is due, readies) on the caller's thread,
+// and runs completions inline; nothing else runs concurrently.
 
 #include <atomic>
 #include <chrono>
@@ -47,8 +65,8 @@
 
 #include "common/metrics.h"
 #include "controller/raft/node.h"
+#include "controller/raft/transport.h"
 #include "controller/server/state_machine.h"
-#include "controller/transport/peer_transport.h"
 
 namespace fjord::server {
 
@@ -59,6 +77,14 @@ struct raft_loop_options {
     uint64_t snapshot_entries = 10000;
     /// Requests unresolved after this long fail with a timeout.
     std::chrono::milliseconds request_expiry{30000};
+    /// The clock for deadlines and ticks; null means steady_clock::now. The
+    /// loop thread waits on the real clock, so another clock is only for
+    /// run_once().
+    std::function<std::chrono::steady_clock::time_point()> now;
+    /// Mixed into read-index request contexts so that a delayed answer meant
+    /// for an earlier incarnation of this member never resolves a read of
+    /// this one; 0 means random.
+    uint64_t incarnation = 0;
 };
 
 /// A point-in-time view of the member, for Status and metrics.
@@ -104,12 +130,14 @@ class raft_loop {
     using observer = std::function<void()>;
 
     raft_loop(raft_loop_options o, raft::storage& log, state_machine& sm,
-              transport::peer_transport& transport, metrics::registry& metrics);
+              raft::transport& transport, metrics::registry& metrics);
     ~raft_loop();
     raft_loop(const raft_loop&) = delete;
     raft_loop& operator=(const raft_loop&) = delete;
 
     void start();
+    /// One pass of the loop on the caller's thread (instead of start()).
+    void run_once();
     /// Stops the thread; unresolved requests fail. Idempotent.
     void stop();
 
@@ -154,11 +182,18 @@ class raft_loop {
     };
 
     void run();
+    /// One pass: posted work, proposals, a due tick, every ready.
+    void process(std::deque<std::function<void()>>& work);
     void run_completions();
+    clock::time_point now() const { return _o.now ? _o.now() : clock::now(); }
+    /// Resolves every waiter at committed index e.index: e's own proposer
+    /// with `outcome`, those of other terms with proposal_dropped.
+    void resolve_proposals(const raft::entry& e, result<void> outcome,
+                           std::vector<std::pair<completion<void>, result<void>>>& applied);
     void flush_proposals();
     void handle_ready();
     void resolve_reads();
-    void expire(clock::time_point now);
+    void expire(clock::time_point t);
     void maybe_snapshot(bool force);
     loop_status make_status() const;
 
@@ -166,7 +201,7 @@ class raft_loop {
     node_id _id;
     raft::storage& _log;
     state_machine& _sm;
-    transport::peer_transport& _transport;
+    raft::transport& _transport;
     std::unique_ptr<raft::node> _node;
 
     std::mutex _mu;
@@ -190,9 +225,11 @@ class raft_loop {
         completion<void> done;
     };
     std::vector<pending_proposal> _batch;
-    std::map<log_index, proposal_waiter> _proposals;
+    std::multimap<log_index, proposal_waiter> _proposals;
     std::map<uint64_t, read_waiter> _reads;
-    uint64_t _read_seq = 0;
+    uint64_t _read_seq = 0;  // starts at the incarnation (high 32 bits)
+    clock::time_point _next_tick;
+    bool _threaded = false;  // start() was called: completions on their own thread
     log_index _last_snapshot;
     observer _apply_observer;
     observer _leader_observer;

@@ -201,31 +201,46 @@ std::shared_ptr<grpc::ClientContext> controller_service::forward_context(
 
 grpc::Status controller_service::forwarded(grpc::ServerContextBase* ctx,
                                            const grpc::ClientContext& fctx, grpc::Status s,
-                                           const route& r, const char* name) {
+                                           const route& r, const char* name, bool write) {
     for (const auto& [k, v] : fctx.GetServerTrailingMetadata()) {
         ctx->AddTrailingMetadata(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
     }
-    if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        s.error_message().find("not the leader") == std::string::npos) {
-        log(log_level::debug, "service", "forwarding {} to leader {} at {} failed: {}", name,
-            r.leader_id, r.address, s.error_message());
-        return not_leader(ctx);
+    const bool transport_failed = (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                                   s.error_message().find("not the leader") == std::string::npos) ||
+                                  (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && write);
+    if (!transport_failed) {
+        return s;
     }
-    return s;
+    log(log_level::debug, "service", "forwarding {} to leader {} at {} failed: {}", name,
+        r.leader_id, r.address, s.error_message());
+    grpc::Status hint = not_leader(ctx);
+    // gRPC fails a call on a channel that could not connect before sending
+    // anything ("failed to connect to all addresses"): nothing was proposed.
+    const bool never_sent = s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                            s.error_message().find("failed to connect") != std::string::npos;
+    if (!write || never_sent) {
+        return hint;
+    }
+    // gRPC cannot tell whether the leader received the write before the
+    // call broke, so "not the leader, retry" would be a guess; a retry with
+    // the same session is what is safe.
+    return {grpc::StatusCode::UNKNOWN,
+            fmt::format("outcome unknown: forwarding {} to the leader {} at {} failed ({}); {}",
+                        name, r.leader_id, r.address, s.error_message(), hint.error_message())};
 }
 
 template <typename Req, typename Resp>
 std::optional<grpc::Status> controller_service::forward_if_follower(grpc::ServerContext* ctx,
                                                                     const Req& req, Resp* resp,
                                                                     stub_method<Req, Resp> method,
-                                                                    const char* name) {
+                                                                    const char* name, bool write) {
     route r = route_call(ctx);
     if (r.answer || r.leader == nullptr) {
         return r.answer;
     }
     auto fctx = forward_context(ctx);
     grpc::Status s = (r.leader->*method)(fctx.get(), req, resp);
-    return forwarded(ctx, *fctx, std::move(s), r, name);
+    return forwarded(ctx, *fctx, std::move(s), r, name, write);
 }
 
 template <typename Req, typename Resp>
@@ -243,7 +258,7 @@ bool controller_service::forward_async(call<Req, Resp>& c, async_method<Req, Res
     stub* leader = r.leader;
     (leader->async()->*method)(fctx.get(), &c.req, &c.resp,
                                [this, &c, fctx, r = std::move(r), name](grpc::Status s) {
-                                   c.reply(forwarded(c.ctx, *fctx, std::move(s), r, name));
+                                   c.reply(forwarded(c.ctx, *fctx, std::move(s), r, name, true));
                                });
     return true;
 }
@@ -344,6 +359,32 @@ result<void> write_outcome(result<void> r) {
     return r;
 }
 
+/// The command-level session of item `item` of a request, if it has one.
+std::optional<v1::CommandSession> command_session(const v1::Session& s, size_t item) {
+    if (s.client_id().empty()) {
+        return std::nullopt;
+    }
+    v1::CommandSession c;
+    c.set_client_id(s.client_id());
+    c.set_seq(s.seq());
+    c.set_first_outstanding(s.first_outstanding());
+    c.set_item(static_cast<uint32_t>(item));
+    return c;
+}
+
+/// A request's session must be well formed before anything is proposed.
+std::optional<grpc::Status> bad_session(const v1::Session& s) {
+    const auto c = command_session(s, 0);
+    if (!c) {
+        return std::nullopt;
+    }
+    auto r = controller::session_table::validate(*c);
+    if (r) {
+        return std::nullopt;
+    }
+    return invalid(r.error().detail);
+}
+
 }  // namespace
 
 void controller_service::propose_one(const v1::ControllerCommand& cmd,
@@ -391,18 +432,38 @@ void controller_service::propose_all(std::vector<std::optional<std::string>> cmd
 // ------------------------------------------------------------ topics
 
 template <typename Build, typename Out>
-void controller_service::run_batch(size_t n, const char* list, bool validate_only, Build build,
-                                   Out out, std::function<void()> then, bool scalar_items) {
+void controller_service::run_batch(size_t n, const char* list, bool validate_only,
+                                   const v1::Session& session, Build build, Out out,
+                                   std::function<void()> then, bool scalar_items) {
     std::vector<std::optional<std::string>> cmds(n);
     for (size_t i = 0; i < n; ++i) {
-        auto cmd = _state.read([&](const controller::controller_stm& s) { return build(s, i); });
+        const auto ses = validate_only ? std::nullopt : command_session(session, i);
+        // A retry whose first attempt has applied is answered from the
+        // session, before validation: validated again, a create that
+        // succeeded would now fail with "already exists".
+        std::optional<result<void>> prior;
+        auto cmd =
+            _state.read([&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
+                if (ses && (prior = s.sessions().prior(*ses))) {
+                    return v1::ControllerCommand{};
+                }
+                return build(s, i);
+            });
         auto* item = out(i);
+        if (prior) {
+            *item->mutable_result() =
+                *prior ? ok_item() : item_error(prior->error(), list, i, scalar_items);
+            continue;
+        }
         if (!cmd) {
             *item->mutable_result() = item_error(cmd.error(), list, i, scalar_items);
             continue;
         }
         *item->mutable_result() = ok_item();
         if (!validate_only) {
+            if (ses) {
+                *cmd->mutable_session() = *ses;
+            }
             cmds[i] = cmd->SerializeAsString();
         }
     }
@@ -430,6 +491,10 @@ void controller_service::CreateTopics_async(
     if (forward_async(c, &stub::async::CreateTopics, "CreateTopics")) {
         return;
     }
+    if (auto bad = bad_session(req->session())) {
+        c.reply(*bad);
+        return;
+    }
     if (req->topics_size() == 0) {
         c.reply(invalid("topics: at least one topic is required"));
         return;
@@ -439,7 +504,7 @@ void controller_service::CreateTopics_async(
         resp->add_topics()->set_name(item.name());
     }
     run_batch(
-        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(),
+        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(), req->session(),
         [&](const controller::controller_stm& s, size_t i) {
             auto cmd = controller::make_create_topic(s, req->topics(static_cast<int>(i)),
                                                      new_uuid(), meta);
@@ -478,6 +543,10 @@ void controller_service::DeleteTopics_async(
     if (forward_async(c, &stub::async::DeleteTopics, "DeleteTopics")) {
         return;
     }
+    if (auto bad = bad_session(req->session())) {
+        c.reply(*bad);
+        return;
+    }
     if (req->names_size() == 0) {
         c.reply(invalid("names: at least one topic is required"));
         return;
@@ -487,7 +556,7 @@ void controller_service::DeleteTopics_async(
         resp->add_topics()->set_name(name);
     }
     run_batch(
-        static_cast<size_t>(req->names_size()), "names", req->validate_only(),
+        static_cast<size_t>(req->names_size()), "names", req->validate_only(), req->session(),
         [&](const controller::controller_stm& s, size_t i) {
             return controller::make_delete_topic(s, req->names(static_cast<int>(i)), meta);
         },
@@ -532,6 +601,10 @@ void controller_service::AlterTopicConfigs_async(
     if (forward_async(c, &stub::async::AlterTopicConfigs, "AlterTopicConfigs")) {
         return;
     }
+    if (auto bad = bad_session(req->session())) {
+        c.reply(*bad);
+        return;
+    }
     if (req->topics_size() == 0) {
         c.reply(invalid("topics: at least one topic is required"));
         return;
@@ -541,7 +614,7 @@ void controller_service::AlterTopicConfigs_async(
         resp->add_topics()->set_name(item.name());
     }
     run_batch(
-        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(),
+        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(), req->session(),
         [&](const controller::controller_stm& s, size_t i) {
             return controller::make_alter_topic_configs(s, req->topics(static_cast<int>(i)), meta);
         },
@@ -560,6 +633,10 @@ void controller_service::CreatePartitions_async(
     if (forward_async(c, &stub::async::CreatePartitions, "CreatePartitions")) {
         return;
     }
+    if (auto bad = bad_session(req->session())) {
+        c.reply(*bad);
+        return;
+    }
     if (req->topics_size() == 0) {
         c.reply(invalid("topics: at least one topic is required"));
         return;
@@ -569,7 +646,7 @@ void controller_service::CreatePartitions_async(
         resp->add_topics()->set_name(item.name());
     }
     run_batch(
-        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(),
+        static_cast<size_t>(req->topics_size()), "topics", req->validate_only(), req->session(),
         [&](const controller::controller_stm& s, size_t i) {
             return controller::make_create_partitions(s, req->topics(static_cast<int>(i)), meta);
         },
@@ -615,10 +692,20 @@ void controller_service::SetClusterConfig_async(
     if (forward_async(c, &stub::async::SetClusterConfig, "SetClusterConfig")) {
         return;
     }
+    if (auto bad = bad_session(req->session())) {
+        c.reply(*bad);
+        return;
+    }
     const controller::command_meta meta{principal(ctx), now_ms()};
-    auto cmd = _state.read([&](const controller::controller_stm& s) {
-        return controller::make_set_cluster_config(s, *req, meta);
-    });
+    const auto ses = req->validate_only() ? std::nullopt : command_session(req->session(), 0);
+    std::optional<result<void>> prior;
+    auto cmd =
+        _state.read([&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
+            if (ses && (prior = s.sessions().prior(*ses))) {
+                return v1::ControllerCommand{};  // a retry: answered below
+            }
+            return controller::make_set_cluster_config(s, *req, meta);
+        });
     auto fill = [req, resp](const result<void>& outcome) {
         for (const auto& [k, v] : req->upsert()) {
             (*resp->mutable_results())[k] = ok_item();
@@ -678,9 +765,14 @@ void controller_service::SetClusterConfig_async(
         resp->set_revision(revision());
         c.reply(grpc::Status::OK);
     };
-    if (req->validate_only()) {
+    if (prior) {
+        then(std::move(*prior));
+    } else if (req->validate_only()) {
         then(ok());
     } else {
+        if (ses) {
+            *cmd->mutable_session() = *ses;
+        }
         propose_one(*cmd, std::move(then));
     }
 }
@@ -925,7 +1017,7 @@ grpc::Status controller_service::Status(grpc::ServerContext*, const v1::StatusRe
 grpc::Status controller_service::AddMember(grpc::ServerContext* ctx,
                                            const v1::AddMemberRequest* req,
                                            v1::AddMemberResponse* resp) {
-    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::AddMember, "AddMember")) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::AddMember, "AddMember", true)) {
         return finish("AddMember", *fwd);
     }
     const v1::Member& m = req->member();
@@ -979,7 +1071,8 @@ grpc::Status controller_service::AddMember(grpc::ServerContext* ctx,
 grpc::Status controller_service::RemoveMember(grpc::ServerContext* ctx,
                                               const v1::RemoveMemberRequest* req,
                                               v1::RemoveMemberResponse* resp) {
-    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::RemoveMember, "RemoveMember")) {
+    if (auto fwd =
+            forward_if_follower(ctx, *req, resp, &stub::RemoveMember, "RemoveMember", true)) {
         return finish("RemoveMember", *fwd);
     }
     if (req->id() == 0) {
@@ -995,8 +1088,8 @@ grpc::Status controller_service::RemoveMember(grpc::ServerContext* ctx,
 grpc::Status controller_service::TransferLeadership(grpc::ServerContext* ctx,
                                                     const v1::TransferLeadershipRequest* req,
                                                     v1::TransferLeadershipResponse* resp) {
-    if (auto fwd =
-            forward_if_follower(ctx, *req, resp, &stub::TransferLeadership, "TransferLeadership")) {
+    if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::TransferLeadership,
+                                       "TransferLeadership", true)) {
         return finish("TransferLeadership", *fwd);
     }
     node_id to{req->to()};

@@ -178,16 +178,18 @@ class controller_service final : public detail::service_base {
         std::string address;
     };
     route route_call(grpc::ServerContextBase* ctx);
-    /// A forwarded call's outcome, as this member answers it.
+    /// A forwarded call's outcome, as this member answers it. When the call
+    /// itself broke, a read answers "not the leader" (retry elsewhere) and a
+    /// write "outcome unknown" (the leader may have applied it).
     grpc::Status forwarded(grpc::ServerContextBase* ctx, const grpc::ClientContext& fctx,
-                           grpc::Status s, const route& r, const char* name);
+                           grpc::Status s, const route& r, const char* name, bool write);
     std::shared_ptr<grpc::ClientContext> forward_context(grpc::ServerContextBase* ctx) const;
     /// If this member is not the leader: forwards the call and returns its
     /// status; otherwise nullopt (serve locally).
     template <typename Req, typename Resp>
     std::optional<grpc::Status> forward_if_follower(grpc::ServerContext* ctx, const Req& req,
                                                     Resp* resp, stub_method<Req, Resp> method,
-                                                    const char* name);
+                                                    const char* name, bool write = false);
     template <typename Req, typename Resp>
     using call = detail::unary_call<Req, Resp>;
     /// Parses the request and runs `handler` (which must end the call with
@@ -219,9 +221,11 @@ class controller_service final : public detail::service_base {
     /// `out(i)` is called again from the proposals' completion, and then
     /// `then()`: both must stay valid until then (they point into the
     /// call's response).
+    /// With a session (client_id set), each item is first looked up in the
+    /// session table and, if it is a retry, answered from there.
     template <typename Build, typename Out>
-    void run_batch(size_t n, const char* list, bool validate_only, Build build, Out out,
-                   std::function<void()> then, bool scalar_items = false);
+    void run_batch(size_t n, const char* list, bool validate_only, const v1::Session& session,
+                   Build build, Out out, std::function<void()> then, bool scalar_items = false);
     /// Proposes every command (in order); `then` gets each outcome once all
     /// have resolved (at once if there is nothing to propose).
     void propose_all(std::vector<std::optional<std::string>> cmds,

@@ -63,14 +63,20 @@ v1::ErrorCode to_error_code(const std::error_code& ec) {
                 return v1::TIMEOUT;
             case errc::internal:
                 return v1::INTERNAL;
+            case errc::outcome_unknown:
+                return v1::OUTCOME_UNKNOWN;
         }
         return v1::INTERNAL;
     }
     if (ec.category() == raft::error_category()) {
         switch (static_cast<raft::errc>(ec.value())) {
+            // Both are definite: nothing was proposed, or another entry was
+            // committed at the proposal's index. A retry cannot apply twice.
             case raft::errc::not_leader:
             case raft::errc::proposal_dropped:
                 return v1::NOT_LEADER;
+            case raft::errc::outcome_unknown:
+                return v1::OUTCOME_UNKNOWN;
             case raft::errc::unknown_member:
                 return v1::UNKNOWN_MEMBER;
             case raft::errc::conf_change_pending:
@@ -87,7 +93,10 @@ v1::ErrorCode to_error_code(const std::error_code& ec) {
         return v1::TIMEOUT;
     }
     if (ec == std::errc::operation_canceled) {
-        return v1::NOT_LEADER;  // shutting down: the caller retries elsewhere
+        // Shutting down before the request reached Raft (the loop resolves
+        // proposals already made with raft::errc::outcome_unknown instead):
+        // the caller retries elsewhere.
+        return v1::NOT_LEADER;
     }
     return v1::INTERNAL;
 }
@@ -129,6 +138,8 @@ grpc::Status to_grpc_status(const error_info& e) {
             return {grpc::StatusCode::ALREADY_EXISTS, msg};
         case v1::CONFLICT:
             return {grpc::StatusCode::ABORTED, msg};
+        case v1::OUTCOME_UNKNOWN:
+            return {grpc::StatusCode::UNKNOWN, "outcome unknown: " + msg};
         case v1::INTERNAL:
             return {grpc::StatusCode::INTERNAL, msg};
         default:

@@ -127,9 +127,30 @@ apply_result controller_stm::apply_command(log_index index, std::string_view dat
     audit.set_principal(cmd.principal());
     audit.set_time_ms(cmd.time_ms());
     audit.set_revision(index.value());
-    apply_result r = dispatch(cmd, audit);
-    if (!r) {
-        log(log_level::debug, component, "index {}: refused: {}", index, r.error().message());
+    // A session command is applied at most once (session_table.h); a
+    // malformed session (the proposer checks, so only a bug or a hostile
+    // peer sends one) is refused rather than applied without protection.
+    const bool in_session = cmd.has_session();
+    apply_result r = ok();
+    if (in_session && !(r = session_table::validate(cmd.session()))) {
+        log(log_level::warn, component, "index {}: refused: {}", index, r.error().message());
+    } else if (auto prior = in_session ? _sessions.prior(cmd.session()) : std::nullopt) {
+        r = std::move(*prior);
+        log(log_level::debug, component, "index {}: retry of client {} request {}.{}; not applied",
+            index, cmd.session().client_id(), cmd.session().seq(), cmd.session().item());
+    } else {
+        r = dispatch(cmd, audit);
+        if (!r) {
+            log(log_level::debug, component, "index {}: refused: {}", index, r.error().message());
+        }
+        if (in_session) {
+            _sessions.record(cmd.session(), cmd.time_ms(), r);
+        }
+    }
+    if (in_session) {
+        // Only session commands move the session clock, so a command without
+        // one that is refused changes nothing at all (the stm's contract).
+        _sessions.tick(cmd.time_ms());
     }
     advance(index);
     return r;
@@ -575,8 +596,23 @@ std::string controller_stm::snapshot() const {
         for (const auto& [id, m] : _members.all()) {
             message(v1::ClusterState::kMembersFieldNumber, m);
         }
+        v1::ClusterState sessions;
+        _sessions.save(sessions);
+        for (const v1::ClientSession& c : sessions.sessions()) {
+            message(v1::ClusterState::kSessionsFieldNumber, c);
+        }
+        if (sessions.session_clock_ms() != 0) {
+            WireFormatLite::WriteInt64(v1::ClusterState::kSessionClockMsFieldNumber,
+                                       sessions.session_clock_ms(), &cos);
+        }
     }
     return out;
+}
+
+v1::ClusterState controller_stm::snapshot_image() const {
+    v1::ClusterState s = full_state();
+    _sessions.save(s);
+    return s;
 }
 
 result<void> controller_stm::restore(std::string_view data, log_index index) {
@@ -622,8 +658,13 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
         }
         members.upsert(m);
     }
+    session_table sessions;
+    if (auto r = sessions.load(s); !r) {
+        return bad(r.error().detail);
+    }
     _topics = std::move(topics);
     _brokers = std::move(brokers);
+    _sessions = std::move(sessions);
     _config = std::move(config);
     _members = std::move(members);
     _cluster_uuid = s.cluster_uuid();

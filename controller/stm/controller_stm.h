@@ -62,6 +62,7 @@
 #include "controller/stm/broker_table.h"
 #include "controller/stm/config_table.h"
 #include "controller/stm/members_table.h"
+#include "controller/stm/session_table.h"
 #include "controller/stm/topic_table.h"
 #include "fjord/controller/v1/commands.pb.h"
 #include "fjord/controller/v1/metadata.pb.h"
@@ -79,7 +80,8 @@ struct stm_config {
 };
 
 /// The outcome of one command, for the proposer: success, or the errc and a
-/// "<field>: <reason>" detail.
+/// "<field>: <reason>" detail. A retried session command gets its first
+/// outcome again (session_table.h).
 using apply_result = result<void>;
 
 class controller_stm {
@@ -118,13 +120,17 @@ class controller_stm {
     /// The highest revision whose deltas may have been dropped (or folded
     /// into a restored snapshot); changes_after(r) is complete for r >= it.
     revision_id horizon() const { return _horizon; }
-    /// The whole state at revision(), in canonical order (see delta.h).
+    /// The whole state at revision(), in canonical order (see delta.h),
+    /// without the client sessions (what Watch sends brokers).
     v1::ClusterState full_state() const;
+    /// full_state() plus the client sessions: what snapshot() serializes.
+    v1::ClusterState snapshot_image() const;
 
     const topic_table& topics() const { return _topics; }
     const broker_table& brokers() const { return _brokers; }
     const config_table& cluster_config() const { return _config; }
     const members_table& members() const { return _members; }
+    const session_table& sessions() const { return _sessions; }
     /// Empty until InitCluster applies.
     const std::string& cluster_uuid() const { return _cluster_uuid; }
 
@@ -157,6 +163,7 @@ class controller_stm {
     broker_table _brokers;
     config_table _config;
     members_table _members;
+    session_table _sessions;
 
     std::deque<v1::Delta> _changes;  // revisions ascending
 };

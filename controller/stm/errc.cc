@@ -38,6 +38,8 @@ std::string_view to_string(errc e) {
             return "timeout";
         case errc::internal:
             return "internal";
+        case errc::outcome_unknown:
+            return "outcome_unknown";
     }
     return "unknown";
 }
@@ -77,6 +79,8 @@ class category final : public std::error_category {
                 return "timeout";
             case errc::internal:
                 return "internal error";
+            case errc::outcome_unknown:
+                return "outcome unknown";
         }
         return "unknown controller error " + std::to_string(c);
     }

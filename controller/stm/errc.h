@@ -33,6 +33,9 @@ enum class errc {
     not_leader,                  ///< only the leader proposes (the frontend's answer)
     timeout,                     ///< the change did not apply in time (the frontend's answer)
     internal,                    ///< a bug or corrupt input (malformed command or snapshot)
+    /// A retried write whose first outcome is no longer remembered (its
+    /// session expired, or the client acknowledged it): not applied again.
+    outcome_unknown,
 };
 
 /// The enumerator's name, e.g. "topic_already_exists" (for logs and tests).

@@ -316,13 +316,13 @@ void run_seed(uint64_t seed, run_stats& stats) {
             };
             ASSERT_EQ(nonzero(current_load(stm.topics())), count_load(stm.topics()));
             // snapshot() writes the tables directly; its bytes must be
-            // full_state()'s, serialized deterministically.
+            // snapshot_image()'s, serialized deterministically.
             {
                 std::string expect;
                 google::protobuf::io::StringOutputStream sos(&expect);
                 google::protobuf::io::CodedOutputStream cos(&sos);
                 cos.SetSerializationDeterministic(true);
-                stm.full_state().SerializeToCodedStream(&cos);
+                stm.snapshot_image().SerializeToCodedStream(&cos);
                 cos.Trim();
                 ASSERT_EQ(stm.snapshot(), expect);
             }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 
 #include "common/log.h"
 #include "controller/stm/config_schema.h"
@@ -187,6 +188,124 @@ TEST_F(stm_unit, error_category) {
     EXPECT_EQ(to_string(errc::invalid_replication_factor), "invalid_replication_factor");
     const error_info e(errc::unknown_topic, "name: topic \"x\" does not exist");
     EXPECT_EQ(e.message(), "controller: unknown topic: name: topic \"x\" does not exist");
+}
+
+// --------------------------------------------------------------- sessions
+
+v1::ControllerCommand in_session(v1::ControllerCommand c, const std::string& client, uint64_t seq,
+                                 int64_t time_ms, uint64_t first_outstanding = 0) {
+    c.mutable_session()->set_client_id(client);
+    c.mutable_session()->set_seq(seq);
+    c.mutable_session()->set_first_outstanding(first_outstanding);
+    c.set_time_ms(time_ms);
+    return c;
+}
+
+v1::ControllerCommand delete_topic(const std::string& name) {
+    v1::ControllerCommand c;
+    c.mutable_delete_topic()->set_name(name);
+    return c;
+}
+
+// The CLI's failure: its create committed, the answer was lost, and the retry
+// reported the command's own topic as already existing. With a session the
+// retry gets the first outcome, and applies nothing, even after another
+// client deleted the topic in between (a retried create must not recreate it).
+TEST_F(stm_unit, a_retried_session_command_gets_its_first_outcome_and_applies_nothing) {
+    controller_stm stm = populated();
+    v1::ControllerCommand create;
+    *create.mutable_create_topic()->mutable_topic() = topic("payments");
+    const std::string first = in_session(create, "cli-a", 1, 1000).SerializeAsString();
+    ASSERT_TRUE(stm.apply_command(log_index{3}, first));
+    ASSERT_TRUE(stm.apply_command(log_index{4}, delete_topic("payments").SerializeAsString()));
+    const revision_id before = stm.revision();
+
+    const result<void> retry = stm.apply_command(log_index{5}, first);
+    EXPECT_TRUE(retry) << retry.error().message();
+    EXPECT_EQ(stm.topics().find("payments"), nullptr);
+    EXPECT_EQ(stm.revision(), before);
+
+    // A refusal is remembered the same way: a retried delete of a topic that
+    // someone recreated in between must not delete the new one.
+    const std::string del = in_session(delete_topic("ghost"), "cli-a", 2, 1001).SerializeAsString();
+    const result<void> refused = stm.apply_command(log_index{6}, del);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.code(), make_error_code(errc::unknown_topic));
+    v1::ControllerCommand recreate;
+    *recreate.mutable_create_topic()->mutable_topic() = topic("ghost");
+    ASSERT_TRUE(stm.apply_command(log_index{7}, recreate.SerializeAsString()));
+    const result<void> again = stm.apply_command(log_index{8}, del);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.code(), make_error_code(errc::unknown_topic));
+    EXPECT_NE(stm.topics().find("ghost"), nullptr);
+
+    // Without a session the same bytes apply each time (the old behaviour).
+    const result<void> plain = stm.apply_command(log_index{9}, recreate.SerializeAsString());
+    EXPECT_EQ(plain.code(), make_error_code(errc::topic_already_exists));
+}
+
+TEST_F(stm_unit, sessions_forget_what_the_client_gave_up_and_expire_by_log_time) {
+    controller_stm stm = populated();
+    v1::ControllerCommand create;
+    *create.mutable_create_topic()->mutable_topic() = topic("a");
+    const std::string seq1 = in_session(create, "c", 1, 1000).SerializeAsString();
+    ASSERT_TRUE(stm.apply_command(log_index{3}, seq1));
+    // Request 2 says the client awaits nothing below 2: request 1 is given up.
+    ASSERT_TRUE(stm.apply_command(
+        log_index{4}, in_session(delete_topic("a"), "c", 2, 1001, 2).SerializeAsString()));
+    const result<void> late = stm.apply_command(log_index{5}, seq1);
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.code(), make_error_code(errc::outcome_unknown));
+    EXPECT_EQ(stm.topics().find("a"), nullptr);
+
+    // Log time, not wall time: an idle session goes once a later command's
+    // time passes its last activity by the ttl, on every member alike.
+    EXPECT_EQ(stm.sessions().size(), 1u);
+    v1::ControllerCommand other;
+    *other.mutable_create_topic()->mutable_topic() = topic("b");
+    ASSERT_TRUE(stm.apply_command(
+        log_index{6}, in_session(other, "d", 1, 1001 + session_table::ttl_ms).SerializeAsString()));
+    EXPECT_EQ(stm.sessions().size(), 2u);
+    *other.mutable_create_topic()->mutable_topic() = topic("c");
+    ASSERT_TRUE(stm.apply_command(
+        log_index{7}, in_session(other, "d", 2, 1002 + session_table::ttl_ms).SerializeAsString()));
+    EXPECT_EQ(stm.sessions().size(), 1u);  // "c" expired; "d" is active
+}
+
+TEST_F(stm_unit, sessions_survive_snapshot_and_restore) {
+    controller_stm stm = populated();
+    v1::ControllerCommand create;
+    *create.mutable_create_topic()->mutable_topic() = topic("a");
+    const std::string cmd = in_session(create, "c", 7, 5000).SerializeAsString();
+    ASSERT_TRUE(stm.apply_command(log_index{3}, cmd));
+    ASSERT_TRUE(stm.apply_command(log_index{4}, delete_topic("a").SerializeAsString()));
+
+    controller_stm restored;
+    ASSERT_TRUE(restored.restore(stm.snapshot(), stm.applied()));
+    EXPECT_EQ(restored.snapshot(), stm.snapshot());
+    EXPECT_EQ(restored.sessions().clock_ms(), 5000);
+    ASSERT_TRUE(restored.apply_command(log_index{5}, cmd));
+    EXPECT_EQ(restored.topics().find("a"), nullptr);  // answered, not applied
+    // Watch's image carries no sessions.
+    EXPECT_EQ(stm.full_state().sessions_size(), 0);
+}
+
+TEST_F(stm_unit, malformed_sessions_are_refused_not_applied) {
+    controller_stm stm = populated();
+    v1::ControllerCommand create;
+    *create.mutable_create_topic()->mutable_topic() = topic("a");
+    for (const auto& [client, seq, first] : {std::tuple<std::string, uint64_t, uint64_t>{"", 1, 0},
+                                             {std::string(65, 'x'), 1, 0},
+                                             {"c", 0, 0},
+                                             {"c", 2, 3}}) {
+        const result<void> r =
+            stm.apply_command(log_index{stm.applied().value() + 1},
+                              in_session(create, client, seq, 1, first).SerializeAsString());
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.code(), make_error_code(errc::invalid_argument));
+        EXPECT_EQ(r.error().detail.rfind("session.", 0), 0u) << r.error().detail;
+    }
+    EXPECT_EQ(stm.topics().find("a"), nullptr);
 }
 
 }  // namespace

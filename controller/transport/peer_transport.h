@@ -27,12 +27,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "controller/raft/transport.h"
 #include "controller/raft/types.h"
 #include "fjord/raft/v1/raft.grpc.pb.h"
 
 namespace fjord::transport {
 
-class peer_transport {
+class peer_transport final : public raft::transport {
   public:
     using inbound_fn = std::function<void(raft::message)>;
 
@@ -40,7 +41,7 @@ class peer_transport {
     /// carries it, so a peer that does not know us yet (a member just added)
     /// can answer.
     peer_transport(node_id self, std::string advertise, inbound_fn inbound);
-    ~peer_transport();
+    ~peer_transport() override;
     peer_transport(const peer_transport&) = delete;
     peer_transport& operator=(const peer_transport&) = delete;
 
@@ -51,7 +52,7 @@ class peer_transport {
     /// metadata; configuration and the log take precedence).
     void learn_peer(node_id id, const std::string& address);
     /// Queues `m` for m.to; dropped if the peer is unknown or its queue full.
-    void send(raft::message m);
+    void send(raft::message m) override;
     /// The inbound RaftService, for the peer gRPC server.
     grpc::Service* service();
     /// Stops every sender; later sends are dropped. Idempotent.
