@@ -9,7 +9,7 @@
 //   controller_vs_etcd --system etcd|fjord --endpoints H:P[,H:P...]
 //                      [--concurrency 1,64,512] [--seconds 10] [--warmup 1]
 //                      [--conns N] [--threads 2] [--key-bytes 16] [--value-bytes 256]
-//                      [--topics 512]
+//                      [--topics 512] [--sessions]
 //
 // Contract:
 // - The leader is found first (etcd: Maintenance.Status, the member whose id is
@@ -30,9 +30,14 @@
 //   Slot i always alters topic i % topics, so no two in-flight writes touch the
 //   same topic when topics >= C. Set-up (idempotent): registers broker 1 and
 //   creates the topics with 1 partition and replication factor 1.
+//   With --sessions every request carries a client session (each slot is one
+//   client, numbering its requests), as the CLI's writes do: the cost of
+//   exactly-once writes. Off by default, so requests keep etcd's size.
 // - Output: one JSON object on stdout, progress on stderr. Exit 1 when no
 //   leader is found or set-up fails, 2 on usage errors. Errors during a run are
 //   reported in the JSON, never fatal. A benchmark: it asserts nothing.
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -71,6 +76,7 @@ struct options {
     size_t key_bytes = 16;
     size_t value_bytes = 256;
     int topics = 512;
+    bool sessions = false;
 };
 
 std::shared_ptr<grpc::Channel> make_channel(const std::string& address, int index) {
@@ -164,15 +170,24 @@ v1::AlterTopicConfigsRequest fjord_request(const std::string& topic, uint64_t se
 
 class fjord_slot final : public slot {
   public:
+    /// `client_id` empty: no session.
     fjord_slot(v1::ControllerService::Stub* stub, std::atomic<uint64_t>* seq,
-               const std::string& topic)
-        : _stub(stub), _seq(seq), _req(fjord_request(topic, 0)) {}
+               const std::string& topic, std::string client_id)
+        : _stub(stub), _seq(seq), _req(fjord_request(topic, 0)) {
+        if (!client_id.empty()) {
+            _req.mutable_session()->set_client_id(std::move(client_id));
+        }
+    }
 
     void issue(grpc::CompletionQueue* cq) override {
         _ctx = std::make_unique<grpc::ClientContext>();
         set_deadline(*_ctx, rpc_deadline);
         (*_req.mutable_topics(0)->mutable_set())["retention.ms"] =
             std::to_string(retention_base + _seq->fetch_add(1));
+        if (_req.has_session()) {
+            _req.mutable_session()->set_seq(++_session_seq);
+            _req.mutable_session()->set_first_outstanding(_session_seq);
+        }
         _resp.Clear();
         started = clock_type::now();
         _rpc = _stub->AsyncAlterTopicConfigs(_ctx.get(), _req, cq);
@@ -197,6 +212,7 @@ class fjord_slot final : public slot {
   private:
     v1::ControllerService::Stub* _stub;
     std::atomic<uint64_t>* _seq;
+    uint64_t _session_seq = 0;
     v1::AlterTopicConfigsRequest _req;
     v1::AlterTopicConfigsResponse _resp;
     grpc::Status _status;
@@ -293,12 +309,15 @@ class etcd_target final : public target {
 
 class fjord_target final : public target {
   public:
-    explicit fjord_target(std::vector<std::string> topics) : _topics(std::move(topics)) {}
+    fjord_target(std::vector<std::string> topics, bool sessions)
+        : _topics(std::move(topics)), _sessions(sessions) {}
 
     std::unique_ptr<slot> make_slot(int index, const std::shared_ptr<grpc::Channel>& ch) override {
         auto& stub = _stubs.emplace_back(v1::ControllerService::NewStub(ch));
         const auto& topic = _topics[static_cast<size_t>(index) % _topics.size()];
-        return std::make_unique<fjord_slot>(stub.get(), &_seq, topic);
+        return std::make_unique<fjord_slot>(
+            stub.get(), &_seq, topic,
+            _sessions ? fmt::format("bench-{}-{}", ::getpid(), index) : std::string{});
     }
 
     size_t request_bytes() const override {
@@ -307,6 +326,7 @@ class fjord_target final : public target {
 
   private:
     std::vector<std::string> _topics;
+    bool _sessions;
     std::atomic<uint64_t> _seq{0};
     std::vector<std::unique_ptr<v1::ControllerService::Stub>> _stubs;
 };
@@ -526,6 +546,10 @@ int main(int argc, char** argv) {
     options o;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
+        if (a == "--sessions") {
+            o.sessions = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             return usage("missing value for " + a);
         }
@@ -554,6 +578,7 @@ int main(int argc, char** argv) {
                 o.value_bytes = std::stoul(v);
             } else if (a == "--topics") {
                 o.topics = std::stoi(v);
+
             } else {
                 return usage("unknown argument " + a);
             }
@@ -599,7 +624,7 @@ int main(int argc, char** argv) {
         if (!fjord_setup(*leader, names)) {
             return 1;
         }
-        t = std::make_unique<fjord_target>(std::move(names));
+        t = std::make_unique<fjord_target>(std::move(names), o.sessions);
     }
 
     nlohmann::json levels = nlohmann::json::array();
