@@ -1,6 +1,8 @@
 #include "cli/client/controller_client.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -57,8 +59,30 @@ std::errc to_errc(grpc::StatusCode c) {
 
 constexpr int max_response_bytes = 1 << 30;
 
-/// Which failures a call may be retried after (see controller_client.h).
-enum class retry { idempotent, if_not_sent };
+/// Which failures a call may be retried after (see controller_client.h):
+/// reads and session writes after any transient failure, writes without a
+/// session only when nothing can have been applied.
+enum class retry { read, session_write, unsafe_write };
+
+/// An item result that is not a definite answer.
+bool doubtful(const v1::ItemResult& r) {
+    return r.code() == v1::NOT_LEADER || r.code() == v1::OUTCOME_UNKNOWN || r.code() == v1::TIMEOUT;
+}
+
+/// Whether a write's answer has items to send again (session writes only).
+template <typename Resp>
+bool in_doubt(const Resp& r) {
+    if constexpr (requires { r.topics(0).result(); }) {
+        return std::any_of(r.topics().begin(), r.topics().end(),
+                           [](const auto& t) { return doubtful(t.result()); });
+    } else {
+        return false;  // a read, or a call without items
+    }
+}
+bool in_doubt(const v1::SetClusterConfigResponse& r) {
+    return std::any_of(r.results().begin(), r.results().end(),
+                       [](const auto& kv) { return doubtful(kv.second); });
+}
 
 bool not_leader_answer(const grpc::Status& s) {
     return s.error_code() == grpc::StatusCode::UNAVAILABLE &&
@@ -129,6 +153,10 @@ struct controller_client::impl {
         std::map<std::string, std::string> answers;
         size_t next = 0;
         std::chrono::milliseconds backoff{50};
+        // Whether some attempt of this write may have been applied: then a
+        // final failure is "outcome unknown", whatever the last attempt met.
+        bool maybe_applied = false;
+        std::optional<Resp> last_answer;  // an answer with items still in doubt
         if (target.empty()) {
             target = cfg.controllers.front();
         }
@@ -140,50 +168,68 @@ struct controller_client::impl {
             const auto attempt_deadline = std::chrono::system_clock::now() + cfg.command_timeout;
             // A call that is not safe to repeat is sent only on a connection
             // that is up, so that "unreachable" really means "not sent".
-            if (policy == retry::if_not_sent &&
-                !c.channel->WaitForConnected(
-                    std::min(attempt_deadline,
-                             std::chrono::system_clock::now() + std::chrono::seconds(2)))) {
+            const bool connected =
+                policy != retry::unsafe_write ||
+                c.channel->WaitForConnected(std::min(
+                    attempt_deadline, std::chrono::system_clock::now() + std::chrono::seconds(2)));
+            if (!connected) {
                 s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not connect");
             } else {
                 ctx.set_deadline(attempt_deadline);
                 s = (c.s.get()->*m)(&ctx, req, &resp);
-                if (s.ok()) {
+            }
+            const bool time_left = follow_leader && clock::now() + backoff < deadline;
+            if (s.ok()) {
+                // Items that failed without a definite answer (not the
+                // leader, outcome unknown, timed out) are sent again, with
+                // the same seq: items already applied are answered from the
+                // session, the rest are applied now.
+                if (policy != retry::session_write || !in_doubt(resp) || !time_left) {
                     return resp;
                 }
-            }
-            answers[target] = describe(s);
-            const bool sent = s.error_message() != "could not connect";
-            const bool retriable =
-                policy == retry::idempotent ? transient(s) : (!sent || not_leader_answer(s));
-            if (!retriable || !follow_leader || clock::now() + backoff >= deadline) {
-                std::string detail;
-                for (const auto& [addr, what] : answers) {
-                    detail +=
-                        fmt::format("{}controller {}: {}", detail.empty() ? "" : "; ", addr, what);
+                answers[target] = "some items not yet applied";
+                last_answer = std::move(resp);
+            } else {
+                answers[target] = describe(s);
+                const bool definite =
+                    not_leader_answer(s) || !connected ||
+                    s.error_message().find("failed to connect") != std::string::npos;
+                maybe_applied =
+                    maybe_applied || (policy != retry::read && transient(s) && !definite);
+                const bool retriable = policy == retry::unsafe_write ? definite : transient(s);
+                if (!retriable || !time_left) {
+                    if (last_answer) {
+                        return std::move(*last_answer);  // its items say what is in doubt
+                    }
+                    std::string detail;
+                    for (const auto& [addr, what] : answers) {
+                        detail += fmt::format("{}controller {}: {}", detail.empty() ? "" : "; ",
+                                              addr, what);
+                    }
+                    if (maybe_applied) {
+                        return error_info(std::make_error_code(std::errc::state_not_recoverable),
+                                          "outcome unknown: the change may or may not have been "
+                                          "applied; check before retrying (" +
+                                              detail + ")");
+                    }
+                    return error_info(std::make_error_code(to_errc(s.error_code())), detail);
                 }
-                const bool unknown =
-                    s.error_code() == grpc::StatusCode::UNKNOWN ||
-                    (policy == retry::if_not_sent && sent && transient(s) && !not_leader_answer(s));
-                if (unknown) {
-                    return error_info(std::make_error_code(std::errc::state_not_recoverable),
-                                      "outcome unknown: the change may or may not have been "
-                                      "applied; check before retrying (" +
-                                          detail + ")");
-                }
-                return error_info(std::make_error_code(to_errc(s.error_code())), detail);
             }
             // Not the leader, or unreachable: follow the hint, else try the next one.
             std::string hint;
-            const auto& md = ctx.GetServerTrailingMetadata();
-            if (auto it = md.find("fjord-leader-address"); it != md.end()) {
-                hint.assign(it->second.data(), it->second.size());
+            if (!s.ok()) {
+                const auto& md = ctx.GetServerTrailingMetadata();
+                if (auto it = md.find("fjord-leader-address"); it != md.end()) {
+                    hint.assign(it->second.data(), it->second.size());
+                }
             }
             if (!hint.empty() && hint != target) {
                 target = hint;
                 continue;
             }
-            target = cfg.controllers[next++ % cfg.controllers.size()];
+            if (!s.ok()) {
+                target = cfg.controllers[next++ % cfg.controllers.size()];
+            }
             std::this_thread::sleep_for(backoff);
             backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
         }
@@ -197,54 +243,54 @@ controller_client::~controller_client() = default;
 
 result<v1::CreateTopicsResponse> controller_client::create_topics(
     const v1::CreateTopicsRequest& r) {
-    return _impl->call(&stub::CreateTopics, _impl->in_session(r), retry::idempotent);
+    return _impl->call(&stub::CreateTopics, _impl->in_session(r), retry::session_write);
 }
 result<v1::DeleteTopicsResponse> controller_client::delete_topics(
     const v1::DeleteTopicsRequest& r) {
-    return _impl->call(&stub::DeleteTopics, _impl->in_session(r), retry::idempotent);
+    return _impl->call(&stub::DeleteTopics, _impl->in_session(r), retry::session_write);
 }
 result<v1::ListTopicsResponse> controller_client::list_topics(const v1::ListTopicsRequest& r) {
-    return _impl->call(&stub::ListTopics, r, retry::idempotent);
+    return _impl->call(&stub::ListTopics, r, retry::read);
 }
 result<v1::AlterTopicConfigsResponse> controller_client::alter_topic_configs(
     const v1::AlterTopicConfigsRequest& r) {
-    return _impl->call(&stub::AlterTopicConfigs, _impl->in_session(r), retry::idempotent);
+    return _impl->call(&stub::AlterTopicConfigs, _impl->in_session(r), retry::session_write);
 }
 result<v1::CreatePartitionsResponse> controller_client::create_partitions(
     const v1::CreatePartitionsRequest& r) {
-    return _impl->call(&stub::CreatePartitions, _impl->in_session(r), retry::idempotent);
+    return _impl->call(&stub::CreatePartitions, _impl->in_session(r), retry::session_write);
 }
 result<v1::ListBrokersResponse> controller_client::list_brokers(const v1::ListBrokersRequest& r) {
-    return _impl->call(&stub::ListBrokers, r, retry::idempotent);
+    return _impl->call(&stub::ListBrokers, r, retry::read);
 }
 result<v1::GetClusterConfigResponse> controller_client::get_cluster_config(
     const v1::GetClusterConfigRequest& r) {
-    return _impl->call(&stub::GetClusterConfig, r, retry::idempotent);
+    return _impl->call(&stub::GetClusterConfig, r, retry::read);
 }
 result<v1::SetClusterConfigResponse> controller_client::set_cluster_config(
     const v1::SetClusterConfigRequest& r) {
-    return _impl->call(&stub::SetClusterConfig, _impl->in_session(r), retry::idempotent);
+    return _impl->call(&stub::SetClusterConfig, _impl->in_session(r), retry::session_write);
 }
 result<v1::StatusResponse> controller_client::status(const v1::StatusRequest& r) {
-    return _impl->call(&stub::Status, r, retry::idempotent);
+    return _impl->call(&stub::Status, r, retry::read);
 }
 result<v1::StatusResponse> controller_client::status_of(const std::string& address) {
     const std::string saved = _impl->target;
     _impl->target = address;
-    auto r = _impl->call(&stub::Status, v1::StatusRequest{}, retry::idempotent, false);
+    auto r = _impl->call(&stub::Status, v1::StatusRequest{}, retry::read, false);
     _impl->target = saved;
     return r;
 }
 result<v1::AddMemberResponse> controller_client::add_member(const v1::AddMemberRequest& r) {
-    return _impl->call(&stub::AddMember, r, retry::if_not_sent);
+    return _impl->call(&stub::AddMember, r, retry::unsafe_write);
 }
 result<v1::RemoveMemberResponse> controller_client::remove_member(
     const v1::RemoveMemberRequest& r) {
-    return _impl->call(&stub::RemoveMember, r, retry::if_not_sent);
+    return _impl->call(&stub::RemoveMember, r, retry::unsafe_write);
 }
 result<v1::TransferLeadershipResponse> controller_client::transfer_leadership(
     const v1::TransferLeadershipRequest& r) {
-    return _impl->call(&stub::TransferLeadership, r, retry::if_not_sent);
+    return _impl->call(&stub::TransferLeadership, r, retry::unsafe_write);
 }
 
 }  // namespace fjord::cli

@@ -9,13 +9,17 @@
 //     write: this client numbers them under a random client id, and the
 //     controller answers a retry with the first outcome; see Session in
 //     controller_service.proto), are retried on any transient failure: not
-//     the leader, unreachable, timed out, outcome unknown;
+//     the leader, unreachable, timed out, outcome unknown; a session write
+//     whose answer has items without a definite result (NOT_LEADER,
+//     OUTCOME_UNKNOWN, TIMEOUT) is sent again, whole, with the same seq;
 //   - membership changes, which have no session, only when nothing can have
 //     been applied: the controller said "not the leader", or no connection
 //     could be made.
 // Other errors are returned at once. A final failure names what each
-// controller answered; when the last answer left the outcome open it says
-// "outcome unknown" (errc: std::errc::state_not_recoverable).
+// controller answered; when any attempt of a write may have been applied it
+// says "outcome unknown" (errc: std::errc::state_not_recoverable); a write
+// whose items are still in doubt when time runs out returns its last answer,
+// whose item codes say so.
 
 #include <memory>
 #include <string>

@@ -252,15 +252,29 @@ uint64_t apply_config(cli_context& ctx, const std::map<std::string, std::string>
         ctx.fail(exit_code::failed, resp.error().detail);
         return 0;
     }
+    // The change is all or nothing: each key at fault names its error, and
+    // a failure of the whole change (not the leader, outcome unknown) shows
+    // on every key without a field; it is reported once.
     std::string errors;
     json failures = json::array();
+    bool unknown = false;
+    std::string whole;
     for (const auto& [k, r] :
          std::map<std::string, v1::ItemResult>(resp->results().begin(), resp->results().end())) {
-        if (r.code() != v1::OK && r.field() == k) {
-            errors += fmt::format("  {}\n", r.message());
-            failures.push_back(
-                {{"key", k}, {"status", v1::ErrorCode_Name(r.code())}, {"message", r.message()}});
+        if (r.code() == v1::OK) {
+            continue;
         }
+        unknown = unknown || r.code() == v1::OUTCOME_UNKNOWN || r.code() == v1::TIMEOUT;
+        failures.push_back(
+            {{"key", k}, {"status", v1::ErrorCode_Name(r.code())}, {"message", r.message()}});
+        if (r.field() == k) {
+            errors += fmt::format("  {}\n", r.message());
+        } else if (whole.empty()) {
+            whole = fmt::format("  {}: {}\n", v1::ErrorCode_Name(r.code()), r.message());
+        }
+    }
+    if (errors.empty()) {
+        errors = whole;
     }
     const bool text = ctx.format() == output_format::text || ctx.format() == output_format::wide;
     const json doc = {{"changed", errors.empty() && !dry},
@@ -269,7 +283,10 @@ uint64_t apply_config(cli_context& ctx, const std::map<std::string, std::string>
                       {"needs_restart", errors.empty() && resp->needs_restart()},
                       {"errors", failures}};
     if (!errors.empty()) {
-        ctx.fail(exit_code::failed, "No changes were made:\n" + errors);
+        ctx.fail(exit_code::failed, (unknown ? "The outcome is unknown: the change may or may not "
+                                               "have been applied:\n"
+                                             : "No changes were made:\n") +
+                                        errors);
         if (!text) {
             print_output(std::cout, ctx.format(), doc, {});
         }

@@ -436,11 +436,12 @@ void controller_service::run_batch(size_t n, const char* list, bool validate_onl
                                    const v1::Session& session, Build build, Out out,
                                    std::function<void()> then, bool scalar_items) {
     std::vector<std::optional<std::string>> cmds(n);
-    for (size_t i = 0; i < n; ++i) {
+    // Checks item i against the tables: answered from its session (a retry
+    // whose first attempt has applied; checked first, since validated again
+    // a create that succeeded would now fail with "already exists"), refused
+    // (returns true), or turned into a command to propose.
+    const auto check = [&](size_t i) {
         const auto ses = validate_only ? std::nullopt : command_session(session, i);
-        // A retry whose first attempt has applied is answered from the
-        // session, before validation: validated again, a create that
-        // succeeded would now fail with "already exists".
         std::optional<result<void>> prior;
         auto cmd =
             _state.read([&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
@@ -453,11 +454,11 @@ void controller_service::run_batch(size_t n, const char* list, bool validate_onl
         if (prior) {
             *item->mutable_result() =
                 *prior ? ok_item() : item_error(prior->error(), list, i, scalar_items);
-            continue;
+            return false;
         }
         if (!cmd) {
             *item->mutable_result() = item_error(cmd.error(), list, i, scalar_items);
-            continue;
+            return true;
         }
         *item->mutable_result() = ok_item();
         if (!validate_only) {
@@ -465,6 +466,29 @@ void controller_service::run_batch(size_t n, const char* list, bool validate_onl
                 *cmd->mutable_session() = *ses;
             }
             cmds[i] = cmd->SerializeAsString();
+        }
+        return false;
+    };
+    std::vector<size_t> refused;
+    for (size_t i = 0; i < n; ++i) {
+        if (check(i)) {
+            refused.push_back(i);
+        }
+    }
+    if (!refused.empty() && !validate_only) {
+        // A refusal is final (nothing is proposed, apply never re-checks it),
+        // so it must not rest on stale tables: a new leader that has not yet
+        // applied its predecessor's last commits, or a deposed one that has
+        // not noticed, would refuse what the cluster allows. After a read
+        // barrier the tables hold every write acknowledged before this call.
+        if (auto barrier = linearize(v1::ReadOptions{}); !barrier) {
+            for (size_t i : refused) {
+                *out(i)->mutable_result() = item_error(barrier.error(), list, i, scalar_items);
+            }
+        } else {
+            for (size_t i : refused) {
+                check(i);
+            }
         }
     }
     std::vector<bool> proposed(n);
@@ -699,13 +723,24 @@ void controller_service::SetClusterConfig_async(
     const controller::command_meta meta{principal(ctx), now_ms()};
     const auto ses = req->validate_only() ? std::nullopt : command_session(req->session(), 0);
     std::optional<result<void>> prior;
-    auto cmd =
-        _state.read([&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
-            if (ses && (prior = s.sessions().prior(*ses))) {
-                return v1::ControllerCommand{};  // a retry: answered below
-            }
-            return controller::make_set_cluster_config(s, *req, meta);
-        });
+    const auto check = [&] {
+        return _state.read(
+            [&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
+                if (ses && (prior = s.sessions().prior(*ses))) {
+                    return v1::ControllerCommand{};  // a retry: answered below
+                }
+                return controller::make_set_cluster_config(s, *req, meta);
+            });
+    };
+    auto cmd = check();
+    if (!cmd && !req->validate_only()) {
+        // A refusal must not rest on stale tables (see run_batch).
+        if (auto barrier = linearize(v1::ReadOptions{}); !barrier) {
+            cmd = barrier.error();
+        } else {
+            cmd = check();
+        }
+    }
     auto fill = [req, resp](const result<void>& outcome) {
         for (const auto& [k, v] : req->upsert()) {
             (*resp->mutable_results())[k] = ok_item();
@@ -725,7 +760,10 @@ void controller_service::SetClusterConfig_async(
             } else {
                 r.set_code(failed.code() == v1::INVALID_CONFIG ? v1::INVALID_ARGUMENT
                                                                : failed.code());
-                r.set_message(fmt::format("not applied: {}", failed.message()));
+                const bool unknown =
+                    failed.code() == v1::OUTCOME_UNKNOWN || failed.code() == v1::TIMEOUT;
+                r.set_message(unknown ? failed.message()
+                                      : fmt::format("not applied: {}", failed.message()));
             }
         }
     };

@@ -33,8 +33,9 @@ enum class errc {
     not_leader,                  ///< only the leader proposes (the frontend's answer)
     timeout,                     ///< the change did not apply in time (the frontend's answer)
     internal,                    ///< a bug or corrupt input (malformed command or snapshot)
-    /// A retried write whose first outcome is no longer remembered (its
-    /// session expired, or the client acknowledged it): not applied again.
+    /// A retried write whose first outcome is no longer remembered because
+    /// the client gave it up (first_outstanding moved past it): not applied
+    /// again. (A session forgotten entirely by expiry is new again.)
     outcome_unknown,
 };
 

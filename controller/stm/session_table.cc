@@ -59,16 +59,20 @@ void session_table::drop(std::map<std::string, session>::iterator it) {
 
 void session_table::record(const v1::CommandSession& s, int64_t time_ms,
                            const result<void>& outcome) {
+    // Expire first, then stamp the activity at the log clock or later: a
+    // proposer whose clock lags must neither create a session that is born
+    // expired nor be expired by its own command.
+    tick(time_ms);
+    const int64_t stamp = std::max(time_ms, _clock_ms);
     auto [it, fresh] = _sessions.try_emplace(s.client_id());
     session& ses = it->second;
     if (fresh) {
-        ses.last_active_ms = time_ms;
-        _by_activity.insert({time_ms, s.client_id()});
+        ses.last_active_ms = stamp;
+        _by_activity.insert({stamp, s.client_id()});
     } else {
-        touch(s.client_id(), ses, time_ms);
+        touch(s.client_id(), ses, stamp);
     }
-    const uint64_t first = s.first_outstanding() == 0 ? s.seq() : s.first_outstanding();
-    ses.first_outstanding = std::max(ses.first_outstanding, first);
+    ses.first_outstanding = std::max(ses.first_outstanding, s.first_outstanding());
     while (!ses.outcomes.empty() && ses.outcomes.begin()->first.first < ses.first_outstanding) {
         ses.outcomes.erase(ses.outcomes.begin());
     }
@@ -81,9 +85,10 @@ void session_table::record(const v1::CommandSession& s, int64_t time_ms,
         o.detail = outcome.error().detail;
     }
     ses.outcomes[{s.seq(), s.item()}] = std::move(o);
-    while (ses.outcomes.size() > max_outcomes) {
+    while (ses.outcomes.size() > max_outcomes && ses.outcomes.begin()->first.first < s.seq()) {
         // Forgetting an outcome means giving up its request for the client:
-        // a retry of it is then refused, never applied again.
+        // a retry of it is then refused, never applied again. The request
+        // being recorded is never given up, however many items it has.
         ses.first_outstanding =
             std::max(ses.first_outstanding, ses.outcomes.begin()->first.first + 1);
         ses.outcomes.erase(ses.outcomes.begin());

@@ -18,13 +18,17 @@
 // Expiry is by log time: each command carries its proposer's clock, the
 // table's clock is the highest of them (over session commands), and a
 // session idle for `ttl` of that clock is forgotten when the next session
-// command applies. A client must therefore
-// stop retrying a request well within `ttl` (the CLI gives up after its
-// retry timeout, 30 s by default). At most `max_sessions` are kept (the least
+// command applies. Activity is stamped at the table's clock when a
+// proposer's clock lags it, so a lagging leader expires nothing early; a
+// leader whose clock runs ahead by X shortens every idle session's life by
+// X, so proposers' clocks must agree to well within `ttl` (NTP does). A
+// client must stop retrying a request well within `ttl` (the CLI gives up
+// after its retry timeout, 30 s by default). At most `max_sessions` are kept (the least
 // recently active go first) and `max_outcomes` per session (the oldest go
-// first, and first_outstanding moves past them); a retry of a forgotten
-// request is answered outcome_unknown, never applied again unless its session
-// itself was forgotten.
+// first, and first_outstanding moves past them; never those of the request
+// being recorded); a retry of a forgotten request is answered
+// outcome_unknown, never applied again unless its session itself was
+// forgotten, in which case it is applied as a new request.
 
 #include <cstdint>
 #include <map>

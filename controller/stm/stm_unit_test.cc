@@ -8,6 +8,9 @@
 
 #include <string>
 #include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "common/log.h"
 #include "controller/stm/config_schema.h"
@@ -306,6 +309,51 @@ TEST_F(stm_unit, malformed_sessions_are_refused_not_applied) {
         EXPECT_EQ(r.error().detail.rfind("session.", 0), 0u) << r.error().detail;
     }
     EXPECT_EQ(stm.topics().find("a"), nullptr);
+}
+
+// A proposer whose clock lags the log's by more than the ttl must not
+// create sessions that are born expired: the retry below would then delete
+// the topic another client recreated. (Found in review.)
+TEST_F(stm_unit, a_lagging_proposer_clock_does_not_turn_sessions_off) {
+    controller_stm stm = populated();
+    v1::ControllerCommand create;
+    *create.mutable_create_topic()->mutable_topic() = topic("t");
+    const int64_t now = 100 * session_table::ttl_ms;
+    ASSERT_TRUE(
+        stm.apply_command(log_index{3}, in_session(create, "b", 1, now).SerializeAsString()));
+    const int64_t behind = now - 2 * session_table::ttl_ms;
+    const std::string del = in_session(delete_topic("t"), "a", 1, behind).SerializeAsString();
+    ASSERT_TRUE(stm.apply_command(log_index{4}, del));
+    ASSERT_TRUE(
+        stm.apply_command(log_index{5}, in_session(create, "b", 2, now).SerializeAsString()));
+    ASSERT_TRUE(stm.apply_command(log_index{6}, del));  // the retry: answered, not applied
+    EXPECT_NE(stm.topics().find("t"), nullptr);
+    EXPECT_EQ(stm.sessions().size(), 2u);
+}
+
+// Every item of a request is remembered, however many there are: a batch
+// larger than max_outcomes applies whole, and its retry is answered whole.
+TEST_F(stm_unit, a_batch_larger_than_the_outcome_limit_is_remembered_whole) {
+    controller_stm stm = populated();
+    const size_t n = session_table::max_outcomes + 5;
+    std::vector<std::string> cmds;
+    for (size_t i = 0; i < n; ++i) {
+        v1::ControllerCommand create;
+        *create.mutable_create_topic()->mutable_topic() = topic(fmt::format("t{}", i));
+        v1::ControllerCommand c = in_session(create, "c", 1, 1000);
+        c.mutable_session()->set_item(static_cast<uint32_t>(i));
+        cmds.push_back(c.SerializeAsString());
+    }
+    uint64_t index = 3;
+    for (const auto& c : cmds) {
+        const result<void> r = stm.apply_command(log_index{index++}, c);
+        ASSERT_TRUE(r) << r.error().message();
+    }
+    for (const auto& c : cmds) {
+        const result<void> r = stm.apply_command(log_index{index++}, c);
+        ASSERT_TRUE(r) << r.error().message();
+    }
+    EXPECT_EQ(stm.topics().all().size(), n + 1);  // and "orders"
 }
 
 }  // namespace
