@@ -57,12 +57,53 @@ void controller_link::stop() {
     }
 }
 
-void controller_link::resync() {
-    _applied = 0;
+void controller_link::reconnect() {
     std::lock_guard g(_mu);
     if (_watch_ctx) {
         _watch_ctx->TryCancel();
     }
+}
+
+void controller_link::set_cluster_uuid(std::string uuid) {
+    std::lock_guard g(_mu);
+    _cluster_uuid = std::move(uuid);
+}
+
+bool controller_link::same_cluster(size_t target, const std::shared_ptr<grpc::ClientContext>& ctx) {
+    std::string want;
+    {
+        std::lock_guard g(_mu);
+        want = _cluster_uuid;
+    }
+    if (want.empty()) {
+        return true;  // nothing recorded yet: the first snapshot decides
+    }
+    if (!ctx) {
+        return false;  // stopping
+    }
+    const std::string& address = _o.controllers[target % _stubs.size()];
+    ctx->set_deadline(std::chrono::system_clock::now() + call_timeout);
+    v1::StatusResponse resp;
+    const grpc::Status s = stub_at(target).Status(ctx.get(), v1::StatusRequest{}, &resp);
+    if (!s.ok()) {
+        log(log_level::debug, component, "status of {}: {}", address, s.error_message());
+        return false;
+    }
+    if (resp.cluster_uuid() == want) {
+        return true;
+    }
+    const std::string why = fmt::format(
+        "controller at {} belongs to cluster {}, this broker's data to cluster {}: not following "
+        "it (check `controllers` in broker.yaml)",
+        address, resp.cluster_uuid().empty() ? "(no uuid yet)" : resp.cluster_uuid(), want);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard g(_mu);
+    auto& last = _refusals[address];
+    if (last.first != why || now - last.second >= std::chrono::minutes(1)) {
+        log(log_level::error, component, "{}", why);
+        last = {why, now};
+    }
+    return false;
 }
 
 std::string controller_link::last_error() const {
@@ -101,6 +142,15 @@ void controller_link::heartbeat_loop() {
     };
     while (!_stopping) {
         if (!_registered) {
+            // Not even registered with another cluster's controller.
+            if (!same_cluster(target, new_context())) {
+                ++target;
+                if (!pause(backoff)) {
+                    return;
+                }
+                backoff = std::min(backoff * 2, _o.max_backoff);
+                continue;
+            }
             v1::RegisterBrokerRequest req;
             *req.mutable_broker() = _o.broker;
             v1::RegisterBrokerResponse resp;
@@ -165,34 +215,46 @@ void controller_link::heartbeat_loop() {
     }
 }
 
+std::shared_ptr<grpc::ClientContext> controller_link::watch_context() {
+    auto ctx = std::make_shared<grpc::ClientContext>();
+    std::lock_guard g(_mu);
+    if (_stopping) {
+        return nullptr;
+    }
+    _watch_ctx = ctx;
+    return ctx;
+}
+
 void controller_link::watch_loop() {
     size_t target = 0;
     auto backoff = _o.retry_backoff;
     while (!_stopping) {
-        auto ctx = std::make_shared<grpc::ClientContext>();
-        {
-            std::lock_guard g(_mu);
+        bool got_any = false;
+        if (same_cluster(target, watch_context())) {
+            auto ctx = watch_context();
+            if (!ctx) {
+                return;
+            }
+            const watch_source source{++_streams, _o.controllers[target % _stubs.size()]};
+            v1::WatchRequest req;
+            req.set_from_revision(_applied.load());
+            auto reader = stub_at(target).Watch(ctx.get(), req);
+            v1::WatchEvent ev;
+            while (reader->Read(&ev)) {
+                got_any = true;
+                _on_event(std::move(ev), source);
+                ev = v1::WatchEvent();
+            }
+            const grpc::Status s = reader->Finish();
             if (_stopping) {
                 return;
             }
-            _watch_ctx = ctx;
+            log(log_level::debug, component, "watch stream from {} ended: {}", source.address,
+                s.ok() ? "closed" : s.error_message());
         }
-        v1::WatchRequest req;
-        req.set_from_revision(_applied.load());
-        auto reader = stub_at(target).Watch(ctx.get(), req);
-        v1::WatchEvent ev;
-        bool got_any = false;
-        while (reader->Read(&ev)) {
-            got_any = true;
-            _on_event(std::move(ev));
-            ev = v1::WatchEvent();
-        }
-        const grpc::Status s = reader->Finish();
         if (_stopping) {
             return;
         }
-        log(log_level::debug, component, "watch stream from {} ended: {}",
-            _o.controllers[target % _stubs.size()], s.ok() ? "closed" : s.error_message());
         ++target;
         if (got_any) {
             backoff = _o.retry_backoff;

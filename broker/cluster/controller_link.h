@@ -7,10 +7,19 @@
 // every call goes to one of the configured controllers, rotating on
 // failure (followers forward writes to the leader).
 //
+//   [cluster uuid known: Status ──other cluster──▶ refused, next controller]
 //   register ──▶ heartbeat every session_timeout/3 ──UNKNOWN_BROKER──▶ register
 //   Watch(from = applied revision) ──events──▶ on_event (the caller applies
 //        them, e.g. on its io thread, and then calls set_applied_revision)
-//   stream broken ──▶ back off ──▶ Watch again from the applied revision
+//   stream broken, or reconnect() ──▶ back off ──▶ the next controller,
+//        Watch again from the applied revision
+//
+// The cluster check: a resumed Watch (from > 0) carries no cluster uuid,
+// only deltas, so before each Watch (and each registration) the link asks
+// the member's Status for its cluster uuid, and neither follows nor
+// registers with a member of another cluster (a misconfigured
+// `controllers` list). The snapshot is checked again by the caller
+// (metadata_cache::require): that is what guards the data.
 //
 // stop() cancels the calls in flight and joins both threads.
 
@@ -18,10 +27,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "fjord/controller/v1/controller_service.grpc.pb.h"
@@ -37,9 +48,16 @@ struct controller_link_options {
     std::chrono::milliseconds max_backoff{2000};
 };
 
+/// Where a Watch event came from: one stream (numbered from 1, increasing)
+/// of one controller.
+struct watch_source {
+    uint64_t stream = 0;
+    std::string address;
+};
+
 class controller_link {
   public:
-    using event_fn = std::function<void(v1::WatchEvent)>;
+    using event_fn = std::function<void(v1::WatchEvent, const watch_source&)>;
 
     controller_link(controller_link_options o, event_fn on_event);
     ~controller_link();
@@ -52,9 +70,14 @@ class controller_link {
     /// The revision the broker has fully applied (reported in heartbeats,
     /// and where a new Watch resumes).
     void set_applied_revision(uint64_t r) { _applied = r; }
-    /// Drops the Watch stream and starts over with a snapshot (after an
-    /// event the caller could not apply).
-    void resync();
+    /// Drops the Watch stream (after an event the caller refused or could
+    /// not apply) and follows the next controller, from the applied revision
+    /// (0: with a snapshot). Events of the dropped stream may still be in
+    /// the caller's queue: it tells them by watch_source::stream.
+    void reconnect();
+    /// The cluster the broker's data belongs to: from then on, a controller
+    /// whose Status names another cluster is not followed.
+    void set_cluster_uuid(std::string uuid);
     bool registered() const { return _registered; }
     /// Registration's last error, for logs and start-up messages.
     std::string last_error() const;
@@ -67,6 +90,13 @@ class controller_link {
     /// Sleeps `d` unless stopping; false when stopping.
     bool pause(std::chrono::milliseconds d);
     void set_error(std::string e);
+    /// Whether controller `target` belongs to the broker's cluster (true
+    /// while none is known), asked with `ctx` (null: stopping, false); a
+    /// refusal is logged as an error, once a minute per controller.
+    bool same_cluster(size_t target, const std::shared_ptr<grpc::ClientContext>& ctx);
+    /// A context for the Watch thread's next call, where stop() and
+    /// reconnect() can cancel it; null once stopping.
+    std::shared_ptr<grpc::ClientContext> watch_context();
 
     controller_link_options _o;
     event_fn _on_event;
@@ -77,6 +107,11 @@ class controller_link {
     mutable std::mutex _mu;
     std::condition_variable _cv;
     std::string _last_error;
+    std::string _cluster_uuid;
+    /// The last refusal logged per controller, and when: repeated every
+    /// minute, not at every retry.
+    std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> _refusals;
+    std::atomic<uint64_t> _streams{0};
     std::shared_ptr<grpc::ClientContext> _watch_ctx;
     std::shared_ptr<grpc::ClientContext> _call_ctx;
     std::thread _heartbeats;

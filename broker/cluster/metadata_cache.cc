@@ -2,17 +2,59 @@
 
 #include "broker/cluster/metadata_cache.h"
 
+#include <algorithm>
+#include <string>
+
 #include <fmt/format.h>
 
 namespace fjord::broker {
+namespace {
+
+class watch_category_impl final : public std::error_category {
+  public:
+    const char* name() const noexcept override { return "broker.watch"; }
+    std::string message(int c) const override {
+        switch (static_cast<watch_errc>(c)) {
+            case watch_errc::success:
+                return "success";
+            case watch_errc::foreign_cluster:
+                return "controller of another cluster";
+            case watch_errc::behind:
+                return "controller behind the broker";
+        }
+        return "unknown broker.watch error " + std::to_string(c);
+    }
+};
+
+}  // namespace
+
+const std::error_category& watch_category() {
+    static const watch_category_impl c;
+    return c;
+}
+
+void metadata_cache::require(std::string cluster_uuid, uint64_t min_revision) {
+    _required_uuid = std::move(cluster_uuid);
+    _required_revision = min_revision;
+}
 
 result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
     if (ev.has_snapshot()) {
         const auto& s = ev.snapshot();
-        if (_ready && s.revision() < _applied) {
-            // A lagging member's state: applying it would make topics
-            // created since vanish (and their logs with them).
-            return ok();
+        // Once applied, a cluster uuid is as binding as the recorded one.
+        const std::string& mine = _cluster_uuid.empty() ? _required_uuid : _cluster_uuid;
+        if (!mine.empty() && s.cluster_uuid() != mine) {
+            return error_info(
+                watch_errc::foreign_cluster,
+                fmt::format(
+                    "snapshot of cluster {} refused: this broker's data belongs to cluster {}",
+                    s.cluster_uuid().empty() ? "(no uuid)" : s.cluster_uuid(), mine));
+        }
+        const uint64_t floor = std::max(_applied, _required_revision);
+        if (s.revision() < floor) {
+            return error_info(
+                watch_errc::behind,
+                fmt::format("snapshot revision {} < applied revision {}", s.revision(), floor));
         }
         _topics.clear();
         _brokers.clear();
@@ -43,6 +85,16 @@ result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
     }
     if (ev.delta().revision() <= _applied) {
         return ok();  // already applied (a resumed stream repeats nothing, but be safe)
+    }
+    if (ev.delta().has_cluster_uuid_set()) {
+        const std::string& mine = _cluster_uuid.empty() ? _required_uuid : _cluster_uuid;
+        if (!mine.empty() && ev.delta().cluster_uuid_set() != mine) {
+            return error_info(
+                watch_errc::foreign_cluster,
+                fmt::format("delta at revision {} sets cluster uuid {}: this "
+                            "broker's data belongs to cluster {}",
+                            ev.delta().revision(), ev.delta().cluster_uuid_set(), mine));
+        }
     }
     apply_delta(ev.delta());
     ++_generation;

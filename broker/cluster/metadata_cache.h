@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "common/result.h"
@@ -24,14 +25,52 @@ namespace fjord::broker {
 
 namespace v1 = fjord::controller::v1;
 
+/// Why metadata_cache::apply refused an event of a well-formed stream (a
+/// malformed one is std::errc::invalid_argument).
+enum class watch_errc {
+    success = 0,
+    /// The event is of another cluster than the broker's data.
+    foreign_cluster,
+    /// A snapshot older than what the broker has applied or acted on: the
+    /// controller member that sent it is behind.
+    behind,
+};
+
+const std::error_category& watch_category();
+inline std::error_code make_error_code(watch_errc e) {
+    return {static_cast<int>(e), watch_category()};
+}
+
+}  // namespace fjord::broker
+
+template <>
+struct std::is_error_code_enum<fjord::broker::watch_errc> : std::true_type {};
+
+namespace fjord::broker {
+
 class metadata_cache {
   public:
-    /// Applies one event. A delta whose revision is older than the applied
-    /// revision is ignored (replayed after a reconnect), and so is a
-    /// snapshot older than it (any controller member serves Watch, and a
-    /// lagging one must not take the broker back in time); an event that
-    /// cannot be applied (a delta before any snapshot) is an error and
-    /// changes nothing: the caller restarts the Watch from scratch.
+    /// What every snapshot must agree with, from the broker's durable
+    /// cluster_record (set before the first event): the cluster the broker's
+    /// data belongs to ("": none known yet, the first snapshot's is adopted)
+    /// and the revision the broker has acted on.
+    void require(std::string cluster_uuid, uint64_t min_revision);
+
+    /// Applies one event. A delta whose revision is not newer than the
+    /// applied revision is ignored (replayed after a reconnect). Refused,
+    /// changing nothing (the caller drops the stream and tries another
+    /// controller):
+    ///   - watch_errc::foreign_cluster: a snapshot of another cluster than
+    ///     the required one, or than the one already applied ("snapshot of
+    ///     cluster X refused: this broker's data belongs to cluster Y"), or
+    ///     a delta that sets another cluster uuid;
+    ///   - watch_errc::behind: a snapshot older than the applied or the
+    ///     required revision (any controller member serves Watch, and one
+    ///     that is behind must not take the broker back in time: topics
+    ///     created since would look deleted): "snapshot revision R <
+    ///     applied revision A";
+    ///   - std::errc::invalid_argument: a delta before any snapshot, an
+    ///     event that is neither.
     result<void> apply(const v1::WatchEvent& ev);
 
     /// True once a snapshot has been applied.
@@ -56,6 +95,8 @@ class metadata_cache {
 
     bool _ready = false;
     uint64_t _applied = 0;
+    std::string _required_uuid;
+    uint64_t _required_revision = 0;
     uint64_t _generation = 0;
     std::string _cluster_uuid;
     std::map<std::string, v1::Topic> _topics;

@@ -108,18 +108,90 @@ TEST(metadata_cache, replayed_deltas_are_ignored_and_a_new_snapshot_replaces_eve
     EXPECT_NE(c.topic("z"), nullptr);
 }
 
-TEST(metadata_cache, a_snapshot_older_than_the_applied_revision_is_ignored) {
+TEST(metadata_cache, a_snapshot_older_than_the_applied_revision_is_refused) {
     // Any controller member serves Watch; a lagging one's snapshot must not
     // take the broker back in time (its topics' logs would be dropped).
     metadata_cache c;
     ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 1)})));
     ASSERT_TRUE(c.apply(upsert(12, make_topic("b", 1))));
-    ASSERT_TRUE(c.apply(snapshot(11, {make_topic("a", 1)})));
+    const auto gen = c.generation();
+    auto r = c.apply(snapshot(11, {make_topic("a", 1)}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, watch_errc::behind);
+    EXPECT_EQ(r.error().detail, "snapshot revision 11 < applied revision 12");
     EXPECT_EQ(c.applied_revision(), 12u);
     EXPECT_NE(c.topic("b"), nullptr);
+    EXPECT_EQ(c.generation(), gen);
     ASSERT_TRUE(c.apply(snapshot(12, {make_topic("c", 1)})));  // same revision: taken
     EXPECT_EQ(c.topics().size(), 1u);
     EXPECT_NE(c.topic("c"), nullptr);
+}
+
+TEST(metadata_cache, the_first_snapshot_is_refused_below_the_recorded_revision) {
+    // After a restart the cache is empty, but the broker has acted on
+    // revision 40 (recorded on disk): a member at 30 is behind, and its
+    // state lacks what the broker created since.
+    metadata_cache c;
+    c.require("cluster-1", 40);
+    auto r = c.apply(snapshot(30, {}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, watch_errc::behind);
+    EXPECT_EQ(r.error().detail, "snapshot revision 30 < applied revision 40");
+    EXPECT_FALSE(c.ready());
+    EXPECT_TRUE(c.topics().empty());
+    ASSERT_TRUE(c.apply(snapshot(40, {make_topic("a", 1)})));
+    EXPECT_TRUE(c.ready());
+    EXPECT_EQ(c.applied_revision(), 40u);
+}
+
+TEST(metadata_cache, a_snapshot_of_another_cluster_is_refused) {
+    metadata_cache c;
+    c.require("cluster-2", 5);
+    auto r = c.apply(snapshot(50, {}));  // cluster-1's
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, watch_errc::foreign_cluster);
+    EXPECT_EQ(r.error().detail,
+              "snapshot of cluster cluster-1 refused: this broker's data belongs to cluster "
+              "cluster-2");
+    EXPECT_FALSE(c.ready());
+    EXPECT_EQ(c.cluster_uuid(), "");
+
+    // A cluster without a uuid yet is not ours either.
+    auto none = snapshot(50, {});
+    none.mutable_snapshot()->clear_cluster_uuid();
+    r = c.apply(none);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().detail.find("snapshot of cluster (no uuid) refused"), std::string::npos);
+    EXPECT_FALSE(c.ready());
+}
+
+TEST(metadata_cache, the_first_cluster_applied_binds_the_cache_when_none_is_recorded) {
+    metadata_cache c;  // a fresh data dir: nothing required
+    ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 1)})));
+    auto other = snapshot(20, {});
+    other.mutable_snapshot()->set_cluster_uuid("cluster-9");
+    auto r = c.apply(other);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().detail.find("belongs to cluster cluster-1"), std::string::npos);
+    EXPECT_NE(c.topic("a"), nullptr);
+    EXPECT_EQ(c.applied_revision(), 10u);
+}
+
+TEST(metadata_cache, a_delta_that_changes_the_cluster_uuid_is_refused) {
+    metadata_cache c;
+    ASSERT_TRUE(c.apply(snapshot(10, {make_topic("a", 1)})));
+    v1::WatchEvent ev;
+    ev.mutable_delta()->set_revision(11);
+    ev.mutable_delta()->set_cluster_uuid_set("cluster-9");
+    ev.set_revision_complete(true);
+    auto r = c.apply(ev);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, watch_errc::foreign_cluster);
+    EXPECT_EQ(c.cluster_uuid(), "cluster-1");
+    EXPECT_EQ(c.applied_revision(), 10u);
+    ev.mutable_delta()->set_cluster_uuid_set("cluster-1");  // the same: fine
+    ASSERT_TRUE(c.apply(ev));
+    EXPECT_EQ(c.applied_revision(), 11u);
 }
 
 TEST(metadata_cache, an_empty_event_is_an_error_and_changes_nothing) {

@@ -2,6 +2,7 @@
 
 #include "broker/cluster/partition_manager.h"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <limits>
@@ -10,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/cluster/cluster_record.h"
 #include "common/log.h"
 #include "common/uuid.h"
 
@@ -29,10 +31,23 @@ result<int64_t> parse_i64(const std::string& key, const std::string& text) {
     return v;
 }
 
+/// The entries of `dir` (none if it does not exist or cannot be read),
+/// without exceptions.
+std::vector<fs::path> entries(const fs::path& dir) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    for (const fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+        out.push_back(it->path());
+    }
+    return out;
+}
+
 }  // namespace
 
-partition_manager::partition_manager(std::string data_dir, int32_t broker_id, partition_defaults d)
-    : _data_dir(std::move(data_dir)), _broker_id(broker_id), _defaults(d) {}
+partition_manager::partition_manager(std::string data_dir, int32_t broker_id, partition_defaults d,
+                                     cluster_record* record)
+    : _data_dir(std::move(data_dir)), _broker_id(broker_id), _defaults(d), _record(record) {}
 
 result<storage::log_config> partition_manager::config_for(const v1::Topic& topic,
                                                           const metadata_cache& md,
@@ -87,11 +102,27 @@ result<storage::log_config> partition_manager::config_for(const v1::Topic& topic
     return c;
 }
 
+bool partition_manager::record_applied(const metadata_cache& md) {
+    if (_record == nullptr) {
+        return true;
+    }
+    if (auto r = _record->advance(md.cluster_uuid(), md.applied_revision()); !r) {
+        log(log_level::error, component,
+            "cannot record revision {} of cluster {} in {}: {}; not changing the disk until it is",
+            md.applied_revision(), md.cluster_uuid(), _record->dir(), r.error().detail);
+        return false;
+    }
+    return true;
+}
+
 void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
     if (!md.ready()) {
         return;
     }
     _failed = 0;
+    if (_record != nullptr && !_record->exists()) {
+        adopt(md, now_ms);
+    }
     std::set<key> wanted;
     std::set<std::string> live_uuids;
     for (const auto& [name, topic] : md.topics()) {
@@ -132,6 +163,10 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
             const std::string dir =
                 fmt::format("{}/topics/{}/{}", _data_dir, topic.uuid(), p.partition());
             std::error_code ec;
+            if (!fs::exists(dir, ec) && !record_applied(md)) {
+                ++_failed;  // a directory the record does not cover could later look deleted
+                continue;
+            }
             fs::create_directories(fs::path(dir).parent_path(), ec);
             auto opened =
                 storage::partition_log::open(dir, cfg ? *cfg : storage::log_config{}, now_ms);
@@ -150,7 +185,9 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
             _logs.emplace(k, open_log{topic.uuid(), std::move(*opened)});
         }
     }
+    std::map<std::string, std::string> names;  // uuid -> topic name, of the logs open until now
     for (auto it = _logs.begin(); it != _logs.end();) {
+        names[it->second.uuid] = it->first.topic;
         if (wanted.count(it->first) == 0) {
             log(log_level::info, component, "{}-{}: no longer assigned here; closed",
                 it->first.topic, it->first.partition);
@@ -159,23 +196,143 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
             ++it;
         }
     }
-    // Directories of topics the controller no longer has: deleted.
-    std::error_code ec;
-    const fs::path topics_dir = fs::path(_data_dir) / "topics";
-    if (!fs::exists(topics_dir, ec)) {
-        return;
-    }
-    for (const auto& entry : fs::directory_iterator(topics_dir, ec)) {
-        const std::string uuid = entry.path().filename().string();
-        if (!entry.is_directory(ec) || !parse_uuid(uuid)) {
-            continue;  // not ours: never remove what we did not create
-        }
-        if (live_uuids.count(uuid) == 0) {
-            fs::remove_all(entry.path(), ec);
-            log(log_level::info, component, "removed the data of deleted topic {} ({})", uuid,
-                ec ? ec.message() : "ok");
+    retire_deleted(md, live_uuids, names, now_ms);
+}
+
+std::vector<std::string> partition_manager::topic_dirs() const {
+    std::vector<std::string> out;
+    for (const fs::path& p : entries(fs::path(_data_dir) / "topics")) {
+        const std::string uuid = p.filename().string();
+        const auto canonical = parse_uuid(uuid);
+        std::error_code ec;
+        if (fs::is_directory(p, ec) && canonical && *canonical == uuid) {
+            out.push_back(uuid);  // anything else is not ours: never touch it
         }
     }
+    return out;
+}
+
+void partition_manager::adopt(const metadata_cache& md, int64_t now_ms) {
+    for (const std::string& uuid : topic_dirs()) {
+        if (std::any_of(md.topics().begin(), md.topics().end(),
+                        [&](const auto& t) { return t.second.uuid() == uuid; })) {
+            continue;
+        }
+        const fs::path from = fs::path(_data_dir) / "topics" / uuid;
+        fs::path to = fs::path(_data_dir) / "orphans" / uuid;
+        std::error_code ec;
+        fs::create_directories(to.parent_path(), ec);
+        if (fs::exists(to, ec)) {
+            to += fmt::format(".{}", now_ms);
+        }
+        fs::rename(from, to, ec);
+        log(log_level::warn, component,
+            "topic directory {} is not in cluster {}'s state at revision {}, and this data dir "
+            "has no {} to prove the topic was deleted: moved to {} and kept ({}); remove it by "
+            "hand once you know it is not needed",
+            from.string(), md.cluster_uuid(), md.applied_revision(), cluster_record::file_name,
+            to.string(), ec ? ec.message() : "ok");
+    }
+    (void)record_applied(md);
+}
+
+void partition_manager::retire_deleted(const metadata_cache& md,
+                                       const std::set<std::string>& live_uuids,
+                                       const std::map<std::string, std::string>& names,
+                                       int64_t now_ms) {
+    if (_record == nullptr || !_record->exists()) {
+        return;  // nothing proves a deletion (see the file comment)
+    }
+    bool recorded = false;
+    for (const std::string& uuid : topic_dirs()) {
+        if (live_uuids.count(uuid) != 0) {
+            continue;
+        }
+        // The deletion is acted on: a snapshot from before it must be
+        // refused from now on, or the topic would come back empty.
+        if (!recorded && !(recorded = record_applied(md))) {
+            return;
+        }
+        const fs::path from = fs::path(_data_dir) / "topics" / uuid;
+        const fs::path to = fs::path(_data_dir) / "trash" /
+                            fmt::format("{}.{}.{}", uuid, md.applied_revision(), now_ms);
+        std::error_code ec;
+        fs::create_directories(to.parent_path(), ec);
+        if (!ec) {
+            fs::rename(from, to, ec);
+        }
+        const auto name = names.find(uuid);
+        const std::string topic =
+            name != names.end() ? fmt::format("{} ({})", name->second, uuid) : uuid;
+        if (ec) {
+            log(log_level::error, component,
+                "topic {} was deleted (revision <= {}), but its data in {} cannot be moved to "
+                "the trash ({}): {}; retrying at the next change",
+                topic, md.applied_revision(), from.string(), to.string(), ec.message());
+            continue;
+        }
+        log(log_level::info, component,
+            "topic {} was deleted (revision <= {}): its data moved to {}, removed in {} ms", topic,
+            md.applied_revision(), to.string(), _defaults.delete_delay_ms);
+    }
+}
+
+std::vector<partition_manager::tombstone> partition_manager::tombstones() const {
+    std::vector<tombstone> out;
+    for (const fs::path& p : entries(fs::path(_data_dir) / "trash")) {
+        // <uuid>.<revision>.<deleted at ms>: exactly what retire_deleted names.
+        const std::string name = p.filename().string();
+        const size_t a = name.find('.');
+        const size_t b = a == std::string::npos ? a : name.find('.', a + 1);
+        if (b == std::string::npos || name.find('.', b + 1) != std::string::npos) {
+            continue;
+        }
+        tombstone t;
+        t.path = p.string();
+        t.topic_uuid = name.substr(0, a);
+        const auto uuid = parse_uuid(t.topic_uuid);
+        const std::string rev = name.substr(a + 1, b - a - 1);
+        const std::string at = name.substr(b + 1);
+        const auto digits = [](const std::string& x) {
+            return !x.empty() && x.size() <= 18 && x.find_first_not_of("0123456789") == x.npos;
+        };
+        if (!uuid || *uuid != t.topic_uuid || !digits(rev) || !digits(at)) {
+            continue;
+        }
+        t.revision = std::stoull(rev);
+        t.deleted_ms = std::stoll(at);
+        out.push_back(std::move(t));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const tombstone& x, const tombstone& y) { return x.deleted_ms < y.deleted_ms; });
+    return out;
+}
+
+size_t partition_manager::reclaim(int64_t now_ms) {
+    size_t removed = 0;
+    for (const tombstone& t : tombstones()) {
+        const int64_t delay = std::max<int64_t>(0, _defaults.delete_delay_ms);
+        const bool due = t.deleted_ms <= std::numeric_limits<int64_t>::max() - delay &&
+                         t.deleted_ms + delay <= now_ms;
+        if (!due) {
+            continue;
+        }
+        std::error_code ec;
+        fs::remove_all(t.path, ec);
+        if (ec) {
+            if (_unremovable.insert(t.path).second) {  // retried every pass, logged once
+                log(log_level::error, component, "cannot remove tombstone {}: {}", t.path,
+                    ec.message());
+            }
+            continue;
+        }
+        _unremovable.erase(t.path);
+        ++removed;
+        log(log_level::info, component,
+            "removed the data of deleted topic {} (tombstone {}, {} ms after its deletion)",
+            t.topic_uuid, t.path, now_ms - t.deleted_ms);
+    }
+    return removed;
 }
 
 storage::partition_log* partition_manager::find(const std::string& topic, int32_t partition) {
@@ -184,6 +341,7 @@ storage::partition_log* partition_manager::find(const std::string& topic, int32_
 }
 
 void partition_manager::housekeeping(int64_t now_ms) {
+    reclaim(now_ms);
     for (auto& [k, l] : _logs) {
         if (auto r = l.log->maybe_flush(now_ms); !r) {
             log(log_level::error, component, "{}-{}: flush: {}", k.topic, k.partition,

@@ -13,19 +13,41 @@
 // reconcile():
 //   - every partition of every topic whose replicas name this broker gets
 //     an open log (created if missing), with the topic's configs applied;
-//   - logs of topics no longer in the cache (deleted) are closed and their
-//     directories removed; a partition no longer assigned here is closed
-//     (its data kept until the topic goes: reassignment lands later);
+//   - a partition no longer assigned here is closed (its data kept until
+//     the topic goes: reassignment lands later);
+//   - the directory of a topic the cache no longer has was deleted (see
+//     below): its logs are closed and the directory is *moved* to the trash,
+//     <data_dir>/trash/<topic uuid>.<revision>.<deleted at, unix ms>, where
+//     the reclaimer removes it log_delete_delay_ms later (reclaim(), from
+//     housekeeping; the time is in the name, so a restart changes nothing);
 //   - nothing happens before the cache holds a snapshot.
 // Until replication between brokers exists, only the leader's log takes
 // writes; a follower's log stays empty (Metadata reports the ISR as the
 // leader alone).
+//
+// Why "missing from the cache" proves a deletion: the cache only holds
+// states of the recorded cluster at or after the recorded revision
+// (metadata_cache::require, cluster_record), and the record is advanced to
+// the applied revision before any topic directory is created or trashed.
+// So every directory on disk belongs to a topic created at or before a
+// revision the cache has reached, and one the cache lacks was deleted since
+// -- by a delta applied in order, or while the broker was away (a resync
+// snapshot of the same cluster, not older than what the broker acted on).
+//
+// Without a cluster_record file (a new data dir, or one written by an
+// older broker) there is no such proof: directories of topics the first
+// accepted state lacks are moved to <data_dir>/orphans/<uuid> and never
+// removed (logged; the operator decides), and then the record is written.
+// A manager given no cluster_record at all (tests of other modules) never
+// moves a topic directory.
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "broker/cluster/metadata_cache.h"
 #include "broker/log/partition_log.h"
@@ -36,15 +58,40 @@ struct partition_defaults {
     /// Broker-level flush policy (broker.yaml flush.*): 0 = never.
     int64_t flush_messages = 0;
     int64_t flush_ms = 0;
+    /// How long a deleted topic's data stays in the trash before it is
+    /// removed (broker.yaml log_delete_delay_ms); 0: at the next reclaim.
+    int64_t delete_delay_ms = 60000;
 };
+
+class cluster_record;
 
 class partition_manager {
   public:
-    partition_manager(std::string data_dir, int32_t broker_id, partition_defaults d);
+    /// `record` (may be null: nothing is then ever moved or removed) must
+    /// outlive the manager; the manager advances it before it changes the
+    /// disk on the cache's word.
+    partition_manager(std::string data_dir, int32_t broker_id, partition_defaults d,
+                      cluster_record* record = nullptr);
 
-    /// See the file comment. Failures (a log that does not open) are logged
-    /// and counted; the partition is retried on the next reconcile.
+    /// See the file comment. Failures (a log that does not open, a record
+    /// that cannot be written) are logged and counted; what failed is
+    /// retried on the next reconcile. `now_ms` is wall-clock time (it names
+    /// tombstones).
     void reconcile(const metadata_cache& md, int64_t now_ms);
+
+    /// Removes the tombstones in the trash whose delay has passed at
+    /// `now_ms` (wall clock). Entries the manager did not name are left
+    /// alone. Returns how many were removed.
+    size_t reclaim(int64_t now_ms);
+    /// A tombstone: the path and when it is due for removal.
+    struct tombstone {
+        std::string path;
+        std::string topic_uuid;
+        uint64_t revision = 0;
+        int64_t deleted_ms = 0;
+    };
+    /// The trash's tombstones, oldest first (tests, logs).
+    std::vector<tombstone> tombstones() const;
 
     /// The open log of (topic, partition), or nullptr.
     storage::partition_log* find(const std::string& topic, int32_t partition);
@@ -57,7 +104,8 @@ class partition_manager {
     static result<storage::log_config> config_for(const v1::Topic& topic, const metadata_cache& md,
                                                   const partition_defaults& d);
 
-    /// Applies time-based duties to every log: retention and flush.ms.
+    /// Applies time-based duties: reclaim() of the trash, and retention and
+    /// flush.ms to every log.
     void housekeeping(int64_t now_ms);
 
   private:
@@ -71,11 +119,28 @@ class partition_manager {
         std::unique_ptr<storage::partition_log> log;
     };
 
+    /// Advances the record to the cache's applied state before the disk
+    /// changes on its word; false (logged) if it could not be written.
+    bool record_applied(const metadata_cache& md);
+    /// Moves away every topic directory the cache lacks (see the file
+    /// comment); `names` maps the uuids of logs that were open to their
+    /// topic's name, for the log lines.
+    void retire_deleted(const metadata_cache& md, const std::set<std::string>& live_uuids,
+                        const std::map<std::string, std::string>& names, int64_t now_ms);
+    /// The first state of a data dir without a record: directories it lacks
+    /// go to orphans/ (kept), then the record is written.
+    void adopt(const metadata_cache& md, int64_t now_ms);
+    /// The uuids of the topic directories under <data_dir>/topics.
+    std::vector<std::string> topic_dirs() const;
+
     std::string _data_dir;
     int32_t _broker_id;
     partition_defaults _defaults;
+    cluster_record* _record;
     std::map<key, open_log> _logs;
     size_t _failed = 0;
+    /// Tombstones whose removal failed (logged once each).
+    std::set<std::string> _unremovable;
 };
 
 }  // namespace fjord::broker

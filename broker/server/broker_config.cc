@@ -23,9 +23,9 @@ namespace {
 
 // Keys of each mapping, in the order the reference documents them.
 constexpr std::string_view top_keys[] = {
-    "node_id",   "data_dir", "controllers",       "listen",
-    "advertise", "rack",     "max_request_bytes", "connections_max_idle_ms",
-    "flush",     "group",    "log_level"};
+    "node_id",   "data_dir", "controllers",         "listen",
+    "advertise", "rack",     "max_request_bytes",   "connections_max_idle_ms",
+    "flush",     "group",    "log_delete_delay_ms", "log_level"};
 constexpr std::string_view listen_keys[] = {"kafka", "metrics"};
 constexpr std::string_view advertise_keys[] = {"kafka"};
 constexpr std::string_view flush_keys[] = {"messages", "ms"};
@@ -188,6 +188,16 @@ void parse_document(yaml_checker& p, const YAML::Node& root, broker_config& c) {
     }
     if (const yaml_field* f = p.lookup(*fs, "", "group", false, 0)) {
         parse_group(p, *f, c);
+    }
+    if (const yaml_field* f = p.lookup(*fs, "", "log_delete_delay_ms", false, 0);
+        f != nullptr && f->value.IsScalar() && f->value.Scalar().starts_with('-')) {
+        // A negative delay is the likely mistake (Kafka's -1 means "never"
+        // elsewhere): say what is allowed rather than "not unsigned".
+        p.error("log_delete_delay_ms",
+                fmt::format("must be 0 or more milliseconds, got {}", f->value.Scalar()), f->line);
+    } else {
+        p.read_uint<uint64_t>(*fs, "", "log_delete_delay_ms", false, 0, 0,
+                              std::numeric_limits<int64_t>::max(), c.log_delete_delay_ms);
     }
     p.read_log_level(*fs, "", "log_level", false, 0, c.log_level);
     if (!p.failed()) {

@@ -92,6 +92,10 @@ struct broker_config {
     uint32_t connections_max_idle_ms = 600000;
     flush_policy flush;
     group_coordinator_config group;
+    /// How long a deleted topic's data is kept (moved to <data_dir>/trash)
+    /// before it is removed, as Kafka's file.delete.delay.ms; 0: removed at
+    /// the next reclaim pass (within a second).
+    uint64_t log_delete_delay_ms = 60000;
     fjord::log_level log_level = fjord::log_level::info;
     bool operator==(const broker_config&) const = default;
 };

@@ -41,6 +41,7 @@ group:
   min_session_timeout_ms: 6000
   max_session_timeout_ms: 300000
   initial_rebalance_delay_ms: 1000
+log_delete_delay_ms: 300000
 log_level: debug
 )";
 
@@ -77,6 +78,7 @@ TEST(broker_config, full_example) {
     EXPECT_EQ(c.connections_max_idle_ms, 300000u);
     EXPECT_EQ(c.flush, (flush_policy{10000, 1000}));
     EXPECT_EQ(c.group, (group_coordinator_config{32, 6000, 300000, 1000}));
+    EXPECT_EQ(c.log_delete_delay_ms, 300000u);
     EXPECT_EQ(c.log_level, log_level::debug);
 }
 
@@ -96,6 +98,7 @@ TEST(broker_config, defaults) {
     EXPECT_EQ(r->max_request_bytes, 104857600u);
     EXPECT_EQ(r->connections_max_idle_ms, 600000u);
     EXPECT_EQ(r->flush, (flush_policy{0, 0}));
+    EXPECT_EQ(r->log_delete_delay_ms, 60000u);
     EXPECT_EQ(r->log_level, log_level::info);
 }
 
@@ -246,6 +249,26 @@ TEST(broker_config, group_coordinator_keys) {
     EXPECT_EQ(error_with_base("group:\n  max_session_timeout_ms: 5000\n"),
               "group.min_session_timeout_ms: 6000 is more than group.max_session_timeout_ms "
               "(5000) (line 5)");
+}
+
+TEST(broker_config, log_delete_delay_ms) {
+    for (const auto& [text, want] : {std::pair<const char*, uint64_t>{"0", 0},
+                                     {"1", 1},
+                                     {"\"250\"", 250},
+                                     {"9223372036854775807", 9223372036854775807u}}) {
+        auto r = parse_broker_config(std::string(base) + "log_delete_delay_ms: " + text + "\n");
+        ASSERT_TRUE(r) << text << ": " << r.error().message();
+        EXPECT_EQ(r->log_delete_delay_ms, want) << text;
+    }
+    EXPECT_EQ(error_with_base("log_delete_delay_ms: -1\n"),
+              "log_delete_delay_ms: must be 0 or more milliseconds, got -1 (line 4)");
+    EXPECT_EQ(error_with_base("log_delete_delay_ms: 1m\n"),
+              "log_delete_delay_ms: expected an unsigned integer, got \"1m\" (line 4)");
+    EXPECT_EQ(error_with_base("log_delete_delay_ms: 9223372036854775808\n"),
+              "log_delete_delay_ms: must be between 0 and 9223372036854775807, got "
+              "9223372036854775808 (line 4)");
+    EXPECT_EQ(error_with_base("log_delete_dely_ms: 5\n"),
+              "log_delete_dely_ms: unknown key, did you mean log_delete_delay_ms? (line 4)");
 }
 
 TEST(broker_config, log_level) {

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/cluster/cluster_record.h"
 #include "broker/cluster/controller_client.h"
 #include "broker/cluster/controller_link.h"
 #include "broker/cluster/metadata_cache.h"
@@ -29,6 +30,7 @@ namespace {
 
 constexpr const char* component = "broker";
 constexpr std::chrono::milliseconds housekeeping_interval{1000};
+constexpr std::chrono::milliseconds record_interval{10000};
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -59,25 +61,48 @@ struct broker_server::impl {
     std::atomic<size_t> open_logs{0};  // for /metrics (the map is the io thread's)
     std::atomic<bool> ready{false};
     std::atomic<kafka_listener*> listener_ptr{nullptr};
-    /// After an event the cache refused: drop events until a snapshot.
-    bool resyncing = false;
+    /// Which cluster the data belongs to and the revision acted on (the io
+    /// thread's, like the cache; the partition manager advances it before
+    /// it changes the disk).
+    std::optional<cluster_record> record;
+    /// The last Watch stream whose event the cache refused: the rest of it,
+    /// already posted, is dropped.
+    uint64_t dropped_stream = 0;
+    /// The cluster the link checks controllers against.
+    std::string linked_uuid;
+    int64_t last_recorded_ms = 0;
     bool stopped = false;
 
     /// On the io thread: one Watch event into the cache, then the logs.
-    void on_event(const v1::WatchEvent& ev) {
-        if (resyncing && !ev.has_snapshot()) {
-            return;  // still the old stream's events, already posted
+    void on_event(const v1::WatchEvent& ev, const watch_source& src) {
+        if (src.stream <= dropped_stream) {
+            return;
         }
-        resyncing = false;
         if (auto r = md.apply(ev); !r) {
-            log(log_level::warn, component, "watch: {}; starting over from a snapshot",
-                r.error().detail);
-            resyncing = true;
-            link->resync();
+            // Nothing of it was applied and nothing on disk was touched;
+            // another controller (or this one, later) will do.
+            if (ev.has_snapshot() && (r.error().code == watch_errc::behind ||
+                                      r.error().code == watch_errc::foreign_cluster)) {
+                log(log_level::error, component,
+                    "controller at {} is {}: {}; refused: not applied, no data touched, not "
+                    "serving its state; trying another controller",
+                    src.address,
+                    r.error().code == watch_errc::behind ? "behind" : "of another cluster",
+                    r.error().detail);
+            } else {
+                log(log_level::warn, component, "watch from {}: {}; following another controller",
+                    src.address, r.error().detail);
+            }
+            dropped_stream = src.stream;
+            link->reconnect();
             return;
         }
         if (!ev.revision_complete()) {
             return;  // the rest of this revision follows
+        }
+        if (md.cluster_uuid() != linked_uuid) {
+            linked_uuid = md.cluster_uuid();
+            link->set_cluster_uuid(linked_uuid);
         }
         partitions->reconcile(md, wall_ms());
         open_logs = partitions->open_logs();
@@ -103,8 +128,26 @@ struct broker_server::impl {
         groups->stop();
     }
 
+    /// Records the applied revision at a clean point: between events, when
+    /// it has moved, at most every record_interval (and at shutdown). What
+    /// changes the disk records it first anyway (partition_manager); this
+    /// only narrows which older snapshots a restart would still accept.
+    void record_applied(bool now) {
+        const int64_t t = wall_ms();
+        if (!md.ready() || md.applied_revision() <= record->revision() ||
+            (!now && t - last_recorded_ms < record_interval.count())) {
+            return;
+        }
+        last_recorded_ms = t;
+        if (auto r = record->advance(md.cluster_uuid(), md.applied_revision()); !r) {
+            log(log_level::error, component, "recording the applied revision: {}",
+                r.error().detail);
+        }
+    }
+
     void housekeeping() {
         partitions->housekeeping(wall_ms());
+        record_applied(false);
         listener->post_after(housekeeping_interval, [this] { housekeeping(); });
     }
 };
@@ -124,11 +167,26 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
         return lock.error();
     }
     im->lock = std::move(*lock);
+    auto record = cluster_record::open(cfg.data_dir);
+    if (!record) {
+        return error_info(record.error().code, fmt::format("data_dir: {}", record.error().detail));
+    }
+    im->record = std::move(*record);
+    // Only a snapshot of this cluster, not older than what was acted on.
+    im->md.require(im->record->cluster_uuid(), im->record->revision());
+    if (im->record->exists()) {
+        log(log_level::info, component, "data dir {} follows cluster {} (acted on revision {})",
+            cfg.data_dir,
+            im->record->cluster_uuid().empty() ? "(not known yet)" : im->record->cluster_uuid(),
+            im->record->revision());
+    }
 
     im->partitions = std::make_unique<partition_manager>(
         cfg.data_dir, cfg.node_id,
         partition_defaults{static_cast<int64_t>(cfg.flush.messages),
-                           static_cast<int64_t>(cfg.flush.ms)});
+                           static_cast<int64_t>(cfg.flush.ms),
+                           static_cast<int64_t>(cfg.log_delete_delay_ms)},
+        &*im->record);
     broker_endpoint me{cfg.node_id, cfg.advertise.kafka.host, cfg.advertise.kafka.port, cfg.rack};
     std::vector<std::string> controllers;
     for (const auto& c : cfg.controllers) {
@@ -236,10 +294,13 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     ep->set_port(cfg.advertise.kafka.port);
     co.broker.set_rack(cfg.rack);
     co.broker.set_version(FJORD_VERSION);
-    im->link = std::make_unique<controller_link>(co, [raw](v1::WatchEvent ev) {
-        auto shared = std::make_shared<v1::WatchEvent>(std::move(ev));
-        raw->listener->post([raw, shared] { raw->on_event(*shared); });
-    });
+    im->link =
+        std::make_unique<controller_link>(co, [raw](v1::WatchEvent ev, const watch_source& src) {
+            auto shared = std::make_shared<v1::WatchEvent>(std::move(ev));
+            raw->listener->post([raw, shared, src] { raw->on_event(*shared, src); });
+        });
+    im->linked_uuid = im->record->cluster_uuid();
+    im->link->set_cluster_uuid(im->linked_uuid);
     im->link->start();
     im->listener->post_after(housekeeping_interval, [raw] { raw->housekeeping(); });
     log(log_level::info, component, "broker {} listening for Kafka clients on {} (advertised {})",
@@ -258,6 +319,8 @@ void broker_server::shutdown() {
     _impl->link->stop();
     _impl->stop_serving();
     _impl->http.reset();
+    // The io thread has stopped: the cache and the record are ours now.
+    _impl->record_applied(true);
     _impl->api.reset();
     _impl->partitions.reset();
 }

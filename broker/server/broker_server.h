@@ -10,9 +10,13 @@
 //   kafka_listener (io thread) ──frames──▶ kafka_api ──▶ partition logs
 //   http (/metrics, /healthz)
 //
-// Start-up: lock the data directory, listen (Kafka, metrics), then register
-// with the controller and follow Watch; READY=1 goes to systemd once the
-// first snapshot is applied (until then Metadata lists no topics).
+// Start-up: lock the data directory, read its cluster_record (which cluster
+// the data belongs to, the revision acted on), listen (Kafka, metrics), then
+// register with the controller and follow Watch; READY=1 goes to systemd
+// once the first snapshot is applied (until then Metadata lists no topics).
+// A snapshot of another cluster, or older than the record, is refused with
+// an error in the log, and the broker keeps trying the controllers without
+// applying anything or touching its data (broker/cluster/cluster_record.h).
 // shutdown(): STOPPING=1, stop following the controller, close the
 // listener (connections closed), then the logs.
 

@@ -955,6 +955,35 @@ void controller_service::SetBrokerState_async(
 grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                                        grpc::ServerWriter<v1::WatchEvent>* writer) {
     const auto cancelled = [&] { return _stopping.load() || ctx->IsCancelled(); };
+    // A watcher acts on what it is sent (a broker creates and deletes data
+    // on it), so the stream starts only from a member that has proven it
+    // is current: a ReadIndex, as for a linearizable read. A member that is
+    // partitioned, behind or without a leader fails the call, with the
+    // leader hint, and the watcher tries another. One that has just started
+    // or lost its leader learns of one within an election timeout: that is
+    // waited for (up to the read timeout), not turned into a failure.
+    if (_stopping) {
+        return finish("Watch", {grpc::StatusCode::UNAVAILABLE, "controller shutting down"});
+    }
+    const auto barrier_deadline = clock::now() + _o.read_timeout;
+    auto r = linearize(v1::ReadOptions{});
+    while (!r && to_error_code(r.error().code) == v1::NOT_LEADER &&
+           clock::now() + std::chrono::milliseconds(20) < barrier_deadline && !cancelled()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        r = linearize(v1::ReadOptions{});
+    }
+    if (!r) {
+        const grpc::Status hint = not_leader(ctx);  // adds the leader's id and address
+        if (to_error_code(r.error().code) == v1::NOT_LEADER) {
+            return finish("Watch", hint);
+        }
+        return finish(
+            "Watch",
+            {grpc::StatusCode::UNAVAILABLE,
+             fmt::format("this member cannot confirm that its state is current ({}); {}",
+                         r.error().detail.empty() ? r.error().code.message() : r.error().detail,
+                         hint.error_message())});
+    }
     revision_id last{req->from_revision()};
     auto send_snapshot = [&]() {
         // Serialized under the read lock (no copy of the tables), parsed
