@@ -2,6 +2,7 @@
 
 #include "broker/cluster/controller_client.h"
 
+#include <random>
 #include <system_error>
 #include <thread>
 
@@ -20,6 +21,7 @@ struct attempt_state {
     std::chrono::system_clock::time_point deadline;
     size_t target = 0;
     size_t tries = 0;
+    uint64_t session_seq = 0;  ///< 0: the request carries no session
     controller_client::done_fn<Resp> done;
 };
 
@@ -38,6 +40,18 @@ struct caller {
             std::lock_guard g(c._mu);
             st->target = c._next;
             ++c._calls;
+            // Writes carry this broker's session, so that a retry (here, or
+            // by the controller that forwards it) is applied at most once.
+            if constexpr (requires { st->req.mutable_session(); }) {
+                if (!st->req.validate_only()) {
+                    st->session_seq = ++c._last_seq;
+                    c._outstanding.insert(st->session_seq);
+                    auto* ses = st->req.mutable_session();
+                    ses->set_client_id(c._client_id);
+                    ses->set_seq(st->session_seq);
+                    ses->set_first_outstanding(*c._outstanding.begin());
+                }
+            }
         }
         attempt(st, start);
     }
@@ -68,9 +82,17 @@ struct caller {
                       if (s.ok()) {
                           self->_next = i;
                       }
-                      retry = s.error_code() == grpc::StatusCode::UNAVAILABLE &&
-                              st->tries < self->_stubs.size() && !self->_stopped &&
+                      // Without a session only UNAVAILABLE is retried (as
+                      // before); with one, outcome unknown too: the retry
+                      // is answered from the session if the first applied.
+                      const bool transient =
+                          s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                          (st->session_seq != 0 && s.error_code() == grpc::StatusCode::UNKNOWN);
+                      retry = transient && st->tries < self->_stubs.size() && !self->_stopped &&
                               std::chrono::system_clock::now() < st->deadline;
+                      if (!retry) {
+                          self->_outstanding.erase(st->session_seq);
+                      }
                   }
                   if (retry) {
                       st->target = i + 1;
@@ -80,9 +102,11 @@ struct caller {
                   if (s.ok()) {
                       st->done(std::move(st->resp));
                   } else {
-                      const std::errc code = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
-                                                 ? std::errc::timed_out
-                                                 : std::errc::io_error;
+                      // Timed out and outcome unknown both mean "may have been
+                      // applied" (Kafka: REQUEST_TIMED_OUT).
+                      const bool unknown = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                                           s.error_code() == grpc::StatusCode::UNKNOWN;
+                      const std::errc code = unknown ? std::errc::timed_out : std::errc::io_error;
                       st->done(error_info(
                           std::make_error_code(code),
                           fmt::format("controller {}: {} (gRPC {})", self->_addresses[i],
@@ -97,6 +121,7 @@ struct caller {
         // Called with c._mu held: run `done` on a thread of its own, never
         // inside the caller's call.
         controller_client* self = &c;
+        self->_outstanding.erase(st->session_seq);
         std::thread([self, st, why] {
             st->done(error_info(std::make_error_code(std::errc::operation_canceled), why));
             caller{*self}.finished();
@@ -112,8 +137,17 @@ struct caller {
     }
 };
 
+namespace {
+
+std::string random_client_id() {
+    std::random_device rd;
+    return fmt::format("broker-{:08x}{:08x}{:08x}", rd(), rd(), rd());
+}
+
+}  // namespace
+
 controller_client::controller_client(std::vector<std::string> controllers)
-    : _addresses(std::move(controllers)) {
+    : _addresses(std::move(controllers)), _client_id(random_client_id()) {
     for (const auto& address : _addresses) {
         _stubs.push_back(v1::ControllerService::NewStub(
             grpc::CreateChannel(address, grpc::InsecureChannelCredentials())));

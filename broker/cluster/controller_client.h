@@ -10,6 +10,10 @@
 // - Each call goes to one of the configured controllers (followers forward
 //   writes to the leader). A call that fails with UNAVAILABLE is retried on
 //   the next controller, each controller at most once, within the deadline.
+// - Writes carry a client session (controller_service.proto, Session): one
+//   random client id per client, requests numbered in call order, and the
+//   lowest seq still awaited as first_outstanding. So a retry can never
+//   apply twice, and a write is also retried on outcome unknown.
 // - `done` runs exactly once, on a gRPC thread (never inside the call):
 //   with the response, or with an error naming the controller and gRPC's
 //   reason. Per-item results inside a response are the caller's to read.
@@ -70,7 +74,10 @@ class controller_client {
     std::set<grpc::ClientContext*> _in_flight;  ///< attempts on the wire (to cancel)
     size_t _calls = 0;                          ///< calls whose `done` has not run yet
     bool _stopped = false;
-    size_t _next = 0;  ///< where the next call starts (the last one that answered)
+    size_t _next = 0;                 ///< where the next call starts (the last one that answered)
+    const std::string _client_id;     ///< this client's session
+    uint64_t _last_seq = 0;           ///< the last seq handed out
+    std::set<uint64_t> _outstanding;  ///< seqs of writes not yet answered
 };
 
 }  // namespace fjord::broker
