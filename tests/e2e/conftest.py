@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import atexit
 import json
+import itertools
 import os
+import random
 import re
 import shutil
 import signal
@@ -87,6 +89,12 @@ from fjord.controller.v1 import metadata_pb2 as md  # noqa: E402
 
 _ALL_PROCS: list[subprocess.Popen] = []
 _ALL_PROCS_MU = threading.Lock()
+
+
+# The client session Cluster.call gives write requests (controller_service.proto,
+# Session): one client per test process, requests numbered in call order.
+_CLIENT_ID = f"e2e-{os.getpid()}-{random.getrandbits(48):012x}"
+_SEQ = itertools.count(1)
 
 
 def _kill_leftovers() -> None:
@@ -475,9 +483,18 @@ class Cluster:
         members when one is unreachable (UNAVAILABLE). Other errors, including
         DEADLINE_EXCEEDED (the outcome is unknown), propagate.
 
-        A write retried after UNAVAILABLE may still have been applied (a
-        forward that broke after the leader committed): callers treat only an
-        answered OK as acknowledged."""
+        A write request gets a client session (as the CLI's do) unless it has
+        one, so a retry is applied at most once, and "outcome unknown"
+        (UNKNOWN: a forward that broke after the leader may have applied it)
+        is retried too. Callers still treat only an answered OK as
+        acknowledged."""
+        session = None
+        if "session" in request.DESCRIPTOR.fields_by_name and not getattr(
+                request, "validate_only", False):
+            if not request.HasField("session"):
+                request = type(request).FromString(request.SerializeToString())
+                request.session.CopyFrom(pb.Session(client_id=_CLIENT_ID, seq=next(_SEQ)))
+            session = request.session
         deadline = time.monotonic() + timeout
         target = prefer if prefer is not None and prefer.running else None
         last: Optional[grpc.RpcError] = None
@@ -493,7 +510,9 @@ class Cluster:
                     request, timeout=min(per_call, max(0.05, deadline - time.monotonic())))
             except grpc.RpcError as e:
                 last = e
-                if rpc_code(e) != grpc.StatusCode.UNAVAILABLE:
+                retriable = rpc_code(e) == grpc.StatusCode.UNAVAILABLE or (
+                    session is not None and rpc_code(e) == grpc.StatusCode.UNKNOWN)
+                if not retriable:
                     raise
                 hint = self.member_by_api(trailing(e).get("fjord-leader-address", ""))
                 target = hint if hint is not None and hint is not target and hint.running else None
