@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,7 +60,7 @@ class link final : public raft::transport {
 struct member {
     raft::memory_storage disk;
     counting_machine sm;
-    metrics::registry metrics;
+    std::unique_ptr<metrics::registry> metrics;  // one per loop: a loop registers its series
     std::unique_ptr<link> out;
     std::unique_ptr<raft_loop> loop;
 };
@@ -72,16 +73,36 @@ class cluster {
         for (uint64_t id = 1; id <= 3; ++id) {
             auto m = std::make_unique<member>();
             m->out = std::make_unique<link>(*this, node_id{id});
-            raft_loop_options o;
-            o.raft.id = node_id{id};
-            o.raft.bootstrap_voters = {node_id{1}, node_id{2}, node_id{3}};
-            o.raft.seed = id;
-            o.tick = 10ms;
-            o.request_expiry = 3600s;  // nothing expires in these tests
-            o.now = [this] { return _now; };
-            o.incarnation = id;
-            m->loop = std::make_unique<raft_loop>(o, m->disk, m->sm, *m->out, m->metrics);
             _members.emplace(node_id{id}, std::move(m));
+            start(node_id{id}, id);
+        }
+    }
+
+    /// (Re)starts a member's loop over its disk, as a new process would.
+    void start(node_id id, uint64_t incarnation) {
+        member& m = *_members.at(id);
+        if (m.loop) {
+            m.loop->stop();
+            m.loop.reset();
+        }
+        raft_loop_options o;
+        o.raft.id = id;
+        o.raft.bootstrap_voters = {node_id{1}, node_id{2}, node_id{3}};
+        o.raft.seed = id.value() + incarnation;
+        o.tick = 10ms;
+        o.request_expiry = 3600s;  // nothing expires in these tests
+        o.now = [this] { return _now; };
+        o.incarnation = incarnation;
+        m.metrics = std::make_unique<metrics::registry>();
+        m.loop = std::make_unique<raft_loop>(o, m.disk, m.sm, *m.out, *m.metrics);
+    }
+
+    /// Messages for which `pred` holds are kept off the wire until released.
+    void hold(std::function<bool(const raft::message&)> pred) { _hold = std::move(pred); }
+    void release_held() {
+        _hold = nullptr;
+        for (auto& m : std::exchange(_held, {})) {
+            _members.at(m.to)->loop->deliver(std::move(m));
         }
     }
     ~cluster() {
@@ -94,7 +115,9 @@ class cluster {
     clock::time_point now() const { return _now; }
 
     void send(node_id from, raft::message m) {
-        if (!cut(from, m.to)) {
+        if (_hold && _hold(m)) {
+            _held.push_back(std::move(m));
+        } else if (!cut(from, m.to)) {
             _wire.push_back(std::move(m));
         }
     }
@@ -153,6 +176,8 @@ class cluster {
     std::map<node_id, std::unique_ptr<member>> _members;
     std::deque<raft::message> _wire;
     std::set<node_id> _isolated;
+    std::function<bool(const raft::message&)> _hold;
+    std::vector<raft::message> _held;
 };
 
 void link::send(raft::message m) {
@@ -303,6 +328,40 @@ TEST(raft_loop, an_expired_proposal_is_outcome_unknown) {
     ASSERT_EQ(a.of("w").size(), 1u);
     EXPECT_EQ(a.of("w")[0].code(), raft::errc::outcome_unknown);
     EXPECT_FALSE(a.answered("v"));
+}
+
+// A follower's read-index request and the leader's answer carry a context
+// the follower matches to its waiting read. A member restarted in the same
+// term must not take a delayed answer meant for its previous run as the
+// answer to a new read: that answer's index may predate writes the new read
+// must see. Contexts carry the loop's incarnation.
+TEST(raft_loop, a_read_answer_meant_for_a_previous_run_resolves_nothing) {
+    cluster c;
+    ASSERT_TRUE(c.run_until([&] { return c.leader_among(all).has_value(); }));
+    const node_id l = *c.leader_among(all);
+    const node_id f = other_than({l});
+    c.hold([&](const raft::message& m) {
+        return m.type == raft::message_type::read_index_response && m.to == f;
+    });
+    std::optional<result<log_index>> first;
+    c.loop(f).read_index(clock::time_point::max(), [&](result<log_index> r) { first = r; });
+    for (int i = 0; i < 20; ++i) {
+        c.step();
+    }
+    ASSERT_FALSE(first.has_value());
+
+    // The follower restarts (same term, same log) before the answer arrives,
+    // learns the leader, and asks again; the old answer is delivered first.
+    c.start(f, 1000);
+    ASSERT_TRUE(c.run_until([&] { return c.loop(f).leader() == l; }));
+    std::optional<result<log_index>> second;
+    c.loop(f).read_index(clock::time_point::max(), [&](result<log_index> r) { second = r; });
+    c.loop(f).run_once();
+    c.release_held();
+    c.loop(f).run_once();
+    EXPECT_FALSE(second.has_value()) << "a previous run's answer resolved a new read";
+    ASSERT_TRUE(c.run_until([&] { return second.has_value(); }));
+    EXPECT_TRUE(*second) << second->error().message();
 }
 
 }  // namespace
