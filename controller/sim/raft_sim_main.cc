@@ -1,10 +1,12 @@
-// File: controller/raft/sim/raft_sim_main.cc
+// File: controller/sim/raft_sim_main.cc
 //
-// raft_sim: runs the deterministic Raft simulation over many seeds.
+// raft_sim: runs the deterministic simulation of a controller group (sim.h:
+// the production ready loop, state machine and durable log) over many seeds.
 //
 //   raft_sim --seeds N [--first S] [--nodes 3|5] [--duration-ms D]
 //   raft_sim --seed S [--nodes 3|5] [--verbose]     replay one seed exactly
-//   --unsafe-send-before-sync                        negative control: must fail
+//   --unsafe-no-fsync (alias --unsafe-send-before-sync)
+//                     negative control: the disks ignore flushes; must fail
 //
 // Exit status: 0 when every seed passes, 1 on the first violation (the seed,
 // the violation and the trace leading to it are printed), 2 on bad usage.
@@ -16,7 +18,7 @@
 
 #include <fmt/format.h>
 
-#include "controller/raft/sim/sim.h"
+#include "controller/sim/sim.h"
 
 namespace {
 
@@ -24,7 +26,8 @@ int usage(const std::string& why) {
     fmt::print(stderr,
                "raft_sim: {}\n"
                "usage: raft_sim --seeds N [--first S] [--nodes 3|5] [--duration-ms D]\n"
-               "       raft_sim --seed S [--nodes 3|5] [--duration-ms D] [--verbose]\n",
+               "       raft_sim --seed S [--nodes 3|5] [--duration-ms D] [--verbose]\n"
+               "       add --unsafe-no-fsync for the negative control (must fail)\n",
                why);
     return 2;
 }
@@ -50,7 +53,7 @@ int main(int argc, char** argv) {
     uint64_t seeds = 0;
     uint64_t first = 1;
     bool single = false;
-    fjord::raft::sim::options o;
+    fjord::sim::options o;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         auto value = [&](uint64_t& out) {
@@ -85,8 +88,8 @@ int main(int argc, char** argv) {
             }
         } else if (a == "--verbose") {
             o.verbose = true;
-        } else if (a == "--unsafe-send-before-sync") {
-            o.unsafe_send_before_sync = true;
+        } else if (a == "--unsafe-no-fsync" || a == "--unsafe-send-before-sync") {
+            o.unsafe_no_fsync = true;
         } else {
             return usage(fmt::format("unknown argument '{}'", a));
         }
@@ -97,10 +100,11 @@ int main(int argc, char** argv) {
         return usage("give --seeds N or --seed S");
     }
     const auto start = std::chrono::steady_clock::now();
-    uint64_t acked = 0, reads = 0, elections = 0, crashes = 0, snaps = 0, confs = 0, xfers = 0;
+    uint64_t acked = 0, retries = 0, reads = 0, elections = 0, crashes = 0, snaps = 0, confs = 0,
+             xfers = 0;
     for (uint64_t s = first; s < first + seeds; ++s) {
         o.seed = s;
-        const auto r = fjord::raft::sim::run(o);
+        const auto r = fjord::sim::run(o);
         if (!r.ok) {
             fmt::print("FAIL seed {} ({} nodes): {}\n", s, o.nodes, r.violation);
             fmt::print("--- last {} trace lines ---\n", r.trace.size());
@@ -112,6 +116,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         acked += r.writes_acked;
+        retries += r.retries;
         reads += r.reads_ok;
         elections += r.elections;
         crashes += r.crashes;
@@ -119,16 +124,17 @@ int main(int argc, char** argv) {
         confs += r.conf_changes;
         xfers += r.transfers;
         if (single) {
-            fmt::print("seed {}: ok, {} events\n", s, r.events);
+            fmt::print("seed {}: ok, {} events, {} writes acked, {} crashes, trace hash {:016x}\n",
+                       s, r.events, r.writes_acked, r.crashes, r.trace_hash);
         }
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     fmt::print(
-        "raft_sim: {} seeds passed ({} nodes, seeds {}..{}) in {:.1f}s: {} writes acked, {} "
-        "linearizable reads, {} elections, {} crashes, {} snapshots sent, {} membership "
-        "changes, {} transfers\n",
-        seeds, o.nodes, first, first + seeds - 1, secs, acked, reads, elections, crashes, snaps,
-        confs, xfers);
+        "raft_sim: {} seeds passed ({} nodes, seeds {}..{}) in {:.1f}s: {} writes acked ({} "
+        "retries), {} linearizable reads, {} elections, {} crashes, {} snapshots sent, {} "
+        "membership changes, {} transfers\n",
+        seeds, o.nodes, first, first + seeds - 1, secs, acked, retries, reads, elections, crashes,
+        snaps, confs, xfers);
     return 0;
 }
