@@ -215,13 +215,13 @@ node_id other_than(std::initializer_list<node_id> not_these) {
 // waiter must hear a definite "not committed" once its index commits another
 // entry.
 TEST(raft_loop, no_waiter_is_dropped_when_a_former_leader_proposes_at_an_old_index) {
+    answers a;  // outlives the cluster, whose loops answer into it at stop
     cluster c;
     ASSERT_TRUE(c.run_until([&] { return c.leader_among(all).has_value(); }));
     const node_id l = *c.leader_among(all);
 
     // 1. L, cut off, takes five proposals at term t1 that can never commit.
     c.isolate(l);
-    answers a;
     for (int k = 0; k < 5; ++k) {
         c.loop(l).propose(fmt::format("old-{}", k), clock::time_point::max(),
                           a.expect(fmt::format("old-{}", k)));
@@ -281,10 +281,10 @@ TEST(raft_loop, no_waiter_is_dropped_when_a_former_leader_proposes_at_an_old_ind
 // answer at once: the new leader may hold the entry and commit it. Here it
 // does, and the proposer hears success.
 TEST(raft_loop, a_deposed_leaders_proposal_that_commits_anyway_is_answered_success) {
+    answers a;  // outlives the cluster, whose loops answer into it at stop
     cluster c;
     ASSERT_TRUE(c.run_until([&] { return c.leader_among(all).has_value(); }));
     const node_id l = *c.leader_among(all);
-    answers a;
     c.loop(l).propose("w", clock::time_point::max(), a.expect("w"));
     // L appends and sends, then is cut off before it hears any answer; the
     // others hold the entry and one of them commits it in a new term.
@@ -303,11 +303,11 @@ TEST(raft_loop, a_deposed_leaders_proposal_that_commits_anyway_is_answered_succe
 
 // Stopping with a proposal in flight cannot say whether it committed.
 TEST(raft_loop, stop_with_a_proposal_in_flight_is_outcome_unknown) {
+    answers a;  // outlives the cluster, whose loops answer into it at stop
     cluster c;
     ASSERT_TRUE(c.run_until([&] { return c.leader_among(all).has_value(); }));
     const node_id l = *c.leader_among(all);
     c.isolate(l);
-    answers a;
     c.loop(l).propose("w", clock::time_point::max(), a.expect("w"));
     c.loop(l).run_once();
     c.loop(l).stop();
@@ -317,11 +317,11 @@ TEST(raft_loop, stop_with_a_proposal_in_flight_is_outcome_unknown) {
 
 // A proposal past its deadline is not known to have failed either.
 TEST(raft_loop, an_expired_proposal_is_outcome_unknown) {
+    answers a;  // outlives the cluster, whose loops answer into it at stop
     cluster c;
     ASSERT_TRUE(c.run_until([&] { return c.leader_among(all).has_value(); }));
     const node_id l = *c.leader_among(all);
     c.isolate(l);
-    answers a;
     c.loop(l).propose("w", c.now() + 50ms, a.expect("w"));
     c.loop(l).propose("v", clock::time_point::max(), a.expect("v"));
     ASSERT_TRUE(c.run_until([&] { return a.answered("w"); }));
@@ -336,6 +336,8 @@ TEST(raft_loop, an_expired_proposal_is_outcome_unknown) {
 // answer to a new read: that answer's index may predate writes the new read
 // must see. Contexts carry the loop's incarnation.
 TEST(raft_loop, a_read_answer_meant_for_a_previous_run_resolves_nothing) {
+    std::optional<result<log_index>> first;  // outlive the cluster (see answers)
+    std::optional<result<log_index>> second;
     cluster c;
     ASSERT_TRUE(c.run_until([&] { return c.leader_among(all).has_value(); }));
     const node_id l = *c.leader_among(all);
@@ -343,7 +345,6 @@ TEST(raft_loop, a_read_answer_meant_for_a_previous_run_resolves_nothing) {
     c.hold([&](const raft::message& m) {
         return m.type == raft::message_type::read_index_response && m.to == f;
     });
-    std::optional<result<log_index>> first;
     c.loop(f).read_index(clock::time_point::max(), [&](result<log_index> r) { first = r; });
     for (int i = 0; i < 20; ++i) {
         c.step();
@@ -354,7 +355,6 @@ TEST(raft_loop, a_read_answer_meant_for_a_previous_run_resolves_nothing) {
     // learns the leader, and asks again; the old answer is delivered first.
     c.start(f, 1000);
     ASSERT_TRUE(c.run_until([&] { return c.loop(f).leader() == l; }));
-    std::optional<result<log_index>> second;
     c.loop(f).read_index(clock::time_point::max(), [&](result<log_index> r) { second = r; });
     c.loop(f).run_once();
     c.release_held();
