@@ -135,49 +135,99 @@ result<void> sync_dir(const std::string& dir) {
 }
 
 std::string encode_identity(node_id node, std::string_view cluster_uuid) {
-    std::string body = fmt::format(
-        "# Fjord data directory identity. Do not edit: a bad checksum stops the node.\n"
-        "format=1\n"
-        "node_id={}\n"
-        "cluster_uuid={}\n",
-        node, cluster_uuid);
-    body += fmt::format("crc32c={:08x}\n", crc32c(body));
-    return body;
-}
-
-error_info corrupt(const std::string& path, std::string_view why) {
-    return error_info(data_dir_errc::corrupt,
-                      fmt::format("{}: {}; the file is damaged or was edited", path, why));
+    return encode_checked_kv(
+        fmt::format("# Fjord data directory identity. Do not edit: a bad checksum stops the node.\n"
+                    "format=1\n"
+                    "node_id={}\n"
+                    "cluster_uuid={}\n",
+                    node, cluster_uuid));
 }
 
 result<identity> decode_identity(const std::string& dir, const std::string& path,
                                  std::string_view text) {
-    if (text.size() > max_identity_bytes) {
-        return corrupt(path, fmt::format("larger than {} bytes", max_identity_bytes));
-    }
-    if (!text.ends_with('\n')) {
-        return corrupt(path, "truncated (no final newline)");
-    }
-    const size_t crc_at = text.rfind("crc32c=");
-    if (crc_at == std::string_view::npos || (crc_at != 0 && text[crc_at - 1] != '\n')) {
-        return corrupt(path, "no crc32c line");
-    }
-    const std::string_view crc_text = text.substr(crc_at + 7, text.size() - crc_at - 8);
-    uint32_t want = 0;
-    const auto [end, ec] =
-        std::from_chars(crc_text.data(), crc_text.data() + crc_text.size(), want, 16);
-    if (crc_text.size() != 8 || ec != std::errc() || end != crc_text.data() + crc_text.size()) {
-        return corrupt(path, "malformed crc32c line");
-    }
-    const std::string_view body = text.substr(0, crc_at);
-    if (crc32c(body) != want) {
-        return corrupt(path, "checksum mismatch");
+    auto pairs = decode_checked_kv(text, path, max_identity_bytes);
+    if (!pairs) {
+        return pairs.error();
     }
     identity id;
     id.dir = dir;
     bool have_format = false;
     bool have_node = false;
     bool have_cluster = false;
+    for (const auto& [key, value] : *pairs) {
+        if (key == "format") {
+            if (value != "1") {
+                return checked_kv_corrupt(path, fmt::format("unsupported format {}", value));
+            }
+            have_format = true;
+        } else if (key == "node_id") {
+            uint64_t v = 0;
+            const auto [e, c] = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (c != std::errc() || e != value.data() + value.size() || v == 0 ||
+                value.find_first_not_of("0123456789") != std::string_view::npos) {
+                return checked_kv_corrupt(path, fmt::format("bad node_id \"{}\"", value));
+            }
+            id.node_id = node_id(v);
+            have_node = true;
+        } else if (key == "cluster_uuid") {
+            if (!value.empty()) {
+                const auto u = parse_uuid(value);
+                if (!u || *u != value) {
+                    return checked_kv_corrupt(path, fmt::format("bad cluster_uuid \"{}\"", value));
+                }
+                id.cluster_uuid = *u;
+            }
+            have_cluster = true;
+        } else {
+            return checked_kv_corrupt(path, fmt::format("unknown key \"{}\"", key));
+        }
+    }
+    if (!have_format || !have_node || !have_cluster) {
+        return checked_kv_corrupt(path, "missing format, node_id or cluster_uuid");
+    }
+    return id;
+}
+
+result<void> write_identity(const std::string& dir, node_id node, std::string_view cluster_uuid) {
+    return write_file_durably(dir, identity_name, encode_identity(node, cluster_uuid));
+}
+
+}  // namespace
+
+std::string encode_checked_kv(std::string body) {
+    body += fmt::format("crc32c={:08x}\n", crc32c(body));
+    return body;
+}
+
+error_info checked_kv_corrupt(const std::string& path, std::string_view why) {
+    return error_info(data_dir_errc::corrupt,
+                      fmt::format("{}: {}; the file is damaged or was edited", path, why));
+}
+
+result<std::vector<std::pair<std::string_view, std::string_view>>> decode_checked_kv(
+    std::string_view text, const std::string& path, size_t max_bytes) {
+    if (text.size() > max_bytes) {
+        return checked_kv_corrupt(path, fmt::format("larger than {} bytes", max_bytes));
+    }
+    if (!text.ends_with('\n')) {
+        return checked_kv_corrupt(path, "truncated (no final newline)");
+    }
+    const size_t crc_at = text.rfind("crc32c=");
+    if (crc_at == std::string_view::npos || (crc_at != 0 && text[crc_at - 1] != '\n')) {
+        return checked_kv_corrupt(path, "no crc32c line");
+    }
+    const std::string_view crc_text = text.substr(crc_at + 7, text.size() - crc_at - 8);
+    uint32_t want = 0;
+    const auto [end, ec] =
+        std::from_chars(crc_text.data(), crc_text.data() + crc_text.size(), want, 16);
+    if (crc_text.size() != 8 || ec != std::errc() || end != crc_text.data() + crc_text.size()) {
+        return checked_kv_corrupt(path, "malformed crc32c line");
+    }
+    const std::string_view body = text.substr(0, crc_at);
+    if (crc32c(body) != want) {
+        return checked_kv_corrupt(path, "checksum mismatch");
+    }
+    std::vector<std::pair<std::string_view, std::string_view>> pairs;
     size_t start = 0;
     while (start < body.size()) {
         size_t nl = body.find('\n', start);
@@ -191,48 +241,12 @@ result<identity> decode_identity(const std::string& dir, const std::string& path
         }
         const size_t eq = line.find('=');
         if (eq == std::string_view::npos) {
-            return corrupt(path, fmt::format("line \"{}\" is not key=value", line));
+            return checked_kv_corrupt(path, fmt::format("line \"{}\" is not key=value", line));
         }
-        const std::string_view key = line.substr(0, eq);
-        const std::string_view value = line.substr(eq + 1);
-        if (key == "format") {
-            if (value != "1") {
-                return corrupt(path, fmt::format("unsupported format {}", value));
-            }
-            have_format = true;
-        } else if (key == "node_id") {
-            uint64_t v = 0;
-            const auto [e, c] = std::from_chars(value.data(), value.data() + value.size(), v);
-            if (c != std::errc() || e != value.data() + value.size() || v == 0 ||
-                value.find_first_not_of("0123456789") != std::string_view::npos) {
-                return corrupt(path, fmt::format("bad node_id \"{}\"", value));
-            }
-            id.node_id = node_id(v);
-            have_node = true;
-        } else if (key == "cluster_uuid") {
-            if (!value.empty()) {
-                const auto u = parse_uuid(value);
-                if (!u || *u != value) {
-                    return corrupt(path, fmt::format("bad cluster_uuid \"{}\"", value));
-                }
-                id.cluster_uuid = *u;
-            }
-            have_cluster = true;
-        } else {
-            return corrupt(path, fmt::format("unknown key \"{}\"", key));
-        }
+        pairs.emplace_back(line.substr(0, eq), line.substr(eq + 1));
     }
-    if (!have_format || !have_node || !have_cluster) {
-        return corrupt(path, "missing format, node_id or cluster_uuid");
-    }
-    return id;
+    return pairs;
 }
-
-result<void> write_identity(const std::string& dir, node_id node, std::string_view cluster_uuid) {
-    return write_file_durably(dir, identity_name, encode_identity(node, cluster_uuid));
-}
-
-}  // namespace
 
 // temp file → write → fsync → rename over the file → fsync the directory.
 result<void> write_file_durably(const std::string& dir, std::string_view name,

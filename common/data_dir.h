@@ -25,6 +25,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "common/ids.h"
 #include "common/result.h"
@@ -96,6 +97,23 @@ struct identity {
 /// errc::not_empty if the directory has other entries but no identity;
 /// errc::corrupt if the file is damaged.
 result<identity> load_or_create_identity(const std::string& dir, node_id node);
+
+/// Small checksummed settings files (the identity, the broker's cluster
+/// record): `key=value` lines and `#` comments, then a last line
+/// `crc32c=<8 hex digits>` over every byte before it. Written whole with
+/// write_file_durably, so a damaged file is an edit or a disk fault, never a
+/// torn write.
+///
+/// encode_checked_kv(body) appends the checksum line to `body` (whole lines).
+/// decode_checked_kv(text, path, max) checks size, final newline, checksum
+/// and line shape, and returns the key=value pairs in file order (comments
+/// and blank lines skipped); each error is data_dir_errc::corrupt with
+/// checked_kv_corrupt's detail.
+std::string encode_checked_kv(std::string body);
+result<std::vector<std::pair<std::string_view, std::string_view>>> decode_checked_kv(
+    std::string_view text, const std::string& path, size_t max_bytes);
+/// "<path>: <why>; the file is damaged or was edited" (data_dir_errc::corrupt).
+error_info checked_kv_corrupt(const std::string& path, std::string_view why);
 
 /// Replaces <dir>/<name> with `data` atomically and durably: <name>.tmp is
 /// written and fsynced, renamed over <name>, and the directory fsynced. A

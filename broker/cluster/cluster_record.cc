@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "common/crc32c.h"
 #include "common/data_dir.h"
 #include "common/uuid.h"
 
@@ -20,20 +19,13 @@ namespace {
 constexpr size_t max_bytes = 4096;
 
 std::string encode(std::string_view uuid, uint64_t revision) {
-    std::string body = fmt::format(
-        "# Fjord broker: the controller cluster this data directory follows and the\n"
-        "# controller revision it has acted on. Do not edit; see docs/reliability.md.\n"
-        "format=1\n"
-        "cluster_uuid={}\n"
-        "applied_revision={}\n",
-        uuid, revision);
-    body += fmt::format("crc32c={:08x}\n", crc32c(body));
-    return body;
-}
-
-error_info corrupt(const std::string& path, std::string_view why) {
-    return error_info(data_dir_errc::corrupt,
-                      fmt::format("{}: {}; the file is damaged or was edited", path, why));
+    return encode_checked_kv(
+        fmt::format("# Fjord broker: the controller cluster this data directory follows and the\n"
+                    "# controller revision it has acted on. Do not edit; see docs/reliability.md.\n"
+                    "format=1\n"
+                    "cluster_uuid={}\n"
+                    "applied_revision={}\n",
+                    uuid, revision));
 }
 
 bool parse_u64(std::string_view text, uint64_t& out, int base = 10) {
@@ -63,54 +55,24 @@ result<cluster_record> cluster_record::open(std::string dir) {
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string text = ss.str();
-    if (text.size() > max_bytes) {
-        return corrupt(path, fmt::format("larger than {} bytes", max_bytes));
-    }
-    const size_t crc_at = text.rfind("crc32c=");
-    if (!text.ends_with('\n') || crc_at == std::string::npos ||
-        (crc_at != 0 && text[crc_at - 1] != '\n')) {
-        return corrupt(path, "no crc32c line");
-    }
-    uint64_t want = 0;
-    const std::string_view crc_text =
-        std::string_view(text).substr(crc_at + 7, text.size() - crc_at - 8);
-    if (crc_text.size() != 8 || !parse_u64(crc_text, want, 16)) {
-        return corrupt(path, "malformed crc32c line");
-    }
-    const std::string_view body = std::string_view(text).substr(0, crc_at);
-    if (crc32c(body) != want) {
-        return corrupt(path, "checksum mismatch");
+    auto pairs = decode_checked_kv(text, path, max_bytes);
+    if (!pairs) {
+        return pairs.error();
     }
     bool have_format = false;
     bool have_uuid = false;
     bool have_revision = false;
-    size_t start = 0;
-    while (start < body.size()) {
-        size_t nl = body.find('\n', start);
-        if (nl == std::string_view::npos) {
-            nl = body.size();
-        }
-        const std::string_view line = body.substr(start, nl - start);
-        start = nl + 1;
-        if (line.empty() || line.starts_with('#')) {
-            continue;
-        }
-        const size_t eq = line.find('=');
-        if (eq == std::string_view::npos) {
-            return corrupt(path, fmt::format("line \"{}\" is not key=value", line));
-        }
-        const std::string_view key = line.substr(0, eq);
-        const std::string_view value = line.substr(eq + 1);
+    for (const auto& [key, value] : *pairs) {
         if (key == "format") {
             if (value != "1") {
-                return corrupt(path, fmt::format("unsupported format {}", value));
+                return checked_kv_corrupt(path, fmt::format("unsupported format {}", value));
             }
             have_format = true;
         } else if (key == "cluster_uuid") {
             if (!value.empty()) {
                 const auto u = parse_uuid(value);
                 if (!u || *u != value) {
-                    return corrupt(path, fmt::format("bad cluster_uuid \"{}\"", value));
+                    return checked_kv_corrupt(path, fmt::format("bad cluster_uuid \"{}\"", value));
                 }
                 rec._cluster_uuid = *u;
             }
@@ -118,15 +80,15 @@ result<cluster_record> cluster_record::open(std::string dir) {
         } else if (key == "applied_revision") {
             if (!parse_u64(value, rec._revision) ||
                 value.find_first_not_of("0123456789") != std::string_view::npos) {
-                return corrupt(path, fmt::format("bad applied_revision \"{}\"", value));
+                return checked_kv_corrupt(path, fmt::format("bad applied_revision \"{}\"", value));
             }
             have_revision = true;
         } else {
-            return corrupt(path, fmt::format("unknown key \"{}\"", key));
+            return checked_kv_corrupt(path, fmt::format("unknown key \"{}\"", key));
         }
     }
     if (!have_format || !have_uuid || !have_revision) {
-        return corrupt(path, "missing format, cluster_uuid or applied_revision");
+        return checked_kv_corrupt(path, "missing format, cluster_uuid or applied_revision");
     }
     rec._exists = true;
     return rec;
