@@ -350,15 +350,6 @@ result<void> controller_service::linearize(const v1::ReadOptions& read) {
 
 namespace {
 
-/// The loop reports an expired request as timed_out; a write's caller hears
-/// what the sync API always said: the outcome is unknown.
-result<void> write_outcome(result<void> r) {
-    if (!r && r.error().code == std::make_error_code(std::errc::timed_out)) {
-        return error_info(controller::errc::timeout, "not applied in time; the outcome is unknown");
-    }
-    return r;
-}
-
 /// The command-level session of item `item` of a request, if it has one.
 std::optional<v1::CommandSession> command_session(const v1::Session& s, size_t item) {
     if (s.client_id().empty()) {
@@ -394,8 +385,7 @@ void controller_service::propose_one(const v1::ControllerCommand& cmd,
         then(error_info{errc::internal, "command does not serialize"});
         return;
     }
-    _loop.propose(std::move(data), clock::now() + _o.write_timeout,
-                  [then = std::move(then)](result<void> r) { then(write_outcome(std::move(r))); });
+    _loop.propose(std::move(data), clock::now() + _o.write_timeout, std::move(then));
 }
 
 void controller_service::propose_all(std::vector<std::optional<std::string>> cmds,
@@ -421,7 +411,7 @@ void controller_service::propose_all(std::vector<std::optional<std::string>> cmd
     for (size_t i = 0; i < cmds.size(); ++i) {
         if (cmds[i]) {
             _loop.propose(std::move(*cmds[i]), deadline, [b, i, arrive](result<void> r) {
-                b->outcomes[i] = write_outcome(std::move(r));
+                b->outcomes[i] = std::move(r);
                 arrive(b);
             });
         }
@@ -1005,7 +995,21 @@ grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::Watch
             return finish("Watch", grpc::Status::OK);
         }
     }
+    // A member that loses its leader (partitioned, or the group has no
+    // quorum) stops learning commits, and a watcher kept on it would stay
+    // behind for as long as the partition lasts: after an election timeout
+    // without a leader the stream ends, and the watcher goes to a member
+    // that can prove it is current (the barrier above).
+    std::optional<clock::time_point> leaderless_since;
     while (!cancelled()) {
+        if (_loop.leader() != no_node) {
+            leaderless_since.reset();
+        } else if (!leaderless_since) {
+            leaderless_since = clock::now();
+        } else if (clock::now() - *leaderless_since >= _o.election_timeout) {
+            return finish("Watch", {grpc::StatusCode::UNAVAILABLE,
+                                    "this member has lost its leader; its state may be behind"});
+        }
         auto deltas =
             _state.read([&](const controller::controller_stm& s) { return s.changes_after(last); });
         if (!deltas) {
