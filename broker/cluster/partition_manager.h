@@ -41,6 +41,7 @@
 // A manager given no cluster_record at all (tests of other modules) never
 // moves a topic directory.
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,13 +50,17 @@
 #include <utility>
 #include <vector>
 
+#include "broker/cluster/log_flusher.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/log/partition_log.h"
 
 namespace fjord::broker {
 
 struct partition_defaults {
-    /// Broker-level flush policy (broker.yaml flush.*): 0 = never.
+    /// Broker-level flush policy (broker.yaml flush.*) of write-caching
+    /// topics: 0 = never. Other topics are fsynced before every acks=all
+    /// answer and before their records become readable (log_flusher.h),
+    /// so a flush policy has nothing left to do for them.
     int64_t flush_messages = 0;
     int64_t flush_ms = 0;
     /// How long a deleted topic's data stays in the trash before it is
@@ -70,8 +75,12 @@ class partition_manager {
     /// `record` (may be null: nothing is then ever moved or removed) must
     /// outlive the manager; the manager advances it before it changes the
     /// disk on the cache's word.
+    /// `flusher` (not owned; null: an inline one of the manager's own) makes
+    /// appends durable; the manager tells it before it closes a log.
     partition_manager(std::string data_dir, int32_t broker_id, partition_defaults d,
-                      cluster_record* record = nullptr);
+                      cluster_record* record = nullptr, log_flusher* flusher = nullptr);
+    /// Closes the logs without syncing (see flush_all()).
+    ~partition_manager();
 
     /// See the file comment. Failures (a log that does not open, a record
     /// that cannot be written) are logged and counted; what failed is
@@ -93,6 +102,14 @@ class partition_manager {
     /// The trash's tombstones, oldest first (tests, logs).
     std::vector<tombstone> tombstones() const;
 
+    /// Group commit for the logs (log_flusher.h): appenders call
+    /// flusher().sync(log, done) and answer in `done`.
+    log_flusher& flusher() { return *_flusher; }
+    /// Flushes every open log now, on this thread (a clean shutdown, after
+    /// the flusher has stopped): records acknowledged with acks=1 or under
+    /// write caching survive a power loss that follows a clean stop.
+    void flush_all(int64_t now_ms);
+
     /// The open log of (topic, partition), or nullptr.
     storage::partition_log* find(const std::string& topic, int32_t partition);
     size_t open_logs() const { return _logs.size(); }
@@ -104,9 +121,21 @@ class partition_manager {
     static result<storage::log_config> config_for(const v1::Topic& topic, const metadata_cache& md,
                                                   const partition_defaults& d);
 
-    /// Applies time-based duties: reclaim() of the trash, and retention and
-    /// flush.ms to every log.
+    /// Applies time-based duties: reclaim() of the trash, and flush.ms,
+    /// segment.ms (an idle partition's roll) and retention to every log,
+    /// then a bounded share of compaction (compaction_budget_bytes,
+    /// round-robin over the compacted logs).
     void housekeeping(int64_t now_ms);
+
+    /// Cleaner reads one housekeeping() call may do, over all logs.
+    static constexpr uint64_t compaction_budget_bytes = uint64_t{8} << 20;
+    /// What compaction did since start; read from any thread (/metrics).
+    struct compaction_totals {
+        std::atomic<uint64_t> passes{0};           ///< passes finished
+        std::atomic<uint64_t> bytes_removed{0};    ///< segment bytes compaction freed
+        std::atomic<uint64_t> records_removed{0};  ///< records it removed
+    };
+    const compaction_totals& compaction() const { return _compaction; }
 
   private:
     struct key {
@@ -133,14 +162,23 @@ class partition_manager {
     /// The uuids of the topic directories under <data_dir>/topics.
     std::vector<std::string> topic_dirs() const;
 
+    /// Closes the log of `it` (tells the flusher first).
+    std::map<key, open_log>::iterator close(std::map<key, open_log>::iterator it);
+
     std::string _data_dir;
     int32_t _broker_id;
+    std::unique_ptr<log_flusher> _own_flusher;
+    log_flusher* _flusher;
     partition_defaults _defaults;
     cluster_record* _record;
     std::map<key, open_log> _logs;
     size_t _failed = 0;
     /// Tombstones whose removal failed (logged once each).
     std::set<std::string> _unremovable;
+    compaction_totals _compaction;
+    /// The log compaction last worked on; the next housekeeping() goes on
+    /// with it if its pass is not over, else starts after it.
+    key _compacted_last;
 };
 
 }  // namespace fjord::broker

@@ -18,6 +18,7 @@
 
 #include "broker/cluster/cluster_record.h"
 #include "broker/log/log_test_util.h"
+#include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
 namespace {
@@ -361,6 +362,91 @@ TEST(partition_manager, the_reclaimer_leaves_what_it_did_not_name_alone) {
     std::ofstream(d.path() + "/trash/notes.txt") << "operator's";
     EXPECT_EQ(b.pm->reclaim(t0 + 3'600'000), 0u);
     EXPECT_EQ(tree(d.path() + "/trash").size(), 4u);
+}
+
+// --- compaction --------------------------------------------------------------------
+
+TEST(partition_manager, config_for_reads_the_cleanup_policy_and_the_compaction_keys) {
+    metadata_cache md;
+    v1::WatchEvent ev = snapshot(cluster_a, 1, {});
+    auto* policy = ev.mutable_snapshot()->add_cluster_config();
+    policy->set_key("log_cleanup_policy");
+    policy->set_value("compact");
+    ASSERT_TRUE(md.apply(ev));
+    v1::Topic t = make_topic("t", uuid_1);
+    auto cfg = partition_manager::config_for(t, md, {});
+    ASSERT_TRUE(cfg) << cfg.error().message();
+    // The cluster's default policy; Kafka's defaults for the rest.
+    EXPECT_TRUE(cfg->cleanup_compact);
+    EXPECT_FALSE(cfg->cleanup_delete);
+    EXPECT_EQ(cfg->delete_retention_ms, 86'400'000);
+    EXPECT_EQ(cfg->min_cleanable_dirty_ratio, 0.5);
+    EXPECT_EQ(cfg->min_compaction_lag_ms, 0);
+    auto& configs = *t.mutable_configs();
+    configs["cleanup.policy"] = "delete,compact";
+    configs["delete.retention.ms"] = "1000";
+    configs["min.cleanable.dirty.ratio"] = "0.25";
+    configs["min.compaction.lag.ms"] = "500";
+    cfg = partition_manager::config_for(t, md, {});
+    ASSERT_TRUE(cfg) << cfg.error().message();
+    EXPECT_TRUE(cfg->cleanup_compact);
+    EXPECT_TRUE(cfg->cleanup_delete);
+    EXPECT_EQ(cfg->delete_retention_ms, 1000);
+    EXPECT_EQ(cfg->min_cleanable_dirty_ratio, 0.25);
+    EXPECT_EQ(cfg->min_compaction_lag_ms, 500);
+    for (const auto& [key, bad] :
+         std::vector<std::pair<std::string, std::string>>{{"cleanup.policy", "forever"},
+                                                          {"min.cleanable.dirty.ratio", "2"},
+                                                          {"min.cleanable.dirty.ratio", "half"},
+                                                          {"delete.retention.ms", "-1"}}) {
+        v1::Topic b = t;
+        (*b.mutable_configs())[key] = bad;
+        auto r = partition_manager::config_for(b, md, {});
+        ASSERT_FALSE(r) << key << "=" << bad;
+        EXPECT_NE(r.error().detail.find(key), std::string::npos) << r.error().detail;
+    }
+    // Without any setting: delete only.
+    metadata_cache plain;
+    ASSERT_TRUE(plain.apply(snapshot(cluster_a, 1, {})));
+    cfg = partition_manager::config_for(make_topic("t", uuid_1), plain, {});
+    ASSERT_TRUE(cfg);
+    EXPECT_TRUE(cfg->cleanup_delete);
+    EXPECT_FALSE(cfg->cleanup_compact);
+}
+
+TEST(partition_manager, housekeeping_compacts_compacted_topics_and_config_changes_apply) {
+    temp_dir d;
+    broker_run b(d.path());
+    v1::Topic t = make_topic("c", uuid_1, 1);
+    (*t.mutable_configs())["cleanup.policy"] = "compact";
+    ASSERT_TRUE(b.event(snapshot(cluster_a, 20, {t})));
+    storage::partition_log* log = b.pm->find("c", 0);
+    ASSERT_NE(log, nullptr);
+    EXPECT_TRUE(log->config().cleanup_compact);
+    for (int round = 0; round < 3; ++round) {
+        for (int k = 0; k < 10; ++k) {
+            const std::string key = fmt::format("k{}", k);
+            const std::string value = fmt::format("v{}", round);
+            ASSERT_TRUE(log->append(kafka::record_batch_builder().add(key, value, t0).build(), t0));
+        }
+        ASSERT_TRUE(log->roll(t0));
+    }
+    ASSERT_TRUE(log->set_high_watermark(log->log_end_offset()));
+    const uint64_t before = log->size_bytes();
+    b.pm->housekeeping(t0);
+    EXPECT_EQ(b.pm->compaction().passes.load(), 1u);
+    EXPECT_EQ(b.pm->compaction().records_removed.load(), 20u);
+    EXPECT_EQ(b.pm->compaction().bytes_removed.load(), before - log->size_bytes());
+    EXPECT_GT(b.pm->compaction().bytes_removed.load(), 0u);
+    // Nothing new: nothing more to do.
+    b.pm->housekeeping(t0 + 1000);
+    EXPECT_EQ(b.pm->compaction().passes.load(), 1u);
+    // A config change reaches the open log: the whole config is compared.
+    (*t.mutable_configs())["cleanup.policy"] = "delete";
+    (*t.mutable_configs())["min.compaction.lag.ms"] = "7";
+    ASSERT_TRUE(b.event(upserted(21, t)));
+    EXPECT_FALSE(b.pm->find("c", 0)->config().cleanup_compact);
+    EXPECT_EQ(b.pm->find("c", 0)->config().min_compaction_lag_ms, 7);
 }
 
 }  // namespace

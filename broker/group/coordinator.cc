@@ -2,8 +2,10 @@
 
 #include "broker/group/coordinator.h"
 
+#include <limits>
 #include <memory>
 
+#include "broker/kafka/api_module.h"  // to_kafka_uuid
 #include "broker/kafka/errors.h"
 #include "common/kafka/record_batch.h"
 #include "common/log.h"
@@ -16,6 +18,9 @@ constexpr const char* component = "groups";
 /// After a failed load or topic creation, before trying again.
 constexpr int64_t retry_backoff_ms = 2000;
 constexpr std::chrono::milliseconds create_timeout{30000};
+/// Tombstones per batch: well within a batch's size limit (a tombstone is
+/// its key and about 20 bytes).
+constexpr size_t tombstone_batch_bytes = 256u << 10;
 
 /// Kafka's translation of a log append error for an offset commit
 /// (GroupMetadataManager.storeOffsets).
@@ -140,6 +145,11 @@ void group_coordinator::on_tick() {
     for (const auto& [p, epoch] : retry) {
         start_loading(p, epoch);
     }
+    for (auto& [p, st] : _partitions) {
+        if (st.loaded && !st.pending_tombstones.empty()) {
+            flush_tombstones(p);
+        }
+    }
     _groups.tick(now_ms);
     // Empty groups without offsets are gone for Kafka too (its periodic
     // cleanup); groups with offsets stay listed, Empty.
@@ -179,6 +189,7 @@ void group_coordinator::refresh() {
         }
         _topic_uuid.clear();
         _partition_count = 0;
+        follow_topics();
         return;
     }
     if (t->uuid() != _topic_uuid || t->partitions_size() != _partition_count) {
@@ -189,6 +200,9 @@ void group_coordinator::refresh() {
         _topic_uuid = t->uuid();
         _partition_count = t->partitions_size();
     }
+    // Before loading: a partition whose replay starts now checks every
+    // offset at its end.
+    follow_topics();
     const std::string topic(offsets_topic);
     for (const auto& a : t->partitions()) {
         const bool mine = a.leader() == _opts.node_id && _pm.find(topic, a.partition()) != nullptr;
@@ -267,6 +281,9 @@ void group_coordinator::load_step(int32_t partition, uint64_t load_id) {
         }
         return;
     }
+    // The topics may have been deleted or recreated while this log was not
+    // loaded here.
+    drop_stale_offsets(partition);
     const offsets_loader& l = *st.loader;
     size_t groups = 0;
     for (const auto& [g, offsets] : _offsets.groups()) {
@@ -313,6 +330,153 @@ void group_coordinator::unload_all(const char* why) {
     _partitions.clear();
 }
 
+// ---------------------------------------------------------------- offsets follow their topic
+
+bool group_coordinator::is_current(const std::string& topic, const committed_offset& c) const {
+    const v1::Topic* t = _md.topic(topic);
+    if (t == nullptr) {
+        return false;
+    }
+    return c.topic_id == kafka::uuid{} || c.topic_id == to_kafka_uuid(t->uuid());
+}
+
+const committed_offset* group_coordinator::fetch_offset(const std::string& group_id,
+                                                        const std::string& topic,
+                                                        int32_t partition) const {
+    const committed_offset* c = _offsets.find(group_id, topic, partition);
+    return c != nullptr && is_current(topic, *c) ? c : nullptr;
+}
+
+void group_coordinator::follow_topics() {
+    if (!_md.ready()) {
+        return;  // no snapshot yet: every topic would look deleted
+    }
+    std::map<std::string, kafka::uuid> live;
+    for (const auto& [name, t] : _md.topics()) {
+        live.emplace(name, to_kafka_uuid(t.uuid()));
+    }
+    std::vector<std::string> changed;  // deleted, or deleted and created again
+    for (const auto& [name, id] : _topic_ids) {
+        auto it = live.find(name);
+        if (it == live.end() || it->second != id) {
+            changed.push_back(name);
+        }
+    }
+    _topic_ids = std::move(live);
+    if (changed.empty()) {
+        return;
+    }
+    std::map<int32_t, std::vector<offset_key>> stale;
+    for (const auto& [g, offsets] : _offsets.groups()) {
+        const int32_t p = partition_for(g);
+        auto st = _partitions.find(p);
+        if (st == _partitions.end() || !st->second.loaded) {
+            continue;  // a replay in progress checks every offset at its end
+        }
+        for (const auto& name : changed) {
+            auto id = _topic_ids.find(name);
+            for (auto it = offsets.lower_bound({name, std::numeric_limits<int32_t>::min()});
+                 it != offsets.end() && it->first.first == name; ++it) {
+                // An unknown id was the previous topic's, as it was current.
+                if (id == _topic_ids.end() || it->second.topic_id != id->second) {
+                    stale[p].push_back({g, name, it->first.second});
+                }
+            }
+        }
+    }
+    drop_offsets(std::move(stale), "their topic was deleted or recreated");
+}
+
+void group_coordinator::drop_stale_offsets(int32_t partition) {
+    std::map<int32_t, std::vector<offset_key>> stale;
+    for (const auto& [g, offsets] : _offsets.groups()) {
+        if (partition_for(g) != partition) {
+            continue;
+        }
+        for (const auto& [tp, c] : offsets) {
+            if (!is_current(tp.first, c)) {
+                stale[partition].push_back({g, tp.first, tp.second});
+            }
+        }
+    }
+    drop_offsets(std::move(stale),
+                 "their topic was deleted or recreated since they were committed");
+}
+
+void group_coordinator::drop_offsets(std::map<int32_t, std::vector<offset_key>> keys,
+                                     const char* why) {
+    for (auto& [p, ks] : keys) {
+        auto st = _partitions.find(p);
+        if (st == _partitions.end() || ks.empty()) {
+            continue;
+        }
+        for (const auto& k : ks) {
+            _offsets.erase(k);
+        }
+        log(log_level::info, component,
+            "__consumer_offsets-{}: tombstoning {} offsets (first: group {}, {}-{}): {}", p,
+            ks.size(), ks.front().group, ks.front().topic, ks.front().partition, why);
+        auto& pending = st->second.pending_tombstones;
+        pending.insert(pending.end(), std::make_move_iterator(ks.begin()),
+                       std::make_move_iterator(ks.end()));
+        flush_tombstones(p);
+    }
+}
+
+void group_coordinator::flush_tombstones(int32_t partition) {
+    auto st = _partitions.find(partition);
+    if (st == _partitions.end()) {
+        return;
+    }
+    auto& pending = st->second.pending_tombstones;
+    // A key committed again since (a new topic's offset) must not be
+    // deleted by a late tombstone: only what is still absent is written.
+    std::erase_if(pending, [this](const offset_key& k) {
+        const committed_offset* c = _offsets.find(k.group, k.topic, k.partition);
+        return c != nullptr && is_current(k.topic, *c);
+    });
+    if (pending.empty()) {
+        return;
+    }
+    if (const int16_t e = tombstone_offsets(partition, pending); e != k::none) {
+        log(log_level::warn, component,
+            "__consumer_offsets-{}: cannot append {} tombstones (error {}); retrying", partition,
+            pending.size(), e);
+        return;
+    }
+    pending.clear();
+}
+
+int16_t group_coordinator::tombstone_offsets(int32_t partition,
+                                             const std::vector<offset_key>& keys) {
+    storage::partition_log* plog = _pm.find(std::string(offsets_topic), partition);
+    if (plog == nullptr) {
+        return k::coordinator_not_available;
+    }
+    const int64_t now_ms = _now();
+    size_t i = 0;
+    while (i < keys.size()) {
+        kafka::record_batch_builder b;
+        size_t bytes = 0;
+        for (; i < keys.size() && bytes < tombstone_batch_bytes; ++i) {
+            const std::string key = encode_offset_key(keys[i]);
+            bytes += key.size();
+            b.add(key, std::nullopt, now_ms);
+        }
+        auto appended = plog->append(b.build(), now_ms);
+        if (!appended) {
+            log(log_level::warn, component, "cannot append tombstones to {}-{}: {}", offsets_topic,
+                partition, appended.error().detail);
+            return commit_error(kafka_error(appended.error().code));
+        }
+        // Durable in the next group commit (nobody waits for it: memory
+        // already forgot these offsets, and a replay before the sync finds
+        // them stale again and writes new tombstones).
+        _pm.flusher().sync(*plog, nullptr);
+    }
+    return k::none;
+}
+
 // ---------------------------------------------------------------- FindCoordinator and checks
 
 void group_coordinator::create_offsets_topic() {
@@ -329,6 +493,8 @@ void group_coordinator::create_offsets_topic() {
     // Committed offsets must not expire with the log's retention.
     (*item->mutable_configs())["retention.ms"] = "-1";
     (*item->mutable_configs())["retention.bytes"] = "-1";
+    // As in Kafka: the log keeps the latest commit of each group/partition.
+    (*item->mutable_configs())["cleanup.policy"] = "compact";
     log(log_level::info, component, "creating {} with {} partitions", offsets_topic,
         _opts.offsets_topic_partitions);
     _controller->create_topics(
@@ -415,15 +581,18 @@ int16_t group_coordinator::check(const std::string& group_id) {
 
 // ---------------------------------------------------------------- commits
 
-int16_t group_coordinator::store_offsets(const std::string& group_id,
-                                         const std::vector<commit>& commits) {
+void group_coordinator::store_offsets(const std::string& group_id,
+                                      const std::vector<commit>& commits,
+                                      std::function<void(int16_t)> done) {
     if (const int16_t e = check(group_id); e != k::none) {
-        return e;  // moved or unloaded since the request was checked
+        done(e);  // moved or unloaded since the request was checked
+        return;
     }
     const int32_t p = partition_for(group_id);
     storage::partition_log* plog = _pm.find(std::string(offsets_topic), p);
     if (plog == nullptr) {
-        return k::coordinator_not_available;
+        done(k::coordinator_not_available);
+        return;
     }
     const int64_t now_ms = _now();
     kafka::record_batch_builder b;
@@ -435,14 +604,34 @@ int16_t group_coordinator::store_offsets(const std::string& group_id,
     if (!appended) {
         log(log_level::warn, component, "group {}: cannot append {} offsets to {}-{}: {}", group_id,
             commits.size(), offsets_topic, p, appended.error().detail);
-        return commit_error(kafka_error(appended.error().code));
+        done(commit_error(kafka_error(appended.error().code)));
+        return;
     }
-    // One replica, as for Produce: what is appended is committed.
-    (void)plog->set_high_watermark(plog->log_end_offset());
-    for (const auto& c : commits) {
-        _offsets.put({group_id, c.topic, c.partition}, c.value);
-    }
-    return k::none;
+    // Answered once durable; the flusher raises the high watermark then.
+    // `this` outlives the flusher's callbacks: stop() comes first, and a
+    // closed log's waiters hear errc::not_open before the log goes.
+    const uint64_t load_id = _partitions.count(p) != 0 ? _partitions.at(p).load_id : 0;
+    _pm.flusher().sync(*plog, [this, group_id, commits, p, load_id,
+                               done = std::move(done)](const result<void>& synced) {
+        if (!synced) {
+            log(log_level::warn, component, "group {}: {} offsets in {}-{} not durable: {}",
+                group_id, commits.size(), offsets_topic, p, synced.error().detail);
+            done(commit_error(kafka_error(synced.error().code)));
+            return;
+        }
+        auto it = _partitions.find(p);
+        if (it == _partitions.end() || it->second.load_id != load_id) {
+            // Unloaded or reloaded meanwhile (a reload stops at the high
+            // watermark, before this batch): the client retries, and a
+            // commit is idempotent.
+            done(k::not_coordinator);
+            return;
+        }
+        for (const auto& c : commits) {
+            _offsets.put({group_id, c.topic, c.partition}, c.value);
+        }
+        done(k::none);
+    });
 }
 
 }  // namespace fjord::broker

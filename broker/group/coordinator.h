@@ -14,12 +14,15 @@
 //                          replayed p's log; else NOT_COORDINATOR /
 //                          COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE
 //   OffsetCommit       ──▶ store_offsets(): one record batch appended to p's
-//                          log (flushed per the log's policy, as Produce with
-//                          acks=1), then the in-memory offsets
+//                          log and fsynced (the flusher's group commit, as
+//                          Produce with acks=all), then the in-memory offsets,
+//                          then the answer
 //   metadata changes   ──▶ refresh(): a partition newly led here is replayed
 //                          (offsets_loader, a bounded step at a time); one no
 //                          longer led here is given up (its groups' waiting
-//                          requests get NOT_COORDINATOR)
+//                          requests get NOT_COORDINATOR); offsets of a topic
+//                          deleted (or deleted and created again: a new uuid)
+//                          are tombstoned (see "Topic identity")
 //   every tick_interval ─▶ deadlines of every group (session expiry, joins)
 //
 // N is the partition count of the existing topic (Kafka forbids changing it;
@@ -31,6 +34,25 @@
 // Group membership is not persisted: after a restart or a move, members
 // rejoin (their heartbeats answer UNKNOWN_MEMBER_ID); groups that have
 // committed offsets come back Empty.
+//
+// Topic identity: committed offsets follow their topic, not its name, as in
+// Kafka. Every commit records the topic's id (offset_store.h, value v4). An
+// offset is current when its topic exists and the id is the topic's (or
+// unknown: a v3 record of an older broker, taken to be the live topic's);
+// OffsetFetch answers only current offsets (-1 otherwise, so the consumer's
+// auto.offset.reset applies). Offsets that are not current are dropped from
+// memory and tombstoned in the log (tombstone_offsets, so that a replay
+// agrees):
+//   - when a partition's replay ends: every offset of its groups is checked
+//     (the broker was down, or the partition led elsewhere, while a topic
+//     was deleted or recreated);
+//   - when the metadata shows a topic gone or with another uuid than the
+//     last time refresh() looked: the offsets of that name in the loaded
+//     partitions whose id is not the live one (unknown ids included: they
+//     were the previous topic's).
+// A tombstone append that fails is retried on the next tick (unless the key
+// has been committed again meanwhile); a partition given up drops its
+// retries (its next coordinator checks every offset at load).
 
 #include <chrono>
 #include <cstdint>
@@ -116,11 +138,28 @@ class group_coordinator {
         committed_offset value;
     };
     /// Appends `commits` (at least one) of `group_id` to its offsets
-    /// partition as one batch; on success they are the group's offsets. The
-    /// Kafka error code for all of them (Kafka's mapping of append errors
-    /// for commits: retriable ones send the client to find the coordinator
-    /// again).
-    int16_t store_offsets(const std::string& group_id, const std::vector<commit>& commits);
+    /// partition as one batch and makes it durable; then they are the
+    /// group's offsets and `done` (io thread; at once when nothing was
+    /// appended) gets the Kafka error code for all of them (Kafka's mapping
+    /// of append errors for commits: retriable ones send the client to find
+    /// the coordinator again). A failed sync leaves the in-memory offsets as
+    /// they were: the client retries, and a commit is idempotent.
+    void store_offsets(const std::string& group_id, const std::vector<commit>& commits,
+                       std::function<void(int16_t)> done);
+
+    /// Whether `c`, committed on `topic`, belongs to the topic of that name
+    /// that exists now (see "Topic identity").
+    bool is_current(const std::string& topic, const committed_offset& c) const;
+    /// The offset OffsetFetch answers with: null when none is committed or
+    /// the committed one is not current.
+    const committed_offset* fetch_offset(const std::string& group_id, const std::string& topic,
+                                         int32_t partition) const;
+    /// Appends a tombstone (null value) for every key in `keys` (at least
+    /// one; all of groups of `partition`) to `partition` of
+    /// __consumer_offsets, in batches, without touching the offsets in
+    /// memory. The Kafka error code of the first failed append, as for
+    /// store_offsets.
+    int16_t tombstone_offsets(int32_t partition, const std::vector<offset_key>& keys);
 
     /// Follows the metadata cache: loads partitions newly led here, gives
     /// up the others. Cheap when nothing changed; called before every
@@ -138,6 +177,8 @@ class group_coordinator {
         bool failed = false;
         int64_t retry_at_ms = 0;
         int64_t load_started_ms = 0;
+        /// Tombstones not appended yet (an append failed): retried on tick.
+        std::vector<offset_key> pending_tombstones;
     };
 
     const v1::PartitionAssignment* assignment(int32_t partition) const;
@@ -148,6 +189,16 @@ class group_coordinator {
     void unload_all(const char* why);
     void create_offsets_topic();
     void on_tick();
+    /// Compares the metadata's topics with _topic_ids: offsets of names
+    /// deleted or recreated since are dropped (loaded partitions only).
+    void follow_topics();
+    /// Drops the offsets of `partition`'s groups that are not current (at
+    /// the end of its replay).
+    void drop_stale_offsets(int32_t partition);
+    /// Erases `keys` from memory and tombstones them, by partition.
+    void drop_offsets(std::map<int32_t, std::vector<offset_key>> keys, const char* why);
+    /// Appends the partition's pending tombstones; keeps them on failure.
+    void flush_tombstones(int32_t partition);
 
     coordinator_options _opts;
     metadata_cache& _md;
@@ -161,6 +212,8 @@ class group_coordinator {
     std::map<int32_t, partition_state> _partitions;  ///< offsets partitions led here
     std::string _topic_uuid;                         ///< of __consumer_offsets as loaded
     int32_t _partition_count = 0;
+    /// Every topic's id as follow_topics() last saw them.
+    std::map<std::string, kafka::uuid> _topic_ids;
     uint64_t _seen_generation = 0;
     bool _seen_any = false;
     uint64_t _next_load_id = 1;

@@ -4,16 +4,21 @@
 // the Watch stream: Kafka's partition hash, commits that survive a restart
 // (a new coordinator replays the log), COORDINATOR_LOAD_IN_PROGRESS while a
 // replay runs, NOT_COORDINATOR once leadership moves, and
-// COORDINATOR_NOT_AVAILABLE without the offsets topic.
+// COORDINATOR_NOT_AVAILABLE without the offsets topic; offsets that follow
+// their topic (tombstoned when it is deleted or recreated, while running or
+// found at a replay; offsets without a topic id).
 
 #include "broker/group/coordinator.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <optional>
 
+#include "broker/kafka/api_module.h"  // to_kafka_uuid
 #include "broker/kafka/errors.h"
 #include "broker/log/log_test_util.h"
+#include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
 namespace {
@@ -133,6 +138,16 @@ group_coordinator::commit make_commit(const std::string& t, int32_t p, int64_t o
     return c;
 }
 
+/// store_offsets' answer (the partition manager's inline flusher answers
+/// before store_offsets returns).
+int16_t store(group_coordinator& c, const std::string& group,
+              const std::vector<group_coordinator::commit>& commits) {
+    std::optional<int16_t> answer;
+    c.store_offsets(group, commits, [&](int16_t e) { answer = e; });
+    EXPECT_TRUE(answer.has_value()) << "store_offsets did not answer";
+    return answer.value_or(-1);
+}
+
 TEST(coordinator, commits_survive_a_restart_through_the_log) {
     temp_dir dir;
     const auto state = snapshot(
@@ -142,9 +157,8 @@ TEST(coordinator, commits_survive_a_restart_through_the_log) {
         n.apply(state);
         ASSERT_EQ(n.coord->check("g"), k::none);
         ASSERT_EQ(n.coord->groups().validate_commit("g", "", -1, n.now), k::none);
-        ASSERT_EQ(n.coord->store_offsets("g", {make_commit("t", 0, 42), make_commit("t", 1, 7)}),
-                  k::none);
-        ASSERT_EQ(n.coord->store_offsets("g", {make_commit("t", 0, 43)}), k::none);
+        ASSERT_EQ(store(*n.coord, "g", {make_commit("t", 0, 42), make_commit("t", 1, 7)}), k::none);
+        ASSERT_EQ(store(*n.coord, "g", {make_commit("t", 0, 43)}), k::none);
         ASSERT_NE(n.coord->offsets().find("g", "t", 0), nullptr);
         EXPECT_EQ(n.coord->offsets().find("g", "t", 0)->offset, 43);
     }
@@ -177,7 +191,7 @@ TEST(coordinator, answers_load_in_progress_until_the_replay_is_done) {
         node n(dir.path());
         n.apply(state);
         for (int i = 0; i < 5; ++i) {
-            ASSERT_EQ(n.coord->store_offsets("g", {make_commit("t", 0, i)}), k::none);
+            ASSERT_EQ(store(*n.coord, "g", {make_commit("t", 0, i)}), k::none);
         }
     }
     node n(dir.path(), /*load_step_bytes=*/1);  // one batch per step
@@ -236,6 +250,211 @@ TEST(coordinator, without_the_offsets_topic_nothing_is_coordinated) {
     n.apply(snapshot(11, {topic("__consumer_offsets", offsets_uuid, 1, -1)}));
     EXPECT_EQ(n.coord->check("g"), k::coordinator_not_available);
     EXPECT_EQ(n.coord->locate("g").error, k::coordinator_not_available);
+}
+
+// ---------------------------------------------------------------- offsets follow their topic
+
+constexpr const char* recreated_uuid = "00000000-0000-4000-8000-00000000000c";
+constexpr const char* other_uuid = "00000000-0000-4000-8000-00000000000d";
+
+committed_offset offset_on(int64_t offset, const char* topic_uuid) {
+    committed_offset c{offset, -1, "", 1000};
+    if (topic_uuid != nullptr) {
+        c.topic_id = to_kafka_uuid(topic_uuid);
+    }
+    return c;
+}
+
+using offset_records = std::vector<std::pair<offset_key, std::optional<committed_offset>>>;
+
+/// Appends records to partition 0 of __consumer_offsets as a commit (or a
+/// broker before topic ids, for offsets without one) wrote them.
+void append_records(node& n, const offset_records& records) {
+    storage::partition_log* plog = n.pm->find("__consumer_offsets", 0);
+    ASSERT_NE(plog, nullptr);
+    kafka::record_batch_builder b;
+    for (const auto& [key, value] : records) {
+        const std::optional<std::string> v =
+            value ? std::optional<std::string>(encode_offset_value(*value)) : std::nullopt;
+        b.add(encode_offset_key(key), v, 1000);
+    }
+    auto r = plog->append(b.build(), 1000);
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_TRUE(plog->set_high_watermark(plog->log_end_offset()));  // as if synced
+}
+
+/// Every record of partition 0 of __consumer_offsets, decoded.
+offset_records log_records(node& n) {
+    offset_records out;
+    storage::partition_log* plog = n.pm->find("__consumer_offsets", 0);
+    EXPECT_NE(plog, nullptr);
+    if (plog == nullptr) {
+        return out;
+    }
+    auto slice = plog->read(plog->log_start_offset(), 64u << 20, plog->log_end_offset());
+    EXPECT_TRUE(slice) << slice.error().message();
+    auto batches = kafka::parse_record_batches(slice->bytes);
+    EXPECT_TRUE(batches);
+    for (const auto& b : *batches) {
+        auto records = kafka::read_records(b);
+        EXPECT_TRUE(records);
+        for (const auto& r : *records) {
+            auto rec = decode_offset_record(r.key, r.value);
+            EXPECT_TRUE(rec && *rec);
+            out.emplace_back((*rec)->key, (*rec)->value);
+        }
+    }
+    return out;
+}
+
+const std::optional<committed_offset> tombstone;
+
+TEST(offsets_follow_topic, deleting_a_topic_tombstones_its_offsets_and_a_replay_agrees) {
+    temp_dir dir;
+    const auto offsets = topic("__consumer_offsets", offsets_uuid, 1, 1);
+    const auto u = topic("u", other_uuid, 1, 1);
+    const auto with_t = snapshot(10, {offsets, topic("t", data_uuid, 2, 1), u});
+    const offset_records commits = {{{"g1", "t", 0}, offset_on(10, data_uuid)},
+                                    {{"g1", "t", 1}, offset_on(11, data_uuid)},
+                                    {{"g1", "u", 0}, offset_on(5, other_uuid)},
+                                    {{"g2", "t", 0}, offset_on(12, data_uuid)}};
+    {
+        node n(dir.path());
+        n.apply(with_t);
+        append_records(n, commits);
+        ASSERT_EQ(n.coord->check("g1"), k::none);
+        ASSERT_NE(n.coord->fetch_offset("g1", "t", 0), nullptr);
+        EXPECT_EQ(n.coord->fetch_offset("g1", "t", 0)->offset, 10);
+
+        // A new topic changes nothing.
+        n.apply(snapshot(
+            11, {offsets, topic("t", data_uuid, 2, 1), u, topic("v", recreated_uuid, 1, 1)}));
+        EXPECT_EQ(n.coord->check("g1"), k::none);
+        EXPECT_EQ(log_records(n).size(), 4u);
+
+        n.apply(snapshot(12, {offsets, u}));  // t deleted
+        EXPECT_EQ(n.coord->check("g1"), k::none);
+        EXPECT_EQ(n.coord->offsets().find("g1", "t", 0), nullptr);
+        EXPECT_EQ(n.coord->offsets().find("g1", "t", 1), nullptr);
+        EXPECT_FALSE(n.coord->offsets().has_group("g2"));
+        ASSERT_NE(n.coord->fetch_offset("g1", "u", 0), nullptr);  // another topic's stay
+        const auto records = log_records(n);
+        const offset_records expected_tail = {
+            {{"g1", "t", 0}, tombstone}, {{"g1", "t", 1}, tombstone}, {{"g2", "t", 0}, tombstone}};
+        ASSERT_EQ(records.size(), 7u);
+        EXPECT_EQ(offset_records(records.begin() + 4, records.end()), expected_tail);
+    }
+    // The replay agrees: even under a topic of that name and id again, only
+    // the tombstones keep the offsets away.
+    node n(dir.path());
+    n.apply(with_t);
+    ASSERT_EQ(n.coord->check("g1"), k::none);
+    EXPECT_EQ(n.coord->offsets().find("g1", "t", 0), nullptr);
+    EXPECT_EQ(n.coord->offsets().find("g1", "t", 1), nullptr);
+    EXPECT_FALSE(n.coord->offsets().has_group("g2"));
+    EXPECT_EQ(n.coord->groups().find("g2"), nullptr);  // nothing left to list it for
+    ASSERT_NE(n.coord->fetch_offset("g1", "u", 0), nullptr);
+    EXPECT_EQ(log_records(n).size(), 7u);  // nothing more to tombstone
+}
+
+TEST(offsets_follow_topic, a_topic_recreated_under_its_name_has_no_offsets) {
+    temp_dir dir;
+    const auto offsets = topic("__consumer_offsets", offsets_uuid, 1, 1);
+    const auto recreated = snapshot(11, {offsets, topic("t", recreated_uuid, 2, 1)});
+    {
+        node n(dir.path());
+        n.apply(snapshot(10, {offsets, topic("t", data_uuid, 2, 1)}));
+        append_records(n, {{{"g", "t", 0}, offset_on(10, data_uuid)}});
+        ASSERT_EQ(n.coord->check("g"), k::none);
+        ASSERT_NE(n.coord->fetch_offset("g", "t", 0), nullptr);
+
+        // Deleted and created again between two looks (one Watch snapshot).
+        n.apply(recreated);
+        EXPECT_EQ(n.coord->check("g"), k::none);
+        EXPECT_EQ(n.coord->fetch_offset("g", "t", 0), nullptr);
+        EXPECT_EQ(n.coord->offsets().find("g", "t", 0), nullptr);
+        const auto records = log_records(n);
+        ASSERT_EQ(records.size(), 2u);
+        EXPECT_EQ(records[1], (std::pair<offset_key, std::optional<committed_offset>>({"g", "t", 0},
+                                                                                      tombstone)));
+
+        // Which offsets are current: the live topic's, or of an unknown id.
+        EXPECT_FALSE(n.coord->is_current("t", offset_on(1, data_uuid)));
+        EXPECT_TRUE(n.coord->is_current("t", offset_on(1, recreated_uuid)));
+        EXPECT_TRUE(n.coord->is_current("t", offset_on(1, nullptr)));
+        EXPECT_FALSE(n.coord->is_current("gone", offset_on(1, nullptr)));
+        // A commit on the new topic (as OffsetCommit writes it) is kept.
+        append_records(n, {{{"g", "t", 1}, offset_on(3, recreated_uuid)}});
+    }
+    node n(dir.path());
+    n.apply(recreated);
+    ASSERT_EQ(n.coord->check("g"), k::none);
+    EXPECT_EQ(n.coord->fetch_offset("g", "t", 0), nullptr);
+    ASSERT_NE(n.coord->fetch_offset("g", "t", 1), nullptr);
+    EXPECT_EQ(n.coord->fetch_offset("g", "t", 1)->offset, 3);
+    EXPECT_EQ(log_records(n).size(), 3u);
+}
+
+TEST(offsets_follow_topic, a_broker_down_while_its_topic_was_recreated_drops_the_old_offsets) {
+    temp_dir dir;
+    const auto offsets = topic("__consumer_offsets", offsets_uuid, 1, 1);
+    const auto u = topic("u", other_uuid, 1, 1);
+    {
+        node n(dir.path());
+        n.apply(snapshot(10, {offsets, topic("t", data_uuid, 2, 1), u}));
+        append_records(n, {{{"g", "t", 0}, offset_on(10, data_uuid)},
+                           {{"g", "t", 1}, offset_on(11, data_uuid)},
+                           {{"g", "u", 0}, offset_on(5, other_uuid)}});
+        ASSERT_EQ(n.coord->check("g"), k::none);
+    }
+    // Meanwhile t was deleted and created again: the broker starts with
+    // only the new topic in its metadata.
+    const auto recreated = snapshot(12, {offsets, topic("t", recreated_uuid, 2, 1), u});
+    {
+        node n(dir.path());
+        n.apply(recreated);
+        ASSERT_EQ(n.coord->check("g"), k::none);
+        EXPECT_EQ(n.coord->fetch_offset("g", "t", 0), nullptr);
+        EXPECT_EQ(n.coord->fetch_offset("g", "t", 1), nullptr);
+        EXPECT_EQ(n.coord->offsets().find("g", "t", 0), nullptr);
+        ASSERT_NE(n.coord->fetch_offset("g", "u", 0), nullptr);
+        const auto records = log_records(n);
+        ASSERT_EQ(records.size(), 5u);
+        EXPECT_FALSE(records[3].second.has_value());
+        EXPECT_FALSE(records[4].second.has_value());
+    }
+    node n(dir.path());
+    n.apply(recreated);
+    ASSERT_EQ(n.coord->check("g"), k::none);
+    EXPECT_EQ(n.coord->fetch_offset("g", "t", 0), nullptr);
+    EXPECT_EQ(log_records(n).size(), 5u);  // the replay agrees: nothing more written
+}
+
+TEST(offsets_follow_topic, offsets_without_a_topic_id_belong_to_the_topic_they_are_loaded_with) {
+    temp_dir dir;
+    const auto offsets = topic("__consumer_offsets", offsets_uuid, 1, 1);
+    node n(dir.path());
+    n.apply(snapshot(10, {offsets, topic("t", data_uuid, 2, 1)}));
+    // A broker before topic ids wrote v3 records: one for t, one for a
+    // topic that no longer exists.
+    append_records(
+        n, {{{"g", "t", 0}, offset_on(10, nullptr)}, {{"g", "gone", 0}, offset_on(4, nullptr)}});
+    ASSERT_EQ(n.coord->check("g"), k::none);
+    ASSERT_NE(n.coord->fetch_offset("g", "t", 0), nullptr);  // cannot be told apart: kept
+    EXPECT_EQ(n.coord->offsets().find("g", "gone", 0), nullptr);
+    auto records = log_records(n);
+    ASSERT_EQ(records.size(), 3u);
+    EXPECT_EQ(records[2].first, (offset_key{"g", "gone", 0}));
+    EXPECT_FALSE(records[2].second.has_value());
+
+    // t recreated while this broker watches: the offset was the old topic's.
+    n.apply(snapshot(11, {offsets, topic("t", recreated_uuid, 2, 1)}));
+    ASSERT_EQ(n.coord->check("g"), k::none);
+    EXPECT_EQ(n.coord->offsets().find("g", "t", 0), nullptr);
+    records = log_records(n);
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_EQ(records[3].first, (offset_key{"g", "t", 0}));
+    EXPECT_FALSE(records[3].second.has_value());
 }
 
 }  // namespace

@@ -471,6 +471,7 @@ void group_api::offset_commit(const kafka::request_view& rq, const connection_in
                 c.partition = p.partition_index;
                 c.value.offset = p.committed_offset;
                 c.value.leader_epoch = p.committed_leader_epoch;
+                c.value.topic_id = to_kafka_uuid(topic->uuid());  // the offset follows it
                 c.value.metadata = metadata;
                 // v1 carries the client's commit time (-1: now); later
                 // versions' retention_time_ms is ignored: offsets never
@@ -484,17 +485,29 @@ void group_api::offset_commit(const kafka::request_view& rq, const connection_in
         }
         resp.topics.push_back(std::move(tr));
     }
-    if (!commits.empty()) {
-        int16_t e = _coord.groups().validate_commit(req->group_id, req->member_id,
-                                                    req->generation_id_or_member_epoch, now_ms);
-        if (e == k::none) {
-            e = _coord.store_offsets(req->group_id, commits);
-        }
+    auto answer = [slots = std::move(slots), resp = std::move(resp), reply, conn](
+                      const kafka::request_view& header, int16_t e) mutable {
         for (const auto& [ti, pi] : slots) {
             resp.topics[ti].partitions[pi].error_code = e;
         }
+        send_response(header, resp, reply, conn);
+    };
+    if (commits.empty()) {
+        answer(rq, k::none);
+        return;
     }
-    send_response(rq, resp, reply, conn);
+    const int16_t e = _coord.groups().validate_commit(req->group_id, req->member_id,
+                                                      req->generation_id_or_member_epoch, now_ms);
+    if (e != k::none) {
+        answer(rq, e);
+        return;
+    }
+    // Answered once the commit is durable (the body is gone by then).
+    kafka::request_view header = rq;
+    header.body = {};
+    _coord.store_offsets(
+        req->group_id, commits,
+        [header, answer = std::move(answer)](int16_t err) mutable { answer(header, err); });
 }
 
 void group_api::offset_fetch(const kafka::request_view& rq, const connection_info& conn,
@@ -528,6 +541,9 @@ void group_api::offset_fetch(const kafka::request_view& rq, const connection_inf
             }
             if (const auto* all = _coord.offsets().group_offsets(group_id)) {
                 for (const auto& [tp, c] : *all) {
+                    if (!_coord.is_current(tp.first, c)) {
+                        continue;  // its topic was deleted (or recreated) since
+                    }
                     if (ga.topics.empty() || ga.topics.back().first != tp.first) {
                         ga.topics.emplace_back(tp.first, std::vector<partition_answer>());
                     }
@@ -544,7 +560,7 @@ void group_api::offset_fetch(const kafka::request_view& rq, const connection_inf
                 pa.partition = p;
                 if (ga.error != k::none) {
                     pa.error = ga.error;
-                } else if (const committed_offset* c = _coord.offsets().find(group_id, topic, p)) {
+                } else if (const committed_offset* c = _coord.fetch_offset(group_id, topic, p)) {
                     pa.offset = c->offset;
                     pa.epoch = c->leader_epoch;
                     pa.metadata = c->metadata;

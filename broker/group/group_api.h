@@ -27,6 +27,9 @@
 // - OffsetCommit: an unknown topic or partition gets
 //   UNKNOWN_TOPIC_OR_PARTITION, metadata over 4096 bytes
 //   OFFSET_METADATA_TOO_LARGE, each partition on its own;
+// - OffsetFetch: an offset committed on a topic since deleted, or deleted
+//   and created again under its name, is answered as none (-1), so that the
+//   consumer's auto.offset.reset applies (coordinator.h, "Topic identity");
 // - FindCoordinator key type 1 (transactions): INVALID_REQUEST, with a
 //   message naming the reason (no transaction coordinator here).
 //

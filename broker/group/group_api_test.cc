@@ -443,5 +443,58 @@ TEST(group_api, describe_v5_and_list_v4_with_a_state_filter) {
     EXPECT_TRUE(f.call<kafka::list_groups_response>(l, 4).groups.empty());
 }
 
+TEST(group_api, offsets_of_a_deleted_or_recreated_topic_are_not_answered) {
+    fixture f;
+    kafka::offset_commit_request c;
+    c.group_id = "g";
+    c.topics.push_back({"t", {{0, 42, -1, -1, std::string("m"), {}}}, {}});
+    auto committed = f.call<kafka::offset_commit_response>(c, 8);
+    ASSERT_EQ(committed.topics.at(0).partitions.at(0).error_code, k::none);
+    // The commit records the topic's id.
+    const committed_offset* stored = f.api->coordinator().offsets().find("g", "t", 0);
+    ASSERT_NE(stored, nullptr);
+    EXPECT_EQ(stored->topic_id, to_kafka_uuid("00000000-0000-4000-8000-00000000000b"));
+
+    // OffsetFetch v8 for t-0, and for every committed offset (topics null).
+    const auto fetch = [&f] {
+        kafka::offset_fetch_request r;
+        kafka::offset_fetch_request::offset_fetch_request_group one;
+        one.group_id = "g";
+        one.topics =
+            std::vector<kafka::offset_fetch_request::offset_fetch_request_topics>{{"t", {0}, {}}};
+        kafka::offset_fetch_request::offset_fetch_request_group all;
+        all.group_id = "g";
+        all.topics = std::nullopt;
+        r.groups = {one, all};
+        auto resp = f.call<kafka::offset_fetch_response>(r, 8);
+        EXPECT_EQ(resp.groups.size(), 2u);
+        return resp;
+    };
+    auto before = fetch();
+    EXPECT_EQ(before.groups.at(0).topics.at(0).partitions.at(0).committed_offset, 42);
+    EXPECT_EQ(before.groups.at(1).topics.size(), 1u);
+
+    // t deleted and created again under its name: no offset, so the
+    // consumer's auto.offset.reset applies.
+    auto recreated = snapshot(11, 1);
+    recreated.mutable_snapshot()->mutable_topics(1)->set_uuid(
+        "00000000-0000-4000-8000-00000000000c");
+    ASSERT_TRUE(f.md.apply(recreated));
+    f.pm.reconcile(f.md, f.now);
+    auto after = fetch();
+    EXPECT_EQ(after.groups.at(0).error_code, k::none);
+    EXPECT_EQ(after.groups.at(0).topics.at(0).partitions.at(0).committed_offset, -1);
+    EXPECT_EQ(after.groups.at(0).topics.at(0).partitions.at(0).error_code, k::none);
+    EXPECT_TRUE(after.groups.at(1).topics.empty());
+
+    // t deleted: a commit on it is refused, as Kafka does.
+    auto deleted = snapshot(12, 1);
+    deleted.mutable_snapshot()->mutable_topics()->RemoveLast();
+    ASSERT_TRUE(f.md.apply(deleted));
+    f.pm.reconcile(f.md, f.now);
+    auto refused = f.call<kafka::offset_commit_response>(c, 8);
+    EXPECT_EQ(refused.topics.at(0).partitions.at(0).error_code, k::unknown_topic_or_partition);
+}
+
 }  // namespace
 }  // namespace fjord::broker

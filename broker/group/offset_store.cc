@@ -13,6 +13,10 @@ namespace {
 
 constexpr int16_t offset_key_version = 1;
 constexpr int16_t offset_value_version = 3;
+/// The first flexible version, with the topic id as a tagged field.
+constexpr int16_t offset_value_version_with_id = 4;
+constexpr uint32_t topic_id_tag = 0;
+constexpr uint32_t uuid_bytes = 16;
 
 void put_string(kafka::writer& w, std::string_view s) {
     // Callers keep strings within offset_record_max_string (checked on
@@ -40,11 +44,24 @@ std::string encode_offset_key(const offset_key& k) {
 
 std::string encode_offset_value(const committed_offset& v) {
     kafka::writer w;
-    w.write_int16(offset_value_version);
+    if (v.topic_id == kafka::uuid{}) {
+        w.write_int16(offset_value_version);
+        w.write_int64(v.offset);
+        w.write_int32(v.leader_epoch);
+        put_string(w, v.metadata);
+        w.write_int64(v.commit_timestamp_ms);
+        return w.take();
+    }
+    w.write_int16(offset_value_version_with_id);
     w.write_int64(v.offset);
     w.write_int32(v.leader_epoch);
-    put_string(w, v.metadata);
+    // Within offset_record_max_string, as put_string: cannot fail.
+    (void)w.write_string(std::string_view(v.metadata).substr(0, offset_record_max_string), true);
     w.write_int64(v.commit_timestamp_ms);
+    w.write_unsigned_varint(1);  // one tagged field
+    w.write_unsigned_varint(topic_id_tag);
+    w.write_unsigned_varint(uuid_bytes);
+    w.write_uuid(v.topic_id);
     return w.take();
 }
 
@@ -80,17 +97,40 @@ result<std::optional<offset_record>> decode_offset_record(std::optional<std::str
     if (!vversion) {
         return bad_record("value: " + vversion.error().detail);
     }
-    if (*vversion != offset_value_version) {
-        return bad_record(
-            fmt::format("value: version {} is not {}", *vversion, offset_value_version));
+    if (*vversion != offset_value_version && *vversion != offset_value_version_with_id) {
+        return bad_record(fmt::format("value: version {} is not {} or {}", *vversion,
+                                      offset_value_version, offset_value_version_with_id));
     }
+    const bool flexible = *vversion == offset_value_version_with_id;
     committed_offset c;
     auto offset = vr.read_int64();
     auto epoch = offset ? vr.read_int32() : result<int32_t>(offset.error());
-    auto metadata = epoch ? vr.read_string(false) : result<std::string>(epoch.error());
+    auto metadata = epoch ? vr.read_string(flexible) : result<std::string>(epoch.error());
     auto ts = metadata ? vr.read_int64() : result<int64_t>(metadata.error());
     if (!ts) {
         return bad_record("value: " + ts.error().detail);
+    }
+    if (flexible) {
+        auto tags = vr.read_unsigned_varint();
+        if (!tags) {
+            return bad_record("value: tagged fields: " + tags.error().detail);
+        }
+        for (uint32_t i = 0; i < *tags; ++i) {
+            auto f = vr.read_tagged_field();
+            if (!f) {
+                return bad_record("value: tagged fields: " + f.error().detail);
+            }
+            if (f->tag != topic_id_tag) {
+                continue;  // a later Kafka's field: ignorable by KIP-915's rules
+            }
+            kafka::reader ur(f->data);
+            auto id = ur.read_uuid();
+            if (!id || f->data.size() != uuid_bytes) {
+                return bad_record(
+                    fmt::format("value: topic id: {} bytes, not {}", f->data.size(), uuid_bytes));
+            }
+            c.topic_id = *id;
+        }
     }
     if (auto end = vr.expect_end(); !end) {
         return bad_record("value: " + end.error().detail);
@@ -151,7 +191,9 @@ void offsets_loader::skip(std::string why) {
 
 result<bool> offsets_loader::step(const storage::partition_log& log, offset_store& store,
                                   uint64_t max_bytes) {
-    const storage::kafka_offset end = log.log_end_offset();
+    // Up to the high watermark: a commit still waiting for its fsync is not
+    // an offset yet (its own answer puts it in memory once durable).
+    const storage::kafka_offset end = log.high_watermark();
     if (_next < log.log_start_offset()) {
         _next = log.log_start_offset();  // retention moved the start (it never does here)
     }

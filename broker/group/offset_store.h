@@ -9,21 +9,42 @@
 //
 // Record format (one record per committed partition; all records of one
 // OffsetCommit go into one uncompressed record batch v2). Integers are
-// big-endian; a string is an int16 byte length and UTF-8 bytes. The layout
-// is that of Kafka's OffsetCommitKey v1 and OffsetCommitValue v3, so Kafka's
-// tools can read it:
+// big-endian; a string is an int16 byte length and UTF-8 bytes, a compact
+// string an unsigned varint of length + 1 and the bytes. The layouts are
+// those of Kafka's OffsetCommitKey v1 and OffsetCommitValue v3 / v4, so
+// Kafka's tools can read them:
 //
 //   key:   int16  version = 1        (any other version: not an offset
 //                                     commit; skipped on replay)
 //          string group
 //          string topic
 //          int32  partition
-//   value: int16  version = 3        (other versions: skipped, with a warning)
-//          int64  offset
-//          int32  leader epoch       (-1: none)
-//          string metadata           (at most offset_metadata_max_bytes)
-//          int64  commit timestamp   (ms since the epoch)
-//   a null value (a tombstone) deletes the key's offset.
+//   value: int16  version = 3 or 4   (other versions: skipped, with a warning)
+//     v3   int64  offset              what brokers before topic ids wrote,
+//          int32  leader epoch        and what encode_offset_value still
+//          string metadata            writes for an offset without a topic
+//          int64  commit timestamp    id (the zero uuid)
+//     v4   int64  offset              Kafka 4.1's first flexible version
+//          int32  leader epoch        (KAFKA-19141): what this broker writes
+//          compact string metadata    for every commit, since the topic's
+//          int64  commit timestamp    id must travel with the offset
+//          tagged fields: tag 0 = topic id (uuid: 16 bytes); absent means
+//                         the zero uuid (unknown); other tags are ignored
+//   leader epoch -1: none; metadata at most offset_metadata_max_bytes;
+//   commit timestamp in ms since the epoch.
+//   A null value (a tombstone) deletes the key's offset.
+//
+// Kafka's other value versions (0-2, from before leader epochs) are not
+// read: no Fjord broker wrote them. v5+ is not defined (KIP-915: Kafka only
+// adds tagged fields to v4 now), so one would be a foreign record.
+//
+// Topic identity: a name can be reused (the topic deleted, then created
+// again). An offset carries the id of the topic it was committed on, and the
+// coordinator treats one whose id is not the live topic's as absent and
+// tombstones it (coordinator.h). An offset without an id (a v3 record, from
+// a broker before topic ids) is taken to belong to the topic of that name
+// that exists when it is loaded; a deletion and re-creation while its
+// partition was not loaded anywhere cannot be detected for it.
 //
 // Replay applies records in log order: the last record of a key wins.
 // Anything that does not decode (a foreign producer's record, a compressed
@@ -41,6 +62,7 @@
 
 #include "broker/cluster/internal_topics.h"  // offsets_topic
 #include "broker/log/partition_log.h"
+#include "common/kafka/wire.h"  // kafka::uuid
 #include "common/result.h"
 
 namespace fjord::broker {
@@ -56,6 +78,9 @@ struct committed_offset {
     int32_t leader_epoch = -1;
     std::string metadata;
     int64_t commit_timestamp_ms = -1;
+    /// The topic's id (its controller uuid as Kafka's uuid) when the offset
+    /// was committed; zero: unknown (a v3 record).
+    kafka::uuid topic_id{};
     bool operator==(const committed_offset&) const = default;
 };
 
@@ -67,6 +92,7 @@ struct offset_key {
 };
 
 std::string encode_offset_key(const offset_key& k);
+/// Version 4 with the topic id as tag 0; version 3 when the id is zero.
 std::string encode_offset_value(const committed_offset& v);
 
 /// One decoded record: a commit, or a tombstone (no value).
@@ -110,7 +136,8 @@ class offsets_loader {
 
     /// Reads up to about `max_bytes` of batches from where the last step
     /// ended (whole batches: at least one) and applies their records to
-    /// `store`. True once the log end is reached. An error means the log
+    /// `store`. True once the high watermark is reached (a commit above it
+    /// is not durable yet, so it is not an offset yet). An error means the log
     /// cannot be read there (a damaged segment); the load has failed.
     result<bool> step(const storage::partition_log& log, offset_store& store, uint64_t max_bytes);
 

@@ -34,6 +34,8 @@ config_type type_of(const property& p) {
                            p.max <= std::numeric_limits<int32_t>::max()
                        ? config_type::int32
                        : config_type::int64;
+        case property_type::decimal:
+            return config_type::float64;
         case property_type::list:
             return config_type::list;
         case property_type::string:
@@ -162,6 +164,8 @@ std::vector<broker_setting> broker_settings(const broker_config& cfg) {
     s.push_back({"connections.max.idle.ms", std::to_string(cfg.connections_max_idle_ms),
                  cfg.connections_max_idle_ms == d.connections_max_idle_ms,
                  "connections_max_idle_ms", config_type::int64});
+    s.push_back({"fetch.max.bytes", std::to_string(cfg.fetch_max_bytes),
+                 cfg.fetch_max_bytes == d.fetch_max_bytes, "fetch_max_bytes", config_type::int32});
     s.push_back({"listeners", listener(cfg.listen.kafka), cfg.listen.kafka == d.listen.kafka,
                  "listen.kafka", config_type::string});
     s.push_back({"log.dirs", cfg.data_dir, false, "data_dir", config_type::string});

@@ -60,6 +60,7 @@ enum class config_type : int8_t {
     string = 2,
     int32 = 3,
     int64 = 5,
+    float64 = 6,
     list = 7,
 };
 

@@ -21,6 +21,8 @@ int16_t kafka_error(const std::error_code& ec) {
             case storage::errc::invalid_batch:
             case storage::errc::corrupt_batch:
                 return k::corrupt_message;
+            case storage::errc::invalid_record:
+                return k::invalid_record;
             case storage::errc::batch_too_large:
                 return k::message_too_large;
             case storage::errc::batch_exceeds_segment:
@@ -36,6 +38,8 @@ int16_t kafka_error(const std::error_code& ec) {
                 return k::out_of_order_sequence_number;
             case storage::errc::invalid_producer_epoch:
                 return k::invalid_producer_epoch;
+            case storage::errc::not_open:
+                return k::not_leader_or_follower;
         }
         return k::unknown_server_error;
     }

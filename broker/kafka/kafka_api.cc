@@ -29,8 +29,13 @@ using storage::kafka_offset;
 constexpr const char* component = "kafka";
 
 /// What kafka_api serves itself; modules add theirs (api_module.h).
+/// Produce is listed from v0 although v0-2 (message formats 0 and 1) are
+/// refused per partition: librdkafka compresses gzip, snappy and lz4 only
+/// when a broker lists Produce v0-2 (its feature check), as Kafka 4.0 found
+/// (KAFKA-18659) and answered the same way.
+constexpr int16_t produce_min_stored_version = 3;
 constexpr served_api served[] = {
-    {kafka::api_key::produce, 3, 9},      {kafka::api_key::fetch, 4, 12},
+    {kafka::api_key::produce, 0, 9},      {kafka::api_key::fetch, 4, 12},
     {kafka::api_key::list_offsets, 1, 6}, {kafka::api_key::metadata, 0, 12},
     {kafka::api_key::api_versions, 0, 3},
 };
@@ -241,6 +246,11 @@ struct handlers {
 
     // ------------------------------------------------------------ Produce
 
+    /// Produce. Durability follows `acks` (docs/durability.md): the batch is
+    /// written at once; acks=all is answered only when every partition it
+    /// went to is fsynced (log_flusher: one group commit for all of them),
+    /// acks=1 and 0 right after the write. Either way consumers see a batch
+    /// only once it is durable, unless the topic has write.caching.
     void produce(const kafka::request_view& rq, const connection_info& conn,
                  const reply_fn& reply) {
         auto req = decode<kafka::produce_request>(rq, conn);
@@ -249,8 +259,18 @@ struct handlers {
             return;
         }
         const bool valid_acks = req->acks == 0 || req->acks == 1 || req->acks == -1;
+        const bool old_format = rq.api_version() < produce_min_stored_version;
         const int64_t now = api._now();
-        kafka::produce_response resp;
+        // The response, completed by the syncs acks=all waits for.
+        struct pending {
+            kafka::produce_response resp;
+            size_t waiting = 0;
+            bool sent = false;
+        };
+        auto state = std::make_shared<pending>();
+        // Partitions (topic index, partition index) per log to wait for.
+        std::vector<std::pair<storage::partition_log*, std::vector<std::pair<size_t, size_t>>>>
+            awaited;
         bool appended = false;
         for (auto& td : req->topic_data) {
             kafka::produce_response::topic_produce_response tr;
@@ -260,7 +280,12 @@ struct handlers {
                 pr.index = pd.index;
                 pr.base_offset = -1;
                 auto [log_ptr, code] = leader_log(td.name, pd.index);
-                if (!valid_acks) {
+                if (old_format) {
+                    pr.error_code = k::unsupported_version;
+                    pr.error_message =
+                        "Produce v0-2 (message format 0 and 1) is not supported: "
+                        "use v3 or later (record batches)";
+                } else if (!valid_acks) {
                     pr.error_code = k::invalid_required_acks;
                 } else if (is_internal_topic(td.name)) {
                     // The group coordinator's own log (broker/group/): only
@@ -280,17 +305,35 @@ struct handlers {
                         log(log_level::debug, component, "produce {}-{} from {}: {}", td.name,
                             pd.index, conn.peer, r.error().detail);
                     } else {
-                        // One replica: an appended batch is committed.
-                        (void)log_ptr->set_high_watermark(log_ptr->log_end_offset());
                         pr.base_offset = r->base_offset.value();
                         pr.log_append_time_ms = r->log_append_time;
                         pr.log_start_offset = log_ptr->log_start_offset().value();
-                        appended = true;
+                        if (log_ptr->config().write_caching) {
+                            // Readable and acknowledged once written; the
+                            // flush policy bounds what a power loss takes.
+                            (void)log_ptr->set_high_watermark(log_ptr->log_end_offset());
+                            appended = true;
+                        } else if (req->acks == -1) {
+                            // A retry deduplicated by the producer state
+                            // waits too: its first write may not be synced.
+                            auto it =
+                                std::find_if(awaited.begin(), awaited.end(),
+                                             [&](const auto& a) { return a.first == log_ptr; });
+                            if (it == awaited.end()) {
+                                awaited.emplace_back(log_ptr,
+                                                     std::vector<std::pair<size_t, size_t>>{});
+                                it = std::prev(awaited.end());
+                            }
+                            it->second.emplace_back(state->resp.responses.size(),
+                                                    tr.partition_responses.size());
+                        } else {
+                            api._pm.flusher().sync(*log_ptr, nullptr);  // readable once synced
+                        }
                     }
                 }
                 tr.partition_responses.push_back(std::move(pr));
             }
-            resp.responses.push_back(std::move(tr));
+            state->resp.responses.push_back(std::move(tr));
         }
         if (appended) {
             api.wake_fetches();
@@ -299,7 +342,36 @@ struct handlers {
             reply(reply_t::none());
             return;
         }
-        respond(rq, resp, reply, conn);
+        state->waiting = awaited.size();
+        if (state->waiting == 0) {
+            respond(rq, state->resp, reply, conn);
+            return;
+        }
+        // The header, for answering later (the body is gone by then).
+        kafka::request_view header = rq;
+        header.body = {};
+        const connection_info c = conn;
+        kafka_api* self = &api;  // `this` is a temporary: do not capture it
+        for (auto& [log_ptr, parts] : awaited) {
+            api._pm.flusher().sync(*log_ptr, [self, state, parts = std::move(parts), header, reply,
+                                              c](const result<void>& synced) {
+                if (!synced) {
+                    // Written but not known durable: the outcome is
+                    // unknown to the producer, which retries
+                    // (idempotent producers safely).
+                    for (const auto& [ti, pi] : parts) {
+                        auto& pr = state->resp.responses[ti].partition_responses[pi];
+                        pr.error_code = kafka_error(synced.error().code);
+                        pr.error_message = synced.error().detail;
+                        pr.base_offset = -1;
+                    }
+                }
+                if (--state->waiting == 0 && !state->sent) {
+                    state->sent = true;
+                    handlers{*self}.respond(header, state->resp, reply, c);
+                }
+            });
+        }
     }
 
     // ------------------------------------------------------------ Fetch
@@ -310,8 +382,10 @@ struct handlers {
                                          kafka::fetch_response& resp) {
         uint64_t total = 0;
         bool any_error = false;
-        const uint64_t max_total =
-            req.max_bytes > 0 ? static_cast<uint64_t>(req.max_bytes) : uint64_t{0};
+        // Capped by the broker's fetch.max.bytes, as Kafka does.
+        const uint64_t max_total = std::min<uint64_t>(
+            req.max_bytes > 0 ? static_cast<uint64_t>(req.max_bytes) : uint64_t{0},
+            static_cast<uint64_t>(std::max(api._options.fetch_max_bytes, 0)));
         for (const auto& ft : req.topics) {
             kafka::fetch_response::fetchable_topic_response tr;
             tr.topic = ft.topic;
@@ -444,13 +518,22 @@ struct handlers {
 };
 
 kafka_api::kafka_api(broker_endpoint me, metadata_cache& md, partition_manager& pm,
-                     schedule_fn schedule, clock_fn now, std::vector<api_module*> modules)
+                     schedule_fn schedule, clock_fn now, std::vector<api_module*> modules,
+                     kafka_api_options options)
     : _me(std::move(me)),
       _md(md),
       _pm(pm),
       _schedule(std::move(schedule)),
       _now(std::move(now)),
-      _modules(std::move(modules)) {}
+      _modules(std::move(modules)),
+      _options(options) {
+    // Records become readable when they are durable: wake parked Fetches.
+    _pm.flusher().set_on_commit([this] { wake_fetches(); });
+}
+
+kafka_api::~kafka_api() {
+    _pm.flusher().set_on_commit(nullptr);
+}
 
 std::pair<const served_api*, api_module*> kafka_api::find_api(int16_t key) const {
     for (const auto& s : served) {

@@ -10,7 +10,8 @@
 // of the api_modules given at construction, see api_module.h):
 //   ApiVersions 0-3, Metadata 0-12, Produce 3-9, Fetch 4-12, ListOffsets 1-6.
 // The modules of fjord-broker (broker_server.cc): producer_api.h
-// (InitProducerId), admin_api.h (admin APIs), broker/group/group_api.h.
+// (InitProducerId), admin_api.h (admin APIs), delete_records_api.h
+// (DeleteRecords), broker/group/group_api.h.
 // Produce 3+ and Fetch 4+ carry only record batch v2 (what librdkafka and
 // kafka-python send to a broker advertising them).
 //
@@ -47,6 +48,13 @@ struct broker_endpoint {
     std::string rack;
 };
 
+/// Broker settings the handlers apply (broker.yaml, broker/server/README.md).
+struct kafka_api_options {
+    /// Kafka's fetch.max.bytes: a Fetch answers at most min(its max_bytes,
+    /// this) bytes of records (the first batch may exceed both, as in Kafka).
+    int32_t fetch_max_bytes = 57671680;
+};
+
 class kafka_api final : public frame_handler {
   public:
     /// Runs `fn` on the io thread after `delay`.
@@ -56,7 +64,10 @@ class kafka_api final : public frame_handler {
 
     /// `modules` (not owned; they outlive this) serve the APIs they advertise.
     kafka_api(broker_endpoint me, metadata_cache& md, partition_manager& pm, schedule_fn schedule,
-              clock_fn now, std::vector<api_module*> modules = {});
+              clock_fn now, std::vector<api_module*> modules = {}, kafka_api_options options = {});
+    ~kafka_api() override;
+    kafka_api(const kafka_api&) = delete;
+    kafka_api& operator=(const kafka_api&) = delete;
 
     void on_frame(const connection_info& conn, std::string frame, reply_fn reply) override;
     void on_close(const connection_info& conn) override;
@@ -77,6 +88,7 @@ class kafka_api final : public frame_handler {
     schedule_fn _schedule;
     clock_fn _now;
     std::vector<api_module*> _modules;
+    kafka_api_options _options;
     std::list<std::shared_ptr<parked_fetch>> _parked;
     bool _waking = false;
 

@@ -18,6 +18,8 @@ class category final : public std::error_category {
                 return "invalid record batch";
             case errc::corrupt_batch:
                 return "record batch fails its CRC";
+            case errc::invalid_record:
+                return "invalid record";
             case errc::batch_too_large:
                 return "record batch too large";
             case errc::batch_exceeds_segment:
@@ -34,6 +36,8 @@ class category final : public std::error_category {
                 return "out of order sequence number";
             case errc::invalid_producer_epoch:
                 return "producer epoch is fenced";
+            case errc::not_open:
+                return "partition log closed";
         }
         return "unknown broker.log error " + std::to_string(c);
     }

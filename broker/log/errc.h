@@ -12,11 +12,16 @@ namespace fjord::broker::storage {
 enum class errc {
     success = 0,
     /// A batch to append is malformed: its length, magic, offset delta or
-    /// record count. The detail names the field (CORRUPT_MESSAGE).
+    /// record count, or its records' framing (record_validator.h). The
+    /// detail names the field (CORRUPT_MESSAGE).
     invalid_batch,
     /// A batch to append fails its CRC-32C: damaged by the client or the
     /// network, not by us (CORRUPT_MESSAGE).
     corrupt_batch,
+    /// A batch whose records parse but break a rule: offset deltas out of
+    /// order, a control or transactional batch from a client, a keyless
+    /// record on a compacted topic (record_validator.h; INVALID_RECORD).
+    invalid_record,
     /// A batch larger than log_config::max_batch_bytes (MESSAGE_TOO_LARGE).
     batch_too_large,
     /// A batch larger than log_config::segment_bytes (RECORD_LIST_TOO_LARGE).
@@ -38,6 +43,10 @@ enum class errc {
     /// An idempotent producer's batch from an epoch older than its current
     /// one: a fenced producer (INVALID_PRODUCER_EPOCH).
     invalid_producer_epoch,
+    /// The log was closed (the partition moved or its topic was deleted)
+    /// while a request waited for it (NOT_LEADER_OR_FOLLOWER: the client
+    /// refreshes its metadata and retries, safely for idempotent producers).
+    not_open,
 };
 
 const std::error_category& error_category();

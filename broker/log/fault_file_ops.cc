@@ -41,11 +41,22 @@ class fault_file final : public file {
         : _ops(ops), _base(std::move(base)) {}
 
     const std::string& path() const override { return _base->path(); }
-    result<uint64_t> size() const override { return _base->size(); }
+    result<uint64_t> size() const override {
+        if (auto f = _ops.count("fstat", path()); !f) {
+            return f.error();
+        }
+        return _base->size();
+    }
     result<size_t> read_at(uint64_t offset, std::span<char> out) const override {
+        if (auto f = _ops.count("pread", path()); !f) {
+            return f.error();
+        }
         return _base->read_at(offset, out);
     }
     result<void> write_at(uint64_t offset, std::string_view data) override {
+        if (auto f = _ops.count("pwrite", path()); !f) {
+            return f;
+        }
         return _base->write_at(offset, data);
     }
     result<void> datasync() override {
@@ -54,12 +65,20 @@ class fault_file final : public file {
     result<void> sync() override {
         return synced([this] { return _base->sync(); });
     }
-    result<void> truncate(uint64_t size) override { return _base->truncate(size); }
+    result<void> truncate(uint64_t size) override {
+        if (auto f = _ops.count("ftruncate", path()); !f) {
+            return f;
+        }
+        return _base->truncate(size);
+    }
 
   private:
     /// Runs the real sync unless a failure is injected; counts it if it worked.
     template <typename F>
     result<void> synced(F do_sync) {
+        if (auto f = _ops.count("fsync", path()); !f) {
+            return f;
+        }
         if (auto f = _ops.before_sync(path()); !f) {
             return f;
         }
@@ -76,7 +95,19 @@ class fault_file final : public file {
 
 fault_file_ops::fault_file_ops(std::shared_ptr<file_ops> base) : _base(std::move(base)) {}
 
+result<void> fault_file_ops::count(std::string_view what, const std::string& path) {
+    const uint64_t n = _operations++;
+    if (_fail_from && n >= *_fail_from) {
+        return error_info(errc::io_error, fmt::format("{} {}: {} (injected at operation {})", what,
+                                                      path, std::strerror(EIO), n));
+    }
+    return ok();
+}
+
 result<std::unique_ptr<file>> fault_file_ops::open(const std::string& path, open_mode mode) {
+    if (auto f = count("open", path); !f) {
+        return f.error();
+    }
     const bool existed = _files.count(path) > 0 || ::access(path.c_str(), F_OK) == 0;
     auto f = _base->open(path, mode);
     if (!f) {
@@ -98,27 +129,43 @@ result<std::unique_ptr<file>> fault_file_ops::open(const std::string& path, open
 }
 
 result<std::string> fault_file_ops::read_file(const std::string& path) {
+    if (auto f = count("read", path); !f) {
+        return f.error();
+    }
     return _base->read_file(path);
 }
 
 result<std::vector<std::string>> fault_file_ops::list_dir(const std::string& dir) {
+    if (auto f = count("readdir", dir); !f) {
+        return f.error();
+    }
     return _base->list_dir(dir);
 }
 
 result<bool> fault_file_ops::exists(const std::string& path) {
+    if (auto f = count("stat", path); !f) {
+        return f.error();
+    }
     return _base->exists(path);
 }
 
 result<void> fault_file_ops::make_dir(const std::string& dir) {
+    if (auto f = count("mkdir", dir); !f) {
+        return f;
+    }
     return _base->make_dir(dir);
 }
 
 result<void> fault_file_ops::sync_dir(const std::string& dir) {
+    if (auto f = count("fsync", dir); !f) {
+        return f;
+    }
     auto r = _base->sync_dir(dir);
     if (r) {
         for (auto& [path, st] : _files) {
             if (parent_of(path) == dir) {
                 st.entry_durable = true;
+                st.replaced.reset();
             }
         }
     }
@@ -126,22 +173,46 @@ result<void> fault_file_ops::sync_dir(const std::string& dir) {
 }
 
 result<void> fault_file_ops::rename(const std::string& from, const std::string& to) {
+    if (auto f = count("rename", from); !f) {
+        return f;
+    }
+    // What a crash leaves at `to` if this rename never reaches the disk.
+    std::optional<std::string> old;
+    if (auto it = _files.find(to); it != _files.end()) {
+        if (!it->second.entry_durable) {
+            old = it->second.replaced;
+        } else if (auto c = _base->read_file(to)) {
+            old = c->substr(0, std::min<uint64_t>(c->size(), it->second.synced_size));
+        }
+    } else if (::access(to.c_str(), F_OK) == 0) {
+        if (auto c = _base->read_file(to)) {
+            old = std::move(*c);  // untracked: on disk before this layer saw it
+        }
+    }
     auto r = _base->rename(from, to);
     if (r) {
         file_state st;
+        st.source = from;
         if (auto it = _files.find(from); it != _files.end()) {
             st = it->second;
+            // From a durable entry the file comes back there; from an
+            // undurable one, wherever that one would come back (or nowhere).
+            st.source = st.entry_durable ? std::optional<std::string>(from) : st.source;
             _files.erase(it);
         } else {
             st.synced_size = size_of(to);
         }
         st.entry_durable = false;
+        st.replaced = std::move(old);
         _files[to] = st;
     }
     return r;
 }
 
 result<void> fault_file_ops::remove(const std::string& path) {
+    if (auto f = count("unlink", path); !f) {
+        return f;
+    }
     auto r = _base->remove(path);
     if (r) {
         _files.erase(path);
@@ -178,12 +249,26 @@ uint64_t fault_file_ops::total_syncs() const {
 
 void fault_file_ops::crash(crash_tail tail, uint64_t n, uint32_t seed) {
     std::mt19937 rng(seed);
+    std::vector<std::pair<std::string, std::string>> renamed_back;  // path, synced bytes
     for (const auto& [path, st] : _files) {
         if (::access(path.c_str(), F_OK) != 0) {
             continue;
         }
         if (!st.entry_durable) {
-            FJORD_ASSERT(::unlink(path.c_str()) == 0, "unlink {}: {}", path, std::strerror(errno));
+            if (st.source) {
+                auto c = _base->read_file(path);
+                FJORD_ASSERT(c.has_value(), "read {}", path);
+                renamed_back.emplace_back(*st.source, c->substr(0, st.synced_size));
+            }
+            if (st.replaced) {
+                // The rename is lost: the file it replaced is back.
+                auto f = _base->open(path, open_mode::create_or_truncate);
+                FJORD_ASSERT(f.has_value(), "restore {}", path);
+                FJORD_ASSERT((*f)->write_at(0, *st.replaced).has_value(), "restore {}", path);
+            } else {
+                FJORD_ASSERT(::unlink(path.c_str()) == 0, "unlink {}: {}", path,
+                             std::strerror(errno));
+            }
             continue;
         }
         const uint64_t size = size_of(path);
@@ -213,6 +298,15 @@ void fault_file_ops::crash(crash_tail tail, uint64_t n, uint32_t seed) {
             auto f = _base->open(path, open_mode::existing);
             FJORD_ASSERT(f.has_value(), "reopen {}", path);
             FJORD_ASSERT((*f)->write_at(keep, junk).has_value(), "write junk to {}", path);
+        }
+    }
+    // Lost renames: each file is back under the name it had (after the loop,
+    // which may have removed a newer, undurable file of that name).
+    for (const auto& [path, bytes] : renamed_back) {
+        if (::access(path.c_str(), F_OK) != 0) {
+            auto f = _base->open(path, open_mode::create_new);
+            FJORD_ASSERT(f.has_value(), "restore {}", path);
+            FJORD_ASSERT((*f)->write_at(0, bytes).has_value(), "restore {}", path);
         }
     }
     _files.clear();

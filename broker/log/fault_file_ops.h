@@ -10,16 +10,24 @@
 // sync(). crash() cuts every such file back to that size, then optionally
 // leaves some junk after it (garbage, zeros, or a prefix of the bytes that
 // were written but not synced: a torn write). A file created or renamed into
-// place whose directory was never sync_dir()'ed since disappears.
+// place whose directory was never sync_dir()'ed since disappears; if it was
+// renamed over a file whose entry was durable, that file comes back instead
+// (rename is atomic: the old contents or the new).
+// An unsynced rename is undone: the file is back under its old name (if that
+// entry was durable).
 // Limits: an unsynced ftruncate is not undone (the log syncs every truncation
 // at once), and a removal that was not made durable is not undone.
 //
-// It can also fail the next sync with EIO and counts syncs per file.
+// It can also fail the next sync with EIO, fail every operation from the
+// n-th on (a disk that dies, or with crash() after it, a power loss at that
+// point), and counts syncs per file.
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/log/file_ops.h"
@@ -53,6 +61,14 @@ class fault_file_ops final : public file_ops {
 
     /// The next datasync() or sync() on any file fails with EIO.
     void fail_next_sync() { _fail_next_sync = true; }
+    /// Every operation (of this layer or of a file it opened: open, read,
+    /// write, sync, truncate, rename, remove, listing, ...) after the next
+    /// `n` fails with EIO and does nothing. fail_after(0): from the next one.
+    void fail_after(uint64_t n) { _fail_from = _operations + n; }
+    /// Stops fail_after().
+    void heal() { _fail_from.reset(); }
+    /// Operations attempted so far, failed ones included.
+    uint64_t operations() const { return _operations; }
     /// datasync() and sync() calls that succeeded on `path`.
     uint64_t syncs(const std::string& path) const;
     uint64_t total_syncs() const;
@@ -63,8 +79,15 @@ class fault_file_ops final : public file_ops {
     struct file_state {
         uint64_t synced_size = 0;
         bool entry_durable = true;  ///< its directory entry survives a crash
+        /// Renamed over a durable file: what a crash brings back.
+        std::optional<std::string> replaced;
+        /// Renamed from a durable entry: where a crash brings it back (its
+        /// synced bytes), as rename is atomic.
+        std::optional<std::string> source;
     };
 
+    /// Counts an operation; EIO if fail_after() says it fails.
+    result<void> count(std::string_view what, const std::string& path);
     result<void> before_sync(const std::string& path);
     void after_sync(const std::string& path);
 
@@ -72,6 +95,8 @@ class fault_file_ops final : public file_ops {
     std::map<std::string, file_state> _files;
     std::map<std::string, uint64_t> _sync_counts;
     bool _fail_next_sync = false;
+    uint64_t _operations = 0;
+    std::optional<uint64_t> _fail_from;
 };
 
 }  // namespace fjord::broker::storage::testing

@@ -220,7 +220,8 @@ class posix_ops final : public file_ops {
             if (!S_ISDIR(st.st_mode)) {
                 return io_error("mkdir", dir, ENOTDIR);
             }
-            return ok();
+            // It may be there only in the page cache (a process killed
+            // between its mkdir and the parent's fsync): sync it now too.
         }
         return sync_dir(parent_of(dir));
     }

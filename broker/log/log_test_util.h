@@ -132,6 +132,42 @@ inline std::string make_batch(int records, int64_t timestamp, size_t value_size 
     return make_batch(batch_spec{records, timestamp, value_size, tag});
 }
 
+/// The header fields of frame_records().
+struct batch_frame {
+    int32_t record_count = 1;
+    int32_t last_offset_delta = -1;  ///< -1: record_count - 1
+    int16_t attributes = 0;          ///< bits 0-2 the codec of `records`
+    int64_t base_timestamp = 1000;
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    int32_t base_sequence = -1;
+};
+
+/// A batch with a valid header and CRC around `records`, whatever they hold
+/// (records, a compressed blob, garbage): what a client that frames its
+/// batch correctly but writes bad records sends.
+inline std::string frame_records(std::string_view records, const batch_frame& f) {
+    const int32_t last = f.last_offset_delta == -1 ? f.record_count - 1 : f.last_offset_delta;
+    std::string crc_part;
+    put_be(crc_part, static_cast<uint16_t>(f.attributes), 2);
+    put_be(crc_part, static_cast<uint32_t>(last), 4);
+    put_be(crc_part, static_cast<uint64_t>(f.base_timestamp), 8);
+    put_be(crc_part, static_cast<uint64_t>(f.base_timestamp), 8);  // maxTimestamp
+    put_be(crc_part, static_cast<uint64_t>(f.producer_id), 8);
+    put_be(crc_part, static_cast<uint16_t>(f.producer_epoch), 2);
+    put_be(crc_part, static_cast<uint32_t>(f.base_sequence), 4);
+    put_be(crc_part, static_cast<uint32_t>(f.record_count), 4);
+    crc_part += records;
+    std::string b;
+    put_be(b, 0, 8);                            // baseOffset
+    put_be(b, 4 + 1 + 4 + crc_part.size(), 4);  // batchLength
+    put_be(b, static_cast<uint32_t>(-1), 4);    // partitionLeaderEpoch
+    b.push_back(2);                             // magic
+    put_be(b, crc32c_extend(0, crc_part.data(), crc_part.size()), 4);
+    b += crc_part;
+    return b;
+}
+
 /// `batch` with baseOffset o: what the log stores for it.
 inline std::string with_base_offset(std::string batch, int64_t o) {
     std::string be;

@@ -10,19 +10,26 @@
 //   retention oldest first, truncation newest first, so a crash leaves a
 //   contiguous run of segments.
 // - A truncation is fsynced before anything is appended after it.
+// - DeleteRecords makes the new log start durable (its checkpoint) before it
+//   removes any segment below it; open() removes those a crash left.
 
 #include "broker/log/partition_log.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "broker/log/batch_header.h"
+#include "broker/log/compactor.h"
 #include "broker/log/errc.h"
+#include "broker/log/record_validator.h"
 #include "broker/log/segment.h"
+#include "common/data_dir.h"
 #include "common/log.h"
 
 namespace fjord::broker::storage {
@@ -32,6 +39,9 @@ constexpr std::string_view component = "broker.log";
 /// Relative offsets in .index are 32-bit: a segment spans at most this many.
 /// The producer state as of the last roll (producer_state.h).
 constexpr std::string_view producer_snapshot_name = "producer_state.snapshot";
+/// The log start set by DeleteRecords (README.md).
+constexpr std::string_view log_start_name = "log_start.checkpoint";
+constexpr size_t max_log_start_bytes = 4096;
 constexpr int64_t max_relative_offset = std::numeric_limits<int32_t>::max();
 
 result<void> check_range(std::string_view key, int64_t v, int64_t lo, int64_t hi) {
@@ -39,6 +49,67 @@ result<void> check_range(std::string_view key, int64_t v, int64_t lo, int64_t hi
         return {errc::invalid_config, fmt::format("{}: {}, must be in [{}, {}]", key, v, lo, hi)};
     }
     return ok();
+}
+
+/// Replaces <dir>/<name> with `data`: <name>.tmp written and fdatasynced,
+/// renamed over it, the directory fsynced. A crash leaves the old file or
+/// the new one, and perhaps the .tmp (open() removes it).
+result<void> replace_file(file_ops& fs, const std::string& dir, std::string_view name,
+                          std::string_view data) {
+    const std::string path = dir + "/" + std::string(name);
+    const std::string tmp = path + std::string(tmp_ext);
+    {
+        auto f = fs.open(tmp, open_mode::create_or_truncate);
+        if (!f) {
+            return f.error();
+        }
+        if (auto r = (*f)->write_at(0, data); !r) {
+            return r;
+        }
+        if (auto r = (*f)->datasync(); !r) {
+            return r;
+        }
+    }
+    if (auto r = fs.rename(tmp, path); !r) {
+        return r;
+    }
+    return fs.sync_dir(dir);
+}
+
+std::string encode_log_start(kafka_offset o) {
+    return encode_checked_kv(
+        fmt::format("# The partition's log start offset (DeleteRecords). Do not edit.\n"
+                    "format=1\n"
+                    "log_start_offset={}\n",
+                    o));
+}
+
+result<kafka_offset> decode_log_start(std::string_view text, const std::string& path) {
+    auto pairs = decode_checked_kv(text, path, max_log_start_bytes);
+    if (!pairs) {
+        return pairs.error();
+    }
+    std::optional<int64_t> offset;
+    bool format = false;
+    for (const auto& [key, value] : *pairs) {
+        if (key == "format") {
+            if (value != "1") {
+                return checked_kv_corrupt(path, fmt::format("unsupported format {}", value));
+            }
+            format = true;
+        } else if (key == "log_start_offset") {
+            int64_t v = -1;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (ec != std::errc() || end != value.data() + value.size() || v < 0) {
+                return checked_kv_corrupt(path, fmt::format("bad log_start_offset \"{}\"", value));
+            }
+            offset = v;
+        }
+    }
+    if (!format || !offset) {
+        return checked_kv_corrupt(path, !format ? "no format line" : "no log_start_offset line");
+    }
+    return kafka_offset{*offset};
 }
 
 }  // namespace
@@ -58,11 +129,22 @@ result<void> validate(const log_config& c) {
         {"flush.messages", c.flush_messages, 1, max},
         {"flush.ms", c.flush_ms, 0, max},
         {"max.message.bytes", c.max_batch_bytes, 0, max},
+        {"delete.retention.ms", c.delete_retention_ms, 0, max},
+        {"min.compaction.lag.ms", c.min_compaction_lag_ms, 0, max},
     };
     for (const auto& k : checks) {
         if (auto r = check_range(k.key, k.value, k.lo, k.hi); !r) {
             return r;
         }
+    }
+    if (!c.cleanup_delete && !c.cleanup_compact) {
+        return {errc::invalid_config, "cleanup.policy: neither delete nor compact"};
+    }
+    // Written so that NaN fails too.
+    if (!(c.min_cleanable_dirty_ratio >= 0 && c.min_cleanable_dirty_ratio <= 1)) {
+        return {errc::invalid_config,
+                fmt::format("min.cleanable.dirty.ratio: {}, must be in [0, 1]",
+                            c.min_cleanable_dirty_ratio)};
     }
     return ok();
 }
@@ -72,7 +154,8 @@ partition_log::partition_log(std::string dir, log_config config, std::shared_ptr
     : _dir(std::move(dir)),
       _config(config),
       _fs(fs ? std::move(fs) : posix_file_ops()),
-      _last_flush_ms(now_ms) {}
+      _last_flush_ms(now_ms),
+      _last_append_ms(now_ms) {}
 
 partition_log::~partition_log() = default;
 
@@ -99,6 +182,14 @@ result<void> partition_log::recover(int64_t now_ms) {
     if (auto r = _fs->make_dir(_dir); !r) {
         return r;
     }
+    // First, what a crash left of a compaction (compactor.h).
+    auto cleaner = recover_compaction(*_fs, _dir);
+    if (!cleaner) {
+        return cleaner.error();
+    }
+    _compaction = std::make_unique<compaction_state>();
+    _compaction->checkpoint = *cleaner;
+    const kafka_offset cleaned_through{_compaction->checkpoint.cleaned_through};
     auto names = _fs->list_dir(_dir);
     if (!names) {
         return names.error();
@@ -111,7 +202,14 @@ result<void> partition_log::recover(int64_t now_ms) {
         if (name == producer_snapshot_name) {
             continue;  // load_producer_state()'s
         }
-        if (name == std::string(producer_snapshot_name) + std::string(tmp_ext)) {
+        if (name == log_start_name) {
+            continue;  // load_log_start()'s
+        }
+        if (name == cleaner_checkpoint_name) {
+            continue;  // recover_compaction()'s
+        }
+        if (name == std::string(producer_snapshot_name) + std::string(tmp_ext) ||
+            name == std::string(log_start_name) + std::string(tmp_ext)) {
             // A snapshot whose rename never happened: the old one stands.
             if (auto r = _fs->remove(_dir + "/" + name); !r) {
                 return r;
@@ -152,21 +250,34 @@ result<void> partition_log::recover(int64_t now_ms) {
         const std::vector<kafka_offset> bases(logs.begin(), logs.end());
         const uint64_t interval = index_interval();
         for (size_t i = 0; i + 1 < bases.size(); ++i) {
-            auto s = segment::open_sealed(*_fs, _dir, bases[i], bases[i + 1], interval, now_ms);
+            auto s = segment::open_sealed(*_fs, _dir, bases[i], bases[i + 1], interval, now_ms,
+                                          bases[i] < cleaned_through);
             if (!s) {
                 return s.error();
             }
             _segments.push_back(std::move(*s));
         }
-        auto last = segment::recover(*_fs, _dir, bases.back(), interval, now_ms);
+        auto last = segment::recover(*_fs, _dir, bases.back(), interval, now_ms,
+                                     bases.back() < cleaned_through);
         if (!last) {
             return last.error();
         }
         _segments.push_back(std::move(*last));
     }
+    if (auto r = load_log_start(); !r) {
+        return r;
+    }
     _high_watermark = log_end_offset();
     _flushed = log_end_offset();
     if (auto r = load_producer_state(); !r) {
+        return r;
+    }
+    // A DeleteRecords that a crash interrupted after its checkpoint.
+    if (auto r = remove_segments_below_start(); !r) {
+        return r.error();
+    }
+    // The cleaner forgets offsets a crash (or a truncation) took.
+    if (auto r = compaction_truncated(); !r) {
         return r;
     }
     log(log_level::info, component, "opened {}: offsets [{}, {}) in {} segments, {} bytes", _dir,
@@ -192,6 +303,14 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
     if (!validated) {
         return validated.error();
     }
+    record_validation records;
+    records.max_decompressed_bytes = max_decompressed_for(_config.max_batch_bytes);
+    // Kafka refuses keyless records on compacted topics: the cleaner could
+    // only drop them.
+    records.require_keys = _config.cleanup_compact;
+    if (auto r = validate_records(batch, *validated, records); !r) {
+        return r.error();
+    }
     batch_header h = *validated;
     auto seen = _producers.check(h);
     if (!seen) {
@@ -207,10 +326,12 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
     const kafka_offset base = log_end_offset();
 
     segment* active = _segments.back().get();
+    // A LogAppendTime batch will carry `now`: its age is taken from that.
+    const bool log_append_time = _config.message_timestamp_type == timestamp_type::log_append_time;
     const bool roll_needed =
         !active->empty() &&
         (active->size() + batch.size() > static_cast<uint64_t>(_config.segment_bytes) ||
-         active->age_ms(now_ms, h.max_timestamp) > _config.segment_ms ||
+         active->age_ms(now_ms, log_append_time ? now_ms : h.max_timestamp) > _config.segment_ms ||
          (base + h.last_offset_delta) - active->base() > max_relative_offset);
     if (roll_needed) {
         if (auto r = roll(now_ms); !r) {
@@ -231,6 +352,7 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
         return fail(r.error());
     }
     _producers.update(h, now_ms, info.log_append_time);
+    _last_append_ms = now_ms;
 
     // The flush policy. A failed flush fails the append: the batch is in
     // the log but may not survive a crash, which the producer must hear.
@@ -253,6 +375,43 @@ result<void> partition_log::flush(int64_t now_ms) {
     }
     _flushed = log_end_offset();
     _last_flush_ms = now_ms;
+    return ok();
+}
+
+result<void> flush_ticket::sync() const {
+    return log_file ? log_file->datasync() : ok();
+}
+
+flush_ticket partition_log::prepare_flush() const {
+    flush_ticket t;
+    t.upto = log_end_offset();
+    t.generation = _generation;
+    if (_failed || _flushed >= t.upto) {
+        return t;  // nothing to sync (a failed log refuses at complete_flush)
+    }
+    // Everything unflushed is in the active segment: a roll seals (syncs)
+    // the old one before the next is created.
+    t.log_file = _segments.back()->log_file();
+    return t;
+}
+
+result<void> partition_log::complete_flush(const flush_ticket& t, const result<void>& synced,
+                                           int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r;
+    }
+    if (!synced) {
+        return fail(synced.error());
+    }
+    if (t.generation != _generation) {
+        // The synced bytes were truncated away: what the waiters wrote is
+        // gone, whatever the sync said (NOT_LEADER_OR_FOLLOWER: retry).
+        return error_info(errc::not_open, "the log was truncated while the flush ran");
+    }
+    if (t.upto > _flushed) {
+        _flushed = std::min(t.upto, log_end_offset());
+        _last_flush_ms = now_ms;
+    }
     return ok();
 }
 
@@ -287,6 +446,26 @@ result<void> partition_log::roll(int64_t now_ms) {
     return ok();
 }
 
+result<bool> partition_log::maybe_roll(int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r.error();
+    }
+    // Only an idle partition: a busy one rolls in append(), by its batches'
+    // timestamps (a producer with an old clock must not get a segment per
+    // housekeeping pass).
+    const segment& active = *_segments.back();
+    if (active.empty() || now_ms - _last_append_ms <= _config.segment_ms ||
+        active.age_ms(now_ms, now_ms) <= _config.segment_ms) {
+        return false;
+    }
+    if (auto r = roll(now_ms); !r) {
+        return r.error();
+    }
+    log(log_level::debug, component, "{}: rolled the idle active segment at offset {}", _dir,
+        log_end_offset());
+    return true;
+}
+
 void partition_log::save_producer_state(std::optional<int64_t> now_ms) {
     // Written at each roll, even when empty, so that recovery replays at
     // most the active segment. A failure costs only a longer replay at the
@@ -294,26 +473,8 @@ void partition_log::save_producer_state(std::optional<int64_t> now_ms) {
     if (now_ms) {
         _producers.expire(*now_ms, _config.producer_id_expiration_ms);
     }
-    const std::string path = _dir + "/" + std::string(producer_snapshot_name);
-    const std::string tmp = path + std::string(tmp_ext);
     const std::string data = _producers.snapshot(log_end_offset().value());
-    auto write = [&]() -> result<void> {
-        auto f = _fs->open(tmp, open_mode::create_or_truncate);
-        if (!f) {
-            return f.error();
-        }
-        if (auto r = (*f)->write_at(0, data); !r) {
-            return r;
-        }
-        if (auto r = (*f)->datasync(); !r) {
-            return r;
-        }
-        if (auto r = _fs->rename(tmp, path); !r) {
-            return r;
-        }
-        return _fs->sync_dir(_dir);
-    };
-    if (auto r = write(); !r) {
+    if (auto r = replace_file(*_fs, _dir, producer_snapshot_name, data); !r) {
         log(log_level::warn, component, "{}: cannot save the producer state: {}", _dir,
             r.error().detail);
     }
@@ -336,7 +497,7 @@ result<void> partition_log::load_producer_state() {
             log(log_level::warn, component, "{}: {}; rebuilding it from the log", _dir,
                 next.error().detail);
             _producers.clear();
-        } else if (kafka_offset{*next} < log_start_offset() ||
+        } else if (kafka_offset{*next} < _segments.front()->base() ||
                    kafka_offset{*next} > log_end_offset()) {
             // Saved before a truncation (or a retention) it no longer matches.
             _producers.clear();
@@ -345,9 +506,11 @@ result<void> partition_log::load_producer_state() {
         }
     }
     // Replay the batches after the snapshot: their headers are enough.
+    // Records below a DeleteRecords log start still count: producers keep
+    // their sequences.
     const kafka_offset end = log_end_offset();
     while (from < end) {
-        auto slice = read(from, 1u << 20, end);
+        auto slice = read_unchecked(from, 1u << 20, end, first_batch::may_exceed_max_bytes);
         if (!slice) {
             log(log_level::warn, component, "{}: producer state replay stops at offset {}: {}",
                 _dir, from, slice.error().detail);
@@ -403,20 +566,125 @@ result<kafka_offset> partition_log::truncate_to(kafka_offset o) {
     }
     _high_watermark = std::min(_high_watermark, log_end_offset());
     _flushed = std::min(_flushed, log_end_offset());
+    if (_log_start > log_end_offset()) {
+        // The cut batch held the DeleteRecords start: it comes down with
+        // the end (as Kafka lowers its log start on truncation).
+        if (auto r = write_log_start(log_end_offset()); !r) {
+            return fail(r.error());
+        }
+        _log_start = log_end_offset();
+    }
+    ++_generation;
     if (auto r = load_producer_state(); !r) {
         return fail(r.error());
     }
     save_producer_state(std::nullopt);  // replaces a snapshot from beyond the new end
+    if (auto r = compaction_truncated(); !r) {
+        return fail(r.error());
+    }
     log(log_level::info, component, "{}: truncated to offset {} (asked {})", _dir, log_end_offset(),
         o);
     return log_end_offset();
+}
+
+result<kafka_offset> partition_log::delete_records_before(kafka_offset o) {
+    if (auto r = check_failed(); !r) {
+        return r.error();
+    }
+    const kafka_offset target = o == kafka_offset{-1} ? _high_watermark : o;
+    if (target < kafka_offset{0} || target > _high_watermark) {
+        return {errc::offset_out_of_range,
+                fmt::format("delete records before offset {}: outside [{}, {}] (the log start "
+                            "and the high watermark)",
+                            o, log_start_offset(), _high_watermark)};
+    }
+    const kafka_offset was = log_start_offset();
+    if (target > was) {
+        // Durable before anything is removed or the answer given: a crash
+        // after this leaves the new start, before it the old one.
+        if (auto r = write_log_start(target); !r) {
+            return fail(r.error());
+        }
+        _log_start = target;
+    }
+    auto removed = remove_segments_below_start();
+    if (!removed) {
+        return removed.error();
+    }
+    if (target > was) {
+        log(log_level::info, component,
+            "{}: records deleted: log start {} -> {} ({} segments, {} bytes removed)", _dir, was,
+            log_start_offset(), removed->segments, removed->bytes);
+    }
+    return log_start_offset();
+}
+
+result<retention_info> partition_log::remove_segments_below_start() {
+    retention_info info;
+    // Oldest first, each removal durable before the next (remove_segment):
+    // a crash leaves a contiguous run. Never the active segment.
+    while (_segments.size() > 1 && _segments.front()->next() <= _log_start) {
+        segment& s = *_segments.front();
+        if (auto r = remove_segment(s); !r) {
+            return fail(r.error());
+        }
+        info.segments++;
+        info.bytes += s.size();
+        _segments.erase(_segments.begin());
+    }
+    return info;
+}
+
+result<void> partition_log::load_log_start() {
+    const kafka_offset base = _segments.front()->base();
+    _log_start = base;
+    const std::string path = _dir + "/" + std::string(log_start_name);
+    auto exists = _fs->exists(path);
+    if (!exists) {
+        return exists.error();
+    }
+    if (!*exists) {
+        return ok();
+    }
+    auto bytes = _fs->read_file(path);
+    if (!bytes) {
+        return bytes.error();
+    }
+    auto saved = decode_log_start(*bytes, path);
+    if (!saved) {
+        log(log_level::warn, component, "{}; the log starts at its first segment's base, {}",
+            saved.error().detail, base);
+        return ok();
+    }
+    if (*saved <= base) {
+        return ok();  // retention has gone past it
+    }
+    if (*saved > log_end_offset()) {
+        // Records up to it were acknowledged once: a crash (or a disk) lost
+        // them since. Nothing below the end is readable.
+        log(log_level::warn, component,
+            "{}: log start offset {} is beyond the log end {}: the log starts at its end", path,
+            *saved, log_end_offset());
+        _log_start = log_end_offset();
+        return ok();
+    }
+    _log_start = *saved;
+    return ok();
+}
+
+result<void> partition_log::write_log_start(kafka_offset o) {
+    return replace_file(*_fs, _dir, log_start_name, encode_log_start(o));
 }
 
 result<retention_info> partition_log::apply_retention(int64_t now_ms) {
     if (auto r = check_failed(); !r) {
         return r.error();
     }
-    retention_info info;
+    auto below_start = remove_segments_below_start();
+    if (!below_start) {
+        return below_start.error();
+    }
+    retention_info info = *below_start;
     uint64_t total = size_bytes();
     // Never the active segment, never data consumers cannot see yet.
     auto deletable = [this] {
@@ -433,10 +701,29 @@ result<retention_info> partition_log::apply_retention(int64_t now_ms) {
         _segments.erase(_segments.begin());
         return ok();
     };
-    if (_config.retention_ms >= 0) {
-        while (deletable()) {
-            const int64_t ts = _segments.front()->max_timestamp();
-            if (ts < 0 || now_ms - ts <= _config.retention_ms) {
+    auto expired = [&](const segment& s) {
+        const int64_t ts = s.max_timestamp();
+        return ts >= 0 && now_ms - ts > _config.retention_ms;
+    };
+    // Time and size retention are cleanup.policy=delete's (DeleteRecords
+    // above applies to every topic, as in Kafka).
+    if (_config.cleanup_delete && _config.retention_ms >= 0) {
+        for (;;) {
+            if (!deletable()) {
+                // The active segment too, Kafka's way (roll, then delete
+                // it), once it has expired and consumers can read all of it:
+                // else an idle partition would keep its last records forever.
+                const segment& active = *_segments.back();
+                if (_segments.size() == 1 && !active.empty() && active.next() <= _high_watermark &&
+                    expired(active)) {
+                    if (auto r = roll(now_ms); !r) {
+                        return r.error();
+                    }
+                    continue;
+                }
+                break;
+            }
+            if (!expired(*_segments.front())) {
                 break;
             }
             if (auto r = remove_front(); !r) {
@@ -444,7 +731,7 @@ result<retention_info> partition_log::apply_retention(int64_t now_ms) {
             }
         }
     }
-    if (_config.retention_bytes >= 0) {
+    if (_config.cleanup_delete && _config.retention_bytes >= 0) {
         const auto limit = static_cast<uint64_t>(_config.retention_bytes);
         while (deletable() && total - _segments.front()->size() >= limit) {
             if (auto r = remove_front(); !r) {
@@ -476,6 +763,11 @@ result<fetch_slice> partition_log::read(kafka_offset start, uint64_t max_bytes,
         return {errc::offset_out_of_range, fmt::format("offset {} outside the log [{}, {}]", start,
                                                        log_start_offset(), log_end_offset())};
     }
+    return read_unchecked(start, max_bytes, max_offset, rule);
+}
+
+result<fetch_slice> partition_log::read_unchecked(kafka_offset start, uint64_t max_bytes,
+                                                  kafka_offset max_offset, first_batch rule) const {
     fetch_slice out;
     out.first_offset = start;
     out.next_offset = start;
@@ -503,14 +795,18 @@ result<fetch_slice> partition_log::read(kafka_offset start, uint64_t max_bytes,
 result<std::optional<timestamp_offset>> partition_log::offset_for_timestamp(
     int64_t ts, kafka_offset max_offset) const {
     ts = std::max<int64_t>(ts, 0);
+    const kafka_offset start = log_start_offset();
     for (const auto& s : _segments) {
         if (s->base() >= max_offset) {
             break;
         }
-        if (s->max_timestamp() < ts) {
+        if (s->max_timestamp() < ts || s->next() <= start) {
             continue;
         }
-        auto found = s->find_timestamp(ts, max_offset);
+        auto found = s->find_timestamp(ts, max_offset, start);
+        if (found && *found && (*found)->offset < start) {
+            (*found)->offset = start;  // the batch holding the log start
+        }
         if (!found || *found) {
             return found;
         }
@@ -519,7 +815,7 @@ result<std::optional<timestamp_offset>> partition_log::offset_for_timestamp(
 }
 
 kafka_offset partition_log::log_start_offset() const {
-    return _segments.front()->base();
+    return std::max(_log_start, _segments.front()->base());
 }
 
 kafka_offset partition_log::log_end_offset() const {

@@ -16,15 +16,18 @@
 //
 //   produce ──▶ append(batch, now) ──▶ offsets assigned, batch written;
 //               │                      the flush policy may fdatasync here
-//               └─▶ set_high_watermark(log_end_offset())   (Kafka: acks=all
-//                   means "in every in-sync replica's log", not "fsynced"; a
-//                   broker that wants acknowledged == on disk uses
-//                   flushed_offset() instead)
+//               └─▶ prepare_flush() ... ticket.sync() on the flusher's thread
+//                   ... complete_flush() ──▶ set_high_watermark(flushed_offset())
+//                   (broker/cluster/log_flusher.h: group commit; with
+//                   write_caching, set_high_watermark(log_end_offset()) at once)
 //   fetch   ──▶ read(offset, max_bytes, high_watermark())
 //   ListOffsets ──▶ offset_for_timestamp(ts, high_watermark()),
 //                   log_start_offset(), high_watermark()
+//   DeleteRecords ──▶ delete_records_before(offset)   (the log start moves)
 //   timers  ──▶ maybe_flush(now)        (flush.ms on an idle partition)
+//               maybe_roll(now)         (segment.ms on an idle partition)
 //               apply_retention(now)    (retention.ms / retention.bytes)
+//               compact(now, limits)    (cleanup.policy=compact: the cleaner)
 //   replication / tests ──▶ truncate_to(offset)
 //
 // Idempotent producers: append() checks each batch carrying a producer id
@@ -59,6 +62,7 @@
 namespace fjord::broker::storage {
 
 class segment;
+struct compaction_state;
 
 enum class timestamp_type {
     create_time,      ///< maxTimestamp as the producer set it
@@ -92,13 +96,48 @@ struct log_config {
     int64_t max_batch_bytes = 1048588;
     /// message.timestamp.type.
     timestamp_type message_timestamp_type = timestamp_type::create_time;
+    /// write.caching (Redpanda's topic property): false, the default, means
+    /// acks=all is answered and the high watermark moves only once a batch
+    /// is fdatasynced; true means both happen after the write and the flush
+    /// policy above bounds what a power loss takes. The log only carries
+    /// it; the broker's log_flusher (broker/cluster) applies it.
+    bool write_caching = false;
     /// producer.id.expiration.ms (a broker config in Kafka): an idempotent
     /// producer not heard from for this long is forgotten at the next roll.
     int64_t producer_id_expiration_ms = int64_t{24} * 3600 * 1000;
+    /// cleanup.policy: "delete" lets apply_retention() remove old segments
+    /// by retention.ms and retention.bytes; "compact" lets compact() keep
+    /// only the latest record of each key. Either or both, not neither.
+    bool cleanup_delete = true;
+    bool cleanup_compact = false;
+    /// delete.retention.ms: how long the cleaner keeps a tombstone (a record
+    /// with a null value) after it first cleaned it (README.md says why
+    /// that is enough). >= 0.
+    int64_t delete_retention_ms = int64_t{24} * 3600 * 1000;
+    /// min.cleanable.dirty.ratio: compact only when the part not yet
+    /// compacted is at least this share of the compactable log. In [0, 1].
+    double min_cleanable_dirty_ratio = 0.5;
+    /// min.compaction.lag.ms: never compact a segment holding a record
+    /// younger than this (by its batch's maxTimestamp). >= 0.
+    int64_t min_compaction_lag_ms = 0;
+
+    bool operator==(const log_config&) const = default;
 };
 
 /// Checks every value's range; errc::invalid_config naming the key.
 result<void> validate(const log_config& c);
+
+/// An fdatasync of everything appended so far, prepared on the owner's
+/// thread and run on any thread (group commit: broker/cluster/log_flusher).
+/// Holds the file open, so a roll, retention or close in the meantime is
+/// harmless; complete_flush() records the outcome back on the owner's thread.
+struct flush_ticket {
+    std::shared_ptr<storage::file> log_file;  ///< null: nothing to sync
+    kafka_offset upto;                        ///< everything below is durable once synced
+    uint64_t generation = 0;                  ///< truncate_to() invalidates older tickets
+    /// fdatasync; thread-safe for posix files.
+    result<void> sync() const;
+};
 
 struct append_info {
     kafka_offset base_offset;
@@ -124,6 +163,29 @@ struct segment_info {
     uint64_t size_bytes = 0;
     int64_t max_timestamp = no_timestamp;
     bool operator==(const segment_info&) const = default;
+};
+
+/// What one compact() call did.
+struct compaction_info {
+    size_t segments_cleaned = 0;   ///< segments rewritten (replaced by cleaned ones)
+    uint64_t bytes_before = 0;     ///< their size
+    uint64_t bytes_after = 0;      ///< the size of what replaced them
+    uint64_t records_removed = 0;  ///< records they held that are gone
+    uint64_t bytes_read = 0;       ///< the work: bytes read to map keys and to clean
+    bool pass_done = false;        ///< a pass finished (the dirty range is now clean)
+    bool in_progress = false;      ///< a pass goes on at the next call
+};
+
+/// How much one compact() call may do.
+struct compaction_limits {
+    /// Stop once about this many bytes were read (at least one read of at
+    /// most 1 MiB, or one batch, is made); the pass resumes at the next
+    /// call. The default: the whole pass.
+    uint64_t max_bytes = std::numeric_limits<uint64_t>::max();
+    /// Memory for the offset map (keys and their offsets): the dirty range
+    /// of a pass ends at the first segment boundary after it fills (as
+    /// Kafka's log.cleaner.dedupe.buffer.size); the rest waits for the next.
+    uint64_t max_map_bytes = uint64_t{64} << 20;
 };
 
 class partition_log {
@@ -153,6 +215,14 @@ class partition_log {
     /// Flushes if flush.ms has passed since the last flush and something is
     /// unflushed; true if it flushed.
     result<bool> maybe_flush(int64_t now_ms);
+    /// flush() in two halves for group commit: the ticket's sync() may run
+    /// on another thread while appends go on; complete_flush() (owner's
+    /// thread) then raises flushed_offset() to the ticket's offset, or fails
+    /// the log if the sync failed. A ticket older than a truncate_to() is
+    /// errc::not_open and changes nothing (its offsets may hold other data
+    /// now: its waiters must not hear "durable").
+    flush_ticket prepare_flush() const;
+    result<void> complete_flush(const flush_ticket& t, const result<void>& synced, int64_t now_ms);
     /// Seals the active segment and starts a new one, unless it is empty.
     result<void> roll(int64_t now_ms);
     /// Sets the high watermark, in [log_start_offset(), log_end_offset()].
@@ -161,17 +231,54 @@ class partition_log {
     /// Removes every batch holding an offset >= o (a batch holding o goes
     /// whole), durably, and returns the new log end. o >= the log end
     /// changes nothing; o below the log start is errc::offset_out_of_range.
-    /// The high watermark and flushed offset are lowered to the new end.
+    /// The high watermark and flushed offset are lowered to the new end
+    /// (and the log start, if the cut batch held it).
     result<kafka_offset> truncate_to(kafka_offset o);
-    /// Deletes whole sealed segments (never the active one, never one
-    /// holding offsets at or above the high watermark), oldest first: first
-    /// while their newest batch is older than retention.ms, then while the
-    /// log without them is still at least retention.bytes. The log start
-    /// moves to the first remaining segment. Segments whose batches carry no
-    /// timestamps are only deleted by size.
+    /// DeleteRecords: moves the log start up to `o` (-1: the high
+    /// watermark) and returns the new log start. `o` at or below the log
+    /// start changes nothing; above the high watermark (or negative) is
+    /// errc::offset_out_of_range. The new start is durable before this
+    /// returns (the checkpoint file, README.md); then whole segments below
+    /// it are removed, oldest first (never the active one). The start may
+    /// lie inside a segment, even inside a batch: reads and ListOffsets
+    /// below it are refused as below any log start.
+    result<kafka_offset> delete_records_before(kafka_offset o);
+    /// Rolls the active segment of an idle partition (nothing appended for
+    /// more than segment.ms) if it is not empty and older than segment.ms by
+    /// append's rule (segment::age_ms), taking `now_ms` as the timestamp of
+    /// the batch that is not coming: so retention can delete it. True if it
+    /// rolled.
+    result<bool> maybe_roll(int64_t now_ms);
+    /// Deletes whole segments, oldest first, never one holding offsets at or
+    /// above the high watermark: those wholly below the log start
+    /// (DeleteRecords), then those whose newest batch is older than
+    /// retention.ms, then while the log without them is still at least
+    /// retention.bytes. Size never deletes the active segment; time does,
+    /// Kafka's way, when it has expired and the high watermark is at the
+    /// log end: it is rolled first, then deleted. The log start moves to the
+    /// first remaining segment if that is higher. Segments whose batches
+    /// carry no timestamps are only deleted by size. Time and size apply
+    /// only when cleanup.policy has delete (a compact-only log keeps every
+    /// key's latest record however old).
     result<retention_info> apply_retention(int64_t now_ms);
     /// Applies new settings (validated) from the next call on.
     result<void> set_config(log_config c);
+    /// Log compaction (Kafka's log cleaner; README.md, "Compaction"), if
+    /// cleanup.policy has compact: when the dirty part of the cleanable log
+    /// is at least min.cleanable.dirty.ratio of it, maps the latest offset
+    /// of every key in the dirty part, then rewrites the sealed segments
+    /// from the first one, in groups of at most segment.bytes, keeping the
+    /// latest record of each key (and tombstones for delete.retention.ms),
+    /// and swaps each group in atomically. Offsets never change; removed
+    /// records leave gaps, which reads skip. Never touches the active
+    /// segment, offsets at or above the high watermark, or segments with
+    /// records younger than min.compaction.lag.ms. Bounded by `limits`; a
+    /// pass goes on over several calls. A damaged batch stops compaction of
+    /// this log until it is reopened (errc::corrupt, once).
+    result<compaction_info> compact(int64_t now_ms, const compaction_limits& limits = {});
+    /// Whether a compaction pass is under way (the next compact() goes on
+    /// with it); it holds its offset map until it ends.
+    bool compaction_in_progress() const;
 
     // --- read side ------------------------------------------------------------
 
@@ -193,6 +300,8 @@ class partition_log {
     result<std::optional<timestamp_offset>> offset_for_timestamp(int64_t ts,
                                                                  kafka_offset max_offset) const;
 
+    /// The first offset readable: the first segment's base, or higher
+    /// after DeleteRecords (delete_records_before).
     kafka_offset log_start_offset() const;
     /// The offset the next append gets.
     kafka_offset log_end_offset() const;
@@ -216,12 +325,39 @@ class partition_log {
     /// Rebuilds the producer state: the saved snapshot if it still fits the
     /// log, then the batches after it.
     result<void> load_producer_state();
+    /// Sets the log start from its checkpoint (README.md), or from the first
+    /// segment if there is none, it is damaged, or it is below that base.
+    result<void> load_log_start();
+    /// Replaces the log start checkpoint with `o`, durably.
+    result<void> write_log_start(kafka_offset o);
+    /// Removes the segments wholly below the log start, oldest first (never
+    /// the active one); returns how many and their bytes.
+    result<retention_info> remove_segments_below_start();
+    /// read() without the log start bound (from the first segment's base):
+    /// the producer state replay reads deleted records too.
+    result<fetch_slice> read_unchecked(kafka_offset start, uint64_t max_bytes,
+                                       kafka_offset max_offset, first_batch rule) const;
     /// Records a write-side failure; every later write returns it.
     error_info fail(error_info e);
     result<void> check_failed() const;
     /// Removes segment files (log first) and syncs the directory.
     result<void> remove_segment(segment& s);
     uint64_t index_interval() const;
+    /// compact()'s steps (partition_log_compaction.cc).
+    bool start_compaction(int64_t now_ms);
+    result<void> run_compaction(int64_t now_ms, const compaction_limits& limits,
+                                compaction_info& info);
+    result<void> map_step(const compaction_limits& limits, compaction_info& info);
+    result<void> clean_step(int64_t now_ms, compaction_info& info);
+    result<void> finish_group(int64_t now_ms, compaction_info& info);
+    /// Drops the pass in progress and its cleaned files.
+    result<void> abandon_compaction();
+    /// After truncate_to(): no pass goes on, and the checkpoint forgets
+    /// cleaning beyond the new end.
+    result<void> compaction_truncated();
+    /// The index in _segments of the segment holding offset o (the last
+    /// whose base is <= o); 0 if o is below the first.
+    size_t segment_index_of(kafka_offset o) const;
 
     std::string _dir;
     log_config _config;
@@ -231,8 +367,17 @@ class partition_log {
     kafka_offset _high_watermark;
     kafka_offset _flushed;
     int64_t _last_flush_ms = 0;
+    /// Bumped by truncate_to(): flush tickets from before it are stale.
+    uint64_t _generation = 0;
     std::optional<error_info> _failed;
     producer_state _producers;
+    /// The cleaner's checkpoint and the pass in progress (compactor.h).
+    std::unique_ptr<compaction_state> _compaction;
+    /// The last successful append (or open): maybe_roll() rolls idle logs.
+    int64_t _last_append_ms = 0;
+    /// The log start set by DeleteRecords (checkpointed); log_start_offset()
+    /// is the larger of this and the first segment's base.
+    kafka_offset _log_start{0};
 };
 
 }  // namespace fjord::broker::storage

@@ -109,13 +109,13 @@ struct scan_result {
 };
 
 /// Scans the batches of [0, size) of `f`: framing, offsets continuing from
-/// `base`, CRC-32C. Stops at the first batch that fails (stop_reason says
-/// why) or at the first whose last offset is >= stop_before. Only I/O
-/// failures are errors.
-result<scan_result> scan_log(const file& f, kafka_offset base, uint64_t size,
-                             uint64_t index_interval,
-                             kafka_offset stop_before = kafka_offset{
-                                 std::numeric_limits<int64_t>::max()}) {
+/// `base` (with `allow_gaps`, a cleaned segment's: at or after it), CRC-32C.
+/// Stops at the first batch that fails (stop_reason says why) or at the
+/// first whose last offset is >= stop_before. Only I/O failures are errors.
+result<scan_result> scan_log(
+    const file& f, kafka_offset base, uint64_t size, uint64_t index_interval,
+    kafka_offset stop_before = kafka_offset{std::numeric_limits<int64_t>::max()},
+    bool allow_gaps = false) {
     scan_result s(base);
     read_cursor cur(f, size, max_read_window);
     uint64_t pos = 0;
@@ -128,7 +128,7 @@ result<scan_result> scan_log(const file& f, kafka_offset base, uint64_t size,
             s.stop_reason = h.error().detail;
             break;
         }
-        if (h->base() != s.next) {
+        if (allow_gaps ? h->base() < s.next : h->base() != s.next) {
             s.stop_reason = fmt::format("{} at position {}: baseOffset {}, want {}", f.path(), pos,
                                         h->base_offset, s.next);
             break;
@@ -211,8 +211,10 @@ result<std::unique_ptr<segment>> segment::create(file_ops& fs, const std::string
 
 result<std::unique_ptr<segment>> segment::open_sealed(file_ops& fs, const std::string& dir,
                                                       kafka_offset base, kafka_offset next,
-                                                      uint64_t index_interval, int64_t now_ms) {
+                                                      uint64_t index_interval, int64_t now_ms,
+                                                      bool cleaned) {
     std::unique_ptr<segment> s(new segment(fs, dir, base, now_ms));
+    s->_cleaned = cleaned;
     auto f = fs.open(s->_log_path, open_mode::existing);
     if (!f) {
         return f.error();
@@ -249,14 +251,17 @@ result<std::unique_ptr<segment>> segment::open_sealed(file_ops& fs, const std::s
     }
     log(log_level::warn, component, "rebuilding the indexes of {}: {}", s->_log_path,
         loaded.error().message());
-    auto scan = scan_log(*s->_log, base, s->_size, index_interval);
+    auto scan = scan_log(*s->_log, base, s->_size, index_interval,
+                         kafka_offset{std::numeric_limits<int64_t>::max()}, cleaned);
     if (!scan) {
         return scan.error();
     }
     if (!scan->stop_reason.empty()) {
         return error_info(errc::corrupt, scan->stop_reason);
     }
-    if (scan->next != next) {
+    // Compaction leaves a cleaned segment ending at or before its
+    // successor's base; anything else must end exactly there.
+    if (cleaned ? scan->next > next : scan->next != next) {
         return error_info(errc::corrupt,
                           fmt::format("{} at position {}: the segment ends at offset {}, but the "
                                       "next one starts at {}",
@@ -276,8 +281,9 @@ result<std::unique_ptr<segment>> segment::open_sealed(file_ops& fs, const std::s
 
 result<std::unique_ptr<segment>> segment::recover(file_ops& fs, const std::string& dir,
                                                   kafka_offset base, uint64_t index_interval,
-                                                  int64_t now_ms) {
+                                                  int64_t now_ms, bool cleaned) {
     std::unique_ptr<segment> s(new segment(fs, dir, base, now_ms));
+    s->_cleaned = cleaned;
     auto f = fs.open(s->_log_path, open_mode::existing);
     if (!f) {
         return f.error();
@@ -287,7 +293,8 @@ result<std::unique_ptr<segment>> segment::recover(file_ops& fs, const std::strin
     if (!size) {
         return size.error();
     }
-    auto scan = scan_log(*s->_log, base, *size, index_interval);
+    auto scan = scan_log(*s->_log, base, *size, index_interval,
+                         kafka_offset{std::numeric_limits<int64_t>::max()}, cleaned);
     if (!scan) {
         return scan.error();
     }
@@ -374,7 +381,7 @@ result<void> segment::seal() {
 }
 
 result<void> segment::truncate_before(kafka_offset o, uint64_t index_interval) {
-    auto scan = scan_log(*_log, _base, _size, index_interval, o);
+    auto scan = scan_log(*_log, _base, _size, index_interval, o, _cleaned);
     if (!scan) {
         return scan.error();
     }
@@ -522,8 +529,8 @@ result<bool> segment::read(const read_request& r, fetch_slice& out) const {
     return false;
 }
 
-result<std::optional<timestamp_offset>> segment::find_timestamp(int64_t ts,
-                                                                kafka_offset max_offset) const {
+result<std::optional<timestamp_offset>> segment::find_timestamp(int64_t ts, kafka_offset max_offset,
+                                                                kafka_offset min_offset) const {
     read_cursor cur(*_log, _size, min_read_window);
     uint64_t pos = _index.position_for_timestamp(ts);
     bool hinted = pos != 0;
@@ -542,7 +549,7 @@ result<std::optional<timestamp_offset>> segment::find_timestamp(int64_t ts,
         if (h->last() >= max_offset) {
             return std::optional<timestamp_offset>();
         }
-        if (h->max_timestamp >= ts) {
+        if (h->max_timestamp >= ts && h->last() >= min_offset) {
             // The answer is only as good as the header: verify it.
             auto b = cur.bytes(pos, h->size_bytes());
             if (!b) {

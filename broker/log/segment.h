@@ -64,16 +64,22 @@ class segment {
     /// missing or inconsistent both are rebuilt from the log and replaced
     /// atomically. A rebuild that finds a damaged batch, or batches that do
     /// not end at `next`, is errc::corrupt naming the file and position.
+    /// A `cleaned` segment (rewritten by compaction, compactor.h) may have
+    /// gaps between batches and end before `next`: its batches must still
+    /// be valid, in increasing offset order, and all below `next`.
     static result<std::unique_ptr<segment>> open_sealed(file_ops& fs, const std::string& dir,
                                                         kafka_offset base, kafka_offset next,
-                                                        uint64_t index_interval, int64_t now_ms);
+                                                        uint64_t index_interval, int64_t now_ms,
+                                                        bool cleaned = false);
     /// Opens the last segment: scans every batch (framing, CRC-32C, offsets
     /// continuing from `base`), cuts the file at the first one that fails
     /// (ftruncate + fsync, logged as a warning) and rebuilds the indexes in
     /// memory. The surviving bytes are synced before this returns.
+    /// `cleaned`: as in open_sealed (a cleaned segment that truncate_to
+    /// made the last one): gaps between batches are no reason to cut.
     static result<std::unique_ptr<segment>> recover(file_ops& fs, const std::string& dir,
                                                     kafka_offset base, uint64_t index_interval,
-                                                    int64_t now_ms);
+                                                    int64_t now_ms, bool cleaned = false);
 
     segment(const segment&) = delete;
     segment& operator=(const segment&) = delete;
@@ -88,9 +94,14 @@ class segment {
     int64_t max_timestamp() const { return _index.max_timestamp(); }
     /// Age for segment.ms, Kafka's way: the batch's maxTimestamp minus that
     /// of the segment's first batch if that has one, else now minus the time
-    /// the segment was created (or opened).
+    /// the segment was created (or opened). Callers pass, as the batch's
+    /// maxTimestamp, the one it will be stored with: `now` for LogAppendTime
+    /// topics (and for an idle roll, partition_log::maybe_roll).
     int64_t age_ms(int64_t now_ms, int64_t batch_max_timestamp) const;
     const std::string& log_path() const { return _log_path; }
+    /// The open `.log` file, for an fdatasync on another thread (group
+    /// commit): posix files allow it concurrently with writes.
+    std::shared_ptr<file> log_file() const { return _log; }
 
     /// Writes a validated batch, its offsets already assigned to continue
     /// next(), at the end of the log. Not durable until flush() or seal().
@@ -113,10 +124,12 @@ class segment {
     /// Damaged data is errc::corrupt if it would be the slice's first batch;
     /// otherwise the slice ends before it (the next read reports it).
     result<bool> read(const read_request& r, fetch_slice& out) const;
-    /// The first batch whose maxTimestamp >= ts and whose last offset is
-    /// below max_offset, if this segment has one.
-    result<std::optional<timestamp_offset>> find_timestamp(int64_t ts,
-                                                           kafka_offset max_offset) const;
+    /// The first batch whose maxTimestamp >= ts, whose last offset is below
+    /// max_offset and at or above min_offset (the log start), if this
+    /// segment has one.
+    result<std::optional<timestamp_offset>> find_timestamp(int64_t ts, kafka_offset max_offset,
+                                                           kafka_offset min_offset = kafka_offset{
+                                                               0}) const;
 
   private:
     segment(file_ops& fs, std::string dir, kafka_offset base, int64_t now_ms);
@@ -139,7 +152,10 @@ class segment {
     segment_index _index;
     int64_t _first_timestamp = no_timestamp;  ///< maxTimestamp of the first batch
     int64_t _created_ms = 0;
-    std::unique_ptr<file> _log;
+    bool _cleaned = false;  ///< may have offset gaps (compaction)
+    /// Shared with flush tickets (partition_log::prepare_flush), which may
+    /// fdatasync it on another thread after the segment is sealed or gone.
+    std::shared_ptr<file> _log;
     bool _dirty = false;  ///< written since the last datasync
 };
 

@@ -22,10 +22,19 @@ namespace fjord::broker {
 namespace {
 
 // Keys of each mapping, in the order the reference documents them.
-constexpr std::string_view top_keys[] = {
-    "node_id",   "data_dir", "controllers",         "listen",
-    "advertise", "rack",     "max_request_bytes",   "connections_max_idle_ms",
-    "flush",     "group",    "log_delete_delay_ms", "log_level"};
+constexpr std::string_view top_keys[] = {"node_id",
+                                         "data_dir",
+                                         "controllers",
+                                         "listen",
+                                         "advertise",
+                                         "rack",
+                                         "max_request_bytes",
+                                         "connections_max_idle_ms",
+                                         "fetch_max_bytes",
+                                         "flush",
+                                         "group",
+                                         "log_delete_delay_ms",
+                                         "log_level"};
 constexpr std::string_view listen_keys[] = {"kafka", "metrics"};
 constexpr std::string_view advertise_keys[] = {"kafka"};
 constexpr std::string_view flush_keys[] = {"messages", "ms"};
@@ -183,6 +192,8 @@ void parse_document(yaml_checker& p, const YAML::Node& root, broker_config& c) {
                           c.max_request_bytes);
     p.read_uint<uint32_t>(*fs, "", "connections_max_idle_ms", false, 0, 1000, 86'400'000,
                           c.connections_max_idle_ms);
+    p.read_uint<uint32_t>(*fs, "", "fetch_max_bytes", false, 0, 1024, uint32_t{1} << 30,
+                          c.fetch_max_bytes);
     if (const yaml_field* f = p.lookup(*fs, "", "flush", false, 0)) {
         parse_flush(p, *f, c);
     }

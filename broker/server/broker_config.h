@@ -49,14 +49,18 @@ struct advertise_addresses {
     bool operator==(const advertise_addresses&) const = default;
 };
 
-/// When the broker fsyncs a partition log. Neither is needed to survive a
-/// process crash (written data is in the page cache); they bound what a power
-/// loss can take. 0 leaves flushing to the OS, as Kafka does by default.
+/// When the broker fsyncs the log of a topic with write.caching=true. Other
+/// topics are fsynced before each acks=all answer and before their records
+/// become readable (broker/cluster/log_flusher.h), so these do not apply to
+/// them. Neither is needed to survive a process crash (written data is in
+/// the page cache); they bound what a power loss can take from a
+/// write-caching topic. 0 leaves flushing to the OS.
 struct flush_policy {
     /// fsync after this many messages appended to a partition; 0: never.
     uint64_t messages = 0;
     /// fsync a partition with unflushed data at least this often; 0: never.
-    uint32_t ms = 0;
+    /// 100 ms, as Redpanda's flush.ms under write caching.
+    uint32_t ms = 100;
     bool operator==(const flush_policy&) const = default;
 };
 
@@ -90,6 +94,9 @@ struct broker_config {
     uint32_t max_request_bytes = 100u << 20;
     /// Close a connection idle this long (Kafka's connections.max.idle.ms).
     uint32_t connections_max_idle_ms = 600000;
+    /// Most bytes of records in one Fetch response, whatever the request
+    /// asks (Kafka's fetch.max.bytes); the first batch may exceed it.
+    uint32_t fetch_max_bytes = 57671680;
     flush_policy flush;
     group_coordinator_config group;
     /// How long a deleted topic's data is kept (moved to <data_dir>/trash)

@@ -33,6 +33,7 @@ advertise:
 rack: eu-west-1a
 max_request_bytes: 52428800
 connections_max_idle_ms: 300000
+fetch_max_bytes: 52428800
 flush:
   messages: 10000
   ms: 1000
@@ -76,6 +77,7 @@ TEST(broker_config, full_example) {
     EXPECT_EQ(c.rack, "eu-west-1a");
     EXPECT_EQ(c.max_request_bytes, 52428800u);
     EXPECT_EQ(c.connections_max_idle_ms, 300000u);
+    EXPECT_EQ(c.fetch_max_bytes, 52428800u);
     EXPECT_EQ(c.flush, (flush_policy{10000, 1000}));
     EXPECT_EQ(c.group, (group_coordinator_config{32, 6000, 300000, 1000}));
     EXPECT_EQ(c.log_delete_delay_ms, 300000u);
@@ -97,7 +99,8 @@ TEST(broker_config, defaults) {
     EXPECT_EQ(r->rack, "");
     EXPECT_EQ(r->max_request_bytes, 104857600u);
     EXPECT_EQ(r->connections_max_idle_ms, 600000u);
-    EXPECT_EQ(r->flush, (flush_policy{0, 0}));
+    EXPECT_EQ(r->fetch_max_bytes, 57671680u);
+    EXPECT_EQ(r->flush, (flush_policy{0, 100}));
     EXPECT_EQ(r->log_delete_delay_ms, 60000u);
     EXPECT_EQ(r->log_level, log_level::info);
 }
@@ -105,16 +108,18 @@ TEST(broker_config, defaults) {
 TEST(broker_config, edges_of_the_ranges_are_accepted) {
     auto low = parse_broker_config(
         "node_id: 0\ndata_dir: /d\ncontrollers: [c:1]\nmax_request_bytes: 1024\n"
-        "connections_max_idle_ms: 1000\nflush: {messages: 0, ms: 0}\n");
+        "connections_max_idle_ms: 1000\nfetch_max_bytes: 1024\nflush: {messages: 0, ms: 0}\n");
     ASSERT_TRUE(low) << low.error().message();
     EXPECT_EQ(low->node_id, 0);
     auto high = parse_broker_config(
         "node_id: 2147483647\ndata_dir: /d\ncontrollers: [c:1]\n"
         "max_request_bytes: 1073741824\nconnections_max_idle_ms: 86400000\n"
+        "fetch_max_bytes: 1073741824\n"
         "flush: {messages: 9223372036854775807, ms: 86400000}\n");
     ASSERT_TRUE(high) << high.error().message();
     EXPECT_EQ(high->node_id, 2147483647);
     EXPECT_EQ(high->max_request_bytes, 1073741824u);
+    EXPECT_EQ(high->fetch_max_bytes, 1073741824u);
     EXPECT_EQ(high->flush, (flush_policy{9223372036854775807u, 86400000}));
 }
 
@@ -206,6 +211,11 @@ TEST(broker_config, every_number_checks_type_and_range) {
              bad_case{
                  std::string(base) + "connections_max_idle_ms: 1.5\n",
                  "connections_max_idle_ms: expected an unsigned integer, got \"1.5\" (line 4)"},
+             bad_case{std::string(base) + "fetch_max_bytes: 1023\n",
+                      "fetch_max_bytes: must be between 1024 and 1073741824, got 1023 (line 4)"},
+             bad_case{std::string(base) + "fetch_max_bytes: 1073741825\n",
+                      "fetch_max_bytes: must be between 1024 and 1073741824, got 1073741825 "
+                      "(line 4)"},
              bad_case{std::string(base) + "connections_max_idle_ms: 999\n",
                       "connections_max_idle_ms: must be between 1000 and 86400000, got 999 "
                       "(line 4)"},

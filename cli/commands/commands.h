@@ -19,6 +19,8 @@ inline constexpr const char* fjord_version = FJORD_VERSION;
 void register_topic_commands(CLI::App& root, cli_context& ctx);
 /// `topic produce` and `topic consume` (records.cc), under `topic`.
 void register_record_commands(CLI::App& topic, cli_context& ctx);
+/// `topic trim-prefix` (trim_prefix.cc), under `topic`.
+void register_trim_command(CLI::App& topic, cli_context& ctx);
 void register_controller_commands(CLI::App& root, cli_context& ctx);
 void register_cluster_commands(CLI::App& root, cli_context& ctx);
 void register_version_command(CLI::App& root, cli_context& ctx);

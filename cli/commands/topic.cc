@@ -745,6 +745,7 @@ void register_topic_commands(CLI::App& root, cli_context& ctx) {
     });
 
     register_record_commands(*topic, ctx);
+    register_trim_command(*topic, ctx);
 
     auto dso = std::make_shared<describe_options>();
     auto* describe = topic->add_subcommand("describe", "Describe topics");

@@ -2,7 +2,7 @@
 // File: cli/kafka/rdkafka.h
 //
 // librdkafka, loaded only when a command speaks Kafka (`topic produce`,
-// `topic consume`). Linking it would make every `fjord` invocation load it
+// `topic consume`, `topic trim-prefix`). Linking it would make every `fjord` invocation load it
 // and its dependencies (OpenSSL, SASL, zstd, lz4, curl ...) at start-up,
 // and start-up time is part of the CLI's contract (proto/CMakeLists.txt).
 // The functions are librdkafka's C API, declared by <librdkafka/rdkafka.h>
@@ -18,42 +18,58 @@
 namespace fjord::cli::kafka {
 
 /// The functions used, resolved by load_rdkafka().
-#define FJORD_RDKAFKA_FUNCTIONS(X)  \
-    X(version_str)                  \
-    X(conf_new)                     \
-    X(conf_set)                     \
-    X(conf_destroy)                 \
-    X(conf_set_dr_msg_cb)           \
-    X(conf_set_opaque)              \
-    X(new)                          \
-    X(destroy)                      \
-    X(producev)                     \
-    X(poll)                         \
-    X(flush)                        \
-    X(outq_len)                     \
-    X(err2str)                      \
-    X(message_timestamp)            \
-    X(topic_name)                   \
-    X(message_headers)              \
-    X(header_get_all)               \
-    X(header_cnt)                   \
-    X(headers_new)                  \
-    X(header_add)                   \
-    X(headers_destroy)              \
-    X(poll_set_consumer)            \
-    X(subscribe)                    \
-    X(assign)                       \
-    X(consumer_poll)                \
-    X(consumer_close)               \
-    X(message_destroy)              \
-    X(commit_message)               \
-    X(topic_partition_list_new)     \
-    X(topic_partition_list_add)     \
-    X(topic_partition_list_destroy) \
-    X(query_watermark_offsets)      \
-    X(offsets_for_times)            \
-    X(metadata)                     \
-    X(metadata_destroy)
+#define FJORD_RDKAFKA_FUNCTIONS(X)        \
+    X(version_str)                        \
+    X(conf_new)                           \
+    X(conf_set)                           \
+    X(conf_destroy)                       \
+    X(conf_set_dr_msg_cb)                 \
+    X(conf_set_opaque)                    \
+    X(new)                                \
+    X(destroy)                            \
+    X(producev)                           \
+    X(poll)                               \
+    X(flush)                              \
+    X(outq_len)                           \
+    X(err2str)                            \
+    X(message_timestamp)                  \
+    X(topic_name)                         \
+    X(message_headers)                    \
+    X(header_get_all)                     \
+    X(header_cnt)                         \
+    X(headers_new)                        \
+    X(header_add)                         \
+    X(headers_destroy)                    \
+    X(poll_set_consumer)                  \
+    X(subscribe)                          \
+    X(assign)                             \
+    X(consumer_poll)                      \
+    X(consumer_close)                     \
+    X(message_destroy)                    \
+    X(commit_message)                     \
+    X(topic_partition_list_new)           \
+    X(topic_partition_list_add)           \
+    X(topic_partition_list_destroy)       \
+    X(query_watermark_offsets)            \
+    X(offsets_for_times)                  \
+    X(metadata)                           \
+    X(metadata_destroy)                   \
+    X(err2name)                           \
+    X(queue_new)                          \
+    X(queue_destroy)                      \
+    X(queue_poll)                         \
+    X(event_error)                        \
+    X(event_error_string)                 \
+    X(event_destroy)                      \
+    X(AdminOptions_new)                   \
+    X(AdminOptions_destroy)               \
+    X(AdminOptions_set_request_timeout)   \
+    X(AdminOptions_set_operation_timeout) \
+    X(DeleteRecords_new)                  \
+    X(DeleteRecords_destroy)              \
+    X(DeleteRecords)                      \
+    X(event_DeleteRecords_result)         \
+    X(DeleteRecords_result_offsets)
 
 struct rdkafka_api {
 #define FJORD_RDK_MEMBER(name) decltype(&::rd_kafka_##name) rd_kafka_##name = nullptr;

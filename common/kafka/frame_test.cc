@@ -17,7 +17,7 @@ using testing::hex;
 
 TEST(api_keys, table_matches_the_schemas) {
     const auto apis = known_apis();
-    ASSERT_EQ(apis.size(), 22u);
+    ASSERT_EQ(apis.size(), 23u);
     for (size_t i = 1; i < apis.size(); ++i) {
         EXPECT_LT(apis[i - 1].key, apis[i].key);
     }
@@ -35,6 +35,11 @@ TEST(api_keys, table_matches_the_schemas) {
     ASSERT_NE(cluster, nullptr);
     EXPECT_EQ(cluster->name, "DescribeCluster");
     EXPECT_EQ(cluster->flexible_version, 0);
+    const api_info* delete_records = find_api(21);
+    ASSERT_NE(delete_records, nullptr);
+    EXPECT_EQ(delete_records->name, "DeleteRecords");
+    EXPECT_EQ(delete_records->max_version, 2);
+    EXPECT_EQ(delete_records->flexible_version, 2);
     EXPECT_EQ(find_api(17), nullptr);  // SaslHandshake is not generated
     EXPECT_EQ(find_api(-1), nullptr);
     EXPECT_EQ(metadata_request::api, api_key::metadata);

@@ -14,6 +14,7 @@
 #include "common/kafka/messages/api_versions.h"
 #include "common/kafka/messages/create_partitions.h"
 #include "common/kafka/messages/create_topics.h"
+#include "common/kafka/messages/delete_records.h"
 #include "common/kafka/messages/delete_topics.h"
 #include "common/kafka/messages/describe_cluster.h"
 #include "common/kafka/messages/describe_configs.h"
@@ -298,7 +299,7 @@ using all_messages = ::testing::Types<
     create_partitions_request, create_partitions_response, describe_configs_request,
     describe_configs_response, alter_configs_request, alter_configs_response,
     incremental_alter_configs_request, incremental_alter_configs_response, describe_cluster_request,
-    describe_cluster_response>;
+    describe_cluster_response, delete_records_request, delete_records_response>;
 
 class message_names {
   public:

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <set>
 #include <utility>
 
@@ -41,6 +42,22 @@ property integer(std::string name, int64_t def, int64_t min, int64_t max, std::s
     p.default_value = std::to_string(def);
     p.min = min;
     p.max = max;
+    p.description = std::move(description);
+    return p;
+}
+
+/// The canonical text of a double: the shortest that reads back the same.
+std::string format_real(double v) {
+    return fmt::format("{}", v == 0 ? 0.0 : v);  // no "-0"
+}
+
+property real(std::string name, double def, double min, double max, std::string description) {
+    property p;
+    p.name = std::move(name);
+    p.type = property_type::decimal;
+    p.default_value = format_real(def);
+    p.real_min = min;
+    p.real_max = max;
     p.description = std::move(description);
     return p;
 }
@@ -107,6 +124,9 @@ std::vector<property> cluster_properties() {
                       "SASL mechanisms offered on Kafka listeners when enable_sasl is true."));
     ps.push_back(list("superusers", "", {}, 0, int64_max,
                       "Usernames that every ACL check allows (User:<name>)."));
+    ps.push_back(boolean("write_caching_default", false,
+                         "Default write.caching of topics: true acknowledges acks=all writes "
+                         "before they are fsynced (a power loss can take them)."));
     return ps;
 }
 
@@ -120,11 +140,20 @@ std::vector<property> topic_properties() {
     ps.push_back(enumeration("compression.type", "producer",
                              {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"},
                              "Compression of stored batches; producer keeps the producer's."));
+    ps.push_back(integer("delete.retention.ms", 24 * 60 * 60 * 1000LL, 0, int64_max,
+                         "Compacted topics: how long a tombstone (a null value) stays after "
+                         "the cleaner first compacted it; a consumer reading from the start "
+                         "must reach the end within this to see every deletion."));
     ps.push_back(integer("max.message.bytes", 1048588, 0, int32_max,
                          "Largest record batch the topic accepts, in bytes."));
     ps.push_back(enumeration("message.timestamp.type", "CreateTime",
                              {"CreateTime", "LogAppendTime"},
                              "Whether record timestamps are the producer's or the broker's."));
+    ps.push_back(real("min.cleanable.dirty.ratio", 0.5, 0, 1,
+                      "Compacted topics: compact once the not yet compacted part is at least "
+                      "this share of the compactable log."));
+    ps.push_back(integer("min.compaction.lag.ms", 0, 0, int64_max,
+                         "Compacted topics: a record stays uncompacted for at least this long."));
     ps.push_back(integer("min.insync.replicas", 1, 1, int32_max,
                          "Replicas that must acknowledge an acks=all write; at most the "
                          "topic's replication factor."));
@@ -148,6 +177,12 @@ std::vector<property> topic_properties() {
     ps.push_back(std::move(seg));
     ps.push_back(integer("segment.ms", week_ms, 1, int64_max,
                          "Age at which a partition's active segment is closed."));
+    property caching = boolean("write.caching", false,
+                               "false: acks=all is answered and records become readable only "
+                               "once fsynced; true: once written (faster; a power loss can take "
+                               "acknowledged records).");
+    caching.cluster_default = "write_caching_default";
+    ps.push_back(std::move(caching));
     return ps;
 }
 
@@ -190,6 +225,8 @@ std::string_view to_string(property_type t) {
             return "list";
         case property_type::enumeration:
             return "enum";
+        case property_type::decimal:
+            return "double";
     }
     return "unknown";
 }
@@ -200,6 +237,8 @@ std::string property::allowed() const {
             return "true|false";
         case property_type::integer:
             return fmt::format("{}[{}, {}]", odd ? "odd, " : "", min, max);
+        case property_type::decimal:
+            return fmt::format("[{}, {}]", format_real(real_min), format_real(real_max));
         case property_type::string:
             return "";
         case property_type::enumeration:
@@ -294,6 +333,18 @@ result<std::string> config_schema::validate(std::string_view name, std::string_v
                                            *v));
             }
             return std::to_string(*v);
+        }
+        case property_type::decimal: {
+            double v = 0;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (value.empty() || value.front() == '+' || ec != std::errc{} ||
+                end != value.data() + value.size() || !std::isfinite(v)) {
+                return bad(*p, fmt::format("\"{}\" is not a number (decimal, e.g. 0.5)", value));
+            }
+            if (v < p->real_min || v > p->real_max) {
+                return bad(*p, fmt::format("{} is out of range {}", format_real(v), p->allowed()));
+            }
+            return format_real(v);
         }
         case property_type::string:
             return std::string(value);

@@ -13,6 +13,9 @@
 //   bool  `true` | `false`, exactly.
 //   int   decimal int64, optional leading '-', no '+', no spaces; canonical
 //         form drops leading zeros ("007" -> "7").
+//   double a finite decimal number ("0.5", "1e-3"), optional leading '-', no
+//         '+', no spaces; canonical form is the shortest that reads back the
+//         same ("0.50" -> "0.5", "1.0" -> "1").
 //   enum  one of the listed values, exactly (case-sensitive, as Kafka).
 //   list  comma-separated elements ("alice,bob"); spaces around elements are
 //         trimmed, empty elements and duplicates are refused; "" is the empty
@@ -36,9 +39,10 @@
 
 namespace fjord::controller {
 
-enum class property_type { boolean, integer, string, list, enumeration };
+enum class property_type { boolean, integer, string, list, enumeration, decimal };
 
-/// "bool", "int", "string", "list", "enum" (the ConfigProperty.type strings).
+/// "bool", "int", "string", "list", "enum", "double" (the ConfigProperty.type
+/// strings).
 std::string_view to_string(property_type t);
 
 /// One property of a schema.
@@ -52,6 +56,9 @@ struct property {
     int64_t min = std::numeric_limits<int64_t>::min();
     int64_t max = std::numeric_limits<int64_t>::max();
     bool odd = false;  ///< integer: the value must be odd
+    /// decimal: the inclusive range of the value.
+    double real_min = 0;
+    double real_max = 0;
     /// enumeration: the allowed values; list: the allowed elements (empty: any).
     std::vector<std::string> values;
     /// Topic properties: the cluster property whose value is this one's

@@ -159,6 +159,15 @@ TEST_F(stm_unit, schema_values_and_publication) {
     EXPECT_FALSE(topic.validate("retention.ms", "9223372036854775808"));
     EXPECT_FALSE(topic.validate("cleanup.policy", "delete,"));
     EXPECT_EQ(topic.validate("nope", "1").code(), make_error_code(errc::invalid_config));
+    // Doubles: canonical as the shortest text that reads back the same.
+    EXPECT_EQ(*topic.validate("min.cleanable.dirty.ratio", "0.50"), "0.5");
+    EXPECT_EQ(*topic.validate("min.cleanable.dirty.ratio", "1.0"), "1");
+    EXPECT_EQ(*topic.validate("min.cleanable.dirty.ratio", "-0"), "0");
+    EXPECT_EQ(*topic.validate("min.cleanable.dirty.ratio", "1e-3"), "0.001");
+    for (const char* bad :
+         {"", " 0.5", "+0.5", "0.5 ", "half", "nan", "inf", "1.5", "-0.1", "0x1p-1", "1e400"}) {
+        EXPECT_FALSE(topic.validate("min.cleanable.dirty.ratio", bad)) << bad;
+    }
 
     const auto props = cluster_config_schema().to_proto();
     ASSERT_FALSE(props.empty());

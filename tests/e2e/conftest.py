@@ -763,8 +763,11 @@ def record_batch(value: bytes, crc_ok: bool = True, producer_id: int = -1,
 
     rec = b"\x00" + varint(0) + varint(0) + varint(-1) + varint(len(value)) + value + varint(0)
     record = varint(len(rec)) + rec
-    after_crc = struct.pack(">hiqqqhii", 0, 0, 1000, 1000, producer_id, producer_epoch,
-                                    base_sequence, 1) + record
+    # Stamped now: a 1970 timestamp is past any retention.ms, and the broker
+    # rolls and deletes such a segment within seconds, as Kafka does.
+    now_ms = int(time.time() * 1000)
+    after_crc = struct.pack(">hiqqqhii", 0, 0, now_ms, now_ms, producer_id, producer_epoch,
+                            base_sequence, 1) + record
     crc = crc32c(after_crc) ^ (0 if crc_ok else 1)
     after_len = struct.pack(">ib", 0, 2) + struct.pack(">I", crc) + after_crc
     return struct.pack(">qi", 0, len(after_len)) + after_len

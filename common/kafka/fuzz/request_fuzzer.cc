@@ -16,6 +16,7 @@
 #include "common/kafka/messages/api_versions.h"
 #include "common/kafka/messages/create_partitions.h"
 #include "common/kafka/messages/create_topics.h"
+#include "common/kafka/messages/delete_records.h"
 #include "common/kafka/messages/delete_topics.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/find_coordinator.h"
@@ -109,6 +110,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             break;
         case api_key::create_partitions:
             round_trip<create_partitions_request>(*rq);
+            break;
+        case api_key::delete_records:
+            round_trip<delete_records_request>(*rq);
             break;
         default:
             break;
