@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <string>
 
 #include "broker/kafka/delete_records_api.h"
 #include "broker/kafka/errors.h"
@@ -19,6 +20,7 @@
 #include "common/kafka/messages/delete_records.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/list_offsets.h"
+#include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
 namespace {
@@ -97,7 +99,16 @@ struct fixture {
     void fill(const std::string& t, int32_t p, int n, int records = 1, size_t value_size = 16) {
         storage::partition_log& l = log(t, p);
         for (int i = 0; i < n; ++i) {
-            auto r = l.append(make_batch(records, 1000 + i, value_size, i), 1000);
+            std::string batch = make_batch(records, 1000 + i, value_size, i);
+            if (l.config().cleanup_compact) {
+                // A compacted topic takes keyed records only.
+                kafka::record_batch_builder b;
+                for (int j = 0; j < records; ++j) {
+                    b.add("k" + std::to_string(j), std::string(value_size, 'v'), 1000 + i);
+                }
+                batch = b.build();
+            }
+            auto r = l.append(std::move(batch), 1000);
             ASSERT_TRUE(r) << r.error().message();
         }
         ASSERT_TRUE(l.set_high_watermark(l.log_end_offset()));
