@@ -703,6 +703,7 @@ FORMAT_HELP_ARGS = {
     "topic add-partitions": ["t", "-n", "1"], "topic list": [], "topic ls": [],
     "topic describe": ["t"], "topic info": ["t"],
     "topic produce": ["t"], "topic consume": ["t"],
+    "topic trim-prefix": ["t", "-o", "1"], "topic trim": ["t", "-o", "1"],
     "controller status": [],
     "controller members add": ["4", "--peer", "127.0.0.1:1", "--api", "127.0.0.1:2"],
     "controller members remove": ["4"], "controller transfer-leadership": [],
