@@ -566,6 +566,9 @@ void register_trim_command(CLI::App& topic, cli_context& ctx) {
             run_trim(ctx, *o);
         }
     });
+    // The options bound above must live as long as the command, even if its
+    // callback is replaced (tests parse with callback(nullptr)).
+    trim->parse_complete_callback([o] {});
 }
 
 }  // namespace fjord::cli
