@@ -6,6 +6,7 @@
 #include <charconv>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -171,6 +172,28 @@ result<storage::log_config> partition_manager::config_for(const v1::Topic& topic
     return c;
 }
 
+storage::log_config partition_manager::fallback_config_for(const v1::Topic& topic,
+                                                           const metadata_cache& md,
+                                                           const partition_defaults& d) {
+    auto defaults = config_for(v1::Topic{}, md, d);
+    storage::log_config c = defaults ? *defaults : storage::log_config{};
+    // A compacted topic under a delete policy would lose keys' latest
+    // records to retention: whatever else is wrong with its configs, a
+    // policy naming compact (however malformed the rest of it) gets compact
+    // only.
+    std::optional<std::string> policy;
+    if (auto it = topic.configs().find("cleanup.policy"); it != topic.configs().end()) {
+        policy = it->second;
+    } else {
+        policy = md.config("log_cleanup_policy");
+    }
+    if (policy && policy->find("compact") != std::string::npos) {
+        c.cleanup_compact = true;
+        c.cleanup_delete = false;
+    }
+    return c;
+}
+
 bool partition_manager::record_applied(const metadata_cache& md) {
     if (_record == nullptr) {
         return true;
@@ -198,9 +221,12 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
         live_uuids.insert(topic.uuid());
         auto cfg = config_for(topic, md, _defaults);
         if (!cfg) {
-            log(log_level::warn, component, "topic {}: {}; using the defaults", name,
+            // Open logs keep the settings they have; only a log opened now
+            // gets fallback ones (fallback_config_for: never delete for a
+            // topic that asks for compact).
+            log(log_level::warn, component,
+                "topic {}: {}; its open logs keep their settings, new ones get the defaults", name,
                 cfg.error().detail);
-            cfg = config_for(v1::Topic{}, md, _defaults);
         }
         for (const auto& p : topic.partitions()) {
             bool mine = false;
@@ -252,8 +278,8 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
                 ++_failed;  // retried on the next reconcile
                 continue;
             }
-            auto opened =
-                storage::partition_log::open(dir, cfg ? *cfg : storage::log_config{}, now_ms);
+            auto opened = storage::partition_log::open(
+                dir, cfg ? *cfg : fallback_config_for(topic, md, _defaults), now_ms);
             if (!opened) {
                 ++_failed;
                 log(log_level::error, component, "{}-{}: cannot open the log in {}: {}", name,

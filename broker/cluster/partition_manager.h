@@ -120,6 +120,12 @@ class partition_manager {
     /// defaults, else Kafka's. Errors name the config key.
     static result<storage::log_config> config_for(const v1::Topic& topic, const metadata_cache& md,
                                                   const partition_defaults& d);
+    /// The settings for a new log of `topic` when config_for() fails: the
+    /// cluster's defaults (else Kafka's), but compact only if the topic's
+    /// raw cleanup.policy (or the cluster's default one) names compact. An
+    /// open log keeps its settings instead (reconcile).
+    static storage::log_config fallback_config_for(const v1::Topic& topic, const metadata_cache& md,
+                                                   const partition_defaults& d);
 
     /// Applies time-based duties: reclaim() of the trash, and flush.ms,
     /// segment.ms (an idle partition's roll) and retention to every log,

@@ -449,5 +449,50 @@ TEST(partition_manager, housekeeping_compacts_compacted_topics_and_config_change
     EXPECT_EQ(b.pm->find("c", 0)->config().min_compaction_lag_ms, 7);
 }
 
+TEST(partition_manager, a_bad_topic_config_never_turns_a_compacted_topic_to_delete) {
+    temp_dir d;
+    v1::Topic t = make_topic("c", uuid_1, 1);
+    (*t.mutable_configs())["cleanup.policy"] = "compact";
+    (*t.mutable_configs())["delete.retention.ms"] = "1000";
+    storage::log_config good;
+    {
+        broker_run b(d.path());
+        ASSERT_TRUE(b.event(snapshot(cluster_a, 20, {t})));
+        ASSERT_NE(b.pm->find("c", 0), nullptr);
+        good = b.pm->find("c", 0)->config();
+        EXPECT_TRUE(good.cleanup_compact);
+        EXPECT_FALSE(good.cleanup_delete);
+        EXPECT_EQ(good.delete_retention_ms, 1000);
+        // A value that does not parse: the open log keeps all its settings
+        // (not the cluster's defaults, whose policy is delete).
+        (*t.mutable_configs())["min.cleanable.dirty.ratio"] = "2";
+        ASSERT_TRUE(b.event(upserted(21, t)));
+        ASSERT_NE(b.pm->find("c", 0), nullptr);
+        EXPECT_EQ(b.pm->find("c", 0)->config(), good);
+    }
+    // After a restart the log is opened anew with the bad config: the
+    // defaults, but compact only, as its policy says.
+    broker_run b(d.path());
+    v1::Topic u = make_topic("u", uuid_2, 1);
+    (*u.mutable_configs())["cleanup.policy"] = "compact,forever";  // itself malformed
+    ASSERT_TRUE(b.event(snapshot(cluster_a, 22, {t, u})));
+    for (const char* name : {"c", "u"}) {
+        SCOPED_TRACE(name);
+        storage::partition_log* log = b.pm->find(name, 0);
+        ASSERT_NE(log, nullptr);
+        EXPECT_TRUE(log->config().cleanup_compact);
+        EXPECT_FALSE(log->config().cleanup_delete);
+    }
+    // Without compact in it, a bad config falls back to the defaults.
+    v1::Topic plain = make_topic("p", uuid_1, 1);
+    (*plain.mutable_configs())["retention.ms"] = "soon";
+    metadata_cache md;
+    ASSERT_TRUE(md.apply(snapshot(cluster_a, 1, {})));
+    ASSERT_FALSE(partition_manager::config_for(plain, md, {}));
+    const auto fallback = partition_manager::fallback_config_for(plain, md, {});
+    EXPECT_TRUE(fallback.cleanup_delete);
+    EXPECT_FALSE(fallback.cleanup_compact);
+}
+
 }  // namespace
 }  // namespace fjord::broker

@@ -510,7 +510,12 @@ filtered_batch filter_batch(std::string_view batch, const filter_rules& rules) {
     std::string storage;
     const auto records = records_of(batch, storage);
     if (!records) {
-        return out;  // opaque: kept whole
+        out.unfiltered = true;  // opaque: kept whole
+        return out;
+    }
+    if (records->empty()) {
+        out.what = filtered_batch::outcome::drop;  // a header an earlier pass kept
+        return out;
     }
     std::string kept;
     uint32_t kept_count = 0;
@@ -536,9 +541,12 @@ filtered_batch filter_batch(std::string_view batch, const filter_rules& rules) {
         auto packed = kafka::compress(static_cast<kafka::compression_codec>(h.compression()), kept);
         if (!packed) {
             log(log_level::warn, component,
-                "batch at offset {}: cannot recompress its surviving records ({}); kept whole",
+                "batch at offset {}: cannot recompress its surviving records ({}); kept whole, "
+                "and no tombstone after it goes in this pass",
                 h.base_offset, packed.error().detail);
-            return filtered_batch{};
+            filtered_batch whole;
+            whole.unfiltered = true;
+            return whole;
         }
         kept = std::move(*packed);
     }
@@ -551,6 +559,16 @@ filtered_batch filter_batch(std::string_view batch, const filter_rules& rules) {
     write_be(out.bytes, 8, out.bytes.size() - batch_length_prefix, 4);
     write_be(out.bytes, 57, kept_count, 4);
     write_be(out.bytes, batch_crc_offset, compute_batch_crc(out.bytes), 4);
+    return out;
+}
+
+std::string header_only_batch(std::string_view batch) {
+    std::string out(batch.substr(0, batch_header_size));
+    write_be(out, 8, batch_header_size - batch_length_prefix, 4);
+    const batch_header h = decode_batch_header(out);
+    write_be(out, 21, static_cast<uint16_t>(h.attributes & ~0x7), 2);  // no codec: no records
+    write_be(out, 57, 0, 4);
+    write_be(out, batch_crc_offset, compute_batch_crc(out), 4);
     return out;
 }
 

@@ -19,9 +19,13 @@
 // sequence, partition leader epoch) and the surviving records' bytes exactly;
 // only batchLength, recordCount and the CRC change. So offsets and
 // timestamps of what survives never change, and a producer's last sequence
-// (baseSequence + lastOffsetDelta) stays readable from the header.
+// (baseSequence + lastOffsetDelta) stays readable from the header. A batch
+// kept only for the log's shape is its header alone (header_only_batch):
+// superseded records are never kept, or a key could come back once its
+// tombstone goes.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -168,14 +172,28 @@ struct filtered_batch {
     outcome what = outcome::keep;
     std::string bytes;             ///< the rewritten batch (outcome::rewritten)
     uint32_t records_removed = 0;  ///< records of the batch that go
+    /// Kept whole without being filtered (an opaque batch, or one whose
+    /// survivors could not be recompressed): it may hold records the map
+    /// supersedes, so no tombstone after it may go in this pass (a
+    /// superseded value would be its key's value again).
+    bool unfiltered = false;
 };
 
 /// What survives of one whole, verified v2 batch. A record survives if it
 /// has a key, and that key is absent from the map or the record is its
 /// latest, and it is not a tombstone below remove_tombstones_below. Keyless
 /// records go, as in Kafka (a compacted topic cannot use them). Opaque
-/// batches are kept whole.
+/// batches are kept whole (`unfiltered`). A batch without records (a
+/// header_only_batch() an earlier pass left) goes: the pass makes a new one
+/// where one is still needed.
 filtered_batch filter_batch(std::string_view batch, const filter_rules& rules);
+
+/// The header of a whole batch with none of its records, as Kafka's cleaner
+/// keeps an emptied batch: base offset, lastOffsetDelta, timestamps,
+/// attributes but the codec (none), producer fields and leader epoch as
+/// they were; recordCount 0, batchLength and the CRC recomputed. A reader
+/// moves past it by its lastOffsetDelta like any batch.
+std::string header_only_batch(std::string_view batch);
 
 // --- writing and swapping -----------------------------------------------------
 
@@ -240,7 +258,10 @@ struct compaction_state {
     bool uncleanable = false;
 
     /// The group of segments being rewritten: bases [from, to).
+    // The empty constructors: clang cannot default-construct a nested class
+    // with member initializers inside its enclosing class (optional::emplace).
     struct group {
+        group() {}  // NOLINT(modernize-use-equals-default): see above
         kafka_offset from;
         kafka_offset to;
         std::vector<kafka_offset> bases;
@@ -249,15 +270,16 @@ struct compaction_state {
         /// Tombstones below this offset go (their delete horizon has passed).
         int64_t remove_tombstones_below = 0;
         std::optional<cleaned_segment_writer> writer;
-        /// The last batch read, if the filter dropped it: kept after all at
-        /// the end of a pass (and in a first group left empty), see
-        /// partition_log::finish_group.
+        /// The last batch read, if the filter dropped it: its header is
+        /// kept after all at the end of a pass (and in a first group left
+        /// empty), see partition_log::finish_group.
         std::string dropped_tail;
         uint64_t records_removed = 0;
     };
     /// A pass: the dirty range [dirty_start, dirty_end) is mapped, then the
     /// groups from the first segment up to dirty_end are cleaned in turn.
     struct pass {
+        pass() {}  // NOLINT(modernize-use-equals-default): see above
         int64_t started_ms = 0;
         kafka_offset dirty_start;
         kafka_offset dirty_end;
@@ -266,6 +288,9 @@ struct compaction_state {
         offset_map map;
         int64_t delete_retention_ms = 0;
         int64_t segment_bytes = 0;
+        /// The base offset of the first batch this pass kept unfiltered
+        /// (filtered_batch::unfiltered): tombstones from there on stay.
+        int64_t unfiltered_from = std::numeric_limits<int64_t>::max();
         std::optional<group> current;
         compaction_info totals;  ///< for the pass's log line
     };

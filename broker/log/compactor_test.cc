@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -131,6 +133,34 @@ log_config compact_config() {
     return c;
 }
 
+/// A directory on tmpfs when there is one: the crash and randomized tests
+/// run hundreds of compactions, fault_file_ops models what a power loss
+/// keeps, and real fsyncs would only make them slow.
+class scratch_dir {
+  public:
+    scratch_dir() {
+        std::error_code ec;
+        const std::filesystem::path root = std::filesystem::is_directory("/dev/shm", ec)
+                                               ? std::filesystem::path("/dev/shm")
+                                               : std::filesystem::temp_directory_path();
+        std::string tmpl = (root / "fjord_compactor_test_XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+            ADD_FAILURE() << "mkdtemp failed";
+        }
+        _path = tmpl;
+    }
+    scratch_dir(const scratch_dir&) = delete;
+    scratch_dir& operator=(const scratch_dir&) = delete;
+    ~scratch_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(_path, ec);
+    }
+    std::string log() const { return _path + "/topic-0"; }
+
+  private:
+    std::string _path;
+};
+
 /// A compacted log under test, and every record ever appended to it.
 class compacted_log {
   public:
@@ -140,7 +170,6 @@ class compacted_log {
     }
 
     partition_log& log() { return *_log; }
-    const std::string& dir() const { return _dir.path(); }
     std::string path() const { return _dir.log(); }
     const log_config& config() const { return _config; }
 
@@ -209,11 +238,48 @@ class compacted_log {
     std::map<int64_t, rec> written;
 
   private:
-    temp_dir _dir;
+    scratch_dir _dir;
     log_config _config;
     std::shared_ptr<file_ops> _fs;
     std::unique_ptr<partition_log> _log;
 };
+
+/// The compaction invariant over everything ever written: every record
+/// served is the one written at its offset, and for each key the last
+/// record served is its latest one; none may be served only if that latest
+/// is a tombstone and `may_be_gone` says its horizon can have passed.
+void expect_latest_of_each_key(const std::vector<rec>& served,
+                               const std::map<int64_t, rec>& written,
+                               const std::function<bool(const rec&)>& may_be_gone) {
+    std::map<std::string, rec> latest;
+    for (const auto& [o, r] : written) {
+        if (r.key) {
+            latest[*r.key] = r;
+        }
+    }
+    std::map<std::string, rec> last_served;
+    for (const rec& r : served) {
+        auto it = written.find(r.offset);
+        if (it == written.end()) {
+            ADD_FAILURE() << "offset " << r.offset << " was never written";
+            continue;
+        }
+        EXPECT_EQ(r, it->second);
+        if (r.key) {
+            last_served[*r.key] = r;
+        }
+    }
+    for (const auto& [key, r] : latest) {
+        auto it = last_served.find(key);
+        if (it == last_served.end()) {
+            EXPECT_TRUE(!r.value && may_be_gone(r))
+                << "key " << key << ": nothing served, its latest is "
+                << ::testing::PrintToString(r);
+        } else {
+            EXPECT_EQ(it->second, r) << "key " << key << ": the last served is not the latest";
+        }
+    }
+}
 
 // --- what survives ----------------------------------------------------------------
 
@@ -353,10 +419,15 @@ TEST(compaction, drops_keyless_records) {
 TEST(compaction, a_compacted_range_ends_with_a_batch_not_a_gap) {
     compacted_log t;
     t.put("a", "1");       // 0
-    t.put({}, "keyless");  // 1: would go, but it ends the compacted range
+    t.put({}, "keyless");  // 1: goes, but its batch ends the compacted range
     t.roll();              // the active segment is empty
     t.compact();
-    EXPECT_EQ(t.records(), t.at({0, 1}));
+    // The record goes; its batch's header stays (recordCount 0).
+    EXPECT_EQ(t.records(), t.at({0}));
+    const auto batches = all_batches(t.log());
+    ASSERT_EQ(batches.size(), 2u);
+    EXPECT_EQ(decode_batch_header(batches[1]).base_offset, 1);
+    EXPECT_EQ(decode_batch_header(batches[1]).record_count, 0);
     // A reader of the whole log (read until nothing comes back) reaches the end.
     kafka_offset o = t.log().log_start_offset();
     while (o < t.log().log_end_offset()) {
@@ -603,15 +674,158 @@ TEST(compaction, a_segment_left_empty_is_removed_and_its_predecessor_reaches_ove
     EXPECT_EQ(t.records(), t.at({0, 2, 3}));
 }
 
-TEST(compaction, the_first_segment_keeps_a_batch_so_the_log_start_stays) {
+TEST(compaction, the_first_segment_keeps_an_empty_batch_so_the_log_start_stays) {
     compacted_log t(one_batch_segments());
     t.put("a", "1");  // 0
     t.put("a", "2");  // 1
     t.put("z", "z");  // 2
     t.compact();
-    // Record 0 could go, but then the log would start at 1.
-    EXPECT_EQ(t.records(), t.at({0, 1, 2}));
+    // Record 0 goes; its batch stays, header only (recordCount 0), so the
+    // log still starts at 0 and a read there has a batch to move past.
+    EXPECT_EQ(t.records(), t.at({1, 2}));
     EXPECT_EQ(t.log().log_start_offset(), kafka_offset{0});
+    const auto batches = all_batches(t.log());
+    ASSERT_EQ(batches.size(), 3u);
+    const auto h = decode_batch_header(batches[0]);
+    EXPECT_EQ(h.base_offset, 0);
+    EXPECT_EQ(h.record_count, 0);
+    EXPECT_EQ(h.last_offset_delta, 0);
+    EXPECT_EQ(batches[0].size(), batch_header_size);
+    EXPECT_EQ(h.crc, compute_batch_crc(batches[0]));
+    auto r = t.log().read(kafka_offset{0}, 1, t.log().log_end_offset());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->batches, 1u);
+    EXPECT_EQ(r->next_offset, kafka_offset{1});
+    // It survives a reopen, and the next pass keeps it (still needed).
+    t.reopen();
+    EXPECT_EQ(t.records(), t.at({1, 2}));
+    t.roll();
+    t.put("y", "y");  // 3
+    t.compact();
+    EXPECT_EQ(t.records(), t.at({1, 2, 3}));
+    EXPECT_EQ(all_batches(t.log()).size(), 4u);
+    EXPECT_EQ(t.log().log_start_offset(), kafka_offset{0});
+}
+
+TEST(compaction, a_deleted_key_stays_deleted_after_its_tombstone_goes) {
+    // The first group left empty once kept its last batch whole: a
+    // superseded value that, once the tombstone after it went, was the
+    // key's value again.
+    compacted_log t(one_batch_segments());  // delete.retention.ms 1000
+    t.put("a", "1");                        // 0
+    t.put("a", {});                         // 1: deletes a
+    t.put("z", "z");                        // 2: active
+    EXPECT_TRUE(t.compact(0).pass_done);
+    EXPECT_EQ(t.records(), t.at({1, 2}));
+    t.put("y", "y");                         // 3: rolls z
+    EXPECT_TRUE(t.compact(2000).pass_done);  // the tombstone's horizon has passed
+    for (const rec& r : t.records()) {
+        EXPECT_NE(r.key, std::optional<std::string>("a"))
+            << "a deleted key is back: " << r.value.value_or("<tombstone>");
+    }
+    EXPECT_EQ(t.records(), t.at({2, 3}));
+    t.reopen();
+    EXPECT_EQ(t.records(), t.at({2, 3}));
+    EXPECT_EQ(t.log().log_start_offset(), kafka_offset{0});
+}
+
+/// `batch` (as stored) made transactional (attributes bit 4, producer 5):
+/// a batch the cleaner cannot filter (compactor.h: opaque).
+std::string transactional(std::string batch) {
+    set_be(batch, 21, static_cast<uint64_t>(decode_batch_header(batch).attributes | 0x10), 2);
+    set_be(batch, 43, 5, 8);  // producerId
+    set_be(batch, 51, 0, 2);  // producerEpoch
+    set_be(batch, 53, 0, 4);  // baseSequence
+    set_be(batch, batch_crc_offset, compute_batch_crc(batch), 4);
+    return batch;
+}
+
+TEST(compaction, no_tombstone_after_a_batch_kept_unfiltered_goes) {
+    compacted_log t(one_batch_segments());  // delete.retention.ms 1000
+    t.put("a", "1");                        // 0: becomes opaque below
+    t.put("a", {});                         // 1: deletes a
+    t.put("z", "z");                        // 2: active
+    t.close();
+    // Such batches cannot be appended (record_validator refuses them from
+    // clients); they stand for any the cleaner cannot read or recompress.
+    const std::string first = log_files(t.path()).front();
+    write_bytes(first, transactional(read_bytes(first)));
+    t.reopen();
+    const filter_rules none{nullptr, 0};
+    EXPECT_TRUE(filter_batch(all_batches(t.log())[0], none).unfiltered);
+    EXPECT_TRUE(t.compact(0).pass_done);
+    EXPECT_EQ(t.records(), t.at({0, 1, 2}));  // the opaque batch stays whole
+    t.put("y", "y");                          // 3: rolls z
+    EXPECT_TRUE(t.compact(2000).pass_done);
+    // The tombstone's horizon has passed, but a="1" comes before it.
+    EXPECT_EQ(t.records(), t.at({0, 1, 2, 3}));
+    expect_latest_of_each_key(t.records(), t.written, [](const rec&) { return false; });
+}
+
+TEST(compaction, randomized_passes_never_bring_back_a_deleted_or_older_value) {
+    for (uint32_t seed = 1; seed <= 100; ++seed) {
+        SCOPED_TRACE(fmt::format("seed {}", seed));
+        std::mt19937 rng(seed);
+        log_config c = compact_config();  // delete.retention.ms 1000
+        c.segment_bytes = 200 + static_cast<int64_t>(rng() % 300);
+        compacted_log t(c);
+        std::map<int64_t, int64_t> written_ms;
+        int64_t now = 0;
+        const auto check = [&] {
+            expect_latest_of_each_key(t.records(), t.written, [&](const rec& r) {
+                return written_ms.at(r.offset) + c.delete_retention_ms <= now;
+            });
+            EXPECT_EQ(t.log().log_start_offset(), kafka_offset{0});
+        };
+        for (int step = 0; step < 250 && !::testing::Test::HasFailure(); ++step) {
+            now += static_cast<int64_t>(rng() % 400);
+            const uint32_t r = rng() % 100;
+            const auto key = [&] { return fmt::format("k{}", rng() % 6); };
+            const auto value = [&]() -> std::optional<std::string> {
+                if (rng() % 4 == 0) {
+                    return std::nullopt;
+                }
+                return fmt::format("v{}", step);
+            };
+            if (r < 55) {
+                const int64_t o = t.put(key(), value(), now);
+                written_ms[o] = now;
+            } else if (r < 62) {
+                std::vector<kv> records;
+                for (uint32_t i = 0, n = 2 + rng() % 3; i < n; ++i) {
+                    records.push_back(kv{key(), value()});
+                }
+                const auto codec =
+                    rng() % 2 == 0 ? compression_codec::none : compression_codec::zstd;
+                const int64_t o = t.append(records, now, codec);
+                for (size_t i = 0; i < records.size(); ++i) {
+                    written_ms[o + static_cast<int64_t>(i)] = now;
+                }
+            } else if (r < 64) {
+                const int64_t o = t.put(std::nullopt, "keyless", now);
+                written_ms[o] = now;
+            } else if (r < 74) {
+                t.roll(now);
+            } else if (r < 94) {
+                compaction_limits limits;
+                if (rng() % 3 == 0) {
+                    limits.max_bytes = 1 + rng() % 500;
+                }
+                if (rng() % 4 == 0) {
+                    limits.max_map_bytes = 1;
+                }
+                t.compact(now, limits);
+                check();
+            } else {
+                t.reopen(now);
+                check();
+            }
+        }
+        while (t.log().compaction_in_progress()) {
+            t.compact(now);
+        }
+        check();
+    }
 }
 
 // --- restarts ---------------------------------------------------------------------
@@ -738,6 +952,41 @@ TEST(compaction, idempotent_producers_keep_their_sequences_after_cleaning) {
     }
 }
 
+TEST(compaction, a_producer_snapshot_that_cannot_be_saved_fails_the_log) {
+    // A stale snapshot is replayed through the sealed segments after it,
+    // which compaction rewrites: had the roll gone on without its snapshot,
+    // the producer's last batch (superseded below) would be gone from the
+    // replay, and its retry written twice.
+    auto fs = std::make_shared<fault_file_ops>();
+    compacted_log t(compact_config(), fs);
+    const int64_t pid = 9;
+    t.append({{"a", "v0"}}, 1000, compression_codec::none, {pid, 0, 0});  // 0
+    t.roll();                                                             // snapshot at 1
+    const std::string last = batch_of({{"a", "v1"}}, 1000, compression_codec::none, {pid, 0, 1});
+    t.append_raw(last, 1000, {{"a", "v1"}});  // 1: the producer's last batch
+    t.put("a", "w");                          // 2: supersedes it
+    fs->fail_paths_containing("producer_state");
+    auto rolled = t.log().roll(0);
+    fs->heal();
+    ASSERT_FALSE(rolled) << "a roll without its producer snapshot fails the log";
+    EXPECT_FALSE(t.log().append(batch_of({{"b", "x"}}, 1000), 1000));
+    EXPECT_FALSE(t.log().compact(0));
+    // Reopened: the replay goes through [1, 3), uncleaned, and a fresh
+    // snapshot is saved before compaction can rewrite it.
+    t.reopen();
+    t.put("z", "z");  // 3
+    t.compact();
+    EXPECT_EQ(t.records(), t.at({2, 3}));
+    t.reopen();
+    auto dup = t.log().append(last, 2000);
+    ASSERT_TRUE(dup) << dup.error().message();
+    EXPECT_EQ(dup->base_offset, kafka_offset{1}) << "a retry is answered, not written again";
+    auto next =
+        t.log().append(batch_of({{"a", "v2"}}, 2000, compression_codec::none, {pid, 0, 2}), 2000);
+    ASSERT_TRUE(next) << next.error().message();
+    EXPECT_EQ(next->base_offset, kafka_offset{4});
+}
+
 // --- bounded work ---------------------------------------------------------------
 
 /// Rounds of values for `keys` keys, a segment per round, then one active record.
@@ -850,34 +1099,6 @@ log_config crash_config() {
     return c;
 }
 
-/// A directory on tmpfs when there is one: the crash test runs hundreds of
-/// compactions, fault_file_ops models what a power loss keeps, and real
-/// fsyncs would only make it slow.
-class scratch_dir {
-  public:
-    scratch_dir() {
-        std::error_code ec;
-        const std::filesystem::path root = std::filesystem::is_directory("/dev/shm", ec)
-                                               ? std::filesystem::path("/dev/shm")
-                                               : std::filesystem::temp_directory_path();
-        std::string tmpl = (root / "fjord_compactor_test_XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            ADD_FAILURE() << "mkdtemp failed";
-        }
-        _path = tmpl;
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-    ~scratch_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(_path, ec);
-    }
-    std::string log() const { return _path + "/topic-0"; }
-
-  private:
-    std::string _path;
-};
-
 /// The newest record of each key among `written`.
 std::map<std::string, rec> latest_of(const std::map<int64_t, rec>& written) {
     std::map<std::string, rec> out;
@@ -960,6 +1181,16 @@ TEST(compaction, a_crash_at_any_file_operation_of_a_pass_loses_nothing) {
             // A pass after recovery leaves what an uninterrupted one does.
             ASSERT_TRUE(log->compact(5000));
             EXPECT_EQ(all_records(*log), expected);
+            expect_latest_of_each_key(all_records(*log), original.written,
+                                      [](const rec&) { return false; });
+            // A pass past the tombstones' horizon: c's tombstone goes, and
+            // no older value of c (or of any key) is served in its place.
+            ASSERT_TRUE(log->roll(5000));
+            ASSERT_TRUE(log->compact(7000));
+            const auto after = all_records(*log);
+            expect_latest_of_each_key(after, original.written, [](const rec&) { return true; });
+            EXPECT_TRUE(std::none_of(after.begin(), after.end(),
+                                     [](const rec& r) { return r.key == "c"; }));
         }
     }
 }

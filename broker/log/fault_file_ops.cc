@@ -97,7 +97,8 @@ fault_file_ops::fault_file_ops(std::shared_ptr<file_ops> base) : _base(std::move
 
 result<void> fault_file_ops::count(std::string_view what, const std::string& path) {
     const uint64_t n = _operations++;
-    if (_fail_from && n >= *_fail_from) {
+    if ((_fail_from && n >= *_fail_from) ||
+        (_fail_path && path.find(*_fail_path) != std::string::npos)) {
         return error_info(errc::io_error, fmt::format("{} {}: {} (injected at operation {})", what,
                                                       path, std::strerror(EIO), n));
     }

@@ -20,7 +20,7 @@
 //
 // It can also fail the next sync with EIO, fail every operation from the
 // n-th on (a disk that dies, or with crash() after it, a power loss at that
-// point), and counts syncs per file.
+// point) or every operation on some files, and counts syncs per file.
 
 #include <cstdint>
 #include <map>
@@ -65,8 +65,15 @@ class fault_file_ops final : public file_ops {
     /// write, sync, truncate, rename, remove, listing, ...) after the next
     /// `n` fails with EIO and does nothing. fail_after(0): from the next one.
     void fail_after(uint64_t n) { _fail_from = _operations + n; }
-    /// Stops fail_after().
-    void heal() { _fail_from.reset(); }
+    /// Every operation on a path (a rename: its source) containing `part`
+    /// fails with EIO and does nothing, e.g. "producer_state" fails every
+    /// write of the producer snapshot.
+    void fail_paths_containing(std::string part) { _fail_path = std::move(part); }
+    /// Stops fail_after() and fail_paths_containing().
+    void heal() {
+        _fail_from.reset();
+        _fail_path.reset();
+    }
     /// Operations attempted so far, failed ones included.
     uint64_t operations() const { return _operations; }
     /// datasync() and sync() calls that succeeded on `path`.
@@ -97,6 +104,7 @@ class fault_file_ops final : public file_ops {
     bool _fail_next_sync = false;
     uint64_t _operations = 0;
     std::optional<uint64_t> _fail_from;
+    std::optional<std::string> _fail_path;
 };
 
 }  // namespace fjord::broker::storage::testing

@@ -3,6 +3,7 @@
 // The log start offset that DeleteRecords moves (delete_records_before):
 // Kafka's offset rules, reads and ListOffsets below it, its checkpoint across
 // reopening (missing, damaged, below the first segment, beyond the log end),
+// truncations that take the batch holding it (and crashes in them),
 // retention moving it further, the producer state it must not disturb, and a
 // crash at every file operation of a deletion. Also the idle roll
 // (maybe_roll) and retention deleting an expired active segment, and the
@@ -182,7 +183,7 @@ TEST(log_start, a_start_inside_a_batch_reads_the_whole_batch_and_lists_the_start
     EXPECT_EQ(log->log_end_offset(), kafka_offset{5});
 }
 
-TEST(log_start, a_missing_or_damaged_checkpoint_falls_back_to_the_first_segment) {
+TEST(log_start, a_damaged_checkpoint_stops_the_log_and_a_missing_one_starts_at_the_first_segment) {
     temp_dir dir;
     const log_config c = small_config(1 << 20);
     auto log = open_ok(dir.log(), c);
@@ -193,18 +194,21 @@ TEST(log_start, a_missing_or_damaged_checkpoint_falls_back_to_the_first_segment)
     const std::string path = dir.log() + "/" + checkpoint_name;
     const std::string good = read_bytes(path);
 
+    // Damaged: the log does not open (as with a damaged sealed segment),
+    // rather than start at 4 and serve the deleted records 4 and 5 again.
     flip_bit(path, 8 * (good.find("log_start_offset=6") + 17));
-    log = open_ok(dir.log(), c);
-    ASSERT_TRUE(log) << "a damaged checkpoint does not stop the log";
-    EXPECT_EQ(log->log_start_offset(), kafka_offset{4});
-    log.reset();
+    auto r = partition_log::open(dir.log(), c, 0);
+    ASSERT_FALSE(r) << "a damaged checkpoint stops the log";
+    EXPECT_EQ(r.code(), errc::corrupt);
+    EXPECT_TRUE(contains(r.error().detail, path)) << r.error().detail;
 
     write_bytes(path, good.substr(0, good.size() - 3));  // torn, no final newline
-    log = open_ok(dir.log(), c);
-    ASSERT_TRUE(log);
-    EXPECT_EQ(log->log_start_offset(), kafka_offset{4});
-    log.reset();
+    r = partition_log::open(dir.log(), c, 0);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.code(), errc::corrupt);
+    EXPECT_TRUE(contains(r.error().detail, path)) << r.error().detail;
 
+    // Missing (removed by hand, as the error says): the first segment.
     std::filesystem::remove(path);
     log = open_ok(dir.log(), c);
     ASSERT_TRUE(log);
@@ -260,10 +264,103 @@ TEST(log_start, a_checkpoint_beyond_the_recovered_end_is_clamped) {
     EXPECT_EQ(log->log_end_offset(), kafka_offset{8});
     EXPECT_EQ(log->log_start_offset(), kafka_offset{8});
     EXPECT_TRUE(all_batches(*log).empty());
-    // Appends go on from there.
-    auto a = log->append(make_batch(1, 6000), 0);
-    ASSERT_TRUE(a);
-    EXPECT_EQ(a->base_offset, kafka_offset{8});
+    // Appends go on from there, past the old start.
+    for (int64_t o = 8; o < 12; ++o) {
+        auto a = log->append(make_batch(1, 6000), 0);
+        ASSERT_TRUE(a);
+        EXPECT_EQ(a->base_offset, kafka_offset{o});
+    }
+    ASSERT_TRUE(log->flush(0));
+    // The lowered start was made durable at open: a restart does not jump
+    // up to the old one, over records nobody deleted.
+    log.reset();
+    log = open_ok(dir.log(), c);
+    ASSERT_TRUE(log);
+    EXPECT_EQ(log->log_start_offset(), kafka_offset{8});
+    EXPECT_EQ(bases(all_batches(*log)), range(8, 12));
+}
+
+/// Offsets 0..14 in three batches of five, the start at 7 (inside the
+/// second), the high watermark at the end.
+std::unique_ptr<partition_log> start_inside_a_batch(const std::string& dir,
+                                                    std::shared_ptr<file_ops> fs) {
+    auto log = open_ok(dir, small_config(1 << 20), 0, std::move(fs));
+    EXPECT_TRUE(log);
+    if (!log) {
+        return nullptr;
+    }
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_TRUE(log->append(make_batch(5, 1000 * (i + 1)), 0));
+    }
+    EXPECT_TRUE(log->flush(0));
+    EXPECT_TRUE(log->set_high_watermark(log->log_end_offset()));
+    EXPECT_TRUE(log->delete_records_before(kafka_offset{7}));
+    return log;
+}
+
+TEST(log_start, a_truncation_lowers_the_start_durably_before_it_cuts) {
+    temp_dir dir;
+    auto fs = std::make_shared<fault_file_ops>();
+    auto log = start_inside_a_batch(dir.log(), fs);
+    ASSERT_TRUE(log);
+    // The checkpoint cannot be lowered: nothing is cut.
+    fs->fail_paths_containing(checkpoint_name);
+    EXPECT_FALSE(log->truncate_to(kafka_offset{8}));
+    fs->heal();
+    EXPECT_EQ(log->log_end_offset(), kafka_offset{15});
+    EXPECT_EQ(log->log_start_offset(), kafka_offset{7});
+    log.reset();
+    log = open_ok(dir.log(), small_config(1 << 20));
+    ASSERT_TRUE(log);
+    EXPECT_EQ(log->log_end_offset(), kafka_offset{15});
+    EXPECT_EQ(log->log_start_offset(), kafka_offset{7});
+}
+
+/// A power loss at every file operation of a truncation that takes the
+/// batch holding the start, then appends past the old start and a restart:
+/// the start never lands beyond a record appended after the truncation.
+TEST(log_start, a_crash_at_every_operation_of_a_truncation_never_hides_later_appends) {
+    const log_config c = small_config(1 << 20);
+    int crashes = 0;
+    for (uint64_t n = 0;; ++n) {
+        SCOPED_TRACE(fmt::format("operation {}", n));
+        temp_dir dir;
+        auto fs = std::make_shared<fault_file_ops>();
+        auto log = start_inside_a_batch(dir.log(), fs);
+        ASSERT_TRUE(log);
+        const uint64_t before = fs->operations();
+        fs->fail_after(n);
+        auto t = log->truncate_to(kafka_offset{8});
+        const bool injected = fs->operations() - before > n;
+        if (!injected) {
+            ASSERT_TRUE(t) << t.error().message();
+            EXPECT_EQ(*t, kafka_offset{5});
+        }
+        log.reset();
+        fs->crash();
+        log = open_ok(dir.log(), c);
+        ASSERT_TRUE(log);
+        const int64_t end = log->log_end_offset().value();
+        EXPECT_TRUE(end == 5 || end == 15) << end;
+        // Lowered before the cut: a crash between the two leaves 5 with the
+        // batch [5, 9] still there (a read at 7 returned it whole anyway).
+        const int64_t start = log->log_start_offset().value();
+        EXPECT_TRUE(start == 5 || (start == 7 && end == 15)) << start;
+        // New records from the end on, past the old start; then a restart.
+        auto a = log->append(make_batch(5, 9000), 0);
+        ASSERT_TRUE(a);
+        ASSERT_TRUE(log->flush(0));
+        log.reset();
+        log = open_ok(dir.log(), c);
+        ASSERT_TRUE(log);
+        EXPECT_LE(log->log_start_offset(), a->base_offset);
+        EXPECT_EQ(bases(all_batches(*log)).back(), a->base_offset.value());
+        if (!injected) {
+            break;
+        }
+        ++crashes;
+    }
+    EXPECT_GE(crashes, 5);
 }
 
 TEST(log_start, idempotent_producers_keep_their_sequences_across_a_deletion) {

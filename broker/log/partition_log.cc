@@ -269,8 +269,18 @@ result<void> partition_log::recover(int64_t now_ms) {
     }
     _high_watermark = log_end_offset();
     _flushed = log_end_offset();
-    if (auto r = load_producer_state(); !r) {
+    bool replayed_sealed = false;
+    if (auto r = load_producer_state(&replayed_sealed); !r) {
         return r;
+    }
+    if (replayed_sealed) {
+        // The snapshot is older than the active segment (a crash, or a
+        // failed save, at a roll): the replay went through sealed segments,
+        // which compaction may rewrite from now on. Saved before anything
+        // runs, so that the next open replays the active segment only.
+        if (auto r = save_producer_state(std::nullopt); !r) {
+            return r;
+        }
     }
     // A DeleteRecords that a crash interrupted after its checkpoint.
     if (auto r = remove_segments_below_start(); !r) {
@@ -442,7 +452,9 @@ result<void> partition_log::roll(int64_t now_ms) {
         return fail(next.error());
     }
     _segments.push_back(std::move(*next));
-    save_producer_state(now_ms);
+    if (auto r = save_producer_state(now_ms); !r) {
+        return fail(r.error());
+    }
     return ok();
 }
 
@@ -466,21 +478,24 @@ result<bool> partition_log::maybe_roll(int64_t now_ms) {
     return true;
 }
 
-void partition_log::save_producer_state(std::optional<int64_t> now_ms) {
+result<void> partition_log::save_producer_state(std::optional<int64_t> now_ms) {
     // Written at each roll, even when empty, so that recovery replays at
-    // most the active segment. A failure costs only a longer replay at the
-    // next open.
+    // most the active segment: compaction rewrites sealed segments and may
+    // drop a producer's last batch, so a replay through one would rebuild
+    // a stale state (a retry written twice, or OUT_OF_ORDER_SEQUENCE). The
+    // callers fail the log when this fails.
     if (now_ms) {
         _producers.expire(*now_ms, _config.producer_id_expiration_ms);
     }
     const std::string data = _producers.snapshot(log_end_offset().value());
     if (auto r = replace_file(*_fs, _dir, producer_snapshot_name, data); !r) {
-        log(log_level::warn, component, "{}: cannot save the producer state: {}", _dir,
-            r.error().detail);
+        return error_info(r.error().code, fmt::format("{}: cannot save the producer state: {}",
+                                                      _dir, r.error().detail));
     }
+    return ok();
 }
 
-result<void> partition_log::load_producer_state() {
+result<void> partition_log::load_producer_state(bool* replayed_sealed) {
     _producers.clear();
     // Without a usable snapshot (a log from before snapshots, or one cut
     // below it), the active segment is replayed: older producers count as
@@ -504,6 +519,9 @@ result<void> partition_log::load_producer_state() {
         } else {
             from = kafka_offset{*next};
         }
+    }
+    if (replayed_sealed != nullptr) {
+        *replayed_sealed = from < _segments.back()->base();
     }
     // Replay the batches after the snapshot: their headers are enough.
     // Records below a DeleteRecords log start still count: producers keep
@@ -552,10 +570,30 @@ result<kafka_offset> partition_log::truncate_to(kafka_offset o) {
         return {errc::offset_out_of_range,
                 fmt::format("truncate to {}: below the log start {}", o, log_start_offset())};
     }
+    // The segment that will hold the cut: the last whose base is below o
+    // (or the first, which always stays).
+    size_t holder = _segments.size() - 1;
+    while (holder > 0 && _segments[holder]->base() >= o) {
+        --holder;
+    }
+    auto new_end = _segments[holder]->end_if_truncated_before(o, index_interval());
+    if (!new_end) {
+        return fail(new_end.error());
+    }
+    if (_log_start > *new_end) {
+        // The cut batch holds the DeleteRecords start: it comes down with
+        // the end (as Kafka lowers its log start on truncation), durably
+        // before anything is cut. Else a crash after the cut would leave a
+        // start beyond the end, over offsets that new appends reuse.
+        if (auto r = write_log_start(*new_end); !r) {
+            return fail(r.error());
+        }
+        _log_start = *new_end;
+    }
     // Newest first, each removal durable before the next: a crash leaves a
     // contiguous prefix. The first segment stays (emptied if need be): the
     // log always has an active segment.
-    while (_segments.size() > 1 && _segments.back()->base() >= o) {
+    while (_segments.size() > holder + 1) {
         if (auto r = remove_segment(*_segments.back()); !r) {
             return fail(r.error());
         }
@@ -566,19 +604,15 @@ result<kafka_offset> partition_log::truncate_to(kafka_offset o) {
     }
     _high_watermark = std::min(_high_watermark, log_end_offset());
     _flushed = std::min(_flushed, log_end_offset());
-    if (_log_start > log_end_offset()) {
-        // The cut batch held the DeleteRecords start: it comes down with
-        // the end (as Kafka lowers its log start on truncation).
-        if (auto r = write_log_start(log_end_offset()); !r) {
-            return fail(r.error());
-        }
-        _log_start = log_end_offset();
-    }
     ++_generation;
     if (auto r = load_producer_state(); !r) {
         return fail(r.error());
     }
-    save_producer_state(std::nullopt);  // replaces a snapshot from beyond the new end
+    // Replaces a snapshot from beyond the new end (which a restart would
+    // otherwise trust once appends pass it).
+    if (auto r = save_producer_state(std::nullopt); !r) {
+        return fail(r.error());
+    }
     if (auto r = compaction_truncated(); !r) {
         return fail(r.error());
     }
@@ -652,19 +686,29 @@ result<void> partition_log::load_log_start() {
     }
     auto saved = decode_log_start(*bytes, path);
     if (!saved) {
-        log(log_level::warn, component, "{}; the log starts at its first segment's base, {}",
-            saved.error().detail, base);
-        return ok();
+        // Fail closed, as for a damaged sealed segment: starting at the
+        // first segment would serve records DeleteRecords deleted again.
+        return error_info(errc::corrupt,
+                          fmt::format("{}; the log is not opened (removing the file would "
+                                      "start it at its first segment, {}, serving records "
+                                      "deleted before the damaged start again)",
+                                      saved.error().detail, base));
     }
     if (*saved <= base) {
         return ok();  // retention has gone past it
     }
     if (*saved > log_end_offset()) {
         // Records up to it were acknowledged once: a crash (or a disk) lost
-        // them since. Nothing below the end is readable.
+        // them since. Nothing below the end is readable. The lower start is
+        // made durable before anything is served or appended: else, once
+        // appends pass the old one, a restart would start there, over
+        // records never deleted.
         log(log_level::warn, component,
             "{}: log start offset {} is beyond the log end {}: the log starts at its end", path,
             *saved, log_end_offset());
+        if (auto r = write_log_start(log_end_offset()); !r) {
+            return r;
+        }
         _log_start = log_end_offset();
         return ok();
     }

@@ -34,7 +34,9 @@
 // against the partition's producer state (producer_state.h). A retry of a
 // batch already written returns where it went and writes nothing; a gap in
 // sequences or a fenced epoch is refused. The state is saved at every roll
-// and rebuilt at open() from that snapshot plus the batches after it.
+// (a roll that cannot save it fails the log) and rebuilt at open() from that
+// snapshot plus the batches after it, which are only the active segment's:
+// compaction may rewrite any other.
 //
 // Durability: append() only writes; data is durable once flush() (or a roll,
 // which seals the old segment) has returned; flushed_offset() is the
@@ -319,14 +321,18 @@ class partition_log {
 
     result<void> recover(int64_t now_ms);
     /// Saves the producer state for the log up to its end (at a roll),
-    /// forgetting expired producers first.
-    /// (`now_ms` empty: no expiry, e.g. after a truncation.)
-    void save_producer_state(std::optional<int64_t> now_ms);
+    /// forgetting expired producers first, durably. Callers fail the log if
+    /// it fails: a stale snapshot would be replayed through segments
+    /// compaction rewrites. (`now_ms` empty: no expiry, e.g. after a
+    /// truncation.)
+    result<void> save_producer_state(std::optional<int64_t> now_ms);
     /// Rebuilds the producer state: the saved snapshot if it still fits the
-    /// log, then the batches after it.
-    result<void> load_producer_state();
+    /// log, then the batches after it. `replayed_sealed` (if given) tells
+    /// whether that replay began below the active segment.
+    result<void> load_producer_state(bool* replayed_sealed = nullptr);
     /// Sets the log start from its checkpoint (README.md), or from the first
-    /// segment if there is none, it is damaged, or it is below that base.
+    /// segment if there is none or it is below that base; a damaged one is
+    /// errc::corrupt, one beyond the log end is lowered to it, durably.
     result<void> load_log_start();
     /// Replaces the log start checkpoint with `o`, durably.
     result<void> write_log_start(kafka_offset o);

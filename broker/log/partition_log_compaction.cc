@@ -283,13 +283,19 @@ result<void> partition_log::clean_step(int64_t now_ms, compaction_info& info) {
         return w.error();
     }
     info.bytes_read += w->slice.bytes.size();
-    const filter_rules rules{&p.map, g.remove_tombstones_below};
     result<void> written = ok();
     for_each_batch(w->slice.bytes, [&](std::string_view b) {
         if (!written) {
             return;
         }
+        // No tombstone after a batch kept unfiltered goes: that batch may
+        // hold a value the tombstone deleted (every pass cleans from the
+        // first segment, so it sees every such batch below the tombstone).
+        const filter_rules rules{&p.map, std::min(g.remove_tombstones_below, p.unfiltered_from)};
         filtered_batch f = filter_batch(b, rules);
+        if (f.unfiltered) {
+            p.unfiltered_from = std::min(p.unfiltered_from, decode_batch_header(b).base_offset);
+        }
         g.records_removed += f.records_removed;
         g.dropped_tail.clear();
         switch (f.what) {
@@ -320,8 +326,10 @@ result<void> partition_log::finish_group(int64_t now_ms, compaction_info& info) 
     compaction_state::group& g = *p.current;
     const size_t first = segment_index_of(g.from);
     const bool last = g.to >= p.dirty_end;
-    // Two batches stay although the filter would drop them, whole, as they
-    // were (superseded records, expired tombstones: harmless to serve):
+    // Two batches the filter dropped stay as their header alone (recordCount
+    // 0, header_only_batch: Kafka's empty batch), never with their records:
+    // a superseded value kept would be its key's value again once the
+    // tombstone after it goes.
     // - the first segment's last, if nothing else of it survives: the first
     //   segment stays, and with it the log start (a consumer's committed
     //   offset there stays valid);
@@ -330,10 +338,10 @@ result<void> partition_log::finish_group(int64_t now_ms, compaction_info& info) 
     //   past, even when the active segment after it is empty (a reader of
     //   a whole log, like the group coordinator's, reads until it gets
     //   nothing).
+    // A later pass drops such a header (filter_batch) and makes a new one
+    // where one is still needed.
     if (!g.dropped_tail.empty() && (last || (g.writer->empty() && first == 0))) {
-        g.records_removed -=
-            std::min<uint64_t>(g.records_removed, decode_batch_header(g.dropped_tail).record_count);
-        if (auto r = g.writer->append(g.dropped_tail); !r) {
+        if (auto r = g.writer->append(header_only_batch(g.dropped_tail)); !r) {
             return r;
         }
     }

@@ -402,6 +402,18 @@ result<void> segment::truncate_before(kafka_offset o, uint64_t index_interval) {
     return ok();
 }
 
+result<kafka_offset> segment::end_if_truncated_before(kafka_offset o,
+                                                      uint64_t index_interval) const {
+    auto scan = scan_log(*_log, _base, _size, index_interval, o, _cleaned);
+    if (!scan) {
+        return scan.error();
+    }
+    if (!scan->stop_reason.empty()) {
+        return error_info(errc::corrupt, scan->stop_reason);
+    }
+    return scan->next;
+}
+
 result<void> segment::remove_files() {
     // The log first: a segment is its log, and index files left behind by a
     // crash are removed as orphans on open.

@@ -114,6 +114,9 @@ class segment {
     /// Removes every batch whose last offset is >= o (a batch holding o is
     /// removed whole): ftruncate + fsync, then the indexes are rebuilt.
     result<void> truncate_before(kafka_offset o, uint64_t index_interval);
+    /// What next() would be after truncate_before(o), changing nothing (a
+    /// scan; errc::corrupt where truncate_before would fail).
+    result<kafka_offset> end_if_truncated_before(kafka_offset o, uint64_t index_interval) const;
     /// Removes the log file, then the index files; the caller syncs the
     /// directory.
     result<void> remove_files();
