@@ -264,4 +264,26 @@ std::shared_ptr<file_ops> posix_file_ops() {
     return ops;
 }
 
+result<void> replace_file(file_ops& fs, const std::string& dir, std::string_view name,
+                          std::string_view data) {
+    const std::string path = dir + "/" + std::string(name);
+    const std::string tmp = path + ".tmp";  // segment.h tmp_ext: open() removes leftovers
+    {
+        auto f = fs.open(tmp, open_mode::create_or_truncate);
+        if (!f) {
+            return f.error();
+        }
+        if (auto r = (*f)->write_at(0, data); !r) {
+            return r;
+        }
+        if (auto r = (*f)->datasync(); !r) {
+            return r;
+        }
+    }
+    if (auto r = fs.rename(tmp, path); !r) {
+        return r;
+    }
+    return fs.sync_dir(dir);
+}
+
 }  // namespace fjord::broker::storage

@@ -81,4 +81,10 @@ class file_ops {
 /// The process-wide POSIX implementation (stateless, shareable).
 std::shared_ptr<file_ops> posix_file_ops();
 
+/// Replaces <dir>/<name> with `data`: <name>.tmp written and fdatasynced,
+/// renamed over it, the directory fsynced. A crash leaves the old file or
+/// the new one, and perhaps the .tmp (whose owner removes it on open).
+result<void> replace_file(file_ops& fs, const std::string& dir, std::string_view name,
+                          std::string_view data);
+
 }  // namespace fjord::broker::storage

@@ -51,31 +51,6 @@ result<void> check_range(std::string_view key, int64_t v, int64_t lo, int64_t hi
     return ok();
 }
 
-/// Replaces <dir>/<name> with `data`: <name>.tmp written and fdatasynced,
-/// renamed over it, the directory fsynced. A crash leaves the old file or
-/// the new one, and perhaps the .tmp (open() removes it).
-result<void> replace_file(file_ops& fs, const std::string& dir, std::string_view name,
-                          std::string_view data) {
-    const std::string path = dir + "/" + std::string(name);
-    const std::string tmp = path + std::string(tmp_ext);
-    {
-        auto f = fs.open(tmp, open_mode::create_or_truncate);
-        if (!f) {
-            return f.error();
-        }
-        if (auto r = (*f)->write_at(0, data); !r) {
-            return r;
-        }
-        if (auto r = (*f)->datasync(); !r) {
-            return r;
-        }
-    }
-    if (auto r = fs.rename(tmp, path); !r) {
-        return r;
-    }
-    return fs.sync_dir(dir);
-}
-
 std::string encode_log_start(kafka_offset o) {
     return encode_checked_kv(
         fmt::format("# The partition's log start offset (DeleteRecords). Do not edit.\n"

@@ -437,24 +437,7 @@ result<void> segment::remove_files() {
 }
 
 result<void> segment::write_atomically(std::string_view ext, std::string_view data) {
-    const std::string path = _prefix + std::string(ext);
-    const std::string tmp = path + std::string(tmp_ext);
-    {
-        auto f = _fs.open(tmp, open_mode::create_or_truncate);
-        if (!f) {
-            return f.error();
-        }
-        if (auto r = (*f)->write_at(0, data); !r) {
-            return r;
-        }
-        if (auto r = (*f)->datasync(); !r) {
-            return r;
-        }
-    }
-    if (auto r = _fs.rename(tmp, path); !r) {
-        return r;
-    }
-    return _fs.sync_dir(_dir);
+    return replace_file(_fs, _dir, segment_file_name(_base, ext), data);
 }
 
 bool segment::trust_index_hint(const result<batch_header>& h, uint64_t pos,
