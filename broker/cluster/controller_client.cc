@@ -73,7 +73,7 @@ struct caller {
         ++st->tries;
         controller_client* self = &c;
         start(c._stubs[i]->async(), st->ctx.get(), &st->req, &st->resp,
-              [self, st, start, i](grpc::Status s) {
+              [self, st = st, start, i](grpc::Status s) mutable {
                   caller k{*self};
                   bool retry = false;
                   {
@@ -112,6 +112,11 @@ struct caller {
                           fmt::format("controller {}: {} (gRPC {})", self->_addresses[i],
                                       s.error_message(), static_cast<int>(s.error_code()))));
                   }
+                  // Nothing of the call may outlive finished(): stop() can
+                  // return, the client go and the process exit right after,
+                  // while gRPC would otherwise destroy this functor, and with
+                  // it the context and messages, on its own thread.
+                  st.reset();
                   k.finished();
               });
     }
@@ -122,8 +127,10 @@ struct caller {
         // inside the caller's call.
         controller_client* self = &c;
         self->_outstanding.erase(st->session_seq);
-        std::thread([self, st, why] {
+        std::thread([self, st = st, why = why]() mutable {
             st->done(error_info(std::make_error_code(std::errc::operation_canceled), why));
+            st.reset();  // before finished(): see attempt()
+            why = std::string();
             caller{*self}.finished();
         }).detach();
     }
