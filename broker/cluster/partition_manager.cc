@@ -81,7 +81,7 @@ result<storage::log_config> partition_manager::config_for(const v1::Topic& topic
                                                           const partition_defaults& d) {
     // Topic config, else its cluster-wide default, else the schema default
     // (the same defaults as the controller's topic schema,
-    // controller/stm/config_schema.cc).
+    // common/cluster/config_schema.cc).
     const auto value = [&](const std::string& key,
                            const char* cluster_key) -> std::optional<std::string> {
         if (auto it = topic.configs().find(key); it != topic.configs().end()) {

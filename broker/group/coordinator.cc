@@ -160,7 +160,7 @@ void group_coordinator::on_tick() {
 // ---------------------------------------------------------------- following the metadata
 
 const v1::PartitionAssignment* group_coordinator::assignment(int32_t partition) const {
-    const v1::Topic* t = _md.topic(std::string(offsets_topic));
+    const v1::Topic* t = _md.topic(std::string(cluster::offsets_topic));
     if (t == nullptr) {
         return nullptr;
     }
@@ -182,7 +182,7 @@ void group_coordinator::refresh() {
     }
     _seen_any = true;
     _seen_generation = _md.generation();
-    const v1::Topic* t = _md.topic(std::string(offsets_topic));
+    const v1::Topic* t = _md.topic(std::string(cluster::offsets_topic));
     if (t == nullptr) {
         if (!_topic_uuid.empty()) {
             unload_all("__consumer_offsets was deleted");
@@ -203,7 +203,7 @@ void group_coordinator::refresh() {
     // Before loading: a partition whose replay starts now checks every
     // offset at its end.
     follow_topics();
-    const std::string topic(offsets_topic);
+    const std::string topic(cluster::offsets_topic);
     for (const auto& a : t->partitions()) {
         const bool mine = a.leader() == _opts.node_id && _pm.find(topic, a.partition()) != nullptr;
         auto it = _partitions.find(a.partition());
@@ -232,7 +232,7 @@ bool group_coordinator::loading() const {
 // ---------------------------------------------------------------- loading
 
 void group_coordinator::start_loading(int32_t partition, int64_t leader_epoch) {
-    storage::partition_log* plog = _pm.find(std::string(offsets_topic), partition);
+    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), partition);
     if (plog == nullptr) {
         return;
     }
@@ -256,7 +256,7 @@ void group_coordinator::load_step(int32_t partition, uint64_t load_id) {
         return;  // given up or restarted meanwhile
     }
     partition_state& st = it->second;
-    storage::partition_log* plog = _pm.find(std::string(offsets_topic), partition);
+    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), partition);
     if (plog == nullptr) {
         unload_partition(partition, "its log is closed");
         return;
@@ -449,7 +449,7 @@ void group_coordinator::flush_tombstones(int32_t partition) {
 
 int16_t group_coordinator::tombstone_offsets(int32_t partition,
                                              const std::vector<offset_key>& keys) {
-    storage::partition_log* plog = _pm.find(std::string(offsets_topic), partition);
+    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), partition);
     if (plog == nullptr) {
         return k::coordinator_not_available;
     }
@@ -465,8 +465,8 @@ int16_t group_coordinator::tombstone_offsets(int32_t partition,
         }
         auto appended = plog->append(b.build(), now_ms);
         if (!appended) {
-            log(log_level::warn, component, "cannot append tombstones to {}-{}: {}", offsets_topic,
-                partition, appended.error().detail);
+            log(log_level::warn, component, "cannot append tombstones to {}-{}: {}",
+                cluster::offsets_topic, partition, appended.error().detail);
             return commit_error(kafka_error(appended.error().code));
         }
         // Durable in the next group commit (nobody waits for it: memory
@@ -487,7 +487,7 @@ void group_coordinator::create_offsets_topic() {
     _creating = true;
     v1::CreateTopicsRequest req;
     auto* item = req.add_topics();
-    item->set_name(std::string(offsets_topic));
+    item->set_name(std::string(cluster::offsets_topic));
     item->set_partitions(_opts.offsets_topic_partitions);
     item->set_replication_factor(-1);
     // Committed offsets must not expire with the log's retention.
@@ -495,7 +495,7 @@ void group_coordinator::create_offsets_topic() {
     (*item->mutable_configs())["retention.bytes"] = "-1";
     // As in Kafka: the log keeps the latest commit of each group/partition.
     (*item->mutable_configs())["cleanup.policy"] = "compact";
-    log(log_level::info, component, "creating {} with {} partitions", offsets_topic,
+    log(log_level::info, component, "creating {} with {} partitions", cluster::offsets_topic,
         _opts.offsets_topic_partitions);
     _controller->create_topics(
         std::move(req), create_timeout, [this](result<v1::CreateTopicsResponse> r) {
@@ -519,7 +519,7 @@ void group_coordinator::create_offsets_topic() {
                 if (!problem.empty()) {
                     _next_create_ms = _now() + retry_backoff_ms;
                     log(log_level::warn, component, "cannot create {}: {}; retrying on demand",
-                        offsets_topic, problem);
+                        cluster::offsets_topic, problem);
                 }
             });
         });
@@ -528,7 +528,7 @@ void group_coordinator::create_offsets_topic() {
 group_coordinator::location group_coordinator::locate(const std::string& group_id) {
     refresh();
     location loc;
-    if (_md.topic(std::string(offsets_topic)) == nullptr) {
+    if (_md.topic(std::string(cluster::offsets_topic)) == nullptr) {
         create_offsets_topic();
         loc.error = k::coordinator_not_available;
         loc.message = "the offsets topic __consumer_offsets is being created";
@@ -589,7 +589,7 @@ void group_coordinator::store_offsets(const std::string& group_id,
         return;
     }
     const int32_t p = partition_for(group_id);
-    storage::partition_log* plog = _pm.find(std::string(offsets_topic), p);
+    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), p);
     if (plog == nullptr) {
         done(k::coordinator_not_available);
         return;
@@ -603,7 +603,7 @@ void group_coordinator::store_offsets(const std::string& group_id,
     auto appended = plog->append(b.build(), now_ms);
     if (!appended) {
         log(log_level::warn, component, "group {}: cannot append {} offsets to {}-{}: {}", group_id,
-            commits.size(), offsets_topic, p, appended.error().detail);
+            commits.size(), cluster::offsets_topic, p, appended.error().detail);
         done(commit_error(kafka_error(appended.error().code)));
         return;
     }
@@ -615,7 +615,7 @@ void group_coordinator::store_offsets(const std::string& group_id,
                                done = std::move(done)](const result<void>& synced) {
         if (!synced) {
             log(log_level::warn, component, "group {}: {} offsets in {}-{} not durable: {}",
-                group_id, commits.size(), offsets_topic, p, synced.error().detail);
+                group_id, commits.size(), cluster::offsets_topic, p, synced.error().detail);
             done(commit_error(kafka_error(synced.error().code)));
             return;
         }

@@ -60,9 +60,9 @@
 #include <utility>
 #include <vector>
 
-#include "broker/cluster/internal_topics.h"  // offsets_topic
 #include "broker/log/partition_log.h"
-#include "common/kafka/wire.h"  // kafka::uuid
+#include "common/cluster/internal_topics.h"  // offsets_topic
+#include "common/kafka/wire.h"               // kafka::uuid
 #include "common/result.h"
 
 namespace fjord::broker {

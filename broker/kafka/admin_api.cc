@@ -19,6 +19,8 @@
 #include <fmt/format.h>
 
 #include "broker/kafka/errors.h"
+#include "common/cluster/config_schema.h"
+#include "common/cluster/topic_name.h"
 #include "common/kafka/messages/alter_configs.h"
 #include "common/kafka/messages/create_partitions.h"
 #include "common/kafka/messages/create_topics.h"
@@ -27,8 +29,6 @@
 #include "common/kafka/messages/describe_configs.h"
 #include "common/kafka/messages/incremental_alter_configs.h"
 #include "common/log.h"
-#include "controller/stm/config_schema.h"
-#include "controller/stm/validation.h"
 
 namespace fjord::broker {
 namespace {
@@ -121,7 +121,7 @@ outcome outcome_at(const result<Resp>& r, size_t i) {
 /// a valid one the cache does not hold UNKNOWN_TOPIC_OR_PARTITION.
 /// The refusal of an admin change to an internal topic (api_module.h).
 std::optional<outcome> refuse_internal(const std::string& name) {
-    if (!is_internal_topic(name)) {
+    if (!cluster::is_internal_topic(name)) {
         return std::nullopt;
     }
     return outcome{k::invalid_request,
@@ -129,7 +129,7 @@ std::optional<outcome> refuse_internal(const std::string& name) {
 }
 
 outcome no_such_topic(const std::string& name) {
-    if (auto r = controller::validate_topic_name(name); !r) {
+    if (auto r = cluster::validate_topic_name(name); !r) {
         return {k::invalid_topic_exception, r.error().detail};
     }
     return {k::unknown_topic_or_partition, fmt::format("topic \"{}\" does not exist", name)};
@@ -848,14 +848,14 @@ void admin_api::poll_waiters() {
 }
 
 int16_t admin_api::auto_create_topic(const std::string& topic) {
-    if (auto r = controller::validate_topic_name(topic); !r) {
+    if (auto r = cluster::validate_topic_name(topic); !r) {
         return k::invalid_topic_exception;
     }
     std::string enabled;
     if (auto v = _md.config("auto_create_topics_enabled")) {
         enabled = *v;
     } else if (const auto* p =
-                   controller::cluster_config_schema().find("auto_create_topics_enabled")) {
+                   cluster::cluster_config_schema().find("auto_create_topics_enabled")) {
         enabled = p->default_value;
     }
     if (enabled != "true" || _stopped) {

@@ -2,7 +2,7 @@
 //
 // The config descriptions and alter plans behind admin_configs.h. The
 // schemas (keys, types, defaults, which cluster property a topic key
-// follows) are the controller's own (controller/stm/config_schema.h), so a
+// follows) are the controller's own (common/cluster/config_schema.h), so a
 // key added there shows up here without a change.
 
 #include "broker/kafka/admin_configs.h"
@@ -16,14 +16,14 @@
 
 #include "broker/kafka/errors.h"
 #include "broker/server/broker_config.h"
-#include "controller/stm/config_schema.h"
+#include "common/cluster/config_schema.h"
 
 namespace fjord::broker {
 namespace {
 
 namespace k = kafka_errors;
-using controller::property;
-using controller::property_type;
+using cluster::property;
+using cluster::property_type;
 
 config_type type_of(const property& p) {
     switch (p.type) {
@@ -48,7 +48,7 @@ config_type type_of(const property& p) {
 /// The cluster property's default (its schema's), or the topic key's.
 std::string default_of(const property& p) {
     if (!p.cluster_default.empty()) {
-        if (const property* c = controller::cluster_config_schema().find(p.cluster_default)) {
+        if (const property* c = cluster::cluster_config_schema().find(p.cluster_default)) {
             return c->default_value;
         }
     }
@@ -147,7 +147,7 @@ std::string join(const std::vector<std::string>& values) {
 
 std::vector<described_config> describe_topic(const v1::Topic& t, const metadata_cache& md) {
     std::vector<described_config> out;
-    for (const property& p : controller::topic_config_schema().properties()) {
+    for (const property& p : cluster::topic_config_schema().properties()) {
         out.push_back(from_chain(p.name, topic_chain(p, t, md), false, type_of(p), p.description));
     }
     return out;
@@ -192,8 +192,8 @@ std::vector<described_config> describe_broker(const std::vector<broker_setting>&
     }
     for (const auto& c : cluster_backed_configs) {
         const property* p = c.cluster_key != nullptr
-                                ? controller::cluster_config_schema().find(c.cluster_key)
-                                : controller::topic_config_schema().find(c.topic_key);
+                                ? cluster::cluster_config_schema().find(c.cluster_key)
+                                : cluster::topic_config_schema().find(c.topic_key);
         if (p == nullptr) {
             continue;  // the schema no longer has it
         }
@@ -268,24 +268,23 @@ alter_plan incremental_topic_configs(
             case op_append:
             case op_subtract: {
                 const char* verb = op.config_operation == op_append ? "APPEND" : "SUBTRACT";
-                const property* p = controller::topic_config_schema().find(op.name);
+                const property* p = cluster::topic_config_schema().find(op.name);
                 if (p == nullptr) {
                     return refuse(t.name(), k::invalid_config,
                                   fmt::format("{}: unknown topic config key", op.name));
                 }
                 if (p->type != property_type::list) {
-                    return refuse(
-                        t.name(), k::invalid_config,
-                        fmt::format("{}: {} applies to list configs only; {} is {}", op.name, verb,
-                                    op.name, controller::to_string(p->type)));
+                    return refuse(t.name(), k::invalid_config,
+                                  fmt::format("{}: {} applies to list configs only; {} is {}",
+                                              op.name, verb, op.name, cluster::to_string(p->type)));
                 }
                 if (!op.value) {
                     return refuse(t.name(), k::invalid_request,
                                   fmt::format("configs: {} {} without a value", verb, op.name));
                 }
                 std::vector<std::string> values =
-                    controller::split_list(*topic_chain(*p, t, md).front().value);
-                for (const auto& e : controller::split_list(*op.value)) {
+                    cluster::split_list(*topic_chain(*p, t, md).front().value);
+                for (const auto& e : cluster::split_list(*op.value)) {
                     const auto it = std::find(values.begin(), values.end(), e);
                     if (op.config_operation == op_append && it == values.end()) {
                         values.push_back(e);

@@ -15,7 +15,7 @@
 //
 // Where a topic config's value comes from (the same chain the broker
 // enforces, partition_manager::config_for, and the controller validates,
-// controller/stm/config_schema.h):
+// common/cluster/config_schema.h):
 //
 //   1. the topic's own value (Topic.configs)       DYNAMIC_TOPIC_CONFIG
 //   2. the cluster property it follows, if set     DYNAMIC_DEFAULT_BROKER_CONFIG

@@ -24,8 +24,8 @@
 #include <span>
 #include <string_view>
 
-#include "broker/cluster/internal_topics.h"
 #include "broker/server/kafka_listener.h"
+#include "common/cluster/internal_topics.h"
 #include "common/kafka/api_keys.h"
 #include "common/kafka/frame.h"
 #include "common/kafka/wire.h"

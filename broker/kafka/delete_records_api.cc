@@ -50,7 +50,7 @@ void delete_records_api::serve(const kafka::request_view& rq, const connection_i
             storage::partition_log* log_ptr = nullptr;
             if (a == nullptr) {
                 pr.error_code = k::unknown_topic_or_partition;
-            } else if (is_internal_topic(t.name)) {
+            } else if (cluster::is_internal_topic(t.name)) {
                 // Kafka: "Cannot delete records of internal topic": the
                 // group coordinator owns what is in it.
                 pr.error_code = k::invalid_topic_exception;

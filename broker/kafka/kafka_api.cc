@@ -199,7 +199,7 @@ struct handlers {
                     mt.topic_id = want.topic_id;
                     admin_api* admin = admin_api::find(api._modules);
                     if (admin != nullptr && want.name && req->allow_auto_topic_creation &&
-                        !is_internal_topic(*want.name)) {
+                        !cluster::is_internal_topic(*want.name)) {
                         mt.error_code = admin->auto_create_topic(*want.name);
                     }
                 } else {
@@ -211,7 +211,7 @@ struct handlers {
         }
         if (rq.api_version() >= 1) {  // is_internal exists from v1
             for (auto& mt : resp.topics) {
-                mt.is_internal = mt.name && is_internal_topic(*mt.name);
+                mt.is_internal = mt.name && cluster::is_internal_topic(*mt.name);
             }
         }
         respond(rq, resp, reply, conn);
@@ -287,7 +287,7 @@ struct handlers {
                         "use v3 or later (record batches)";
                 } else if (!valid_acks) {
                     pr.error_code = k::invalid_required_acks;
-                } else if (is_internal_topic(td.name)) {
+                } else if (cluster::is_internal_topic(td.name)) {
                     // The group coordinator's own log (broker/group/): only
                     // it appends there, as Kafka refuses clients' writes.
                     pr.error_code = k::invalid_topic_exception;

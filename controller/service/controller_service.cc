@@ -5,18 +5,18 @@
 
 #include <fmt/format.h>
 
+#include "common/cluster/config_schema.h"
+#include "common/cluster/errc.h"
 #include "common/log.h"
 #include "common/uuid.h"
 #include "controller/raft/errc.h"
 #include "controller/service/status_mapping.h"
-#include "controller/stm/config_schema.h"
-#include "controller/stm/errc.h"
 #include "controller/stm/validation.h"
 
 namespace fjord::service {
 namespace {
 
-using controller::errc;
+using cluster::errc;
 using clock = std::chrono::steady_clock;
 
 constexpr const char* forwarded_header = "fjord-forwarded";
@@ -26,7 +26,7 @@ constexpr const char* forwarded_header = "fjord-forwarded";
 template <typename T>
 result<T> await(std::future<result<T>>& f, clock::time_point deadline) {
     if (f.wait_until(deadline) != std::future_status::ready) {
-        return error_info(controller::errc::timeout, "not applied in time; the outcome is unknown");
+        return error_info(cluster::errc::timeout, "not applied in time; the outcome is unknown");
     }
     try {
         return f.get();
@@ -691,7 +691,7 @@ grpc::Status controller_service::GetClusterConfig(grpc::ServerContext*,
         *resp->add_entries() = std::move(e);
     }
     if (req->include_schema()) {
-        for (auto& p : controller::cluster_config_schema().to_proto()) {
+        for (auto& p : cluster::cluster_config_schema().to_proto()) {
             *resp->add_schema() = std::move(p);
         }
     }
@@ -784,7 +784,7 @@ void controller_service::SetClusterConfig_async(
         return;
     }
     for (const auto& [k, v] : req->upsert()) {
-        if (const auto* p = controller::cluster_config_schema().find(k); p && p->needs_restart) {
+        if (const auto* p = cluster::cluster_config_schema().find(k); p && p->needs_restart) {
             resp->set_needs_restart(true);
         }
     }

@@ -2,13 +2,13 @@
 
 #include <cctype>
 
+#include "common/cluster/errc.h"
 #include "controller/raft/errc.h"
-#include "controller/stm/errc.h"
 
 namespace fjord::service {
 namespace {
 
-using controller::errc;
+using cluster::errc;
 
 /// "<field>: <reason>" -> field, when the prefix looks like a field path.
 std::string_view field_of(std::string_view detail) {
@@ -33,7 +33,7 @@ v1::ErrorCode to_error_code(const std::error_code& ec) {
     if (!ec) {
         return v1::OK;
     }
-    if (ec.category() == controller::error_category()) {
+    if (ec.category() == cluster::error_category()) {
         switch (static_cast<errc>(ec.value())) {
             case errc::success:
                 return v1::OK;

@@ -1,7 +1,7 @@
 #pragma once
 // File: controller/service/status_mapping.h
 //
-// The one translation table from the controller's errors (controller::errc,
+// The one translation table from the controller's errors (cluster::errc,
 // raft::errc, std::errc for timeouts) to what the API says: a per-item
 // ItemResult, or a whole-call grpc::Status. Nothing else in the service
 // chooses codes.

@@ -41,7 +41,7 @@
 #include "controller/raft/errc.h"
 #include "controller/server/controller_state.h"
 #include "controller/server/raft_loop.h"
-#include "controller/stm/errc.h"
+#include "common/cluster/errc.h"
 #include "controller/storage/memory_file_ops.h"
 #include "controller/storage/segmented_log.h"
 #include "fjord/controller/v1/commands.pb.h"
@@ -104,7 +104,7 @@ std::string outcome_text(const result<void>& r) {
 /// An answer the state machine gave (success or one of its own errors), as
 /// opposed to the loop's not-leader, dropped, unknown or shutting-down.
 bool definite(const result<void>& r) {
-    return r || r.error().code.category() == controller::error_category();
+    return r || r.error().code.category() == cluster::error_category();
 }
 
 std::string member_dir(node_id id) {
@@ -937,7 +937,7 @@ class simulation {
         cl.attempt = 0;
         if (definite(r)) {
             const int code = r ? 0 : r.error().code.value();
-            if (code == static_cast<int>(controller::errc::outcome_unknown)) {
+            if (code == static_cast<int>(cluster::errc::outcome_unknown)) {
                 fail(
                     "exactly-once: client {} request {} ({}) answered \"{}\", but the client "
                     "never gave it up",
@@ -1664,7 +1664,7 @@ void simulation::on_apply(node_id id, const raft::entry& e, const result<void>& 
             k->second.first);
     }
     const bool given_up =
-        !r && r.error().code == make_error_code(controller::errc::outcome_unknown);
+        !r && r.error().code == make_error_code(cluster::errc::outcome_unknown);
     if (text != k->second.outcome && !given_up) {
         fail(
             "exactly-once: entry {} retrying client {} request {} ({}) answered \"{}\"; its "

@@ -1,17 +1,24 @@
 // File: controller/stm/config_table.cc
 //
 // config_table: stored values and effective-value computation over the
-// schemas of controller/stm/config_schema.h.
+// schemas of common/cluster/config_schema.h.
 
 #include "controller/stm/config_table.h"
 
 #include <fmt/format.h>
 
 #include "common/assert.h"
-#include "controller/stm/config_schema.h"
-#include "controller/stm/errc.h"
+#include "common/cluster/config_schema.h"
+#include "common/cluster/errc.h"
 
 namespace fjord::controller {
+
+using cluster::cluster_config_schema;
+using cluster::errc;
+using cluster::parse_int;
+using cluster::property;
+using cluster::property_type;
+using cluster::topic_config_schema;
 namespace {
 
 const property& cluster_property(std::string_view key) {

@@ -17,11 +17,15 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include "common/assert.h"
+#include "common/cluster/errc.h"
+#include "common/cluster/topic_name.h"
 #include "common/log.h"
-#include "controller/stm/errc.h"
 #include "controller/stm/validation.h"
 
 namespace fjord::controller {
+
+using cluster::errc;
+using cluster::validate_topic_name;
 namespace {
 
 constexpr std::string_view component = "stm";

@@ -13,9 +13,11 @@
 
 #include <fmt/format.h>
 
-#include "controller/stm/errc.h"
+#include "common/cluster/errc.h"
 
 namespace fjord::controller {
+
+using cluster::errc;
 namespace {
 
 struct candidate {

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "controller/stm/errc.h"
+#include "common/cluster/errc.h"
 
 namespace fjord::controller {
+
+using cluster::errc;
+using cluster::error_category;
 
 result<void> session_table::validate(const v1::CommandSession& s) {
     if (s.client_id().empty() || s.client_id().size() > 64) {

@@ -65,14 +65,20 @@
 
 #include <fmt/format.h>
 
-#include "controller/stm/config_schema.h"
+#include "common/cluster/config_schema.h"
+#include "common/cluster/errc.h"
 #include "controller/stm/controller_stm.h"
-#include "controller/stm/errc.h"
 #include "controller/stm/placement.h"
 #include "controller/stm/validation.h"
 #include "tests/support/datadriven.h"
 
 namespace fjord::controller {
+
+using cluster::cluster_config_schema;
+using cluster::config_schema;
+using cluster::errc;
+using cluster::parse_int;
+using cluster::topic_config_schema;
 namespace {
 
 using datadriven::test_command;

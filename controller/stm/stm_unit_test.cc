@@ -12,13 +12,20 @@
 
 #include <fmt/format.h>
 
+#include "common/cluster/config_schema.h"
+#include "common/cluster/errc.h"
 #include "common/log.h"
-#include "controller/stm/config_schema.h"
 #include "controller/stm/controller_stm.h"
-#include "controller/stm/errc.h"
 #include "controller/stm/validation.h"
 
 namespace fjord::controller {
+
+using cluster::cluster_config_schema;
+using cluster::config_schema;
+using cluster::errc;
+using cluster::error_category;
+using cluster::property;
+using cluster::topic_config_schema;
 namespace {
 
 class stm_unit : public ::testing::Test {

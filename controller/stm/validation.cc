@@ -8,16 +8,25 @@
 #include "controller/stm/validation.h"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "controller/stm/config_schema.h"
-#include "controller/stm/errc.h"
+#include "common/cluster/config_schema.h"
+#include "common/cluster/errc.h"
+#include "common/cluster/topic_name.h"
 #include "controller/stm/placement.h"
 
 namespace fjord::controller {
+
+using cluster::cluster_config_schema;
+using cluster::parse_int;
+using cluster::topic_config_schema;
+
+using cluster::errc;
+using cluster::quoted;
+using cluster::validate_topic_name;
+
 namespace {
 
 v1::ControllerCommand new_command(const command_meta& meta) {
@@ -25,26 +34,6 @@ v1::ControllerCommand new_command(const command_meta& meta) {
     cmd.set_principal(meta.principal);
     cmd.set_time_ms(meta.time_ms);
     return cmd;
-}
-
-bool topic_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
-}
-
-std::string show_char(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f) {
-        return fmt::format("\\x{:02x}", u);
-    }
-    return fmt::format("'{}'", c);
-}
-
-// "name: \"x\"" for short names; long ones are cut so errors stay readable.
-std::string quoted(std::string_view s) {
-    if (s.size() > 60) {
-        return fmt::format("\"{}...\"", s.substr(0, 57));
-    }
-    return fmt::format("\"{}\"", s);
 }
 
 result<void> unknown_topic(std::string_view name) {
@@ -58,29 +47,6 @@ const char* even_reason =
 }  // namespace
 
 // ---------------------------------------------------------------- shared checks
-
-result<void> validate_topic_name(std::string_view name) {
-    if (name.empty()) {
-        return {errc::invalid_argument, "name: must not be empty"};
-    }
-    if (name.size() > max_topic_name_length) {
-        return {errc::invalid_argument,
-                fmt::format("name: {} characters is more than the limit of {}", name.size(),
-                            max_topic_name_length)};
-    }
-    if (name == "." || name == "..") {
-        return {errc::invalid_argument, fmt::format("name: \"{}\" is not allowed", name)};
-    }
-    for (size_t i = 0; i < name.size(); ++i) {
-        if (!topic_char(name[i])) {
-            return {errc::invalid_argument,
-                    fmt::format("name: {}: character {} at position {} is not allowed (use "
-                                "a-z, A-Z, 0-9, '.', '_' and '-')",
-                                quoted(name), show_char(name[i]), i)};
-        }
-    }
-    return ok();
-}
 
 result<void> check_topic_name_available(const topic_table& topics, std::string_view name) {
     if (topics.find(name) != nullptr) {

@@ -39,17 +39,12 @@ struct command_meta {
     int64_t time_ms = 0;
 };
 
-/// Kafka's limit on topic name length.
-inline constexpr size_t max_topic_name_length = 249;
 /// The most partitions one topic may have (also default_topic_partitions'
 /// upper bound): a typo must not make the controller allocate millions.
 inline constexpr int32_t max_partitions_per_topic = 100000;
 
 // ------------------------------------------------------------ shared checks
 
-/// Kafka's rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
-/// invalid_argument, field `name`.
-result<void> validate_topic_name(std::string_view name);
 /// topic_already_exists when `name` exists; invalid_argument naming the other
 /// topic when `name` collides with it once '.' and '_' are equated.
 result<void> check_topic_name_available(const topic_table& topics, std::string_view name);

@@ -1,12 +1,12 @@
-// File: controller/stm/errc.cc
+// File: common/cluster/errc.cc
 //
 // The "controller" error category: names and messages of controller::errc.
 
-#include "controller/stm/errc.h"
+#include "common/cluster/errc.h"
 
 #include <string>
 
-namespace fjord::controller {
+namespace fjord::cluster {
 
 std::string_view to_string(errc e) {
     switch (e) {
@@ -93,4 +93,4 @@ const std::error_category& error_category() {
     return c;
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::cluster

@@ -1,9 +1,10 @@
 #pragma once
-// File: controller/stm/errc.h
+// File: common/cluster/errc.h
 //
-// Errors of the controller's state machine and of the validation the frontend
-// runs before proposing (controller/stm/validation.h). One enum for both, so
-// that a refusal reads the same whether the proposer caught it or apply did.
+// Errors of the cluster's rules: the shared checks in this folder, the
+// controller's frontend validation (controller/stm/validation.h) and its
+// state machine. One enum for all, so that a refusal reads the same whether
+// a broker's admin API, the proposer or apply caught it.
 // The service translates these to the public ErrorCode at its one boundary
 // (controller_service.proto); the names match one to one.
 //
@@ -16,7 +17,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace fjord::controller {
+namespace fjord::cluster {
 
 enum class errc {
     success = 0,
@@ -47,7 +48,7 @@ inline std::error_code make_error_code(errc e) {
     return {static_cast<int>(e), error_category()};
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::cluster
 
 template <>
-struct std::is_error_code_enum<fjord::controller::errc> : std::true_type {};
+struct std::is_error_code_enum<fjord::cluster::errc> : std::true_type {};

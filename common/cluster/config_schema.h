@@ -1,5 +1,5 @@
 #pragma once
-// File: controller/stm/config_schema.h
+// File: common/cluster/config_schema.h
 //
 // The schemas of cluster config and topic config: typed properties with a
 // default, a description, whether a change needs a restart, and the allowed
@@ -37,7 +37,9 @@
 #include "common/result.h"
 #include "fjord/controller/v1/controller_service.pb.h"
 
-namespace fjord::controller {
+namespace fjord::cluster {
+
+namespace v1 = fjord::controller::v1;
 
 enum class property_type { boolean, integer, string, list, enumeration, decimal };
 
@@ -106,4 +108,4 @@ std::optional<int64_t> parse_int(std::string_view s);
 /// refuse empty elements: use `validate` for that.
 std::vector<std::string> split_list(std::string_view s);
 
-}  // namespace fjord::controller
+}  // namespace fjord::cluster

@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/cluster/internal_topics.h
+// File: common/cluster/internal_topics.h
 //
 // The topics the brokers keep for themselves. `__consumer_offsets` holds the
 // group coordinator's committed offsets (broker/group/): clients may read it
@@ -8,7 +8,7 @@
 
 #include <string_view>
 
-namespace fjord::broker {
+namespace fjord::cluster {
 
 inline constexpr std::string_view offsets_topic = "__consumer_offsets";
 
@@ -16,4 +16,4 @@ inline bool is_internal_topic(std::string_view name) {
     return name == offsets_topic;
 }
 
-}  // namespace fjord::broker
+}  // namespace fjord::cluster

@@ -1,11 +1,11 @@
-// File: controller/stm/config_schema.cc
+// File: common/cluster/config_schema.cc
 //
 // The two schemas (cluster and topic) as data, and value validation. To add a
 // property: append it to the list below with its type, default, range and a
 // description an operator can act on; nothing else changes (tables, service
 // and CLI read the schema).
 
-#include "controller/stm/config_schema.h"
+#include "common/cluster/config_schema.h"
 
 #include <algorithm>
 #include <charconv>
@@ -16,9 +16,9 @@
 #include <fmt/format.h>
 
 #include "common/assert.h"
-#include "controller/stm/errc.h"
+#include "common/cluster/errc.h"
 
-namespace fjord::controller {
+namespace fjord::cluster {
 namespace {
 
 constexpr int64_t int64_max = std::numeric_limits<int64_t>::max();
@@ -412,4 +412,4 @@ const config_schema& topic_config_schema() {
     return s;
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::cluster
