@@ -58,6 +58,8 @@
 
 #include "controller/raft/memory_storage.h"
 #include "controller/raft/node.h"
+#include "controller/raft/ready_handler.h"
+#include "controller/raft/transport.h"
 #include "tests/support/datadriven.h"
 
 namespace fjord::raft {
@@ -232,6 +234,17 @@ std::string_view state_name(progress_state s) {
 }
 
 // ---------------------------------------------------------------- environment
+
+/// The network of the tests: a send only queues the message; nothing moves
+/// until a deliver-msgs or stabilize command delivers (or drops) it.
+class pending_network final : public transport {
+  public:
+    explicit pending_network(std::vector<message>& pending) : _pending(pending) {}
+    void send(message m) override { _pending.push_back(std::move(m)); }
+
+  private:
+    std::vector<message>& _pending;
+};
 
 struct env_node {
     config cfg;
@@ -542,17 +555,6 @@ class interaction_env {
         }
     }
 
-    void storage_check(uint64_t id, const char* what, const result<void>& r) {
-        if (!r) {
-            // The harness persisted what the core handed out; a refusal is a
-            // core bug (or a harness bug), never expected behaviour.
-            const std::string msg =
-                fmt::format("STORAGE ERROR on {}: {}: {}", id, what, r.error().message());
-            line(msg);
-            ADD_FAILURE() << msg;
-        }
-    }
-
     void process_ready(uint64_t id) {
         env_node& en = _nodes.at(id);
         line(fmt::format("> {} handling Ready", id));
@@ -562,26 +564,21 @@ class interaction_env {
             --_indent;
             return;
         }
-        const ready rd = en.n->take_ready();
+        ready rd = en.n->take_ready();
         describe_ready(rd);
-        // 1. persist, in the order the ready contract prescribes.
-        if (rd.snapshot) {
-            storage_check(id, "install_snapshot", en.store->install_snapshot(*rd.snapshot));
+        // The contract's one copy (ready_handler.h), as the production loop
+        // runs it: sends queue into the network, delivered only by
+        // deliver-msgs; apply has nothing to do beyond the committed entries
+        // printed above (an in-memory state machine).
+        pending_network net(_pending);
+        const ready_driver driver{.log = *en.store, .net = net, .apply = {}, .persisted = {}};
+        if (auto r = handle_ready(*en.n, rd, driver); !r) {
+            // The harness persisted what the core handed out; a refusal is a
+            // core bug (or a harness bug), never expected behaviour.
+            const std::string msg = fmt::format("STORAGE ERROR on {}: {}", id, r.error().message());
+            line(msg);
+            ADD_FAILURE() << msg;
         }
-        if (!rd.entries.empty()) {
-            storage_check(id, "append", en.store->append(rd.entries));
-        }
-        if (rd.hard_state) {
-            storage_check(id, "set_hard_state", en.store->set_hard_state(*rd.hard_state));
-        }
-        storage_check(id, "sync", en.store->sync());
-        // 2. send: into the network, delivered only by deliver-msgs.
-        _pending.insert(_pending.end(), rd.early_messages.begin(), rd.early_messages.end());
-        _pending.insert(_pending.end(), rd.messages.begin(), rd.messages.end());
-        // 3. apply: the committed entries were printed above; nothing else
-        //    to do for an in-memory state machine.
-        // 4. advance (applies membership changes, which may log).
-        en.n->advance(rd);
         --_indent;
     }
 

@@ -26,6 +26,10 @@
 //   4. advance   node.advance(rd): marks the entries stable, the committed
 //                entries applied, and applies membership changes.
 //
+// The contract is written once, as raft::handle_ready (ready_handler.h);
+// every driver (the production loop, the simulation through it, and the
+// interaction tests) runs its readies through it.
+//
 // Only then is the next ready taken. Inputs (step, tick, propose, ...) may
 // arrive at any time between readies, on the same thread.
 //

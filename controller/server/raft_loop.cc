@@ -8,6 +8,7 @@
 #include "common/assert.h"
 #include "common/log.h"
 #include "controller/raft/errc.h"
+#include "controller/raft/ready_handler.h"
 
 namespace fjord::server {
 namespace {
@@ -390,49 +391,49 @@ void raft_loop::process(std::deque<std::function<void()>>& work) {
 void raft_loop::handle_ready() {
     raft::ready rd = _node->take_ready();
 
-    // 0. send what may go before our own write is durable (a leader's appends).
-    for (auto& m : rd.early_messages) {
-        _transport.send(std::move(m));
-    }
-
-    // 1. persist: one sync covers the snapshot, the entries and the hard state.
     const auto persist_start = clock::now();
-    if (rd.snapshot) {
-        auto r = _log.install_snapshot(*rd.snapshot);
-        if (!r) {
-            FJORD_PANIC("install snapshot at {}: {}", rd.snapshot->meta.index, r.error().message());
-        }
-        _last_snapshot = rd.snapshot->meta.index;
-    }
-    if (!rd.entries.empty()) {
-        auto r = _log.append(rd.entries);
-        if (!r) {
-            FJORD_PANIC("append {} entries at {}: {}", rd.entries.size(), rd.entries.front().index,
-                        r.error().message());
-        }
-    }
-    if (rd.hard_state) {
-        auto r = _log.set_hard_state(*rd.hard_state);
-        if (!r) {
-            FJORD_PANIC("set hard state: {}", r.error().message());
-        }
-    }
-    if (rd.must_sync) {
-        auto r = _log.sync();
-        if (!r) {
-            FJORD_PANIC("sync: {}", r.error().message());
-        }
-        _metrics.syncs.inc();
-        _metrics.append_seconds.observe(
-            std::chrono::duration<double>(clock::now() - persist_start).count());
+    raft::ready_driver driver{
+        .log = _log,
+        .net = _transport,
+        .apply = [&](const raft::ready& r) { apply(r); },
+        .persisted =
+            [&](bool synced) {
+                if (rd.snapshot) {
+                    _last_snapshot = rd.snapshot->meta.index;
+                }
+                if (synced) {
+                    _metrics.syncs.inc();
+                    _metrics.append_seconds.observe(
+                        std::chrono::duration<double>(clock::now() - persist_start).count());
+                }
+            },
+    };
+    if (auto r = raft::handle_ready(*_node, rd, driver); !r) {
+        FJORD_PANIC("{}", r.error().message());
     }
 
-    // 2. send
-    for (auto& m : rd.messages) {
-        _transport.send(std::move(m));
+    _applied = _node->applied().value();
+    _commit = _node->committed().value();
+    _term = _node->term().value();
+    if (rd.soft_state) {
+        const uint64_t leader = rd.soft_state->leader.value();
+        if (_leader.exchange(leader) != leader) {
+            _metrics.leader_changes.inc();
+            log(log_level::info, "raft", "{}: leader is now {} (term {}, {})", _id, leader,
+                _node->term(), raft::to_string(rd.soft_state->role));
+        }
+        if (_leader_observer) {
+            _leader_observer();
+        }
     }
+    resolve_reads();
+    if ((!rd.committed_entries.empty() || rd.snapshot) && _apply_observer) {
+        _apply_observer();
+    }
+    maybe_snapshot(false);
+}
 
-    // 3. apply
+void raft_loop::apply(const raft::ready& rd) {
     const auto t0 = clock::now();
     if (rd.snapshot) {
         auto r = _sm.restore(*rd.snapshot);
@@ -482,29 +483,6 @@ void raft_loop::handle_ready() {
             it->second.index = rs.index;
         }
     }
-
-    // 4. advance
-    _node->advance(rd);
-
-    _applied = _node->applied().value();
-    _commit = _node->committed().value();
-    _term = _node->term().value();
-    if (rd.soft_state) {
-        const uint64_t leader = rd.soft_state->leader.value();
-        if (_leader.exchange(leader) != leader) {
-            _metrics.leader_changes.inc();
-            log(log_level::info, "raft", "{}: leader is now {} (term {}, {})", _id, leader,
-                _node->term(), raft::to_string(rd.soft_state->role));
-        }
-        if (_leader_observer) {
-            _leader_observer();
-        }
-    }
-    resolve_reads();
-    if ((!rd.committed_entries.empty() || rd.snapshot) && _apply_observer) {
-        _apply_observer();
-    }
-    maybe_snapshot(false);
 }
 
 void raft_loop::resolve_proposals(const raft::entry& e, result<void> outcome,

@@ -3,7 +3,7 @@
 //
 // The ready loop: the one thread that owns a member's Raft node, its durable
 // log and the state machine's apply path, and runs the ready contract of
-// controller/raft/node.h in order for every ready:
+// controller/raft/node.h (its one copy, raft::handle_ready) for every ready:
 //
 //   persist (segmented_log append + hard state, one sync)  ->  send (peer
 //   transport)  ->  apply (state_machine)  ->  advance
@@ -191,7 +191,11 @@ class raft_loop {
     void resolve_proposals(const raft::entry& e, result<void> outcome,
                            std::vector<std::pair<completion<void>, result<void>>>& applied);
     void flush_proposals();
+    /// One ready through raft::handle_ready (the contract's one copy).
     void handle_ready();
+    /// handle_ready's step 3: the snapshot and committed entries to the state
+    /// machine, their proposers resolved, read states recorded.
+    void apply(const raft::ready& rd);
     void resolve_reads();
     void expire(clock::time_point t);
     void maybe_snapshot(bool force);
