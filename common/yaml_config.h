@@ -16,17 +16,17 @@
 //     node_id: expected an unsigned integer, got "one" (line 1)
 //     data_dir: required key is missing
 //
-// A config parser, in outline:
+// A config parser, in outline (parse_config and load_config below do the
+// rest: the document, the checker's report, the file and its path):
+//   void parse_document(yaml_checker& p, const YAML::Node& root, my_config& c) {
+//       const auto fs = p.fields(root, "", line_of(root), top_keys);
+//       if (fs) { p.read_uint<uint32_t>(*fs, "", "port", true, 0, 1, 65535, c.port); }
+//   }
 //   result<my_config> parse_my_config(std::string_view text) {
-//       my_config c;
-//       yaml_checker p;
-//       auto r = check_yaml_document(text, [&](const YAML::Node& root) {
-//           const auto fs = p.fields(root, "", line_of(root), top_keys);
-//           if (fs) { p.read_uint<uint32_t>(*fs, "", "port", true, 0, 1, 65535, c.port); }
-//       });
-//       if (!r) { return r.error(); }
-//       if (p.failed()) { return p.failure(); }
-//       return c;
+//       return parse_config<my_config>(text, parse_document);
+//   }
+//   result<my_config> load_my_config(const std::string& path) {
+//       return load_config(path, parse_my_config);
 //   }
 //
 // Contract: nothing here throws; check_yaml_document turns yaml-cpp's
@@ -171,5 +171,39 @@ result<std::string> read_config_file(const std::string& path);
 
 /// `e` with every line of its detail prefixed by "<path>: ", compiler style.
 error_info prefix_lines(std::string_view path, const error_info& e);
+
+/// A default-constructed Config filled in by `parse` from the one document in
+/// `text`: the document's own error (check_yaml_document), else the checker's
+/// report when `parse` recorded any problem, else the config.
+template <typename Config>
+result<Config> parse_config(std::string_view text,
+                            void (*parse)(yaml_checker& p, const YAML::Node& root, Config& c)) {
+    Config c;
+    yaml_checker p;
+    auto r = check_yaml_document(text, [&](const YAML::Node& root) { parse(p, root, c); });
+    if (!r) {
+        return r.error();
+    }
+    if (p.failed()) {
+        return p.failure();
+    }
+    return c;
+}
+
+/// The config in the file at `path`, read by read_config_file and parsed by
+/// `parse_text`; a parse error has every line prefixed with the path.
+template <typename Config>
+result<Config> load_config(const std::string& path,
+                           result<Config> (*parse_text)(std::string_view text)) {
+    auto text = read_config_file(path);
+    if (!text) {
+        return text.error();
+    }
+    auto c = parse_text(*text);
+    if (!c) {
+        return prefix_lines(path, c.error());
+    }
+    return c;
+}
 
 }  // namespace fjord

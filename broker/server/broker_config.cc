@@ -219,29 +219,11 @@ void parse_document(yaml_checker& p, const YAML::Node& root, broker_config& c) {
 }  // namespace
 
 result<broker_config> parse_broker_config(std::string_view yaml_text) {
-    broker_config c;
-    yaml_checker p;
-    auto r =
-        check_yaml_document(yaml_text, [&](const YAML::Node& root) { parse_document(p, root, c); });
-    if (!r) {
-        return r.error();
-    }
-    if (p.failed()) {
-        return p.failure();
-    }
-    return c;
+    return parse_config<broker_config>(yaml_text, parse_document);
 }
 
 result<broker_config> load_broker_config(const std::string& path) {
-    auto text = read_config_file(path);
-    if (!text) {
-        return text.error();
-    }
-    auto c = parse_broker_config(*text);
-    if (!c) {
-        return prefix_lines(path, c.error());
-    }
-    return c;
+    return load_config(path, parse_broker_config);
 }
 
 }  // namespace fjord::broker

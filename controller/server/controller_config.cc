@@ -245,29 +245,11 @@ void parse_document(yaml_checker& p, const YAML::Node& root, controller_config& 
 }  // namespace
 
 result<controller_config> parse_controller_config(std::string_view yaml_text) {
-    controller_config c;
-    yaml_checker p;
-    auto r =
-        check_yaml_document(yaml_text, [&](const YAML::Node& root) { parse_document(p, root, c); });
-    if (!r) {
-        return r.error();
-    }
-    if (p.failed()) {
-        return p.failure();
-    }
-    return c;
+    return parse_config<controller_config>(yaml_text, parse_document);
 }
 
 result<controller_config> load_controller_config(const std::string& path) {
-    auto text = read_config_file(path);
-    if (!text) {
-        return text.error();
-    }
-    auto c = parse_controller_config(*text);
-    if (!c) {
-        return prefix_lines(path, c.error());
-    }
-    return c;
+    return load_config(path, parse_controller_config);
 }
 
 }  // namespace fjord::controller
