@@ -15,11 +15,13 @@
 // --map-mib bounds the offset map (the broker uses 64 MiB): a map that fills
 // ends the pass early, which would make it look faster than it is.
 
-#include <unistd.h>
+#include <stdlib.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -91,8 +93,13 @@ int main(int argc, char** argv) {
         o.segment_mib <= 0 || o.segment_mib > 2047 || o.map_mib <= 0) {
         return usage(argv[0]);
     }
-    const std::string dir = fmt::format("{}/fjord_log_cleaner_bench_{}", o.dir, ::getpid());
-    std::filesystem::remove_all(dir);
+    // A fresh directory of our own (mkdtemp: never one a concurrent run or a
+    // leftover of a crashed one holds), removed at the end.
+    std::string dir = o.dir + "/fjord_log_cleaner_bench_XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) {
+        std::fprintf(stderr, "mkdtemp %s: %s\n", dir.c_str(), std::strerror(errno));
+        return 1;
+    }
 
     log_config c;
     c.segment_bytes = o.segment_mib << 20;

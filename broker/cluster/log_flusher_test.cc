@@ -18,8 +18,8 @@
 #include <optional>
 
 #include "broker/log/errc.h"
-#include "broker/log/fault_file_ops.h"
 #include "broker/log/log_test_util.h"
+#include "common/fs/fault_file_ops.h"
 
 namespace fjord::broker {
 namespace {
@@ -61,7 +61,7 @@ class io_queue {
 };
 
 std::unique_ptr<partition_log> open_log(const std::string& dir, bool write_caching = false,
-                                        std::shared_ptr<storage::file_ops> fs = nullptr) {
+                                        std::shared_ptr<fs::file_ops> fs = nullptr) {
     storage::log_config c;
     c.write_caching = write_caching;
     auto l = partition_log::open(dir, c, now, std::move(fs));
@@ -132,7 +132,7 @@ TEST(log_flusher, requests_during_a_round_share_the_next_one) {
 
 TEST(log_flusher, a_failed_sync_is_never_success_and_fails_the_log) {
     temp_dir dir;
-    auto fs = std::make_shared<storage::testing::fault_file_ops>();
+    auto fs = std::make_shared<fs::testing::fault_file_ops>(storage::errc::io_error);
     log_flusher f;  // inline: the fault layer is not thread-safe
     auto l = open_log(dir.path() + "/p0", false, fs);
     append(*l, 2);
@@ -216,7 +216,7 @@ TEST(log_flusher, a_sync_that_failed_before_stop_still_fails_the_log) {
     // fdatasync reports an error once: if stop() dropped it, the clean
     // shutdown's flush would succeed on the same file and lie.
     temp_dir dir;
-    auto fs = std::make_shared<storage::testing::fault_file_ops>();
+    auto fs = std::make_shared<fs::testing::fault_file_ops>(storage::errc::io_error);
     io_queue io;
     log_flusher f(
         io.post(), [] { return now; }, log_flusher::worker_mode::manual);

@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 
 #include "broker/cluster/cluster_record.h"
+#include "broker/log/errc.h"
+#include "common/fs/file_ops.h"
 #include "common/log.h"
 #include "common/uuid.h"
 
@@ -267,7 +269,8 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
             bool levels_durable = true;
             for (const std::string& level :
                  {_data_dir + "/topics", fmt::format("{}/topics/{}", _data_dir, topic.uuid())}) {
-                if (auto r = storage::posix_file_ops()->make_dir(level); !r) {
+                if (auto r = fjord::fs::posix_file_ops(storage::errc::io_error)->make_dir(level);
+                    !r) {
                     log(log_level::error, component, "{}-{}: {}; not serving it", name,
                         p.partition(), r.error().detail);
                     levels_durable = false;

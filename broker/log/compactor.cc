@@ -155,7 +155,7 @@ std::optional<std::vector<record_ref>> records_of(std::string_view batch, std::s
 /// Removes the old segments' files (log first, a segment is its log) and
 /// puts the output's .swap files in place, then the checkpoint: steps 4-6
 /// of commit_swap, and what recovery redoes.
-result<void> finish_swap(file_ops& fs, const std::string& dir, const cleaner_checkpoint& after,
+result<void> finish_swap(fs::file_ops& fs, const std::string& dir, const cleaner_checkpoint& after,
                          const std::set<int64_t>& old_bases) {
     for (const int64_t b : old_bases) {
         if (b == after.swap_output) {
@@ -163,14 +163,8 @@ result<void> finish_swap(file_ops& fs, const std::string& dir, const cleaner_che
         }
         for (const std::string_view ext : segment_exts) {
             const std::string path = segment_path(dir, kafka_offset{b}, ext);
-            auto present = fs.exists(path);
-            if (!present) {
-                return present.error();
-            }
-            if (*present) {
-                if (auto r = fs.remove(path); !r) {
-                    return r;
-                }
+            if (auto r = fs::remove_if_present(fs, path); !r) {
+                return r;
             }
         }
     }
@@ -198,8 +192,8 @@ result<void> finish_swap(file_ops& fs, const std::string& dir, const cleaner_che
     return fs.sync_dir(dir);
 }
 
-result<void> write_synced(file_ops& fs, const std::string& path, std::string_view data) {
-    auto f = fs.open(path, open_mode::create_or_truncate);
+result<void> write_synced(fs::file_ops& fs, const std::string& path, std::string_view data) {
+    auto f = fs.open(path, fs::open_mode::create_or_truncate);
     if (!f) {
         return f.error();
     }
@@ -334,7 +328,7 @@ result<cleaner_checkpoint> decode_cleaner_checkpoint(std::string_view text,
     return c;
 }
 
-result<void> write_cleaner_checkpoint(file_ops& fs, const std::string& dir,
+result<void> write_cleaner_checkpoint(fs::file_ops& fs, const std::string& dir,
                                       const cleaner_checkpoint& c) {
     const std::string tmp = checkpoint_path(dir, tmp_ext);
     if (auto r = write_synced(fs, tmp, encode_cleaner_checkpoint(c)); !r) {
@@ -348,7 +342,7 @@ result<void> write_cleaner_checkpoint(file_ops& fs, const std::string& dir,
 
 // --- recovery -----------------------------------------------------------------
 
-result<cleaner_checkpoint> recover_compaction(file_ops& fs, const std::string& dir) {
+result<cleaner_checkpoint> recover_compaction(fs::file_ops& fs, const std::string& dir) {
     auto names = fs.list_dir(dir);
     if (!names) {
         return names.error();
@@ -574,20 +568,21 @@ std::string header_only_batch(std::string_view batch) {
 
 // --- writing and swapping -----------------------------------------------------
 
-cleaned_segment_writer::cleaned_segment_writer(file_ops& fs, std::string prefix, kafka_offset base,
-                                               uint64_t index_interval)
+cleaned_segment_writer::cleaned_segment_writer(fs::file_ops& fs, std::string prefix,
+                                               kafka_offset base, uint64_t index_interval)
     : _fs(&fs),
       _prefix(std::move(prefix)),
       _base(base),
       _index_interval(index_interval),
       _index(base) {}
 
-result<cleaned_segment_writer> cleaned_segment_writer::create(file_ops& fs, const std::string& dir,
+result<cleaned_segment_writer> cleaned_segment_writer::create(fs::file_ops& fs,
+                                                              const std::string& dir,
                                                               kafka_offset base,
                                                               uint64_t index_interval) {
     cleaned_segment_writer w(fs, dir + "/" + segment_file_name(base, ""), base, index_interval);
     auto f = fs.open(w._prefix + std::string(log_ext) + std::string(cleaned_ext),
-                     open_mode::create_or_truncate);
+                     fs::open_mode::create_or_truncate);
     if (!f) {
         return f.error();
     }
@@ -638,23 +633,17 @@ result<void> cleaned_segment_writer::finish() {
     return ok();
 }
 
-result<void> remove_cleaned_files(file_ops& fs, const std::string& dir, kafka_offset base) {
+result<void> remove_cleaned_files(fs::file_ops& fs, const std::string& dir, kafka_offset base) {
     for (const std::string_view ext : segment_exts) {
         const std::string path = segment_path(dir, base, ext, cleaned_ext);
-        auto present = fs.exists(path);
-        if (!present) {
-            return present.error();
-        }
-        if (*present) {
-            if (auto r = fs.remove(path); !r) {
-                return r;
-            }
+        if (auto r = fs::remove_if_present(fs, path); !r) {
+            return r;
         }
     }
     return ok();
 }
 
-result<void> commit_swap(file_ops& fs, const std::string& dir, const cleaner_checkpoint& after,
+result<void> commit_swap(fs::file_ops& fs, const std::string& dir, const cleaner_checkpoint& after,
                          const std::vector<kafka_offset>& old_bases) {
     // 1. The output's files, synced by the writer, become .swap.
     if (after.swap_output >= 0) {

@@ -4,7 +4,7 @@
 // The pieces of log compaction (Kafka's log cleaner) that partition_log::
 // compact() puts together (partition_log_compaction.cc has the pass;
 // README.md, "Compaction", the whole story). Pure: no clock, no threads;
-// every file access goes through file_ops.
+// every file access goes through fs::file_ops.
 //
 //   offset_map              key -> offset of its latest record in the dirty range
 //   map_batch / filter_batch  one batch: its keys into the map / what survives
@@ -32,10 +32,10 @@
 #include <utility>
 #include <vector>
 
-#include "broker/log/file_ops.h"
 #include "broker/log/partition_log.h"
 #include "broker/log/segment_index.h"
 #include "broker/log/types.h"
+#include "common/fs/file_ops.h"
 #include "common/result.h"
 
 namespace fjord::broker::storage {
@@ -102,11 +102,11 @@ result<cleaner_checkpoint> decode_cleaner_checkpoint(std::string_view text,
 /// Returns the checkpoint (the default one if there is none; one that does
 /// not decode is logged and replaced by a conservative one: nothing clean,
 /// every sealed segment allowed gaps).
-result<cleaner_checkpoint> recover_compaction(file_ops& fs, const std::string& dir);
+result<cleaner_checkpoint> recover_compaction(fs::file_ops& fs, const std::string& dir);
 
 /// Writes `c` as the checkpoint: cleaner.checkpoint.tmp, fdatasync, rename,
 /// directory fsync.
-result<void> write_cleaner_checkpoint(file_ops& fs, const std::string& dir,
+result<void> write_cleaner_checkpoint(fs::file_ops& fs, const std::string& dir,
                                       const cleaner_checkpoint& c);
 
 // --- records ------------------------------------------------------------------
@@ -201,7 +201,7 @@ std::string header_only_batch(std::string_view batch);
 /// its .index.cleaned and .timeindex.cleaned, all fdatasynced.
 class cleaned_segment_writer {
   public:
-    static result<cleaned_segment_writer> create(file_ops& fs, const std::string& dir,
+    static result<cleaned_segment_writer> create(fs::file_ops& fs, const std::string& dir,
                                                  kafka_offset base, uint64_t index_interval);
     cleaned_segment_writer(cleaned_segment_writer&&) = default;
     cleaned_segment_writer& operator=(cleaned_segment_writer&&) = default;
@@ -215,15 +215,15 @@ class cleaned_segment_writer {
     bool empty() const { return _size == 0; }
 
   private:
-    cleaned_segment_writer(file_ops& fs, std::string prefix, kafka_offset base,
+    cleaned_segment_writer(fs::file_ops& fs, std::string prefix, kafka_offset base,
                            uint64_t index_interval);
     result<void> write_buffer();
 
-    file_ops* _fs;
+    fs::file_ops* _fs;
     std::string _prefix;  ///< "<dir>/<base, 20 digits>"
     kafka_offset _base;
     uint64_t _index_interval;
-    std::unique_ptr<file> _log;
+    std::unique_ptr<fs::file> _log;
     segment_index _index;
     std::string _buffer;
     uint64_t _written = 0;  ///< bytes already in the file
@@ -232,7 +232,7 @@ class cleaned_segment_writer {
 
 /// Removes "<dir>/<base><ext>.cleaned" for the three extensions, those that
 /// exist (an abandoned group).
-result<void> remove_cleaned_files(file_ops& fs, const std::string& dir, kafka_offset base);
+result<void> remove_cleaned_files(fs::file_ops& fs, const std::string& dir, kafka_offset base);
 
 /// Replaces the segments with bases in [after.swap_from, after.swap_to)
 /// (their bases are `old_bases`) by the cleaned segment after.swap_output
@@ -246,7 +246,7 @@ result<void> remove_cleaned_files(file_ops& fs, const std::string& dir, kafka_of
 ///   5. rename the output's .swap files to their final names (replacing the
 ///      old segment's at that base), fsync the directory
 ///   6. rename cleaner.checkpoint.swap to cleaner.checkpoint, fsync the directory
-result<void> commit_swap(file_ops& fs, const std::string& dir, const cleaner_checkpoint& after,
+result<void> commit_swap(fs::file_ops& fs, const std::string& dir, const cleaner_checkpoint& after,
                          const std::vector<kafka_offset>& old_bases);
 
 // --- partition_log's state ----------------------------------------------------

@@ -22,7 +22,6 @@
 
 #include "broker/log/compactor.h"
 #include "broker/log/errc.h"
-#include "broker/log/fault_file_ops.h"
 #include "broker/log/log_test_util.h"
 #include "common/kafka/compression.h"
 #include "common/kafka/record_batch.h"
@@ -164,7 +163,8 @@ class scratch_dir {
 /// A compacted log under test, and every record ever appended to it.
 class compacted_log {
   public:
-    explicit compacted_log(log_config c = compact_config(), std::shared_ptr<file_ops> fs = nullptr)
+    explicit compacted_log(log_config c = compact_config(),
+                           std::shared_ptr<fs::file_ops> fs = nullptr)
         : _config(c), _fs(std::move(fs)) {
         reopen();
     }
@@ -240,7 +240,7 @@ class compacted_log {
   private:
     scratch_dir _dir;
     log_config _config;
-    std::shared_ptr<file_ops> _fs;
+    std::shared_ptr<fs::file_ops> _fs;
     std::unique_ptr<partition_log> _log;
 };
 
@@ -957,7 +957,7 @@ TEST(compaction, a_producer_snapshot_that_cannot_be_saved_fails_the_log) {
     // which compaction rewrites: had the roll gone on without its snapshot,
     // the producer's last batch (superseded below) would be gone from the
     // replay, and its retry written twice.
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     compacted_log t(compact_config(), fs);
     const int64_t pid = 9;
     t.append({{"a", "v0"}}, 1000, compression_codec::none, {pid, 0, 0});  // 0
@@ -1143,7 +1143,7 @@ TEST(compaction, a_crash_at_any_file_operation_of_a_pass_loses_nothing) {
             ASSERT_LT(n, 10000u);
             scratch_dir d;
             copy_dir(pristine, d.log());
-            auto fs = std::make_shared<fault_file_ops>();
+            auto fs = std::make_shared<fault_file_ops>(errc::io_error);
             {
                 auto log = open_ok(d.log(), crash_config(), 0, fs);
                 ASSERT_TRUE(log);

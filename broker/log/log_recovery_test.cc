@@ -14,7 +14,6 @@
 
 #include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
-#include "broker/log/fault_file_ops.h"
 #include "broker/log/log_test_util.h"
 #include "broker/log/partition_log.h"
 #include "broker/log/segment.h"
@@ -360,7 +359,7 @@ TEST(log_recovery, crash_drops_exactly_the_unsynced_appends) {
     for (const auto& c : crashes) {
         SCOPED_TRACE(fmt::format("tail {} n {}", static_cast<int>(c.tail), c.n));
         temp_dir dir;
-        auto fs = std::make_shared<fault_file_ops>();
+        auto fs = std::make_shared<fault_file_ops>(errc::io_error);
         std::vector<std::string> all;
         {
             log_config big = config;
@@ -393,7 +392,7 @@ TEST(log_recovery, crash_drops_exactly_the_unsynced_appends) {
 
 TEST(log_recovery, crash_after_rolls_keeps_every_sealed_segment) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     std::vector<std::string> sealed;
     {
         auto log = open_ok(dir.log(), config, 0, fs);
@@ -426,7 +425,7 @@ TEST(log_recovery, random_workloads_survive_crashes) {
         std::mt19937 rng(seed);
         auto pick = [&rng](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
         temp_dir dir;
-        auto fs = std::make_shared<fault_file_ops>();
+        auto fs = std::make_shared<fault_file_ops>(errc::io_error);
         log_config c = small_config(600 + pick(1500));
         c.index_interval_bytes = pick(300);
         c.flush_messages = pick(2) == 0 ? std::numeric_limits<int64_t>::max() : 1 + pick(10);

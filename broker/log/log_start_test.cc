@@ -16,7 +16,6 @@
 
 #include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
-#include "broker/log/fault_file_ops.h"
 #include "broker/log/log_test_util.h"
 #include "broker/log/partition_log.h"
 #include "common/log.h"
@@ -248,7 +247,7 @@ TEST(log_start, a_checkpoint_beyond_the_recovered_end_is_clamped) {
     // durable.
     temp_dir dir;
     const log_config c = small_config(1 << 20);
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     auto log = open_ok(dir.log(), c, 0, fs);
     ASSERT_TRUE(log);
     fill(*log, 8);  // rolled every 4: all synced
@@ -283,7 +282,7 @@ TEST(log_start, a_checkpoint_beyond_the_recovered_end_is_clamped) {
 /// Offsets 0..14 in three batches of five, the start at 7 (inside the
 /// second), the high watermark at the end.
 std::unique_ptr<partition_log> start_inside_a_batch(const std::string& dir,
-                                                    std::shared_ptr<file_ops> fs) {
+                                                    std::shared_ptr<fs::file_ops> fs) {
     auto log = open_ok(dir, small_config(1 << 20), 0, std::move(fs));
     EXPECT_TRUE(log);
     if (!log) {
@@ -300,7 +299,7 @@ std::unique_ptr<partition_log> start_inside_a_batch(const std::string& dir,
 
 TEST(log_start, a_truncation_lowers_the_start_durably_before_it_cuts) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     auto log = start_inside_a_batch(dir.log(), fs);
     ASSERT_TRUE(log);
     // The checkpoint cannot be lowered: nothing is cut.
@@ -325,7 +324,7 @@ TEST(log_start, a_crash_at_every_operation_of_a_truncation_never_hides_later_app
     for (uint64_t n = 0;; ++n) {
         SCOPED_TRACE(fmt::format("operation {}", n));
         temp_dir dir;
-        auto fs = std::make_shared<fault_file_ops>();
+        auto fs = std::make_shared<fault_file_ops>(errc::io_error);
         auto log = start_inside_a_batch(dir.log(), fs);
         ASSERT_TRUE(log);
         const uint64_t before = fs->operations();
@@ -406,7 +405,7 @@ TEST(log_start, a_crash_at_every_operation_of_a_deletion_leaves_the_old_or_the_n
     int crashes = 0;
     for (uint64_t n = 0;; ++n) {
         temp_dir dir;
-        auto fs = std::make_shared<fault_file_ops>();
+        auto fs = std::make_shared<fault_file_ops>(errc::io_error);
         auto log = open_ok(dir.log(), c, 0, fs);
         ASSERT_TRUE(log);
         fill(*log, 20);
@@ -518,7 +517,7 @@ TEST(log_start, a_crash_at_every_operation_of_an_idle_roll_and_retention) {
     int crashes = 0;
     for (uint64_t n = 0;; ++n) {
         temp_dir dir;
-        auto fs = std::make_shared<fault_file_ops>();
+        auto fs = std::make_shared<fault_file_ops>(errc::io_error);
         auto log = open_ok(dir.log(), c, 0, fs);
         ASSERT_TRUE(log);
         for (int i = 0; i < 3; ++i) {

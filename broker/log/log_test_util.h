@@ -22,6 +22,8 @@
 
 #include "broker/log/partition_log.h"
 #include "common/crc32c.h"
+#include "common/fs/fault_file_ops.h"
+#include "common/fs/test_util.h"
 
 namespace fjord::broker::storage {
 
@@ -35,28 +37,23 @@ inline void PrintTo(const segment_info& s, std::ostream* os) {
 
 namespace fjord::broker::storage::testing {
 
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "fjord_broker_log_test_XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            ADD_FAILURE() << "mkdtemp failed";
-        }
-        _path = tmpl;
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(_path, ec);
-    }
-    const std::string& path() const { return _path; }
-    /// The partition directory the tests use (created by open()).
-    std::string log() const { return _path + "/topic-0"; }
+// The shared test file layer and file surgery (common/fs).
+using fs::testing::contains;
+using fs::testing::copy_dir;
+using fs::testing::crash_tail;
+using fs::testing::fault_file_ops;
+using fs::testing::files_in;
+using fs::testing::flip_bit;
+using fs::testing::read_bytes;
+using fs::testing::write_bytes;
 
-  private:
-    std::string _path;
+/// A temp directory (common/fs) that also names the partition directory the
+/// tests use.
+class temp_dir : public fs::testing::temp_dir {
+  public:
+    temp_dir() : fs::testing::temp_dir("fjord_broker_log_test") {}
+    /// The partition directory the tests use (created by open()).
+    std::string log() const { return path() + "/topic-0"; }
 };
 
 // --- batches ----------------------------------------------------------------
@@ -216,7 +213,7 @@ inline log_config small_config(int64_t segment_bytes = 1024) {
 
 inline std::unique_ptr<partition_log> open_ok(const std::string& dir, const log_config& c,
                                               int64_t now_ms = 0,
-                                              std::shared_ptr<file_ops> fs = nullptr) {
+                                              std::shared_ptr<fs::file_ops> fs = nullptr) {
     auto r = partition_log::open(dir, c, now_ms, std::move(fs));
     EXPECT_TRUE(r) << r.error().message();
     return r ? std::move(*r) : nullptr;
@@ -231,52 +228,8 @@ inline std::vector<std::string> all_batches(const partition_log& log) {
 
 // --- files ------------------------------------------------------------------
 
-/// Sorted paths of the files in `dir` whose names end in `suffix`.
-inline std::vector<std::string> files_in(const std::string& dir, std::string_view suffix) {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (name.ends_with(suffix)) {
-            out.push_back(e.path().string());
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 inline std::vector<std::string> log_files(const std::string& dir) {
     return files_in(dir, ".log");
-}
-
-inline std::string read_bytes(const std::string& path) {
-    std::string out(std::filesystem::file_size(path), '\0');
-    std::ifstream in(path, std::ios::binary);
-    in.read(out.data(), static_cast<std::streamsize>(out.size()));
-    EXPECT_TRUE(in.good()) << path;
-    return out;
-}
-
-inline void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    ASSERT_TRUE(out.good()) << path;
-}
-
-inline void flip_bit(const std::string& path, uint64_t bit) {
-    std::string b = read_bytes(path);
-    ASSERT_LT(bit / 8, b.size());
-    b[bit / 8] = static_cast<char>(b[bit / 8] ^ (1 << (bit % 8)));
-    write_bytes(path, b);
-}
-
-/// Replaces `to` with a recursive copy of `from`.
-inline void copy_dir(const std::string& from, const std::string& to) {
-    std::filesystem::remove_all(to);
-    std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
-}
-
-inline bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace fjord::broker::storage::testing

@@ -124,11 +124,11 @@ result<void> validate(const log_config& c) {
     return ok();
 }
 
-partition_log::partition_log(std::string dir, log_config config, std::shared_ptr<file_ops> fs,
+partition_log::partition_log(std::string dir, log_config config, std::shared_ptr<fs::file_ops> fs,
                              int64_t now_ms)
     : _dir(std::move(dir)),
       _config(config),
-      _fs(fs ? std::move(fs) : posix_file_ops()),
+      _fs(fs ? std::move(fs) : fs::posix_file_ops(errc::io_error)),
       _last_flush_ms(now_ms),
       _last_append_ms(now_ms) {}
 
@@ -136,7 +136,7 @@ partition_log::~partition_log() = default;
 
 result<std::unique_ptr<partition_log>> partition_log::open(std::string dir, log_config config,
                                                            int64_t now_ms,
-                                                           std::shared_ptr<file_ops> fs) {
+                                                           std::shared_ptr<fs::file_ops> fs) {
     if (dir.empty()) {
         return error_info(errc::invalid_config, "partition log: empty directory");
     }
@@ -463,7 +463,7 @@ result<void> partition_log::save_producer_state(std::optional<int64_t> now_ms) {
         _producers.expire(*now_ms, _config.producer_id_expiration_ms);
     }
     const std::string data = _producers.snapshot(log_end_offset().value());
-    if (auto r = replace_file(*_fs, _dir, producer_snapshot_name, data); !r) {
+    if (auto r = fs::replace_file(*_fs, _dir, producer_snapshot_name, {data}); !r) {
         return error_info(r.error().code, fmt::format("{}: cannot save the producer state: {}",
                                                       _dir, r.error().detail));
     }
@@ -692,7 +692,7 @@ result<void> partition_log::load_log_start() {
 }
 
 result<void> partition_log::write_log_start(kafka_offset o) {
-    return replace_file(*_fs, _dir, log_start_name, encode_log_start(o));
+    return fs::replace_file(*_fs, _dir, log_start_name, {encode_log_start(o)});
 }
 
 result<retention_info> partition_log::apply_retention(int64_t now_ms) {

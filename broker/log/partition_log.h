@@ -56,9 +56,9 @@
 #include <string>
 #include <vector>
 
-#include "broker/log/file_ops.h"
 #include "broker/log/producer_state.h"
 #include "broker/log/types.h"
+#include "common/fs/file_ops.h"
 #include "common/result.h"
 
 namespace fjord::broker::storage {
@@ -134,9 +134,9 @@ result<void> validate(const log_config& c);
 /// Holds the file open, so a roll, retention or close in the meantime is
 /// harmless; complete_flush() records the outcome back on the owner's thread.
 struct flush_ticket {
-    std::shared_ptr<storage::file> log_file;  ///< null: nothing to sync
-    kafka_offset upto;                        ///< everything below is durable once synced
-    uint64_t generation = 0;                  ///< truncate_to() invalidates older tickets
+    std::shared_ptr<fs::file> log_file;  ///< null: nothing to sync
+    kafka_offset upto;                   ///< everything below is durable once synced
+    uint64_t generation = 0;             ///< truncate_to() invalidates older tickets
     /// fdatasync; thread-safe for posix files.
     result<void> sync() const;
 };
@@ -194,10 +194,10 @@ class partition_log {
   public:
     /// Opens (or creates, with its directory, whose parent must exist) the
     /// log in `dir` and recovers it: see README.md. `fs` null means
-    /// posix_file_ops(); tests inject faults there.
+    /// fs::posix_file_ops(errc::io_error); tests inject faults there.
     static result<std::unique_ptr<partition_log>> open(std::string dir, log_config config,
                                                        int64_t now_ms,
-                                                       std::shared_ptr<file_ops> fs = nullptr);
+                                                       std::shared_ptr<fs::file_ops> fs = nullptr);
 
     partition_log(const partition_log&) = delete;
     partition_log& operator=(const partition_log&) = delete;
@@ -317,7 +317,8 @@ class partition_log {
     const std::string& dir() const { return _dir; }
 
   private:
-    partition_log(std::string dir, log_config config, std::shared_ptr<file_ops> fs, int64_t now_ms);
+    partition_log(std::string dir, log_config config, std::shared_ptr<fs::file_ops> fs,
+                  int64_t now_ms);
 
     result<void> recover(int64_t now_ms);
     /// Saves the producer state for the log up to its end (at a roll),
@@ -367,7 +368,7 @@ class partition_log {
 
     std::string _dir;
     log_config _config;
-    std::shared_ptr<file_ops> _fs;
+    std::shared_ptr<fs::file_ops> _fs;
     /// Ascending by base offset, contiguous, never empty; back() is active.
     std::vector<std::unique_ptr<segment>> _segments;
     kafka_offset _high_watermark;

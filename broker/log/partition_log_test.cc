@@ -14,7 +14,6 @@
 
 #include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
-#include "broker/log/fault_file_ops.h"
 #include "broker/log/log_test_util.h"
 #include "common/log.h"
 
@@ -534,7 +533,7 @@ TEST(partition_log, retention_by_time_keeps_segments_without_timestamps) {
 
 TEST(partition_log, flush_policy_by_message_count) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     log_config c = small_config(1 << 20);
     c.flush_messages = 3;
     auto log = open_ok(dir.log(), c, 0, fs);
@@ -555,7 +554,7 @@ TEST(partition_log, flush_policy_by_message_count) {
 
 TEST(partition_log, flush_policy_by_time) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     log_config c = small_config(1 << 20);
     c.flush_ms = 100;
     auto log = open_ok(dir.log(), c, 1000, fs);
@@ -583,7 +582,7 @@ TEST(partition_log, flush_policy_by_time) {
 
 TEST(partition_log, flush_policy_never_leaves_it_to_rolls_and_flush) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     auto log = open_ok(dir.log(), small_config(1 << 20), 0, fs);
     ASSERT_TRUE(log);
     const uint64_t at_open = fs->total_syncs();
@@ -666,7 +665,7 @@ TEST(partition_log, truncate_below_the_log_start_is_out_of_range) {
 
 TEST(partition_log, failed_sync_fails_the_log_for_writes_only) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     auto log = open_ok(dir.log(), small_config(1 << 20), 0, fs);
     ASSERT_TRUE(log);
     append_many(*log, 3);

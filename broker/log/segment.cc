@@ -28,7 +28,7 @@ constexpr uint64_t max_read_window = 4 * 1024 * 1024;
 /// Sequential reads of [0, end) of a file through a window buffer.
 class read_cursor {
   public:
-    read_cursor(const file& f, uint64_t end, uint64_t window)
+    read_cursor(const fs::file& f, uint64_t end, uint64_t window)
         : _file(f), _end(end), _window(std::clamp(window, min_read_window, max_read_window)) {}
 
     /// The bytes [pos, pos + len), which must lie below end.
@@ -52,7 +52,7 @@ class read_cursor {
     }
 
   private:
-    const file& _file;
+    const fs::file& _file;
     uint64_t _end;
     uint64_t _window;
     uint64_t _buf_pos = 0;
@@ -113,7 +113,7 @@ struct scan_result {
 /// Stops at the first batch that fails (stop_reason says why) or at the
 /// first whose last offset is >= stop_before. Only I/O failures are errors.
 result<scan_result> scan_log(
-    const file& f, kafka_offset base, uint64_t size, uint64_t index_interval,
+    const fs::file& f, kafka_offset base, uint64_t size, uint64_t index_interval,
     kafka_offset stop_before = kafka_offset{std::numeric_limits<int64_t>::max()},
     bool allow_gaps = false) {
     scan_result s(base);
@@ -183,7 +183,7 @@ bool parse_segment_file_name(std::string_view name, kafka_offset& base, std::str
     return true;
 }
 
-segment::segment(file_ops& fs, std::string dir, kafka_offset base, int64_t now_ms)
+segment::segment(fs::file_ops& fs, std::string dir, kafka_offset base, int64_t now_ms)
     : _fs(fs),
       _dir(std::move(dir)),
       _prefix(_dir + "/" + segment_file_name(base, "")),
@@ -195,10 +195,10 @@ segment::segment(file_ops& fs, std::string dir, kafka_offset base, int64_t now_m
 
 segment::~segment() = default;
 
-result<std::unique_ptr<segment>> segment::create(file_ops& fs, const std::string& dir,
+result<std::unique_ptr<segment>> segment::create(fs::file_ops& fs, const std::string& dir,
                                                  kafka_offset base, int64_t now_ms) {
     std::unique_ptr<segment> s(new segment(fs, dir, base, now_ms));
-    auto f = fs.open(s->_log_path, open_mode::create_new);
+    auto f = fs.open(s->_log_path, fs::open_mode::create_new);
     if (!f) {
         return f.error();
     }
@@ -209,13 +209,13 @@ result<std::unique_ptr<segment>> segment::create(file_ops& fs, const std::string
     return s;
 }
 
-result<std::unique_ptr<segment>> segment::open_sealed(file_ops& fs, const std::string& dir,
+result<std::unique_ptr<segment>> segment::open_sealed(fs::file_ops& fs, const std::string& dir,
                                                       kafka_offset base, kafka_offset next,
                                                       uint64_t index_interval, int64_t now_ms,
                                                       bool cleaned) {
     std::unique_ptr<segment> s(new segment(fs, dir, base, now_ms));
     s->_cleaned = cleaned;
-    auto f = fs.open(s->_log_path, open_mode::existing);
+    auto f = fs.open(s->_log_path, fs::open_mode::existing);
     if (!f) {
         return f.error();
     }
@@ -279,12 +279,12 @@ result<std::unique_ptr<segment>> segment::open_sealed(file_ops& fs, const std::s
     return s;
 }
 
-result<std::unique_ptr<segment>> segment::recover(file_ops& fs, const std::string& dir,
+result<std::unique_ptr<segment>> segment::recover(fs::file_ops& fs, const std::string& dir,
                                                   kafka_offset base, uint64_t index_interval,
                                                   int64_t now_ms, bool cleaned) {
     std::unique_ptr<segment> s(new segment(fs, dir, base, now_ms));
     s->_cleaned = cleaned;
-    auto f = fs.open(s->_log_path, open_mode::existing);
+    auto f = fs.open(s->_log_path, fs::open_mode::existing);
     if (!f) {
         return f.error();
     }
@@ -362,7 +362,7 @@ result<void> segment::seal() {
     // Written in place: until the successor exists this is the last segment,
     // whose index files recovery never reads.
     for (const auto& [ext, data] : files) {
-        auto f = _fs.open(_prefix + std::string(ext), open_mode::create_or_truncate);
+        auto f = _fs.open(_prefix + std::string(ext), fs::open_mode::create_or_truncate);
         if (!f) {
             return f.error();
         }
@@ -423,21 +423,15 @@ result<void> segment::remove_files() {
     }
     for (const std::string_view ext : {offset_index_ext, time_index_ext}) {
         const std::string path = _prefix + std::string(ext);
-        auto present = _fs.exists(path);
-        if (!present) {
-            return present.error();
-        }
-        if (*present) {
-            if (auto r = _fs.remove(path); !r) {
-                return r;
-            }
+        if (auto r = fs::remove_if_present(_fs, path); !r) {
+            return r;
         }
     }
     return ok();
 }
 
 result<void> segment::write_atomically(std::string_view ext, std::string_view data) {
-    return replace_file(_fs, _dir, segment_file_name(_base, ext), data);
+    return fs::replace_file(_fs, _dir, segment_file_name(_base, ext), {data});
 }
 
 bool segment::trust_index_hint(const result<batch_header>& h, uint64_t pos,

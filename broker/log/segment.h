@@ -26,9 +26,9 @@
 #include <string_view>
 
 #include "broker/log/batch_header.h"
-#include "broker/log/file_ops.h"
 #include "broker/log/segment_index.h"
 #include "broker/log/types.h"
+#include "common/fs/file_ops.h"
 #include "common/result.h"
 
 namespace fjord::broker::storage {
@@ -57,7 +57,7 @@ class segment {
   public:
     /// Creates an empty segment: its `.log` is created and the directory
     /// synced before this returns, so data later synced into it survives.
-    static result<std::unique_ptr<segment>> create(file_ops& fs, const std::string& dir,
+    static result<std::unique_ptr<segment>> create(fs::file_ops& fs, const std::string& dir,
                                                    kafka_offset base, int64_t now_ms);
     /// Opens a sealed segment whose successor starts at `next`. Its index
     /// files are loaded and checked (segment_index::decode); if one is
@@ -67,7 +67,7 @@ class segment {
     /// A `cleaned` segment (rewritten by compaction, compactor.h) may have
     /// gaps between batches and end before `next`: its batches must still
     /// be valid, in increasing offset order, and all below `next`.
-    static result<std::unique_ptr<segment>> open_sealed(file_ops& fs, const std::string& dir,
+    static result<std::unique_ptr<segment>> open_sealed(fs::file_ops& fs, const std::string& dir,
                                                         kafka_offset base, kafka_offset next,
                                                         uint64_t index_interval, int64_t now_ms,
                                                         bool cleaned = false);
@@ -77,7 +77,7 @@ class segment {
     /// memory. The surviving bytes are synced before this returns.
     /// `cleaned`: as in open_sealed (a cleaned segment that truncate_to
     /// made the last one): gaps between batches are no reason to cut.
-    static result<std::unique_ptr<segment>> recover(file_ops& fs, const std::string& dir,
+    static result<std::unique_ptr<segment>> recover(fs::file_ops& fs, const std::string& dir,
                                                     kafka_offset base, uint64_t index_interval,
                                                     int64_t now_ms, bool cleaned = false);
 
@@ -101,7 +101,7 @@ class segment {
     const std::string& log_path() const { return _log_path; }
     /// The open `.log` file, for an fdatasync on another thread (group
     /// commit): posix files allow it concurrently with writes.
-    std::shared_ptr<file> log_file() const { return _log; }
+    std::shared_ptr<fs::file> log_file() const { return _log; }
 
     /// Writes a validated batch, its offsets already assigned to continue
     /// next(), at the end of the log. Not durable until flush() or seal().
@@ -135,7 +135,7 @@ class segment {
                                                                0}) const;
 
   private:
-    segment(file_ops& fs, std::string dir, kafka_offset base, int64_t now_ms);
+    segment(fs::file_ops& fs, std::string dir, kafka_offset base, int64_t now_ms);
 
     /// Whether `h`, read at `pos` where an index pointed, is a batch of this
     /// segment with a base offset <= max_base (I/O errors count as trusted:
@@ -145,7 +145,7 @@ class segment {
     /// directory sync.
     result<void> write_atomically(std::string_view ext, std::string_view data);
 
-    file_ops& _fs;
+    fs::file_ops& _fs;
     std::string _dir;
     std::string _prefix;  ///< "<dir>/<base, 20 digits>"
     std::string _log_path;
@@ -158,7 +158,7 @@ class segment {
     bool _cleaned = false;  ///< may have offset gaps (compaction)
     /// Shared with flush tickets (partition_log::prepare_flush), which may
     /// fdatasync it on another thread after the segment is sealed or gone.
-    std::shared_ptr<file> _log;
+    std::shared_ptr<fs::file> _log;
     bool _dirty = false;  ///< written since the last datasync
 };
 

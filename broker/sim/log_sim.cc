@@ -14,8 +14,9 @@
 #include "broker/cluster/log_flusher.h"
 #include "broker/group/offset_store.h"
 #include "broker/log/batch_header.h"
-#include "broker/log/memory_file_ops.h"
+#include "broker/log/errc.h"
 #include "broker/log/partition_log.h"
+#include "common/fs/memory_file_ops.h"
 #include "common/kafka/record_batch.h"
 #include "common/log.h"
 
@@ -347,8 +348,8 @@ class simulation {
     sim_result _result;
     int _step = 0;
     int64_t _now = t0;
-    std::shared_ptr<storage::testing::memory_file_ops> _fs =
-        std::make_shared<storage::testing::memory_file_ops>();
+    std::shared_ptr<fs::testing::memory_file_ops> _fs =
+        std::make_shared<fs::testing::memory_file_ops>(storage::errc::io_error);
     storage::log_config _config;
     std::unique_ptr<partition_log> _data;
     std::unique_ptr<partition_log> _offsets;

@@ -21,6 +21,7 @@
 
 #include "broker/sim/log_sim.h"
 #include "common/log.h"
+#include "common/sim_args.h"
 
 namespace {
 
@@ -35,54 +36,22 @@ int usage(std::string_view why) {
     return 2;
 }
 
-bool parse_u64(std::string_view s, uint64_t& out) {
-    if (s.empty() || s.size() > 18) {
-        return false;
-    }
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') {
-            return false;
-        }
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    out = v;
-    return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-    uint64_t seeds = 0;
-    uint64_t first = 1;
-    bool single = false;
+    fjord::sim_args args(argc, argv);
     fjord::broker::sim::sim_options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&](uint64_t& out) {
-            if (i + 1 >= argc || !parse_u64(argv[i + 1], out)) {
-                return false;
+    while (args.next()) {
+        if (auto e = args.seed_flag()) {
+            if (!e->empty()) {
+                return usage(*e);
             }
-            ++i;
-            return true;
-        };
+            continue;
+        }
+        const std::string_view a = args.flag();
         uint64_t n = 0;
-        if (a == "--seeds") {
-            if (!value(seeds) || seeds == 0) {
-                return usage("--seeds needs a positive integer");
-            }
-        } else if (a == "--first") {
-            if (!value(first)) {
-                return usage("--first needs an integer");
-            }
-        } else if (a == "--seed") {
-            if (!value(first)) {
-                return usage("--seed needs an integer");
-            }
-            single = true;
-            seeds = 1;
-        } else if (a == "--steps") {
-            if (!value(n) || n == 0 || n > 1'000'000) {
+        if (a == "--steps") {
+            if (!args.value(n) || n == 0 || n > 1'000'000) {
                 return usage("--steps needs an integer in [1, 1000000]");
             }
             o.steps = static_cast<int>(n);
@@ -98,12 +67,14 @@ int main(int argc, char** argv) {
             return usage(fmt::format("unknown argument {}", a));
         }
     }
-    if (seeds == 0) {
-        return usage("--seeds or --seed is required");
+    if (auto e = args.finish(); !e.empty()) {
+        return usage(e);
     }
-    if (o.verbose && !single) {
+    if (o.verbose && !args.single) {
         return usage("--verbose replays one seed: use it with --seed");
     }
+    const uint64_t first = args.first;
+    const uint64_t seeds = args.seeds;
     fjord::set_log_level(o.verbose ? fjord::log_level::info : fjord::log_level::off);
     const auto start = std::chrono::steady_clock::now();
     uint64_t crashes = 0;

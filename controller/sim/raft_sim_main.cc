@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "common/sim_args.h"
 #include "controller/sim/sim.h"
 
 namespace {
@@ -32,58 +33,27 @@ int usage(const std::string& why) {
     return 2;
 }
 
-bool parse_u64(std::string_view s, uint64_t& out) {
-    if (s.empty()) {
-        return false;
-    }
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') {
-            return false;
-        }
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    out = v;
-    return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-    uint64_t seeds = 0;
-    uint64_t first = 1;
-    bool single = false;
+    fjord::sim_args args(argc, argv);
     fjord::sim::options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&](uint64_t& out) {
-            if (i + 1 >= argc || !parse_u64(argv[i + 1], out)) {
-                return false;
+    while (args.next()) {
+        if (auto e = args.seed_flag()) {
+            if (!e->empty()) {
+                return usage(*e);
             }
-            ++i;
-            return true;
-        };
-        if (a == "--seeds") {
-            if (!value(seeds) || seeds == 0) {
-                return usage("--seeds needs a positive integer");
-            }
-        } else if (a == "--first") {
-            if (!value(first)) {
-                return usage("--first needs an integer");
-            }
-        } else if (a == "--seed") {
-            if (!value(first)) {
-                return usage("--seed needs an integer");
-            }
-            single = true;
-        } else if (a == "--nodes") {
+            continue;
+        }
+        const std::string_view a = args.flag();
+        if (a == "--nodes") {
             uint64_t n = 0;
-            if (!value(n) || (n != 3 && n != 5)) {
+            if (!args.value(n) || (n != 3 && n != 5)) {
                 return usage("--nodes must be 3 or 5");
             }
             o.nodes = static_cast<int>(n);
         } else if (a == "--duration-ms") {
-            if (!value(o.duration_ms) || o.duration_ms == 0) {
+            if (!args.value(o.duration_ms) || o.duration_ms == 0) {
                 return usage("--duration-ms needs a positive integer");
             }
         } else if (a == "--verbose") {
@@ -94,11 +64,12 @@ int main(int argc, char** argv) {
             return usage(fmt::format("unknown argument '{}'", a));
         }
     }
-    if (single) {
-        seeds = 1;
-    } else if (seeds == 0) {
-        return usage("give --seeds N or --seed S");
+    if (auto e = args.finish(); !e.empty()) {
+        return usage(e);
     }
+    const uint64_t first = args.first;
+    const uint64_t seeds = args.seeds;
+    const bool single = args.single;
     const auto start = std::chrono::steady_clock::now();
     uint64_t acked = 0, retries = 0, reads = 0, elections = 0, crashes = 0, snaps = 0, confs = 0,
              xfers = 0;

@@ -36,13 +36,13 @@
 #include <fmt/format.h>
 
 #include "common/assert.h"
+#include "common/cluster/errc.h"
+#include "common/fs/memory_file_ops.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "controller/raft/errc.h"
 #include "controller/server/controller_state.h"
 #include "controller/server/raft_loop.h"
-#include "common/cluster/errc.h"
-#include "controller/storage/memory_file_ops.h"
+#include "controller/raft/errc.h"
 #include "controller/storage/segmented_log.h"
 #include "fjord/controller/v1/commands.pb.h"
 
@@ -53,8 +53,8 @@ namespace v1 = controller::v1;
 using clock = server::raft_loop::clock;
 /// The real durable log (named so: inside a raft::storage, `storage` is the class).
 using durable_log = storage::segmented_log;
-using storage::testing::crash_tail;
-using storage::testing::memory_file_ops;
+using fs::testing::crash_tail;
+using fs::testing::memory_file_ops;
 
 /// A violation stops the run; thrown only inside this file and caught by run().
 struct violation {
@@ -217,7 +217,7 @@ struct member {
     bool up = false;
     bool retired = false;  // removed from the group and shut down for good
     uint64_t incarnation = 0;
-    std::shared_ptr<memory_file_ops> disk = std::make_shared<memory_file_ops>();
+    std::shared_ptr<memory_file_ops> disk = std::make_shared<memory_file_ops>(raft::errc::io_error);
     durable_promise promised;
     std::map<term_id, node_id> votes;  // votes made durable, across incarnations
 
@@ -1663,8 +1663,7 @@ void simulation::on_apply(node_id id, const raft::entry& e, const result<void>& 
             e.index, key.first, key.second, _commands.count(key) ? _commands.at(key) : "?",
             k->second.first);
     }
-    const bool given_up =
-        !r && r.error().code == make_error_code(cluster::errc::outcome_unknown);
+    const bool given_up = !r && r.error().code == make_error_code(cluster::errc::outcome_unknown);
     if (text != k->second.outcome && !given_up) {
         fail(
             "exactly-once: entry {} retrying client {} request {} ({}) answered \"{}\"; its "

@@ -8,7 +8,7 @@
 // the real controller state machine (server::controller_state) and persisting
 // to the real durable log (storage::segmented_log) over an in-memory file
 // system whose crash model loses exactly what a power loss would
-// (storage::testing::memory_file_ops). One process, one thread, all
+// (fs::testing::memory_file_ops). One process, one thread, all
 // randomness from one seed: the same seed replays the same run, event for
 // event.
 //

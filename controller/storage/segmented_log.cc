@@ -41,7 +41,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 segmented_log::segmented_log(options opts)
     : _opts(std::move(opts)),
-      _fs(_opts.fs ? _opts.fs : posix_file_ops()),
+      _fs(_opts.fs ? _opts.fs : fs::posix_file_ops(raft::errc::io_error)),
       _log_dir(_opts.dir + "/log"),
       _snap_dir(_opts.dir + "/snapshot"),
       _hs_path(_opts.dir + "/hard_state") {}
@@ -171,7 +171,43 @@ result<void> segmented_log::load_newest_snapshot(std::vector<std::string>& stale
     return ok();
 }
 
+/// One segment file as recovery read it.
+struct segmented_log::scanned_segment {
+    log_index first;
+    std::string path;
+    format::segment_scan scan;
+};
+
+/// What recovery found and decided, before it changes anything on disk.
+struct segmented_log::recovery_plan {
+    /// The segments from the first one recovery needs, contiguous and scanned.
+    std::vector<scanned_segment> segs;
+    /// The last segment's torn tail: (path, bytes to keep).
+    std::optional<std::pair<std::string, uint64_t>> cut;
+    struct torn_tail {
+        std::string path;
+        std::string reason;
+        log_index first_lost;
+    };
+    std::optional<torn_tail> torn;
+    /// The segments disagree with the snapshot: all of them go.
+    bool discard_all = false;
+    /// The entries after the snapshot, in order.
+    std::deque<raft::entry> entries;
+};
+
 result<void> segmented_log::recover_segments(std::vector<std::string>& stale) {
+    recovery_plan plan;
+    if (auto r = scan_segments(plan, stale); !r) {
+        return r;
+    }
+    if (auto r = validate_segments(plan, stale); !r) {
+        return r;
+    }
+    return repair_segments(plan, stale);
+}
+
+result<void> segmented_log::scan_segments(recovery_plan& plan, std::vector<std::string>& stale) {
     auto names = _fs->list_dir(_log_dir);
     if (!names) {
         return names.error();
@@ -212,17 +248,12 @@ result<void> segmented_log::recover_segments(std::vector<std::string>& stale) {
         }
     }
 
-    struct scanned {
-        log_index first;
-        std::string path;
-        format::segment_scan scan;
-    };
-    std::vector<scanned> segs;
+    std::vector<scanned_segment>& segs = plan.segs;
     for (size_t j = k; j < firsts.size(); ++j) {
         const bool is_last = j + 1 == firsts.size();
-        scanned s{firsts[j], path_of(firsts[j]), {}};
+        scanned_segment s{firsts[j], path_of(firsts[j]), {}};
         if (!segs.empty()) {
-            const scanned& prev = segs.back();
+            const scanned_segment& prev = segs.back();
             const log_index expected = prev.first + prev.scan.entries.size();
             if (s.first != expected) {
                 return error_info(raft::errc::corrupt,
@@ -251,46 +282,46 @@ result<void> segmented_log::recover_segments(std::vector<std::string>& stale) {
         segs.push_back(std::move(s));
     }
 
+    return ok();
+}
+
+result<void> segmented_log::validate_segments(recovery_plan& plan,
+                                              std::vector<std::string>& stale) {
+    std::vector<scanned_segment>& segs = plan.segs;
+    const log_index snap = _snap.index;
     // The last segment's tail may be torn: cut off below. A segment whose very
     // header is torn never held a record and goes entirely.
-    std::optional<std::pair<std::string, uint64_t>> cut;
-    struct torn_tail {
-        std::string path;
-        std::string reason;
-        log_index first_lost;
-    };
-    std::optional<torn_tail> torn;
     if (!segs.empty() && segs.back().scan.torn) {
-        const scanned& last = segs.back();
-        torn = torn_tail{last.path, last.scan.torn_reason, last.first + last.scan.entries.size()};
+        const scanned_segment& last = segs.back();
+        plan.torn = recovery_plan::torn_tail{last.path, last.scan.torn_reason,
+                                             last.first + last.scan.entries.size()};
         if (last.scan.header_torn) {
             stale.push_back(last.path);
             segs.pop_back();
         } else {
-            cut.emplace(last.path, last.scan.valid_end);
+            plan.cut.emplace(last.path, last.scan.valid_end);
         }
     }
 
     // The snapshot's own entry, if still in the log, must agree with it. If it
     // does not, the segments are what an interrupted install_snapshot did not
     // get to remove: a different history, replaced as a whole by the snapshot.
-    bool discard_all = false;
     if (snap > log_index{0} && !segs.empty() && segs.front().first <= snap) {
-        const scanned& s = segs.front();
+        const scanned_segment& s = segs.front();
         const uint64_t at = snap - s.first;
         if (at < s.scan.entries.size() && s.scan.entries[at].term != _snap.term) {
             log(log_level::warn, component,
                 "{}: entry {} has term {} but the snapshot says {}; discarding the log after an "
                 "interrupted snapshot install",
                 s.path, snap, s.scan.entries[at].term, _snap.term);
-            discard_all = true;
+            plan.discard_all = true;
         }
     }
 
-    std::deque<raft::entry> entries;
+    std::deque<raft::entry>& entries = plan.entries;
     term_id last_term = _snap.term;
-    for (scanned& s : segs) {
-        if (discard_all) {
+    for (scanned_segment& s : segs) {
+        if (plan.discard_all) {
             break;
         }
         for (size_t i = 0; i < s.scan.entries.size(); ++i) {
@@ -317,14 +348,20 @@ result<void> segmented_log::recover_segments(std::vector<std::string>& stale) {
                                       _hs_path, _persisted_hs.commit, last));
     }
 
+    return ok();
+}
+
+result<void> segmented_log::repair_segments(recovery_plan& plan, std::vector<std::string>& stale) {
+    const log_index snap = _snap.index;
+    auto& cut = plan.cut;
     // Validation is done; from here on the directory is repaired. Segments
     // holding only entries the snapshot covers go (they can only be a prefix).
     std::vector<segment> kept;
     std::vector<std::string> remove_newest_first;
-    for (scanned& s : segs) {
+    for (scanned_segment& s : plan.segs) {
         const bool covered = s.scan.entries.empty() ? s.first <= snap
                                                     : s.first + (s.scan.entries.size() - 1) <= snap;
-        if (discard_all) {
+        if (plan.discard_all) {
             remove_newest_first.insert(remove_newest_first.begin(), s.path);
         } else if (covered) {
             stale.push_back(s.path);
@@ -340,10 +377,10 @@ result<void> segmented_log::recover_segments(std::vector<std::string>& stale) {
             kept.push_back(std::move(seg));
         }
     }
-    if (discard_all) {
+    if (plan.discard_all) {
         cut.reset();
     }
-    if (torn) {
+    if (const auto& torn = plan.torn) {
         // A torn tail is expected after a crash, but worth a line: it is the
         // only data recovery ever drops (none of it was acknowledged).
         log(log_level::warn, component, "{}: torn tail ({}); {}", torn->path, torn->reason,
@@ -377,7 +414,7 @@ result<void> segmented_log::recover_segments(std::vector<std::string>& stale) {
     }
     if (!kept.empty()) {
         segment& active = kept.back();
-        auto file = _fs->open_writable(active.path, open_mode::existing);
+        auto file = _fs->open(active.path, fs::open_mode::existing);
         if (!file) {
             return file.error();
         }
@@ -392,7 +429,7 @@ result<void> segmented_log::recover_segments(std::vector<std::string>& stale) {
         }
     }
     _segments = std::move(kept);
-    _entries = std::move(entries);
+    _entries = std::move(plan.entries);
     return ok();
 }
 
@@ -611,7 +648,7 @@ result<void> segmented_log::start_segment(log_index first) {
     segment seg;
     seg.first = first;
     seg.path = _log_dir + "/" + format::segment_name(first);
-    auto file = _fs->open_writable(seg.path, open_mode::create_new);
+    auto file = _fs->open(seg.path, fs::open_mode::create_new);
     if (!file) {
         return file.error();
     }
@@ -643,7 +680,7 @@ result<void> segmented_log::truncate_suffix(log_index cut) {
     }
     segment& seg = _segments.back();
     if (!seg.file) {
-        auto file = _fs->open_writable(seg.path, open_mode::existing);
+        auto file = _fs->open(seg.path, fs::open_mode::existing);
         if (!file) {
             return file.error();
         }
@@ -737,33 +774,7 @@ bool segmented_log::commits_conf_change() {
 
 result<void> segmented_log::write_hard_state(const raft::hard_state& hs) {
     const std::string buf = format::encode_hard_state(hs);
-    return write_atomically(_opts.dir, "hard_state", {buf});
-}
-
-result<void> segmented_log::write_atomically(const std::string& dir, const std::string& name,
-                                             std::initializer_list<std::string_view> pieces) {
-    const std::string path = dir + "/" + name;
-    const std::string tmp = path + std::string(tmp_suffix);
-    {
-        auto file = _fs->open_writable(tmp, open_mode::create_or_truncate);
-        if (!file) {
-            return file.error();
-        }
-        uint64_t off = 0;
-        for (const std::string_view piece : pieces) {
-            if (auto r = (*file)->write_at(off, piece); !r) {
-                return r;
-            }
-            off += piece.size();
-        }
-        if (auto r = (*file)->sync(); !r) {
-            return r;
-        }
-    }
-    if (auto r = _fs->rename(tmp, path); !r) {
-        return r;
-    }
-    return _fs->sync_dir(dir);
+    return fs::replace_file(*_fs, _opts.dir, "hard_state", {buf});
 }
 
 std::string segmented_log::snapshot_path(log_index index) const {
@@ -775,8 +786,8 @@ result<void> segmented_log::write_snapshot(const raft::snapshot_meta& meta, std:
     uint32_t crc = crc32c_extend(0, header.data(), header.size());
     crc = crc32c_extend(crc, data.data(), data.size());
     const std::string trailer = format::encode_u32(crc);
-    if (auto r =
-            write_atomically(_snap_dir, format::snapshot_name(meta.index), {header, data, trailer});
+    if (auto r = fs::replace_file(*_fs, _snap_dir, format::snapshot_name(meta.index),
+                                  {header, data, trailer});
         !r) {
         return r;
     }

@@ -36,9 +36,9 @@
 #include <string>
 #include <vector>
 
+#include "common/fs/file_ops.h"
 #include "common/result.h"
 #include "controller/raft/storage.h"
-#include "controller/storage/file_ops.h"
 
 namespace fjord::storage {
 
@@ -50,8 +50,9 @@ struct options {
     /// take the current one past this size. A record larger than this gets a
     /// segment to itself.
     uint64_t segment_size = uint64_t{64} * 1024 * 1024;
-    /// The file system; null means posix_file_ops(). Tests inject faults here.
-    std::shared_ptr<file_ops> fs;
+    /// The file system; null means fs::posix_file_ops(raft::errc::io_error). Tests inject faults
+    /// here.
+    std::shared_ptr<fs::file_ops> fs;
 };
 
 class segmented_log final : public raft::storage {
@@ -97,7 +98,7 @@ class segmented_log final : public raft::storage {
         std::string path;               ///< file path
         std::vector<uint64_t> offsets;  ///< record offset of entry first + k
         uint64_t size = 0;              ///< end of its last record
-        std::unique_ptr<writable_file> file;
+        std::unique_ptr<fs::file> file;
         bool dirty = false;  ///< written since its last sync
     };
 
@@ -106,7 +107,29 @@ class segmented_log final : public raft::storage {
     result<void> recover();
     result<void> load_hard_state();
     result<void> load_newest_snapshot(std::vector<std::string>& stale);
+    /// Recovers the log's segments in three steps with one contract: nothing
+    /// on disk changes until the first two have passed (a log found corrupt is
+    /// left as it was found, for inspection). Paths to remove are added to
+    /// `stale` (which may already hold the snapshot step's).
     result<void> recover_segments(std::vector<std::string>& stale);
+    struct scanned_segment;
+    struct recovery_plan;
+    /// Scan: lists the segments, skips (as stale) those wholly before the one
+    /// holding the snapshot's entry, and reads and scans the rest; errc::corrupt
+    /// if they leave a gap after the snapshot, are not contiguous, or their
+    /// terms go down across a boundary. Reads only.
+    result<void> scan_segments(recovery_plan& plan, std::vector<std::string>& stale);
+    /// Validate: finds the last segment's torn tail (what to cut, or a torn
+    /// header: the segment goes), whether the segments disagree with the
+    /// snapshot (an interrupted install: all go), and collects the entries after
+    /// the snapshot; errc::corrupt if a term is below the snapshot's or the
+    /// hard state's commit is beyond the last entry. Reads nothing, writes
+    /// nothing.
+    result<void> validate_segments(recovery_plan& plan, std::vector<std::string>& stale);
+    /// Repair: removes stale segments (then syncs both directories), discarded
+    /// ones newest first (each removal durable before the next), cuts the torn
+    /// tail (synced), opens the active segment and installs the result.
+    result<void> repair_segments(recovery_plan& plan, std::vector<std::string>& stale);
 
     /// Records a write-side failure; every later write returns it.
     error_info fail(error_info e);
@@ -132,15 +155,11 @@ class segmented_log final : public raft::storage {
     result<void> write_hard_state(const raft::hard_state& hs);
     /// Makes the snapshot file durable, then removes the one it supersedes.
     result<void> write_snapshot(const raft::snapshot_meta& meta, std::string_view data);
-    /// Replaces dir/name with `pieces` concatenated: temp file, fsync, rename,
-    /// fsync of the directory. Readers see the old or the new file, whole.
-    result<void> write_atomically(const std::string& dir, const std::string& name,
-                                  std::initializer_list<std::string_view> pieces);
 
     std::string snapshot_path(log_index index) const;
 
     options _opts;
-    std::shared_ptr<file_ops> _fs;
+    std::shared_ptr<fs::file_ops> _fs;
     std::string _log_dir;
     std::string _snap_dir;
     std::string _hs_path;

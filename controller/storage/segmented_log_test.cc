@@ -11,7 +11,6 @@
 
 #include "common/log.h"
 #include "controller/raft/errc.h"
-#include "controller/storage/fault_file_ops.h"
 #include "controller/storage/format.h"
 #include "controller/storage/segmented_log.h"
 #include "controller/storage/storage_test_util.h"
@@ -137,7 +136,7 @@ TEST(segmented_log, reopen_with_other_segment_size_continues) {
 
 TEST(segmented_log, group_commit_syncs_once_per_touched_segment) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     auto log = open_ok(dir.path(), 1 << 20, fs);
     ASSERT_TRUE(log);
     for (uint64_t i = 1; i <= 50; ++i) {

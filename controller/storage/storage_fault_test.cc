@@ -15,7 +15,6 @@
 #include "common/log.h"
 #include "controller/raft/errc.h"
 #include "controller/raft/node.h"
-#include "controller/storage/fault_file_ops.h"
 #include "controller/storage/format.h"
 #include "controller/storage/segmented_log.h"
 #include "controller/storage/storage_test_util.h"
@@ -399,7 +398,7 @@ TEST(storage_faults, crash_drops_exactly_the_unsynced_appends) {
     for (const crash_case& c : cases) {
         SCOPED_TRACE(fmt::format("tail {} n {}", static_cast<int>(c.tail), c.n));
         temp_dir dir;
-        auto fs = std::make_shared<fault_file_ops>();
+        auto fs = std::make_shared<fault_file_ops>(errc::io_error);
         {
             auto log = open_ok(dir.path(), 4096, fs);
             ASSERT_TRUE(log);
@@ -421,7 +420,7 @@ TEST(storage_faults, crash_drops_exactly_the_unsynced_appends) {
 // unsynced records.
 TEST(storage_faults, crash_across_segment_rolls_keeps_sealed_segments) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     const auto all = small_log();
     {
         auto log = open_ok(dir.path(), small_segment, fs);
@@ -441,7 +440,7 @@ TEST(storage_faults, crash_across_segment_rolls_keeps_sealed_segments) {
 // the replacing entries are not, until sync().
 TEST(storage_faults, crash_after_a_suffix_truncation) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     const auto all = small_log();
     {
         auto log = open_ok(dir.path(), small_segment, fs);
@@ -457,7 +456,7 @@ TEST(storage_faults, crash_after_a_suffix_truncation) {
 // (d) Hard state: set but not synced is lost; commit alone is not written.
 TEST(storage_faults, crash_loses_the_unsynced_hard_state) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     const raft::hard_state synced{term_id{1}, node_id{1}, log_index{2}};
     auto reopen = [&]() {
         auto log = open_ok(dir.path(), 4096, fs);
@@ -518,7 +517,7 @@ TEST(storage_faults, leftover_hard_state_temp_file_is_ignored) {
 // further writes until reopened, and recovery finds what was synced.
 TEST(storage_faults, failed_sync_fails_the_log) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     const auto all = make_entries(1, 9, 1);
     {
         auto log = open_ok(dir.path(), 4096, fs);
@@ -551,7 +550,7 @@ TEST(storage_faults, random_workloads_survive_crashes) {
         SCOPED_TRACE(fmt::format("seed {}", seed));
         std::mt19937 rng(seed);
         temp_dir dir;
-        auto fs = std::make_shared<fault_file_ops>();
+        auto fs = std::make_shared<fault_file_ops>(errc::io_error);
         std::vector<raft::entry> log_model;  // the whole log from index 1
         uint64_t durable = 0;                // entries 1..durable must survive
         uint64_t snap = 0;
@@ -686,7 +685,7 @@ class storage_ordering : public ::testing::Test {
     }
 
     temp_dir dir;
-    std::shared_ptr<fault_file_ops> fs = std::make_shared<fault_file_ops>();
+    std::shared_ptr<fault_file_ops> fs = std::make_shared<fault_file_ops>(errc::io_error);
 };
 
 using journal = std::vector<std::string>;
@@ -778,7 +777,7 @@ TEST_F(storage_ordering, install_snapshot_removes_segments_newest_first) {
 // with the voter set of the last election and never elected a leader again).
 TEST(storage_faults, membership_applied_before_a_crash_is_rebuilt) {
     temp_dir dir;
-    auto fs = std::make_shared<fault_file_ops>();
+    auto fs = std::make_shared<fault_file_ops>(errc::io_error);
     raft::config cfg;
     cfg.id = node_id{1};
     cfg.bootstrap_voters = {node_id{1}};
@@ -824,6 +823,54 @@ TEST(storage_faults, membership_applied_before_a_crash_is_rebuilt) {
     ASSERT_TRUE(log);
     raft::node restarted(cfg, *log);
     EXPECT_EQ(restarted.conf(), want);
+}
+
+raft::entry entry_at(uint64_t index, uint64_t term) {
+    raft::entry e;
+    e.index = log_index{index};
+    e.term = term_id{term};
+    e.data = std::string(40, static_cast<char>('a' + index % 26));
+    return e;
+}
+
+// The durable log over the simulations' in-memory disk (common/fs): what sync() returned for
+// survives a crash with any tail; what it did not, does not.
+TEST(memory_file_ops, segmented_log_recovers_what_it_synced) {
+    for (crash_tail tail :
+         {crash_tail::none, crash_tail::garbage, crash_tail::zeros, crash_tail::partial}) {
+        auto fs = std::make_shared<memory_file_ops>(errc::io_error);
+        options o;
+        o.dir = "/data";
+        o.segment_size = 200;  // a few entries per segment
+        o.fs = fs;
+        {
+            auto lg = segmented_log::open(o);
+            ASSERT_TRUE(lg.has_value()) << lg.error().message();
+            for (uint64_t i = 1; i <= 10; ++i) {
+                const raft::entry e = entry_at(i, 1);
+                ASSERT_TRUE((*lg)->append(std::span<const raft::entry>(&e, 1)));
+            }
+            ASSERT_TRUE((*lg)->set_hard_state({term_id{1}, node_id{2}, log_index{10}}));
+            ASSERT_TRUE((*lg)->sync());
+            for (uint64_t i = 11; i <= 13; ++i) {
+                const raft::entry e = entry_at(i, 2);
+                ASSERT_TRUE((*lg)->append(std::span<const raft::entry>(&e, 1)));
+            }
+        }
+        fs->crash(tail, 30, 7);
+        auto lg = segmented_log::open(o);
+        ASSERT_TRUE(lg.has_value()) << lg.error().message();
+        EXPECT_GE((*lg)->last_index(), log_index{10});
+        EXPECT_LE((*lg)->last_index(), log_index{13});
+        EXPECT_EQ((*lg)->initial_hard_state().term, term_id{1});
+        EXPECT_EQ((*lg)->initial_hard_state().vote, node_id{2});
+        auto ents = (*lg)->entries(log_index{1}, log_index{11}, UINT64_MAX);
+        ASSERT_TRUE(ents.has_value());
+        ASSERT_EQ(ents->size(), 10u);
+        for (uint64_t i = 1; i <= 10; ++i) {
+            EXPECT_EQ((*ents)[i - 1], entry_at(i, 1));
+        }
+    }
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #pragma once
 // File: controller/storage/storage_test_util.h
 //
-// Helpers shared by the storage tests: a fresh temp directory per test,
-// deterministic entries, and raw file surgery (truncate, flip a bit, zero a
-// range) for damaging a data directory the way disks and crashes do.
+// Helpers shared by the storage tests: deterministic entries and the
+// geometry of segments, over common/fs/test_util.h's temp directories and
+// raw file surgery (truncate, flip a bit, zero a range).
 //
 // Record geometry is computed here from README.md's format, independently of
 // the implementation's encoder: a segment has a 24-byte header, and an entry's
@@ -22,41 +22,33 @@
 
 #include <fmt/format.h>
 
+#include "common/fs/fault_file_ops.h"
+#include "common/fs/memory_file_ops.h"
+#include "common/fs/test_util.h"
 #include "controller/storage/segmented_log.h"
 
 namespace fjord::storage::testing {
+
+// The shared test file layer and file surgery (common/fs).
+using fs::testing::contains;
+using fs::testing::copy_dir;
+using fs::testing::crash_tail;
+using fs::testing::fault_file_ops;
+using fs::testing::file_size;
+using fs::testing::files_in;
+using fs::testing::flip_bit;
+using fs::testing::memory_file_ops;
+using fs::testing::read_bytes;
+using fs::testing::temp_dir;
+using fs::testing::truncate_file;
+using fs::testing::write_bytes;
+using fs::testing::zero_range;
 
 inline constexpr uint64_t header_bytes = 24;
 
 inline uint64_t record_bytes(const raft::entry& e) {
     return 8 + 17 + e.data.size();
 }
-
-/// A directory under the system temp dir, removed with its contents at scope
-/// exit.
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "fjord_storage_test_XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            ADD_FAILURE() << "mkdtemp failed";
-        }
-        _path = tmpl;
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(_path, ec);
-    }
-    const std::string& path() const { return _path; }
-    /// A path inside this directory.
-    std::string sub(std::string_view name) const { return _path + "/" + std::string(name); }
-
-  private:
-    std::string _path;
-};
 
 /// Deterministic printable data of `size` bytes for entry `index`. Printable
 /// bytes make implausible record lengths, so no data looks like a frame.
@@ -96,23 +88,10 @@ inline std::vector<raft::entry> all_entries(const segmented_log& log) {
 }
 
 inline std::unique_ptr<segmented_log> open_ok(const std::string& dir, uint64_t segment_size,
-                                              std::shared_ptr<file_ops> fs = nullptr) {
+                                              std::shared_ptr<fs::file_ops> fs = nullptr) {
     auto r = segmented_log::open(options{dir, segment_size, std::move(fs)});
     EXPECT_TRUE(r) << r.error().message();
     return r ? std::move(*r) : nullptr;
-}
-
-/// Sorted paths of the files in `dir` whose names end in `suffix`.
-inline std::vector<std::string> files_in(const std::string& dir, std::string_view suffix) {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
-            out.push_back(e.path().string());
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
 }
 
 inline std::vector<std::string> segment_files(const std::string& dir) {
@@ -122,49 +101,6 @@ inline std::vector<std::string> segment_files(const std::string& dir) {
 /// The first index a segment path's name encodes.
 inline uint64_t segment_first(const std::string& path) {
     return std::stoull(std::filesystem::path(path).filename().string().substr(0, 20));
-}
-
-inline uint64_t file_size(const std::string& path) {
-    return std::filesystem::file_size(path);
-}
-
-inline std::string read_bytes(const std::string& path) {
-    std::string out(std::filesystem::file_size(path), '\0');
-    std::ifstream in(path, std::ios::binary);
-    in.read(out.data(), static_cast<std::streamsize>(out.size()));
-    EXPECT_TRUE(in.good()) << path;
-    return out;
-}
-
-inline void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    ASSERT_TRUE(out.good()) << path;
-}
-
-inline void truncate_file(const std::string& path, uint64_t size) {
-    std::filesystem::resize_file(path, size);
-}
-
-inline void flip_bit(const std::string& path, uint64_t bit) {
-    std::string b = read_bytes(path);
-    ASSERT_LT(bit / 8, b.size());
-    b[bit / 8] = static_cast<char>(b[bit / 8] ^ (1 << (bit % 8)));
-    write_bytes(path, b);
-}
-
-inline void zero_range(const std::string& path, uint64_t offset, uint64_t len) {
-    std::string b = read_bytes(path);
-    ASSERT_LE(offset + len, b.size());
-    std::fill(b.begin() + static_cast<std::ptrdiff_t>(offset),
-              b.begin() + static_cast<std::ptrdiff_t>(offset + len), '\0');
-    write_bytes(path, b);
-}
-
-/// Replaces `to` with a recursive copy of `from`.
-inline void copy_dir(const std::string& from, const std::string& to) {
-    std::filesystem::remove_all(to);
-    std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
 }
 
 /// Record start offsets of a segment holding `entries` (in order).
@@ -187,10 +123,6 @@ inline std::vector<raft::entry> entries_of_segment(const std::vector<raft::entry
         which + 1 < segs.size() ? segment_first(segs[which + 1]) : all.back().index.value() + 1;
     return std::vector<raft::entry>(all.begin() + static_cast<std::ptrdiff_t>(first - 1),
                                     all.begin() + static_cast<std::ptrdiff_t>(end - 1));
-}
-
-inline bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace fjord::storage::testing

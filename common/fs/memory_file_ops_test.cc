@@ -1,34 +1,34 @@
-// File: controller/sim/memory_file_ops_test.cc
+// File: common/fs/memory_file_ops_test.cc
 //
-// The crash model of storage::testing::memory_file_ops, which the simulation
-// trusts to lose exactly what a power loss loses: unsynced bytes, unsynced
-// truncations and directory entries whose directory was not synced; and the
-// real segmented_log recovering over it.
+// The crash model of fs::testing::memory_file_ops, which both simulations
+// trust to lose exactly what a power loss loses: unsynced bytes, unsynced
+// truncations and directory entries whose directory was not synced.
 
-#include "controller/storage/memory_file_ops.h"
+#include "common/fs/memory_file_ops.h"
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <stdexcept>
 
-#include "controller/storage/segmented_log.h"
-
-namespace fjord::storage::testing {
+namespace fjord::fs::testing {
 namespace {
+
+const std::error_code io_error = std::make_error_code(std::errc::io_error);
 
 std::string read(memory_file_ops& fs, const std::string& path) {
     auto r = fs.read_file(path);
     return r ? *r : std::string("<missing>");
 }
 
-std::unique_ptr<writable_file> open(memory_file_ops& fs, const std::string& path, open_mode mode) {
-    auto f = fs.open_writable(path, mode);
+std::unique_ptr<file> open(memory_file_ops& fs, const std::string& path, open_mode mode) {
+    auto f = fs.open(path, mode);
     EXPECT_TRUE(f.has_value()) << path;
     return f ? std::move(*f) : nullptr;
 }
 
 TEST(memory_file_ops, a_crash_keeps_synced_bytes_and_loses_the_rest) {
-    memory_file_ops fs;
+    memory_file_ops fs(io_error);
     ASSERT_TRUE(fs.make_dir("/d"));
     auto f = open(fs, "/d/a", open_mode::create_new);
     ASSERT_TRUE(f->write_at(0, "durable"));
@@ -42,7 +42,7 @@ TEST(memory_file_ops, a_crash_keeps_synced_bytes_and_loses_the_rest) {
 }
 
 TEST(memory_file_ops, tails_are_left_only_after_a_file_that_grew) {
-    memory_file_ops fs;
+    memory_file_ops fs(io_error);
     ASSERT_TRUE(fs.make_dir("/d"));
     auto f = open(fs, "/d/a", open_mode::create_new);
     auto g = open(fs, "/d/b", open_mode::create_new);
@@ -62,7 +62,7 @@ TEST(memory_file_ops, tails_are_left_only_after_a_file_that_grew) {
 }
 
 TEST(memory_file_ops, unsynced_overwrites_and_truncations_are_undone) {
-    memory_file_ops fs;
+    memory_file_ops fs(io_error);
     ASSERT_TRUE(fs.make_dir("/d"));
     auto f = open(fs, "/d/a", open_mode::create_new);
     ASSERT_TRUE(f->write_at(0, "0123456789"));
@@ -77,7 +77,7 @@ TEST(memory_file_ops, unsynced_overwrites_and_truncations_are_undone) {
 }
 
 TEST(memory_file_ops, directory_entries_are_durable_only_after_sync_dir) {
-    memory_file_ops fs;
+    memory_file_ops fs(io_error);
     ASSERT_TRUE(fs.make_dir("/d"));
     {
         auto f = open(fs, "/d/old", open_mode::create_new);
@@ -116,7 +116,7 @@ TEST(memory_file_ops, directory_entries_are_durable_only_after_sync_dir) {
 }
 
 TEST(memory_file_ops, a_throwing_hook_models_power_loss_in_mid_sync) {
-    memory_file_ops fs;
+    memory_file_ops fs(io_error);
     ASSERT_TRUE(fs.make_dir("/d"));
     auto f = open(fs, "/d/a", open_mode::create_new);
     ASSERT_TRUE(fs.sync_dir("/d"));
@@ -130,7 +130,7 @@ TEST(memory_file_ops, a_throwing_hook_models_power_loss_in_mid_sync) {
 }
 
 TEST(memory_file_ops, syncs_that_do_nothing_lose_everything) {
-    memory_file_ops fs;
+    memory_file_ops fs(io_error);
     fs.set_syncs_durable(false);
     ASSERT_TRUE(fs.make_dir("/d"));
     auto f = open(fs, "/d/a", open_mode::create_new);
@@ -143,53 +143,36 @@ TEST(memory_file_ops, syncs_that_do_nothing_lose_everything) {
     EXPECT_TRUE(*fs.exists("/d"));
 }
 
-raft::entry entry_at(uint64_t index, uint64_t term) {
-    raft::entry e;
-    e.index = log_index{index};
-    e.term = term_id{term};
-    e.data = std::string(40, static_cast<char>('a' + index % 26));
-    return e;
+TEST(memory_file_ops, a_power_cut_fails_every_later_call_until_the_crash) {
+    memory_file_ops fs(io_error);
+    ASSERT_TRUE(fs.make_dir("/d"));
+    auto f = open(fs, "/d/a", open_mode::create_new);
+    ASSERT_TRUE(f->write_at(0, "abc"));
+    fs.cut_after(static_cast<int64_t>(fs.ops()));
+    EXPECT_EQ(f->datasync().code(), io_error);
+    EXPECT_EQ(fs.sync_dir("/d").code(), io_error);
+    std::mt19937_64 rng(1);
+    fs.crash(rng);
+    EXPECT_FALSE(*fs.exists("/d/a")) << "its entry was never synced";
+    EXPECT_EQ(f->write_at(0, "x").code(), io_error) << "a handle from before the crash";
 }
 
-// The real durable log over the in-memory disk: what sync() returned for
-// survives a crash with any tail; what it did not, does not.
-TEST(memory_file_ops, segmented_log_recovers_what_it_synced) {
-    for (crash_tail tail :
-         {crash_tail::none, crash_tail::garbage, crash_tail::zeros, crash_tail::partial}) {
-        auto fs = std::make_shared<memory_file_ops>();
-        options o;
-        o.dir = "/data";
-        o.segment_size = 200;  // a few entries per segment
-        o.fs = fs;
-        {
-            auto lg = segmented_log::open(o);
-            ASSERT_TRUE(lg.has_value()) << lg.error().message();
-            for (uint64_t i = 1; i <= 10; ++i) {
-                const raft::entry e = entry_at(i, 1);
-                ASSERT_TRUE((*lg)->append(std::span<const raft::entry>(&e, 1)));
-            }
-            ASSERT_TRUE((*lg)->set_hard_state({term_id{1}, node_id{2}, log_index{10}}));
-            ASSERT_TRUE((*lg)->sync());
-            for (uint64_t i = 11; i <= 13; ++i) {
-                const raft::entry e = entry_at(i, 2);
-                ASSERT_TRUE((*lg)->append(std::span<const raft::entry>(&e, 1)));
-            }
-        }
-        fs->crash(tail, 30, 7);
-        auto lg = segmented_log::open(o);
-        ASSERT_TRUE(lg.has_value()) << lg.error().message();
-        EXPECT_GE((*lg)->last_index(), log_index{10});
-        EXPECT_LE((*lg)->last_index(), log_index{13});
-        EXPECT_EQ((*lg)->initial_hard_state().term, term_id{1});
-        EXPECT_EQ((*lg)->initial_hard_state().vote, node_id{2});
-        auto ents = (*lg)->entries(log_index{1}, log_index{11}, UINT64_MAX);
-        ASSERT_TRUE(ents.has_value());
-        ASSERT_EQ(ents->size(), 10u);
-        for (uint64_t i = 1; i <= 10; ++i) {
-            EXPECT_EQ((*ents)[i - 1], entry_at(i, 1));
-        }
+TEST(memory_file_ops, a_random_tail_only_extends_what_was_appended) {
+    for (uint64_t seed = 0; seed < 50; ++seed) {
+        memory_file_ops fs(io_error);
+        ASSERT_TRUE(fs.make_dir("/d"));
+        auto f = open(fs, "/d/a", open_mode::create_new);
+        ASSERT_TRUE(f->write_at(0, "durable"));
+        ASSERT_TRUE(f->sync());
+        ASSERT_TRUE(fs.sync_dir("/d"));
+        ASSERT_TRUE(f->write_at(7, "+appended"));
+        std::mt19937_64 rng(seed);
+        fs.crash(rng);
+        const std::string after = read(fs, "/d/a");
+        EXPECT_EQ(after.substr(0, 7), "durable") << seed;
+        EXPECT_LE(after.size(), 7u + 63u) << seed;
     }
 }
 
 }  // namespace
-}  // namespace fjord::storage::testing
+}  // namespace fjord::fs::testing

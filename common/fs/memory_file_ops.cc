@@ -1,39 +1,20 @@
-// File: controller/storage/memory_file_ops.cc
+// File: common/fs/memory_file_ops.cc
 //
 // The in-memory file system and power-loss model of memory_file_ops.h.
-// Errors mirror posix_file_ops: raft::errc::io_error naming the call, the
-// path and strerror, so the log under test takes the same paths it would on
-// a real disk.
+// Errors mirror posix_file_ops (the layer's io_error naming the call, the
+// path and strerror), so the log under test takes the same paths it would
+// on a real disk.
 
-#include "controller/storage/memory_file_ops.h"
+#include "common/fs/memory_file_ops.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "controller/raft/errc.h"
-
-namespace fjord::storage::testing {
-namespace {
-
-error_info io_error(std::string_view call, const std::string& path, int err) {
-    return error_info(raft::errc::io_error,
-                      fmt::format("{} {}: {}", call, path, std::strerror(err)));
-}
-
-/// (parent directory, name); "/" for a top-level path and "." for a bare name.
-std::pair<std::string, std::string> split(const std::string& path) {
-    const auto slash = path.find_last_of('/');
-    if (slash == std::string::npos) {
-        return {".", path};
-    }
-    return {slash == 0 ? std::string("/") : path.substr(0, slash), path.substr(slash + 1)};
-}
-
-}  // namespace
+namespace fjord::fs::testing {
 
 void memory_file_ops::inode::keep_durable() {
     if (!durable) {
@@ -50,15 +31,37 @@ std::string memory_file_ops::inode::durable_contents() const {
     return durable ? *durable : data.substr(0, durable_size);
 }
 
-class memory_writable_file final : public writable_file {
+class memory_file final : public file {
   public:
-    memory_writable_file(memory_file_ops& ops, std::string path,
-                         std::shared_ptr<memory_file_ops::inode> node)
-        : _ops(ops), _path(std::move(path)), _node(std::move(node)) {}
+    memory_file(memory_file_ops& ops, std::string path,
+                std::shared_ptr<memory_file_ops::inode> node)
+        : _ops(ops), _path(std::move(path)), _node(std::move(node)), _epoch(ops._epoch) {}
 
     const std::string& path() const override { return _path; }
 
+    result<uint64_t> size() const override {
+        if (auto r = check("fstat"); !r) {
+            return r.error();
+        }
+        return _node->data.size();
+    }
+
+    result<size_t> read_at(uint64_t offset, std::span<char> out) const override {
+        if (auto r = check("pread"); !r) {
+            return r.error();
+        }
+        if (offset >= _node->data.size()) {
+            return size_t{0};
+        }
+        const size_t n = std::min<size_t>(out.size(), _node->data.size() - offset);
+        std::copy_n(_node->data.data() + offset, n, out.data());
+        return n;
+    }
+
     result<void> write_at(uint64_t offset, std::string_view data) override {
+        if (auto r = check("pwrite"); !r) {
+            return r;
+        }
         if (data.empty()) {
             return ok();
         }
@@ -76,9 +79,10 @@ class memory_writable_file final : public writable_file {
     result<void> datasync() override { return sync(); }
 
     result<void> sync() override {
-        if (auto r = _ops.before_sync(_path); !r) {
+        if (auto r = check("fsync"); !r) {
             return r;
         }
+        _ops.before_sync(_path);
         if (_ops._syncs_durable) {
             _node->make_durable();
         }
@@ -86,6 +90,9 @@ class memory_writable_file final : public writable_file {
     }
 
     result<void> truncate(uint64_t size) override {
+        if (auto r = check("ftruncate"); !r) {
+            return r;
+        }
         if (size < _node->durable_size) {
             _node->keep_durable();
         }
@@ -94,12 +101,21 @@ class memory_writable_file final : public writable_file {
     }
 
   private:
+    /// EIO on a handle from before a crash or once the power is cut.
+    result<void> check(const char* op) const {
+        if (_epoch != _ops._epoch) {
+            return _ops.failure(op, _path, EBADF);
+        }
+        return _ops.tick(op, _path);
+    }
+
     memory_file_ops& _ops;
     std::string _path;
     std::shared_ptr<memory_file_ops::inode> _node;
+    uint64_t _epoch;
 };
 
-memory_file_ops::memory_file_ops() {
+memory_file_ops::memory_file_ops(std::error_code io_error) : file_ops(io_error) {
     _dirs["/"];
     _dirs["."];
 }
@@ -107,9 +123,9 @@ memory_file_ops::memory_file_ops() {
 memory_file_ops::~memory_file_ops() = default;
 
 memory_file_ops::directory* memory_file_ops::parent(const std::string& path, std::string& name) {
-    auto [dir, base] = split(path);
-    name = std::move(base);
-    auto it = _dirs.find(dir);
+    const auto slash = path.find_last_of('/');
+    name = slash == std::string::npos ? path : path.substr(slash + 1);
+    auto it = _dirs.find(parent_of(path));
     return it == _dirs.end() ? nullptr : &it->second;
 }
 
@@ -123,25 +139,35 @@ std::shared_ptr<memory_file_ops::inode> memory_file_ops::find(const std::string&
     return it == d->live.end() ? nullptr : it->second;
 }
 
-result<void> memory_file_ops::before_sync(const std::string& path) {
+result<void> memory_file_ops::tick(const char* op, const std::string& path) {
+    ++_ops;
+    if (_budget >= 0 && _ops > static_cast<uint64_t>(_budget)) {
+        return error_info(io_error(),
+                          fmt::format("{} {}: {} (power cut)", op, path, std::strerror(EIO)));
+    }
+    return ok();
+}
+
+void memory_file_ops::before_sync(const std::string& path) {
     if (_before_sync) {
         _before_sync(path);  // may throw: a power loss in mid-call
     }
     ++_syncs;
-    return ok();
 }
 
-result<std::unique_ptr<writable_file>> memory_file_ops::open_writable(const std::string& path,
-                                                                      open_mode mode) {
+result<std::unique_ptr<file>> memory_file_ops::open(const std::string& path, open_mode mode) {
+    if (auto r = tick("open", path); !r) {
+        return r.error();
+    }
     std::string name;
     directory* d = parent(path, name);
     if (d == nullptr || name.empty() || _dirs.count(path) > 0) {
-        return io_error("open", path, d == nullptr ? ENOENT : EISDIR);
+        return failure("open", path, d == nullptr ? ENOENT : EISDIR);
     }
     std::shared_ptr<inode> node;
     if (auto it = d->live.find(name); it != d->live.end()) {
         if (mode == open_mode::create_new) {
-            return io_error("open", path, EEXIST);
+            return failure("open", path, EEXIST);
         }
         node = it->second;
         if (mode == open_mode::create_or_truncate && !node->data.empty()) {
@@ -152,27 +178,32 @@ result<std::unique_ptr<writable_file>> memory_file_ops::open_writable(const std:
         }
     } else {
         if (mode == open_mode::existing) {
-            return io_error("open", path, ENOENT);
+            return failure("open", path, ENOENT);
         }
         node = std::make_shared<inode>();
         d->live.emplace(name, node);
     }
-    return std::unique_ptr<writable_file>(
-        std::make_unique<memory_writable_file>(*this, path, std::move(node)));
+    return std::unique_ptr<file>(std::make_unique<memory_file>(*this, path, std::move(node)));
 }
 
 result<std::string> memory_file_ops::read_file(const std::string& path) {
+    if (auto r = tick("read", path); !r) {
+        return r.error();
+    }
     auto node = find(path);
     if (!node) {
-        return io_error("open", path, _dirs.count(path) > 0 ? EISDIR : ENOENT);
+        return failure("open", path, _dirs.count(path) > 0 ? EISDIR : ENOENT);
     }
     return node->data;
 }
 
 result<std::vector<std::string>> memory_file_ops::list_dir(const std::string& dir) {
+    if (auto r = tick("opendir", dir); !r) {
+        return r.error();
+    }
     auto it = _dirs.find(dir);
     if (it == _dirs.end()) {
-        return io_error("opendir", dir, ENOENT);
+        return failure("opendir", dir, ENOENT);
     }
     std::vector<std::string> names;
     for (const auto& [name, node] : it->second.live) {
@@ -192,33 +223,40 @@ result<std::vector<std::string>> memory_file_ops::list_dir(const std::string& di
 }
 
 result<bool> memory_file_ops::exists(const std::string& path) {
+    if (auto r = tick("stat", path); !r) {
+        return r.error();
+    }
     return _dirs.count(path) > 0 || find(path) != nullptr;
 }
 
 result<void> memory_file_ops::make_dir(const std::string& dir) {
+    if (auto r = tick("mkdir", dir); !r) {
+        return r;
+    }
     if (_dirs.count(dir) > 0) {
         return ok();
     }
     std::string name;
     directory* d = parent(dir, name);
     if (d == nullptr) {
-        return io_error("mkdir", dir, ENOENT);
+        return failure("mkdir", dir, ENOENT);
     }
     if (d->live.count(name) > 0) {
-        return io_error("mkdir", dir, ENOTDIR);
+        return failure("mkdir", dir, ENOTDIR);
     }
     _dirs[dir];  // durable at once, as make_dir promises
     return ok();
 }
 
 result<void> memory_file_ops::sync_dir(const std::string& dir) {
-    auto it = _dirs.find(dir);
-    if (it == _dirs.end()) {
-        return io_error("open directory", dir, ENOENT);
-    }
-    if (auto r = before_sync(dir); !r) {
+    if (auto r = tick("fsync directory", dir); !r) {
         return r;
     }
+    auto it = _dirs.find(dir);
+    if (it == _dirs.end()) {
+        return failure("open directory", dir, ENOENT);
+    }
+    before_sync(dir);
     if (_syncs_durable) {
         it->second.durable = it->second.live;
     }
@@ -226,15 +264,18 @@ result<void> memory_file_ops::sync_dir(const std::string& dir) {
 }
 
 result<void> memory_file_ops::rename(const std::string& from, const std::string& to) {
+    if (auto r = tick("rename", from); !r) {
+        return r;
+    }
     std::string from_name;
     std::string to_name;
     directory* fd = parent(from, from_name);
     directory* td = parent(to, to_name);
     if (fd == nullptr || td == nullptr || fd->live.count(from_name) == 0) {
-        return io_error(fmt::format("rename to {}", to), from, ENOENT);
+        return failure(fmt::format("rename to {}", to), from, ENOENT);
     }
     if (_dirs.count(to) > 0) {
-        return io_error(fmt::format("rename to {}", to), from, EISDIR);
+        return failure(fmt::format("rename to {}", to), from, EISDIR);
     }
     auto node = fd->live.at(from_name);
     fd->live.erase(from_name);
@@ -243,16 +284,19 @@ result<void> memory_file_ops::rename(const std::string& from, const std::string&
 }
 
 result<void> memory_file_ops::remove(const std::string& path) {
+    if (auto r = tick("unlink", path); !r) {
+        return r;
+    }
     std::string name;
     directory* d = parent(path, name);
     if (d == nullptr || d->live.erase(name) == 0) {
-        return io_error("unlink", path, ENOENT);
+        return failure("unlink", path, ENOENT);
     }
     return ok();
 }
 
-void memory_file_ops::crash(crash_tail tail, uint64_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
+template <typename Tail>
+void memory_file_ops::power_loss(Tail tail) {
     std::set<inode*> done;
     for (auto& [path, d] : _dirs) {
         d.live = d.durable;
@@ -261,31 +305,70 @@ void memory_file_ops::crash(crash_tail tail, uint64_t n, uint32_t seed) {
                 continue;
             }
             const std::string durable = node->durable_contents();
-            // Junk only where the file had grown past its durable contents,
-            // as a crash in the middle of an append leaves it.
-            const bool grew = node->data.size() > durable.size();
-            std::string after;
-            if (grew) {
-                switch (tail) {
-                    case crash_tail::none:
-                        break;
-                    case crash_tail::garbage:
-                        for (uint64_t i = 0; i < n; ++i) {
-                            after.push_back(static_cast<char>(rng() & 0xFFu));
-                        }
-                        break;
-                    case crash_tail::zeros:
-                        after.assign(n, '\0');
-                        break;
-                    case crash_tail::partial:
-                        after = node->data.substr(durable.size(), n);
-                        break;
-                }
-            }
-            node->data = durable + after;
+            node->data = durable + tail(*node, durable);
             node->make_durable();  // what survived is on the disk now
         }
     }
+    _budget = -1;
+    ++_epoch;
+}
+
+void memory_file_ops::crash(crash_tail tail, uint64_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    power_loss([&](const inode& node, const std::string& durable) {
+        // Junk only where the file had grown past its durable contents, as a
+        // crash in the middle of an append leaves it.
+        std::string after;
+        if (node.data.size() <= durable.size()) {
+            return after;
+        }
+        switch (tail) {
+            case crash_tail::none:
+                break;
+            case crash_tail::garbage:
+                for (uint64_t i = 0; i < n; ++i) {
+                    after.push_back(static_cast<char>(rng() & 0xFFu));
+                }
+                break;
+            case crash_tail::zeros:
+                after.assign(n, '\0');
+                break;
+            case crash_tail::partial:
+                after = node.data.substr(durable.size(), n);
+                break;
+        }
+        return after;
+    });
+}
+
+void memory_file_ops::crash(std::mt19937_64& rng) {
+    power_loss([&](const inode& node, const std::string& durable) {
+        // What the disk may hold beyond the synced bytes when the file grew
+        // by appending: nothing, a prefix of what was written (a torn
+        // write), or garbage.
+        std::string after;
+        const bool longer =
+            node.data.size() > durable.size() && node.data.compare(0, durable.size(), durable) == 0;
+        switch (rng() % 4) {
+            case 1:
+                if (longer) {
+                    const size_t extra = node.data.size() - durable.size();
+                    after = node.data.substr(durable.size(), rng() % (extra + 1));
+                }
+                break;
+            case 2:
+                if (longer) {
+                    const size_t k = rng() % 64;
+                    for (size_t i = 0; i < k; ++i) {
+                        after.push_back(static_cast<char>(rng()));
+                    }
+                }
+                break;
+            default:
+                break;
+        }
+        return after;
+    });
 }
 
 uint64_t memory_file_ops::total_bytes() const {
@@ -301,4 +384,4 @@ uint64_t memory_file_ops::total_bytes() const {
     return n;
 }
 
-}  // namespace fjord::storage::testing
+}  // namespace fjord::fs::testing

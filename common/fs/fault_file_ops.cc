@@ -1,10 +1,10 @@
-// File: broker/log/fault_file_ops.cc
+// File: common/fs/fault_file_ops.cc
 //
 // The crash and fault model of fault_file_ops.h. Sizes are taken from the
 // real files (stat) at sync time, so the model cannot drift from what the log
 // actually wrote.
 
-#include "broker/log/fault_file_ops.h"
+#include "common/fs/fault_file_ops.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,21 +16,15 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/errc.h"
 #include "common/assert.h"
 
-namespace fjord::broker::storage::testing {
+namespace fjord::fs::testing {
 namespace {
 
 uint64_t size_of(const std::string& path) {
     struct stat st {};
     FJORD_ASSERT(::stat(path.c_str(), &st) == 0, "stat {}: {}", path, std::strerror(errno));
     return static_cast<uint64_t>(st.st_size);
-}
-
-std::string parent_of(const std::string& path) {
-    const auto slash = path.find_last_of('/');
-    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
 }
 
 }  // namespace
@@ -54,18 +48,22 @@ class fault_file final : public file {
         return _base->read_at(offset, out);
     }
     result<void> write_at(uint64_t offset, std::string_view data) override {
+        _ops.note(fmt::format("write {} {} {}", path(), offset, data.size()));
         if (auto f = _ops.count("pwrite", path()); !f) {
             return f;
         }
         return _base->write_at(offset, data);
     }
     result<void> datasync() override {
+        _ops.note("datasync " + path());
         return synced([this] { return _base->datasync(); });
     }
     result<void> sync() override {
+        _ops.note("sync " + path());
         return synced([this] { return _base->sync(); });
     }
     result<void> truncate(uint64_t size) override {
+        _ops.note(fmt::format("truncate {} {}", path(), size));
         if (auto f = _ops.count("ftruncate", path()); !f) {
             return f;
         }
@@ -93,19 +91,24 @@ class fault_file final : public file {
     std::unique_ptr<file> _base;
 };
 
-fault_file_ops::fault_file_ops(std::shared_ptr<file_ops> base) : _base(std::move(base)) {}
+fault_file_ops::fault_file_ops(std::error_code io_error)
+    : fault_file_ops(posix_file_ops(io_error)) {}
+
+fault_file_ops::fault_file_ops(std::shared_ptr<file_ops> base)
+    : file_ops(base->io_error()), _base(std::move(base)) {}
 
 result<void> fault_file_ops::count(std::string_view what, const std::string& path) {
     const uint64_t n = _operations++;
     if ((_fail_from && n >= *_fail_from) ||
         (_fail_path && path.find(*_fail_path) != std::string::npos)) {
-        return error_info(errc::io_error, fmt::format("{} {}: {} (injected at operation {})", what,
-                                                      path, std::strerror(EIO), n));
+        return error_info(io_error(), fmt::format("{} {}: {} (injected at operation {})", what,
+                                                  path, std::strerror(EIO), n));
     }
     return ok();
 }
 
 result<std::unique_ptr<file>> fault_file_ops::open(const std::string& path, open_mode mode) {
+    note((mode == open_mode::existing ? "open " : "create ") + path);
     if (auto f = count("open", path); !f) {
         return f.error();
     }
@@ -158,11 +161,13 @@ result<void> fault_file_ops::make_dir(const std::string& dir) {
 }
 
 result<void> fault_file_ops::sync_dir(const std::string& dir) {
+    note("sync_dir " + dir);
     if (auto f = count("fsync", dir); !f) {
         return f;
     }
     auto r = _base->sync_dir(dir);
     if (r) {
+        ++_dir_syncs;
         for (auto& [path, st] : _files) {
             if (parent_of(path) == dir) {
                 st.entry_durable = true;
@@ -174,6 +179,7 @@ result<void> fault_file_ops::sync_dir(const std::string& dir) {
 }
 
 result<void> fault_file_ops::rename(const std::string& from, const std::string& to) {
+    note(fmt::format("rename {} {}", from, to));
     if (auto f = count("rename", from); !f) {
         return f;
     }
@@ -211,6 +217,7 @@ result<void> fault_file_ops::rename(const std::string& from, const std::string& 
 }
 
 result<void> fault_file_ops::remove(const std::string& path) {
+    note("remove " + path);
     if (auto f = count("unlink", path); !f) {
         return f;
     }
@@ -224,7 +231,7 @@ result<void> fault_file_ops::remove(const std::string& path) {
 result<void> fault_file_ops::before_sync(const std::string& path) {
     if (_fail_next_sync) {
         _fail_next_sync = false;
-        return error_info(errc::io_error,
+        return error_info(io_error(),
                           fmt::format("fsync {}: {} (injected)", path, std::strerror(EIO)));
     }
     return ok();
@@ -313,4 +320,4 @@ void fault_file_ops::crash(crash_tail tail, uint64_t n, uint32_t seed) {
     _files.clear();
 }
 
-}  // namespace fjord::broker::storage::testing
+}  // namespace fjord::fs::testing

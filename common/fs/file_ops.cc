@@ -1,10 +1,11 @@
-// File: broker/log/file_ops.cc
+// File: common/fs/file_ops.cc
 //
 // The POSIX file_ops: thin wrappers over open/pread/pwrite/fdatasync/fsync/
 // ftruncate/rename/unlink/mkdir that check every return value and turn
-// failures into errc::io_error naming the call, the path and strerror.
+// failures into the layer's io_error naming the call, the path and strerror.
+// And replace_file, the one atomic-replace recipe of the tree.
 
-#include "broker/log/file_ops.h"
+#include "common/fs/file_ops.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,25 +17,14 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/errc.h"
 #include "common/log.h"
 
-namespace fjord::broker::storage {
+namespace fjord::fs {
 namespace {
 
-error_info io_error(std::string_view call, const std::string& path, int err) {
-    return error_info(errc::io_error, fmt::format("{} {}: {}", call, path, std::strerror(err)));
-}
-
-std::string parent_of(const std::string& path) {
-    const auto slash = path.find_last_of('/');
-    if (slash == std::string::npos) {
-        return ".";
-    }
-    if (slash == 0) {
-        return "/";
-    }
-    return path.substr(0, slash);
+error_info io_failure(std::error_code code, std::string_view call, const std::string& path,
+                      int err) {
+    return error_info(code, fmt::format("{} {}: {}", call, path, std::strerror(err)));
 }
 
 int open_retrying(const std::string& path, int flags) {
@@ -47,7 +37,8 @@ int open_retrying(const std::string& path, int flags) {
 
 class posix_file final : public file {
   public:
-    posix_file(std::string path, int fd) : _path(std::move(path)), _fd(fd) {}
+    posix_file(std::error_code io_error, std::string path, int fd)
+        : _io_error(io_error), _path(std::move(path)), _fd(fd) {}
     posix_file(const posix_file&) = delete;
     posix_file& operator=(const posix_file&) = delete;
 
@@ -55,7 +46,7 @@ class posix_file final : public file {
         // A failed close loses nothing that was synced, and unsynced data has
         // no durability promise, so it is only worth a warning.
         if (::close(_fd) != 0) {
-            log(log_level::warn, "broker.log", "close {}: {}", _path, std::strerror(errno));
+            log(log_level::warn, "fs", "close {}: {}", _path, std::strerror(errno));
         }
     }
 
@@ -64,7 +55,7 @@ class posix_file final : public file {
     result<uint64_t> size() const override {
         struct stat st {};
         if (::fstat(_fd, &st) != 0) {
-            return io_error("fstat", _path, errno);
+            return fail("fstat", errno);
         }
         return static_cast<uint64_t>(st.st_size);
     }
@@ -78,7 +69,7 @@ class posix_file final : public file {
                 if (errno == EINTR) {
                     continue;
                 }
-                return io_error(fmt::format("pread at offset {}", offset + done), _path, errno);
+                return fail(fmt::format("pread at offset {}", offset + done), errno);
             }
             if (n == 0) {
                 break;
@@ -97,10 +88,10 @@ class posix_file final : public file {
                 if (errno == EINTR) {
                     continue;
                 }
-                return io_error(fmt::format("pwrite at offset {}", offset + done), _path, errno);
+                return fail(fmt::format("pwrite at offset {}", offset + done), errno);
             }
             if (n == 0) {
-                return io_error(fmt::format("pwrite at offset {}", offset + done), _path, EIO);
+                return fail(fmt::format("pwrite at offset {}", offset + done), EIO);
             }
             done += static_cast<size_t>(n);
         }
@@ -109,32 +100,39 @@ class posix_file final : public file {
 
     result<void> datasync() override {
         if (::fdatasync(_fd) != 0) {
-            return io_error("fdatasync", _path, errno);
+            return fail("fdatasync", errno);
         }
         return ok();
     }
 
     result<void> sync() override {
         if (::fsync(_fd) != 0) {
-            return io_error("fsync", _path, errno);
+            return fail("fsync", errno);
         }
         return ok();
     }
 
     result<void> truncate(uint64_t size) override {
         if (::ftruncate(_fd, static_cast<off_t>(size)) != 0) {
-            return io_error(fmt::format("ftruncate to {}", size), _path, errno);
+            return fail(fmt::format("ftruncate to {}", size), errno);
         }
         return ok();
     }
 
   private:
+    error_info fail(std::string_view call, int err) const {
+        return io_failure(_io_error, call, _path, err);
+    }
+
+    std::error_code _io_error;
     std::string _path;
     int _fd;
 };
 
 class posix_ops final : public file_ops {
   public:
+    using file_ops::file_ops;
+
     result<std::unique_ptr<file>> open(const std::string& path, open_mode mode) override {
         int flags = O_RDWR | O_CLOEXEC;
         switch (mode) {
@@ -149,17 +147,17 @@ class posix_ops final : public file_ops {
         }
         const int fd = open_retrying(path, flags);
         if (fd < 0) {
-            return io_error("open", path, errno);
+            return failure("open", path, errno);
         }
-        return std::unique_ptr<file>(std::make_unique<posix_file>(path, fd));
+        return std::unique_ptr<file>(std::make_unique<posix_file>(io_error(), path, fd));
     }
 
     result<std::string> read_file(const std::string& path) override {
         const int fd = open_retrying(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            return io_error("open", path, errno);
+            return failure("open", path, errno);
         }
-        const posix_file f(path, fd);  // closes fd
+        const posix_file f(io_error(), path, fd);  // closes fd
         auto size = f.size();
         if (!size) {
             return size.error();
@@ -176,7 +174,7 @@ class posix_ops final : public file_ops {
     result<std::vector<std::string>> list_dir(const std::string& dir) override {
         DIR* d = ::opendir(dir.c_str());
         if (d == nullptr) {
-            return io_error("opendir", dir, errno);
+            return failure("opendir", dir, errno);
         }
         std::vector<std::string> names;
         for (;;) {
@@ -186,7 +184,7 @@ class posix_ops final : public file_ops {
                 const int err = errno;
                 ::closedir(d);
                 if (err != 0) {
-                    return io_error("readdir", dir, err);
+                    return failure("readdir", dir, err);
                 }
                 return names;
             }
@@ -205,20 +203,20 @@ class posix_ops final : public file_ops {
         if (errno == ENOENT) {
             return false;
         }
-        return io_error("stat", path, errno);
+        return failure("stat", path, errno);
     }
 
     result<void> make_dir(const std::string& dir) override {
         if (::mkdir(dir.c_str(), 0755) != 0) {
             if (errno != EEXIST) {
-                return io_error("mkdir", dir, errno);
+                return failure("mkdir", dir, errno);
             }
             struct stat st {};
             if (::stat(dir.c_str(), &st) != 0) {
-                return io_error("stat", dir, errno);
+                return failure("stat", dir, errno);
             }
             if (!S_ISDIR(st.st_mode)) {
-                return io_error("mkdir", dir, ENOTDIR);
+                return failure("mkdir", dir, ENOTDIR);
             }
             // It may be there only in the page cache (a process killed
             // between its mkdir and the parent's fsync): sync it now too.
@@ -229,29 +227,29 @@ class posix_ops final : public file_ops {
     result<void> sync_dir(const std::string& dir) override {
         const int fd = open_retrying(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
-            return io_error("open directory", dir, errno);
+            return failure("open directory", dir, errno);
         }
         if (::fsync(fd) != 0) {
             const int err = errno;
             ::close(fd);
-            return io_error("fsync directory", dir, err);
+            return failure("fsync directory", dir, err);
         }
         if (::close(fd) != 0) {
-            return io_error("close directory", dir, errno);
+            return failure("close directory", dir, errno);
         }
         return ok();
     }
 
     result<void> rename(const std::string& from, const std::string& to) override {
         if (::rename(from.c_str(), to.c_str()) != 0) {
-            return io_error(fmt::format("rename to {}", to), from, errno);
+            return failure(fmt::format("rename to {}", to), from, errno);
         }
         return ok();
     }
 
     result<void> remove(const std::string& path) override {
         if (::unlink(path.c_str()) != 0) {
-            return io_error("unlink", path, errno);
+            return failure("unlink", path, errno);
         }
         return ok();
     }
@@ -259,24 +257,52 @@ class posix_ops final : public file_ops {
 
 }  // namespace
 
-std::shared_ptr<file_ops> posix_file_ops() {
-    static const std::shared_ptr<file_ops> ops = std::make_shared<posix_ops>();
-    return ops;
+error_info file_ops::failure(std::string_view call, const std::string& path, int err) const {
+    return io_failure(_io_error, call, path, err);
+}
+
+std::shared_ptr<file_ops> posix_file_ops(std::error_code io_error) {
+    return std::make_shared<posix_ops>(io_error);
+}
+
+std::string parent_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    if (slash == std::string::npos) {
+        return ".";
+    }
+    if (slash == 0) {
+        return "/";
+    }
+    return path.substr(0, slash);
+}
+
+result<void> remove_if_present(file_ops& fs, const std::string& path) {
+    auto present = fs.exists(path);
+    if (!present) {
+        return present.error();
+    }
+    return *present ? fs.remove(path) : ok();
 }
 
 result<void> replace_file(file_ops& fs, const std::string& dir, std::string_view name,
-                          std::string_view data) {
+                          std::initializer_list<std::string_view> pieces) {
     const std::string path = dir + "/" + std::string(name);
-    const std::string tmp = path + ".tmp";  // segment.h tmp_ext: open() removes leftovers
+    const std::string tmp = path + ".tmp";  // the owner removes leftover .tmp files on open
     {
         auto f = fs.open(tmp, open_mode::create_or_truncate);
         if (!f) {
             return f.error();
         }
-        if (auto r = (*f)->write_at(0, data); !r) {
-            return r;
+        uint64_t off = 0;
+        for (const std::string_view piece : pieces) {
+            if (auto r = (*f)->write_at(off, piece); !r) {
+                return r;
+            }
+            off += piece.size();
         }
-        if (auto r = (*f)->datasync(); !r) {
+        // fsync, not fdatasync: the new file's size and inode must be on the
+        // disk before the rename can make it the only copy.
+        if (auto r = (*f)->sync(); !r) {
             return r;
         }
     }
@@ -286,4 +312,4 @@ result<void> replace_file(file_ops& fs, const std::string& dir, std::string_view
     return fs.sync_dir(dir);
 }
 
-}  // namespace fjord::broker::storage
+}  // namespace fjord::fs
