@@ -3,8 +3,10 @@
 //
 // Errors are values (DESIGN.md §4). `result<T>` holds either a T or an `error_info`:
 // an `std::error_code` from a module's `errc` enum plus a human detail that
-// names the field and the reason. Nothing here throws; `value()` on an error is
-// a programming mistake and aborts.
+// names the field and the reason. An error about a request field carries that
+// field as data too (`error_info::for_field`), so that an API can report it
+// without parsing the text. Nothing here throws; `value()` on an error is a
+// programming mistake and aborts.
 //
 // Example:
 //   result<log_index> r = log.append(entries);
@@ -13,6 +15,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -22,15 +25,53 @@ namespace fjord {
 
 /// An error code together with a detail for the reader ("segment 3 at offset
 /// 4096: checksum mismatch"). Compare by `code`; print with `message()`.
+///
+/// An error about a request field also names the field (`field`, relative to
+/// the request or item the producer was given: "name", "partitions[2].replicas").
+/// Invariant: when `field` is set, `detail == field + ": " + reason()`, so the
+/// text reads the same whether or not its reader looks at `field`.
 struct error_info {
     std::error_code code;
     std::string detail;
+    /// The request field at fault; empty when the error is not about one.
+    std::string field;
 
     error_info() = default;
     error_info(std::error_code c, std::string d = {}) : code(c), detail(std::move(d)) {}
     template <typename E>
     requires std::is_error_code_enum_v<E> error_info(E e, std::string d = {})
         : code(make_error_code(e)), detail(std::move(d)) {}
+
+    /// An error about request field `f` (empty: about no field):
+    /// detail "<f>: <reason>".
+    static error_info for_field(std::error_code c, std::string_view f, std::string_view reason) {
+        error_info e(c);
+        e.field = std::string(f);
+        e.detail = f.empty() ? std::string(reason) : e.field + ": " + std::string(reason);
+        return e;
+    }
+    template <typename E>
+    requires std::is_error_code_enum_v<E>
+    static error_info for_field(E c, std::string_view f, std::string_view reason) {
+        return for_field(make_error_code(c), f, reason);
+    }
+
+    /// The detail without the "<field>: " prefix (all of it when no field).
+    std::string_view reason() const {
+        std::string_view d = detail;
+        return field.empty() ? d : d.substr(field.size() + 2);
+    }
+
+    /// The same error seen from an enclosing request: `prefix` ("set.",
+    /// "topics[2].") is put before the field and the detail. Without a field
+    /// only the detail is prefixed.
+    error_info within(std::string_view prefix) const {
+        error_info e(code, std::string(prefix) + detail);
+        if (!field.empty()) {
+            e.field = std::string(prefix) + field;
+        }
+        return e;
+    }
 
     /// "<category>: <code message>: <detail>" (detail omitted when empty).
     std::string message() const {

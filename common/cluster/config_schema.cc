@@ -208,7 +208,7 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 }
 
 error_info bad(const property& p, std::string reason) {
-    return {errc::invalid_config, fmt::format("{}: {}", p.name, reason)};
+    return error_info::for_field(errc::invalid_config, p.name, reason);
 }
 
 }  // namespace
@@ -309,8 +309,8 @@ const property* config_schema::find(std::string_view name) const {
 result<std::string> config_schema::validate(std::string_view name, std::string_view value) const {
     const property* p = find(name);
     if (p == nullptr) {
-        return error_info{errc::invalid_config,
-                          fmt::format("{}: unknown {} config key", name, _kind)};
+        return error_info::for_field(errc::invalid_config, name,
+                                     fmt::format("unknown {} config key", _kind));
     }
     switch (p->type) {
         case property_type::boolean:

@@ -4,7 +4,7 @@
 // The schemas of cluster config and topic config: typed properties with a
 // default, a description, whether a change needs a restart, and the allowed
 // values. The frontend validates every requested value here before proposing
-// (controller/stm/validation.h); the service publishes the cluster schema in
+// (controller/stm/commands.h); the service publishes the cluster schema in
 // GetClusterConfig (`ConfigProperty`). Pure data and functions; safe to call
 // from any thread (the schemas are immutable after first use).
 //

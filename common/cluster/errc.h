@@ -2,7 +2,7 @@
 // File: common/cluster/errc.h
 //
 // Errors of the cluster's rules: the shared checks in this folder, the
-// controller's frontend validation (controller/stm/validation.h) and its
+// controller's frontend validation (controller/stm/commands.h) and its
 // state machine. One enum for all, so that a refusal reads the same whether
 // a broker's admin API, the proposer or apply caught it.
 // The service translates these to the public ErrorCode at its one boundary

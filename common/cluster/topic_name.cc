@@ -36,22 +36,24 @@ std::string quoted(std::string_view s) {
 
 result<void> validate_topic_name(std::string_view name) {
     if (name.empty()) {
-        return {errc::invalid_argument, "name: must not be empty"};
+        return error_info::for_field(errc::invalid_argument, "name", "must not be empty");
     }
     if (name.size() > max_topic_name_length) {
-        return {errc::invalid_argument,
-                fmt::format("name: {} characters is more than the limit of {}", name.size(),
-                            max_topic_name_length)};
+        return error_info::for_field(errc::invalid_argument, "name",
+                                     fmt::format("{} characters is more than the limit of {}",
+                                                 name.size(), max_topic_name_length));
     }
     if (name == "." || name == "..") {
-        return {errc::invalid_argument, fmt::format("name: \"{}\" is not allowed", name)};
+        return error_info::for_field(errc::invalid_argument, "name",
+                                     fmt::format("\"{}\" is not allowed", name));
     }
     for (size_t i = 0; i < name.size(); ++i) {
         if (!topic_char(name[i])) {
-            return {errc::invalid_argument,
-                    fmt::format("name: {}: character {} at position {} is not allowed (use "
-                                "a-z, A-Z, 0-9, '.', '_' and '-')",
-                                quoted(name), show_char(name[i]), i)};
+            return error_info::for_field(
+                errc::invalid_argument, "name",
+                fmt::format("{}: character {} at position {} is not allowed (use "
+                            "a-z, A-Z, 0-9, '.', '_' and '-')",
+                            quoted(name), show_char(name[i]), i));
         }
     }
     return ok();

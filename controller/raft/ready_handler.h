@@ -3,7 +3,7 @@
 //
 // The ready contract of node.h, written once. Every driver of a raft::node
 // runs its readies through handle_ready(): the production ready loop
-// (controller/server/raft_loop), the simulation (which drives that same loop)
+// (controller/loop/raft_loop), the simulation (which drives that same loop)
 // and the interaction tests (controller/raft/interaction_test.cc). A driver
 // supplies only what differs: the storage, the transport, how committed
 // entries reach its state machine, and what it measures.

@@ -3,7 +3,7 @@
 //
 // The seam between the pure Raft core and the disk (etcd's Storage, LogCabin's
 // Storage::Log). The core only *reads* through `storage`; the ready loop is the
-// one writer (controller/server/raft_loop, or a test harness). Implementations:
+// one writer (controller/loop/raft_loop, or a test harness). Implementations:
 // raft::memory_storage (tests, simulation) and storage::segmented_log (durable).
 //
 // Threading: not thread-safe; the core and the ready loop share one thread.

@@ -1,3 +1,8 @@
+// File: controller/server/controller_server.cc
+//
+// The composition root (controller_server.h): start-up in dependency order,
+// the leader's duties, shutdown in reverse.
+
 #include "controller/server/controller_server.h"
 
 #include <filesystem>
@@ -14,11 +19,12 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/uuid.h"
-#include "controller/server/controller_state.h"
-#include "controller/server/raft_loop.h"
-#include "controller/service/broker_liveness.h"
+#include "controller/frontend/broker_liveness.h"
+#include "controller/frontend/frontend.h"
+#include "controller/loop/controller_state.h"
+#include "controller/loop/raft_loop.h"
 #include "controller/service/controller_service.h"
-#include "controller/stm/validation.h"
+#include "controller/stm/commands.h"
 #include "controller/storage/segmented_log.h"
 #include "controller/transport/peer_transport.h"
 
@@ -46,7 +52,8 @@ struct controller_server::impl {
     std::unique_ptr<transport::peer_transport> transport;
     std::unique_ptr<raft_loop> loop;
     metrics::registry metrics;
-    service::broker_liveness liveness;
+    frontend::broker_liveness liveness;
+    std::unique_ptr<frontend::core> frontend_core;
     std::unique_ptr<service::controller_service> service;
     std::unique_ptr<grpc::Server> peer_server;
     std::unique_ptr<grpc::Server> api_server;
@@ -237,11 +244,11 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     });
 
     im->register_metrics();
-    service::service_options svo;
-    svo.broker_session_timeout = std::chrono::milliseconds(cfg.broker_session_timeout_ms);
-    svo.election_timeout = std::chrono::milliseconds(cfg.raft.tick_ms * cfg.raft.election_ticks);
-    im->service = std::make_unique<service::controller_service>(svo, *im->loop, *im->state,
-                                                                im->liveness, im->metrics);
+    frontend::options fo;
+    fo.broker_session_timeout = std::chrono::milliseconds(cfg.broker_session_timeout_ms);
+    fo.election_timeout = std::chrono::milliseconds(cfg.raft.tick_ms * cfg.raft.election_ticks);
+    im->frontend_core = std::make_unique<frontend::core>(fo, *im->loop, *im->state, im->liveness);
+    im->service = std::make_unique<service::controller_service>(*im->frontend_core, im->metrics);
 
     grpc::ServerBuilder peer_builder;
     peer_builder.AddListeningPort(listen_address(cfg.listen.peer),

@@ -9,7 +9,9 @@
 //
 //   config ─▶ data dir lock + identity ─▶ segmented_log ─▶ controller_state
 //     (restored from the snapshot) ─▶ peer_transport ─▶ raft_loop
-//     ─▶ gRPC: RaftService (peer port), ControllerService (API port)
+//     (controller/loop) ─▶ frontend core (controller/frontend)
+//     ─▶ gRPC: RaftService (peer port), ControllerService (API port,
+//     controller/service)
 //     ─▶ /metrics + /healthz ─▶ READY=1 to systemd
 //
 // Shutdown (SIGTERM): a leader hands leadership to the most caught-up voter

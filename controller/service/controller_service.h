@@ -2,12 +2,23 @@
 // File: controller/service/controller_service.h
 //
 // fjord.controller.v1.ControllerService: gRPC in, frontend work, gRPC out.
+// The handlers are thin adapters, one file per domain: decode the request,
+// call the frontend (controller/frontend), encode the answer.
 //
 //   request ──▶ leader? ──no──▶ forward to the leader's API (once; a forwarded
 //      │                        call that lands on a non-leader answers
 //      │                        UNAVAILABLE + leader hint instead)
-//      └─yes─▶ validate against the tables (controller/stm/validation.h)
-//              ──▶ propose the command ──▶ wait until applied ──▶ per-item result
+//      └─yes─▶ frontend: validate ──▶ build the command ──▶ propose ──▶ wait
+//              until applied ──▶ per-item result (status_mapping.h)
+//
+//   forwarding.cc       routing to the leader, call plumbing, metrics
+//   topics_service.cc   CreateTopics DeleteTopics AlterTopicConfigs
+//                       CreatePartitions ListTopics
+//   config_service.cc   GetClusterConfig SetClusterConfig
+//   brokers_service.cc  RegisterBroker Heartbeat SetBrokerState ListBrokers
+//   members_service.cc  Status AddMember RemoveMember TransferLeadership
+//                       TakeSnapshot
+//   watch_service.cc    Watch
 //
 // Reads (ListTopics, GetClusterConfig, ...) run on any member: a ReadIndex
 // first unless `read.stale`, then the local tables. Watch always streams the
@@ -15,13 +26,13 @@
 //
 // Writes use gRPC's callback API: a write's handler validates, proposes and
 // returns; the call finishes from the proposal's completion (on the raft
-// loop thread) or from the forwarded call's callback, so no thread is parked
-// per in-flight write. Reads, Watch and membership administration use the
-// sync API (a thread per call) and may block.
+// loop's completion thread) or from the forwarded call's callback, so no
+// thread is parked per in-flight write. Reads, Watch and membership
+// administration use the sync API (a thread per call) and may block.
 //
 // Errors are translated only in status_mapping.h. Handlers run on gRPC's
-// threads and completions on the loop thread; everything they share is
-// thread-safe (raft_loop, controller_state, broker_liveness, the stub cache).
+// threads and completions on the loop's; everything they share is
+// thread-safe (the frontend's core, the stub cache).
 
 #include <atomic>
 #include <chrono>
@@ -32,24 +43,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/metrics.h"
-#include "controller/server/controller_state.h"
-#include "controller/server/raft_loop.h"
-#include "controller/service/broker_liveness.h"
+#include "controller/frontend/frontend.h"
 #include "fjord/controller/v1/controller_service.grpc.pb.h"
 
 namespace fjord::service {
 
 namespace v1 = fjord::controller::v1;
-
-struct service_options {
-    /// How long a write waits for its entry to apply before TIMEOUT.
-    std::chrono::milliseconds write_timeout{10000};
-    /// How long a linearizable read waits for its read index.
-    std::chrono::milliseconds read_timeout{5000};
-    std::chrono::milliseconds broker_session_timeout{9000};
-    /// For TransferLeadership / AddMember waits: an election timeout.
-    std::chrono::milliseconds election_timeout{1000};
-};
 
 namespace detail {
 using S = v1::ControllerService;
@@ -100,8 +99,7 @@ class controller_service final : public detail::service_base {
     using service_base = detail::service_base;
 
   public:
-    controller_service(service_options o, server::raft_loop& loop, server::controller_state& state,
-                       broker_liveness& liveness, metrics::registry& metrics);
+    controller_service(frontend::core& core, metrics::registry& metrics);
 
     // The callback forms below replace these (which abort if called); named
     // here so that overriding one overload does not hide the other.
@@ -115,7 +113,7 @@ class controller_service final : public detail::service_base {
     using service_base::SetClusterConfig;
 
     /// Ends Watch streams and refuses new calls (shutdown).
-    void stop() { _stopping = true; }
+    void stop() { _core.stop(); }
 
     grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
                                            const grpc::ByteBuffer* in,
@@ -212,27 +210,12 @@ class controller_service final : public detail::service_base {
     void RegisterBroker_async(call<v1::RegisterBrokerRequest, v1::RegisterBrokerResponse>& c);
     void Heartbeat_async(call<v1::HeartbeatRequest, v1::HeartbeatResponse>& c);
     void SetBrokerState_async(call<v1::SetBrokerStateRequest, v1::SetBrokerStateResponse>& c);
+    /// UNAVAILABLE naming the leader, with its id and address in the
+    /// trailing metadata.
     grpc::Status not_leader(grpc::ServerContextBase* ctx);
-    /// ReadIndex unless stale: afterwards the local tables are linearizable.
-    result<void> linearize(const v1::ReadOptions& read);
-    /// The shape of every batch write: per item, build the command against
-    /// the tables (`build(stm, i)` -> result<ControllerCommand>) or record the
-    /// item's error in `out(i)`; then propose all and record each outcome.
-    /// `out(i)` is called again from the proposals' completion, and then
-    /// `then()`: both must stay valid until then (they point into the
-    /// call's response).
-    /// With a session (client_id set), each item is first looked up in the
-    /// session table and, if it is a retry, answered from there.
-    template <typename Build, typename Out>
-    void run_batch(size_t n, const char* list, bool validate_only, const v1::Session& session,
-                   Build build, Out out, std::function<void()> then, bool scalar_items = false);
-    /// Proposes every command (in order); `then` gets each outcome once all
-    /// have resolved (at once if there is nothing to propose).
-    void propose_all(std::vector<std::optional<std::string>> cmds,
-                     std::function<void(std::vector<result<void>>)> then);
-    void propose_one(const v1::ControllerCommand& cmd, std::function<void(result<void>)> then);
+    /// Who proposes, and when: stamped on every command.
+    frontend::command_meta meta(grpc::ServerContextBase* ctx) const;
 
-    uint64_t revision() const;
     std::string principal(grpc::ServerContextBase* ctx) const;
     void count(const char* method, const grpc::Status& s);
     grpc::Status finish(const char* method, grpc::Status s) {
@@ -240,12 +223,8 @@ class controller_service final : public detail::service_base {
         return s;
     }
 
-    service_options _o;
-    server::raft_loop& _loop;
-    server::controller_state& _state;
-    broker_liveness& _liveness;
+    frontend::core& _core;
     metrics::family<metrics::counter>& _requests;
-    std::atomic<bool> _stopping{false};
     std::mutex _stubs_mu;
     std::map<std::string, std::unique_ptr<stub>> _stubs;
 };

@@ -1,33 +1,16 @@
+// File: controller/service/status_mapping.cc
+//
+// The translation table of status_mapping.h.
+
 #include "controller/service/status_mapping.h"
 
-#include <cctype>
+#include <fmt/format.h>
 
 #include "common/cluster/errc.h"
 #include "controller/raft/errc.h"
 
 namespace fjord::service {
-namespace {
-
 using cluster::errc;
-
-/// "<field>: <reason>" -> field, when the prefix looks like a field path.
-std::string_view field_of(std::string_view detail) {
-    const size_t colon = detail.find(": ");
-    if (colon == std::string_view::npos || colon == 0) {
-        return {};
-    }
-    const std::string_view f = detail.substr(0, colon);
-    for (char c : f) {
-        const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' ||
-                        c == '[' || c == ']' || c == '-';
-        if (!ok) {
-            return {};
-        }
-    }
-    return f;
-}
-
-}  // namespace
 
 v1::ErrorCode to_error_code(const std::error_code& ec) {
     if (!ec) {
@@ -110,13 +93,27 @@ v1::ItemResult ok_item() {
 v1::ItemResult to_item_result(const error_info& e, std::string_view field_prefix) {
     v1::ItemResult r;
     r.set_code(to_error_code(e.code));
-    const std::string_view field = field_of(e.detail);
-    if (!field.empty()) {
-        r.set_field(std::string(field_prefix) + std::string(field));
+    if (!e.field.empty()) {
+        r.set_field(std::string(field_prefix) + e.field);
         r.set_message(std::string(field_prefix) + e.detail);
+        r.set_detail(e.detail);
     } else {
         r.set_message(e.detail.empty() ? e.code.message() : e.detail);
+        r.set_detail(r.message());
     }
+    return r;
+}
+
+v1::ItemResult to_item_result(const error_info& e, std::string_view list, size_t i,
+                              bool scalar_item) {
+    if (!scalar_item || e.field.empty()) {
+        return to_item_result(e, fmt::format("{}[{}].", list, i));
+    }
+    v1::ItemResult r;
+    r.set_code(to_error_code(e.code));
+    r.set_field(fmt::format("{}[{}]", list, i));
+    r.set_message(fmt::format("{}: {}", r.field(), e.reason()));
+    r.set_detail(std::string(e.reason()));
     return r;
 }
 

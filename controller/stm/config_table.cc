@@ -75,8 +75,7 @@ result<std::vector<v1::GetClusterConfigResponse::Entry>> config_table::effective
     for (const std::string& k : names) {
         const property* p = cluster_config_schema().find(k);
         if (p == nullptr) {
-            return error_info{errc::invalid_config,
-                              fmt::format("{}: unknown cluster config key", k)};
+            return error_info::for_field(errc::invalid_config, k, "unknown cluster config key");
         }
         v1::GetClusterConfigResponse::Entry e;
         e.set_key(k);

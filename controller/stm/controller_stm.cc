@@ -20,7 +20,7 @@
 #include "common/cluster/errc.h"
 #include "common/cluster/topic_name.h"
 #include "common/log.h"
-#include "controller/stm/validation.h"
+#include "controller/stm/commands.h"
 
 namespace fjord::controller {
 
@@ -50,34 +50,35 @@ std::string unknown_field_numbers(const google::protobuf::Message& m) {
 result<void> check_partition_shape(const v1::PartitionAssignment& p, int32_t expected_number,
                                    int32_t replication_factor, std::string_view field) {
     if (p.partition() != expected_number) {
-        return {errc::invalid_argument,
-                fmt::format("{}.partition: {} where {} was expected (partitions are numbered "
-                            "from 0 without gaps)",
-                            field, p.partition(), expected_number)};
+        return error_info::for_field(
+            errc::invalid_argument, fmt::format("{}.partition", field),
+            fmt::format("{} where {} was expected (partitions are numbered "
+                        "from 0 without gaps)",
+                        p.partition(), expected_number));
     }
     if (p.replicas_size() != replication_factor) {
-        return {errc::invalid_argument,
-                fmt::format("{}.replicas: {} replicas for replication factor {}", field,
-                            p.replicas_size(), replication_factor)};
+        return error_info::for_field(errc::invalid_argument, fmt::format("{}.replicas", field),
+                                     fmt::format("{} replicas for replication factor {}",
+                                                 p.replicas_size(), replication_factor));
     }
     std::set<int32_t> seen;
     for (int32_t r : p.replicas()) {
         if (r < 0) {
-            return {errc::invalid_argument,
-                    fmt::format("{}.replicas: broker id {} is negative", field, r)};
+            return error_info::for_field(errc::invalid_argument, fmt::format("{}.replicas", field),
+                                         fmt::format("broker id {} is negative", r));
         }
         if (!seen.insert(r).second) {
-            return {errc::invalid_argument,
-                    fmt::format("{}.replicas: broker {} appears twice", field, r)};
+            return error_info::for_field(errc::invalid_argument, fmt::format("{}.replicas", field),
+                                         fmt::format("broker {} appears twice", r));
         }
     }
     if (p.leader() != -1 && seen.count(p.leader()) == 0) {
-        return {errc::invalid_argument,
-                fmt::format("{}.leader: broker {} is not a replica", field, p.leader())};
+        return error_info::for_field(errc::invalid_argument, fmt::format("{}.leader", field),
+                                     fmt::format("broker {} is not a replica", p.leader()));
     }
     if (p.leader_epoch() < 0) {
-        return {errc::invalid_argument,
-                fmt::format("{}.leader_epoch: {} is negative", field, p.leader_epoch())};
+        return error_info::for_field(errc::invalid_argument, fmt::format("{}.leader_epoch", field),
+                                     fmt::format("{} is negative", p.leader_epoch()));
     }
     return ok();
 }
@@ -87,14 +88,15 @@ result<void> check_topic_shape(const v1::Topic& t) {
         return r;
     }
     if (t.uuid().empty()) {
-        return {errc::invalid_argument, "uuid: must not be empty"};
+        return error_info::for_field(errc::invalid_argument, "uuid", "must not be empty");
     }
     if (t.replication_factor() < 1) {
-        return {errc::invalid_argument,
-                fmt::format("replication_factor: {} is less than 1", t.replication_factor())};
+        return error_info::for_field(errc::invalid_argument, "replication_factor",
+                                     fmt::format("{} is less than 1", t.replication_factor()));
     }
     if (t.partitions_size() == 0) {
-        return {errc::invalid_argument, "partitions: a topic has at least one partition"};
+        return error_info::for_field(errc::invalid_argument, "partitions",
+                                     "a topic has at least one partition");
     }
     for (int i = 0; i < t.partitions_size(); ++i) {
         if (auto r = check_partition_shape(t.partitions(i), i, t.replication_factor(),
@@ -124,8 +126,9 @@ apply_result controller_stm::apply_command(log_index index, std::string_view dat
         log(log_level::warn, component, "index {}: {} bytes are not a ControllerCommand; skipped",
             index, data.size());
         advance(index);
-        return {errc::internal,
-                fmt::format("command: {} bytes are not a ControllerCommand; skipped", data.size())};
+        return error_info::for_field(
+            errc::internal, "command",
+            fmt::format("{} bytes are not a ControllerCommand; skipped", data.size()));
     }
     v1::Audit audit;
     audit.set_principal(cmd.principal());
@@ -188,8 +191,9 @@ apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1
     // this version skips it the same way.
     log(log_level::warn, component, "index {}: unknown command (unknown fields: {}); skipped",
         audit.revision(), unknown_field_numbers(cmd));
-    return {errc::internal, fmt::format("command: unknown command type (fields {}); skipped",
-                                        unknown_field_numbers(cmd))};
+    return error_info::for_field(
+        errc::internal, "command",
+        fmt::format("unknown command type (fields {}); skipped", unknown_field_numbers(cmd)));
 }
 
 void controller_stm::apply_conf_change(log_index index, const raft::conf_change& cc) {
@@ -267,14 +271,14 @@ void controller_stm::record(v1::Delta d) {
 
 apply_result controller_stm::apply(const v1::InitCluster& c, const v1::Audit&) {
     if (c.cluster_uuid().empty()) {
-        return {errc::invalid_argument, "cluster_uuid: must not be empty"};
+        return error_info::for_field(errc::invalid_argument, "cluster_uuid", "must not be empty");
     }
     if (_cluster_uuid == c.cluster_uuid()) {
         return ok();
     }
     if (!_cluster_uuid.empty()) {
-        return {errc::conflict,
-                fmt::format("cluster_uuid: the cluster already has uuid {}", _cluster_uuid)};
+        return error_info::for_field(errc::conflict, "cluster_uuid",
+                                     fmt::format("the cluster already has uuid {}", _cluster_uuid));
     }
     _cluster_uuid = c.cluster_uuid();
     v1::Delta d;
@@ -287,14 +291,14 @@ result<void> controller_stm::check_replica_brokers(const v1::PartitionAssignment
     for (int32_t r : p.replicas()) {
         const v1::Broker* b = _brokers.find(r);
         if (b == nullptr) {
-            return {errc::conflict,
-                    fmt::format("partitions[{}].replicas: broker {} is not registered",
-                                p.partition(), r)};
+            return error_info::for_field(errc::conflict,
+                                         fmt::format("partitions[{}].replicas", p.partition()),
+                                         fmt::format("broker {} is not registered", r));
         }
         if (b->state() == v1::BROKER_STATE_DECOMMISSIONED) {
-            return {errc::conflict,
-                    fmt::format("partitions[{}].replicas: broker {} was decommissioned",
-                                p.partition(), r)};
+            return error_info::for_field(errc::conflict,
+                                         fmt::format("partitions[{}].replicas", p.partition()),
+                                         fmt::format("broker {} was decommissioned", r));
         }
     }
     return ok();
@@ -325,7 +329,8 @@ apply_result controller_stm::apply(const v1::CreateTopic& c, const v1::Audit& au
 
 apply_result controller_stm::apply(const v1::DeleteTopic& c, const v1::Audit&) {
     if (_topics.find(c.name()) == nullptr) {
-        return {errc::unknown_topic, fmt::format("name: topic \"{}\" does not exist", c.name())};
+        return error_info::for_field(errc::unknown_topic, "name",
+                                     fmt::format("topic \"{}\" does not exist", c.name()));
     }
     _topics.erase(c.name());
     v1::Delta d;
@@ -337,13 +342,14 @@ apply_result controller_stm::apply(const v1::DeleteTopic& c, const v1::Audit&) {
 apply_result controller_stm::apply(const v1::AlterTopicConfigs& c, const v1::Audit& audit) {
     const v1::Topic* cur = _topics.find(c.name());
     if (cur == nullptr) {
-        return {errc::unknown_topic, fmt::format("name: topic \"{}\" does not exist", c.name())};
+        return error_info::for_field(errc::unknown_topic, "name",
+                                     fmt::format("topic \"{}\" does not exist", c.name()));
     }
     const std::set<std::string> removed(c.remove().begin(), c.remove().end());
     for (const auto& [k, v] : sorted(c.set())) {
         if (k.empty() || removed.count(k) > 0) {
-            return {errc::invalid_argument,
-                    fmt::format("set.{}: the key is empty or also removed", k)};
+            return error_info::for_field(errc::invalid_argument, fmt::format("set.{}", k),
+                                         "the key is empty or also removed");
         }
     }
     v1::Topic next = *cur;
@@ -373,16 +379,18 @@ apply_result controller_stm::apply(const v1::AlterTopicConfigs& c, const v1::Aud
 apply_result controller_stm::apply(const v1::CreatePartitions& c, const v1::Audit& audit) {
     const v1::Topic* cur = _topics.find(c.name());
     if (cur == nullptr) {
-        return {errc::unknown_topic, fmt::format("name: topic \"{}\" does not exist", c.name())};
+        return error_info::for_field(errc::unknown_topic, "name",
+                                     fmt::format("topic \"{}\" does not exist", c.name()));
     }
     if (c.partitions_size() == 0) {
-        return {errc::invalid_argument, "partitions: no partitions to add"};
+        return error_info::for_field(errc::invalid_argument, "partitions", "no partitions to add");
     }
     if (c.partitions(0).partition() != cur->partitions_size()) {
-        return {errc::conflict,
-                fmt::format("partitions: topic \"{}\" has {} partitions now; the command adds "
-                            "partitions from {}",
-                            c.name(), cur->partitions_size(), c.partitions(0).partition())};
+        return error_info::for_field(
+            errc::conflict, "partitions",
+            fmt::format("topic \"{}\" has {} partitions now; the command adds "
+                        "partitions from {}",
+                        c.name(), cur->partitions_size(), c.partitions(0).partition()));
     }
     for (int i = 0; i < c.partitions_size(); ++i) {
         const v1::PartitionAssignment& p = c.partitions(i);
@@ -410,26 +418,29 @@ apply_result controller_stm::apply(const v1::CreatePartitions& c, const v1::Audi
 apply_result controller_stm::apply(const v1::RegisterBroker& c, const v1::Audit& audit) {
     const v1::Broker& b = c.broker();
     if (b.id() < 0) {
-        return {errc::invalid_argument, fmt::format("broker.id: {} is negative", b.id())};
+        return error_info::for_field(errc::invalid_argument, "broker.id",
+                                     fmt::format("{} is negative", b.id()));
     }
     if (b.incarnation().empty()) {
-        return {errc::invalid_argument, "broker.incarnation: must not be empty"};
+        return error_info::for_field(errc::invalid_argument, "broker.incarnation",
+                                     "must not be empty");
     }
     const v1::Broker* cur = _brokers.find(b.id());
     if (cur != nullptr && cur->state() == v1::BROKER_STATE_DECOMMISSIONED) {
-        return {
-            errc::broker_id_in_use,
-            fmt::format("broker.id: broker {} was decommissioned; its id is never reused", b.id())};
+        return error_info::for_field(
+            errc::broker_id_in_use, "broker.id",
+            fmt::format("broker {} was decommissioned; its id is never reused", b.id()));
     }
     if (cur != nullptr && cur->incarnation() == b.incarnation()) {
         if (same_registration(*cur, b)) {
             return ok();
         }
-        return {errc::invalid_argument,
-                fmt::format("broker.incarnation: \"{}\" is registered for broker {} with other "
-                            "endpoints, rack, FIPS mode or version; a changed broker registers "
-                            "with a new incarnation",
-                            b.incarnation(), b.id())};
+        return error_info::for_field(
+            errc::invalid_argument, "broker.incarnation",
+            fmt::format("\"{}\" is registered for broker {} with other "
+                        "endpoints, rack, FIPS mode or version; a changed broker registers "
+                        "with a new incarnation",
+                        b.incarnation(), b.id()));
     }
     v1::Broker next = b;
     next.set_state(cur != nullptr ? cur->state() : v1::BROKER_STATE_ACTIVE);
@@ -445,7 +456,8 @@ apply_result controller_stm::apply(const v1::RegisterBroker& c, const v1::Audit&
 apply_result controller_stm::apply(const v1::SetBrokerState& c, const v1::Audit& audit) {
     const v1::Broker* cur = _brokers.find(c.id());
     if (cur == nullptr) {
-        return {errc::unknown_broker, fmt::format("id: no broker {}", c.id())};
+        return error_info::for_field(errc::unknown_broker, "id",
+                                     fmt::format("no broker {}", c.id()));
     }
     if (auto r = check_broker_state_transition(*cur, c.state()); !r) {
         return r;
@@ -471,20 +483,21 @@ apply_result controller_stm::apply(const v1::SetPartitionLeaders& c, const v1::A
         const v1::LeaderChange& lc = c.changes(i);
         const v1::Topic* cur = _topics.find(lc.topic());
         if (cur == nullptr) {
-            return {errc::unknown_topic,
-                    fmt::format("changes[{}].topic: topic \"{}\" does not exist", i, lc.topic())};
+            return error_info::for_field(errc::unknown_topic, fmt::format("changes[{}].topic", i),
+                                         fmt::format("topic \"{}\" does not exist", lc.topic()));
         }
         if (lc.partition() < 0 || lc.partition() >= cur->partitions_size()) {
-            return {errc::invalid_argument,
-                    fmt::format("changes[{}].partition: topic \"{}\" has no partition {}", i,
-                                lc.topic(), lc.partition())};
+            return error_info::for_field(
+                errc::invalid_argument, fmt::format("changes[{}].partition", i),
+                fmt::format("topic \"{}\" has no partition {}", lc.topic(), lc.partition()));
         }
         const v1::PartitionAssignment& p = cur->partitions(lc.partition());
         if (lc.leader() != -1 && std::find(p.replicas().begin(), p.replicas().end(), lc.leader()) ==
                                      p.replicas().end()) {
-            return {errc::invalid_argument,
-                    fmt::format("changes[{}].leader: broker {} is not a replica of {}/{}", i,
-                                lc.leader(), lc.topic(), lc.partition())};
+            return error_info::for_field(errc::invalid_argument,
+                                         fmt::format("changes[{}].leader", i),
+                                         fmt::format("broker {} is not a replica of {}/{}",
+                                                     lc.leader(), lc.topic(), lc.partition()));
         }
         auto [it, inserted] = next.try_emplace(lc.topic(), *cur, false);
         v1::PartitionAssignment* np = it->second.first.mutable_partitions(lc.partition());
@@ -513,7 +526,8 @@ apply_result controller_stm::apply(const v1::SetClusterConfig& c, const v1::Audi
     const std::map<std::string, std::string> upsert = sorted(c.upsert());
     for (const auto& [k, v] : upsert) {
         if (k.empty() || removed.count(k) > 0) {
-            return {errc::invalid_argument, fmt::format("{}: the key is empty or also removed", k)};
+            return error_info::for_field(errc::invalid_argument, k,
+                                         "the key is empty or also removed");
         }
     }
     for (const auto& [k, v] : upsert) {
@@ -622,7 +636,7 @@ v1::ClusterState controller_stm::snapshot_image() const {
 result<void> controller_stm::restore(std::string_view data, log_index index) {
     const auto bad = [&](std::string why) -> result<void> {
         log(log_level::error, component, "snapshot at index {} refused: {}", index, why);
-        return {errc::internal, "snapshot: " + why};
+        return error_info::for_field(errc::internal, "snapshot", why);
     };
     v1::ClusterState s;
     if (!s.ParseFromArray(data.data(), static_cast<int>(data.size()))) {

@@ -7,7 +7,7 @@
 // the tables (topics, brokers, cluster config, members, cluster uuid) that
 // the frontend validates against and the service reads.
 //
-//   frontend --validate (validation.h)--> ControllerCommand --propose--> raft
+//   frontend --build (commands.h)--> ControllerCommand --propose--> raft
 //                                                                         |
 //   tables <--apply_command(index, bytes)-- controller_stm <--committed---+
 //     |                     |

@@ -78,13 +78,13 @@ result<std::vector<v1::PartitionAssignment>> place_partitions(const broker_table
     const std::vector<candidate> cands = ring(brokers);
     const size_t n = cands.size();
     if (replication_factor < 1) {
-        return error_info{errc::invalid_replication_factor,
-                          fmt::format("replication_factor: {} is less than 1", replication_factor)};
+        return error_info::for_field(errc::invalid_replication_factor, "replication_factor",
+                                     fmt::format("{} is less than 1", replication_factor));
     }
     if (static_cast<size_t>(replication_factor) > n) {
-        return error_info{errc::invalid_replication_factor,
-                          fmt::format("replication_factor: {} is more than the {} active brokers",
-                                      replication_factor, n)};
+        return error_info::for_field(
+            errc::invalid_replication_factor, "replication_factor",
+            fmt::format("{} is more than the {} active brokers", replication_factor, n));
     }
     std::map<int32_t, broker_load> load = current_load(topics);
     const auto dist = [n](size_t pos, size_t from) { return (pos + n - from % n) % n; };

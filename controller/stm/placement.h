@@ -2,7 +2,7 @@
 // File: controller/stm/placement.h
 //
 // Where new partitions' replicas go: the frontend calls this (through
-// validation.h) before proposing, and the result travels in the command, so
+// commands.h) before proposing, and the result travels in the command, so
 // apply never re-runs it. Pure and deterministic given the tables.
 //
 // # Rules

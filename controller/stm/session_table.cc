@@ -11,16 +11,17 @@ using cluster::error_category;
 
 result<void> session_table::validate(const v1::CommandSession& s) {
     if (s.client_id().empty() || s.client_id().size() > 64) {
-        return {
-            errc::invalid_argument,
-            fmt::format("session.client_id: must be 1 to 64 bytes, not {}", s.client_id().size())};
+        return error_info::for_field(
+            errc::invalid_argument, "session.client_id",
+            fmt::format("must be 1 to 64 bytes, not {}", s.client_id().size()));
     }
     if (s.seq() == 0) {
-        return {errc::invalid_argument, "session.seq: must be at least 1"};
+        return error_info::for_field(errc::invalid_argument, "session.seq", "must be at least 1");
     }
     if (s.first_outstanding() > s.seq()) {
-        return {errc::invalid_argument, fmt::format("session.first_outstanding: {} is above seq {}",
-                                                    s.first_outstanding(), s.seq())};
+        return error_info::for_field(
+            errc::invalid_argument, "session.first_outstanding",
+            fmt::format("{} is above seq {}", s.first_outstanding(), s.seq()));
     }
     return ok();
 }
@@ -36,15 +37,20 @@ std::optional<result<void>> session_table::prior(const v1::CommandSession& s) co
         if (o->second.code == 0) {
             return result<void>(ok());
         }
-        return result<void>(
-            error_info(static_cast<errc>(o->second.code), std::string(o->second.detail)));
+        const remembered& r = o->second;
+        const std::string prefix = r.field + ": ";
+        if (!r.field.empty() && r.detail.starts_with(prefix)) {
+            return result<void>(error_info::for_field(static_cast<errc>(r.code), r.field,
+                                                      r.detail.substr(prefix.size())));
+        }
+        return result<void>(error_info(static_cast<errc>(r.code), std::string(r.detail)));
     }
     if (s.seq() < ses.first_outstanding) {
-        return result<void>(error_info(
-            errc::outcome_unknown,
-            fmt::format("session.seq: request {} of client {} was given up by the client "
-                        "(it awaits {} and later); not applied",
-                        s.seq(), s.client_id(), ses.first_outstanding)));
+        return result<void>(
+            error_info::for_field(errc::outcome_unknown, "session.seq",
+                                  fmt::format("request {} of client {} was given up by the client "
+                                              "(it awaits {} and later); not applied",
+                                              s.seq(), s.client_id(), ses.first_outstanding)));
     }
     return std::nullopt;
 }
@@ -86,6 +92,7 @@ void session_table::record(const v1::CommandSession& s, int64_t time_ms,
         const bool ours = outcome.error().code.category() == error_category();
         o.code = ours ? outcome.error().code.value() : static_cast<int32_t>(errc::internal);
         o.detail = outcome.error().detail;
+        o.field = outcome.error().field;
     }
     ses.outcomes[{s.seq(), s.item()}] = std::move(o);
     while (ses.outcomes.size() > max_outcomes && ses.outcomes.begin()->first.first < s.seq()) {
@@ -120,6 +127,7 @@ void session_table::save(v1::ClusterState& out) const {
             p->set_item(key.second);
             p->set_code(o.code);
             p->set_detail(o.detail);
+            p->set_field(o.field);
         }
     }
     out.set_session_clock_ms(_clock_ms);
@@ -129,22 +137,24 @@ result<void> session_table::load(const v1::ClusterState& in) {
     session_table t;
     for (const v1::ClientSession& c : in.sessions()) {
         if (c.client_id().empty()) {
-            return {errc::internal, "sessions: a session has an empty client_id"};
+            return error_info::for_field(errc::internal, "sessions",
+                                         "a session has an empty client_id");
         }
         auto [it, fresh] = t._sessions.try_emplace(c.client_id());
         if (!fresh) {
-            return {errc::internal,
-                    fmt::format("sessions: client {} appears twice", c.client_id())};
+            return error_info::for_field(errc::internal, "sessions",
+                                         fmt::format("client {} appears twice", c.client_id()));
         }
         session& ses = it->second;
         ses.first_outstanding = c.first_outstanding();
         ses.last_active_ms = c.last_active_ms();
         for (const v1::ClientSession::Outcome& o : c.outcomes()) {
             if (o.code() < 0 || o.code() > static_cast<int32_t>(errc::outcome_unknown)) {
-                return {errc::internal, fmt::format("sessions: client {} has outcome code {}",
-                                                    c.client_id(), o.code())};
+                return error_info::for_field(
+                    errc::internal, "sessions",
+                    fmt::format("client {} has outcome code {}", c.client_id(), o.code()));
             }
-            ses.outcomes[{o.seq(), o.item()}] = remembered{o.code(), o.detail()};
+            ses.outcomes[{o.seq(), o.item()}] = remembered{o.code(), o.detail(), o.field()};
         }
         t._by_activity.insert({ses.last_active_ms, c.client_id()});
     }

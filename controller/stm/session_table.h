@@ -74,6 +74,7 @@ class session_table {
     struct remembered {
         int32_t code = 0;
         std::string detail;
+        std::string field;  ///< error_info::field; detail starts with "<field>: "
     };
     struct session {
         uint64_t first_outstanding = 0;

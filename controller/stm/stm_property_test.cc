@@ -10,7 +10,7 @@
 // 3. Determinism: a second stm fed the same entries, and a third restored from
 //    a snapshot midway then fed the rest, end with identical snapshot bytes.
 //
-// The sequence mixes the frontend's path (validation.h builders, most of them
+// The sequence mixes the frontend's path (commands.h builders, most of them
 // applied at once, some held back and applied later so the state moves
 // between validation and apply), raw commands that skip validation, membership
 // changes, empty entries and malformed bytes.
@@ -32,7 +32,7 @@
 #include "controller/stm/controller_stm.h"
 #include "controller/stm/delta.h"
 #include "controller/stm/placement.h"
-#include "controller/stm/validation.h"
+#include "controller/stm/commands.h"
 
 namespace fjord::controller {
 namespace {

@@ -69,7 +69,7 @@
 #include "common/cluster/errc.h"
 #include "controller/stm/controller_stm.h"
 #include "controller/stm/placement.h"
-#include "controller/stm/validation.h"
+#include "controller/stm/commands.h"
 #include "tests/support/datadriven.h"
 
 namespace fjord::controller {

@@ -16,7 +16,7 @@
 #include "common/cluster/errc.h"
 #include "common/log.h"
 #include "controller/stm/controller_stm.h"
-#include "controller/stm/validation.h"
+#include "controller/stm/commands.h"
 
 namespace fjord::controller {
 

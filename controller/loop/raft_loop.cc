@@ -1,4 +1,4 @@
-#include "controller/server/raft_loop.h"
+#include "controller/loop/raft_loop.h"
 
 #include <random>
 #include <utility>

@@ -1,11 +1,11 @@
-// File: controller/stm/validation.cc
+// File: controller/stm/commands.cc
 //
-// The frontend's validators and command builders (see validation.h). Checks
+// The frontend's validators and command builders (see commands.h). Checks
 // run in a fixed order (name, existence, partitions, replication factor,
 // configs, placement) so a request with several faults always gets the same
 // error.
 
-#include "controller/stm/validation.h"
+#include "controller/stm/commands.h"
 
 #include <algorithm>
 #include <set>
@@ -37,7 +37,8 @@ v1::ControllerCommand new_command(const command_meta& meta) {
 }
 
 result<void> unknown_topic(std::string_view name) {
-    return {errc::unknown_topic, fmt::format("name: topic {} does not exist", quoted(name))};
+    return error_info::for_field(errc::unknown_topic, "name",
+                                 fmt::format("topic {} does not exist", quoted(name)));
 }
 
 const char* even_reason =
@@ -50,14 +51,15 @@ const char* even_reason =
 
 result<void> check_topic_name_available(const topic_table& topics, std::string_view name) {
     if (topics.find(name) != nullptr) {
-        return {errc::topic_already_exists,
-                fmt::format("name: topic {} already exists", quoted(name))};
+        return error_info::for_field(errc::topic_already_exists, "name",
+                                     fmt::format("topic {} already exists", quoted(name)));
     }
     if (const v1::Topic* other = topics.find_collision(name); other != nullptr) {
-        return {errc::invalid_argument,
-                fmt::format("name: {} collides with existing topic \"{}\" ('.' and '_' are the "
-                            "same in metric names)",
-                            quoted(name), other->name())};
+        return error_info::for_field(
+            errc::invalid_argument, "name",
+            fmt::format("{} collides with existing topic \"{}\" ('.' and '_' are the "
+                        "same in metric names)",
+                        quoted(name), other->name()));
     }
     return ok();
 }
@@ -69,8 +71,9 @@ result<void> validate_uuid(std::string_view field, std::string_view uuid) {
         good = dash ? uuid[i] == '-' : std::isxdigit(static_cast<unsigned char>(uuid[i])) != 0;
     }
     if (!good) {
-        return {errc::invalid_argument,
-                fmt::format("{}: {} is not a uuid (8-4-4-4-12 hex digits)", field, quoted(uuid))};
+        return error_info::for_field(
+            errc::invalid_argument, field,
+            fmt::format("{} is not a uuid (8-4-4-4-12 hex digits)", quoted(uuid)));
     }
     return ok();
 }
@@ -78,13 +81,14 @@ result<void> validate_uuid(std::string_view field, std::string_view uuid) {
 result<void> check_broker_state_transition(const v1::Broker& b, v1::BrokerState to) {
     if (to != v1::BROKER_STATE_ACTIVE && to != v1::BROKER_STATE_DRAINING &&
         to != v1::BROKER_STATE_DECOMMISSIONED) {
-        return {errc::invalid_argument,
-                fmt::format("state: {} is not active, draining or decommissioned",
-                            static_cast<int>(to))};
+        return error_info::for_field(
+            errc::invalid_argument, "state",
+            fmt::format("{} is not active, draining or decommissioned", static_cast<int>(to)));
     }
     if (b.state() == v1::BROKER_STATE_DECOMMISSIONED && to != v1::BROKER_STATE_DECOMMISSIONED) {
-        return {errc::invalid_argument,
-                fmt::format("state: broker {} is decommissioned, which is final", b.id())};
+        return error_info::for_field(
+            errc::invalid_argument, "state",
+            fmt::format("broker {} is decommissioned, which is final", b.id()));
     }
     return ok();
 }
@@ -112,13 +116,12 @@ result<std::map<std::string, std::string>> validate_topic_configs(
     for (const auto& [k, v] : in) {
         result<std::string> canonical = topic_config_schema().validate(k, v);
         if (!canonical) {
-            return error_info{errc::invalid_config,
-                              fmt::format("{}{}", prefix, canonical.error().detail)};
+            return canonical.error().within(prefix);  // the schema's invalid_config
         }
         if (k == "min.insync.replicas" && *parse_int(*canonical) > replication_factor) {
-            return error_info{errc::invalid_config,
-                              fmt::format("{}{}: {} is more than the replication factor {}", prefix,
-                                          k, *canonical, replication_factor)};
+            return error_info::for_field(errc::invalid_config, fmt::format("{}{}", prefix, k),
+                                         fmt::format("{} is more than the replication factor {}",
+                                                     *canonical, replication_factor));
         }
         out.emplace(k, std::move(*canonical));
     }
@@ -144,15 +147,15 @@ result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
     if (partitions == -1) {
         partitions = default_partitions;
     } else if (partitions < 1) {
-        return error_info{errc::invalid_partitions,
-                          fmt::format("partitions: {} is not allowed; use at least 1, or -1 for "
-                                      "the cluster default ({})",
-                                      partitions, default_partitions)};
+        return error_info::for_field(errc::invalid_partitions, "partitions",
+                                     fmt::format("{} is not allowed; use at least 1, or -1 for "
+                                                 "the cluster default ({})",
+                                                 partitions, default_partitions));
     }
     if (partitions > max_partitions_per_topic) {
-        return error_info{errc::invalid_partitions,
-                          fmt::format("partitions: {} is more than the limit of {} per topic",
-                                      partitions, max_partitions_per_topic)};
+        return error_info::for_field(errc::invalid_partitions, "partitions",
+                                     fmt::format("{} is more than the limit of {} per topic",
+                                                 partitions, max_partitions_per_topic));
     }
 
     const int64_t default_rf = stm.cluster_config().int_value("default_topic_replications");
@@ -162,21 +165,21 @@ result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
         rf = default_rf;
         from_default = " (the cluster default default_topic_replications)";
     } else if (rf < 1) {
-        return error_info{errc::invalid_replication_factor,
-                          fmt::format("replication_factor: {} is not allowed; use at least 1, or "
-                                      "-1 for the cluster default ({})",
-                                      rf, default_rf)};
+        return error_info::for_field(errc::invalid_replication_factor, "replication_factor",
+                                     fmt::format("{} is not allowed; use at least 1, or "
+                                                 "-1 for the cluster default ({})",
+                                                 rf, default_rf));
     }
     if (rf % 2 == 0) {
-        return error_info{errc::invalid_replication_factor,
-                          fmt::format("replication_factor: {}{} is even; it must be odd: {}", rf,
-                                      from_default, even_reason)};
+        return error_info::for_field(
+            errc::invalid_replication_factor, "replication_factor",
+            fmt::format("{}{} is even; it must be odd: {}", rf, from_default, even_reason));
     }
     const size_t active = stm.brokers().active().size();
     if (static_cast<size_t>(rf) > active) {
-        return error_info{errc::invalid_replication_factor,
-                          fmt::format("replication_factor: {}{} is more than the {} active brokers",
-                                      rf, from_default, active)};
+        return error_info::for_field(
+            errc::invalid_replication_factor, "replication_factor",
+            fmt::format("{}{} is more than the {} active brokers", rf, from_default, active));
     }
 
     auto configs = validate_topic_configs(item.configs(), static_cast<int32_t>(rf), "configs.");
@@ -224,7 +227,7 @@ result<v1::ControllerCommand> make_alter_topic_configs(
         return unknown_topic(item.name()).error();
     }
     if (item.set().empty() && item.remove().empty()) {
-        return error_info{errc::invalid_argument, "set: no config change requested"};
+        return error_info::for_field(errc::invalid_argument, "set", "no config change requested");
     }
     auto set = validate_topic_configs(item.set(), t->replication_factor(), "set.");
     if (!set) {
@@ -233,12 +236,12 @@ result<v1::ControllerCommand> make_alter_topic_configs(
     const std::set<std::string> removed(item.remove().begin(), item.remove().end());
     for (const std::string& k : removed) {
         if (topic_config_schema().find(k) == nullptr) {
-            return error_info{errc::invalid_config,
-                              fmt::format("remove.{}: unknown topic config key", k)};
+            return error_info::for_field(errc::invalid_config, fmt::format("remove.{}", k),
+                                         "unknown topic config key");
         }
         if (set->count(k) > 0) {
-            return error_info{errc::invalid_argument,
-                              fmt::format("remove.{}: the key is also set", k)};
+            return error_info::for_field(errc::invalid_argument, fmt::format("remove.{}", k),
+                                         "the key is also set");
         }
     }
     v1::ControllerCommand cmd = new_command(meta);
@@ -262,15 +265,15 @@ result<v1::ControllerCommand> make_create_partitions(const controller_stm& stm,
     }
     const int32_t current = t->partitions_size();
     if (item.total() <= current) {
-        return error_info{errc::invalid_partitions,
-                          fmt::format("total: {} is not more than the current {} partitions "
-                                      "(partitions can only be added)",
-                                      item.total(), current)};
+        return error_info::for_field(errc::invalid_partitions, "total",
+                                     fmt::format("{} is not more than the current {} partitions "
+                                                 "(partitions can only be added)",
+                                                 item.total(), current));
     }
     if (item.total() > max_partitions_per_topic) {
-        return error_info{errc::invalid_partitions,
-                          fmt::format("total: {} is more than the limit of {} per topic",
-                                      item.total(), max_partitions_per_topic)};
+        return error_info::for_field(errc::invalid_partitions, "total",
+                                     fmt::format("{} is more than the limit of {} per topic",
+                                                 item.total(), max_partitions_per_topic));
     }
     auto placed = place_partitions(stm.brokers(), stm.topics(), current, item.total() - current,
                                    t->replication_factor());
@@ -293,33 +296,36 @@ result<std::optional<v1::ControllerCommand>> make_register_broker(const controll
                                                                   bool existing_alive,
                                                                   const command_meta& meta) {
     if (broker.id() < 0) {
-        return error_info{errc::invalid_argument,
-                          fmt::format("broker.id: {} is negative", broker.id())};
+        return error_info::for_field(errc::invalid_argument, "broker.id",
+                                     fmt::format("{} is negative", broker.id()));
     }
     if (broker.incarnation().empty()) {
-        return error_info{errc::invalid_argument, "broker.incarnation: must not be empty"};
+        return error_info::for_field(errc::invalid_argument, "broker.incarnation",
+                                     "must not be empty");
     }
     if (broker.endpoints().empty()) {
-        return error_info{errc::invalid_argument,
-                          "broker.endpoints: at least one endpoint is required"};
+        return error_info::for_field(errc::invalid_argument, "broker.endpoints",
+                                     "at least one endpoint is required");
     }
     std::set<std::string> names;
     for (int i = 0; i < broker.endpoints_size(); ++i) {
         const v1::Endpoint& e = broker.endpoints(i);
         if (e.host().empty()) {
-            return error_info{errc::invalid_argument,
-                              fmt::format("broker.endpoints[{}].host: must not be empty", i)};
+            return error_info::for_field(errc::invalid_argument,
+                                         fmt::format("broker.endpoints[{}].host", i),
+                                         "must not be empty");
         }
         if (e.port() < 1 || e.port() > 65535) {
-            return error_info{
-                errc::invalid_argument,
-                fmt::format("broker.endpoints[{}].port: {} is outside 1..65535", i, e.port())};
+            return error_info::for_field(errc::invalid_argument,
+                                         fmt::format("broker.endpoints[{}].port", i),
+                                         fmt::format("{} is outside 1..65535", e.port()));
         }
         if (!names.insert(e.name()).second) {
-            return error_info{errc::invalid_argument,
-                              fmt::format("broker.endpoints[{}].name: listener \"{}\" appears "
-                                          "twice",
-                                          i, e.name())};
+            return error_info::for_field(errc::invalid_argument,
+                                         fmt::format("broker.endpoints[{}].name", i),
+                                         fmt::format("listener \"{}\" appears "
+                                                     "twice",
+                                                     e.name()));
         }
     }
     v1::Broker b = broker;
@@ -333,26 +339,27 @@ result<std::optional<v1::ControllerCommand>> make_register_broker(const controll
 
     if (const v1::Broker* cur = stm.brokers().find(b.id()); cur != nullptr) {
         if (cur->state() == v1::BROKER_STATE_DECOMMISSIONED) {
-            return error_info{errc::broker_id_in_use,
-                              fmt::format("broker.id: broker {} was decommissioned; its id is "
-                                          "never reused",
-                                          b.id())};
+            return error_info::for_field(errc::broker_id_in_use, "broker.id",
+                                         fmt::format("broker {} was decommissioned; its id is "
+                                                     "never reused",
+                                                     b.id()));
         }
         if (cur->incarnation() == b.incarnation()) {
             if (same_registration(*cur, b)) {
                 return std::optional<v1::ControllerCommand>{};
             }
-            return error_info{errc::invalid_argument,
-                              fmt::format("broker.incarnation: \"{}\" is registered for broker {} "
-                                          "with other endpoints, rack, FIPS mode or version; a "
-                                          "changed broker registers with a new incarnation",
-                                          b.incarnation(), b.id())};
+            return error_info::for_field(
+                errc::invalid_argument, "broker.incarnation",
+                fmt::format("\"{}\" is registered for broker {} "
+                            "with other endpoints, rack, FIPS mode or version; a "
+                            "changed broker registers with a new incarnation",
+                            b.incarnation(), b.id()));
         }
         if (existing_alive) {
-            return error_info{errc::broker_id_in_use,
-                              fmt::format("broker.id: broker {} is held by a live process "
-                                          "(incarnation \"{}\")",
-                                          b.id(), cur->incarnation())};
+            return error_info::for_field(errc::broker_id_in_use, "broker.id",
+                                         fmt::format("broker {} is held by a live process "
+                                                     "(incarnation \"{}\")",
+                                                     b.id(), cur->incarnation()));
         }
     }
     v1::ControllerCommand cmd = new_command(meta);
@@ -366,7 +373,7 @@ result<std::optional<v1::ControllerCommand>> make_set_broker_state(const control
                                                                    const command_meta& meta) {
     const v1::Broker* cur = stm.brokers().find(id);
     if (cur == nullptr) {
-        return error_info{errc::unknown_broker, fmt::format("id: no broker {}", id)};
+        return error_info::for_field(errc::unknown_broker, "id", fmt::format("no broker {}", id));
     }
     if (auto r = check_broker_state_transition(*cur, state); !r) {
         return r.error();
@@ -384,28 +391,30 @@ result<v1::ControllerCommand> make_set_partition_leaders(
     const controller_stm& stm, const std::vector<v1::LeaderChange>& changes,
     const command_meta& meta) {
     if (changes.empty()) {
-        return error_info{errc::invalid_argument, "changes: no leader change requested"};
+        return error_info::for_field(errc::invalid_argument, "changes",
+                                     "no leader change requested");
     }
     for (size_t i = 0; i < changes.size(); ++i) {
         const v1::LeaderChange& lc = changes[i];
         const v1::Topic* t = stm.topics().find(lc.topic());
         if (t == nullptr) {
-            return error_info{
-                errc::unknown_topic,
-                fmt::format("changes[{}].topic: topic {} does not exist", i, quoted(lc.topic()))};
+            return error_info::for_field(
+                errc::unknown_topic, fmt::format("changes[{}].topic", i),
+                fmt::format("topic {} does not exist", quoted(lc.topic())));
         }
         if (lc.partition() < 0 || lc.partition() >= t->partitions_size()) {
-            return error_info{errc::invalid_argument,
-                              fmt::format("changes[{}].partition: topic \"{}\" has no partition {}",
-                                          i, lc.topic(), lc.partition())};
+            return error_info::for_field(
+                errc::invalid_argument, fmt::format("changes[{}].partition", i),
+                fmt::format("topic \"{}\" has no partition {}", lc.topic(), lc.partition()));
         }
         const auto& replicas = t->partitions(lc.partition()).replicas();
         if (lc.leader() != -1 &&
             std::find(replicas.begin(), replicas.end(), lc.leader()) == replicas.end()) {
-            return error_info{errc::invalid_argument,
-                              fmt::format("changes[{}].leader: broker {} is not a replica of "
-                                          "{}/{}",
-                                          i, lc.leader(), lc.topic(), lc.partition())};
+            return error_info::for_field(errc::invalid_argument,
+                                         fmt::format("changes[{}].leader", i),
+                                         fmt::format("broker {} is not a replica of "
+                                                     "{}/{}",
+                                                     lc.leader(), lc.topic(), lc.partition()));
         }
     }
     v1::ControllerCommand cmd = new_command(meta);
@@ -421,7 +430,8 @@ result<v1::ControllerCommand> make_set_cluster_config(const controller_stm&,
                                                       const v1::SetClusterConfigRequest& req,
                                                       const command_meta& meta) {
     if (req.upsert().empty() && req.remove().empty()) {
-        return error_info{errc::invalid_argument, "upsert: no config change requested"};
+        return error_info::for_field(errc::invalid_argument, "upsert",
+                                     "no config change requested");
     }
     const std::map<std::string, std::string> upsert(req.upsert().begin(), req.upsert().end());
     const std::set<std::string> removed(req.remove().begin(), req.remove().end());
@@ -433,14 +443,13 @@ result<v1::ControllerCommand> make_set_cluster_config(const controller_stm&,
             return canonical.error();
         }
         if (removed.count(k) > 0) {
-            return error_info{errc::invalid_argument, fmt::format("{}: both set and removed", k)};
+            return error_info::for_field(errc::invalid_argument, k, "both set and removed");
         }
         (*c->mutable_upsert())[k] = std::move(*canonical);
     }
     for (const std::string& k : removed) {
         if (cluster_config_schema().find(k) == nullptr) {
-            return error_info{errc::invalid_config,
-                              fmt::format("{}: unknown cluster config key", k)};
+            return error_info::for_field(errc::invalid_config, k, "unknown cluster config key");
         }
         c->add_remove(k);
     }
@@ -457,9 +466,9 @@ result<std::optional<v1::ControllerCommand>> make_init_cluster(const controller_
         return std::optional<v1::ControllerCommand>{};
     }
     if (!stm.cluster_uuid().empty()) {
-        return error_info{
-            errc::conflict,
-            fmt::format("cluster_uuid: the cluster already has uuid {}", stm.cluster_uuid())};
+        return error_info::for_field(
+            errc::conflict, "cluster_uuid",
+            fmt::format("the cluster already has uuid {}", stm.cluster_uuid()));
     }
     v1::ControllerCommand cmd = new_command(meta);
     cmd.mutable_init_cluster()->set_cluster_uuid(std::string(cluster_uuid));

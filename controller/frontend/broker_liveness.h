@@ -1,5 +1,5 @@
 #pragma once
-// File: controller/service/broker_liveness.h
+// File: controller/frontend/broker_liveness.h
 //
 // The leader's view of which brokers are alive: the last heartbeat of each
 // (id, incarnation) and the revision it reported applied. Volatile and
@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-namespace fjord::service {
+namespace fjord::frontend {
 
 class broker_liveness {
   public:
@@ -47,4 +47,4 @@ class broker_liveness {
     clock::time_point _since{};
 };
 
-}  // namespace fjord::service
+}  // namespace fjord::frontend

@@ -1,5 +1,5 @@
 #pragma once
-// File: controller/server/raft_loop.h
+// File: controller/loop/raft_loop.h
 //
 // The ready loop: the one thread that owns a member's Raft node, its durable
 // log and the state machine's apply path, and runs the ready contract of
@@ -64,9 +64,10 @@
 #include <thread>
 
 #include "common/metrics.h"
+#include "controller/loop/loop_port.h"
+#include "controller/loop/state_machine.h"
 #include "controller/raft/node.h"
 #include "controller/raft/transport.h"
-#include "controller/server/state_machine.h"
 
 namespace fjord::server {
 
@@ -87,26 +88,6 @@ struct raft_loop_options {
     uint64_t incarnation = 0;
 };
 
-/// A point-in-time view of the member, for Status and metrics.
-struct loop_status {
-    node_id id;
-    node_id leader;
-    raft::role role = raft::role::follower;
-    term_id term;
-    log_index commit;
-    log_index applied;
-    log_index last_index;
-    log_index snapshot_index;
-    raft::conf_state conf;
-    struct peer {
-        node_id id;
-        log_index match;
-        std::string state;
-        bool active = false;  ///< heard from within the last election timeout
-    };
-    std::vector<peer> progress;  // leader only
-};
-
 /// The loop's metrics, registered in the registry given to the constructor
 /// (updated on the loop thread, read by the /metrics handler).
 struct loop_metrics {
@@ -119,12 +100,8 @@ struct loop_metrics {
     metrics::counter& snapshots;
 };
 
-class raft_loop {
+class raft_loop final : public loop_port {
   public:
-    using clock = std::chrono::steady_clock;
-    template <typename T>
-    using completion = std::function<void(result<T>)>;
-
     /// Called on the loop thread after each batch of applies, and when
     /// leadership or role changes (observers must not block).
     using observer = std::function<void()>;
@@ -145,23 +122,23 @@ class raft_loop {
     void deliver(raft::message m);
     std::future<result<void>> propose(std::string data);
     /// As above, resolving through `done`, or timed_out at `deadline`.
-    void propose(std::string data, clock::time_point deadline, completion<void> done);
+    void propose(std::string data, clock::time_point deadline, completion<void> done) override;
     /// Resolves with a read index once this member has applied it: a read of
     /// the local state from then on is linearizable.
-    std::future<result<log_index>> read_index();
+    std::future<result<log_index>> read_index() override;
     void read_index(clock::time_point deadline, completion<log_index> done);
-    std::future<result<void>> propose_conf_change(raft::conf_change cc);
-    std::future<result<void>> transfer_leadership(node_id to);
-    std::future<result<log_index>> take_snapshot();
-    std::future<loop_status> status();
+    std::future<result<void>> propose_conf_change(raft::conf_change cc) override;
+    std::future<result<void>> transfer_leadership(node_id to) override;
+    std::future<result<log_index>> take_snapshot() override;
+    std::future<loop_status> status() override;
     /// Runs `fn` on the loop thread (between readies); false (and `fn` is
     /// dropped) once the loop is stopping.
     bool post(std::function<void()> fn);
 
     // --- cheap, thread-safe observations (may be stale) ---
     node_id id() const { return _id; }
-    node_id leader() const { return node_id{_leader.load()}; }
-    bool is_leader() const { return _leader.load() == _id.value(); }
+    node_id leader() const override { return node_id{_leader.load()}; }
+    bool is_leader() const override { return _leader.load() == _id.value(); }
     term_id term() const { return term_id{_term.load()}; }
     log_index applied() const { return log_index{_applied.load()}; }
     log_index commit() const { return log_index{_commit.load()}; }

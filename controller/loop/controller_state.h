@@ -1,5 +1,5 @@
 #pragma once
-// File: controller/server/controller_state.h
+// File: controller/loop/controller_state.h
 //
 // The controller's state machine as the ready loop and the service see it:
 // controller_stm behind a reader-writer lock.
@@ -18,7 +18,7 @@
 #include <shared_mutex>
 
 #include "common/rw_mutex.h"
-#include "controller/server/state_machine.h"
+#include "controller/loop/state_machine.h"
 #include "controller/stm/controller_stm.h"
 
 namespace fjord::server {

@@ -1,4 +1,4 @@
-// File: controller/server/raft_loop_test.cc
+// File: controller/loop/raft_loop_test.cc
 //
 // The production ready loop, three members in one process, driven
 // deterministically (raft_loop::run_once with a fake clock) over an
@@ -22,9 +22,9 @@
 #include <fmt/format.h>
 
 #include "common/metrics.h"
+#include "controller/loop/raft_loop.h"
 #include "controller/raft/errc.h"
 #include "controller/raft/memory_storage.h"
-#include "controller/server/raft_loop.h"
 
 namespace fjord::server {
 namespace {

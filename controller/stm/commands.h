@@ -1,8 +1,9 @@
 #pragma once
-// File: controller/stm/validation.h
+// File: controller/stm/commands.h
 //
-// What the frontend runs before proposing: pure validation of a request
-// against the applied state, and the builder of the command to propose
+// The command builders: what the frontend (controller/frontend) runs before
+// proposing. Each checks a request against the applied state and builds the
+// command to propose
 // (placement, canonical config values and the proposer's principal and clock
 // filled in). Every function reads only its arguments, so the frontend may
 // call them on the leader's loop against controller_stm's tables, and then
@@ -10,8 +11,9 @@
 // have changed meanwhile, with the same error (some shared checks live here
 // for that reason).
 //
-// Errors are errc values with a "<field>: <reason>" detail relative to the
-// request item (errc.h); the service prefixes the item's position.
+// Errors are errc values (common/cluster/errc.h); one about a request field
+// names it (error_info::for_field, relative to the request item: detail
+// "<field>: <reason>"), and the service prefixes the item's position.
 //
 // Builders that may find nothing to do (the state already is what was asked)
 // return an empty optional: the frontend answers success without proposing.

@@ -1,5 +1,5 @@
 #pragma once
-// File: controller/server/state_machine.h
+// File: controller/loop/state_machine.h
 //
 // What the ready loop applies committed entries to. The loop calls these on
 // its own thread only, in log order; an implementation that is read from

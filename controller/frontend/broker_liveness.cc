@@ -1,6 +1,8 @@
-#include "controller/service/broker_liveness.h"
+// File: controller/frontend/broker_liveness.cc
 
-namespace fjord::service {
+#include "controller/frontend/broker_liveness.h"
+
+namespace fjord::frontend {
 
 void broker_liveness::reset(clock::time_point now) {
     std::lock_guard g(_mu);
@@ -39,4 +41,4 @@ broker_liveness::view broker_liveness::get(int32_t id, const std::string& incarn
     return v;
 }
 
-}  // namespace fjord::service
+}  // namespace fjord::frontend

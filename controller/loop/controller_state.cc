@@ -1,4 +1,4 @@
-#include "controller/server/controller_state.h"
+#include "controller/loop/controller_state.h"
 
 #include "common/log.h"
 

@@ -1,0 +1,121 @@
+// File: controller/frontend/cluster_config.cc
+//
+// The cluster config domain of the frontend (cluster_config.h).
+
+#include "controller/frontend/cluster_config.h"
+
+#include <memory>
+
+#include "common/cluster/config_schema.h"
+
+namespace fjord::frontend {
+
+void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const command_meta& meta,
+                        then_fn<result<config_outcome>> then) {
+    if (auto r = check_session(req.session()); !r) {
+        then(r.error());
+        return;
+    }
+    const auto ses = req.validate_only() ? std::nullopt : command_session(req.session(), 0);
+    std::optional<result<void>> prior;
+    const auto check = [&] {
+        return c.state().read(
+            [&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
+                if (ses && (prior = s.sessions().prior(*ses))) {
+                    return v1::ControllerCommand{};  // a retry: answered below
+                }
+                return controller::make_set_cluster_config(s, req, meta);
+            });
+    };
+    auto cmd = check();
+    if (!cmd && !req.validate_only()) {
+        // A refusal must not rest on stale tables (see core::run_batch).
+        if (auto barrier = c.linearize(v1::ReadOptions{}); !barrier) {
+            cmd = barrier.error();
+        } else {
+            cmd = check();
+        }
+    }
+    if (!cmd) {
+        config_outcome out;
+        out.outcome = cmd.error();
+        // The builder stops at the first bad key; check the others alone.
+        const auto alone = [&](const std::string& k, v1::SetClusterConfigRequest one) {
+            if (k == cmd.error().field) {
+                return;
+            }
+            auto r = c.state().read([&](const controller::controller_stm& s) {
+                return controller::make_set_cluster_config(s, one, meta);
+            });
+            if (!r) {
+                out.alone.emplace(k, r.error());
+            }
+        };
+        for (const auto& [k, v] : req.upsert()) {
+            v1::SetClusterConfigRequest one;
+            (*one.mutable_upsert())[k] = v;
+            alone(k, std::move(one));
+        }
+        for (const auto& k : req.remove()) {
+            if (req.upsert().count(k) > 0) {
+                continue;  // one answer per key: the upsert's
+            }
+            v1::SetClusterConfigRequest one;
+            one.add_remove(k);
+            alone(k, std::move(one));
+        }
+        out.revision = c.revision();
+        then(std::move(out));
+        return;
+    }
+    bool needs_restart = false;
+    for (const auto& [k, v] : req.upsert()) {
+        if (const auto* p = cluster::cluster_config_schema().find(k); p && p->needs_restart) {
+            needs_restart = true;
+        }
+    }
+    auto done = [&c, needs_restart, then = std::move(then)](result<void> outcome) {
+        config_outcome out;
+        out.outcome = std::move(outcome);
+        out.needs_restart = needs_restart;
+        out.revision = c.revision();
+        then(std::move(out));
+    };
+    if (prior) {
+        done(std::move(*prior));
+    } else if (req.validate_only()) {
+        done(ok());
+    } else {
+        if (ses) {
+            *cmd->mutable_session() = *ses;
+        }
+        c.propose_one(*cmd, std::move(done));
+    }
+}
+
+result<v1::GetClusterConfigResponse> get_cluster_config(core& c,
+                                                        const v1::GetClusterConfigRequest& req) {
+    if (auto r = c.linearize(req.read()); !r) {
+        return r.error();
+    }
+    v1::GetClusterConfigResponse resp;
+    const std::vector<std::string> keys(req.keys().begin(), req.keys().end());
+    auto entries = c.state().read([&](const controller::controller_stm& s) {
+        resp.set_revision(s.revision().value());
+        return s.cluster_config().effective(keys);
+    });
+    if (!entries) {
+        return entries.error();
+    }
+    for (auto& e : *entries) {
+        *resp.add_entries() = std::move(e);
+    }
+    if (req.include_schema()) {
+        for (auto& p : cluster::cluster_config_schema().to_proto()) {
+            *resp.add_schema() = std::move(p);
+        }
+    }
+    return resp;
+}
+
+}  // namespace fjord::frontend

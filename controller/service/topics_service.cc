@@ -1,0 +1,143 @@
+// File: controller/service/topics_service.cc
+//
+// The topics adapters: CreateTopics, DeleteTopics, AlterTopicConfigs,
+// CreatePartitions (writes, one ItemResult per item) and ListTopics.
+
+#include "controller/frontend/topics.h"
+#include "controller/service/adapter.h"
+
+namespace fjord::service {
+namespace {
+
+/// Fills each item's result from the frontend's outcomes.
+template <typename Items>
+void fill_items(Items* items, const std::vector<result<void>>& outcomes, const char* list,
+                bool scalar_items = false) {
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        *items->Mutable(static_cast<int>(i))->mutable_result() =
+            outcomes[i] ? ok_item() : to_item_result(outcomes[i].error(), list, i, scalar_items);
+    }
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* controller_service::CreateTopics(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* in,
+                                                           grpc::ByteBuffer* out) {
+    return serve<v1::CreateTopicsRequest, v1::CreateTopicsResponse>(
+        ctx, in, out, "CreateTopics", &controller_service::CreateTopics_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::DeleteTopics(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* in,
+                                                           grpc::ByteBuffer* out) {
+    return serve<v1::DeleteTopicsRequest, v1::DeleteTopicsResponse>(
+        ctx, in, out, "DeleteTopics", &controller_service::DeleteTopics_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::AlterTopicConfigs(grpc::CallbackServerContext* ctx,
+                                                                const grpc::ByteBuffer* in,
+                                                                grpc::ByteBuffer* out) {
+    return serve<v1::AlterTopicConfigsRequest, v1::AlterTopicConfigsResponse>(
+        ctx, in, out, "AlterTopicConfigs", &controller_service::AlterTopicConfigs_async);
+}
+
+grpc::ServerUnaryReactor* controller_service::CreatePartitions(grpc::CallbackServerContext* ctx,
+                                                               const grpc::ByteBuffer* in,
+                                                               grpc::ByteBuffer* out) {
+    return serve<v1::CreatePartitionsRequest, v1::CreatePartitionsResponse>(
+        ctx, in, out, "CreatePartitions", &controller_service::CreatePartitions_async);
+}
+
+void controller_service::CreateTopics_async(
+    call<v1::CreateTopicsRequest, v1::CreateTopicsResponse>& c) {
+    if (forward_async(c, &stub::async::CreateTopics, "CreateTopics")) {
+        return;
+    }
+    frontend::create_topics(_core, c.req, meta(c.ctx), [&c](result<frontend::created_topics> r) {
+        if (!r) {
+            c.reply(to_grpc_status(r.error()));
+            return;
+        }
+        for (size_t i = 0; i < r->items.size(); ++i) {
+            auto* t = c.resp.add_topics();
+            t->set_name(c.req.topics(static_cast<int>(i)).name());
+            if (r->topics[i]) {
+                *t->mutable_topic() = std::move(*r->topics[i]);
+            }
+        }
+        fill_items(c.resp.mutable_topics(), r->items, "topics");
+        c.resp.set_revision(r->revision);
+        c.reply(grpc::Status::OK);
+    });
+}
+
+void controller_service::DeleteTopics_async(
+    call<v1::DeleteTopicsRequest, v1::DeleteTopicsResponse>& c) {
+    if (forward_async(c, &stub::async::DeleteTopics, "DeleteTopics")) {
+        return;
+    }
+    frontend::delete_topics(_core, c.req, meta(c.ctx), [&c](result<frontend::batch_outcome> r) {
+        if (!r) {
+            c.reply(to_grpc_status(r.error()));
+            return;
+        }
+        for (const auto& name : c.req.names()) {
+            c.resp.add_topics()->set_name(name);
+        }
+        fill_items(c.resp.mutable_topics(), r->items, "names", true);
+        c.resp.set_revision(r->revision);
+        c.reply(grpc::Status::OK);
+    });
+}
+
+void controller_service::AlterTopicConfigs_async(
+    call<v1::AlterTopicConfigsRequest, v1::AlterTopicConfigsResponse>& c) {
+    if (forward_async(c, &stub::async::AlterTopicConfigs, "AlterTopicConfigs")) {
+        return;
+    }
+    frontend::alter_topic_configs(_core, c.req, meta(c.ctx),
+                                  [&c](result<frontend::batch_outcome> r) {
+                                      if (!r) {
+                                          c.reply(to_grpc_status(r.error()));
+                                          return;
+                                      }
+                                      for (const auto& item : c.req.topics()) {
+                                          c.resp.add_topics()->set_name(item.name());
+                                      }
+                                      fill_items(c.resp.mutable_topics(), r->items, "topics");
+                                      c.resp.set_revision(r->revision);
+                                      c.reply(grpc::Status::OK);
+                                  });
+}
+
+void controller_service::CreatePartitions_async(
+    call<v1::CreatePartitionsRequest, v1::CreatePartitionsResponse>& c) {
+    if (forward_async(c, &stub::async::CreatePartitions, "CreatePartitions")) {
+        return;
+    }
+    frontend::create_partitions(_core, c.req, meta(c.ctx), [&c](result<frontend::batch_outcome> r) {
+        if (!r) {
+            c.reply(to_grpc_status(r.error()));
+            return;
+        }
+        for (const auto& item : c.req.topics()) {
+            c.resp.add_topics()->set_name(item.name());
+        }
+        fill_items(c.resp.mutable_topics(), r->items, "topics");
+        c.resp.set_revision(r->revision);
+        c.reply(grpc::Status::OK);
+    });
+}
+
+grpc::Status controller_service::ListTopics(grpc::ServerContext*, const v1::ListTopicsRequest* req,
+                                            v1::ListTopicsResponse* resp) {
+    auto r = frontend::list_topics(_core, *req);
+    if (!r) {
+        return finish("ListTopics", to_grpc_status(r.error()));
+    }
+    *resp = std::move(*r);
+    return finish("ListTopics", grpc::Status::OK);
+}
+
+}  // namespace fjord::service

@@ -1,0 +1,109 @@
+// File: controller/service/watch_service.cc
+//
+// Watch: a snapshot (from revision 0, or when the changes asked for are no
+// longer retained), then every applied change, in order, grouped by
+// revision; only from a member that has proven it is current.
+
+#include <thread>
+
+#include "controller/service/adapter.h"
+
+namespace fjord::service {
+
+using clock = std::chrono::steady_clock;
+
+grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                                       grpc::ServerWriter<v1::WatchEvent>* writer) {
+    const auto cancelled = [&] { return _core.stopping() || ctx->IsCancelled(); };
+    // A watcher acts on what it is sent (a broker creates and deletes data
+    // on it), so the stream starts only from a member that has proven it
+    // is current: a ReadIndex, as for a linearizable read. A member that is
+    // partitioned, behind or without a leader fails the call, with the
+    // leader hint, and the watcher tries another. One that has just started
+    // or lost its leader learns of one within an election timeout: that is
+    // waited for (up to the read timeout), not turned into a failure.
+    if (_core.stopping()) {
+        return finish("Watch", {grpc::StatusCode::UNAVAILABLE, "controller shutting down"});
+    }
+    const auto barrier_deadline = clock::now() + _core.opts().read_timeout;
+    auto r = _core.linearize(v1::ReadOptions{});
+    while (!r && to_error_code(r.error().code) == v1::NOT_LEADER &&
+           clock::now() + std::chrono::milliseconds(20) < barrier_deadline && !cancelled()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        r = _core.linearize(v1::ReadOptions{});
+    }
+    if (!r) {
+        const grpc::Status hint = not_leader(ctx);  // adds the leader's id and address
+        if (to_error_code(r.error().code) == v1::NOT_LEADER) {
+            return finish("Watch", hint);
+        }
+        return finish(
+            "Watch",
+            {grpc::StatusCode::UNAVAILABLE,
+             fmt::format("this member cannot confirm that its state is current ({}); {}",
+                         r.error().detail.empty() ? r.error().code.message() : r.error().detail,
+                         hint.error_message())});
+    }
+    revision_id last{req->from_revision()};
+    auto send_snapshot = [&]() {
+        // Serialized under the read lock (no copy of the tables), parsed
+        // outside it: the raft loop's applies wait for that lock, and at a
+        // million partitions a copy held it long enough to cost the leader
+        // its lease.
+        const std::string bytes =
+            _core.state().read([&](const controller::controller_stm& s) { return s.snapshot(); });
+        v1::WatchEvent ev;
+        if (!ev.mutable_snapshot()->ParseFromString(bytes)) {
+            return false;
+        }
+        last = revision_id{ev.snapshot().revision()};
+        ev.set_revision_complete(true);
+        return writer->Write(ev);
+    };
+    if (last == revision_id{0}) {
+        if (!send_snapshot()) {
+            return finish("Watch", grpc::Status::OK);
+        }
+    }
+    // A member that loses its leader (partitioned, or the group has no
+    // quorum) stops learning commits, and a watcher kept on it would stay
+    // behind for as long as the partition lasts: after an election timeout
+    // without a leader the stream ends, and the watcher goes to a member
+    // that can prove it is current (the barrier above).
+    std::optional<clock::time_point> leaderless_since;
+    while (!cancelled()) {
+        if (_core.loop().leader() != no_node) {
+            leaderless_since.reset();
+        } else if (!leaderless_since) {
+            leaderless_since = clock::now();
+        } else if (clock::now() - *leaderless_since >= _core.opts().election_timeout) {
+            return finish("Watch", {grpc::StatusCode::UNAVAILABLE,
+                                    "this member has lost its leader; its state may be behind"});
+        }
+        auto deltas = _core.state().read(
+            [&](const controller::controller_stm& s) { return s.changes_after(last); });
+        if (!deltas) {
+            // The changes after `last` are no longer retained: start over.
+            if (!send_snapshot()) {
+                break;
+            }
+            continue;
+        }
+        for (size_t i = 0; i < deltas->size(); ++i) {
+            v1::WatchEvent ev;
+            last = revision_id{(*deltas)[i].revision()};
+            ev.set_revision_complete(i + 1 == deltas->size() ||
+                                     (*deltas)[i + 1].revision() != (*deltas)[i].revision());
+            *ev.mutable_delta() = std::move((*deltas)[i]);
+            if (!writer->Write(ev)) {
+                return finish("Watch", grpc::Status::OK);
+            }
+        }
+        _core.state().wait_for_revision(last, clock::now() + std::chrono::seconds(1), cancelled);
+    }
+    return finish("Watch", _core.stopping() ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                           "controller shutting down")
+                                            : grpc::Status::OK);
+}
+
+}  // namespace fjord::service
