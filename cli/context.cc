@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -151,9 +152,16 @@ bool cli_context::prepare() {
     return true;
 }
 
-controller_client& cli_context::client() {
+std::unique_ptr<ctl> make_controller_client(const settings& s) {
+    controller_client::options o;
+    o.attempt_timeout = s.command_timeout;
+    o.max_attempts = std::numeric_limits<size_t>::max();
+    return std::make_unique<ctl>(s.controllers, o);
+}
+
+ctl& cli_context::client() {
     if (!_client) {
-        _client = std::make_unique<controller_client>(_settings);
+        _client = make_controller_client(_settings);
     }
     return *_client;
 }

@@ -10,14 +10,25 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
-#include "cli/client/controller_client.h"
 #include "cli/exit_codes.h"
 #include "cli/output/printer.h"
 #include "cli/settings.h"
+#include "common/controller_client/blocking.h"
 
 namespace fjord::cli {
+
+namespace v1 = fjord::controller::v1;
+
+/// The controller client's calls, as commands name them: ctx.call(&ctl::list_topics, req).
+using ctl = controller_client::client;
+
+/// The controller client for `s`: each attempt limited to command_timeout,
+/// retried until retry_timeout (common/controller_client/retry_rule.h says
+/// which failures are retried at all).
+std::unique_ptr<ctl> make_controller_client(const settings& s);
 
 class cli_context {
   public:
@@ -45,7 +56,11 @@ class cli_context {
     /// cluster or writing anything; false for every other format.
     bool print_schema(std::string_view schema) const;
     const settings& cfg() const { return _settings; }
-    controller_client& client();
+    /// One controller call, waited for (the client is created on first use).
+    template <typename Arg, typename Resp>
+    result<Resp> call(controller_client::method<Arg, Resp> m, std::type_identity_t<Arg> arg) {
+        return controller_client::wait_for(client(), m, std::move(arg), _settings.retry_timeout);
+    }
 
     /// The process environment (captured by prepare/prepare_output).
     const env_map& env() const { return _env; }
@@ -72,7 +87,9 @@ class cli_context {
     std::string _profile_name;
     std::string _profile_source;
     output_format _format = output_format::text;
-    std::unique_ptr<controller_client> _client;
+    ctl& client();
+
+    std::unique_ptr<ctl> _client;
     exit_code _code = exit_code::ok;
 };
 

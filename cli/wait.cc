@@ -28,7 +28,7 @@ bool wait_for_brokers(cli_context& ctx, uint64_t revision, std::chrono::millisec
     for (;;) {
         v1::ListBrokersRequest req;
         req.set_applied_at_least(revision);
-        auto resp = ctx.client().list_brokers(req);
+        auto resp = ctx.call(&ctl::list_brokers, req);
         if (!resp) {
             ctx.fail(exit_code::failed, fmt::format("--wait: {}", resp.error().detail));
             return false;

@@ -43,17 +43,17 @@ void run_info(cli_context& ctx, const info_options& o) {
         return;
     }
     const bool all = !o.cluster && !o.brokers && !o.topics;
-    auto st = ctx.client().status(v1::StatusRequest{});
+    auto st = ctx.call(&ctl::status, v1::StatusRequest{});
     if (!st) {
         ctx.fail(exit_code::failed, st.error().detail);
         return;
     }
-    auto brokers = ctx.client().list_brokers(v1::ListBrokersRequest{});
+    auto brokers = ctx.call(&ctl::list_brokers, v1::ListBrokersRequest{});
     if (!brokers) {
         ctx.fail(exit_code::failed, brokers.error().detail);
         return;
     }
-    auto topics = ctx.client().list_topics(v1::ListTopicsRequest{});
+    auto topics = ctx.call(&ctl::list_topics, v1::ListTopicsRequest{});
     if (!topics) {
         ctx.fail(exit_code::failed, topics.error().detail);
         return;
@@ -127,15 +127,15 @@ struct health_report {
 
 result<health_report> check_health(cli_context& ctx) {
     health_report h;
-    auto st = ctx.client().status(v1::StatusRequest{});
+    auto st = ctx.call(&ctl::status, v1::StatusRequest{});
     if (!st) {
         return st.error();
     }
-    auto brokers = ctx.client().list_brokers(v1::ListBrokersRequest{});
+    auto brokers = ctx.call(&ctl::list_brokers, v1::ListBrokersRequest{});
     if (!brokers) {
         return brokers.error();
     }
-    auto topics = ctx.client().list_topics(v1::ListTopicsRequest{});
+    auto topics = ctx.call(&ctl::list_topics, v1::ListTopicsRequest{});
     if (!topics) {
         return topics.error();
     }
@@ -228,7 +228,7 @@ result<v1::GetClusterConfigResponse> get_config(cli_context& ctx, std::vector<st
         req.add_keys(std::move(k));
     }
     req.set_include_schema(true);
-    return ctx.client().get_cluster_config(req);
+    return ctx.call(&ctl::get_cluster_config, req);
 }
 
 /// Applies upserts (value "" = reset to default) and removals; prints rpk's
@@ -247,7 +247,7 @@ uint64_t apply_config(cli_context& ctx, const std::map<std::string, std::string>
     for (const auto& k : removes) {
         req.add_remove(k);
     }
-    auto resp = ctx.client().set_cluster_config(req);
+    auto resp = ctx.call(&ctl::set_cluster_config, req);
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return 0;
@@ -536,7 +536,7 @@ void run_config_status(cli_context& ctx) {
     }
     v1::ListBrokersRequest req;
     req.set_applied_at_least(version);
-    auto brokers = ctx.client().list_brokers(req);
+    auto brokers = ctx.call(&ctl::list_brokers, req);
     if (!brokers) {
         ctx.fail(exit_code::failed, brokers.error().detail);
         return;

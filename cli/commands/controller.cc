@@ -54,7 +54,7 @@ void run_status(cli_context& ctx) {
                      "\"peer_address\": string, \"match_index\": int, \"state\": string}]}\n";
         return;
     }
-    auto st = ctx.client().status(v1::StatusRequest{});
+    auto st = ctx.call(&ctl::status, v1::StatusRequest{});
     if (!st) {
         ctx.fail(exit_code::failed, st.error().detail);
         return;
@@ -63,7 +63,7 @@ void run_status(cli_context& ctx) {
     if (st->leader_id() != 0 && st->leader_id() != st->node_id()) {
         for (const auto& m : st->members()) {
             if (m.member().id() == st->leader_id() && !m.member().api_address().empty()) {
-                if (auto from_leader = ctx.client().status_of(m.member().api_address())) {
+                if (auto from_leader = ctx.call(&ctl::status_of, m.member().api_address())) {
                     st = std::move(from_leader);
                 }
                 break;
@@ -138,7 +138,7 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
         req.mutable_member()->set_peer_address(ao->peer);
         req.mutable_member()->set_api_address(ao->api);
         req.set_as_learner(ao->learner);
-        auto r = ctx.client().add_member(req);
+        auto r = ctx.call(&ctl::add_member, req);
         if (!r) {
             ctx.fail(exit_code::failed, r.error().detail);
             return;
@@ -155,7 +155,7 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
         }
         v1::RemoveMemberRequest req;
         req.set_id(*rid);
-        auto r = ctx.client().remove_member(req);
+        auto r = ctx.call(&ctl::remove_member, req);
         if (!r) {
             ctx.fail(exit_code::failed, r.error().detail);
             return;
@@ -173,7 +173,7 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
         }
         v1::TransferLeadershipRequest req;
         req.set_to(*to);
-        auto r = ctx.client().transfer_leadership(req);
+        auto r = ctx.call(&ctl::transfer_leadership, req);
         if (!r) {
             ctx.fail(exit_code::failed, r.error().detail);
             return;

@@ -17,12 +17,8 @@
 // prints one compact JSON object per line (a produced record's partition,
 // offset and timestamp; a consumed record as rpk's JSON).
 //
-// Format strings: %t topic, %T its length, %k key, %K its length, %v value,
-// %V its length, %p partition, %o offset, %d timestamp (ms), %H header
-// count, %h headers (k:v, comma-separated), %% a percent sign; the escapes
-// \n \t \r \\ \" \0. For produce, -f says how stdin is split: %t %k %v %p
-// are read up to the text that follows them in the format, so the default
-// `%v\n` produces one record per line.
+// Format strings (-f, and produce's -o/--output-format): the language of
+// cli/records/format.h, which also splits produce's stdin into records.
 //
 // Exit codes: 0 all records produced / the consume ended as asked (-n, an
 // end offset, Ctrl-C); 1 a record was not produced or the consumer hit an
@@ -31,6 +27,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <csignal>
@@ -51,6 +48,7 @@
 #include "cli/commands/commands.h"
 #include "cli/context.h"
 #include "cli/kafka/rdkafka.h"
+#include "cli/records/format.h"
 
 namespace fjord::cli {
 namespace {
@@ -67,139 +65,10 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
     return out;
 }
 
-/// Backslash escapes of a format string, as the shell passes them.
-std::string unescape(const std::string& in) {
-    std::string out;
-    for (size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '\\' || i + 1 == in.size()) {
-            out += in[i];
-            continue;
-        }
-        switch (in[++i]) {
-            case 'n':
-                out += '\n';
-                break;
-            case 't':
-                out += '\t';
-                break;
-            case 'r':
-                out += '\r';
-                break;
-            case '0':
-                out += '\0';
-                break;
-            default:
-                out += in[i];
-        }
-    }
-    return out;
-}
-
-/// A format string as literal text and %-fields.
-struct token {
-    char field = 0;  ///< 0: literal `text`
-    std::string text;
-};
-
-result<std::vector<token>> parse_format(const std::string& raw, const std::string& allowed,
-                                        const char* flag) {
-    const std::string f = unescape(raw);
-    std::vector<token> out;
-    for (size_t i = 0; i < f.size(); ++i) {
-        if (f[i] != '%') {
-            if (out.empty() || out.back().field != 0) {
-                out.push_back({});
-            }
-            out.back().text += f[i];
-            continue;
-        }
-        if (i + 1 == f.size()) {
-            return error_info(std::make_error_code(std::errc::invalid_argument),
-                              fmt::format("{}: a lone % at the end of \"{}\"", flag, raw));
-        }
-        const char c = f[++i];
-        if (c == '%') {
-            if (out.empty() || out.back().field != 0) {
-                out.push_back({});
-            }
-            out.back().text += '%';
-        } else if (allowed.find(c) == std::string::npos) {
-            return error_info(
-                std::make_error_code(std::errc::invalid_argument),
-                fmt::format("{}: %{} is not supported here (supported: {})", flag, c, [&] {
-                    std::string s;
-                    for (char a : allowed) {
-                        s += (s.empty() ? "%" : " %") + std::string(1, a);
-                    }
-                    return s;
-                }()));
-        } else {
-            out.push_back({c, {}});
-        }
-    }
-    return out;
-}
-
-/// What a format string can print of one record.
-struct record_view {
-    std::string topic;
-    std::optional<std::string> key;
-    std::optional<std::string> value;
-    int32_t partition = -1;
-    int64_t offset = -1;
-    int64_t timestamp = -1;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
-
-std::string render(const std::vector<token>& fmt_tokens, const record_view& r) {
-    std::string out;
-    for (const auto& t : fmt_tokens) {
-        switch (t.field) {
-            case 0:
-                out += t.text;
-                break;
-            case 't':
-                out += r.topic;
-                break;
-            case 'T':
-                out += std::to_string(r.topic.size());
-                break;
-            case 'k':
-                out += r.key.value_or("");
-                break;
-            case 'K':
-                out += std::to_string(r.key ? r.key->size() : 0);
-                break;
-            case 'v':
-                out += r.value.value_or("");
-                break;
-            case 'V':
-                out += std::to_string(r.value ? r.value->size() : 0);
-                break;
-            case 'p':
-                out += std::to_string(r.partition);
-                break;
-            case 'o':
-                out += std::to_string(r.offset);
-                break;
-            case 'd':
-                out += std::to_string(r.timestamp);
-                break;
-            case 'H':
-                out += std::to_string(r.headers.size());
-                break;
-            case 'h': {
-                std::string hs;
-                for (const auto& [k, v] : r.headers) {
-                    hs += (hs.empty() ? "" : ",") + k + ":" + v;
-                }
-                out += hs;
-                break;
-            }
-        }
-    }
-    return out;
-}
+using records::parse_format;
+using records::record_view;
+using records::render;
+using records::token;
 
 nlohmann::ordered_json record_json(const record_view& r, bool meta_only) {
     nlohmann::ordered_json j;
@@ -348,53 +217,37 @@ void delivered_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     std::cout.flush();
 }
 
-/// Splits stdin into records by the input format. Returns false at the end
-/// of input (or on a read error, reported through `error`).
+/// Splits stdin into records by the input format (record_splitter).
 class record_reader {
   public:
     /// `idle` runs every 100 ms while stdin has nothing to read (the
     /// producer's delivery reports are served there, so acknowledgements
     /// print while a terminal waits for the next line).
     record_reader(std::vector<token> f, std::function<void()> idle)
-        : _format(std::move(f)), _idle(std::move(idle)) {}
+        : _split(std::move(f)), _idle(std::move(idle)) {}
 
-    /// The next record's fields ('t', 'k', 'v', 'p' → text).
-    std::optional<std::map<char, std::string>> next() {
+    /// The next record's fields ('t', 'k', 'v', 'p' → text); nullopt at the
+    /// end of input (or on a read error, or Ctrl-C).
+    std::optional<records::record_splitter::fields> next() {
         for (;;) {
-            if (auto r = try_parse()) {
+            if (auto r = _split.next()) {
                 return r;
             }
-            if (_eof) {
-                if (_pos < _buf.size()) {
-                    // A last record without the format's final delimiter.
-                    _buf += trailing_literal();
-                    if (auto r = try_parse()) {
-                        return r;
-                    }
-                    _pos = _buf.size();
-                }
-                return std::nullopt;
+            if (_split.input_ended()) {
+                return _split.last();
             }
             fill();
         }
     }
 
   private:
-    std::string trailing_literal() const {
-        return !_format.empty() && _format.back().field == 0 ? _format.back().text : "";
-    }
-
     void fill() {
-        if (_pos > (1u << 20)) {
-            _buf.erase(0, _pos);
-            _pos = 0;
-        }
         char chunk[65536];
         for (;;) {
             pollfd in{STDIN_FILENO, POLLIN, 0};
             const int ready = ::poll(&in, 1, 100);
             if (g_interrupted) {
-                _eof = true;
+                _split.end_input();
                 return;
             }
             if (ready == 0 || (ready < 0 && errno == EINTR)) {
@@ -403,124 +256,83 @@ class record_reader {
             }
             const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
             if (n > 0) {
-                _buf.append(chunk, static_cast<size_t>(n));
+                _split.feed(std::string_view(chunk, static_cast<size_t>(n)));
                 return;
             }
             if (n < 0 && errno == EINTR && !g_interrupted) {  // another signal
                 continue;
             }
-            _eof = true;
+            _split.end_input();
             return;
         }
     }
 
-    std::optional<std::map<char, std::string>> try_parse() {
-        std::map<char, std::string> fields;
-        size_t at = _pos;
-        if (at >= _buf.size()) {
-            return std::nullopt;
-        }
-        for (size_t i = 0; i < _format.size(); ++i) {
-            const token& t = _format[i];
-            if (t.field == 0) {
-                if (_buf.compare(at, t.text.size(), t.text) != 0) {
-                    if (_buf.size() - at < t.text.size()) {
-                        return std::nullopt;  // wait for more input
-                    }
-                    // Text that does not match the format: skip a byte so
-                    // the reader never loops; the record is malformed.
-                    _pos = at + 1;
-                    return std::nullopt;
-                }
-                at += t.text.size();
-                continue;
-            }
-            if (i + 1 == _format.size()) {
-                if (!_eof) {
-                    return std::nullopt;  // a trailing field takes the rest
-                }
-                fields[t.field] = _buf.substr(at);
-                at = _buf.size();
-                continue;
-            }
-            const std::string& until = _format[i + 1].text;
-            const size_t end = _buf.find(until, at);
-            if (end == std::string::npos) {
-                return std::nullopt;
-            }
-            fields[t.field] = _buf.substr(at, end - at);
-            at = end;
-        }
-        _pos = at;
-        return fields;
-    }
-
-    std::vector<token> _format;
+    records::record_splitter _split;
     std::function<void()> _idle;
-    std::string _buf;
-    size_t _pos = 0;
-    bool _eof = false;
 };
 
-void run_produce(cli_context& ctx, const produce_options& o) {
-    if (ctx.print_schema("one per produced record (--format json): {\"topic\": string, "
-                         "\"partition\": int, \"offset\": int, \"timestamp\": int}")) {
-        return;
-    }
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// The checked flags of one produce.
+struct produce_plan {
+    std::vector<token> in;   ///< -f: how stdin splits into records
+    std::vector<token> out;  ///< -o: what each delivery prints
+    header_list headers;
+    int64_t timeout_ms = 0;  ///< 0: librdkafka's default
+};
+
+result<produce_plan> check_produce_flags(const produce_options& o) {
     auto in = parse_format(o.format, "tkvp", "-f/--format");
     auto out = parse_format(o.output_format, "tTkKvVpod", "-o/--output-format");
     if (!in || !out) {
-        ctx.fail(exit_code::usage, (!in ? in.error() : out.error()).detail);
-        return;
+        return !in ? in.error() : out.error();
     }
-    bool has_topic_field = false;
-    for (const auto& t : *in) {
-        has_topic_field = has_topic_field || t.field == 't';
-    }
+    const auto usage = [](std::string why) {
+        return error_info(std::make_error_code(std::errc::invalid_argument), std::move(why));
+    };
+    const bool has_topic_field =
+        std::any_of(in->begin(), in->end(), [](const token& t) { return t.field == 't'; });
     if (o.topic.empty() && !has_topic_field) {
-        ctx.fail(exit_code::usage, "a topic is required: an argument, or %t in -f/--format");
-        return;
+        return usage("a topic is required: an argument, or %t in -f/--format");
     }
     if (o.acks != -1 && o.acks != 0 && o.acks != 1) {
-        ctx.fail(exit_code::usage, fmt::format("--acks: {} (want -1, 0 or 1)", o.acks));
-        return;
+        return usage(fmt::format("--acks: {} (want -1, 0 or 1)", o.acks));
     }
-    std::vector<std::pair<std::string, std::string>> headers;
+    produce_plan plan{std::move(*in), std::move(*out), {}, 0};
     for (const auto& h : o.headers) {
         const auto colon = h.find(':');
         if (colon == std::string::npos) {
-            ctx.fail(exit_code::usage, fmt::format("-H/--header: \"{}\" is not key:value", h));
-            return;
+            return usage(fmt::format("-H/--header: \"{}\" is not key:value", h));
         }
-        headers.emplace_back(h.substr(0, colon), h.substr(colon + 1));
+        plan.headers.emplace_back(h.substr(0, colon), h.substr(colon + 1));
     }
     auto timeout = o.delivery_timeout == "0"
                        ? result<int64_t>(int64_t{0})
                        : parse_duration_ms(o.delivery_timeout, "--delivery-timeout");
     if (!timeout) {
-        ctx.fail(exit_code::usage, timeout.error().detail);
-        return;
+        return timeout.error();
     }
-    const rdkafka_api* rk = load(ctx);
-    if (rk == nullptr) {
-        return;
-    }
-    produce_state st;
-    st.rk = rk;
-    st.output = std::move(*out);
-    st.json = ctx.format() == output_format::json;
+    plan.timeout_ms = *timeout;
+    return plan;
+}
+
+/// The producer, configured to report deliveries to `st`; null after
+/// failing the command.
+client_ptr make_producer(cli_context& ctx, const rdkafka_api* rk, const produce_options& o,
+                         const produce_plan& plan, produce_state& st) {
     conf_holder conf(*rk);
-    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-             {"bootstrap.servers", join(ctx.cfg().brokers, ",")},
-             {"client.id", "fjord"},
-             {"compression.codec", o.compression},
-             {"acks", std::to_string(o.acks)},
-             {"linger.ms", "5"},
-             {"message.timeout.ms",
-              std::to_string(*timeout > 0 ? std::max<int64_t>(*timeout, 1000) : 300000)}}) {
+    for (const auto& [k, v] :
+         header_list{{"bootstrap.servers", join(ctx.cfg().brokers, ",")},
+                     {"client.id", "fjord"},
+                     {"compression.codec", o.compression},
+                     {"acks", std::to_string(o.acks)},
+                     {"linger.ms", "5"},
+                     {"message.timeout.ms",
+                      std::to_string(plan.timeout_ms > 0 ? std::max<int64_t>(plan.timeout_ms, 1000)
+                                                         : 300000)}}) {
         if (auto r = conf.set(k, v); !r) {
             ctx.fail(exit_code::usage, r.error().detail);
-            return;
+            return client_ptr(nullptr, client_deleter{rk});
         }
     }
     rk->rd_kafka_conf_set_dr_msg_cb(conf.conf, delivered_cb);
@@ -530,23 +342,86 @@ void run_produce(cli_context& ctx, const produce_options& o) {
                         client_deleter{rk});
     if (!producer) {
         ctx.fail(exit_code::failed, fmt::format("cannot create a producer: {}", err));
-        return;
+        return producer;
     }
     conf.conf = nullptr;  // owned by the producer now
+    return producer;
+}
 
-    catch_interrupts();
-    record_reader reader(std::move(*in), [&] { rk->rd_kafka_poll(producer.get(), 0); });
+/// One record as the producer sends it.
+struct outgoing {
+    std::string topic;
+    int32_t partition = -1;
+    std::string key;
+    const std::string* value = nullptr;
+    bool null_value = false;
+};
+
+/// Hands one record to librdkafka, waiting while its queue is full; false
+/// when it was refused (reported).
+bool produce_one(const rdkafka_api* rk, rd_kafka_t* producer, const outgoing& r,
+                 const header_list& headers) {
+    for (;;) {
+        // producev's varargs, spelled out: librdkafka's RD_KAFKA_V_*
+        // macros are C casts. Headers go as one list the message owns
+        // once produced.
+        rd_kafka_headers_t* hs = nullptr;
+        if (!headers.empty()) {
+            hs = rk->rd_kafka_headers_new(headers.size());
+            for (const auto& [hk, hv] : headers) {
+                rk->rd_kafka_header_add(hs, hk.data(), static_cast<ssize_t>(hk.size()), hv.data(),
+                                        static_cast<ssize_t>(hv.size()));
+            }
+        }
+        const int32_t part = r.partition < 0 ? RD_KAFKA_PARTITION_UA : r.partition;
+        void* key_ptr = r.key.empty() ? nullptr : const_cast<char*>(r.key.data());
+        void* value_ptr = r.null_value ? nullptr : const_cast<char*>(r.value->data());
+        const size_t value_len = r.null_value ? 0 : r.value->size();
+        const rd_kafka_resp_err_t e =
+            hs == nullptr
+                ? rk->rd_kafka_producev(producer, RD_KAFKA_VTYPE_TOPIC, r.topic.c_str(),
+                                        RD_KAFKA_VTYPE_PARTITION, part, RD_KAFKA_VTYPE_MSGFLAGS,
+                                        RD_KAFKA_MSG_F_COPY, RD_KAFKA_VTYPE_KEY, key_ptr,
+                                        r.key.size(), RD_KAFKA_VTYPE_VALUE, value_ptr, value_len,
+                                        RD_KAFKA_VTYPE_END)
+                : rk->rd_kafka_producev(producer, RD_KAFKA_VTYPE_TOPIC, r.topic.c_str(),
+                                        RD_KAFKA_VTYPE_PARTITION, part, RD_KAFKA_VTYPE_MSGFLAGS,
+                                        RD_KAFKA_MSG_F_COPY, RD_KAFKA_VTYPE_KEY, key_ptr,
+                                        r.key.size(), RD_KAFKA_VTYPE_VALUE, value_ptr, value_len,
+                                        RD_KAFKA_VTYPE_HEADERS, hs, RD_KAFKA_VTYPE_END);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR && hs != nullptr) {
+            rk->rd_kafka_headers_destroy(hs);
+        }
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rk->rd_kafka_poll(producer, 50);
+            continue;
+        }
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            std::cerr << fmt::format("fjord: record to {} not produced: {}\n", r.topic,
+                                     rk->rd_kafka_err2str(e));
+            return false;
+        }
+        return true;
+    }
+}
+
+/// Produces what stdin holds until its end or Ctrl-C; the number of records
+/// refused before they were sent.
+long produce_input(const rdkafka_api* rk, rd_kafka_t* producer, const produce_options& o,
+                   produce_plan& plan) {
+    record_reader reader(std::move(plan.in), [&] { rk->rd_kafka_poll(producer, 0); });
     long refused = 0;
     while (!g_interrupted) {
         auto rec = reader.next();
         if (!rec) {
             break;
         }
-        const std::string topic = rec->contains('t') ? (*rec)['t'] : o.topic;
-        int32_t partition = o.partition;
+        outgoing r;
+        r.topic = rec->contains('t') ? (*rec)['t'] : o.topic;
+        r.partition = o.partition;
         if (rec->contains('p')) {
             const std::string& p = (*rec)['p'];
-            if (std::from_chars(p.data(), p.data() + p.size(), partition).ec != std::errc()) {
+            if (std::from_chars(p.data(), p.data() + p.size(), r.partition).ec != std::errc()) {
                 std::cerr << fmt::format(
                     "fjord: record skipped: partition \"{}\" is not a "
                     "number\n",
@@ -555,53 +430,41 @@ void run_produce(cli_context& ctx, const produce_options& o) {
                 continue;
             }
         }
-        const std::string key = rec->contains('k') ? (*rec)['k'] : o.key;
-        const std::string& value = (*rec)['v'];
-        const bool null_value = o.tombstone && value.empty();
-        for (;;) {
-            // producev's varargs, spelled out: librdkafka's RD_KAFKA_V_*
-            // macros are C casts. Headers go as one list the message owns
-            // once produced.
-            rd_kafka_headers_t* hs = nullptr;
-            if (!headers.empty()) {
-                hs = rk->rd_kafka_headers_new(headers.size());
-                for (const auto& [hk, hv] : headers) {
-                    rk->rd_kafka_header_add(hs, hk.data(), static_cast<ssize_t>(hk.size()),
-                                            hv.data(), static_cast<ssize_t>(hv.size()));
-                }
-            }
-            const int32_t part = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
-            void* key_ptr = key.empty() ? nullptr : const_cast<char*>(key.data());
-            void* value_ptr = null_value ? nullptr : const_cast<char*>(value.data());
-            const size_t value_len = null_value ? 0 : value.size();
-            const rd_kafka_resp_err_t e =
-                hs == nullptr
-                    ? rk->rd_kafka_producev(producer.get(), RD_KAFKA_VTYPE_TOPIC, topic.c_str(),
-                                            RD_KAFKA_VTYPE_PARTITION, part, RD_KAFKA_VTYPE_MSGFLAGS,
-                                            RD_KAFKA_MSG_F_COPY, RD_KAFKA_VTYPE_KEY, key_ptr,
-                                            key.size(), RD_KAFKA_VTYPE_VALUE, value_ptr, value_len,
-                                            RD_KAFKA_VTYPE_END)
-                    : rk->rd_kafka_producev(producer.get(), RD_KAFKA_VTYPE_TOPIC, topic.c_str(),
-                                            RD_KAFKA_VTYPE_PARTITION, part, RD_KAFKA_VTYPE_MSGFLAGS,
-                                            RD_KAFKA_MSG_F_COPY, RD_KAFKA_VTYPE_KEY, key_ptr,
-                                            key.size(), RD_KAFKA_VTYPE_VALUE, value_ptr, value_len,
-                                            RD_KAFKA_VTYPE_HEADERS, hs, RD_KAFKA_VTYPE_END);
-            if (e != RD_KAFKA_RESP_ERR_NO_ERROR && hs != nullptr) {
-                rk->rd_kafka_headers_destroy(hs);
-            }
-            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                rk->rd_kafka_poll(producer.get(), 50);
-                continue;
-            }
-            if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                std::cerr << fmt::format("fjord: record to {} not produced: {}\n", topic,
-                                         rk->rd_kafka_err2str(e));
-                ++refused;
-            }
-            break;
+        r.key = rec->contains('k') ? (*rec)['k'] : o.key;
+        r.value = &(*rec)['v'];
+        r.null_value = o.tombstone && r.value->empty();
+        if (!produce_one(rk, producer, r, plan.headers)) {
+            ++refused;
         }
-        rk->rd_kafka_poll(producer.get(), 0);
+        rk->rd_kafka_poll(producer, 0);
     }
+    return refused;
+}
+
+void run_produce(cli_context& ctx, const produce_options& o) {
+    if (ctx.print_schema("one per produced record (--format json): {\"topic\": string, "
+                         "\"partition\": int, \"offset\": int, \"timestamp\": int}")) {
+        return;
+    }
+    auto plan = check_produce_flags(o);
+    if (!plan) {
+        ctx.fail(exit_code::usage, plan.error().detail);
+        return;
+    }
+    const rdkafka_api* rk = load(ctx);
+    if (rk == nullptr) {
+        return;
+    }
+    produce_state st;
+    st.rk = rk;
+    st.output = plan->out;
+    st.json = ctx.format() == output_format::json;
+    client_ptr producer = make_producer(ctx, rk, o, *plan, st);
+    if (!producer) {
+        return;
+    }
+    catch_interrupts();
+    const long refused = produce_input(rk, producer.get(), o, *plan);
     while (rk->rd_kafka_outq_len(producer.get()) > 0 && !g_interrupted) {
         rk->rd_kafka_flush(producer.get(), 100);
     }
@@ -681,44 +544,50 @@ result<offset_spec> parse_offset(std::string s) {
     return o;
 }
 
-void run_consume(cli_context& ctx, const consume_options& o) {
-    if (ctx.print_schema("one per record: {\"topic\": string, \"key\": string, \"value\": "
-                         "string (absent for a null value; value_size with --meta-only), "
-                         "\"headers\": [{\"key\": string, \"value\": string}], \"timestamp\": "
-                         "int (ms), \"partition\": int, \"offset\": int}")) {
-        return;
-    }
+/// Where each (topic, partition) stops with -o ...:end; empty otherwise.
+using stop_map = std::map<std::pair<std::string, int32_t>, int64_t>;
+
+/// The checked flags of one consume.
+struct consume_plan {
+    offset_spec spec;
+    std::optional<std::vector<token>> format;  ///< nullopt: JSON
+    int64_t wait_ms = 0;
+};
+
+result<consume_plan> check_consume_flags(const consume_options& o) {
+    consume_plan plan;
     auto spec = parse_offset(o.offset);
     if (!spec) {
-        ctx.fail(exit_code::usage, spec.error().detail);
-        return;
+        return spec.error();
     }
-    std::optional<std::vector<token>> format;
+    plan.spec = *spec;
     if (!o.format.empty() && o.format != "json") {
         auto f = parse_format(o.format, "tTkKvVpodHh", "-f/--format");
         if (!f) {
-            ctx.fail(exit_code::usage, f.error().detail);
-            return;
+            return f.error();
         }
-        format = std::move(*f);
+        plan.format = std::move(*f);
     }
     auto wait = parse_duration_ms(o.fetch_max_wait, "--fetch-max-wait");
     if (!wait) {
-        ctx.fail(exit_code::usage, wait.error().detail);
-        return;
+        return wait.error();
     }
+    plan.wait_ms = *wait;
+    const auto usage = [](const char* why) {
+        return error_info(std::make_error_code(std::errc::invalid_argument), why);
+    };
     if (!o.group.empty() && !o.partitions.empty()) {
-        ctx.fail(exit_code::usage, "-p/--partitions cannot be used with -g/--group");
-        return;
+        return usage("-p/--partitions cannot be used with -g/--group");
     }
-    if (!o.group.empty() && spec->stop_at_end) {
-        ctx.fail(exit_code::usage, "-o ...:end cannot be used with -g/--group");
-        return;
+    if (!o.group.empty() && plan.spec.stop_at_end) {
+        return usage("-o ...:end cannot be used with -g/--group");
     }
-    const rdkafka_api* rk = load(ctx);
-    if (rk == nullptr) {
-        return;
-    }
+    return plan;
+}
+
+/// The consumer, configured; null after failing the command.
+client_ptr make_consumer(cli_context& ctx, const rdkafka_api* rk, const consume_options& o,
+                         const consume_plan& plan) {
     const bool grouped = !o.group.empty();
     conf_holder conf(*rk);
     for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
@@ -728,14 +597,15 @@ void run_consume(cli_context& ctx, const consume_options& o) {
              // partitions itself; without -g a private one commits nothing.
              {"group.id", grouped ? o.group : fmt::format("fjord-consume-{}", ::getpid())},
              {"enable.auto.commit", grouped ? "true" : "false"},
-             {"auto.offset.reset", spec->what == offset_spec::kind::end ? "latest" : "earliest"},
+             {"auto.offset.reset",
+              plan.spec.what == offset_spec::kind::end ? "latest" : "earliest"},
              {"enable.partition.eof", "true"},
              {"fetch.max.bytes", std::to_string(o.fetch_max_bytes)},
-             {"fetch.wait.max.ms", std::to_string(*wait)},
+             {"fetch.wait.max.ms", std::to_string(plan.wait_ms)},
              {"max.partition.fetch.bytes", std::to_string(o.fetch_max_partition_bytes)}}) {
         if (auto r = conf.set(k, v); !r) {
             ctx.fail(exit_code::usage, r.error().detail);
-            return;
+            return client_ptr(nullptr, client_deleter{rk});
         }
     }
     char err[512];
@@ -743,129 +613,193 @@ void run_consume(cli_context& ctx, const consume_options& o) {
                         client_deleter{rk});
     if (!consumer) {
         ctx.fail(exit_code::failed, fmt::format("cannot create a consumer: {}", err));
-        return;
+        return consumer;
     }
     conf.conf = nullptr;
     rk->rd_kafka_poll_set_consumer(consumer.get());
+    return consumer;
+}
 
-    // Where to stop per (topic, partition) with :end; empty otherwise.
-    std::map<std::pair<std::string, int32_t>, int64_t> stop_at;
+/// Where a partition with offsets [low, high) starts under -o.
+int64_t start_offset(const offset_spec& spec, int64_t low, int64_t high) {
+    switch (spec.what) {
+        case offset_spec::kind::start:
+            return low;
+        case offset_spec::kind::end:
+            return high;
+        case offset_spec::kind::exact:
+            return std::clamp(spec.n, low, high);
+        case offset_spec::kind::from_start:
+            return std::min(low + spec.n, high);
+        case offset_spec::kind::from_end:
+            return std::max(high - spec.n, low);
+        case offset_spec::kind::timestamp:
+            return spec.n;  // resolved by offsets_for_times
+    }
+    return low;
+}
+
+/// Adds topic `t`'s wanted partitions to `list`, each from its -o start
+/// (failing the command for a topic or partition that cannot be read).
+void add_partitions(cli_context& ctx, const rdkafka_api* rk, rd_kafka_t* consumer,
+                    const rd_kafka_metadata_t* md, const std::string& t,
+                    const std::set<int32_t>& wanted, const offset_spec& spec,
+                    rd_kafka_topic_partition_list_t* list, stop_map& stop_at) {
+    const rd_kafka_metadata_topic* found = nullptr;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+        if (t == md->topics[i].topic) {
+            found = &md->topics[i];
+        }
+    }
+    if (found == nullptr || found->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const auto e = found ? found->err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        ctx.fail(exit_code::failed, fmt::format("topic {}: {}", t, rk->rd_kafka_err2str(e)));
+        return;
+    }
+    for (int i = 0; i < found->partition_cnt; ++i) {
+        const int32_t p = found->partitions[i].id;
+        if (!wanted.empty() && !wanted.contains(p)) {
+            continue;
+        }
+        int64_t low = 0;
+        int64_t high = 0;
+        if (auto e =
+                rk->rd_kafka_query_watermark_offsets(consumer, t.c_str(), p, &low, &high, 10000);
+            e) {
+            ctx.fail(exit_code::failed,
+                     fmt::format("{}/{}: offsets: {}", t, p, rk->rd_kafka_err2str(e)));
+            continue;
+        }
+        const int64_t start = start_offset(spec, low, high);
+        auto* tp = rk->rd_kafka_topic_partition_list_add(list, t.c_str(), p);
+        tp->offset = start;
+        if (spec.stop_at_end && (spec.what == offset_spec::kind::timestamp || start < high)) {
+            stop_at[{t, p}] = high;
+        }
+    }
+}
+
+/// -o @MS: each partition's first offset at or after the timestamp.
+void resolve_timestamps(cli_context& ctx, const rdkafka_api* rk, rd_kafka_t* consumer,
+                        rd_kafka_topic_partition_list_t* list, stop_map& stop_at) {
+    if (auto e = rk->rd_kafka_offsets_for_times(consumer, list, 10000); e) {
+        ctx.fail(exit_code::failed,
+                 fmt::format("offsets by timestamp: {}", rk->rd_kafka_err2str(e)));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        auto& tp = list->elems[i];
+        const auto key = std::make_pair(std::string(tp.topic), tp.partition);
+        if (tp.offset < 0) {
+            tp.offset = RD_KAFKA_OFFSET_END;  // nothing at or after it
+            stop_at.erase(key);
+        } else if (stop_at.contains(key) && tp.offset >= stop_at[key]) {
+            stop_at.erase(key);
+        }
+    }
+}
+
+/// Without -g: assigns the partitions itself from their -o starts. False
+/// when the consume ends here (an error, or nothing between start and end).
+bool assign_partitions(cli_context& ctx, const rdkafka_api* rk, rd_kafka_t* consumer,
+                       const consume_options& o, const offset_spec& spec,
+                       rd_kafka_topic_partition_list_t* list, stop_map& stop_at) {
+    const rd_kafka_metadata_t* md = nullptr;
+    if (auto e = rk->rd_kafka_metadata(consumer, 1, nullptr, &md, 10000); e) {
+        ctx.fail(exit_code::failed,
+                 fmt::format("metadata from {}: {}", join(ctx.cfg().brokers, ","),
+                             rk->rd_kafka_err2str(e)));
+        return false;
+    }
+    const std::set<int32_t> wanted(o.partitions.begin(), o.partitions.end());
+    for (const auto& t : o.topics) {
+        add_partitions(ctx, rk, consumer, md, t, wanted, spec, list, stop_at);
+    }
+    rk->rd_kafka_metadata_destroy(md);
+    if (spec.what == offset_spec::kind::timestamp && list->cnt > 0) {
+        resolve_timestamps(ctx, rk, consumer, list, stop_at);
+    }
+    if (ctx.code() != exit_code::ok) {
+        return false;
+    }
+    if (auto e = rk->rd_kafka_assign(consumer, list); e) {
+        ctx.fail(exit_code::failed, fmt::format("assign: {}", rk->rd_kafka_err2str(e)));
+        return false;
+    }
+    if (spec.stop_at_end && stop_at.empty()) {
+        rk->rd_kafka_consumer_close(consumer);
+        return false;  // nothing between the start and the end
+    }
+    return true;
+}
+
+/// Subscribes (-g) or assigns the partitions; false when the consume ends here.
+bool start_consuming(cli_context& ctx, const rdkafka_api* rk, rd_kafka_t* consumer,
+                     const consume_options& o, const offset_spec& spec, stop_map& stop_at) {
     rd_kafka_topic_partition_list_t* list =
         rk->rd_kafka_topic_partition_list_new(static_cast<int>(o.topics.size()));
-    if (grouped) {
+    bool go_on = true;
+    if (!o.group.empty()) {
         for (const auto& t : o.topics) {
             rk->rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
         }
-        if (auto e = rk->rd_kafka_subscribe(consumer.get(), list); e) {
-            rk->rd_kafka_topic_partition_list_destroy(list);
+        if (auto e = rk->rd_kafka_subscribe(consumer, list); e) {
             ctx.fail(exit_code::failed, fmt::format("subscribe: {}", rk->rd_kafka_err2str(e)));
-            return;
+            go_on = false;
         }
     } else {
-        const rd_kafka_metadata_t* md = nullptr;
-        if (auto e = rk->rd_kafka_metadata(consumer.get(), 1, nullptr, &md, 10000); e) {
-            rk->rd_kafka_topic_partition_list_destroy(list);
-            ctx.fail(exit_code::failed,
-                     fmt::format("metadata from {}: {}", join(ctx.cfg().brokers, ","),
-                                 rk->rd_kafka_err2str(e)));
-            return;
-        }
-        const std::set<int32_t> wanted(o.partitions.begin(), o.partitions.end());
-        for (const auto& t : o.topics) {
-            const rd_kafka_metadata_topic* found = nullptr;
-            for (int i = 0; i < md->topic_cnt; ++i) {
-                if (t == md->topics[i].topic) {
-                    found = &md->topics[i];
-                }
-            }
-            if (found == nullptr || found->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                const auto e = found ? found->err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-                ctx.fail(exit_code::failed,
-                         fmt::format("topic {}: {}", t, rk->rd_kafka_err2str(e)));
-                continue;
-            }
-            for (int i = 0; i < found->partition_cnt; ++i) {
-                const int32_t p = found->partitions[i].id;
-                if (!wanted.empty() && !wanted.contains(p)) {
-                    continue;
-                }
-                int64_t low = 0;
-                int64_t high = 0;
-                if (auto e = rk->rd_kafka_query_watermark_offsets(consumer.get(), t.c_str(), p,
-                                                                  &low, &high, 10000);
-                    e) {
-                    ctx.fail(exit_code::failed,
-                             fmt::format("{}/{}: offsets: {}", t, p, rk->rd_kafka_err2str(e)));
-                    continue;
-                }
-                int64_t start = low;
-                switch (spec->what) {
-                    case offset_spec::kind::start:
-                        start = low;
-                        break;
-                    case offset_spec::kind::end:
-                        start = high;
-                        break;
-                    case offset_spec::kind::exact:
-                        start = std::clamp(spec->n, low, high);
-                        break;
-                    case offset_spec::kind::from_start:
-                        start = std::min(low + spec->n, high);
-                        break;
-                    case offset_spec::kind::from_end:
-                        start = std::max(high - spec->n, low);
-                        break;
-                    case offset_spec::kind::timestamp:
-                        start = spec->n;  // resolved by offsets_for_times below
-                        break;
-                }
-                auto* tp = rk->rd_kafka_topic_partition_list_add(list, t.c_str(), p);
-                tp->offset = start;
-                if (spec->stop_at_end &&
-                    (spec->what == offset_spec::kind::timestamp || start < high)) {
-                    stop_at[{t, p}] = high;
-                }
-            }
-        }
-        rk->rd_kafka_metadata_destroy(md);
-        if (spec->what == offset_spec::kind::timestamp && list->cnt > 0) {
-            if (auto e = rk->rd_kafka_offsets_for_times(consumer.get(), list, 10000); e) {
-                ctx.fail(exit_code::failed,
-                         fmt::format("offsets by timestamp: {}", rk->rd_kafka_err2str(e)));
-            }
-            for (int i = 0; i < list->cnt; ++i) {
-                auto& tp = list->elems[i];
-                const auto key = std::make_pair(std::string(tp.topic), tp.partition);
-                if (tp.offset < 0) {
-                    tp.offset = RD_KAFKA_OFFSET_END;  // nothing at or after it
-                    stop_at.erase(key);
-                } else if (stop_at.contains(key) && tp.offset >= stop_at[key]) {
-                    stop_at.erase(key);
-                }
-            }
-        }
-        if (ctx.code() != exit_code::ok) {
-            rk->rd_kafka_topic_partition_list_destroy(list);
-            return;
-        }
-        if (auto e = rk->rd_kafka_assign(consumer.get(), list); e) {
-            rk->rd_kafka_topic_partition_list_destroy(list);
-            ctx.fail(exit_code::failed, fmt::format("assign: {}", rk->rd_kafka_err2str(e)));
-            return;
-        }
-        if (spec->stop_at_end && stop_at.empty()) {
-            rk->rd_kafka_topic_partition_list_destroy(list);
-            rk->rd_kafka_consumer_close(consumer.get());
-            return;  // nothing between the start and the end
-        }
+        go_on = assign_partitions(ctx, rk, consumer, o, spec, list, stop_at);
     }
     rk->rd_kafka_topic_partition_list_destroy(list);
+    return go_on;
+}
 
-    catch_interrupts();
+/// A consumed message as the format language sees it.
+record_view view_of(const rdkafka_api* rk, const rd_kafka_message_t* m) {
+    record_view r;
+    r.topic = rk->rd_kafka_topic_name(m->rkt);
+    r.partition = m->partition;
+    r.offset = m->offset;
+    rd_kafka_timestamp_type_t type;
+    r.timestamp = rk->rd_kafka_message_timestamp(m, &type);
+    if (m->key != nullptr) {
+        r.key = std::string(static_cast<const char*>(m->key), m->key_len);
+    }
+    if (m->payload != nullptr) {
+        r.value = std::string(static_cast<const char*>(m->payload), m->len);
+    }
+    rd_kafka_headers_t* hs = nullptr;
+    if (rk->rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR && hs) {
+        const char* name = nullptr;
+        const void* val = nullptr;
+        size_t size = 0;
+        for (size_t i = 0;
+             rk->rd_kafka_header_get_all(hs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++i) {
+            r.headers.emplace_back(
+                name, val ? std::string(static_cast<const char*>(val), size) : std::string());
+        }
+    }
+    return r;
+}
+
+/// A consumer error: printed; true when the consume cannot go on.
+bool consumer_error(const rdkafka_api* rk, const rd_kafka_message_t* m) {
+    const std::string where = m->rkt ? rk->rd_kafka_topic_name(m->rkt) : std::string();
+    std::cerr << fmt::format("fjord: {}{}{}\n", where, where.empty() ? "" : ": ",
+                             rk->rd_kafka_err2str(m->err));
+    return m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+           m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
+/// Prints records until -n, the :end offsets, an error it cannot go on
+/// from, or Ctrl-C.
+void consume_loop(cli_context& ctx, const rdkafka_api* rk, rd_kafka_t* consumer,
+                  const consume_options& o, const consume_plan& plan, stop_map& stop_at) {
+    const bool stop_at_end = plan.spec.stop_at_end;
     const bool compact = !o.pretty || ctx.format() == output_format::json;
     int64_t seen = 0;
     while (!g_interrupted && (o.num <= 0 || seen < o.num)) {
-        rd_kafka_message_t* m = rk->rd_kafka_consumer_poll(consumer.get(), 100);
+        rd_kafka_message_t* m = rk->rd_kafka_consumer_poll(consumer, 100);
         if (m == nullptr) {
             continue;
         }
@@ -875,64 +809,64 @@ void run_consume(cli_context& ctx, const consume_options& o) {
             continue;
         }
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            const std::string where = m->rkt ? rk->rd_kafka_topic_name(m->rkt) : std::string();
-            const bool fatal = m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                               m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
-            std::cerr << fmt::format("fjord: {}{}{}\n", where, where.empty() ? "" : ": ",
-                                     rk->rd_kafka_err2str(m->err));
-            if (fatal) {
+            if (consumer_error(rk, m)) {
                 ctx.set_code(exit_code::failed);
                 break;
             }
             continue;
         }
-        record_view r;
-        r.topic = rk->rd_kafka_topic_name(m->rkt);
-        r.partition = m->partition;
-        r.offset = m->offset;
-        rd_kafka_timestamp_type_t type;
-        r.timestamp = rk->rd_kafka_message_timestamp(m, &type);
-        if (m->key != nullptr) {
-            r.key = std::string(static_cast<const char*>(m->key), m->key_len);
-        }
-        if (m->payload != nullptr) {
-            r.value = std::string(static_cast<const char*>(m->payload), m->len);
-        }
-        rd_kafka_headers_t* hs = nullptr;
-        if (rk->rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR && hs) {
-            const char* name = nullptr;
-            const void* val = nullptr;
-            size_t size = 0;
-            for (size_t i = 0; rk->rd_kafka_header_get_all(hs, i, &name, &val, &size) ==
-                               RD_KAFKA_RESP_ERR_NO_ERROR;
-                 ++i) {
-                r.headers.emplace_back(
-                    name, val ? std::string(static_cast<const char*>(val), size) : std::string());
-            }
-        }
-        const auto key = std::make_pair(r.topic, r.partition);
-        auto stop = stop_at.find(key);
-        if (spec->stop_at_end && stop != stop_at.end() && r.offset >= stop->second) {
+        const record_view r = view_of(rk, m);
+        auto stop = stop_at.find(std::make_pair(r.topic, r.partition));
+        const bool stopping = stop_at_end && stop != stop_at.end();
+        if (stopping && r.offset >= stop->second) {
             stop_at.erase(stop);
             if (stop_at.empty()) {
                 break;
             }
             continue;
         }
-        if (format) {
-            std::cout << render(*format, r);
+        if (plan.format) {
+            std::cout << render(*plan.format, r);
         } else {
             std::cout << record_json(r, o.meta_only).dump(compact ? -1 : 2) << "\n";
         }
         std::cout.flush();
         ++seen;
-        if (spec->stop_at_end && stop != stop_at.end() && r.offset + 1 >= stop->second) {
+        if (stopping && r.offset + 1 >= stop->second) {
             stop_at.erase(stop);
             if (stop_at.empty()) {
                 break;
             }
         }
     }
+}
+
+void run_consume(cli_context& ctx, const consume_options& o) {
+    if (ctx.print_schema("one per record: {\"topic\": string, \"key\": string, \"value\": "
+                         "string (absent for a null value; value_size with --meta-only), "
+                         "\"headers\": [{\"key\": string, \"value\": string}], \"timestamp\": "
+                         "int (ms), \"partition\": int, \"offset\": int}")) {
+        return;
+    }
+    auto plan = check_consume_flags(o);
+    if (!plan) {
+        ctx.fail(exit_code::usage, plan.error().detail);
+        return;
+    }
+    const rdkafka_api* rk = load(ctx);
+    if (rk == nullptr) {
+        return;
+    }
+    client_ptr consumer = make_consumer(ctx, rk, o, *plan);
+    if (!consumer) {
+        return;
+    }
+    stop_map stop_at;
+    if (!start_consuming(ctx, rk, consumer.get(), o, plan->spec, stop_at)) {
+        return;
+    }
+    catch_interrupts();
+    consume_loop(ctx, rk, consumer.get(), o, *plan, stop_at);
     rk->rd_kafka_consumer_close(consumer.get());
 }
 

@@ -110,7 +110,7 @@ void run_create(cli_context& ctx, const create_options& o) {
             (*item->mutable_configs())[k] = v;
         }
     }
-    auto resp = ctx.client().create_topics(req);
+    auto resp = ctx.call(&ctl::create_topics, req);
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return;
@@ -131,7 +131,7 @@ void run_create(cli_context& ctx, const create_options& o) {
                 lr.add_names(t.name());
             }
         }
-        auto listed = ctx.client().list_topics(lr);
+        auto listed = ctx.call(&ctl::list_topics, lr);
         if (!listed) {
             ctx.fail(exit_code::failed, listed.error().detail);
             return;
@@ -143,7 +143,7 @@ void run_create(cli_context& ctx, const create_options& o) {
             v1::GetClusterConfigRequest cr;
             cr.add_keys("default_topic_partitions");
             cr.add_keys("default_topic_replications");
-            auto cfg = ctx.client().get_cluster_config(cr);
+            auto cfg = ctx.call(&ctl::get_cluster_config, cr);
             if (!cfg) {
                 ctx.fail(exit_code::failed, cfg.error().detail);
                 return;
@@ -222,7 +222,7 @@ void run_delete(cli_context& ctx, const delete_options& o) {
     if (o.regex) {
         // Like rpk: each argument is a regex anchored with ^...$ over the
         // non-internal topics.
-        auto listed = ctx.client().list_topics(v1::ListTopicsRequest{});
+        auto listed = ctx.call(&ctl::list_topics, v1::ListTopicsRequest{});
         if (!listed) {
             ctx.fail(exit_code::failed, listed.error().detail);
             return;
@@ -252,7 +252,7 @@ void run_delete(cli_context& ctx, const delete_options& o) {
     for (const auto& n : names) {
         req.add_names(n);
     }
-    auto resp = ctx.client().delete_topics(req);
+    auto resp = ctx.call(&ctl::delete_topics, req);
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return;
@@ -369,7 +369,7 @@ void run_alter(cli_context& ctx, const alter_options& o) {
         for (const auto& n : o.topics) {
             lr.add_names(n);
         }
-        auto listed = ctx.client().list_topics(lr);
+        auto listed = ctx.call(&ctl::list_topics, lr);
         if (!listed) {
             ctx.fail(exit_code::failed, listed.error().detail);
             return;
@@ -417,7 +417,7 @@ void run_alter(cli_context& ctx, const alter_options& o) {
             }
         }
     }
-    auto resp = ctx.client().alter_topic_configs(req);
+    auto resp = ctx.call(&ctl::alter_topic_configs, req);
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return;
@@ -450,7 +450,7 @@ void run_add_partitions(cli_context& ctx, const add_partitions_options& o) {
     for (const auto& n : o.topics) {
         lr.add_names(n);
     }
-    auto listed = ctx.client().list_topics(lr);
+    auto listed = ctx.call(&ctl::list_topics, lr);
     if (!listed) {
         ctx.fail(exit_code::failed, listed.error().detail);
         return;
@@ -466,7 +466,7 @@ void run_add_partitions(cli_context& ctx, const add_partitions_options& o) {
         // An unknown topic gets total = num; the controller answers UNKNOWN_TOPIC.
         item->set_total((counts.count(n) > 0 ? counts[n] : 0) + o.num);
     }
-    auto resp = ctx.client().create_partitions(req);
+    auto resp = ctx.call(&ctl::create_partitions, req);
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return;
@@ -516,7 +516,7 @@ void run_list(cli_context& ctx, const list_options& o) {
             req.add_names(n);
         }
     }
-    auto resp = ctx.client().list_topics(req);
+    auto resp = ctx.call(&ctl::list_topics, req);
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return;
@@ -610,7 +610,7 @@ void run_describe(cli_context& ctx, const describe_options& o) {
     for (const auto& n : o.topics) {
         req.add_names(n);
     }
-    auto resp = ctx.client().list_topics(req);
+    auto resp = ctx.call(&ctl::list_topics, req);
     if (!resp) {
         ctx.fail(exit_code::failed, resp.error().detail);
         return;

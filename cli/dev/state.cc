@@ -1,0 +1,366 @@
+// File: cli/dev/state.cc
+
+#include "cli/dev/state.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace fjord::cli::dev {
+namespace {
+
+using json = nlohmann::json;
+
+std::string env_or(const env_map& env, const char* name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+}
+
+result<void> write_text(const fs::path& path, const std::string& text) {
+    const fs::path tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        if (!out.flush()) {
+            return error_info(std::make_error_code(std::errc::io_error),
+                              fmt::format("cannot write {}", tmp.string()));
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        return error_info(ec, fmt::format("cannot write {}: {}", path.string(), ec.message()));
+    }
+    return ok();
+}
+
+uint16_t port_of(const std::string& address) {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+        return 0;
+    }
+    try {
+        const int p = std::stoi(address.substr(colon + 1));
+        return p > 0 && p <= 65535 ? static_cast<uint16_t>(p) : 0;
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+/// member `m` of cluster.json, or why not.
+result<member> parse_member(const json& m, const fs::path& dir) {
+    if (!m.is_object() || !m.contains("id") || !m["id"].is_number_unsigned()) {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          "a member without an id");
+    }
+    member x;
+    x.id = m["id"].get<uint64_t>();
+    x.api = port_of(m.value("api", std::string()));
+    x.peer = port_of(m.value("peer", std::string()));
+    x.metrics = port_of(m.value("metrics", std::string()));
+    if (x.api == 0 || x.peer == 0 || x.metrics == 0) {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          fmt::format("member {}: missing or bad addresses", x.id));
+    }
+    x.dir = dir / fmt::format("controller-{}", x.id);
+    return x;
+}
+
+/// broker `b` of cluster.json, or why not.
+result<broker_node> parse_broker(const json& b, const fs::path& dir) {
+    if (!b.is_object() || !b.contains("id") || !b["id"].is_number_unsigned()) {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          "a broker without an id");
+    }
+    broker_node x;
+    x.id = b["id"].get<uint64_t>();
+    x.kafka = port_of(b.value("kafka", std::string()));
+    x.metrics = port_of(b.value("metrics", std::string()));
+    if (x.kafka == 0 || x.metrics == 0) {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          fmt::format("broker {}: missing or bad addresses", x.id));
+    }
+    x.dir = dir / fmt::format("broker-{}", x.id);
+    return x;
+}
+
+result<void> write_member_config(const cluster& c, const member& m) {
+    std::string initial;
+    for (const auto& o : c.members) {
+        initial += fmt::format("  - {{id: {}, peer: {}, api: {}}}\n", o.id, o.peer_address(),
+                               o.api_address());
+    }
+    const std::string text = fmt::format(
+        "# Written by `fjord dev start`; keys: controller/server/README.md.\n"
+        "node_id: {}\n"
+        "data_dir: {}\n"
+        "listen:\n"
+        "  api: {}\n"
+        "  peer: {}\n"
+        "  metrics: {}\n"
+        "initial_members:\n"
+        "{}",
+        m.id, json((m.dir / "data").string()).dump(), m.api_address(), m.peer_address(),
+        m.metrics_address(), initial);
+    std::error_code ec;
+    fs::create_directories(m.dir, ec);
+    if (ec) {
+        return error_info(ec, fmt::format("cannot create {}: {}", m.dir.string(), ec.message()));
+    }
+    return write_text(m.config(), text);
+}
+
+result<void> write_broker_config(const cluster& c, const broker_node& b) {
+    std::string controllers;
+    for (const auto& m : c.members) {
+        controllers += fmt::format("  - {}\n", m.api_address());
+    }
+    const std::string text = fmt::format(
+        "# Written by `fjord dev start`; keys: broker/server/README.md.\n"
+        "node_id: {}\n"
+        "data_dir: {}\n"
+        "controllers:\n"
+        "{}"
+        "listen:\n"
+        "  kafka: {}\n"
+        "  metrics: {}\n",
+        b.id, json((b.dir / "data").string()).dump(), controllers, b.kafka_address(),
+        b.metrics_address());
+    std::error_code ec;
+    fs::create_directories(b.dir, ec);
+    if (ec) {
+        return error_info(ec, fmt::format("cannot create {}: {}", b.dir.string(), ec.message()));
+    }
+    return write_text(b.config(), text);
+}
+
+/// The id in a process directory's name ("controller-3": 3), if it is one.
+std::optional<uint64_t> id_of(const std::string& name, const std::string& prefix) {
+    std::optional<uint64_t> id;
+    if (name.starts_with(prefix) && name.size() > prefix.size() &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                    [](unsigned char ch) { return std::isdigit(ch) != 0; })) {
+        try {
+            id = std::stoull(name.substr(prefix.size()));
+        } catch (const std::exception&) {
+        }
+    }
+    return id;
+}
+
+}  // namespace
+
+std::string cluster::controllers() const {
+    std::string out;
+    for (const auto& m : members) {
+        out += (out.empty() ? "" : ",") + m.api_address();
+    }
+    return out;
+}
+
+std::string cluster::kafka_brokers() const {
+    std::string out;
+    for (const auto& b : brokers) {
+        out += (out.empty() ? "" : ",") + b.kafka_address();
+    }
+    return out;
+}
+
+fd_guard::~fd_guard() {
+    if (_fd >= 0) {
+        ::close(_fd);
+    }
+}
+
+result<fs::path> state_dir_for(const std::string& flag, const env_map& env) {
+    fs::path dir;
+    if (!flag.empty()) {
+        dir = flag;
+    } else if (auto x = env_or(env, "XDG_STATE_HOME"); !x.empty() && x.front() == '/') {
+        dir = fs::path(x) / "fjord" / "dev";
+    } else if (auto h = env_or(env, "HOME"); !h.empty()) {
+        dir = fs::path(h) / ".local" / "state" / "fjord" / "dev";
+    } else {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          "cannot locate the dev state directory: give --state-dir (neither "
+                          "XDG_STATE_HOME nor HOME is set)");
+    }
+    // One spelling per directory (symlinks resolved): the members' command
+    // lines name their config by this path, and stop/status match on it.
+    std::error_code ec;
+    fs::path canonical = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+    return ec ? dir : canonical;
+}
+
+result<std::string> find_bin(const env_map& env, const std::string& kind) {
+    std::string var = "FJORD_" + kind + "_BIN";
+    std::transform(var.begin(), var.end(), var.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    const std::string name = "fjord-" + kind;
+    std::string tried;
+    if (auto b = env_or(env, var.c_str()); !b.empty()) {
+        if (::access(b.c_str(), X_OK) == 0) {
+            return b;
+        }
+        return error_info(std::make_error_code(std::errc::no_such_file_or_directory),
+                          fmt::format("{}={}: not an executable file", var, b));
+    }
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const fs::path candidate = self.parent_path() / name;
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            return candidate.string();
+        }
+        tried = candidate.string();
+    }
+    return error_info(std::make_error_code(std::errc::no_such_file_or_directory),
+                      fmt::format("{} not found{}; build it (ninja -C build {}) or set {}", name,
+                                  tried.empty() ? "" : fmt::format(" at {}", tried), name, var));
+}
+
+fs::path cluster_file(const fs::path& dir) {
+    return dir / "cluster.json";
+}
+
+result<void> save_cluster(const cluster& c) {
+    json members = json::array();
+    for (const auto& m : c.members) {
+        members.push_back({{"id", m.id},
+                           {"api", m.api_address()},
+                           {"peer", m.peer_address()},
+                           {"metrics", m.metrics_address()},
+                           {"pid_file", m.pid_file().string()}});
+    }
+    json brokers = json::array();
+    for (const auto& b : c.brokers) {
+        brokers.push_back({{"id", b.id},
+                           {"kafka", b.kafka_address()},
+                           {"metrics", b.metrics_address()},
+                           {"pid_file", b.pid_file().string()}});
+    }
+    const json doc = {{"version", 2},
+                      {"controller_bin", c.controller_bin},
+                      {"broker_bin", c.broker_bin},
+                      {"members", members},
+                      {"brokers", brokers}};
+    return write_text(cluster_file(c.state_dir), doc.dump(2) + "\n");
+}
+
+result<std::optional<cluster>> load_cluster(const fs::path& dir) {
+    const fs::path file = cluster_file(dir);
+    std::ifstream in(file);
+    if (!in) {
+        return std::optional<cluster>();
+    }
+    const auto bad = [&](const std::string& why) {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          fmt::format("{}: {} (remove the dev cluster with fjord dev purge)",
+                                      file.string(), why));
+    };
+    const json doc = json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("members") ||
+        !doc["members"].is_array()) {
+        return bad("not a dev cluster description");
+    }
+    cluster c;
+    c.state_dir = dir;
+    c.controller_bin = doc.value("controller_bin", std::string());
+    for (const auto& m : doc["members"]) {
+        auto x = parse_member(m, dir);
+        if (!x) {
+            return bad(x.error().detail);
+        }
+        c.members.push_back(std::move(*x));
+    }
+    if (c.members.empty()) {
+        return bad("no members");
+    }
+    // Version 1 (before brokers) has no "brokers": a cluster without any.
+    c.broker_bin = doc.value("broker_bin", std::string());
+    if (doc.contains("brokers")) {
+        if (!doc["brokers"].is_array()) {
+            return bad("\"brokers\" is not a list");
+        }
+        for (const auto& b : doc["brokers"]) {
+            auto x = parse_broker(b, dir);
+            if (!x) {
+                return bad(x.error().detail);
+            }
+            c.brokers.push_back(std::move(*x));
+        }
+    }
+    return std::optional<cluster>(std::move(c));
+}
+
+cluster scan_process_dirs(const fs::path& dir) {
+    cluster c;
+    c.state_dir = dir;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (!entry.is_directory()) {
+            continue;
+        }
+        const std::string name = entry.path().filename().string();
+        if (auto id = id_of(name, "controller-")) {
+            member m;
+            m.dir = entry.path();
+            m.id = *id;
+            c.members.push_back(std::move(m));
+        } else if (auto bid = id_of(name, "broker-")) {
+            broker_node b;
+            b.dir = entry.path();
+            b.id = *bid;
+            c.brokers.push_back(std::move(b));
+        }
+    }
+    std::sort(c.members.begin(), c.members.end(),
+              [](const member& a, const member& b) { return a.id < b.id; });
+    std::sort(c.brokers.begin(), c.brokers.end(),
+              [](const broker_node& a, const broker_node& b) { return a.id < b.id; });
+    return c;
+}
+
+result<void> write_configs(const cluster& c) {
+    for (const auto& m : c.members) {
+        if (auto r = write_member_config(c, m); !r) {
+            return r;
+        }
+    }
+    for (const auto& b : c.brokers) {
+        if (auto r = write_broker_config(c, b); !r) {
+            return r;
+        }
+    }
+    return ok();
+}
+
+result<std::shared_ptr<fd_guard>> lock_state(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return error_info(ec, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    }
+    auto fd = std::make_shared<fd_guard>(
+        ::open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (fd->get() < 0) {
+        return error_info(
+            std::error_code(errno, std::generic_category()),
+            fmt::format("cannot open {}: {}", (dir / "lock").string(), std::strerror(errno)));
+    }
+    if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+        return error_info(std::make_error_code(std::errc::resource_unavailable_try_again),
+                          fmt::format("another fjord dev command is working on {}", dir.string()));
+    }
+    return fd;
+}
+
+}  // namespace fjord::cli::dev

@@ -1,0 +1,388 @@
+// File: common/controller_client/client.cc
+//
+// One call is a shared call_state passed from attempt to attempt: send,
+// on_status (the rule and the budget), then a backoff (a grpc::Alarm) or
+// finish. Every gRPC callback moves the state out of its functor, so that
+// gRPC, which destroys the functor later on its own thread, holds nothing of
+// the call (see finish()).
+
+#include "common/controller_client/client.h"
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <grpcpp/alarm.h>
+#include <grpcpp/grpcpp.h>
+
+#include "common/controller_client/retry_rule.h"
+
+namespace fjord::controller_client {
+namespace {
+
+using std::chrono::milliseconds;
+using steady = std::chrono::steady_clock;
+using stub = v1::ControllerService::Stub;
+
+constexpr milliseconds first_backoff{50};
+constexpr milliseconds max_backoff{1000};
+/// An unsafe write waits this long at most for a connection.
+constexpr milliseconds connect_wait{2000};
+/// Listings of large clusters are large (100,000 topics of 10 partitions is
+/// ~60 MB); gRPC's default limit is 4 MiB.
+constexpr int max_response_bytes = 1 << 30;
+
+std::string random_client_id(const std::string& prefix) {
+    std::random_device rd;
+    return fmt::format("{}{:08x}{:08x}{:08x}{:08x}", prefix, rd(), rd(), rd(), rd());
+}
+
+/// gRPC takes deadlines on the system clock; budgets run on the steady one.
+std::chrono::system_clock::time_point to_system(steady::time_point t) {
+    return std::chrono::system_clock::now() +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(t - steady::now());
+}
+
+}  // namespace
+
+/// One call through its attempts.
+template <typename Req, typename Resp>
+struct call_state {
+    using start_fn = void (*)(stub::async_interface*, grpc::ClientContext*, const Req*, Resp*,
+                              std::function<void(grpc::Status)>);
+    Req req;
+    Resp resp;
+    call_kind kind = call_kind::read;
+    start_fn start = nullptr;
+    client::done_fn<Resp> done;
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::Alarm> alarm;
+    steady::time_point until;  ///< no retry starts after this
+    steady::time_point attempt_until;
+    std::string target;
+    bool pinned = false;  ///< status_of: one attempt at `target`
+    size_t attempts = 0;
+    milliseconds backoff = first_backoff;
+    uint64_t seq = 0;            ///< 0: the request carries no session
+    bool maybe_applied = false;  ///< some attempt of this write may have been applied
+    std::map<std::string, std::string> answers;  ///< what each controller answered
+    std::optional<Resp> last_answer;             ///< an answer with items still in doubt
+};
+
+template <typename Req, typename Resp>
+using state_ptr = std::shared_ptr<call_state<Req, Resp>>;
+
+struct engine {
+    client& c;
+
+    template <typename Req, typename Resp>
+    void begin(const state_ptr<Req, Resp>& st, milliseconds timeout) {
+        st->until = steady::now() + timeout;
+        std::lock_guard g(c._mu);
+        ++c._calls;
+        if (!st->pinned) {
+            st->target = c._target;
+        }
+        if constexpr (requires { st->req.mutable_session(); }) {
+            if (!st->req.validate_only()) {
+                st->seq = ++c._last_seq;
+                c._outstanding.insert(st->seq);
+                auto* ses = st->req.mutable_session();
+                ses->set_client_id(c._client_id);
+                ses->set_seq(st->seq);
+                ses->set_first_outstanding(*c._outstanding.begin());
+            }
+        }
+    }
+
+    client::conn& conn_for(const std::string& address) {
+        std::lock_guard g(c._mu);
+        auto& k = c._conns[address];
+        if (!k.stub) {
+            grpc::ChannelArguments args;
+            args.SetMaxReceiveMessageSize(max_response_bytes);
+            k.channel =
+                grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+            k.stub = v1::ControllerService::NewStub(k.channel);
+        }
+        return k;
+    }
+
+    /// One attempt at st->target. An unsafe write is sent only on a
+    /// connection that is up, so that "could not connect" means "not sent".
+    template <typename Req, typename Resp>
+    void attempt(state_ptr<Req, Resp> st) {
+        st->ctx.reset();  // the last attempt's, done with
+        ++st->attempts;
+        const auto now = steady::now();
+        st->attempt_until = c._o.attempt_timeout.count() > 0 ? now + c._o.attempt_timeout
+                                                             : std::max(st->until, now);
+        if (st->kind == call_kind::unsafe_write) {
+            await_connection(std::move(st), std::min(st->attempt_until, now + connect_wait));
+        } else {
+            send(std::move(st));
+        }
+    }
+
+    /// Waits for the connection on a thread of its own (gRPC's channels make
+    /// progress only while someone polls them, and an asynchronous call must
+    /// not block its caller), then sends, or answers "could not connect".
+    template <typename Req, typename Resp>
+    void await_connection(state_ptr<Req, Resp> st, steady::time_point give_up) {
+        client* self = &c;
+        std::thread([self, st = std::move(st), give_up]() mutable {
+            engine e{*self};
+            client::conn& k = e.conn_for(st->target);
+            if (k.channel->WaitForConnected(to_system(give_up))) {
+                e.send(std::move(st));
+            } else {
+                e.on_status(
+                    std::move(st),
+                    {grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not connect"), false});
+            }
+        }).detach();
+    }
+
+    template <typename Req, typename Resp>
+    void send(state_ptr<Req, Resp> st) {
+        client::conn& k = conn_for(st->target);
+        st->ctx = std::make_unique<grpc::ClientContext>();
+        st->ctx->set_deadline(to_system(st->attempt_until));
+        st->resp.Clear();
+        {
+            std::lock_guard g(c._mu);
+            if (c._stopped) {
+                st->ctx.reset();
+                after(std::move(st), milliseconds(0), [](engine&, state_ptr<Req, Resp>) {});
+                return;
+            }
+            c._in_flight.insert(st->ctx.get());
+        }
+        client* self = &c;
+        auto* ctx = st->ctx.get();
+        auto* req = &st->req;
+        auto* resp = &st->resp;
+        st->start(k.stub->async(), ctx, req, resp, [self, st](grpc::Status s) mutable {
+            engine{*self}.on_status(std::move(st), {std::move(s), true});
+        });
+    }
+
+    /// The rule and the budget: answer, or try again (now or after a backoff).
+    template <typename Req, typename Resp>
+    void on_status(state_ptr<Req, Resp> st, failed_attempt a) {
+        if (st->ctx) {
+            std::lock_guard g(c._mu);
+            c._in_flight.erase(st->ctx.get());
+        }
+        const size_t max_attempts = st->pinned              ? 1
+                                    : c._o.max_attempts > 0 ? c._o.max_attempts
+                                                            : c._controllers.size();
+        const bool budget_left =
+            st->attempts < max_attempts && steady::now() + st->backoff < st->until;
+        const grpc::Status& s = a.status;
+        if (s.ok()) {
+            remember(*st);
+            // Items that failed without a definite answer are sent again with
+            // the same seq: those already applied are answered from the
+            // session, the rest are applied now.
+            if (st->kind != call_kind::session_write || !in_doubt(st->resp) || !budget_left) {
+                result<Resp> r(std::move(st->resp));
+                finish(std::move(st), std::move(r));
+                return;
+            }
+            st->answers[st->target] = "some items not yet applied";
+            st->last_answer = std::move(st->resp);
+        } else {
+            st->answers[st->target] = describe(s);
+            st->maybe_applied = st->maybe_applied || may_have_applied(st->kind, a);
+            if (!may_retry(st->kind, a) || !budget_left) {
+                auto e = final_error(*st, s);
+                finish(std::move(st), std::move(e));
+                return;
+            }
+        }
+        retry(std::move(st), s);
+    }
+
+    /// Follows the leader hint at once, else the next controller after a backoff.
+    template <typename Req, typename Resp>
+    void retry(state_ptr<Req, Resp> st, const grpc::Status& s) {
+        std::string hint;
+        if (!s.ok() && st->ctx) {
+            const auto& md = st->ctx->GetServerTrailingMetadata();
+            if (auto it = md.find("fjord-leader-address"); it != md.end()) {
+                hint.assign(it->second.data(), it->second.size());
+            }
+        }
+        if (!hint.empty() && hint != st->target) {
+            st->target = hint;
+            remember(*st);
+            attempt(std::move(st));
+            return;
+        }
+        if (!s.ok()) {
+            st->target = next_after(st->target);
+            remember(*st);
+        }
+        const milliseconds wait = st->backoff;
+        st->backoff = std::min(st->backoff * 2, max_backoff);
+        after(std::move(st), wait,
+              [](engine& e, state_ptr<Req, Resp> next) { e.attempt(std::move(next)); });
+    }
+
+    std::string next_after(const std::string& address) const {
+        auto it = std::find(c._controllers.begin(), c._controllers.end(), address);
+        if (it == c._controllers.end() || ++it == c._controllers.end()) {
+            return c._controllers.front();
+        }
+        return *it;
+    }
+
+    template <typename Req, typename Resp>
+    void remember(const call_state<Req, Resp>& st) {
+        if (!st.pinned) {
+            std::lock_guard g(c._mu);
+            c._target = st.target;
+        }
+    }
+
+    template <typename Req, typename Resp>
+    result<Resp> final_error(call_state<Req, Resp>& st, const grpc::Status& s) {
+        if (st.last_answer) {
+            return std::move(*st.last_answer);  // its items say what is in doubt
+        }
+        std::string detail;
+        for (const auto& [addr, what] : st.answers) {
+            detail += fmt::format("{}controller {}: {}", detail.empty() ? "" : "; ", addr, what);
+        }
+        if (st.maybe_applied) {
+            return error_info(std::make_error_code(std::errc::timed_out),
+                              "outcome unknown: the change may or may not have been applied; "
+                              "check before retrying (" +
+                                  detail + ")");
+        }
+        return error_info(std::make_error_code(to_errc(s.error_code())), detail);
+    }
+
+    /// Runs `next(engine, st)` after `wait` on a gRPC thread; once the client has
+    /// stopped, finishes the call instead.
+    template <typename Req, typename Resp, typename Next>
+    void after(state_ptr<Req, Resp> st, milliseconds wait, Next next) {
+        st->alarm = std::make_unique<grpc::Alarm>();
+        grpc::Alarm* alarm = st->alarm.get();
+        client* self = &c;
+        alarm->Set(std::chrono::system_clock::now() + wait, [self, st,
+                                                             next = std::move(next)](bool) mutable {
+            auto s = std::move(st);
+            bool stopped = false;
+            {
+                std::lock_guard g(self->_mu);
+                stopped = self->_stopped;
+            }
+            engine e{*self};
+            if (stopped) {
+                e.finish(std::move(s), result<Resp>(error_info(
+                                           std::make_error_code(std::errc::operation_canceled),
+                                           "the controller client is stopping")));
+            } else {
+                next(e, std::move(s));
+            }
+        });
+    }
+
+    /// Runs `done`, releasing the call's state first: stop() can return, the
+    /// client go and the process exit right after finished(), while gRPC
+    /// would otherwise destroy the context and messages later on its own
+    /// thread.
+    template <typename Req, typename Resp>
+    void finish(state_ptr<Req, Resp> st, result<Resp> r) {
+        {
+            std::lock_guard g(c._mu);
+            c._outstanding.erase(st->seq);
+        }
+        auto done = std::move(st->done);
+        st.reset();
+        done(std::move(r));
+        done = nullptr;
+        std::lock_guard g(c._mu);
+        if (--c._calls == 0) {
+            c._idle.notify_all();
+        }
+    }
+
+    template <typename Req, typename Resp>
+    void run(Req req, call_kind kind, typename call_state<Req, Resp>::start_fn start,
+             milliseconds timeout, client::done_fn<Resp> done) {
+        auto st = std::make_shared<call_state<Req, Resp>>();
+        st->req = std::move(req);
+        st->kind = kind;
+        st->start = start;
+        st->done = std::move(done);
+        begin(st, timeout);
+        attempt(std::move(st));
+    }
+};
+
+client::client(std::vector<std::string> controllers, options o)
+    : _controllers(std::move(controllers)),
+      _o(std::move(o)),
+      _client_id(random_client_id(_o.client_id_prefix)),
+      _target(_controllers.front()) {}
+
+client::~client() {
+    stop();
+}
+
+void client::stop() {
+    std::unique_lock lk(_mu);
+    _stopped = true;
+    for (grpc::ClientContext* ctx : _in_flight) {
+        ctx->TryCancel();
+    }
+    _idle.wait(lk, [&] { return _calls == 0; });
+}
+
+void client::status_of(std::string address, milliseconds timeout,
+                       done_fn<v1::StatusResponse> done) {
+    auto st = std::make_shared<call_state<v1::StatusRequest, v1::StatusResponse>>();
+    st->kind = call_kind::read;
+    st->start = [](stub::async_interface* a, grpc::ClientContext* ctx, const v1::StatusRequest* r,
+                   v1::StatusResponse* out,
+                   std::function<void(grpc::Status)> on) { a->Status(ctx, r, out, std::move(on)); };
+    st->done = std::move(done);
+    st->target = std::move(address);
+    st->pinned = true;
+    engine e{*this};
+    e.begin(st, timeout);
+    e.attempt(std::move(st));
+}
+
+#define FJORD_CONTROLLER_CALL(fn, Method, kind)                                                  \
+    void client::fn(v1::Method##Request req, milliseconds timeout,                               \
+                    done_fn<v1::Method##Response> done) {                                        \
+        engine{*this}.run<v1::Method##Request, v1::Method##Response>(                            \
+            std::move(req), kind,                                                                \
+            [](stub::async_interface* a, grpc::ClientContext* ctx, const v1::Method##Request* r, \
+               v1::Method##Response* out,                                                        \
+               std::function<void(grpc::Status)> on) { a->Method(ctx, r, out, std::move(on)); }, \
+            timeout, std::move(done));                                                           \
+    }
+
+FJORD_CONTROLLER_CALL(create_topics, CreateTopics, call_kind::session_write)
+FJORD_CONTROLLER_CALL(delete_topics, DeleteTopics, call_kind::session_write)
+FJORD_CONTROLLER_CALL(create_partitions, CreatePartitions, call_kind::session_write)
+FJORD_CONTROLLER_CALL(alter_topic_configs, AlterTopicConfigs, call_kind::session_write)
+FJORD_CONTROLLER_CALL(set_cluster_config, SetClusterConfig, call_kind::session_write)
+FJORD_CONTROLLER_CALL(list_topics, ListTopics, call_kind::read)
+FJORD_CONTROLLER_CALL(list_brokers, ListBrokers, call_kind::read)
+FJORD_CONTROLLER_CALL(get_cluster_config, GetClusterConfig, call_kind::read)
+FJORD_CONTROLLER_CALL(status, Status, call_kind::read)
+FJORD_CONTROLLER_CALL(add_member, AddMember, call_kind::unsafe_write)
+FJORD_CONTROLLER_CALL(remove_member, RemoveMember, call_kind::unsafe_write)
+FJORD_CONTROLLER_CALL(transfer_leadership, TransferLeadership, call_kind::unsafe_write)
+
+#undef FJORD_CONTROLLER_CALL
+
+}  // namespace fjord::controller_client

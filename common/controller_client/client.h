@@ -1,0 +1,133 @@
+#pragma once
+// File: common/controller_client/client.h
+//
+// The one client of the controller group's ControllerService, asynchronous,
+// for the broker's request handlers (forwarded admin APIs, topic
+// auto-creation, the offsets topic) and, through blocking.h, the CLI.
+// (The broker's registration, heartbeats and Watch stream are
+// broker/cluster/controller_link's.)
+//
+// Contract:
+// - Routing: a call starts at the controller the last call reached (at first
+//   the first configured one); after a failure it follows the leader hint the
+//   controller sent (trailer fjord-leader-address) at once, else it moves to
+//   the next configured controller after a backoff (50 ms, doubling, at most
+//   1 s).
+// - Which failures are retried is retry_rule.h's one rule (never a repeat
+//   that could apply twice); how long is the call's `timeout` (no retry
+//   starts after it) and options (attempts per call, each attempt's limit).
+// - Writes carry a client session (controller_service.proto, Session): one
+//   random client id per client, requests numbered in call order, and the
+//   lowest seq still awaited as first_outstanding; every retry of a write
+//   carries its seq. validate_only requests carry none.
+// - `done` runs exactly once, on a thread of gRPC's or of the client's
+//   (never inside the call):
+//   with the response, or with an error naming what each controller
+//   answered. When some attempt of a write may have been applied the error
+//   is std::errc::timed_out and says "outcome unknown"; a session write
+//   whose items are still in doubt when the budget runs out is answered
+//   with its last response, whose item codes say so. Per-item results are
+//   the caller's to read.
+// - Nothing of a call (context, messages, `done` and what it captured)
+//   outlives the completion of its `done`.
+// - An unsafe write is sent only on a connection that is up (waiting at most
+//   2 s on a thread of its own), so that "could not connect" means "not
+//   sent".
+// - stop() cancels the attempts in flight, waits until every call's `done`
+//   has run (a call waiting out a backoff or for a connection ends when the
+//   wait does), and fails later calls; the destructor stops.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "fjord/controller/v1/controller_service.grpc.pb.h"
+
+namespace fjord::controller_client {
+
+namespace v1 = fjord::controller::v1;
+
+/// The retry budget and the session's name.
+struct options {
+    /// Each attempt's own limit; zero: the rest of the call's timeout.
+    std::chrono::milliseconds attempt_timeout{0};
+    /// Attempts per call at most; zero: one per configured controller (for
+    /// callers whose own clients retry, as Kafka clients do).
+    size_t max_attempts = 0;
+    /// Prefix of the session's random client id (e.g. "broker-").
+    std::string client_id_prefix;
+};
+
+class client {
+  public:
+    template <typename Resp>
+    using done_fn = std::function<void(result<Resp>)>;
+
+    explicit client(std::vector<std::string> controllers, options o = {});
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // Session writes.
+    void create_topics(v1::CreateTopicsRequest req, std::chrono::milliseconds timeout,
+                       done_fn<v1::CreateTopicsResponse> done);
+    void delete_topics(v1::DeleteTopicsRequest req, std::chrono::milliseconds timeout,
+                       done_fn<v1::DeleteTopicsResponse> done);
+    void create_partitions(v1::CreatePartitionsRequest req, std::chrono::milliseconds timeout,
+                           done_fn<v1::CreatePartitionsResponse> done);
+    void alter_topic_configs(v1::AlterTopicConfigsRequest req, std::chrono::milliseconds timeout,
+                             done_fn<v1::AlterTopicConfigsResponse> done);
+    void set_cluster_config(v1::SetClusterConfigRequest req, std::chrono::milliseconds timeout,
+                            done_fn<v1::SetClusterConfigResponse> done);
+    // Reads.
+    void list_topics(v1::ListTopicsRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::ListTopicsResponse> done);
+    void list_brokers(v1::ListBrokersRequest req, std::chrono::milliseconds timeout,
+                      done_fn<v1::ListBrokersResponse> done);
+    void get_cluster_config(v1::GetClusterConfigRequest req, std::chrono::milliseconds timeout,
+                            done_fn<v1::GetClusterConfigResponse> done);
+    void status(v1::StatusRequest req, std::chrono::milliseconds timeout,
+                done_fn<v1::StatusResponse> done);
+    /// The Status of the controller at `address` itself: one attempt, no
+    /// leader hint followed.
+    void status_of(std::string address, std::chrono::milliseconds timeout,
+                   done_fn<v1::StatusResponse> done);
+    // Unsafe writes (no session).
+    void add_member(v1::AddMemberRequest req, std::chrono::milliseconds timeout,
+                    done_fn<v1::AddMemberResponse> done);
+    void remove_member(v1::RemoveMemberRequest req, std::chrono::milliseconds timeout,
+                       done_fn<v1::RemoveMemberResponse> done);
+    void transfer_leadership(v1::TransferLeadershipRequest req, std::chrono::milliseconds timeout,
+                             done_fn<v1::TransferLeadershipResponse> done);
+
+    void stop();
+
+  private:
+    friend struct engine;  // the .cc: one call through its attempts
+    struct conn {
+        std::shared_ptr<grpc::Channel> channel;
+        std::unique_ptr<v1::ControllerService::Stub> stub;
+    };
+
+    const std::vector<std::string> _controllers;
+    const options _o;
+    const std::string _client_id;  ///< this client's session
+    std::mutex _mu;
+    std::condition_variable _idle;
+    std::map<std::string, conn> _conns;         ///< by address, made on first use
+    std::set<grpc::ClientContext*> _in_flight;  ///< attempts on the wire (to cancel)
+    size_t _calls = 0;                          ///< calls whose `done` has not run yet
+    bool _stopped = false;
+    std::string _target;              ///< where the next call starts
+    uint64_t _last_seq = 0;           ///< the last seq handed out
+    std::set<uint64_t> _outstanding;  ///< seqs of writes not yet answered
+};
+
+}  // namespace fjord::controller_client

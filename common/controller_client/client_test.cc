@@ -1,0 +1,151 @@
+// File: common/controller_client/client_test.cc
+//
+// The client against in-process fake controllers: the retry rule at work
+// (leader hints, a session write repeated with its seq, an unsafe write
+// not repeated), the budget, and stop().
+
+#include "common/controller_client/client.h"
+
+#include <atomic>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "common/controller_client/blocking.h"
+
+namespace fjord::controller_client {
+namespace {
+
+using std::chrono::milliseconds;
+
+/// A controller whose answers the test scripts: each call takes the next
+/// status from `script` (OK once it runs out) and records its session seq.
+class fake_controller final : public v1::ControllerService::Service {
+  public:
+    std::vector<grpc::Status> script;
+    std::string leader_hint;  ///< sent as fjord-leader-address with failures
+    std::mutex mu;
+    std::vector<uint64_t> seqs;
+    std::atomic<int> calls{0};
+
+    fake_controller() {
+        grpc::ServerBuilder b;
+        b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &_port);
+        b.RegisterService(this);
+        _server = b.BuildAndStart();
+    }
+    ~fake_controller() override { _server->Shutdown(); }
+    std::string address() const { return "127.0.0.1:" + std::to_string(_port); }
+
+    grpc::Status CreateTopics(grpc::ServerContext* ctx, const v1::CreateTopicsRequest* req,
+                              v1::CreateTopicsResponse*) override {
+        std::lock_guard g(mu);
+        seqs.push_back(req->session().seq());
+        return next(ctx);
+    }
+    grpc::Status AddMember(grpc::ServerContext* ctx, const v1::AddMemberRequest*,
+                           v1::AddMemberResponse*) override {
+        std::lock_guard g(mu);
+        return next(ctx);
+    }
+    grpc::Status Status(grpc::ServerContext* ctx, const v1::StatusRequest*,
+                        v1::StatusResponse* out) override {
+        std::lock_guard g(mu);
+        out->set_role("leader");
+        return next(ctx);
+    }
+
+  private:
+    grpc::Status next(grpc::ServerContext* ctx) {
+        const int i = calls++;
+        grpc::Status s = i < static_cast<int>(script.size()) ? script[i] : grpc::Status::OK;
+        if (!s.ok() && !leader_hint.empty()) {
+            ctx->AddTrailingMetadata("fjord-leader-address", leader_hint);
+        }
+        return s;
+    }
+    int _port = 0;
+    std::unique_ptr<grpc::Server> _server;
+};
+
+const grpc::Status unknown(grpc::StatusCode::UNKNOWN, "outcome unknown");
+
+options until_timeout() {
+    options o;
+    o.max_attempts = 100;
+    return o;
+}
+
+TEST(controller_client, session_write_is_repeated_with_its_seq_after_outcome_unknown) {
+    fake_controller f;
+    f.script = {unknown, unknown};
+    client c({f.address()}, until_timeout());
+    auto r = wait_for(c, &client::create_topics, v1::CreateTopicsRequest{}, milliseconds(5000));
+    ASSERT_TRUE(r.has_value()) << r.error().detail;
+    std::lock_guard g(f.mu);
+    EXPECT_EQ(f.seqs, (std::vector<uint64_t>{1, 1, 1}));
+}
+
+TEST(controller_client, unsafe_write_is_not_repeated_after_outcome_unknown) {
+    fake_controller f;
+    f.script = {unknown};
+    client c({f.address()}, until_timeout());
+    auto r = wait_for(c, &client::add_member, v1::AddMemberRequest{}, milliseconds(5000));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, std::errc::timed_out);
+    EXPECT_NE(r.error().detail.find("outcome unknown"), std::string::npos) << r.error().detail;
+    EXPECT_EQ(f.calls.load(), 1);
+}
+
+TEST(controller_client, follows_the_leader_hint) {
+    fake_controller leader;
+    fake_controller follower;
+    follower.script = {grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader")};
+    follower.leader_hint = leader.address();
+    client c({follower.address()}, until_timeout());
+    auto r = wait_for(c, &client::add_member, v1::AddMemberRequest{}, milliseconds(5000));
+    ASSERT_TRUE(r.has_value()) << r.error().detail;
+    EXPECT_EQ(follower.calls.load(), 1);
+    EXPECT_EQ(leader.calls.load(), 1);
+}
+
+TEST(controller_client, default_budget_tries_each_controller_once) {
+    client c({"127.0.0.1:1"});
+    auto r = wait_for(c, &client::create_topics, v1::CreateTopicsRequest{}, milliseconds(10000));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, std::errc::host_unreachable) << "nothing can have been applied";
+    EXPECT_EQ(r.error().detail.rfind("controller 127.0.0.1:1: unavailable: ", 0), 0u)
+        << r.error().detail;
+}
+
+TEST(controller_client, status_of_asks_that_controller_once) {
+    fake_controller f;
+    f.script = {grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader")};
+    client c({"127.0.0.1:1"}, until_timeout());
+    auto r = wait_for(c, &client::status_of, f.address(), milliseconds(5000));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(f.calls.load(), 1);
+    auto ok = wait_for(c, &client::status_of, f.address(), milliseconds(5000));
+    ASSERT_TRUE(ok.has_value()) << ok.error().detail;
+    EXPECT_EQ(ok->role(), "leader");
+}
+
+TEST(controller_client, stop_ends_calls_waiting_to_retry_and_fails_later_ones) {
+    client c({"127.0.0.1:1"}, until_timeout());
+    std::atomic<int> done{0};
+    for (int i = 0; i < 4; ++i) {
+        c.list_topics({}, milliseconds(60000), [&](result<v1::ListTopicsResponse> r) {
+            EXPECT_FALSE(r.has_value());
+            ++done;
+        });
+    }
+    c.stop();
+    EXPECT_EQ(done.load(), 4);
+    auto r = wait_for(c, &client::list_topics, v1::ListTopicsRequest{}, milliseconds(1000));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, std::errc::operation_canceled);
+}
+
+}  // namespace
+}  // namespace fjord::controller_client
