@@ -1,8 +1,9 @@
 // File: broker/log/batch_header_test.cc
 //
-// The v2 batch header reader: field decoding against batches built from the
-// spec (log_test_util.h), append validation naming each bad field, and the
-// two rewrites the broker makes (base offset, LogAppendTime).
+// The partition log's view of a v2 batch header, against batches built from
+// the spec (log_test_util.h): common/kafka's decoder reading every field of
+// them, append validation naming each bad field, and the two rewrites the
+// broker makes (base offset, LogAppendTime).
 
 #include "broker/log/batch_header.h"
 
@@ -14,16 +15,15 @@
 namespace fjord::broker::storage::testing {
 namespace {
 
-/// Overwrites `n` bytes at `at` with v (big-endian) and, if `fix_crc`,
-/// recomputes the CRC so only the field itself is wrong.
-std::string patched(std::string b, size_t at, uint64_t v, size_t n, bool fix_crc = true) {
-    std::string be;
-    put_be(be, v, n);
-    b.replace(at, n, be);
+namespace f = kafka::batch_field;
+
+/// Overwrites `field` with v and, if `fix_crc`, recomputes the CRC so only
+/// the field itself is wrong.
+std::string patched(std::string b, kafka::batch_field_layout field, uint64_t v,
+                    bool fix_crc = true) {
+    kafka::write_batch_field(b, field, v);
     if (fix_crc) {
-        std::string crc;
-        put_be(crc, compute_batch_crc(b), 4);
-        b.replace(batch_crc_offset, 4, crc);
+        kafka::update_record_batch_crc(b);
     }
     return b;
 }
@@ -37,7 +37,7 @@ void expect_rejected(const std::string& batch, errc code, const std::string& fie
 
 TEST(batch_header, decodes_every_field) {
     const std::string b = make_batch(batch_spec{5, 1700000000000, 10, 3});
-    const batch_header h = decode_batch_header(b);
+    const kafka::record_batch_header h = kafka::decode_record_batch_header(b);
     EXPECT_EQ(h.base_offset, 0);
     EXPECT_EQ(h.size_bytes(), b.size());
     EXPECT_EQ(h.partition_leader_epoch, -1);
@@ -50,9 +50,9 @@ TEST(batch_header, decodes_every_field) {
     EXPECT_EQ(h.producer_epoch, -1);
     EXPECT_EQ(h.base_sequence, -1);
     EXPECT_EQ(h.record_count, 5);
-    EXPECT_EQ(h.crc, compute_batch_crc(b));
+    EXPECT_EQ(h.crc, kafka::record_batch_crc(b));
     EXPECT_FALSE(h.is_control());
-    EXPECT_FALSE(h.log_append_time());
+    EXPECT_EQ(h.ts_type(), kafka::timestamp_type::create_time);
 }
 
 TEST(batch_header, accepts_a_producer_batch) {
@@ -72,50 +72,50 @@ TEST(batch_header, rejects_a_length_that_does_not_match_the_bytes) {
     const std::string b = make_batch(2, 1);
     expect_rejected(b + "x", errc::invalid_batch, "batchLength");
     expect_rejected(b.substr(0, b.size() - 1), errc::invalid_batch, "batchLength");
-    expect_rejected(patched(b, 8, 0xFFFFFFFF, 4, false), errc::invalid_batch, "batchLength");
+    expect_rejected(patched(b, f::batch_length, 0xFFFFFFFF, false), errc::invalid_batch,
+                    "batchLength");
 }
 
 TEST(batch_header, rejects_other_magic_values) {
     const std::string b = make_batch(1, 1);
     for (const uint64_t magic : {0, 1, 3, 0xFF}) {
-        expect_rejected(patched(b, batch_magic_offset, magic, 1, false), errc::invalid_batch,
-                        "magic");
+        expect_rejected(patched(b, f::magic, magic, false), errc::invalid_batch, "magic");
     }
 }
 
 TEST(batch_header, rejects_a_crc_mismatch_anywhere_in_its_range) {
     const std::string b = make_batch(3, 1);
-    for (size_t at = batch_crc_range_start; at < b.size(); at += 7) {
+    for (size_t at = kafka::record_batch_crc_start; at < b.size(); at += 7) {
         std::string bad = b;
         bad[at] = static_cast<char>(bad[at] ^ 0x10);
         expect_rejected(bad, errc::corrupt_batch, "crc");
     }
-    expect_rejected(patched(b, batch_crc_offset, 12345, 4, false), errc::corrupt_batch, "crc");
+    expect_rejected(patched(b, f::crc, 12345, false), errc::corrupt_batch, "crc");
 }
 
 TEST(batch_header, rejects_a_negative_last_offset_delta) {
-    expect_rejected(patched(make_batch(1, 1), 23, static_cast<uint64_t>(-1), 4),
+    expect_rejected(patched(make_batch(1, 1), f::last_offset_delta, static_cast<uint64_t>(-1)),
                     errc::invalid_batch, "lastOffsetDelta");
 }
 
 TEST(batch_header, rejects_a_record_count_that_does_not_match_the_delta) {
     const std::string b = make_batch(3, 1);
-    expect_rejected(patched(b, 57, 2, 4), errc::invalid_batch, "recordCount");
-    expect_rejected(patched(b, 57, 0, 4), errc::invalid_batch, "recordCount");
-    expect_rejected(patched(b, 23, 5, 4), errc::invalid_batch, "recordCount");
+    expect_rejected(patched(b, f::record_count, 2), errc::invalid_batch, "recordCount");
+    expect_rejected(patched(b, f::record_count, 0), errc::invalid_batch, "recordCount");
+    expect_rejected(patched(b, f::last_offset_delta, 5), errc::invalid_batch, "recordCount");
 }
 
 TEST(batch_header, rejects_an_unknown_compression_codec) {
-    expect_rejected(patched(make_batch(1, 1), 21, 7, 2), errc::invalid_batch, "attributes");
+    expect_rejected(patched(make_batch(1, 1), f::attributes, 7), errc::invalid_batch, "attributes");
 }
 
 TEST(batch_header, base_offset_is_outside_the_crc) {
     std::string b = make_batch(4, 1);
-    set_base_offset(b, kafka_offset{1234567890123});
+    kafka::write_batch_field(b, kafka::batch_field::base_offset, 1234567890123);
     auto r = validate_batch(b);
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->base_offset, 1234567890123);
-    EXPECT_EQ(r->last(), kafka_offset{1234567890126});
+    EXPECT_EQ(last_of(*r), kafka_offset{1234567890126});
 }
 
 TEST(batch_header, log_append_time_rewrites_the_timestamp_and_the_crc) {
@@ -123,7 +123,7 @@ TEST(batch_header, log_append_time_rewrites_the_timestamp_and_the_crc) {
     set_log_append_time(b, 999);
     auto r = validate_batch(b);
     ASSERT_TRUE(r) << r.error().message();
-    EXPECT_TRUE(r->log_append_time());
+    EXPECT_EQ(r->ts_type(), kafka::timestamp_type::log_append_time);
     EXPECT_EQ(r->max_timestamp, 999);
     EXPECT_EQ(r->base_timestamp, 100);
 }

@@ -12,11 +12,11 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
 #include "broker/log/segment.h"
 #include "common/data_dir.h"
 #include "common/kafka/compression.h"
+#include "common/kafka/record_batch.h"
 #include "common/log.h"
 
 namespace fjord::broker::storage {
@@ -41,13 +41,6 @@ std::string checkpoint_path(const std::string& dir, std::string_view suffix = {}
 std::string segment_path(const std::string& dir, kafka_offset base, std::string_view ext,
                          std::string_view suffix = {}) {
     return dir + "/" + segment_file_name(base, ext) + std::string(suffix);
-}
-
-void write_be(std::string& b, size_t at, uint64_t v, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-        b[at + n - 1 - i] = static_cast<char>(v & 0xFFu);
-        v >>= 8;
-    }
 }
 
 /// Kafka's zigzag varint (up to 10 bytes), consumed from the front of `in`.
@@ -131,18 +124,17 @@ std::optional<std::vector<record_ref>> walk_records(std::string_view records, in
 /// The records of `batch`, decompressed into `storage` if need be; nullopt
 /// for an opaque batch.
 std::optional<std::vector<record_ref>> records_of(std::string_view batch, std::string& storage) {
-    if (batch.size() < batch_header_size) {
+    if (batch.size() < kafka::record_batch_header_size) {
         return std::nullopt;
     }
-    const batch_header h = decode_batch_header(batch);
-    if (h.is_control() || (h.attributes & 0x10) != 0 || h.record_count < 0 ||
+    const kafka::record_batch_header h = kafka::decode_record_batch_header(batch);
+    if (h.is_control() || h.is_transactional() || h.record_count < 0 ||
         h.size_bytes() != batch.size()) {
         return std::nullopt;
     }
-    std::string_view records = batch.substr(batch_header_size);
-    if (h.compression() != 0) {
-        auto plain = kafka::decompress(static_cast<kafka::compression_codec>(h.compression()),
-                                       records, max_decompressed);
+    std::string_view records = batch.substr(kafka::record_batch_header_size);
+    if (h.compression() != kafka::compression_codec::none) {
+        auto plain = kafka::decompress(h.compression(), records, max_decompressed);
         if (!plain) {
             return std::nullopt;
         }
@@ -530,9 +522,9 @@ filtered_batch filter_batch(std::string_view batch, const filter_rules& rules) {
         out.what = filtered_batch::outcome::drop;
         return out;
     }
-    const batch_header h = decode_batch_header(batch);
-    if (h.compression() != 0) {
-        auto packed = kafka::compress(static_cast<kafka::compression_codec>(h.compression()), kept);
+    const kafka::record_batch_header h = kafka::decode_record_batch_header(batch);
+    if (h.compression() != kafka::compression_codec::none) {
+        auto packed = kafka::compress(h.compression(), kept);
         if (!packed) {
             log(log_level::warn, component,
                 "batch at offset {}: cannot recompress its surviving records ({}); kept whole, "
@@ -547,22 +539,24 @@ filtered_batch filter_batch(std::string_view batch, const filter_rules& rules) {
     // The header as it was (offsets, lastOffsetDelta, timestamps, attributes,
     // producer fields), with the new length, count and CRC.
     out.what = filtered_batch::outcome::rewritten;
-    out.bytes.reserve(batch_header_size + kept.size());
-    out.bytes.assign(batch.substr(0, batch_header_size));
+    out.bytes.reserve(kafka::record_batch_header_size + kept.size());
+    out.bytes.assign(batch.substr(0, kafka::record_batch_header_size));
     out.bytes += kept;
-    write_be(out.bytes, 8, out.bytes.size() - batch_length_prefix, 4);
-    write_be(out.bytes, 57, kept_count, 4);
-    write_be(out.bytes, batch_crc_offset, compute_batch_crc(out.bytes), 4);
+    kafka::write_batch_field(out.bytes, kafka::batch_field::batch_length,
+                             out.bytes.size() - kafka::record_batch_length_prefix);
+    kafka::write_batch_field(out.bytes, kafka::batch_field::record_count, kept_count);
+    kafka::update_record_batch_crc(out.bytes);
     return out;
 }
 
 std::string header_only_batch(std::string_view batch) {
-    std::string out(batch.substr(0, batch_header_size));
-    write_be(out, 8, batch_header_size - batch_length_prefix, 4);
-    const batch_header h = decode_batch_header(out);
-    write_be(out, 21, static_cast<uint16_t>(h.attributes & ~0x7), 2);  // no codec: no records
-    write_be(out, 57, 0, 4);
-    write_be(out, batch_crc_offset, compute_batch_crc(out), 4);
+    std::string out(batch.substr(0, kafka::record_batch_header_size));
+    kafka::write_batch_field(out, kafka::batch_field::batch_length, kafka::record_batch_min_length);
+    const kafka::record_batch_header h = kafka::decode_record_batch_header(out);
+    kafka::write_batch_field(out, kafka::batch_field::attributes,
+                             static_cast<uint16_t>(h.attributes & ~0x7));  // no codec: no records
+    kafka::write_batch_field(out, kafka::batch_field::record_count, 0);
+    kafka::update_record_batch_crc(out);
     return out;
 }
 
@@ -591,7 +585,7 @@ result<cleaned_segment_writer> cleaned_segment_writer::create(fs::file_ops& fs,
 }
 
 result<void> cleaned_segment_writer::append(std::string_view batch) {
-    const batch_header h = decode_batch_header(batch);
+    const kafka::record_batch_header h = kafka::decode_record_batch_header(batch);
     _index.add(_size, h, _index_interval);
     _buffer.append(batch);
     _size += batch.size();

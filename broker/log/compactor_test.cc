@@ -48,13 +48,6 @@ void PrintTo(const rec& r, std::ostream* os) {
                        r.value.value_or("<tombstone>"));
 }
 
-void set_be(std::string& b, size_t at, uint64_t v, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-        b[at + n - 1 - i] = static_cast<char>(v & 0xFFu);
-        v >>= 8;
-    }
-}
-
 struct producer_fields {
     int64_t id = -1;
     int16_t epoch = -1;
@@ -76,13 +69,16 @@ std::string batch_of(const std::vector<kv>& records, int64_t ts,
     if (codec == compression_codec::none) {
         return out;
     }
-    auto packed = kafka::compress(codec, std::string_view(out).substr(batch_header_size));
+    auto packed =
+        kafka::compress(codec, std::string_view(out).substr(kafka::record_batch_header_size));
     EXPECT_TRUE(packed) << packed.error().message();
-    out.resize(batch_header_size);
+    out.resize(kafka::record_batch_header_size);
     out += *packed;
-    set_be(out, 8, out.size() - batch_length_prefix, 4);
-    set_be(out, 21, static_cast<uint64_t>(static_cast<int>(codec)), 2);
-    set_be(out, batch_crc_offset, compute_batch_crc(out), 4);
+    kafka::write_batch_field(out, kafka::batch_field::batch_length,
+                             out.size() - kafka::record_batch_length_prefix);
+    kafka::write_batch_field(out, kafka::batch_field::attributes,
+                             static_cast<uint64_t>(static_cast<int>(codec)));
+    kafka::update_record_batch_crc(out);
     return out;
 }
 
@@ -354,11 +350,11 @@ TEST(compaction, rewrites_a_batch_keeping_its_header_and_offsets) {
     t.put("d", "2");  // 5
     t.roll();
     t.put("x", "x");
-    const auto before = decode_batch_header(all_batches(t.log())[0]);
+    const auto before = kafka::decode_record_batch_header(all_batches(t.log())[0]);
     t.compact();
     const auto batches = all_batches(t.log());
     ASSERT_FALSE(batches.empty());
-    const auto after = decode_batch_header(batches[0]);
+    const auto after = kafka::decode_record_batch_header(batches[0]);
     EXPECT_EQ(after.base_offset, 0);
     EXPECT_EQ(after.last_offset_delta, 3);  // the last sequence stays readable
     EXPECT_EQ(after.record_count, 2);
@@ -369,7 +365,7 @@ TEST(compaction, rewrites_a_batch_keeping_its_header_and_offsets) {
     EXPECT_EQ(after.producer_epoch, 3);
     EXPECT_EQ(after.base_sequence, 0);
     EXPECT_EQ(after.partition_leader_epoch, before.partition_leader_epoch);
-    EXPECT_EQ(after.crc, compute_batch_crc(batches[0]));
+    EXPECT_EQ(after.crc, kafka::record_batch_crc(batches[0]));
     EXPECT_EQ(t.records(), t.at({0, 2, 4, 5, 6}));
 }
 
@@ -388,8 +384,8 @@ TEST(compaction, compressed_batches_are_filtered_and_recompressed_with_their_cod
         EXPECT_EQ(t.records(), t.at({1, 2, 5, 6, 7, 8}));
         const auto batches = all_batches(t.log());
         ASSERT_EQ(batches.size(), 3u);
-        const auto h = decode_batch_header(batches[0]);
-        EXPECT_EQ(h.compression(), static_cast<int>(codec));
+        const auto h = kafka::decode_record_batch_header(batches[0]);
+        EXPECT_EQ(h.compression(), codec);
         EXPECT_EQ(h.record_count, 2);
         EXPECT_EQ(h.last_offset_delta, 2);
         EXPECT_EQ(base_offset_of(batches[1]), 5);  // the batch at 3 went whole
@@ -426,8 +422,8 @@ TEST(compaction, a_compacted_range_ends_with_a_batch_not_a_gap) {
     EXPECT_EQ(t.records(), t.at({0}));
     const auto batches = all_batches(t.log());
     ASSERT_EQ(batches.size(), 2u);
-    EXPECT_EQ(decode_batch_header(batches[1]).base_offset, 1);
-    EXPECT_EQ(decode_batch_header(batches[1]).record_count, 0);
+    EXPECT_EQ(kafka::decode_record_batch_header(batches[1]).base_offset, 1);
+    EXPECT_EQ(kafka::decode_record_batch_header(batches[1]).record_count, 0);
     // A reader of the whole log (read until nothing comes back) reaches the end.
     kafka_offset o = t.log().log_start_offset();
     while (o < t.log().log_end_offset()) {
@@ -686,12 +682,12 @@ TEST(compaction, the_first_segment_keeps_an_empty_batch_so_the_log_start_stays) 
     EXPECT_EQ(t.log().log_start_offset(), kafka_offset{0});
     const auto batches = all_batches(t.log());
     ASSERT_EQ(batches.size(), 3u);
-    const auto h = decode_batch_header(batches[0]);
+    const auto h = kafka::decode_record_batch_header(batches[0]);
     EXPECT_EQ(h.base_offset, 0);
     EXPECT_EQ(h.record_count, 0);
     EXPECT_EQ(h.last_offset_delta, 0);
-    EXPECT_EQ(batches[0].size(), batch_header_size);
-    EXPECT_EQ(h.crc, compute_batch_crc(batches[0]));
+    EXPECT_EQ(batches[0].size(), kafka::record_batch_header_size);
+    EXPECT_EQ(h.crc, kafka::record_batch_crc(batches[0]));
     auto r = t.log().read(kafka_offset{0}, 1, t.log().log_end_offset());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->batches, 1u);
@@ -732,11 +728,14 @@ TEST(compaction, a_deleted_key_stays_deleted_after_its_tombstone_goes) {
 /// `batch` (as stored) made transactional (attributes bit 4, producer 5):
 /// a batch the cleaner cannot filter (compactor.h: opaque).
 std::string transactional(std::string batch) {
-    set_be(batch, 21, static_cast<uint64_t>(decode_batch_header(batch).attributes | 0x10), 2);
-    set_be(batch, 43, 5, 8);  // producerId
-    set_be(batch, 51, 0, 2);  // producerEpoch
-    set_be(batch, 53, 0, 4);  // baseSequence
-    set_be(batch, batch_crc_offset, compute_batch_crc(batch), 4);
+    namespace f = kafka::batch_field;
+    kafka::write_batch_field(
+        batch, f::attributes,
+        static_cast<uint64_t>(kafka::decode_record_batch_header(batch).attributes | 0x10));
+    kafka::write_batch_field(batch, f::producer_id, 5);
+    kafka::write_batch_field(batch, f::producer_epoch, 0);
+    kafka::write_batch_field(batch, f::base_sequence, 0);
+    kafka::update_record_batch_crc(batch);
     return batch;
 }
 

@@ -56,7 +56,8 @@ std::vector<std::string> prefix(const std::vector<std::string>& all, size_t n) {
 }
 
 int64_t end_of(const std::vector<std::string>& batches) {
-    return batches.empty() ? 0 : decode_batch_header(batches.back()).last().value() + 1;
+    return batches.empty() ? 0
+                           : last_of(kafka::decode_record_batch_header(batches.back())).value() + 1;
 }
 
 /// Reopens `dir` and expects exactly `want`; appends a batch, which must get
@@ -265,7 +266,7 @@ TEST(log_recovery, plausible_but_wrong_index_files_still_read_correctly) {
         ASSERT_TRUE(log);
         size_t k = 0;
         for (int64_t o = 0; o < end_of(all); ++o) {
-            if (decode_batch_header(all[k]).last().value() < o) {
+            if (last_of(kafka::decode_record_batch_header(all[k])).value() < o) {
                 ++k;
             }
             auto r = log->read(kafka_offset{o}, 1, log->log_end_offset());
@@ -474,7 +475,7 @@ TEST(log_recovery, random_workloads_survive_crashes) {
                     const auto got = split_batches(r->bytes);
                     ASSERT_FALSE(got.empty());
                     size_t k = 0;
-                    while (decode_batch_header(model[k]).last().value() < o) {
+                    while (last_of(kafka::decode_record_batch_header(model[k])).value() < o) {
                         ++k;
                     }
                     for (size_t i = 0; i < got.size(); ++i) {
@@ -484,8 +485,8 @@ TEST(log_recovery, random_workloads_survive_crashes) {
             }
             // The batches below flushed_offset() must survive any crash.
             flushed = 0;
-            while (flushed < model.size() &&
-                   decode_batch_header(model[flushed]).last() < log->flushed_offset()) {
+            while (flushed < model.size() && last_of(kafka::decode_record_batch_header(
+                                                 model[flushed])) < log->flushed_offset()) {
                 ++flushed;
             }
         }

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
 #include "broker/log/log_test_util.h"
 #include "broker/log/partition_log.h"

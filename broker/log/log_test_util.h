@@ -4,7 +4,7 @@
 // Helpers shared by the broker/log tests: a temp directory per test, a
 // builder of real Kafka v2 record batches (records varint-encoded as the
 // protocol says, CRC-32C computed here from the spec, independently of
-// batch_header.cc), and raw file surgery for damaging a log directory the
+// common/kafka/record_batch.cc), and raw file surgery for damaging a log directory the
 // way disks and crashes do.
 
 #include <gtest/gtest.h>

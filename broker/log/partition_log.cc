@@ -95,7 +95,7 @@ result<void> validate(const log_config& c) {
         std::string_view key;
         int64_t value, lo, hi;
     } checks[] = {
-        {"segment.bytes", c.segment_bytes, static_cast<int64_t>(batch_header_size),
+        {"segment.bytes", c.segment_bytes, static_cast<int64_t>(kafka::record_batch_header_size),
          std::numeric_limits<int32_t>::max()},
         {"segment.ms", c.segment_ms, 1, max},
         {"index.interval.bytes", c.index_interval_bytes, 0, max},
@@ -296,7 +296,7 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
     if (auto r = validate_records(batch, *validated, records); !r) {
         return r.error();
     }
-    batch_header h = *validated;
+    kafka::record_batch_header h = *validated;
     auto seen = _producers.check(h);
     if (!seen) {
         return seen.error();
@@ -325,12 +325,14 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
         active = _segments.back().get();
     }
 
-    set_base_offset(batch, base);
+    // baseOffset lies outside the CRC's range: the producer's CRC stays valid.
+    kafka::write_batch_field(batch, kafka::batch_field::base_offset,
+                             static_cast<uint64_t>(base.value()));
     h.base_offset = base.value();
-    append_info info{base, h.last(), no_timestamp};
+    append_info info{base, last_of(h), no_timestamp};
     if (_config.message_timestamp_type == timestamp_type::log_append_time) {
         set_log_append_time(batch, now_ms);
-        h = decode_batch_header(batch);
+        h = kafka::decode_record_batch_header(batch);
         info.log_append_time = now_ms;
     }
     if (auto r = active->append(batch, h, index_interval()); !r) {
@@ -513,11 +515,13 @@ result<void> partition_log::load_producer_state(bool* replayed_sealed) {
             break;
         }
         std::string_view rest(slice->bytes);
-        while (rest.size() >= batch_header_size) {
-            const batch_header h = decode_batch_header(rest);
+        while (rest.size() >= kafka::record_batch_header_size) {
+            const kafka::record_batch_header h = kafka::decode_record_batch_header(rest);
             // The batch's own time stands for when it was appended.
             _producers.update(h, h.max_timestamp,
-                              h.log_append_time() ? h.max_timestamp : no_timestamp);
+                              h.ts_type() == kafka::timestamp_type::log_append_time
+                                  ? h.max_timestamp
+                                  : no_timestamp);
             rest.remove_prefix(std::min<size_t>(rest.size(), h.size_bytes()));
         }
         from = slice->next_offset;

@@ -36,11 +36,11 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/batch_header.h"
 #include "broker/log/compactor.h"
 #include "broker/log/errc.h"
 #include "broker/log/partition_log.h"
 #include "broker/log/segment.h"
+#include "common/kafka/record_batch.h"
 #include "common/log.h"
 
 namespace fjord::broker::storage {
@@ -56,8 +56,9 @@ constexpr int64_t max_group_span = std::numeric_limits<int32_t>::max();
 /// Calls f(batch) for each whole batch of a slice (read() verified them).
 template <typename F>
 void for_each_batch(std::string_view bytes, F f) {
-    while (bytes.size() >= batch_header_size) {
-        const size_t n = std::min<size_t>(bytes.size(), decode_batch_header(bytes).size_bytes());
+    while (bytes.size() >= kafka::record_batch_header_size) {
+        const size_t n =
+            std::min<size_t>(bytes.size(), kafka::decode_record_batch_header(bytes).size_bytes());
         f(bytes.substr(0, n));
         bytes.remove_prefix(n);
     }
@@ -294,7 +295,8 @@ result<void> partition_log::clean_step(int64_t now_ms, compaction_info& info) {
         const filter_rules rules{&p.map, std::min(g.remove_tombstones_below, p.unfiltered_from)};
         filtered_batch f = filter_batch(b, rules);
         if (f.unfiltered) {
-            p.unfiltered_from = std::min(p.unfiltered_from, decode_batch_header(b).base_offset);
+            p.unfiltered_from =
+                std::min(p.unfiltered_from, kafka::decode_record_batch_header(b).base_offset);
         }
         g.records_removed += f.records_removed;
         g.dropped_tail.clear();

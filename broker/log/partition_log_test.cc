@@ -30,7 +30,7 @@ namespace {
 
 /// Appends `batch` and expects it to get offsets [base, base + records).
 void append_ok(partition_log& log, const std::string& batch, int64_t base, int64_t now_ms = 0) {
-    const batch_header h = decode_batch_header(batch);
+    const kafka::record_batch_header h = kafka::decode_record_batch_header(batch);
     auto r = log.append(batch, now_ms);
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->base_offset, kafka_offset{base});
@@ -233,8 +233,8 @@ TEST(partition_log, every_offset_reads_its_batch_whatever_the_index_density) {
         ASSERT_GT(log->segments().size(), 2u);
         size_t k = 0;
         for (int64_t o = 0; o < log->log_end_offset().value(); ++o) {
-            const batch_header h = decode_batch_header(want[k]);
-            if (o > h.last().value()) {
+            const kafka::record_batch_header h = kafka::decode_record_batch_header(want[k]);
+            if (o > last_of(h).value()) {
                 ++k;
             }
             const fetch_slice s = read_ok(*log, o, 1, log->log_end_offset().value());
@@ -397,7 +397,7 @@ TEST(partition_log, log_append_time_replaces_the_max_timestamp) {
     ASSERT_EQ(stored.size(), 1u);
     auto h = validate_batch(stored[0]);
     ASSERT_TRUE(h) << h.error().message();
-    EXPECT_TRUE(h->log_append_time());
+    EXPECT_EQ(h->ts_type(), kafka::timestamp_type::log_append_time);
     EXPECT_EQ(h->max_timestamp, 77777);
     auto found = log->offset_for_timestamp(77777, log->log_end_offset());
     ASSERT_TRUE(found && found->has_value());

@@ -59,7 +59,8 @@ const producer_entry* producer_state::find(int64_t producer_id) const {
     return it == _producers.end() ? nullptr : &it->second;
 }
 
-result<std::optional<producer_batch>> producer_state::check(const batch_header& h) const {
+result<std::optional<producer_batch>> producer_state::check(
+    const kafka::record_batch_header& h) const {
     if (h.producer_id < 0) {
         return std::optional<producer_batch>{};
     }
@@ -104,7 +105,8 @@ result<std::optional<producer_batch>> producer_state::check(const batch_header& 
     return std::optional<producer_batch>{};
 }
 
-void producer_state::update(const batch_header& h, int64_t now_ms, int64_t log_append_time) {
+void producer_state::update(const kafka::record_batch_header& h, int64_t now_ms,
+                            int64_t log_append_time) {
     if (h.producer_id < 0 || h.base_sequence < 0) {
         return;
     }

@@ -34,8 +34,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "broker/log/batch_header.h"
 #include "broker/log/types.h"
+#include "common/kafka/record_batch.h"
 #include "common/result.h"
 
 namespace fjord::broker::storage {
@@ -64,10 +64,11 @@ class producer_state {
     /// Checks a validated batch before it is appended. A value means: this
     /// batch was already written, at these offsets (do not write it again).
     /// Errors: errc::invalid_producer_epoch, errc::out_of_order_sequence.
-    result<std::optional<producer_batch>> check(const batch_header& h) const;
+    result<std::optional<producer_batch>> check(const kafka::record_batch_header& h) const;
     /// Records a batch written at h.base_offset at `now_ms` (any batch;
     /// those without a producer id are ignored).
-    void update(const batch_header& h, int64_t now_ms, int64_t log_append_time = no_timestamp);
+    void update(const kafka::record_batch_header& h, int64_t now_ms,
+                int64_t log_append_time = no_timestamp);
     /// Forgets producers not seen since `now_ms - max_age_ms`.
     void expire(int64_t now_ms, int64_t max_age_ms);
     void clear() { _producers.clear(); }

@@ -17,8 +17,9 @@ namespace {
 
 using namespace testing;  // storage::testing: batches and temp dirs
 
-batch_header header(int64_t pid, int16_t epoch, int32_t seq, int records, int64_t base) {
-    batch_header h;
+kafka::record_batch_header header(int64_t pid, int16_t epoch, int32_t seq, int records,
+                                  int64_t base) {
+    kafka::record_batch_header h;
     h.producer_id = pid;
     h.producer_epoch = epoch;
     h.base_sequence = seq;
@@ -85,8 +86,8 @@ TEST(ProducerState, EpochsFenceOldProducersAndRestartSequences) {
 
 TEST(ProducerState, SequencesWrapAtIntMax) {
     producer_state s;
-    s.update(header(5, 0, 0, 2, 0), 1000);            // sequences 0 .. 1
-    batch_header b = header(5, 0, 2, 2147483646, 2);  // sequences 2 .. 2147483647
+    s.update(header(5, 0, 0, 2, 0), 1000);                          // sequences 0 .. 1
+    kafka::record_batch_header b = header(5, 0, 2, 2147483646, 2);  // sequences 2 .. 2147483647
     ASSERT_FALSE(*s.check(b));
     s.update(b, 1000);
     EXPECT_EQ(s.find(5)->batches.back().last_seq, 2147483647);
@@ -101,7 +102,7 @@ TEST(ProducerState, NonIdempotentAndTransactionalBatches) {
     EXPECT_FALSE(*s.check(header(-1, -1, -1, 3, 0)));
     s.update(header(-1, -1, -1, 3, 0), 1000);
     EXPECT_EQ(s.size(), 0u);
-    batch_header txn = header(7, 0, 0, 1, 0);
+    kafka::record_batch_header txn = header(7, 0, 0, 1, 0);
     txn.attributes = 0x10;
     EXPECT_EQ(code_of(s.check(txn)), errc::invalid_batch);
     EXPECT_EQ(code_of(s.check(header(7, 0, -1, 1, 0))), errc::out_of_order_sequence);

@@ -153,8 +153,8 @@ error_info invalid(std::string what) {
 }
 
 /// The rules on the header's attributes and producer fields.
-result<void> check_attributes(const batch_header& h, const record_validation& opts) {
-    const bool transactional = (h.attributes & 0x10) != 0;
+result<void> check_attributes(const kafka::record_batch_header& h, const record_validation& opts) {
+    const bool transactional = h.is_transactional();
     if (h.is_control() && opts.from_client) {
         return invalid("attributes: a control batch (bit 5): clients cannot write control records");
     }
@@ -186,11 +186,11 @@ size_t max_decompressed_for(int64_t max_batch_bytes) {
     return static_cast<size_t>(std::max(max_batch_bytes, floor)) * 32;
 }
 
-result<void> validate_records(std::string_view batch, const batch_header& h,
+result<void> validate_records(std::string_view batch, const kafka::record_batch_header& h,
                               const record_validation& opts) {
-    if (batch.size() < batch_header_size) {
+    if (batch.size() < kafka::record_batch_header_size) {
         return framing(fmt::format("batch: {} bytes, shorter than the {}-byte header", batch.size(),
-                                   batch_header_size));
+                                   kafka::record_batch_header_size));
     }
     if (auto r = check_attributes(h, opts); !r) {
         return r;
@@ -200,11 +200,10 @@ result<void> validate_records(std::string_view batch, const batch_header& h,
             fmt::format("recordCount: {}; a batch holds at least one record", h.record_count));
     }
 
-    std::string_view records = batch.substr(batch_header_size);
+    std::string_view records = batch.substr(kafka::record_batch_header_size);
     std::string decompressed;
-    if (h.compression() != 0) {
-        const auto codec = static_cast<kafka::compression_codec>(h.compression());
-        auto d = kafka::decompress(codec, records, opts.max_decompressed_bytes);
+    if (h.compression() != kafka::compression_codec::none) {
+        auto d = kafka::decompress(h.compression(), records, opts.max_decompressed_bytes);
         if (!d) {
             const errc code = d.code() == kafka::compression_errc::output_too_large
                                   ? errc::batch_too_large

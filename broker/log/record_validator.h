@@ -37,7 +37,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "broker/log/batch_header.h"
+#include "common/kafka/record_batch.h"
 #include "common/result.h"
 
 namespace fjord::broker::storage {
@@ -69,7 +69,7 @@ struct record_validation {
 /// passed validate_batch(batch). A value means the batch may be appended.
 /// Errors: errc::invalid_batch, errc::batch_too_large, errc::invalid_record
 /// (see above), each with a detail naming the record and field.
-result<void> validate_records(std::string_view batch, const batch_header& h,
+result<void> validate_records(std::string_view batch, const kafka::record_batch_header& h,
                               const record_validation& opts);
 
 }  // namespace fjord::broker::storage

@@ -281,7 +281,7 @@ TEST(record_validator, refuses_records_breaking_a_rule) {
     // lastOffsetDelta is checked against the last record (validate_batch ties
     // it to recordCount; a caller passing another header still gets a check).
     const std::string two = frame_records(records_of(n_records(2)), frame(2));
-    batch_header h = decode_batch_header(two);
+    kafka::record_batch_header h = kafka::decode_record_batch_header(two);
     h.last_offset_delta = 5;
     auto r = validate_records(two, h, {});
     ASSERT_FALSE(r);

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
 #include "common/log.h"
 
@@ -61,16 +62,16 @@ class read_cursor {
 
 /// Why the batch framed by `h` cannot be one, with `remaining` bytes from its
 /// start to the end of the segment; empty if it can.
-std::string framing_problem(const batch_header& h, uint64_t remaining) {
-    if (h.batch_length < static_cast<int32_t>(batch_header_size - batch_length_prefix)) {
+std::string framing_problem(const kafka::record_batch_header& h, uint64_t remaining) {
+    if (h.batch_length < kafka::record_batch_min_length) {
         return fmt::format("batchLength {} is shorter than a batch header", h.batch_length);
     }
     if (h.size_bytes() > remaining) {
         return fmt::format("batchLength {} runs past the end of the segment ({} bytes left)",
                            h.batch_length, remaining);
     }
-    if (h.magic != batch_magic_v2) {
-        return fmt::format("magic {}, want {}", h.magic, batch_magic_v2);
+    if (h.magic != kafka::record_batch_magic_v2) {
+        return fmt::format("magic {}, want {}", h.magic, kafka::record_batch_magic_v2);
     }
     if (h.last_offset_delta < 0) {
         return fmt::format("lastOffsetDelta {} < 0", h.last_offset_delta);
@@ -79,19 +80,19 @@ std::string framing_problem(const batch_header& h, uint64_t remaining) {
 }
 
 /// Reads and frames the batch header at `pos`; errc::corrupt if it is not one.
-result<batch_header> header_at(read_cursor& cur, const std::string& path, uint64_t pos,
-                               uint64_t end) {
+result<kafka::record_batch_header> header_at(read_cursor& cur, const std::string& path,
+                                             uint64_t pos, uint64_t end) {
     const uint64_t remaining = end - pos;
-    if (remaining < batch_header_size) {
+    if (remaining < kafka::record_batch_header_size) {
         return error_info(errc::corrupt,
                           fmt::format("{} at position {}: {} bytes left, less than a batch header",
                                       path, pos, remaining));
     }
-    auto b = cur.bytes(pos, batch_header_size);
+    auto b = cur.bytes(pos, kafka::record_batch_header_size);
     if (!b) {
         return b.error();
     }
-    batch_header h = decode_batch_header(*b);
+    kafka::record_batch_header h = kafka::decode_record_batch_header(*b);
     if (std::string why = framing_problem(h, remaining); !why.empty()) {
         return error_info(errc::corrupt, fmt::format("{} at position {}: {}", path, pos, why));
     }
@@ -128,19 +129,19 @@ result<scan_result> scan_log(
             s.stop_reason = h.error().detail;
             break;
         }
-        if (allow_gaps ? h->base() < s.next : h->base() != s.next) {
+        if (allow_gaps ? base_of(*h) < s.next : base_of(*h) != s.next) {
             s.stop_reason = fmt::format("{} at position {}: baseOffset {}, want {}", f.path(), pos,
                                         h->base_offset, s.next);
             break;
         }
-        if (h->last() >= stop_before) {
+        if (last_of(*h) >= stop_before) {
             break;
         }
         auto b = cur.bytes(pos, h->size_bytes());
         if (!b) {
             return b.error();
         }
-        if (const uint32_t crc = compute_batch_crc(*b); crc != h->crc) {
+        if (const uint32_t crc = kafka::record_batch_crc(*b); crc != h->crc) {
             s.stop_reason = fmt::format("{} at position {}: crc {:#010x}, the batch gives {:#010x}",
                                         f.path(), pos, h->crc, crc);
             break;
@@ -150,7 +151,7 @@ result<scan_result> scan_log(
             s.first_timestamp = h->max_timestamp;
         }
         pos += h->size_bytes();
-        s.next = h->last() + 1;
+        s.next = last_of(*h) + 1;
     }
     s.valid_end = pos;
     return s;
@@ -329,7 +330,7 @@ int64_t segment::age_ms(int64_t now_ms, int64_t batch_max_timestamp) const {
     return now_ms - _created_ms;
 }
 
-result<void> segment::append(std::string_view batch, const batch_header& h,
+result<void> segment::append(std::string_view batch, const kafka::record_batch_header& h,
                              uint64_t index_interval) {
     if (auto r = _log->write_at(_size, batch); !r) {
         return r;
@@ -340,7 +341,7 @@ result<void> segment::append(std::string_view batch, const batch_header& h,
         _first_timestamp = h.max_timestamp;
     }
     _size += batch.size();
-    _next = h.last() + 1;
+    _next = last_of(h) + 1;
     return ok();
 }
 
@@ -434,12 +435,12 @@ result<void> segment::write_atomically(std::string_view ext, std::string_view da
     return fs::replace_file(_fs, _dir, segment_file_name(_base, ext), {data});
 }
 
-bool segment::trust_index_hint(const result<batch_header>& h, uint64_t pos,
+bool segment::trust_index_hint(const result<kafka::record_batch_header>& h, uint64_t pos,
                                kafka_offset max_base) const {
     // Index files carry no checksum: an entry is a hint, followed only if a
     // batch of this segment starts where it points. Otherwise the caller
     // scans from the start.
-    if (h ? h->base() >= _base && h->base() <= max_base && h->last() < _next
+    if (h ? base_of(*h) >= _base && base_of(*h) <= max_base && last_of(*h) < _next
           : h.code() != errc::corrupt) {
         return true;
     }
@@ -465,10 +466,11 @@ result<bool> segment::read(const read_request& r, fetch_slice& out) const {
                 continue;
             }
         }
-        if (h && (h->base() < min_base || h->last() >= _next)) {
-            h = error_info(errc::corrupt,
-                           fmt::format("{} at position {}: offsets [{}, {}] outside [{}, {})",
-                                       _log_path, pos, h->base_offset, h->last(), min_base, _next));
+        if (h && (base_of(*h) < min_base || last_of(*h) >= _next)) {
+            h = error_info(
+                errc::corrupt,
+                fmt::format("{} at position {}: offsets [{}, {}] outside [{}, {})", _log_path, pos,
+                            h->base_offset, last_of(*h), min_base, _next));
         }
         if (!h) {
             if (h.code() == errc::corrupt && out.batches > 0) {
@@ -478,12 +480,12 @@ result<bool> segment::read(const read_request& r, fetch_slice& out) const {
             return h.error();
         }
         const uint64_t n = h->size_bytes();
-        min_base = h->last() + 1;
-        if (h->last() < r.start) {
+        min_base = last_of(*h) + 1;
+        if (last_of(*h) < r.start) {
             pos += n;
             continue;
         }
-        if (h->last() >= r.max_offset) {
+        if (last_of(*h) >= r.max_offset) {
             return true;
         }
         const bool first = out.batches == 0;
@@ -496,7 +498,7 @@ result<bool> segment::read(const read_request& r, fetch_slice& out) const {
         if (!b) {
             return b.error();
         }
-        if (const uint32_t crc = compute_batch_crc(*b); crc != h->crc) {
+        if (const uint32_t crc = kafka::record_batch_crc(*b); crc != h->crc) {
             const std::string why = fmt::format(
                 "{} at position {}: crc {:#010x}, the batch gives "
                 "{:#010x}",
@@ -509,9 +511,9 @@ result<bool> segment::read(const read_request& r, fetch_slice& out) const {
         }
         out.bytes.append(*b);
         if (first) {
-            out.first_offset = h->base();
+            out.first_offset = base_of(*h);
         }
-        out.next_offset = h->last() + 1;
+        out.next_offset = last_of(*h) + 1;
         ++out.batches;
         pos += n;
     }
@@ -535,20 +537,20 @@ result<std::optional<timestamp_offset>> segment::find_timestamp(int64_t ts, kafk
         if (!h) {
             return h.error();
         }
-        if (h->last() >= max_offset) {
+        if (last_of(*h) >= max_offset) {
             return std::optional<timestamp_offset>();
         }
-        if (h->max_timestamp >= ts && h->last() >= min_offset) {
+        if (h->max_timestamp >= ts && last_of(*h) >= min_offset) {
             // The answer is only as good as the header: verify it.
             auto b = cur.bytes(pos, h->size_bytes());
             if (!b) {
                 return b.error();
             }
-            if (compute_batch_crc(*b) != h->crc) {
+            if (kafka::record_batch_crc(*b) != h->crc) {
                 return error_info(errc::corrupt,
                                   fmt::format("{} at position {}: crc mismatch", _log_path, pos));
             }
-            return std::optional<timestamp_offset>(timestamp_offset{h->base(), h->max_timestamp});
+            return std::optional<timestamp_offset>(timestamp_offset{base_of(*h), h->max_timestamp});
         }
         pos += h->size_bytes();
     }

@@ -25,10 +25,10 @@
 #include <string>
 #include <string_view>
 
-#include "broker/log/batch_header.h"
 #include "broker/log/segment_index.h"
 #include "broker/log/types.h"
 #include "common/fs/file_ops.h"
+#include "common/kafka/record_batch.h"
 #include "common/result.h"
 
 namespace fjord::broker::storage {
@@ -105,7 +105,8 @@ class segment {
 
     /// Writes a validated batch, its offsets already assigned to continue
     /// next(), at the end of the log. Not durable until flush() or seal().
-    result<void> append(std::string_view batch, const batch_header& h, uint64_t index_interval);
+    result<void> append(std::string_view batch, const kafka::record_batch_header& h,
+                        uint64_t index_interval);
     /// fdatasync of the log, if anything was written since the last one.
     result<void> flush();
     /// Makes the segment complete on disk: writes both index files (with
@@ -140,7 +141,8 @@ class segment {
     /// Whether `h`, read at `pos` where an index pointed, is a batch of this
     /// segment with a base offset <= max_base (I/O errors count as trusted:
     /// the caller reports them).
-    bool trust_index_hint(const result<batch_header>& h, uint64_t pos, kafka_offset max_base) const;
+    bool trust_index_hint(const result<kafka::record_batch_header>& h, uint64_t pos,
+                          kafka_offset max_base) const;
     /// Replaces `<prefix><ext>` with `data`: temp file, datasync, rename,
     /// directory sync.
     result<void> write_atomically(std::string_view ext, std::string_view data);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
 
 namespace fjord::broker::storage {
@@ -27,14 +28,15 @@ uint64_t get_be(std::string_view b, size_t at, size_t n) {
 
 }  // namespace
 
-void segment_index::add(uint64_t position, const batch_header& h, uint64_t interval_bytes) {
+void segment_index::add(uint64_t position, const kafka::record_batch_header& h,
+                        uint64_t interval_bytes) {
     const auto relative = [this](kafka_offset o) { return static_cast<uint32_t>(o - _base); };
     if (h.max_timestamp > _max_timestamp) {
         _max_timestamp = h.max_timestamp;
-        _max_timestamp_relative = relative(h.base());
+        _max_timestamp_relative = relative(base_of(h));
     }
     if (_bytes_since_entry > interval_bytes) {
-        _offsets.push_back({relative(h.base()), static_cast<uint32_t>(position)});
+        _offsets.push_back({relative(base_of(h)), static_cast<uint32_t>(position)});
         if (_max_timestamp > (_times.empty() ? no_timestamp : _times.back().timestamp)) {
             _times.push_back({_max_timestamp, _max_timestamp_relative});
         }

@@ -25,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/log/batch_header.h"
 #include "broker/log/types.h"
+#include "common/kafka/record_batch.h"
 #include "common/result.h"
 
 namespace fjord::broker::storage {
@@ -52,7 +52,7 @@ class segment_index {
 
     /// Records the batch `h` written at `position`. Batches come in log
     /// order; `h`'s offsets must be those assigned in the segment.
-    void add(uint64_t position, const batch_header& h, uint64_t interval_bytes);
+    void add(uint64_t position, const kafka::record_batch_header& h, uint64_t interval_bytes);
     /// Adds the time entry for the segment's largest timestamp, if the last
     /// entry does not already hold it. Called when the segment is sealed.
     void finish();

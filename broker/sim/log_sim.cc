@@ -13,7 +13,6 @@
 
 #include "broker/cluster/log_flusher.h"
 #include "broker/group/offset_store.h"
-#include "broker/log/batch_header.h"
 #include "broker/log/errc.h"
 #include "broker/log/partition_log.h"
 #include "common/fs/memory_file_ops.h"
@@ -33,7 +32,7 @@ constexpr int64_t t0 = 1'700'000'000'000;
 /// What a reader can compare across crashes: the batch from its attributes
 /// on (the CRC's range), which the log stores exactly as it was appended.
 std::string content_of(std::string_view batch) {
-    return std::string(batch.substr(storage::batch_crc_range_start));
+    return std::string(batch.substr(kafka::record_batch_crc_start));
 }
 
 class simulation {
@@ -248,13 +247,13 @@ class simulation {
             return;
         }
         std::string_view bytes = slice->bytes;
-        while (bytes.size() >= storage::batch_header_size) {
-            const storage::batch_header h = storage::decode_batch_header(bytes);
-            if (h.size_bytes() > bytes.size() || h.size_bytes() < storage::batch_header_size) {
+        while (bytes.size() >= kafka::record_batch_header_size) {
+            const kafka::record_batch_header h = kafka::decode_record_batch_header(bytes);
+            if (h.size_bytes() > bytes.size() || h.size_bytes() < kafka::record_batch_header_size) {
                 fail(fmt::format("read at {}: a malformed batch was served", from));
                 return;
             }
-            const kafka_offset base = h.base();
+            const kafka_offset base{h.base_offset};
             const std::string content = content_of(bytes.substr(0, h.size_bytes()));
             auto [it, fresh] = _served.emplace(base, content);
             if (fresh) {
@@ -310,7 +309,8 @@ class simulation {
                                            : slice.error().detail));
                     return;
                 }
-                const storage::batch_header h = storage::decode_batch_header(slice->bytes);
+                const kafka::record_batch_header h =
+                    kafka::decode_record_batch_header(slice->bytes);
                 if (content_of(std::string_view(slice->bytes).substr(0, h.size_bytes())) !=
                     content) {
                     fail(fmt::format("offset {} holds another record after a power loss", base));

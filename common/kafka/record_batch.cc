@@ -21,39 +21,62 @@ error_info batch_error(errc code, std::string detail) {
     return {code, "record batch: " + std::move(detail)};
 }
 
-// Reads the fixed-width header fields; the caller has checked the size.
-record_batch_header read_header(std::string_view data) {
-    reader r(data.substr(0, record_batch_header_size));
-    record_batch_header h;
-    h.base_offset = *r.read_int64();
-    h.batch_length = *r.read_int32();
-    h.partition_leader_epoch = *r.read_int32();
-    h.magic = *r.read_int8();
-    h.crc = *r.read_uint32();
-    h.attributes = *r.read_int16();
-    h.last_offset_delta = *r.read_int32();
-    h.base_timestamp = *r.read_int64();
-    h.max_timestamp = *r.read_int64();
-    h.producer_id = *r.read_int64();
-    h.producer_epoch = *r.read_int16();
-    h.base_sequence = *r.read_int32();
-    h.record_count = *r.read_int32();
-    return h;
+// Reads `f` big-endian; the caller has checked that `b` holds it.
+uint64_t read_field(std::string_view b, batch_field_layout f) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < f.width; ++i) {
+        v = (v << 8) | static_cast<uint8_t>(b[f.at + i]);
+    }
+    return v;
 }
 
 }  // namespace
+
+record_batch_header decode_record_batch_header(std::string_view b) {
+    namespace f = batch_field;
+    record_batch_header h;
+    h.base_offset = static_cast<int64_t>(read_field(b, f::base_offset));
+    h.batch_length = static_cast<int32_t>(read_field(b, f::batch_length));
+    h.partition_leader_epoch = static_cast<int32_t>(read_field(b, f::partition_leader_epoch));
+    h.magic = static_cast<int8_t>(read_field(b, f::magic));
+    h.crc = static_cast<uint32_t>(read_field(b, f::crc));
+    h.attributes = static_cast<int16_t>(read_field(b, f::attributes));
+    h.last_offset_delta = static_cast<int32_t>(read_field(b, f::last_offset_delta));
+    h.base_timestamp = static_cast<int64_t>(read_field(b, f::base_timestamp));
+    h.max_timestamp = static_cast<int64_t>(read_field(b, f::max_timestamp));
+    h.producer_id = static_cast<int64_t>(read_field(b, f::producer_id));
+    h.producer_epoch = static_cast<int16_t>(read_field(b, f::producer_epoch));
+    h.base_sequence = static_cast<int32_t>(read_field(b, f::base_sequence));
+    h.record_count = static_cast<int32_t>(read_field(b, f::record_count));
+    return h;
+}
+
+void write_batch_field(std::string& batch, batch_field_layout f, uint64_t v) {
+    for (size_t i = 0; i < f.width; ++i) {
+        batch[f.at + f.width - 1 - i] = static_cast<char>(v & 0xFFu);
+        v >>= 8;
+    }
+}
+
+uint32_t record_batch_crc(std::string_view batch) {
+    return crc32c(batch.substr(record_batch_crc_start));
+}
+
+void update_record_batch_crc(std::string& batch) {
+    write_batch_field(batch, batch_field::crc, record_batch_crc(batch));
+}
 
 result<record_batch_view> parse_record_batch(std::string_view data) {
     if (data.size() < record_batch_header_size) {
         return batch_error(errc::truncated,
                            "header needs 61 bytes, " + std::to_string(data.size()) + " available");
     }
-    record_batch_header h = read_header(data);
+    const record_batch_header h = decode_record_batch_header(data);
     if (h.batch_length < record_batch_min_length) {
         return batch_error(errc::invalid_batch, "batchLength " + std::to_string(h.batch_length) +
                                                     " is below the header's 49 bytes");
     }
-    if (h.magic != 2) {
+    if (h.magic != record_batch_magic_v2) {
         return batch_error(errc::invalid_batch,
                            "magic " + std::to_string(h.magic) + ", expected 2");
     }
@@ -64,7 +87,7 @@ result<record_batch_view> parse_record_batch(std::string_view data) {
                                                 " available");
     }
     const std::string_view bytes = data.substr(0, h.size_bytes());
-    const uint32_t crc = crc32c(bytes.substr(record_batch_crc_start));
+    const uint32_t crc = record_batch_crc(bytes);
     if (crc != h.crc) {
         return batch_error(errc::corrupt_batch,
                            "crc mismatch: stored " + hex32(h.crc) + ", computed " + hex32(crc));
@@ -301,9 +324,10 @@ std::string record_batch_builder::build() const {
     writer w;
     w.reserve(record_batch_header_size + _records.size());
     w.write_int64(_base_offset);
-    w.write_int32(static_cast<int32_t>(record_batch_header_size - 12 + _records.size()));
+    w.write_int32(static_cast<int32_t>(record_batch_header_size - record_batch_length_prefix +
+                                       _records.size()));
     w.write_int32(_leader_epoch);
-    w.write_int8(2);
+    w.write_int8(record_batch_magic_v2);
     w.write_uint32(0);  // crc, patched below
     w.write_int16(_attributes);
     w.write_int32(_count > 0 ? _count - 1 : 0);
@@ -315,10 +339,7 @@ std::string record_batch_builder::build() const {
     w.write_int32(_count);
     w.write_raw(_records.data());
     std::string out = w.take();
-    const uint32_t crc = crc32c(std::string_view(out).substr(record_batch_crc_start));
-    for (int i = 0; i < 4; ++i) {
-        out[17 + static_cast<size_t>(i)] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
-    }
+    update_record_batch_crc(out);
     return out;
 }
 

@@ -9,11 +9,18 @@
 //   35 maxTimestamp i64 | 43 producerId i64 | 51 producerEpoch i16 | 53 baseSequence i32
 //   57 recordsCount i32 | 61 records...    (CRC-32C covers byte 21 to the end)
 //
+// This file is the one place that layout is written down: batch_field says
+// where each header field sits, decode_record_batch_header() reads them all
+// (checking nothing: each caller judges them by its own rules, as
+// parse_record_batch() below and the broker's partition log do), and
+// write_batch_field() rewrites one in place.
 // parse_record_batch() validates the framing of one batch (length against the
 // bytes available, magic, CRC, attributes, counts) without touching the
 // records; record_reader walks the records of an uncompressed batch;
 // record_batch_builder writes uncompressed batches (tests, control batches).
 // Everything reads from the caller's buffer: views stay valid as long as it.
+// Nothing on the header paths allocates (the broker decodes every batch it
+// appends).
 
 #include <cstdint>
 #include <optional>
@@ -29,12 +36,41 @@ namespace fjord::kafka {
 enum class compression_codec : int8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
 enum class timestamp_type : int8_t { create_time = 0, log_append_time = 1 };
 
+/// A header field: where it starts and how many big-endian bytes it takes.
+struct batch_field_layout {
+    size_t at;
+    size_t width;
+};
+
+/// Every header field, in the order of the layout above.
+namespace batch_field {
+inline constexpr batch_field_layout base_offset{0, 8};
+inline constexpr batch_field_layout batch_length{8, 4};
+inline constexpr batch_field_layout partition_leader_epoch{12, 4};
+inline constexpr batch_field_layout magic{16, 1};
+inline constexpr batch_field_layout crc{17, 4};
+inline constexpr batch_field_layout attributes{21, 2};
+inline constexpr batch_field_layout last_offset_delta{23, 4};
+inline constexpr batch_field_layout base_timestamp{27, 8};
+inline constexpr batch_field_layout max_timestamp{35, 8};
+inline constexpr batch_field_layout producer_id{43, 8};
+inline constexpr batch_field_layout producer_epoch{51, 2};
+inline constexpr batch_field_layout base_sequence{53, 4};
+inline constexpr batch_field_layout record_count{57, 4};
+}  // namespace batch_field
+
 /// Bytes before the first record.
 inline constexpr size_t record_batch_header_size = 61;
+/// baseOffset and batchLength: batchLength counts the bytes after these 12.
+inline constexpr size_t record_batch_length_prefix = 12;
 /// The smallest batchLength: the header after the batchLength field.
-inline constexpr int32_t record_batch_min_length = 49;
-/// Offset of the first byte the CRC covers (attributes).
-inline constexpr size_t record_batch_crc_start = 21;
+inline constexpr int32_t record_batch_min_length =
+    static_cast<int32_t>(record_batch_header_size - record_batch_length_prefix);
+/// Offset of the first byte the CRC covers (attributes). baseOffset lies
+/// outside it, so assigning offsets leaves a producer's CRC valid.
+inline constexpr size_t record_batch_crc_start = batch_field::attributes.at;
+/// The magic byte of the v2 format, the only one this codec reads.
+inline constexpr int8_t record_batch_magic_v2 = 2;
 
 /// The fields of a batch header; see the layout above.
 struct record_batch_header {
@@ -68,9 +104,30 @@ struct record_batch_header {
     /// Attribute bit 6: baseTimestamp holds the delete horizon (set by compaction).
     bool has_delete_horizon() const { return (attributes & 0x40) != 0; }
     int64_t last_offset() const { return base_offset + last_offset_delta; }
-    /// The whole batch: batchLength plus the 12 bytes before it counts from.
-    size_t size_bytes() const { return static_cast<size_t>(batch_length) + 12; }
+    /// The whole batch: batchLength plus the 12 bytes before it counts from;
+    /// 0 for a negative batchLength (an unchecked header may carry one).
+    size_t size_bytes() const {
+        return batch_length < 0 ? 0
+                                : record_batch_length_prefix + static_cast<size_t>(batch_length);
+    }
 };
+
+/// Decodes the header fields from the first 61 bytes of `bytes` (which may
+/// hold more). Checks nothing, not even the magic: the caller must pass at
+/// least record_batch_header_size bytes and judge the fields itself.
+record_batch_header decode_record_batch_header(std::string_view bytes);
+
+/// Overwrites `field` of the batch header at the front of `batch` with the
+/// low bytes of `v`, big-endian. A field in the CRC's range leaves the CRC
+/// stale until update_record_batch_crc.
+void write_batch_field(std::string& batch, batch_field_layout field, uint64_t v);
+
+/// The CRC-32C that `batch` (one whole batch) should carry.
+uint32_t record_batch_crc(std::string_view batch);
+
+/// Recomputes the CRC of `batch` (one whole batch) and writes it into its
+/// crc field.
+void update_record_batch_crc(std::string& batch);
 
 /// A validated batch inside the caller's buffer.
 struct record_batch_view {

@@ -168,6 +168,41 @@ TEST(record_batch, detects_crc_mismatch) {
     EXPECT_TRUE(parse_record_batch(moved));
 }
 
+TEST(record_batch, decodes_a_header_without_judging_it) {
+    // Only the 61 header bytes, with a magic and a CRC parse_record_batch
+    // would refuse: the decoder reads fields, the caller decides.
+    std::string header = golden_batch.substr(0, record_batch_header_size);
+    header[batch_field::magic.at] = 7;
+    header[batch_field::crc.at] = 0;
+    const record_batch_header h = decode_record_batch_header(header);
+    EXPECT_EQ(h.magic, 7);
+    EXPECT_EQ(h.crc, 0x000affb7u);
+    EXPECT_EQ(h.size_bytes(), golden_batch.size());
+    EXPECT_EQ(h.last_offset(), 1);
+    EXPECT_EQ(h.max_timestamp, 1005);
+    EXPECT_EQ(h.base_sequence, -1);
+    EXPECT_EQ(h.record_count, 2);
+
+    record_batch_header negative = h;
+    negative.batch_length = -1;
+    EXPECT_EQ(negative.size_bytes(), 0u) << "an unchecked header never frames a batch backwards";
+}
+
+TEST(record_batch, rewrites_header_fields_in_place) {
+    std::string b = golden_batch;
+    write_batch_field(b, batch_field::base_offset, 1234567890123);
+    ASSERT_TRUE(parse_record_batch(b)) << "baseOffset is outside the CRC";
+    write_batch_field(b, batch_field::max_timestamp, 999);
+    EXPECT_EQ(parse_record_batch(b).code(), errc::corrupt_batch);
+    update_record_batch_crc(b);
+    auto p = parse_record_batch(b);
+    ASSERT_TRUE(p) << p.error().message();
+    EXPECT_EQ(p->header.base_offset, 1234567890123);
+    EXPECT_EQ(p->header.max_timestamp, 999);
+    EXPECT_EQ(p->header.base_timestamp, 1000);
+    EXPECT_EQ(p->header.crc, record_batch_crc(b));
+}
+
 TEST(record_batch, detects_wrong_magic) {
     for (int magic : {0, 1, 3, -1}) {
         std::string bad = golden_batch;

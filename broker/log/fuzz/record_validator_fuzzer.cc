@@ -71,11 +71,10 @@ std::string frame(std::string_view records, int16_t attributes, int32_t count,
 
 /// An accepted batch must walk, with common/kafka's reader, to exactly its
 /// recordCount records with offset deltas 0, 1, 2, ...
-void check_accepted(std::string_view batch, const batch_header& h) {
-    std::string plain(batch.substr(batch_header_size));
-    if (h.compression() != 0) {
-        auto d = fjord::kafka::decompress(static_cast<compression_codec>(h.compression()), plain,
-                                          max_decompressed);
+void check_accepted(std::string_view batch, const fjord::kafka::record_batch_header& h) {
+    std::string plain(batch.substr(fjord::kafka::record_batch_header_size));
+    if (h.compression() != compression_codec::none) {
+        auto d = fjord::kafka::decompress(h.compression(), plain, max_decompressed);
         if (!d) {
             std::abort();  // accepted, so it decompressed
         }
