@@ -1,6 +1,6 @@
 // File: common/cluster/errc.cc
 //
-// The "controller" error category: names and messages of controller::errc.
+// The "controller" error category: names and messages of cluster::errc.
 
 #include "common/cluster/errc.h"
 

@@ -16,14 +16,14 @@ void register_broker(core& c, const v1::RegisterBrokerRequest& req, const comman
     }
     const v1::Broker& b = req.broker();
     const auto now = clock::now();
-    auto cmd = c.state().read([&](const controller::controller_stm& s) {
+    auto cmd = c.state().read([&](const stm::controller_stm& s) {
         bool alive = false;
         if (const auto* existing = s.brokers().find(b.id())) {
             alive = c.liveness()
                         .get(b.id(), existing->incarnation(), c.opts().broker_session_timeout, now)
                         .alive;
         }
-        return controller::make_register_broker(s, b, alive, meta);
+        return stm::make_register_broker(s, b, alive, meta);
     });
     auto done = [&c, &req, then = std::move(then)](result<void> outcome) {
         if (outcome) {
@@ -31,7 +31,7 @@ void register_broker(core& c, const v1::RegisterBrokerRequest& req, const comman
         }
         registered out;
         out.outcome = std::move(outcome);
-        c.state().read([&](const controller::controller_stm& s) {
+        c.state().read([&](const stm::controller_stm& s) {
             out.revision = s.revision().value();
             out.cluster_uuid = s.cluster_uuid();
             return 0;
@@ -49,7 +49,7 @@ void register_broker(core& c, const v1::RegisterBrokerRequest& req, const comman
 
 heartbeat_outcome heartbeat(core& c, const v1::HeartbeatRequest& req) {
     heartbeat_outcome out;
-    out.known = c.state().read([&](const controller::controller_stm& s) {
+    out.known = c.state().read([&](const stm::controller_stm& s) {
         const auto* b = s.brokers().find(req.broker_id());
         out.revision = s.revision().value();
         return b != nullptr && b->incarnation() == req.incarnation() &&
@@ -64,8 +64,8 @@ heartbeat_outcome heartbeat(core& c, const v1::HeartbeatRequest& req) {
 
 void set_broker_state(core& c, const v1::SetBrokerStateRequest& req, const command_meta& meta,
                       then_fn<write_outcome> then) {
-    auto cmd = c.state().read([&](const controller::controller_stm& s) {
-        return controller::make_set_broker_state(s, req.id(), req.state(), meta);
+    auto cmd = c.state().read([&](const stm::controller_stm& s) {
+        return stm::make_set_broker_state(s, req.id(), req.state(), meta);
     });
     auto done = [&c, then = std::move(then)](result<void> outcome) {
         then(write_outcome{std::move(outcome), c.revision()});
@@ -86,7 +86,7 @@ result<v1::ListBrokersResponse> list_brokers(core& c, const v1::ListBrokersReque
     v1::ListBrokersResponse resp;
     const auto now = clock::now();
     const bool leader = c.loop().is_leader();
-    c.state().read([&](const controller::controller_stm& s) {
+    c.state().read([&](const stm::controller_stm& s) {
         for (const auto& [id, b] : s.brokers().all()) {
             auto* item = resp.add_brokers();
             *item->mutable_broker() = b;

@@ -19,13 +19,12 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
     const auto ses = req.validate_only() ? std::nullopt : command_session(req.session(), 0);
     std::optional<result<void>> prior;
     const auto check = [&] {
-        return c.state().read(
-            [&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
-                if (ses && (prior = s.sessions().prior(*ses))) {
-                    return v1::ControllerCommand{};  // a retry: answered below
-                }
-                return controller::make_set_cluster_config(s, req, meta);
-            });
+        return c.state().read([&](const stm::controller_stm& s) -> result<v1::ControllerCommand> {
+            if (ses && (prior = s.sessions().prior(*ses))) {
+                return v1::ControllerCommand{};  // a retry: answered below
+            }
+            return stm::make_set_cluster_config(s, req, meta);
+        });
     };
     auto cmd = check();
     if (!cmd && !req.validate_only()) {
@@ -44,8 +43,8 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
             if (k == cmd.error().field) {
                 return;
             }
-            auto r = c.state().read([&](const controller::controller_stm& s) {
-                return controller::make_set_cluster_config(s, one, meta);
+            auto r = c.state().read([&](const stm::controller_stm& s) {
+                return stm::make_set_cluster_config(s, one, meta);
             });
             if (!r) {
                 out.alone.emplace(k, r.error());
@@ -100,7 +99,7 @@ result<v1::GetClusterConfigResponse> get_cluster_config(core& c,
     }
     v1::GetClusterConfigResponse resp;
     const std::vector<std::string> keys(req.keys().begin(), req.keys().end());
-    auto entries = c.state().read([&](const controller::controller_stm& s) {
+    auto entries = c.state().read([&](const stm::controller_stm& s) {
         resp.set_revision(s.revision().value());
         return s.cluster_config().effective(keys);
     });

@@ -38,7 +38,7 @@ result<void> check_session(const v1::Session& s) {
     if (!c) {
         return ok();
     }
-    return controller::session_table::validate(*c);
+    return stm::session_table::validate(*c);
 }
 
 result<void> core::linearize(const v1::ReadOptions& read) {
@@ -54,7 +54,7 @@ result<void> core::linearize(const v1::ReadOptions& read) {
 }
 
 uint64_t core::revision() const {
-    return _state.read([](const controller::controller_stm& s) { return s.revision().value(); });
+    return _state.read([](const stm::controller_stm& s) { return s.revision().value(); });
 }
 
 void core::propose_one(const v1::ControllerCommand& cmd, then_fn<result<void>> then) {
@@ -108,13 +108,12 @@ void core::run_batch(size_t n, bool validate_only, const v1::Session& session, b
     const auto check = [&](size_t i) {
         const auto ses = validate_only ? std::nullopt : command_session(session, i);
         std::optional<result<void>> prior;
-        auto cmd =
-            _state.read([&](const controller::controller_stm& s) -> result<v1::ControllerCommand> {
-                if (ses && (prior = s.sessions().prior(*ses))) {
-                    return v1::ControllerCommand{};
-                }
-                return build(s, i);
-            });
+        auto cmd = _state.read([&](const stm::controller_stm& s) -> result<v1::ControllerCommand> {
+            if (ses && (prior = s.sessions().prior(*ses))) {
+                return v1::ControllerCommand{};
+            }
+            return build(s, i);
+        });
         if (prior) {
             outcomes[i] = std::move(*prior);
             return false;

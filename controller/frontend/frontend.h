@@ -42,7 +42,7 @@
 namespace fjord::frontend {
 
 namespace v1 = fjord::controller::v1;
-using controller::command_meta;
+using stm::command_meta;
 using clock = std::chrono::steady_clock;
 
 struct options {
@@ -91,13 +91,12 @@ result<void> check_session(const v1::Session& s);
 /// What every domain shares. Thread-safe (its parts are).
 class core {
   public:
-    core(options o, server::loop_port& loop, server::controller_state& state,
-         broker_liveness& liveness)
+    core(options o, loop::loop_port& loop, loop::controller_state& state, broker_liveness& liveness)
         : _o(o), _loop(loop), _state(state), _liveness(liveness) {}
 
     const options& opts() const { return _o; }
-    server::loop_port& loop() { return _loop; }
-    const server::controller_state& state() const { return _state; }
+    loop::loop_port& loop() { return _loop; }
+    const loop::controller_state& state() const { return _state; }
     broker_liveness& liveness() { return _liveness; }
 
     /// Shutting down: long waits (AddMember, Watch) end and new calls are
@@ -113,7 +112,7 @@ class core {
 
     /// Builds item i's command against the tables, or refuses it.
     using build_fn =
-        std::function<result<v1::ControllerCommand>(const controller::controller_stm&, size_t)>;
+        std::function<result<v1::ControllerCommand>(const stm::controller_stm&, size_t)>;
     /// The shape of every batch write: per item, build the command against
     /// the tables or record the item's refusal; then propose all and record
     /// each outcome. With a session (client_id set), each item is first
@@ -132,8 +131,8 @@ class core {
                      then_fn<std::vector<result<void>>> then);
 
     options _o;
-    server::loop_port& _loop;
-    server::controller_state& _state;
+    loop::loop_port& _loop;
+    loop::controller_state& _state;
     broker_liveness& _liveness;
     std::atomic<bool> _stopping{false};
 };

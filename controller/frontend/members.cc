@@ -145,7 +145,7 @@ result<v1::StatusResponse> status(core& c) {
     if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
         return error_info(std::make_error_code(std::errc::timed_out), "raft loop not responding");
     }
-    server::loop_status st;
+    loop::loop_status st;
     try {
         st = f.get();
     } catch (const std::future_error&) {
@@ -160,7 +160,7 @@ result<v1::StatusResponse> status(core& c) {
     resp.set_applied_index(st.applied.value());
     resp.set_role(std::string(raft::to_string(st.role)));
     resp.set_snapshot_index(st.snapshot_index.value());
-    c.state().read([&](const controller::controller_stm& s) {
+    c.state().read([&](const stm::controller_stm& s) {
         resp.set_cluster_uuid(s.cluster_uuid());
         auto add = [&](node_id id, bool voter) {
             auto* m = resp.add_members();

@@ -50,9 +50,8 @@ void create_topics(core& c, const v1::CreateTopicsRequest& req, const command_me
     auto built = std::make_shared<std::vector<std::optional<v1::Topic>>>(n);
     c.run_batch(
         n, req.validate_only(), req.session(),
-        [&req, &meta, built](const controller::controller_stm& s, size_t i) {
-            auto cmd =
-                controller::make_create_topic(s, req.topics(static_cast<int>(i)), new_uuid(), meta);
+        [&req, &meta, built](const stm::controller_stm& s, size_t i) {
+            auto cmd = stm::make_create_topic(s, req.topics(static_cast<int>(i)), new_uuid(), meta);
             if (cmd) {
                 (*built)[i] = cmd->create_topic().topic();
             }
@@ -62,7 +61,7 @@ void create_topics(core& c, const v1::CreateTopicsRequest& req, const command_me
             created_topics out;
             out.topics = std::move(*built);
             // Report applied topics as the tables hold them (placement and audit).
-            c.state().read([&](const controller::controller_stm& s) {
+            c.state().read([&](const stm::controller_stm& s) {
                 for (size_t i = 0; i < items.size(); ++i) {
                     if (!items[i]) {
                         out.topics[i].reset();
@@ -89,8 +88,8 @@ void delete_topics(core& c, const v1::DeleteTopicsRequest& req, const command_me
     }
     run_simple(
         c, static_cast<size_t>(req.names_size()), req.validate_only(), req.session(),
-        [&req, &meta](const controller::controller_stm& s, size_t i) {
-            return controller::make_delete_topic(s, req.names(static_cast<int>(i)), meta);
+        [&req, &meta](const stm::controller_stm& s, size_t i) {
+            return stm::make_delete_topic(s, req.names(static_cast<int>(i)), meta);
         },
         std::move(then));
 }
@@ -103,8 +102,8 @@ void alter_topic_configs(core& c, const v1::AlterTopicConfigsRequest& req, const
     }
     run_simple(
         c, static_cast<size_t>(req.topics_size()), req.validate_only(), req.session(),
-        [&req, &meta](const controller::controller_stm& s, size_t i) {
-            return controller::make_alter_topic_configs(s, req.topics(static_cast<int>(i)), meta);
+        [&req, &meta](const stm::controller_stm& s, size_t i) {
+            return stm::make_alter_topic_configs(s, req.topics(static_cast<int>(i)), meta);
         },
         std::move(then));
 }
@@ -117,8 +116,8 @@ void create_partitions(core& c, const v1::CreatePartitionsRequest& req, const co
     }
     run_simple(
         c, static_cast<size_t>(req.topics_size()), req.validate_only(), req.session(),
-        [&req, &meta](const controller::controller_stm& s, size_t i) {
-            return controller::make_create_partitions(s, req.topics(static_cast<int>(i)), meta);
+        [&req, &meta](const stm::controller_stm& s, size_t i) {
+            return stm::make_create_partitions(s, req.topics(static_cast<int>(i)), meta);
         },
         std::move(then));
 }
@@ -128,7 +127,7 @@ result<v1::ListTopicsResponse> list_topics(core& c, const v1::ListTopicsRequest&
         return r.error();
     }
     v1::ListTopicsResponse resp;
-    c.state().read([&](const controller::controller_stm& s) {
+    c.state().read([&](const stm::controller_stm& s) {
         if (req.names_size() == 0) {
             for (const auto& [name, t] : s.topics().all()) {
                 *resp.add_topics() = t;

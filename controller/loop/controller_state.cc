@@ -2,9 +2,9 @@
 
 #include "common/log.h"
 
-namespace fjord::server {
+namespace fjord::loop {
 
-controller_state::controller_state(controller::stm_config cfg) : _stm(std::move(cfg)) {}
+controller_state::controller_state(stm::stm_config cfg) : _stm(std::move(cfg)) {}
 
 result<void> controller_state::apply_locked(const raft::entry& e, bool& members_changed) {
     if (e.type == raft::entry_type::conf_change) {
@@ -100,4 +100,4 @@ revision_id controller_state::wait_for_revision(revision_id after,
     }
 }
 
-}  // namespace fjord::server
+}  // namespace fjord::loop

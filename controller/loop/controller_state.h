@@ -21,11 +21,11 @@
 #include "controller/loop/state_machine.h"
 #include "controller/stm/controller_stm.h"
 
-namespace fjord::server {
+namespace fjord::loop {
 
 class controller_state final : public state_machine {
   public:
-    explicit controller_state(controller::stm_config cfg);
+    explicit controller_state(stm::stm_config cfg);
 
     // state_machine (loop thread only)
     result<void> apply(const raft::entry& e) override;
@@ -37,7 +37,7 @@ class controller_state final : public state_machine {
     template <typename F>
     auto read(F&& fn) const {
         std::shared_lock lk(_mu);
-        return fn(static_cast<const controller::controller_stm&>(_stm));
+        return fn(static_cast<const stm::controller_stm&>(_stm));
     }
 
     /// Blocks until the stm's revision exceeds `after`, `deadline` passes or
@@ -51,7 +51,7 @@ class controller_state final : public state_machine {
     /// Hooks run on the loop thread after changes: cluster uuid recorded,
     /// members changed. Set before the loop starts.
     std::function<void(const std::string&)> on_cluster_uuid;
-    std::function<void(const controller::members_table&)> on_members;
+    std::function<void(const stm::members_table&)> on_members;
 
   private:
     void after_change(const std::string& uuid_before, size_t members_before, bool members_changed);
@@ -61,7 +61,7 @@ class controller_state final : public state_machine {
     /// Writer-preferring: the apply thread must not starve behind readers.
     mutable rw_mutex _mu;
     mutable std::condition_variable_any _cv;
-    controller::controller_stm _stm;
+    stm::controller_stm _stm;
 };
 
-}  // namespace fjord::server
+}  // namespace fjord::loop

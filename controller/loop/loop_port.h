@@ -19,7 +19,7 @@
 #include "common/result.h"
 #include "controller/raft/types.h"
 
-namespace fjord::server {
+namespace fjord::loop {
 
 /// A point-in-time view of the member, for Status and metrics.
 struct loop_status {
@@ -66,4 +66,4 @@ class loop_port {
     virtual bool is_leader() const = 0;
 };
 
-}  // namespace fjord::server
+}  // namespace fjord::loop

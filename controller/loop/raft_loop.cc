@@ -10,7 +10,7 @@
 #include "controller/raft/errc.h"
 #include "controller/raft/ready_handler.h"
 
-namespace fjord::server {
+namespace fjord::loop {
 namespace {
 
 std::string encode_read_ctx(uint64_t seq) {
@@ -562,4 +562,4 @@ void raft_loop::maybe_snapshot(bool force) {
     log(log_level::info, "raft", "{}: snapshot at {}", _id, applied);
 }
 
-}  // namespace fjord::server
+}  // namespace fjord::loop

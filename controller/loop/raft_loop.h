@@ -69,7 +69,7 @@
 #include "controller/raft/node.h"
 #include "controller/raft/transport.h"
 
-namespace fjord::server {
+namespace fjord::loop {
 
 struct raft_loop_options {
     raft::config raft;
@@ -222,4 +222,4 @@ class raft_loop final : public loop_port {
     loop_metrics _metrics;
 };
 
-}  // namespace fjord::server
+}  // namespace fjord::loop

@@ -26,7 +26,7 @@
 #include "controller/raft/errc.h"
 #include "controller/raft/memory_storage.h"
 
-namespace fjord::server {
+namespace fjord::loop {
 namespace {
 
 using clock = raft_loop::clock;
@@ -365,4 +365,4 @@ TEST(raft_loop, a_read_answer_meant_for_a_previous_run_resolves_nothing) {
 }
 
 }  // namespace
-}  // namespace fjord::server
+}  // namespace fjord::loop

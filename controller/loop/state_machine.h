@@ -12,7 +12,7 @@
 #include "common/result.h"
 #include "controller/raft/types.h"
 
-namespace fjord::server {
+namespace fjord::loop {
 
 class state_machine {
   public:
@@ -39,4 +39,4 @@ class state_machine {
     virtual result<void> restore(const raft::snapshot& s) = 0;
 };
 
-}  // namespace fjord::server
+}  // namespace fjord::loop

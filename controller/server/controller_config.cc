@@ -18,7 +18,7 @@
 #include "common/uuid.h"
 #include "common/yaml_config.h"
 
-namespace fjord::controller {
+namespace fjord::server {
 
 namespace {
 
@@ -252,4 +252,4 @@ result<controller_config> load_controller_config(const std::string& path) {
     return load_config(path, parse_controller_config);
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::server

@@ -30,11 +30,7 @@
 #include "common/log.h"
 #include "common/result.h"
 
-namespace fjord::controller {
-
-/// "host:port" endpoints and their parsing live in common/host_port.h; the
-/// alias keeps `controller::host_port` working for the code that names it so.
-using host_port = fjord::host_port;
+namespace fjord::server {
 
 /// One founding member of the controller group.
 struct member {
@@ -90,4 +86,4 @@ result<controller_config> parse_controller_config(std::string_view yaml_text);
 /// with "<path>: ".
 result<controller_config> load_controller_config(const std::string& path);
 
-}  // namespace fjord::controller
+}  // namespace fjord::server

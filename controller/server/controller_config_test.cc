@@ -14,7 +14,7 @@
 #include <fstream>
 #include <string>
 
-namespace fjord::controller {
+namespace fjord::server {
 namespace {
 
 // The example from README.md, every key set.
@@ -366,4 +366,4 @@ TEST(controller_config, load_missing_and_oversized_files) {
 }
 
 }  // namespace
-}  // namespace fjord::controller
+}  // namespace fjord::server

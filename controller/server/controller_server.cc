@@ -29,6 +29,11 @@
 #include "controller/transport/peer_transport.h"
 
 namespace fjord::server {
+
+using loop::controller_state;
+using loop::loop_status;
+using loop::raft_loop;
+using loop::raft_loop_options;
 namespace {
 
 namespace v1 = fjord::controller::v1;
@@ -38,14 +43,14 @@ using clock = std::chrono::steady_clock;
 /// the concurrency the controller is benchmarked at (512 clients).
 constexpr int api_max_idle_threads = 1024;
 
-std::string listen_address(const controller::host_port& hp) {
+std::string listen_address(const host_port& hp) {
     return hp.to_string();
 }
 
 }  // namespace
 
 struct controller_server::impl {
-    controller::controller_config cfg;
+    server::controller_config cfg;
     std::optional<data_dir_lock> lock;
     std::unique_ptr<storage::segmented_log> raft_log;
     std::unique_ptr<controller_state> state;
@@ -107,9 +112,9 @@ void controller_server::impl::run_duties() {
             continue;
         }
         lk.unlock();
-        auto cmd = state->read([&](const controller::controller_stm& s) {
+        auto cmd = state->read([&](const stm::controller_stm& s) {
             return s.cluster_uuid().empty()
-                       ? controller::make_init_cluster(
+                       ? stm::make_init_cluster(
                              s, cfg.cluster_id.empty() ? new_uuid() : cfg.cluster_id,
                              {"controller", std::chrono::duration_cast<std::chrono::milliseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
@@ -134,7 +139,7 @@ void controller_server::impl::run_duties() {
 }
 
 result<std::unique_ptr<controller_server>> controller_server::start(
-    const controller::controller_config& cfg) {
+    const server::controller_config& cfg) {
     set_log_level(cfg.log_level);
     auto im = std::make_unique<impl>();
     im->cfg = cfg;
@@ -166,7 +171,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     }
     im->raft_log = std::move(*opened);
 
-    controller::stm_config sc;
+    stm::stm_config sc;
     for (const auto& m : cfg.initial_members) {
         v1::Member pm;
         pm.set_id(m.id.value());
@@ -191,7 +196,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
         [raw](raft::message m) { raw->loop->deliver(std::move(m)); });
     const std::string data_dir = cfg.data_dir;
     const std::string expected_cluster = cfg.cluster_id;
-    im->state->on_members = [raw](const controller::members_table& members) {
+    im->state->on_members = [raw](const stm::members_table& members) {
         for (const auto& [mid, m] : members.all()) {
             raw->transport->set_peer(node_id{mid}, m.peer_address());
         }
@@ -204,7 +209,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     for (const auto& m : cfg.initial_members) {
         im->transport->set_peer(m.id, m.peer.to_string());
     }
-    im->state->read([&](const controller::controller_stm& s) {
+    im->state->read([&](const stm::controller_stm& s) {
         for (const auto& [mid, m] : s.members().all()) {
             im->transport->set_peer(node_id{mid}, m.peer_address());
         }

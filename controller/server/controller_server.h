@@ -27,7 +27,7 @@ namespace fjord::server {
 
 class controller_server {
   public:
-    static result<std::unique_ptr<controller_server>> start(const controller::controller_config& c);
+    static result<std::unique_ptr<controller_server>> start(const server::controller_config& c);
     ~controller_server();
     controller_server(const controller_server&) = delete;
     controller_server& operator=(const controller_server&) = delete;

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
              // ~3% of the leader's CPU under load. The project's own locks
              // never use absl.
              absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-             auto cfg = fjord::controller::load_controller_config(config_path);
+             auto cfg = fjord::server::load_controller_config(config_path);
              if (!cfg) {
                  return cfg.error();
              }

@@ -58,7 +58,7 @@ grpc::Status controller_service::not_leader(grpc::ServerContextBase* ctx) {
     const node_id leader = _core.loop().leader();
     std::string address;
     if (leader != no_node) {
-        address = _core.state().read([&](const controller::controller_stm& s) {
+        address = _core.state().read([&](const stm::controller_stm& s) {
             const auto* m = s.members().find(leader.value());
             return m != nullptr ? m->api_address() : std::string{};
         });
@@ -94,7 +94,7 @@ controller_service::route controller_service::route_call(grpc::ServerContextBase
         r.answer = not_leader(ctx);
         return r;
     }
-    r.address = _core.state().read([&](const controller::controller_stm& s) {
+    r.address = _core.state().read([&](const stm::controller_stm& s) {
         const auto* m = s.members().find(r.leader_id.value());
         return m != nullptr ? m->api_address() : std::string{};
     });

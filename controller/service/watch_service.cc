@@ -51,7 +51,7 @@ grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::Watch
         // million partitions a copy held it long enough to cost the leader
         // its lease.
         const std::string bytes =
-            _core.state().read([&](const controller::controller_stm& s) { return s.snapshot(); });
+            _core.state().read([&](const stm::controller_stm& s) { return s.snapshot(); });
         v1::WatchEvent ev;
         if (!ev.mutable_snapshot()->ParseFromString(bytes)) {
             return false;
@@ -80,8 +80,8 @@ grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::Watch
             return finish("Watch", {grpc::StatusCode::UNAVAILABLE,
                                     "this member has lost its leader; its state may be behind"});
         }
-        auto deltas = _core.state().read(
-            [&](const controller::controller_stm& s) { return s.changes_after(last); });
+        auto deltas =
+            _core.state().read([&](const stm::controller_stm& s) { return s.changes_after(last); });
         if (!deltas) {
             // The changes after `last` are no longer retained: start over.
             if (!send_snapshot()) {

@@ -50,7 +50,7 @@ namespace fjord::sim {
 namespace {
 
 namespace v1 = controller::v1;
-using clock = server::raft_loop::clock;
+using clock = loop::raft_loop::clock;
 /// The real durable log (named so: inside a raft::storage, `storage` is the class).
 using durable_log = storage::segmented_log;
 using fs::testing::crash_tail;
@@ -171,9 +171,9 @@ class checked_log final : public raft::storage {
 };
 
 /// The real controller_state, with every apply reported to the simulation.
-class checked_state final : public server::state_machine {
+class checked_state final : public loop::state_machine {
   public:
-    checked_state(simulation& sim, node_id id, controller::stm_config cfg)
+    checked_state(simulation& sim, node_id id, stm::stm_config cfg)
         : _sim(sim), _id(id), _state(std::move(cfg)) {}
 
     result<void> apply(const raft::entry& e) override {
@@ -183,12 +183,12 @@ class checked_state final : public server::state_machine {
     std::string snapshot() override { return _state.snapshot(); }
     result<void> restore(const raft::snapshot& s) override;
 
-    server::controller_state& state() { return _state; }
+    loop::controller_state& state() { return _state; }
 
   private:
     simulation& _sim;
     node_id _id;
-    server::controller_state _state;
+    loop::controller_state _state;
 };
 
 /// One member's outbound network.
@@ -226,7 +226,7 @@ struct member {
     std::unique_ptr<checked_state> sm;
     std::unique_ptr<sim_link> link;
     std::unique_ptr<metrics::registry> metrics;
-    std::unique_ptr<server::raft_loop> loop;
+    std::unique_ptr<loop::raft_loop> loop;
 
     // Clock: clock_base_us at clock_since (simulated time), running at rate/1000.
     uint64_t clock_base_us = 0;
@@ -475,8 +475,8 @@ class simulation {
         _members.emplace(id, std::move(mb));
     }
 
-    server::raft_loop_options loop_options(member& mb) {
-        server::raft_loop_options lo;
+    loop::raft_loop_options loop_options(member& mb) {
+        loop::raft_loop_options lo;
         raft::config& c = lo.raft;
         c.id = mb.id;
         c.election_tick = 10;
@@ -549,8 +549,8 @@ class simulation {
         mb.stamp.clear();
         mb.led_term = term_id{0};
         mb.last_commit = log_index{0};
-        mb.loop = std::make_unique<server::raft_loop>(loop_options(mb), *mb.log, *mb.sm, *mb.link,
-                                                      *mb.metrics);
+        mb.loop = std::make_unique<loop::raft_loop>(loop_options(mb), *mb.log, *mb.sm, *mb.link,
+                                                    *mb.metrics);
         trace("start {} (incarnation {}) snapshot {} log [{}, {}] term {} clock x{}", id,
               mb.incarnation, mb.sm_applied, mb.log->first_index(), mb.log->last_index(),
               mb.log->initial_hard_state().term, static_cast<double>(mb.rate) / 1000.0);
@@ -1304,7 +1304,7 @@ class simulation {
             }
             auto st = x.loop->status();
             x.loop->run_once();
-            const server::loop_status s = st.get();
+            const loop::loop_status s = st.get();
             if (s.applied < commit) {
                 fail("liveness: member {} applied {} of leader {}'s commit {}", n, s.applied, *l,
                      commit);
@@ -1322,7 +1322,7 @@ class simulation {
                     n, fmt::join(has_voters, ","), fmt::join(has_learners, ","),
                     fmt::join(voters, ","), fmt::join(learners, ","));
             }
-            const auto ids = x.sm->state().read([](const controller::controller_stm& stm) {
+            const auto ids = x.sm->state().read([](const stm::controller_stm& stm) {
                 std::vector<uint64_t> out;
                 for (const auto& [id, rec] : stm.members().all()) {
                     out.push_back(id);
@@ -1404,7 +1404,7 @@ class simulation {
     bool _faults_on = true;
 
     std::vector<node_id> _founders;
-    controller::stm_config _stm_config;
+    stm::stm_config _stm_config;
     uint64_t _next_id = 0;
 
     uint64_t _max_msg_bytes = 4096;
@@ -1721,7 +1721,7 @@ std::vector<result<void>> checked_state::apply_batch(std::span<const raft::entry
     std::vector<result<void>> out;
     out.reserve(entries.size());
     const auto revision = [this] {
-        return _state.read([](const controller::controller_stm& s) { return s.revision(); });
+        return _state.read([](const stm::controller_stm& s) { return s.revision(); });
     };
     for (const raft::entry& e : entries) {
         const revision_id before = revision();

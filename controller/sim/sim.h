@@ -4,8 +4,8 @@
 // Deterministic simulation of a controller group (cf. FoundationDB's
 // simulation, TigerBeetle's VOPR, Kafka's RaftEventSimulationTest), built from
 // the production pieces: each member is the real ready loop
-// (server::raft_loop, driven by run_once() on a simulated clock) applying to
-// the real controller state machine (server::controller_state) and persisting
+// (loop::raft_loop, driven by run_once() on a simulated clock) applying to
+// the real controller state machine (loop::controller_state) and persisting
 // to the real durable log (storage::segmented_log) over an in-memory file
 // system whose crash model loses exactly what a power loss would
 // (fs::testing::memory_file_ops). One process, one thread, all

@@ -4,7 +4,7 @@
 
 #include "controller/stm/broker_table.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 const v1::Broker* broker_table::find(int32_t id) const {
     const auto it = _brokers.find(id);
@@ -26,4 +26,4 @@ void broker_table::upsert(v1::Broker b) {
     _brokers.insert_or_assign(id, std::move(b));
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

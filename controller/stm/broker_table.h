@@ -14,7 +14,9 @@
 
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 class broker_table {
   public:
@@ -35,4 +37,4 @@ class broker_table {
     map_type _brokers;
 };
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

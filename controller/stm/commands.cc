@@ -17,7 +17,7 @@
 #include "common/cluster/topic_name.h"
 #include "controller/stm/placement.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 using cluster::cluster_config_schema;
 using cluster::parse_int;
@@ -475,4 +475,4 @@ result<std::optional<v1::ControllerCommand>> make_init_cluster(const controller_
     return std::optional(std::move(cmd));
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

@@ -32,7 +32,9 @@
 #include "fjord/controller/v1/controller_service.pb.h"
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 /// Who proposes, and when (by the proposer's clock): stamped on the command,
 /// it becomes the Audit of every object the command changes.
@@ -130,4 +132,4 @@ result<v1::ControllerCommand> make_set_partition_leaders(
     const controller_stm& stm, const std::vector<v1::LeaderChange>& changes,
     const command_meta& meta);
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

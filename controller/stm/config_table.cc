@@ -11,7 +11,7 @@
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 using cluster::cluster_config_schema;
 using cluster::errc;
@@ -125,4 +125,4 @@ std::vector<effective_config> effective_topic_configs(const v1::Topic& t,
     return out;
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

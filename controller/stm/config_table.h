@@ -19,7 +19,9 @@
 #include "fjord/controller/v1/controller_service.pb.h"
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 class config_table {
   public:
@@ -68,4 +70,4 @@ struct effective_config {
 std::vector<effective_config> effective_topic_configs(const v1::Topic& t,
                                                       const config_table& cluster);
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

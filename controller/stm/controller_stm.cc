@@ -22,7 +22,7 @@
 #include "common/log.h"
 #include "controller/stm/commands.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 using cluster::errc;
 using cluster::validate_topic_name;
@@ -708,4 +708,4 @@ std::optional<std::vector<v1::Delta>> controller_stm::changes_after(revision_id 
     return std::vector<v1::Delta>(first, _changes.end());
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

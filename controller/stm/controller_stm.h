@@ -67,7 +67,9 @@
 #include "fjord/controller/v1/commands.pb.h"
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 struct stm_config {
     /// Deltas kept for Watch. A watcher further behind gets a full snapshot.
@@ -168,4 +170,4 @@ class controller_stm {
     std::deque<v1::Delta> _changes;  // revisions ascending
 };
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

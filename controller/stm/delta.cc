@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace fjord::controller {
+namespace fjord::stm {
 namespace {
 
 // Inserts or replaces `v` in `field`, which is sorted by `key`.
@@ -76,4 +76,4 @@ void apply_delta(v1::ClusterState& state, const v1::Delta& d) {
     state.set_revision(d.revision());
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

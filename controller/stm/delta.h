@@ -13,10 +13,12 @@
 
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 /// Applies `d` to `state` and sets state.revision to d.revision. A delta of a
 /// kind this version does not know (empty oneof) only moves the revision.
 void apply_delta(v1::ClusterState& state, const v1::Delta& d);
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

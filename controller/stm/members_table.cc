@@ -4,7 +4,7 @@
 
 #include "controller/stm/members_table.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 const v1::Member* members_table::find(uint64_t id) const {
     const auto it = _members.find(id);
@@ -16,4 +16,4 @@ void members_table::upsert(v1::Member m) {
     _members.insert_or_assign(id, std::move(m));
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

@@ -11,7 +11,9 @@
 
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 class members_table {
   public:
@@ -31,4 +33,4 @@ class members_table {
     map_type _members;
 };
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

@@ -15,7 +15,7 @@
 
 #include "common/cluster/errc.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 using cluster::errc;
 namespace {
@@ -139,4 +139,4 @@ result<std::vector<v1::PartitionAssignment>> place_partitions(const broker_table
     return out;
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

@@ -29,7 +29,9 @@
 #include "controller/stm/topic_table.h"
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 /// The load of every broker named by a replica in `topics` (maintained by
 /// the table; brokers may be listed with zero load).
@@ -49,4 +51,4 @@ result<std::vector<v1::PartitionAssignment>> place_partitions(const broker_table
                                                               int32_t count,
                                                               int32_t replication_factor);
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

@@ -4,7 +4,7 @@
 
 #include "common/cluster/errc.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 using cluster::errc;
 using cluster::error_category;
@@ -163,4 +163,4 @@ result<void> session_table::load(const v1::ClusterState& in) {
     return ok();
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

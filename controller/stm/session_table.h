@@ -41,7 +41,9 @@
 #include "fjord/controller/v1/commands.pb.h"
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 class session_table {
   public:
@@ -89,4 +91,4 @@ class session_table {
     int64_t _clock_ms = 0;
 };
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

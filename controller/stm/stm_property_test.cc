@@ -29,12 +29,12 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "common/log.h"
+#include "controller/stm/commands.h"
 #include "controller/stm/controller_stm.h"
 #include "controller/stm/delta.h"
 #include "controller/stm/placement.h"
-#include "controller/stm/commands.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 namespace {
 
 // One log entry: a command, a membership change, or an empty entry.
@@ -425,4 +425,4 @@ TEST_F(stm_property, sequences_cover_the_commands) {
 }
 
 }  // namespace
-}  // namespace fjord::controller
+}  // namespace fjord::stm

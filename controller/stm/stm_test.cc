@@ -67,12 +67,12 @@
 
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
+#include "controller/stm/commands.h"
 #include "controller/stm/controller_stm.h"
 #include "controller/stm/placement.h"
-#include "controller/stm/commands.h"
 #include "tests/support/datadriven.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 using cluster::cluster_config_schema;
 using cluster::config_schema;
@@ -708,4 +708,4 @@ TEST(stm_datadriven_files, found) {
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(stm_datadriven);
 
 }  // namespace
-}  // namespace fjord::controller
+}  // namespace fjord::stm

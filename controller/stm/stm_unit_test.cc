@@ -15,10 +15,10 @@
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 #include "common/log.h"
-#include "controller/stm/controller_stm.h"
 #include "controller/stm/commands.h"
+#include "controller/stm/controller_stm.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 using cluster::cluster_config_schema;
 using cluster::config_schema;
@@ -373,4 +373,4 @@ TEST_F(stm_unit, a_batch_larger_than_the_outcome_limit_is_remembered_whole) {
 }
 
 }  // namespace
-}  // namespace fjord::controller
+}  // namespace fjord::stm

@@ -9,7 +9,7 @@
 
 #include "common/assert.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
 
 std::string collision_key(std::string_view name) {
     std::string k(name);
@@ -78,4 +78,4 @@ void topic_table::clear() {
     _load.clear();
 }
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm

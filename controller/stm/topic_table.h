@@ -21,7 +21,9 @@
 
 #include "fjord/controller/v1/metadata.pb.h"
 
-namespace fjord::controller {
+namespace fjord::stm {
+
+namespace v1 = controller::v1;
 
 /// Replicas and preferred leaderships (first replicas) of one broker.
 struct broker_load {
@@ -70,4 +72,4 @@ class topic_table {
     void account(const v1::Topic& t, int sign);
 };
 
-}  // namespace fjord::controller
+}  // namespace fjord::stm
