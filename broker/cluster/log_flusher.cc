@@ -6,12 +6,9 @@
 #include <utility>
 
 #include "broker/log/errc.h"
-#include "common/log.h"
 
 namespace fjord::broker {
 namespace {
-
-constexpr const char* component = "flusher";
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -20,24 +17,6 @@ int64_t wall_ms() {
 }
 
 }  // namespace
-
-bool log_flusher::apply(storage::partition_log& plog, const storage::flush_ticket& t,
-                        const result<void>& synced, int64_t now, result<void>& outcome) {
-    outcome = plog.complete_flush(t, synced, now);
-    if (!outcome) {
-        log(log_level::error, component, "{}: fdatasync failed: {}; the log refuses writes",
-            plog.dir(), outcome.error().detail);
-        return false;
-    }
-    // The high watermark rule of the file comment.
-    const storage::kafka_offset hw =
-        plog.config().write_caching ? plog.log_end_offset() : plog.flushed_offset();
-    if (hw > plog.high_watermark()) {
-        (void)plog.set_high_watermark(hw);
-        return true;
-    }
-    return false;
-}
 
 log_flusher::log_flusher() : _now(wall_ms) {}
 
@@ -78,7 +57,7 @@ log_flusher::~log_flusher() {
     stop();
 }
 
-void log_flusher::sync(storage::partition_log& log, done_fn done) {
+void log_flusher::sync(partition& p, done_fn done) {
     if (_stopped) {
         if (done) {
             done(error_info(storage::errc::not_open, "the broker is shutting down"));
@@ -86,24 +65,20 @@ void log_flusher::sync(storage::partition_log& log, done_fn done) {
         return;
     }
     if (!_post) {
-        const storage::flush_ticket t = log.prepare_flush();
+        const storage::flush_ticket t = p.log().prepare_flush();
         const result<void> synced = t.sync();
         ++_rounds;
         _syncs += t.log_file ? 1 : 0;
-        result<void> r = ok();
-        const bool moved = apply(log, t, synced, _now(), r);
+        const result<void> r = p.synced(t, synced, _now());
         if (done) {
             done(r);
         }
-        if (moved && _on_commit) {
-            _on_commit();
-        }
         return;
     }
-    auto& e = _next[&log];
+    auto& e = _next[&p];
     if (!e) {
         e = std::make_shared<entry>();
-        e->log = &log;
+        e->part = &p;
     }
     if (done) {
         e->waiters.push_back(std::move(done));
@@ -119,8 +94,8 @@ void log_flusher::launch() {
     }
     // The tickets cover every append made until now.
     auto r = std::make_shared<round>();
-    for (auto& [l, e] : _next) {
-        e->ticket = l->prepare_flush();
+    for (auto& [p, e] : _next) {
+        e->ticket = p->log().prepare_flush();
         r->push_back(std::move(e));
     }
     _next.clear();
@@ -157,23 +132,18 @@ void log_flusher::complete(const round& r) {
     }
     ++_rounds;
     const int64_t now = _now();
-    bool moved = false;
     for (const auto& e : r) {
         if (e->forgotten) {
             continue;  // its waiters heard errc::not_open already
         }
         _syncs += e->ticket.log_file ? 1 : 0;
-        result<void> res = ok();
-        moved = apply(*e->log, e->ticket, e->outcome, now, res) || moved;
+        const result<void> res = e->part->synced(e->ticket, e->outcome, now);
         for (auto& w : e->waiters) {
             w(res);
         }
         e->waiters.clear();
     }
     launch();
-    if (moved && _on_commit) {
-        _on_commit();
-    }
 }
 
 void log_flusher::fail_all(const round& r, const error_info& e) {
@@ -185,10 +155,10 @@ void log_flusher::fail_all(const round& r, const error_info& e) {
     }
 }
 
-void log_flusher::forget(storage::partition_log& log) {
+void log_flusher::forget(partition& p) {
     const error_info closed(storage::errc::not_open,
                             "the partition's log was closed while the request waited");
-    if (auto it = _next.find(&log); it != _next.end()) {
+    if (auto it = _next.find(&p); it != _next.end()) {
         auto e = it->second;
         _next.erase(it);
         e->forgotten = true;
@@ -202,7 +172,7 @@ void log_flusher::forget(storage::partition_log& log) {
     }
     if (_in_flight) {
         for (auto& e : *_in_flight) {
-            if (e->log == &log && !e->forgotten) {
+            if (e->part == &p && !e->forgotten) {
                 e->forgotten = true;
                 auto waiters = std::move(e->waiters);
                 e->waiters.clear();
@@ -221,7 +191,7 @@ void log_flusher::stop() {
     _stopped = true;
     const error_info down(storage::errc::not_open, "the broker is shutting down");
     round pending;
-    for (auto& [l, e] : _next) {
+    for (auto& [p, e] : _next) {
         pending.push_back(e);
     }
     _next.clear();
@@ -235,8 +205,8 @@ void log_flusher::stop() {
         _thread.join();
     }
     // The round in flight (handed off, or synced with its completion posted
-    // to an io thread that has stopped): a sync that ran is applied to its
-    // log, which is alive by contract (forget() comes first), so a failed
+    // to an io thread that has stopped): a sync that ran is reported to its
+    // partition, which is alive by contract (forget() comes first), so a failed
     // fdatasync fails the log even now -- the error is reported once, and a
     // later flush_all() would otherwise succeed on the same descriptor.
     // The waiters are told the broker is going (their answer cannot be sent).
@@ -244,8 +214,7 @@ void log_flusher::stop() {
     if (_in_flight) {
         for (auto& e : *_in_flight) {
             if (e->synced && !e->forgotten) {
-                result<void> res = ok();
-                (void)apply(*e->log, e->ticket, e->outcome, _now(), res);
+                (void)e->part->synced(e->ticket, e->outcome, _now(), /*wake=*/false);
             }
         }
         fail_all(*_in_flight, down);

@@ -5,19 +5,15 @@
 // "durable". Callers on the io thread ask for a log's appends so far to be
 // made durable (sync()); one worker thread fdatasyncs, in one round, the
 // active segment of every log asked about since the last round began, then
-// posts the completions back to the io thread, where each log's flushed
-// offset and high watermark move and the callbacks run. While a round is
+// posts the completions back to the io thread, where each is reported to
+// its partition (partition::synced: the flushed offset and the high
+// watermark move, the partition's observers wake) and the callbacks run. While a round is
 // on the disk, new requests gather for the next one: many producers and
 // partitions share one fdatasync each per round, so throughput does not
 // fall to one sync per request.
 //
-// The high watermark rule (one replica until replication lands: durable on
-// this broker's disk is what "committed" means): a log whose config has
-// write_caching false gets its high watermark raised to its flushed offset
-// by each completion; one with write_caching true has it at its log end
-// already (the Produce path sets it) and only its flushed offset moves.
-// Consumers therefore never see an offset a power loss could take back,
-// unless the topic chose write caching.
+// The high watermark rule is the partition's (partition.h): the flusher
+// only reports each completed sync to it.
 //
 // Threads: sync(), forget() and stop() are the io thread's; the callbacks
 // run there. The worker touches only the tickets' files (fdatasync is safe
@@ -25,9 +21,9 @@
 // tools) there is no worker: sync() syncs on the calling thread and runs
 // `done` before it returns.
 //
-// Lifetime: the partition manager calls forget() before it closes a log;
-// requests for it then complete with errc::not_open and the log is never
-// touched again. stop() finishes the round in flight, fails what is still
+// Lifetime: the partition manager calls forget() before it destroys a
+// partition; requests for it then complete with errc::not_open and the
+// partition is never touched again. stop() finishes the round in flight, fails what is still
 // queued (nothing waits forever) and joins the worker.
 
 #include <atomic>
@@ -40,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/cluster/partition.h"
 #include "broker/log/partition_log.h"
 #include "common/result.h"
 
@@ -65,20 +62,17 @@ class log_flusher {
     log_flusher(const log_flusher&) = delete;
     log_flusher& operator=(const log_flusher&) = delete;
 
-    /// Makes every append to `log` so far durable, then runs `done` (io
-    /// thread) with the outcome; `done` may be empty. A failed fdatasync
-    /// fails the log (partition_log::fail: the page cache cannot be
-    /// trusted after it) and every waiter hears the error.
-    void sync(storage::partition_log& log, done_fn done);
-    /// The log is about to close: drop it from every round; its waiters get
-    /// errc::not_open.
-    void forget(storage::partition_log& log);
+    /// Makes every append to `p`'s log so far durable, reports it to `p`
+    /// (partition::synced), then runs `done` (io thread) with the outcome;
+    /// `done` may be empty. Callers go through partition::sync(). A failed
+    /// fdatasync fails the log (partition_log::fail: the page cache cannot
+    /// be trusted after it) and every waiter hears the error.
+    void sync(partition& p, done_fn done);
+    /// The partition is about to go: drop it from every round; its waiters
+    /// get errc::not_open.
+    void forget(partition& p);
     /// See the file comment. Idempotent.
     void stop();
-    /// Runs `fn` (io thread) after a round that raised a high watermark:
-    /// parked Fetches wake then (kafka_api).
-    void set_on_commit(std::function<void()> fn) { _on_commit = std::move(fn); }
-
     /// worker_mode::manual: the worker's half of the round handed off, if
     /// any (the syncs, then its completion posted); false if none was.
     bool run_round();
@@ -90,7 +84,7 @@ class log_flusher {
 
   private:
     struct entry {
-        storage::partition_log* log = nullptr;
+        partition* part = nullptr;
         storage::flush_ticket ticket;
         std::vector<done_fn> waiters;
         result<void> outcome = ok();
@@ -107,15 +101,11 @@ class log_flusher {
     /// The io thread's half of a finished round.
     void complete(const round& r);
     static void fail_all(const round& r, const error_info& e);
-    /// Applies a synced ticket to its log; true if its high watermark rose.
-    static bool apply(storage::partition_log& plog, const storage::flush_ticket& t,
-                      const result<void>& synced, int64_t now, result<void>& outcome);
 
     post_fn _post;
     std::function<int64_t()> _now;
-    std::function<void()> _on_commit;
-    /// Requests gathered for the next round, by log (io thread only).
-    std::map<storage::partition_log*, std::shared_ptr<entry>> _next;
+    /// Requests gathered for the next round, by partition (io thread only).
+    std::map<partition*, std::shared_ptr<entry>> _next;
     /// The round on the disk now, for forget() (io thread only).
     std::shared_ptr<round> _in_flight;
     bool _stopped = false;

@@ -3,8 +3,8 @@
 // Group commit as the broker runs it: a real worker thread fdatasyncs real
 // segment files; its completions are posted to a queue this test drains on
 // its own thread, standing in for the io thread, so the test decides when
-// a round's outcome lands. What a user would notice: acks=all answered only
-// after the sync, records readable (high watermark) only after it, many
+// a round's outcome lands (reported to the partition, partition.h). What a user would notice:
+// acks=all answered only after the sync, records readable (high watermark) only after it, many
 // requests sharing one sync, a failed sync never reported as success, a
 // closed partition's waiters answered rather than left hanging.
 
@@ -60,29 +60,28 @@ class io_queue {
     std::deque<std::function<void()>> _q;
 };
 
-std::unique_ptr<partition_log> open_log(const std::string& dir, bool write_caching = false,
-                                        std::shared_ptr<fs::file_ops> fs = nullptr) {
+/// A partition served over a fresh log in `dir`, synced through `f`.
+std::unique_ptr<partition> open_partition(const std::string& dir, log_flusher& f,
+                                          bool write_caching = false,
+                                          std::shared_ptr<fs::file_ops> fs = nullptr) {
     storage::log_config c;
     c.write_caching = write_caching;
     auto l = partition_log::open(dir, c, now, std::move(fs));
     EXPECT_TRUE(l) << l.error().detail;
-    return std::move(*l);
+    return std::make_unique<partition>(std::move(*l), f);
 }
 
-/// Appends one batch of `records` records as Produce does (no HW change).
-void append(partition_log& l, int records) {
-    auto r = l.append(make_batch(records, now), now);
+/// Appends one batch of `records` records as Produce does.
+void append(partition& p, int records) {
+    auto r = p.append(make_batch(records, now), now);
     ASSERT_TRUE(r) << r.error().detail;
-    if (l.config().write_caching) {
-        ASSERT_TRUE(l.set_high_watermark(l.log_end_offset()));
-    }
 }
 
 TEST(log_flusher, acks_all_waits_for_the_sync_and_records_become_readable_after_it) {
     temp_dir dir;
     io_queue io;
     log_flusher f(io.post(), [] { return now; });
-    auto l = open_log(dir.path() + "/p0");
+    auto l = open_partition(dir.path() + "/p0", f);
     append(*l, 3);
     EXPECT_EQ(l->high_watermark(), kafka_offset{0}) << "readable before it is durable";
     std::optional<bool> answered;
@@ -91,7 +90,7 @@ TEST(log_flusher, acks_all_waits_for_the_sync_and_records_become_readable_after_
     io.run_one();
     ASSERT_TRUE(answered);
     EXPECT_TRUE(*answered);
-    EXPECT_EQ(l->flushed_offset(), kafka_offset{3});
+    EXPECT_EQ(l->log().flushed_offset(), kafka_offset{3});
     EXPECT_EQ(l->high_watermark(), kafka_offset{3});
     f.stop();
 }
@@ -100,13 +99,17 @@ TEST(log_flusher, requests_during_a_round_share_the_next_one) {
     temp_dir dir;
     io_queue io;
     log_flusher f(io.post(), [] { return now; });
-    std::vector<std::unique_ptr<partition_log>> logs;
+    std::vector<std::unique_ptr<partition>> logs;
     for (int i = 0; i < 4; ++i) {
-        logs.push_back(open_log(dir.path() + "/p" + std::to_string(i)));
+        logs.push_back(open_partition(dir.path() + "/p" + std::to_string(i), f));
     }
-    int commits = 0;
+    // What the partitions' observers (parked Fetches) hear.
+    std::vector<int> wakes(logs.size(), 0);
+    std::vector<partition::subscription> watching;
+    for (size_t i = 0; i < logs.size(); ++i) {
+        watching.push_back(logs[i]->observe([&wakes, i] { ++wakes[i]; }));
+    }
     int answers = 0;
-    f.set_on_commit([&] { ++commits; });
     // One request starts round 1; forty more, over all four logs, arrive
     // while it is on the disk and all go into round 2.
     append(*logs[0], 1);
@@ -122,7 +125,10 @@ TEST(log_flusher, requests_during_a_round_share_the_next_one) {
     EXPECT_EQ(answers, 41);
     EXPECT_EQ(f.rounds(), 2u);
     EXPECT_EQ(f.syncs(), 5u) << "one fdatasync per log per round";
-    EXPECT_EQ(commits, 2);
+    EXPECT_EQ(wakes[0], 2) << "one wake-up per round that moved its high watermark";
+    for (size_t i = 1; i < 4; ++i) {
+        EXPECT_EQ(wakes[i], 1);
+    }
     EXPECT_EQ(logs[0]->high_watermark(), kafka_offset{11});
     for (size_t i = 1; i < 4; ++i) {
         EXPECT_EQ(logs[i]->high_watermark(), kafka_offset{10});
@@ -134,7 +140,7 @@ TEST(log_flusher, a_failed_sync_is_never_success_and_fails_the_log) {
     temp_dir dir;
     auto fs = std::make_shared<fs::testing::fault_file_ops>(storage::errc::io_error);
     log_flusher f;  // inline: the fault layer is not thread-safe
-    auto l = open_log(dir.path() + "/p0", false, fs);
+    auto l = open_partition(dir.path() + "/p0", f, false, fs);
     append(*l, 2);
     fs->fail_next_sync();
     std::optional<result<void>> answer;
@@ -151,8 +157,8 @@ TEST(log_flusher, a_closed_log_answers_its_waiters_and_is_not_touched_again) {
     temp_dir dir;
     io_queue io;
     log_flusher f(io.post(), [] { return now; });
-    auto a = open_log(dir.path() + "/a");
-    auto b = open_log(dir.path() + "/b");
+    auto a = open_partition(dir.path() + "/a", f);
+    auto b = open_partition(dir.path() + "/b", f);
     append(*a, 1);
     append(*b, 1);
     std::vector<std::error_code> answers;
@@ -179,21 +185,21 @@ TEST(log_flusher, a_closed_log_answers_its_waiters_and_is_not_touched_again) {
 TEST(log_flusher, write_caching_logs_are_readable_at_once_and_synced_on_request) {
     temp_dir dir;
     log_flusher f;
-    auto l = open_log(dir.path() + "/p0", /*write_caching=*/true);
+    auto l = open_partition(dir.path() + "/p0", f, /*write_caching=*/true);
     append(*l, 4);
     EXPECT_EQ(l->high_watermark(), kafka_offset{4});
-    EXPECT_EQ(l->flushed_offset(), kafka_offset{0});
+    EXPECT_EQ(l->log().flushed_offset(), kafka_offset{0});
     bool ok = false;
     f.sync(*l, [&](const result<void>& r) { ok = r.has_value(); });
     EXPECT_TRUE(ok);
-    EXPECT_EQ(l->flushed_offset(), kafka_offset{4});
+    EXPECT_EQ(l->log().flushed_offset(), kafka_offset{4});
 }
 
 TEST(log_flusher, stop_answers_everything_still_waiting) {
     temp_dir dir;
     io_queue io;
     log_flusher f(io.post(), [] { return now; });
-    auto l = open_log(dir.path() + "/p0");
+    auto l = open_partition(dir.path() + "/p0", f);
     append(*l, 1);
     int answered = 0;
     f.sync(*l, [&](const result<void>&) { ++answered; });  // in flight
@@ -220,7 +226,7 @@ TEST(log_flusher, a_sync_that_failed_before_stop_still_fails_the_log) {
     io_queue io;
     log_flusher f(
         io.post(), [] { return now; }, log_flusher::worker_mode::manual);
-    auto l = open_log(dir.path() + "/p0", false, fs);
+    auto l = open_partition(dir.path() + "/p0", f, false, fs);
     append(*l, 2);
     std::optional<bool> answer;
     f.sync(*l, [&](const result<void>& r) { answer = r.has_value(); });
@@ -229,22 +235,23 @@ TEST(log_flusher, a_sync_that_failed_before_stop_still_fails_the_log) {
     f.stop();
     ASSERT_TRUE(answer);
     EXPECT_FALSE(*answer);
-    EXPECT_FALSE(l->flush(now)) << "the failed fdatasync was forgotten";
+    EXPECT_FALSE(l->log().flush(now)) << "the failed fdatasync was forgotten";
     EXPECT_EQ(l->high_watermark(), kafka_offset{0});
 }
 
 TEST(log_flusher, a_truncation_makes_an_older_ticket_stale) {
     temp_dir dir;
-    auto l = open_log(dir.path() + "/p0");
+    log_flusher f;
+    auto l = open_partition(dir.path() + "/p0", f);
     append(*l, 5);
-    const storage::flush_ticket t = l->prepare_flush();
+    const storage::flush_ticket t = l->log().prepare_flush();
     ASSERT_TRUE(t.sync());
-    ASSERT_TRUE(l->truncate_to(kafka_offset{2}));
+    ASSERT_TRUE(l->log().truncate_to(kafka_offset{2}));
     append(*l, 3);  // offsets 2..4 again, other records, not synced
-    auto r = l->complete_flush(t, ok(), now);
+    auto r = l->log().complete_flush(t, ok(), now);
     ASSERT_FALSE(r) << "waiters of truncated records heard \"durable\"";
     EXPECT_EQ(r.error().code, make_error_code(storage::errc::not_open));
-    EXPECT_LE(l->flushed_offset(), kafka_offset{2}) << "a stale ticket vouched for new data";
+    EXPECT_LE(l->log().flushed_offset(), kafka_offset{2}) << "a stale ticket vouched for new data";
 }
 
 }  // namespace

@@ -65,13 +65,13 @@ partition_manager::~partition_manager() {
 
 std::map<partition_manager::key, partition_manager::open_log>::iterator partition_manager::close(
     std::map<key, open_log>::iterator it) {
-    _flusher->forget(*it->second.log);
+    _flusher->forget(*it->second.part);
     return _logs.erase(it);
 }
 
 void partition_manager::flush_all(int64_t now_ms) {
     for (auto& [k, l] : _logs) {
-        if (auto r = l.log->flush(now_ms); !r) {
+        if (auto r = l.part->log().flush(now_ms); !r) {
             log(log_level::error, component, "{}-{}: flush at shutdown: {}", k.topic, k.partition,
                 r.error().detail);
         }
@@ -246,13 +246,13 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
                 it = _logs.end();
             }
             if (it != _logs.end()) {
-                if (cfg && !(it->second.log->config() == *cfg)) {
-                    const bool was_caching = it->second.log->config().write_caching;
-                    (void)it->second.log->set_config(*cfg);
+                if (cfg && !(it->second.part->log().config() == *cfg)) {
+                    const bool was_caching = it->second.part->log().config().write_caching;
+                    (void)it->second.part->log().set_config(*cfg);
                     if (was_caching && !cfg->write_caching) {
                         // Its high watermark may be above the durable
                         // offset: sync now, not at the next produce.
-                        _flusher->sync(*it->second.log, nullptr);
+                        it->second.part->sync(nullptr);
                     }
                 }
                 continue;
@@ -295,7 +295,8 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
             log(log_level::info, component, "{}-{}: log open in {} (offsets {}..{})", name,
                 p.partition(), dir, (*opened)->log_start_offset().value(),
                 (*opened)->log_end_offset().value());
-            _logs.emplace(k, open_log{topic.uuid(), std::move(*opened)});
+            _logs.emplace(k, open_log{topic.uuid(), std::make_unique<broker::partition>(
+                                                        std::move(*opened), *_flusher)});
         }
     }
     std::map<std::string, std::string> names;  // uuid -> topic name, of the logs open until now
@@ -448,24 +449,24 @@ size_t partition_manager::reclaim(int64_t now_ms) {
     return removed;
 }
 
-storage::partition_log* partition_manager::find(const std::string& topic, int32_t partition) {
+partition* partition_manager::find(const std::string& topic, int32_t partition) {
     auto it = _logs.find(key{topic, partition});
-    return it == _logs.end() ? nullptr : it->second.log.get();
+    return it == _logs.end() ? nullptr : it->second.part.get();
 }
 
 void partition_manager::housekeeping(int64_t now_ms) {
     reclaim(now_ms);
     for (auto& [k, l] : _logs) {
-        if (auto r = l.log->maybe_flush(now_ms); !r) {
+        if (auto r = l.part->log().maybe_flush(now_ms); !r) {
             log(log_level::error, component, "{}-{}: flush: {}", k.topic, k.partition,
                 r.error().detail);
         }
         // segment.ms on an idle partition first, so retention sees the roll.
-        if (auto r = l.log->maybe_roll(now_ms); !r) {
+        if (auto r = l.part->log().maybe_roll(now_ms); !r) {
             log(log_level::error, component, "{}-{}: roll: {}", k.topic, k.partition,
                 r.error().detail);
         }
-        if (auto r = l.log->apply_retention(now_ms); !r) {
+        if (auto r = l.part->log().apply_retention(now_ms); !r) {
             log(log_level::error, component, "{}-{}: retention: {}", k.topic, k.partition,
                 r.error().detail);
         }
@@ -486,7 +487,7 @@ void partition_manager::housekeeping(int64_t now_ms) {
     // threads.
     uint64_t budget = compaction_budget_bytes;
     auto it = _logs.find(_compacted_last);
-    if (it == _logs.end() || !it->second.log->compaction_in_progress()) {
+    if (it == _logs.end() || !it->second.part->log().compaction_in_progress()) {
         it = _logs.upper_bound(_compacted_last);
     }
     for (size_t n = 0; n < _logs.size() && budget > 0; ++n, ++it) {
@@ -494,11 +495,11 @@ void partition_manager::housekeeping(int64_t now_ms) {
             it = _logs.begin();
         }
         const auto& [k, l] = *it;
-        if (!l.log->config().cleanup_compact) {
+        if (!l.part->log().config().cleanup_compact) {
             continue;
         }
         _compacted_last = k;
-        auto r = l.log->compact(now_ms, storage::compaction_limits{budget});
+        auto r = l.part->log().compact(now_ms, storage::compaction_limits{budget});
         if (!r) {
             log(log_level::error, component, "{}-{}: compaction: {}", k.topic, k.partition,
                 r.error().detail);

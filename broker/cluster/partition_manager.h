@@ -2,8 +2,9 @@
 // File: broker/cluster/partition_manager.h
 //
 // The reconciler: makes the partition logs on this broker's disk match the
-// controller's assignment (metadata_cache), and hands the logs to the Kafka
-// handlers. Runs on the broker's io thread, like the cache; not thread-safe.
+// controller's assignment (metadata_cache), and hands the partitions
+// (partition.h: a log with its high watermark rule) to the Kafka handlers. Runs on the broker's io
+// thread, like the cache; not thread-safe.
 //
 // On disk: <data_dir>/topics/<topic uuid>/<partition>/ (broker/log's
 // segment files). Keying directories by the topic's uuid means a topic
@@ -52,6 +53,7 @@
 
 #include "broker/cluster/log_flusher.h"
 #include "broker/cluster/metadata_cache.h"
+#include "broker/cluster/partition.h"
 #include "broker/log/partition_log.h"
 
 namespace fjord::broker {
@@ -102,16 +104,17 @@ class partition_manager {
     /// The trash's tombstones, oldest first (tests, logs).
     std::vector<tombstone> tombstones() const;
 
-    /// Group commit for the logs (log_flusher.h): appenders call
-    /// flusher().sync(log, done) and answer in `done`.
+    /// Group commit for the logs (log_flusher.h); appenders reach it
+    /// through partition::sync().
     log_flusher& flusher() { return *_flusher; }
     /// Flushes every open log now, on this thread (a clean shutdown, after
     /// the flusher has stopped): records acknowledged with acks=1 or under
     /// write caching survive a power loss that follows a clean stop.
     void flush_all(int64_t now_ms);
 
-    /// The open log of (topic, partition), or nullptr.
-    storage::partition_log* find(const std::string& topic, int32_t partition);
+    /// The served partition (its log open) of (topic, partition), or
+    /// nullptr. Valid until the next reconcile().
+    broker::partition* find(const std::string& topic, int32_t partition);
     size_t open_logs() const { return _logs.size(); }
     /// Logs that failed to open at the last reconcile.
     size_t failed() const { return _failed; }
@@ -151,7 +154,7 @@ class partition_manager {
     };
     struct open_log {
         std::string uuid;
-        std::unique_ptr<storage::partition_log> log;
+        std::unique_ptr<broker::partition> part;
     };
 
     /// Advances the record to the cache's applied state before the disk

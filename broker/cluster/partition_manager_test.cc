@@ -23,6 +23,11 @@
 namespace fjord::broker {
 namespace {
 
+/// The log of a served partition, or nullptr.
+storage::partition_log* log_of(partition* p) {
+    return p == nullptr ? nullptr : &p->log();
+}
+
 namespace fs = std::filesystem;
 using storage::testing::make_batch;
 using storage::testing::temp_dir;
@@ -110,7 +115,7 @@ struct broker_run {
         return r;
     }
     void produce(const std::string& topic, int32_t partition, int records) {
-        auto* log = pm->find(topic, partition);
+        auto* log = log_of(pm->find(topic, partition));
         ASSERT_NE(log, nullptr) << topic << "-" << partition;
         ASSERT_TRUE(log->append(make_batch(records, t0), t0));
         ASSERT_TRUE(log->flush(t0));
@@ -157,8 +162,8 @@ TEST(partition_manager, a_snapshot_of_another_cluster_is_refused_and_the_data_un
     // Pointed back at its own cluster, it serves the old records.
     ASSERT_TRUE(b.event(snapshot(cluster_a, 25, {make_topic("orders", uuid_1)})));
     ASSERT_NE(b.pm->find("orders", 0), nullptr);
-    EXPECT_EQ(b.pm->find("orders", 0)->log_end_offset().value(), 3);
-    EXPECT_EQ(b.pm->find("orders", 1)->log_end_offset().value(), 2);
+    EXPECT_EQ(b.pm->find("orders", 0)->log().log_end_offset().value(), 3);
+    EXPECT_EQ(b.pm->find("orders", 1)->log().log_end_offset().value(), 2);
 }
 
 TEST(partition_manager, a_snapshot_older_than_the_recorded_revision_is_refused) {
@@ -247,7 +252,7 @@ TEST(partition_manager, a_topic_created_again_under_the_same_name_starts_empty) 
     ASSERT_TRUE(b.event(deleted(21, "orders"), t0));
     ASSERT_TRUE(b.event(upserted(22, make_topic("orders", uuid_2)), t0 + 1));
     ASSERT_NE(b.pm->find("orders", 0), nullptr);
-    EXPECT_EQ(b.pm->find("orders", 0)->log_end_offset().value(), 0);
+    EXPECT_EQ(b.pm->find("orders", 0)->log().log_end_offset().value(), 0);
     b.produce("orders", 0, 1);
     EXPECT_TRUE(fs::exists(topic_dir(d, uuid_2) + "/0"));
     const auto tombs = b.pm->tombstones();
@@ -277,7 +282,7 @@ TEST(partition_manager, a_tombstone_renamed_back_is_served_again) {
     broker_run b(d.path());
     ASSERT_TRUE(b.event(snapshot(cluster_a, 30, {make_topic("orders", uuid_1)})));
     ASSERT_NE(b.pm->find("orders", 0), nullptr);
-    EXPECT_EQ(b.pm->find("orders", 0)->log_end_offset().value(), 3);
+    EXPECT_EQ(b.pm->find("orders", 0)->log().log_end_offset().value(), 3);
 }
 
 TEST(partition_manager, a_tombstone_copied_into_the_recreated_topic_brings_the_records_back) {
@@ -297,7 +302,7 @@ TEST(partition_manager, a_tombstone_copied_into_the_recreated_topic_brings_the_r
     broker_run b(d.path());
     ASSERT_TRUE(b.event(snapshot(cluster_a, 22, {make_topic("orders", uuid_2, 1)})));
     ASSERT_NE(b.pm->find("orders", 0), nullptr);
-    EXPECT_EQ(b.pm->find("orders", 0)->log_end_offset().value(), 3);
+    EXPECT_EQ(b.pm->find("orders", 0)->log().log_end_offset().value(), 3);
 }
 
 TEST(partition_manager, a_topic_deleted_while_the_broker_was_away_goes_to_the_trash) {
@@ -420,7 +425,7 @@ TEST(partition_manager, housekeeping_compacts_compacted_topics_and_config_change
     v1::Topic t = make_topic("c", uuid_1, 1);
     (*t.mutable_configs())["cleanup.policy"] = "compact";
     ASSERT_TRUE(b.event(snapshot(cluster_a, 20, {t})));
-    storage::partition_log* log = b.pm->find("c", 0);
+    storage::partition_log* log = log_of(b.pm->find("c", 0));
     ASSERT_NE(log, nullptr);
     EXPECT_TRUE(log->config().cleanup_compact);
     for (int round = 0; round < 3; ++round) {
@@ -445,8 +450,8 @@ TEST(partition_manager, housekeeping_compacts_compacted_topics_and_config_change
     (*t.mutable_configs())["cleanup.policy"] = "delete";
     (*t.mutable_configs())["min.compaction.lag.ms"] = "7";
     ASSERT_TRUE(b.event(upserted(21, t)));
-    EXPECT_FALSE(b.pm->find("c", 0)->config().cleanup_compact);
-    EXPECT_EQ(b.pm->find("c", 0)->config().min_compaction_lag_ms, 7);
+    EXPECT_FALSE(b.pm->find("c", 0)->log().config().cleanup_compact);
+    EXPECT_EQ(b.pm->find("c", 0)->log().config().min_compaction_lag_ms, 7);
 }
 
 TEST(partition_manager, a_bad_topic_config_never_turns_a_compacted_topic_to_delete) {
@@ -459,7 +464,7 @@ TEST(partition_manager, a_bad_topic_config_never_turns_a_compacted_topic_to_dele
         broker_run b(d.path());
         ASSERT_TRUE(b.event(snapshot(cluster_a, 20, {t})));
         ASSERT_NE(b.pm->find("c", 0), nullptr);
-        good = b.pm->find("c", 0)->config();
+        good = b.pm->find("c", 0)->log().config();
         EXPECT_TRUE(good.cleanup_compact);
         EXPECT_FALSE(good.cleanup_delete);
         EXPECT_EQ(good.delete_retention_ms, 1000);
@@ -468,7 +473,7 @@ TEST(partition_manager, a_bad_topic_config_never_turns_a_compacted_topic_to_dele
         (*t.mutable_configs())["min.cleanable.dirty.ratio"] = "2";
         ASSERT_TRUE(b.event(upserted(21, t)));
         ASSERT_NE(b.pm->find("c", 0), nullptr);
-        EXPECT_EQ(b.pm->find("c", 0)->config(), good);
+        EXPECT_EQ(b.pm->find("c", 0)->log().config(), good);
     }
     // After a restart the log is opened anew with the bad config: the
     // defaults, but compact only, as its policy says.
@@ -478,7 +483,7 @@ TEST(partition_manager, a_bad_topic_config_never_turns_a_compacted_topic_to_dele
     ASSERT_TRUE(b.event(snapshot(cluster_a, 22, {t, u})));
     for (const char* name : {"c", "u"}) {
         SCOPED_TRACE(name);
-        storage::partition_log* log = b.pm->find(name, 0);
+        storage::partition_log* log = log_of(b.pm->find(name, 0));
         ASSERT_NE(log, nullptr);
         EXPECT_TRUE(log->config().cleanup_compact);
         EXPECT_FALSE(log->config().cleanup_delete);

@@ -5,8 +5,8 @@
 #include <limits>
 #include <memory>
 
-#include "broker/kafka/api_module.h"  // to_kafka_uuid
 #include "broker/kafka/errors.h"
+#include "broker/kafka/topic_id.h"
 #include "common/kafka/record_batch.h"
 #include "common/log.h"
 
@@ -99,7 +99,7 @@ int32_t offsets_partition_for(std::string_view group_id, int32_t partitions) {
 }
 
 group_coordinator::group_coordinator(coordinator_options opts, metadata_cache& md,
-                                     partition_manager& pm, controller_client* controller,
+                                     partition_manager& pm, controller_client::client* controller,
                                      schedule_fn schedule, clock_fn now, group::id_fn new_id)
     : _opts(opts),
       _md(md),
@@ -232,8 +232,8 @@ bool group_coordinator::loading() const {
 // ---------------------------------------------------------------- loading
 
 void group_coordinator::start_loading(int32_t partition, int64_t leader_epoch) {
-    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), partition);
-    if (plog == nullptr) {
+    broker::partition* part = _pm.find(std::string(cluster::offsets_topic), partition);
+    if (part == nullptr) {
         return;
     }
     // Offsets of this partition's groups from an earlier, failed attempt
@@ -242,7 +242,7 @@ void group_coordinator::start_loading(int32_t partition, int64_t leader_epoch) {
     partition_state& st = _partitions[partition];
     st.leader_epoch = leader_epoch;
     st.load_id = _next_load_id++;
-    st.loader.emplace(plog->log_start_offset());
+    st.loader.emplace(part->log().log_start_offset());
     st.loaded = false;
     st.failed = false;
     st.load_started_ms = _now();
@@ -256,12 +256,12 @@ void group_coordinator::load_step(int32_t partition, uint64_t load_id) {
         return;  // given up or restarted meanwhile
     }
     partition_state& st = it->second;
-    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), partition);
-    if (plog == nullptr) {
+    broker::partition* part = _pm.find(std::string(cluster::offsets_topic), partition);
+    if (part == nullptr) {
         unload_partition(partition, "its log is closed");
         return;
     }
-    auto done = st.loader->step(*plog, _offsets, _opts.load_step_bytes);
+    auto done = st.loader->step(part->log(), _offsets, _opts.load_step_bytes);
     if (!done) {
         log(log_level::error, component,
             "__consumer_offsets-{}: cannot replay the log at offset {}: {}; its groups are "
@@ -449,8 +449,8 @@ void group_coordinator::flush_tombstones(int32_t partition) {
 
 int16_t group_coordinator::tombstone_offsets(int32_t partition,
                                              const std::vector<offset_key>& keys) {
-    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), partition);
-    if (plog == nullptr) {
+    broker::partition* part = _pm.find(std::string(cluster::offsets_topic), partition);
+    if (part == nullptr) {
         return k::coordinator_not_available;
     }
     const int64_t now_ms = _now();
@@ -463,7 +463,7 @@ int16_t group_coordinator::tombstone_offsets(int32_t partition,
             bytes += key.size();
             b.add(key, std::nullopt, now_ms);
         }
-        auto appended = plog->append(b.build(), now_ms);
+        auto appended = part->append(b.build(), now_ms);
         if (!appended) {
             log(log_level::warn, component, "cannot append tombstones to {}-{}: {}",
                 cluster::offsets_topic, partition, appended.error().detail);
@@ -472,7 +472,7 @@ int16_t group_coordinator::tombstone_offsets(int32_t partition,
         // Durable in the next group commit (nobody waits for it: memory
         // already forgot these offsets, and a replay before the sync finds
         // them stale again and writes new tombstones).
-        _pm.flusher().sync(*plog, nullptr);
+        part->sync(nullptr);
     }
     return k::none;
 }
@@ -589,8 +589,8 @@ void group_coordinator::store_offsets(const std::string& group_id,
         return;
     }
     const int32_t p = partition_for(group_id);
-    storage::partition_log* plog = _pm.find(std::string(cluster::offsets_topic), p);
-    if (plog == nullptr) {
+    broker::partition* part = _pm.find(std::string(cluster::offsets_topic), p);
+    if (part == nullptr) {
         done(k::coordinator_not_available);
         return;
     }
@@ -600,38 +600,38 @@ void group_coordinator::store_offsets(const std::string& group_id,
         b.add(encode_offset_key({group_id, c.topic, c.partition}), encode_offset_value(c.value),
               now_ms);
     }
-    auto appended = plog->append(b.build(), now_ms);
+    auto appended = part->append(b.build(), now_ms);
     if (!appended) {
         log(log_level::warn, component, "group {}: cannot append {} offsets to {}-{}: {}", group_id,
             commits.size(), cluster::offsets_topic, p, appended.error().detail);
         done(commit_error(kafka_error(appended.error().code)));
         return;
     }
-    // Answered once durable; the flusher raises the high watermark then.
+    // Answered once durable; the partition raises the high watermark then.
     // `this` outlives the flusher's callbacks: stop() comes first, and a
     // closed log's waiters hear errc::not_open before the log goes.
     const uint64_t load_id = _partitions.count(p) != 0 ? _partitions.at(p).load_id : 0;
-    _pm.flusher().sync(*plog, [this, group_id, commits, p, load_id,
-                               done = std::move(done)](const result<void>& synced) {
-        if (!synced) {
-            log(log_level::warn, component, "group {}: {} offsets in {}-{} not durable: {}",
-                group_id, commits.size(), cluster::offsets_topic, p, synced.error().detail);
-            done(commit_error(kafka_error(synced.error().code)));
-            return;
-        }
-        auto it = _partitions.find(p);
-        if (it == _partitions.end() || it->second.load_id != load_id) {
-            // Unloaded or reloaded meanwhile (a reload stops at the high
-            // watermark, before this batch): the client retries, and a
-            // commit is idempotent.
-            done(k::not_coordinator);
-            return;
-        }
-        for (const auto& c : commits) {
-            _offsets.put({group_id, c.topic, c.partition}, c.value);
-        }
-        done(k::none);
-    });
+    part->sync(
+        [this, group_id, commits, p, load_id, done = std::move(done)](const result<void>& synced) {
+            if (!synced) {
+                log(log_level::warn, component, "group {}: {} offsets in {}-{} not durable: {}",
+                    group_id, commits.size(), cluster::offsets_topic, p, synced.error().detail);
+                done(commit_error(kafka_error(synced.error().code)));
+                return;
+            }
+            auto it = _partitions.find(p);
+            if (it == _partitions.end() || it->second.load_id != load_id) {
+                // Unloaded or reloaded meanwhile (a reload stops at the high
+                // watermark, before this batch): the client retries, and a
+                // commit is idempotent.
+                done(k::not_coordinator);
+                return;
+            }
+            for (const auto& c : commits) {
+                _offsets.put({group_id, c.topic, c.partition}, c.value);
+            }
+            done(k::none);
+        });
 }
 
 }  // namespace fjord::broker

@@ -63,11 +63,11 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/cluster/controller_client.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
 #include "broker/group/group_manager.h"
 #include "broker/group/offset_store.h"
+#include "common/controller_client/client.h"
 
 namespace fjord::broker {
 
@@ -100,7 +100,7 @@ class group_coordinator {
 
     /// `controller` may be null (no topic creation: tests).
     group_coordinator(coordinator_options opts, metadata_cache& md, partition_manager& pm,
-                      controller_client* controller, schedule_fn schedule, clock_fn now,
+                      controller_client::client* controller, schedule_fn schedule, clock_fn now,
                       group::id_fn new_id);
     group_coordinator(const group_coordinator&) = delete;
     group_coordinator& operator=(const group_coordinator&) = delete;
@@ -203,7 +203,7 @@ class group_coordinator {
     coordinator_options _opts;
     metadata_cache& _md;
     partition_manager& _pm;
-    controller_client* _controller;
+    controller_client::client* _controller;
     schedule_fn _schedule;
     clock_fn _now;
     group_manager _groups;

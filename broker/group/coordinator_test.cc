@@ -15,13 +15,18 @@
 #include <deque>
 #include <optional>
 
-#include "broker/kafka/api_module.h"  // to_kafka_uuid
 #include "broker/kafka/errors.h"
+#include "broker/kafka/topic_id.h"
 #include "broker/log/log_test_util.h"
 #include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
 namespace {
+
+/// The log of a served partition, or nullptr.
+storage::partition_log* log_of(partition* p) {
+    return p == nullptr ? nullptr : &p->log();
+}
 
 namespace k = kafka_errors;
 using storage::testing::temp_dir;
@@ -270,7 +275,7 @@ using offset_records = std::vector<std::pair<offset_key, std::optional<committed
 /// Appends records to partition 0 of __consumer_offsets as a commit (or a
 /// broker before topic ids, for offsets without one) wrote them.
 void append_records(node& n, const offset_records& records) {
-    storage::partition_log* plog = n.pm->find("__consumer_offsets", 0);
+    storage::partition_log* plog = log_of(n.pm->find("__consumer_offsets", 0));
     ASSERT_NE(plog, nullptr);
     kafka::record_batch_builder b;
     for (const auto& [key, value] : records) {
@@ -286,7 +291,7 @@ void append_records(node& n, const offset_records& records) {
 /// Every record of partition 0 of __consumer_offsets, decoded.
 offset_records log_records(node& n) {
     offset_records out;
-    storage::partition_log* plog = n.pm->find("__consumer_offsets", 0);
+    storage::partition_log* plog = log_of(n.pm->find("__consumer_offsets", 0));
     EXPECT_NE(plog, nullptr);
     if (plog == nullptr) {
         return out;

@@ -2,18 +2,22 @@
 //
 // The admin APIs' pure parts and request handling without a controller:
 // the controller-result table (errors.h), config descriptions and alter
-// plans (admin_configs.h), and admin_api's own refusals, cache-served
+// plans (admin_configs.h), and the admin handlers' own refusals, cache-served
 // answers, auto-creation gate and its answer when no controller is
 // reachable. The controller side is exercised end to end by
 // tests/e2e/test_admin.py.
 
-#include "broker/kafka/admin_api.h"
+#include "broker/kafka/admin_forwarder.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 
+#include "broker/cluster/partition_manager.h"
+#include "broker/kafka/dispatcher.h"
 #include "broker/kafka/errors.h"
+#include "broker/kafka/handlers/fetch.h"
+#include "broker/log/log_test_util.h"
 #include "broker/server/broker_config.h"
 #include "common/kafka/frame.h"
 #include "common/kafka/messages/create_partitions.h"
@@ -270,9 +274,9 @@ TEST(admin_configs, incremental_refusals_name_the_key) {
 
 // ------------------------------------------------------------ the module
 
-/// admin_api with the io thread played by the test: `post`ed work queues up
-/// and run() drains it. The controller address has nobody listening, so
-/// every forwarded call fails as "unreachable".
+/// The admin handlers behind the dispatcher, with the io thread played by the test: `post`ed work
+/// queues up and run() drains it. The controller address has nobody listening, so every forwarded
+/// call fails as "unreachable".
 class admin_module : public ::testing::Test {
   protected:
     admin_module() : controller({"127.0.0.1:1"}) {}
@@ -286,16 +290,26 @@ class admin_module : public ::testing::Test {
         cfg.data_dir = "/data";
         o.settings = broker_settings(cfg);
         o.default_timeout = 5s;
-        api = std::make_unique<admin_api>(
+        api = std::make_unique<admin_forwarder>(
             o, md, controller, [this](std::chrono::milliseconds, std::function<void()> fn) {
                 std::lock_guard g(mu);
                 posted.push_back(std::move(fn));
                 cv.notify_all();
             });
+        services =
+            std::make_unique<broker_services>(broker_services{.me = {1, "broker-1", 9091, ""},
+                                                              .options = {},
+                                                              .md = md,
+                                                              .pm = pm,
+                                                              .fetches = fetches,
+                                                              .now = [] { return int64_t{1000}; },
+                                                              .admin = api.get()});
+        kafka = std::make_unique<dispatcher>(*services);
     }
 
     ~admin_module() override {
         controller.stop();
+        kafka.reset();
         api.reset();
     }
 
@@ -331,10 +345,8 @@ class admin_module : public ::testing::Test {
         auto framed = kafka::frame_request(h, w.data());
         EXPECT_TRUE(framed.has_value());
         frames.push_back(framed->substr(4));
-        auto rq = kafka::parse_request(frames.back());
-        EXPECT_TRUE(rq.has_value());
         auto out = std::make_shared<std::optional<reply_t>>();
-        api->serve(*rq, connection_info{1, "127.0.0.1:5555"}, [out](reply_t r) { *out = r; });
+        kafka->on_frame(conn, frames.back(), [out](reply_t r) { *out = r; });
         return out;
     }
 
@@ -353,9 +365,15 @@ class admin_module : public ::testing::Test {
         return body ? *body : Resp{};
     }
 
-    controller_client controller;
+    controller_client::client controller;
     metadata_cache md;
-    std::unique_ptr<admin_api> api;
+    storage::testing::temp_dir dir;
+    partition_manager pm{dir.path(), 1, partition_defaults{}};
+    parked_fetches fetches{[](std::chrono::milliseconds, std::function<void()>) {}};
+    std::unique_ptr<admin_forwarder> api;
+    std::unique_ptr<broker_services> services;
+    std::unique_ptr<dispatcher> kafka;
+    std::shared_ptr<session> conn = std::make_shared<session>(1, "127.0.0.1:5555");
     std::deque<std::string> frames;
     std::mutex mu;
     std::condition_variable cv;

@@ -2,7 +2,7 @@
 // File: broker/kafka/admin_configs.h
 //
 // The config side of the Kafka admin APIs, as pure functions over the
-// broker's metadata cache (admin_api.h serves the requests):
+// broker's metadata cache (the admin handlers in handlers/ serve the requests):
 //
 //   DescribeConfigs  describe_topic / describe_broker: every config of a
 //                    topic or of this broker, with Kafka's value, source,

@@ -74,7 +74,7 @@ int16_t kafka_error(const std::error_code& ec);
 int16_t kafka_error(fjord::controller::v1::ErrorCode code, std::string_view field = {});
 
 /// The Kafka error code for a controller call that failed as a whole
-/// (broker::controller_client's errors): its deadline passed (the outcome is
+/// (controller_client::client's errors): its deadline passed (the outcome is
 /// unknown) is REQUEST_TIMED_OUT; no controller answered, or the broker is
 /// stopping (nothing was done), is NOT_CONTROLLER, which Kafka admin clients
 /// retry after refreshing metadata.

@@ -1,22 +1,26 @@
 // File: broker/kafka/kafka_api_test.cc
 //
-// kafka_api with the DeleteRecords module (delete_records_api.h), requests
-// and responses encoded by the codec: DeleteRecords at v0 and the flexible
+// The dispatcher (dispatcher.h) with the data-path handlers, requests and
+// responses encoded by the codec: DeleteRecords at v0 and the flexible
 // v2 with Kafka's per-partition codes; ListOffsets and Fetch after it (the
 // earliest offset, OFFSET_OUT_OF_RANGE below the start); and the broker's
 // fetch.max.bytes capping a Fetch, the first batch included as Kafka sends it.
 
-#include "broker/kafka/kafka_api.h"
+#include "broker/cluster/metadata_cache.h"
+#include "broker/cluster/partition_manager.h"
+#include "broker/kafka/dispatcher.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <string>
 
-#include "broker/kafka/delete_records_api.h"
 #include "broker/kafka/errors.h"
+#include "broker/kafka/handlers/fetch.h"
+#include "broker/kafka/registry.h"
 #include "broker/log/log_test_util.h"
 #include "common/kafka/frame.h"
+#include "common/kafka/messages/api_versions.h"
 #include "common/kafka/messages/delete_records.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/list_offsets.h"
@@ -24,6 +28,11 @@
 
 namespace fjord::broker {
 namespace {
+
+/// The log of a served partition, or nullptr.
+storage::partition_log* log_of(partition* p) {
+    return p == nullptr ? nullptr : &p->log();
+}
 
 namespace k = kafka_errors;
 using storage::kafka_offset;
@@ -75,21 +84,27 @@ struct fixture {
     temp_dir dir;
     metadata_cache md;
     partition_manager pm{dir.path(), 1, partition_defaults{}};
-    delete_records_api delete_records{1, md, pm};
-    std::unique_ptr<kafka_api> api;
+    parked_fetches fetches{[](std::chrono::milliseconds, std::function<void()>) {}};
+    std::unique_ptr<broker_services> services;
+    std::unique_ptr<dispatcher> api;
+    std::shared_ptr<session> conn = std::make_shared<session>(1, "127.0.0.1:5555");
     int32_t correlation = 1;
 
-    explicit fixture(kafka_api_options options = {}) {
+    explicit fixture(kafka_options options = {}) {
         EXPECT_TRUE(md.apply(snapshot()));
         pm.reconcile(md, 1000);
-        api = std::make_unique<kafka_api>(
-            broker_endpoint{1, "broker-1", 9091, ""}, md, pm,
-            [](std::chrono::milliseconds, std::function<void()>) {}, [] { return int64_t{1000}; },
-            std::vector<api_module*>{&delete_records}, options);
+        services =
+            std::make_unique<broker_services>(broker_services{.me = {1, "broker-1", 9091, ""},
+                                                              .options = options,
+                                                              .md = md,
+                                                              .pm = pm,
+                                                              .fetches = fetches,
+                                                              .now = [] { return int64_t{1000}; }});
+        api = std::make_unique<dispatcher>(*services);
     }
 
     storage::partition_log& log(const std::string& t, int32_t p) {
-        storage::partition_log* l = pm.find(t, p);
+        storage::partition_log* l = log_of(pm.find(t, p));
         EXPECT_NE(l, nullptr) << t << "-" << p;
         return *l;
     }
@@ -127,8 +142,7 @@ struct fixture {
         auto framed = kafka::frame_request(h, body.data());
         EXPECT_TRUE(framed);
         std::optional<reply_t> got;
-        api->on_frame(connection_info{1, "127.0.0.1:5555"}, framed->substr(4),
-                      [&got](reply_t r) { got = std::move(r); });
+        api->on_frame(conn, framed->substr(4), [&got](reply_t r) { got = std::move(r); });
         EXPECT_TRUE(got.has_value()) << Req::schema_name << " v" << version << " not answered";
         if (!got || got->what != reply_t::kind::response) {
             ADD_FAILURE() << Req::schema_name << " v" << version << ": no response";
@@ -176,12 +190,11 @@ std::map<std::string, std::pair<int16_t, int64_t>> results(
 }
 
 TEST(delete_records_api, advertises_versions_0_to_2) {
-    fixture f;
-    const auto apis = f.delete_records.apis();
-    ASSERT_EQ(apis.size(), 1u);
-    EXPECT_EQ(apis[0].key, kafka::api_key::delete_records);
-    EXPECT_EQ(apis[0].min, 0);
-    EXPECT_EQ(apis[0].max, 2);
+    const api_entry* e = find_api_entry(static_cast<int16_t>(kafka::api_key::delete_records));
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->key, kafka::api_key::delete_records);
+    EXPECT_EQ(e->min_version, 0);
+    EXPECT_EQ(e->max_version, 2);
 }
 
 TEST(delete_records_api, kafka_rules_and_codes_per_partition_at_every_version) {
@@ -310,7 +323,7 @@ kafka::fetch_request fetch_both(int32_t max_bytes) {
 }
 
 TEST(fetch_max_bytes, caps_a_fetch_asking_for_more) {
-    fixture f(kafka_api_options{.fetch_max_bytes = 4096});
+    fixture f(kafka_options{.fetch_max_bytes = 4096});
     f.fill("t", 0, 20, 1, 500);  // batches of ~570 bytes
     f.fill("t", 1, 20, 1, 500);
     const size_t batch = f.log("t", 0).size_bytes() / 20;
@@ -329,7 +342,7 @@ TEST(fetch_max_bytes, caps_a_fetch_asking_for_more) {
 }
 
 TEST(fetch_max_bytes, the_first_batch_goes_whole_even_above_the_cap) {
-    fixture f(kafka_api_options{.fetch_max_bytes = 1024});
+    fixture f(kafka_options{.fetch_max_bytes = 1024});
     f.fill("t", 0, 2, 1, 3000);  // each batch alone exceeds the cap
     f.fill("t", 1, 2, 1, 100);
     auto resp = f.call<kafka::fetch_response>(fetch_both(64 << 20), 4);
@@ -343,7 +356,29 @@ TEST(fetch_max_bytes, the_first_batch_goes_whole_even_above_the_cap) {
 }
 
 TEST(fetch_max_bytes, the_default_is_kafkas_55_mib) {
-    EXPECT_EQ(kafka_api_options{}.fetch_max_bytes, 57671680);
+    EXPECT_EQ(kafka_options{}.fetch_max_bytes, 57671680);
+}
+
+// ApiVersions is the registry's table; the list is the one Kafka clients
+// saw before the registry existed (key, min, max), byte for byte.
+TEST(api_versions, advertises_the_registry_at_every_version) {
+    const std::vector<std::tuple<int16_t, int16_t, int16_t>> want = {
+        {0, 0, 9},  {1, 4, 12}, {2, 1, 6},  {3, 0, 12}, {8, 0, 8},  {9, 0, 8},
+        {10, 0, 4}, {11, 0, 7}, {12, 0, 4}, {13, 0, 4}, {14, 0, 5}, {15, 0, 5},
+        {16, 0, 4}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4},
+        {32, 0, 4}, {33, 0, 2}, {37, 0, 3}, {44, 0, 1}, {60, 0, 1},
+    };
+    for (int16_t v : {0, 1, 2, 3}) {
+        SCOPED_TRACE(testing::Message() << "ApiVersions v" << v);
+        fixture f;
+        auto resp = f.call<kafka::api_versions_response>(kafka::api_versions_request{}, v);
+        EXPECT_EQ(resp.error_code, k::none);
+        std::vector<std::tuple<int16_t, int16_t, int16_t>> got;
+        for (const auto& a : resp.api_keys) {
+            got.emplace_back(a.api_key, a.min_version, a.max_version);
+        }
+        EXPECT_EQ(got, want);
+    }
 }
 
 }  // namespace

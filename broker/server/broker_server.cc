@@ -10,16 +10,17 @@
 #include <fmt/format.h>
 
 #include "broker/cluster/cluster_record.h"
-#include "broker/cluster/controller_client.h"
 #include "broker/cluster/controller_link.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
-#include "broker/group/group_api.h"
-#include "broker/kafka/admin_api.h"
-#include "broker/kafka/delete_records_api.h"
-#include "broker/kafka/kafka_api.h"
-#include "broker/kafka/producer_api.h"
+#include "broker/kafka/admin_forwarder.h"
+#include "broker/kafka/dispatcher.h"
+#include "broker/kafka/group_gateway.h"
+#include "broker/kafka/handlers/fetch.h"
+#include "broker/kafka/producer_ids.h"
+#include "broker/kafka/services.h"
 #include "broker/server/kafka_listener.h"
+#include "common/controller_client/client.h"
 #include "common/data_dir.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -50,14 +51,18 @@ struct broker_server::impl {
     std::unique_ptr<log_flusher> flusher;
     std::unique_ptr<partition_manager> partitions;
     /// Admin calls to the controller from request handlers.
-    std::unique_ptr<controller_client> controller;
-    std::unique_ptr<producer_api> producers;
+    std::unique_ptr<controller_client::client> controller;
+    std::optional<producer_id_allocator> producer_ids;
     /// The Kafka admin APIs, forwarded to the controller.
-    std::unique_ptr<admin_api> admin;
+    std::unique_ptr<admin_forwarder> admin;
     /// Consumer groups and committed offsets (the group coordinator).
-    std::unique_ptr<group_api> groups;
-    std::unique_ptr<delete_records_api> delete_records;
-    std::unique_ptr<kafka_api> api;
+    std::unique_ptr<group_gateway> groups;
+    /// Fetch's long poll.
+    std::unique_ptr<parked_fetches> fetches;
+    /// What the Kafka handlers reach (services.h), and the listener's
+    /// frame handler that routes requests to them.
+    std::unique_ptr<broker_services> services;
+    std::unique_ptr<dispatcher> api;
     std::unique_ptr<kafka_listener> listener;
     std::unique_ptr<controller_link> link;
     metrics::registry metrics;
@@ -113,7 +118,7 @@ struct broker_server::impl {
         open_logs = partitions->open_logs();
         applied = md.applied_revision();
         link->set_applied_revision(md.applied_revision());
-        api->wake_fetches();
+        fetches->wake();
         if (!ready.exchange(true)) {
             log(log_level::info, component,
                 "broker {} ready: cluster {}, revision {}, {} topics, {} partition logs open",
@@ -209,20 +214,18 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     for (const auto& c : cfg.controllers) {
         controllers.push_back(c.to_string());
     }
-    im->controller = std::make_unique<controller_client>(controllers);
-    // The API modules: each serves its own family of Kafka APIs.
-    std::vector<api_module*> modules;
+    im->controller = std::make_unique<controller_client::client>(
+        controllers, controller_client::options{.client_id_prefix = "broker-"});
     auto ids = producer_id_allocator::open(cfg.data_dir, cfg.node_id);
     if (!ids) {
         return error_info(ids.error().code, fmt::format("data_dir: {}", ids.error().detail));
     }
-    im->producers = std::make_unique<producer_api>(std::move(*ids));
-    modules.push_back(im->producers.get());
-    // For modules whose work completes on gRPC threads (controller answers)
-    // and for their timers: runs `fn` on the io thread. A request can be
-    // served a moment before start() stores the listener, so an answer may
-    // arrive before it: wait for that moment rather than run `fn` here.
-    // (Timers start with groups->start(), after the listener is stored.)
+    im->producer_ids = std::move(*ids);
+    // For services whose work completes on gRPC threads (controller
+    // answers) and for their timers: runs `fn` on the io thread. A request
+    // can be served a moment before start() stores the listener, so an
+    // answer may arrive before it: wait for that moment rather than run `fn`
+    // here. (Timers start with groups->start(), after the listener is stored.)
     auto post_to_io = [raw](std::chrono::milliseconds d, std::function<void()> fn) {
         kafka_listener* l = nullptr;
         while ((l = raw->listener_ptr.load()) == nullptr) {
@@ -230,10 +233,9 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
         }
         l->post_after(d, std::move(fn));
     };
-    im->admin = std::make_unique<admin_api>(
+    im->admin = std::make_unique<admin_forwarder>(
         admin_options{.node_id = cfg.node_id, .settings = broker_settings(cfg)}, im->md,
         *im->controller, post_to_io);
-    modules.push_back(im->admin.get());
     coordinator_options go;
     go.node_id = cfg.node_id;
     go.offsets_topic_partitions = static_cast<int32_t>(cfg.group.offsets_topic_partitions);
@@ -241,13 +243,9 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     go.groups.max_session_timeout_ms = static_cast<int32_t>(cfg.group.max_session_timeout_ms);
     go.groups.initial_rebalance_delay_ms =
         static_cast<int32_t>(cfg.group.initial_rebalance_delay_ms);
-    im->groups = std::make_unique<group_api>(go, im->md, *im->partitions, im->controller.get(),
-                                             post_to_io, wall_ms, new_uuid);
-    modules.push_back(im->groups.get());
-    im->delete_records = std::make_unique<delete_records_api>(cfg.node_id, im->md, *im->partitions);
-    modules.push_back(im->delete_records.get());
-    im->api = std::make_unique<kafka_api>(
-        me, im->md, *im->partitions,
+    im->groups = std::make_unique<group_gateway>(go, im->md, *im->partitions, im->controller.get(),
+                                                 post_to_io, wall_ms, new_uuid);
+    im->fetches = std::make_unique<parked_fetches>(
         [raw](std::chrono::milliseconds d, std::function<void()> fn) {
             // Connections are served from the moment the listener starts,
             // a little before start() stores it: answer such a wait at once.
@@ -256,9 +254,19 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
             } else {
                 fn();
             }
-        },
-        wall_ms, std::move(modules),
-        kafka_api_options{.fetch_max_bytes = static_cast<int32_t>(cfg.fetch_max_bytes)});
+        });
+    im->services = std::make_unique<broker_services>(broker_services{
+        .me = me,
+        .options = kafka_options{.fetch_max_bytes = static_cast<int32_t>(cfg.fetch_max_bytes)},
+        .md = im->md,
+        .pm = *im->partitions,
+        .fetches = *im->fetches,
+        .now = wall_ms,
+        .admin = im->admin.get(),
+        .groups = im->groups.get(),
+        .producer_ids = &*im->producer_ids,
+    });
+    im->api = std::make_unique<dispatcher>(*im->services);
 
     listener_options lo;
     lo.host = cfg.listen.kafka.host;
@@ -362,6 +370,7 @@ void broker_server::shutdown() {
     _impl->record_applied(true);
     _impl->partitions->flush_all(wall_ms());
     _impl->api.reset();
+    _impl->fetches.reset();
     _impl->partitions.reset();
 }
 

@@ -6,8 +6,8 @@
 //
 //   controller_link ──Watch events──▶ (io thread) metadata_cache.apply
 //        ▲  heartbeats(applied revision)     └─▶ partition_manager.reconcile
-//        │                                   └─▶ kafka_api.wake_fetches
-//   kafka_listener (io thread) ──frames──▶ kafka_api ──▶ partition logs
+//        │                                   └─▶ parked_fetches.wake
+//   kafka_listener (io thread) ──frames──▶ dispatcher ──▶ handlers ──▶ partition logs
 //   http (/metrics, /healthz)
 //
 // Start-up: lock the data directory, read its cluster_record (which cluster

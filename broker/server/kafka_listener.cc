@@ -61,10 +61,10 @@ struct kafka_listener::impl {
 class connection : public std::enable_shared_from_this<connection> {
   public:
     connection(kafka_listener::impl& owner, tcp::socket s, uint64_t id)
-        : _owner(owner), _sock(std::move(s)), _idle(owner.io) {
-        _info.id = id;
-        _info.peer = endpoint_string(_sock);
-    }
+        : _owner(owner),
+          _sock(std::move(s)),
+          _idle(owner.io),
+          _session(std::make_shared<session>(id, endpoint_string(_sock))) {}
 
     void start() {
         boost::system::error_code ec;
@@ -79,14 +79,14 @@ class connection : public std::enable_shared_from_this<connection> {
             return;
         }
         _closed = true;
-        log(log_level::debug, component, "connection {} from {} closed: {}", _info.id, _info.peer,
-            why);
+        log(log_level::debug, component, "connection {} from {} closed: {}", _session->id(),
+            _session->peer(), why);
         boost::system::error_code ec;
         _sock.shutdown(tcp::socket::shutdown_both, ec);
         _sock.close(ec);
         _idle.cancel();
-        _owner.handler.on_close(_info);
-        _owner.remove(_info.id);  // may drop the last owner: touch nothing after
+        _owner.handler.on_close(*_session);
+        _owner.remove(_session->id());  // may drop the last owner: touch nothing after
     }
 
   private:
@@ -119,8 +119,9 @@ class connection : public std::enable_shared_from_this<connection> {
         // A request header is at least api key, version and correlation id.
         if (size < 8 || size > _owner.o.max_frame_bytes) {
             log(log_level::warn, component,
-                "connection {} from {}: request size {} outside 8..{} bytes; closing", _info.id,
-                _info.peer, static_cast<int32_t>(size), _owner.o.max_frame_bytes);
+                "connection {} from {}: request size {} outside 8..{} bytes; closing",
+                _session->id(), _session->peer(), static_cast<int32_t>(size),
+                _owner.o.max_frame_bytes);
             close("bad request size");
             return;
         }
@@ -154,7 +155,7 @@ class connection : public std::enable_shared_from_this<connection> {
                 }
             });
         };
-        _owner.handler.on_frame(_info, std::move(_frame), std::move(reply));
+        _owner.handler.on_frame(_session, std::move(_frame), std::move(reply));
         _frame = std::string();
         if (!_closed) {
             read_size();
@@ -266,7 +267,7 @@ class connection : public std::enable_shared_from_this<connection> {
     kafka_listener::impl& _owner;
     tcp::socket _sock;
     asio::steady_timer _idle;
-    connection_info _info;
+    std::shared_ptr<session> _session;  // the connection's state (session.h)
     std::array<char, 4> _size_buf{};
     std::string _frame;
     std::deque<slot> _pending;  // requests awaiting their reply, in order

@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 
+#include "broker/server/session.h"
 #include "common/result.h"
 
 namespace fjord::broker {
@@ -59,20 +60,15 @@ struct reply_t {
 
 using reply_fn = std::function<void(reply_t)>;
 
-/// The connection a request came on, as handlers see it.
-struct connection_info {
-    uint64_t id = 0;
-    std::string peer;  ///< "host:port" of the client
-};
-
 class frame_handler {
   public:
     virtual ~frame_handler() = default;
-    /// One complete request frame (without its size prefix).
-    virtual void on_frame(const connection_info& conn, std::string frame, reply_fn reply) = 0;
+    /// One complete request frame (without its size prefix), on the
+    /// connection `s` (session.h; never null).
+    virtual void on_frame(const std::shared_ptr<session>& s, std::string frame, reply_fn reply) = 0;
     /// The connection is gone (closed by either side); pending replies to
     /// it are discarded.
-    virtual void on_close(const connection_info&) {}
+    virtual void on_close(const session&) {}
 };
 
 class kafka_listener {

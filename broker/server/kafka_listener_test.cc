@@ -33,7 +33,7 @@ class scripted_handler : public frame_handler {
   public:
     kafka_listener* listener = nullptr;
 
-    void on_frame(const connection_info&, std::string frame, reply_fn reply) override {
+    void on_frame(const std::shared_ptr<session>&, std::string frame, reply_fn reply) override {
         {
             std::lock_guard g(_mu);
             _frames.push_back(frame);
@@ -58,7 +58,7 @@ class scripted_handler : public frame_handler {
                 reply(reply_t::response(frame));
         }
     }
-    void on_close(const connection_info&) override { ++closed; }
+    void on_close(const session&) override { ++closed; }
 
     size_t frames() {
         std::lock_guard g(_mu);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "broker/cluster/log_flusher.h"
+#include "broker/cluster/partition.h"
 #include "broker/group/offset_store.h"
 #include "broker/log/errc.h"
 #include "broker/log/partition_log.h"
@@ -87,11 +88,11 @@ class simulation {
             fail(fmt::format("reopen failed: {}", !d ? d.error().detail : o.error().detail));
             return false;
         }
-        _data = std::move(*d);
-        _offsets = std::move(*o);
         _flusher = std::make_unique<log_flusher>(
             [this](std::function<void()> fn) { _posted.push_back(std::move(fn)); },
             [this] { return _now; }, log_flusher::worker_mode::manual);
+        _data = std::make_unique<partition>(std::move(*d), *_flusher);
+        _offsets = std::make_unique<partition>(std::move(*o), *_flusher);
         return true;
     }
 
@@ -115,10 +116,10 @@ class simulation {
             consume();
         } else if (r < 94) {
             trace("roll");
-            (void)_data->roll(_now);
+            (void)_data->log().roll(_now);
         } else if (r < 95) {
             // The cleaner of the compacted offsets log (housekeeping).
-            auto c = _offsets->compact(_now);
+            auto c = _offsets->log().compact(_now);
             trace(c ? "offsets compacted" : "offsets compaction: " + c.error().detail);
         } else if (r < 97) {
             // The power will go out within a few file operations, in the
@@ -174,11 +175,8 @@ class simulation {
         if (!a) {
             return;
         }
-        if (_config.write_caching) {
-            (void)_data->set_high_watermark(_data->log_end_offset());
-        }
         if (!acks_all) {
-            _flusher->sync(*_data, nullptr);
+            _data->sync(nullptr);
             return;
         }
         const kafka_offset base = a->base_offset;
@@ -188,7 +186,7 @@ class simulation {
             ++_result.acked_batches;
         }
         const uint64_t gen = _generation;
-        _flusher->sync(*_data, [this, base, content, gen](const result<void>& synced) {
+        _data->sync([this, base, content, gen](const result<void>& synced) {
             if (synced && gen == _generation) {
                 _acked[base] = content;  // the producer was told: durable
                 ++_result.acked_batches;
@@ -214,7 +212,7 @@ class simulation {
             ++_result.commits;
         }
         const uint64_t gen = _generation;
-        _flusher->sync(*_offsets, [this, k, v, gen](const result<void>& synced) {
+        _offsets->sync([this, k, v, gen](const result<void>& synced) {
             if (synced && gen == _generation) {
                 _committed[k.partition] = v.offset;  // OffsetCommit answered
                 ++_result.commits;
@@ -234,14 +232,14 @@ class simulation {
 
     /// A consumer's read from a random offset up to the high watermark.
     void consume() {
-        const int64_t start = _data->log_start_offset().value();
+        const int64_t start = _data->log().log_start_offset().value();
         const int64_t hw = _data->high_watermark().value();
         if (hw <= start) {
             return;
         }
         const kafka_offset from{start +
                                 static_cast<int64_t>(_rng() % static_cast<uint64_t>(hw - start))};
-        auto slice = _data->read(from, 1 + _rng() % 4096, _data->high_watermark());
+        auto slice = _data->log().read(from, 1 + _rng() % 4096, _data->high_watermark());
         if (!slice) {
             trace(fmt::format("read at {}: {}", from, slice.error().detail));
             return;
@@ -291,22 +289,24 @@ class simulation {
         // Nothing here deletes records (no retention, trimming or
         // compaction), so the log must still start at 0: a lost prefix is a
         // lost segment.
-        if (_data->log_start_offset() != kafka_offset{0}) {
-            fail(fmt::format("the log starts at {} after a power loss", _data->log_start_offset()));
+        if (_data->log().log_start_offset() != kafka_offset{0}) {
+            fail(fmt::format("the log starts at {} after a power loss",
+                             _data->log().log_start_offset()));
             return;
         }
         // 1 and 2: acknowledged and served batches are where they were.
         for (const auto* m : {&_acked, &_served}) {
             for (const auto& [base, content] : *m) {
-                if (base < _data->log_start_offset()) {
+                if (base < _data->log().log_start_offset()) {
                     continue;
                 }
-                auto slice = _data->read(base, 1, _data->high_watermark());
+                auto slice = _data->log().read(base, 1, _data->high_watermark());
                 if (!slice || slice->batches == 0 || slice->first_offset != base) {
-                    fail(fmt::format("{} batch at offset {} is gone after a power loss ({})",
-                                     m == &_acked ? "acknowledged (acks=all)" : "served", base,
-                                     slice ? fmt::format("log ends at {}", _data->log_end_offset())
-                                           : slice.error().detail));
+                    fail(fmt::format(
+                        "{} batch at offset {} is gone after a power loss ({})",
+                        m == &_acked ? "acknowledged (acks=all)" : "served", base,
+                        slice ? fmt::format("log ends at {}", _data->log().log_end_offset())
+                              : slice.error().detail));
                     return;
                 }
                 const kafka::record_batch_header h =
@@ -320,9 +320,9 @@ class simulation {
         }
         // 3: replay the offsets log as the coordinator does.
         offset_store store;
-        offsets_loader loader(_offsets->log_start_offset());
+        offsets_loader loader(_offsets->log().log_start_offset());
         for (;;) {
-            auto done = loader.step(*_offsets, store, 1 << 20);
+            auto done = loader.step(_offsets->log(), store, 1 << 20);
             if (!done) {
                 fail(fmt::format("offsets replay: {}", done.error().detail));
                 return;
@@ -351,8 +351,8 @@ class simulation {
     std::shared_ptr<fs::testing::memory_file_ops> _fs =
         std::make_shared<fs::testing::memory_file_ops>(storage::errc::io_error);
     storage::log_config _config;
-    std::unique_ptr<partition_log> _data;
-    std::unique_ptr<partition_log> _offsets;
+    std::unique_ptr<partition> _data;
+    std::unique_ptr<partition> _offsets;
     std::unique_ptr<log_flusher> _flusher;
     std::deque<std::function<void()>> _posted;
     bool _cut_pending = false;

@@ -2,12 +2,13 @@
 // File: broker/sim/log_sim.h
 //
 // The broker's power-loss simulation: one seed drives a partition log and
-// the committed-offsets log through the production code paths (partition_log,
-// the log_flusher's group commit with its completions delivered in a random
-// order against further appends, the offsets store's record format and
-// replay) over memory_file_ops, which models a power loss harshly (unsynced
-// bytes, creates, renames and removals lost; torn tails; a power cut in the
-// middle of any sequence of file operations). At random points the power is
+// the committed-offsets log through the production code paths (partition,
+// with its high watermark rule, over partition_log; the log_flusher's group
+// commit with its completions delivered in a random order against further
+// appends; the offsets store's record format and replay) over
+// memory_file_ops, which models a power loss harshly (unsynced bytes,
+// creates, renames and removals lost; torn tails; a power cut in the middle
+// of any sequence of file operations). At random points the power is
 // cut, the machine "reboots", the logs are reopened, and the invariants are
 // checked:
 //

@@ -1,9 +1,9 @@
-// File: broker/kafka/producer_api_test.cc
+// File: broker/kafka/producer_ids_test.cc
 //
 // Producer ids: unique per node, never handed out twice across restarts,
 // and a damaged reservation file is an error, not a silent reset.
 
-#include "broker/kafka/producer_api.h"
+#include "broker/kafka/producer_ids.h"
 
 #include <filesystem>
 #include <fstream>

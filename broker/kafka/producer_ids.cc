@@ -1,6 +1,6 @@
-// File: broker/kafka/producer_api.cc
+// File: broker/kafka/producer_ids.cc
 
-#include "broker/kafka/producer_api.h"
+#include "broker/kafka/producer_ids.h"
 
 #include <charconv>
 #include <fstream>
@@ -9,16 +9,11 @@
 
 #include <fmt/format.h>
 
-#include "broker/kafka/errors.h"
 #include "common/data_dir.h"
-#include "common/kafka/messages/init_producer_id.h"
 
 namespace fjord::broker {
 namespace {
 
-namespace k = kafka_errors;
-
-constexpr served_api served[] = {{kafka::api_key::init_producer_id, 0, 4}};
 constexpr uint64_t counter_limit = uint64_t{1} << 32;
 
 }  // namespace
@@ -75,34 +70,6 @@ result<int64_t> producer_id_allocator::next() {
     }
     const uint64_t counter = _next++;
     return static_cast<int64_t>((static_cast<uint64_t>(_node) << 32) | counter);
-}
-
-std::span<const served_api> producer_api::apis() const {
-    return served;
-}
-
-void producer_api::serve(const kafka::request_view& rq, const connection_info& conn,
-                         const reply_fn& reply) {
-    auto req = decode_request<kafka::init_producer_id_request>(rq, conn);
-    if (!req) {
-        reply(reply_t::close_connection());
-        return;
-    }
-    kafka::init_producer_id_response resp;
-    if (req->transactional_id) {
-        log(log_level::info, "kafka",
-            "{} (client {}): InitProducerId with transactional id \"{}\" refused: transactions "
-            "are not supported",
-            conn.peer, rq.header.client_id.value_or(""), *req->transactional_id);
-        resp.error_code = k::invalid_request;
-    } else if (auto id = _ids.next(); !id) {
-        log(log_level::error, "kafka", "InitProducerId: {}", id.error().detail);
-        resp.error_code = k::kafka_storage_error;
-    } else {
-        resp.producer_id = *id;
-        resp.producer_epoch = 0;
-    }
-    send_response(rq, resp, reply, conn);
 }
 
 }  // namespace fjord::broker

@@ -1,10 +1,9 @@
 #pragma once
-// File: broker/kafka/producer_api.h
+// File: broker/kafka/producer_ids.h
 //
-// InitProducerId for idempotent producers (transactions are not supported:
-// a transactional id is refused). The de-duplication itself is the
-// partition log's (broker/log/producer_state.h); this module only hands out
-// producer ids.
+// The producer ids InitProducerId hands out to idempotent producers
+// (handlers/init_producer_id.cc). The de-duplication itself is the
+// partition log's (broker/log/producer_state.h).
 //
 // Producer ids are unique in the cluster without a round trip to the
 // controller: the broker's node id in the high 32 bits, a counter in the low
@@ -18,11 +17,9 @@
 // accept; the broker keeps no per-producer record to bump from.
 
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 
-#include "broker/kafka/api_module.h"
 #include "common/result.h"
 
 namespace fjord::broker {
@@ -49,17 +46,6 @@ class producer_id_allocator {
     int32_t _node;
     uint64_t _next = 0;      ///< the next counter value to hand out
     uint64_t _reserved = 0;  ///< counters below this are reserved on disk
-};
-
-class producer_api final : public api_module {
-  public:
-    explicit producer_api(producer_id_allocator ids) : _ids(std::move(ids)) {}
-    std::span<const served_api> apis() const override;
-    void serve(const kafka::request_view& rq, const connection_info& conn,
-               const reply_fn& reply) override;
-
-  private:
-    producer_id_allocator _ids;
 };
 
 }  // namespace fjord::broker

@@ -1,10 +1,11 @@
 #pragma once
-// File: broker/kafka/admin_api.h
+// File: broker/kafka/admin_forwarder.h
 //
-// The Kafka admin APIs, served by forwarding them to Fjord's controller: the
-// controller owns topics and their configs, the broker decides nothing (it
-// shapes requests, refuses what Kafka refuses before any validation, and
-// translates the controller's per-item results with errors.h).
+// What the Kafka admin APIs share: they are served by forwarding them to
+// Fjord's controller, which owns topics and their configs; the broker
+// decides nothing (it shapes requests, refuses what Kafka refuses before any
+// validation, and translates the controller's per-item results with
+// errors.h, handlers/admin_items.h). One handler per API in handlers/:
 //
 //   CreateTopics 0-7        → controller CreateTopics
 //   DeleteTopics 0-6        → controller DeleteTopics (v6: by name or id)
@@ -17,12 +18,12 @@
 //   Produce naming an unknown topic does not trigger it: clients ask
 //   Metadata first, and get UNKNOWN_TOPIC_OR_PARTITION from Produce.
 //
-// Threads: serve(), on_close() and auto_create_topic() run on the io thread,
+// Threads: the handlers, on_close() and auto_create_topic() run on the io thread,
 // which owns the metadata cache. A controller call completes on a gRPC
 // thread, which only posts its result back to the io thread (`post`); the
 // response is built there and sent through `reply`. Nothing here locks.
 //
-//   client ─CreateTopics─▶ serve (io) ─▶ controller_client ─gRPC─▶ controller
+//   client ─CreateTopics─▶ handler (io) ─▶ controller_client ─gRPC─▶ controller
 //                                                  │ done (gRPC thread)
 //        reply ◀─ wait until the cache has ◀─ post ┘
 //                 applied the change (io)
@@ -51,14 +52,15 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "broker/cluster/controller_client.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/kafka/admin_configs.h"
-#include "broker/kafka/api_module.h"
+#include "broker/kafka/handlers/admin_items.h"
+#include "broker/kafka/request_context.h"
+#include "common/controller_client/client.h"
 
 namespace fjord::broker {
 
@@ -76,21 +78,58 @@ struct admin_options {
     std::chrono::milliseconds auto_create_retry{1000};
 };
 
-class admin_api final : public api_module {
+class admin_forwarder {
   public:
+    using clock = std::chrono::steady_clock;
     /// Runs `fn` on the io thread after `delay`; callable from any thread.
     using post_fn = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
 
     /// `md` and `controller` outlive this; `post` must not run `fn` inline.
-    admin_api(admin_options o, metadata_cache& md, controller_client& controller, post_fn post);
-    ~admin_api() override;
-    admin_api(const admin_api&) = delete;
-    admin_api& operator=(const admin_api&) = delete;
+    admin_forwarder(admin_options o, metadata_cache& md, controller_client::client& controller,
+                    post_fn post);
+    admin_forwarder(const admin_forwarder&) = delete;
+    admin_forwarder& operator=(const admin_forwarder&) = delete;
 
-    std::span<const served_api> apis() const override;
-    void serve(const kafka::request_view& rq, const connection_info& conn,
-               const reply_fn& reply) override;
-    void on_close(const connection_info& conn) override;
+    const admin_options& options() const { return _o; }
+    controller_client::client& controller() { return _controller; }
+
+    /// One request between its handler and its reply.
+    struct pending {
+        request_context ctx;
+        clock::time_point deadline;
+        bool wait = true;  ///< answer only once the cache has applied the change
+    };
+    std::shared_ptr<pending> make_pending(const request_context& ctx,
+                                          std::chrono::milliseconds timeout, bool wait) const;
+    /// The call's timeout for a request's timeout_ms, and whether to wait
+    /// for the cache (see "Deadlines" above).
+    std::pair<std::chrono::milliseconds, bool> timeout_of(int32_t timeout_ms) const;
+
+    /// A controller call's `done` that runs `fn` on the io thread (unless
+    /// stopped by then).
+    template <typename Resp>
+    controller_client::client::done_fn<Resp> on_io(std::function<void(result<Resp>)> fn) {
+        return [this, fn = std::move(fn)](result<Resp> r) {
+            auto shared = std::make_shared<result<Resp>>(std::move(r));
+            _post(std::chrono::milliseconds(0), [this, fn, shared] {
+                if (!_stopped) {
+                    fn(std::move(*shared));
+                }
+            });
+        };
+    }
+    /// Sends `resp` to the request of `p`.
+    template <typename Resp>
+    static std::function<void()> sender(const std::shared_ptr<pending>& p,
+                                        std::shared_ptr<Resp> resp) {
+        return [p, resp] { p->ctx.respond(*resp); };
+    }
+    /// Logs an item's outcome: "<API> from <client>: <item>: done|error".
+    static void log_outcome(const pending& p, const std::string& item, const outcome& o);
+
+    /// Sends `send` once the cache has applied `revision` (0: at once), the
+    /// deadline passed, or the connection closed (then nothing is sent).
+    void answer_after(uint64_t revision, std::shared_ptr<pending> p, std::function<void()> send);
 
     /// Metadata named `topic`, which the cache does not hold, and allows
     /// auto-creation (v4+: allow_auto_topic_creation; always below v4).
@@ -102,22 +141,13 @@ class admin_api final : public api_module {
     /// refusal for auto_create_retry after it refused. io thread.
     int16_t auto_create_topic(const std::string& topic);
 
-    /// The admin module among `modules`, or nullptr (for kafka_api's Metadata).
-    static admin_api* find(const std::vector<api_module*>& modules);
-
+    /// The connection is gone: its waiting answers are dropped.
+    void on_close(const session& s);
     /// After the listener has stopped: answers nothing more (the io thread
     /// is gone, so its posted work never runs) and drops waiting answers.
     void stop();
 
-    struct pending;  // one request between serve() and its reply (the .cc's)
-
   private:
-    struct handlers;
-    friend struct handlers;
-
-    /// Sends `send` once the cache has applied `revision` (0: at once), the
-    /// deadline passed, or the connection closed (then nothing is sent).
-    void answer_after(uint64_t revision, std::shared_ptr<pending> p, std::function<void()> send);
     void poll_waiters();
 
     struct waiter {
@@ -128,12 +158,12 @@ class admin_api final : public api_module {
     struct auto_create_state {
         bool in_flight = false;
         int16_t refused = 0;  ///< the last refusal's code (0: none)
-        std::chrono::steady_clock::time_point retry_after;
+        clock::time_point retry_after;
     };
 
     admin_options _o;
     metadata_cache& _md;
-    controller_client& _controller;
+    controller_client::client& _controller;
     post_fn _post;
     std::vector<waiter> _waiters;
     bool _polling = false;

@@ -1,13 +1,17 @@
-// File: broker/group/group_api_test.cc
+// File: broker/kafka/group_api_test.cc
 //
-// group_api through its api_module interface, with requests and responses
+// The group handlers through the dispatcher, with requests and responses
 // encoded by the codec at versions the e2e clients (kafka-python, kcat) do
 // not send: flexible JoinGroup v7 and its KIP-394 round trip, SyncGroup v5,
 // LeaveGroup v3 batches, FindCoordinator v4 batches, OffsetCommit and
 // OffsetFetch v8; static membership refused; errors placed where each
 // version carries them; a waiting JoinGroup whose connection closed.
 
-#include "broker/group/group_api.h"
+#include "broker/kafka/dispatcher.h"
+#include "broker/kafka/group_gateway.h"
+#include "broker/kafka/handlers/fetch.h"
+#include "broker/kafka/registry.h"
+#include "broker/kafka/topic_id.h"
 
 #include <gtest/gtest.h>
 
@@ -99,14 +103,19 @@ struct fixture {
     std::deque<std::function<void()>> tasks;
     int64_t now = 1000;
     int next_id = 1;
-    std::unique_ptr<group_api> api;
+    parked_fetches fetches{[](std::chrono::milliseconds, std::function<void()>) {}};
+    std::unique_ptr<group_gateway> api;
+    std::unique_ptr<broker_services> services;
+    std::unique_ptr<dispatcher> kafka;
+    std::map<uint64_t, std::shared_ptr<session>> sessions;
+    std::deque<std::string> frames;
     int32_t correlation = 1;
 
     explicit fixture(int32_t initial_delay_ms = 0, int offsets_leader = 1) {
         coordinator_options o;
         o.node_id = 1;
         o.groups.initial_rebalance_delay_ms = initial_delay_ms;
-        api = std::make_unique<group_api>(
+        api = std::make_unique<group_gateway>(
             o, md, pm, nullptr,
             [this](std::chrono::milliseconds, std::function<void()> fn) {
                 tasks.push_back(std::move(fn));
@@ -115,6 +124,23 @@ struct fixture {
         EXPECT_TRUE(md.apply(snapshot(10, offsets_leader)));
         pm.reconcile(md, now);
         api->start();
+        services =
+            std::make_unique<broker_services>(broker_services{.me = {1, "broker-1", 9091, ""},
+                                                              .options = {},
+                                                              .md = md,
+                                                              .pm = pm,
+                                                              .fetches = fetches,
+                                                              .now = [this] { return now; },
+                                                              .groups = api.get()});
+        kafka = std::make_unique<dispatcher>(*services);
+    }
+
+    const std::shared_ptr<session>& conn(uint64_t id, const std::string& peer = "127.0.0.1:5555") {
+        auto& s = sessions[id];
+        if (!s) {
+            s = std::make_shared<session>(id, peer);
+        }
+        return s;
     }
 
     /// Moves the clock and runs the timers due (every queued task: the
@@ -141,15 +167,12 @@ struct fixture {
         h.client_id = "tester";
         auto framed = kafka::frame_request(h, body.data());
         EXPECT_TRUE(framed);
-        const std::string frame = framed->substr(4);
-        auto rq = kafka::parse_request(frame);
-        EXPECT_TRUE(rq);
+        frames.push_back(framed->substr(4));
         pending<Resp> p;
         p.slot = std::make_shared<std::optional<reply_t>>();
         p.version = version;
-        connection_info conn{conn_id, "127.0.0.1:5555"};
         auto slot = p.slot;
-        api->serve(*rq, conn, [slot](reply_t r) { *slot = std::move(r); });
+        kafka->on_frame(conn(conn_id), frames.back(), [slot](reply_t r) { *slot = std::move(r); });
         return p;
     }
 
@@ -175,8 +198,14 @@ kafka::join_group_request join_req(const std::string& group, const std::string& 
 TEST(group_api, advertises_every_group_api_from_version_0) {
     fixture f;
     std::map<kafka::api_key, std::pair<int16_t, int16_t>> got;
-    for (const auto& s : f.api->apis()) {
-        got[s.key] = {s.min, s.max};
+    for (const auto& e : kafka_apis()) {
+        if (e.key == kafka::api_key::find_coordinator || e.key == kafka::api_key::join_group ||
+            e.key == kafka::api_key::sync_group || e.key == kafka::api_key::heartbeat ||
+            e.key == kafka::api_key::leave_group || e.key == kafka::api_key::offset_commit ||
+            e.key == kafka::api_key::offset_fetch || e.key == kafka::api_key::list_groups ||
+            e.key == kafka::api_key::describe_groups) {
+            got[e.key] = {e.min_version, e.max_version};
+        }
     }
     using kafka::api_key;
     const std::map<api_key, std::pair<int16_t, int16_t>> want = {
@@ -390,7 +419,7 @@ TEST(group_api, a_join_whose_connection_closed_is_not_answered) {
     auto stays = f.send<kafka::join_group_response>(join_req("g", ""), 2, /*conn_id=*/8);
     EXPECT_FALSE(gone.answered());
     EXPECT_FALSE(stays.answered());
-    f.api->on_close(connection_info{7, "127.0.0.1:7777"});
+    f.kafka->on_close(*f.conn(7, "127.0.0.1:7777"));
     f.advance(3000);  // the second member's arrival extended the initial delay
     EXPECT_FALSE(stays.answered());
     f.advance(3000);

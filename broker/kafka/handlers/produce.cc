@@ -1,0 +1,137 @@
+// File: broker/kafka/handlers/produce.cc
+//
+// Produce (key 0). Durability follows `acks` (docs/durability.md): the
+// batch is written at once; acks=all is answered only when every partition
+// it went to is fsynced (log_flusher: one group commit for all of them),
+// acks=1 and 0 right after the write. Either way consumers see a batch only
+// once it is durable, unless the topic has write.caching (the partition's
+// high watermark rule, broker/cluster/partition.h).
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "broker/kafka/errors.h"
+#include "broker/kafka/handlers/handlers.h"
+#include "broker/kafka/handlers/led_log.h"
+#include "common/cluster/internal_topics.h"
+
+namespace fjord::broker {
+namespace {
+
+namespace k = kafka_errors;
+constexpr const char* component = "kafka";
+
+/// Produce v0-2 carry message formats 0 and 1, which are refused per
+/// partition (registry.cc says why they are advertised anyway).
+constexpr int16_t produce_min_stored_version = 3;
+
+}  // namespace
+
+void handlers::produce(const request_context& ctx, kafka::produce_request req) {
+    broker_services& s = *ctx.services;
+    const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
+    const bool old_format = ctx.version < produce_min_stored_version;
+    const int64_t now = s.now();
+    // The response, completed by the syncs acks=all waits for.
+    struct pending {
+        kafka::produce_response resp;
+        size_t waiting = 0;
+        bool sent = false;
+    };
+    auto state = std::make_shared<pending>();
+    // Partitions (topic index, partition index) per log to wait for.
+    std::vector<std::pair<partition*, std::vector<std::pair<size_t, size_t>>>> awaited;
+    for (auto& td : req.topic_data) {
+        kafka::produce_response::topic_produce_response tr;
+        tr.name = td.name;
+        for (auto& pd : td.partition_data) {
+            kafka::produce_response::partition_produce_response pr;
+            pr.index = pd.index;
+            pr.base_offset = -1;
+            const led_log led = find_led_log(s, td.name, pd.index);
+            partition* const part = led.part;
+            if (old_format) {
+                pr.error_code = k::unsupported_version;
+                pr.error_message =
+                    "Produce v0-2 (message format 0 and 1) is not supported: "
+                    "use v3 or later (record batches)";
+            } else if (!valid_acks) {
+                pr.error_code = k::invalid_required_acks;
+            } else if (cluster::is_internal_topic(td.name)) {
+                // The group coordinator's own log (broker/group/): only it
+                // appends there, as Kafka refuses clients' writes.
+                pr.error_code = k::invalid_topic_exception;
+                pr.error_message = "__consumer_offsets is internal: clients cannot produce";
+            } else if (part == nullptr) {
+                pr.error_code = led.error;
+            } else if (!pd.records || pd.records->empty()) {
+                pr.error_code = k::corrupt_message;
+                pr.error_message = "records: no record batch";
+            } else {
+                // Under write caching the append moves the high watermark
+                // and wakes the partition's parked Fetches.
+                auto r = part->append(std::move(*pd.records), now);
+                if (!r) {
+                    pr.error_code = kafka_error(r.error().code);
+                    pr.error_message = r.error().detail;
+                    log(log_level::debug, component, "produce {}-{} from {}: {}", td.name, pd.index,
+                        ctx.peer(), r.error().detail);
+                } else {
+                    pr.base_offset = r->base_offset.value();
+                    pr.log_append_time_ms = r->log_append_time;
+                    pr.log_start_offset = part->log().log_start_offset().value();
+                    if (part->log().config().write_caching) {
+                        // Acknowledged once written: the flush policy
+                        // bounds what a power loss takes.
+                    } else if (req.acks == -1) {
+                        // A retry deduplicated by the producer state waits
+                        // too: its first write may not be synced.
+                        auto it = std::find_if(awaited.begin(), awaited.end(),
+                                               [&](const auto& a) { return a.first == part; });
+                        if (it == awaited.end()) {
+                            awaited.emplace_back(part, std::vector<std::pair<size_t, size_t>>{});
+                            it = std::prev(awaited.end());
+                        }
+                        it->second.emplace_back(state->resp.responses.size(),
+                                                tr.partition_responses.size());
+                    } else {
+                        part->sync(nullptr);  // readable once synced
+                    }
+                }
+            }
+            tr.partition_responses.push_back(std::move(pr));
+        }
+        state->resp.responses.push_back(std::move(tr));
+    }
+    if (req.acks == 0) {
+        ctx.respond_nothing();
+        return;
+    }
+    state->waiting = awaited.size();
+    if (state->waiting == 0) {
+        ctx.respond(state->resp);
+        return;
+    }
+    for (auto& [part, parts] : awaited) {
+        part->sync([ctx, state, parts = std::move(parts)](const result<void>& synced) {
+            if (!synced) {
+                // Written but not known durable: the outcome is unknown
+                // to the producer, which retries (idempotent producers
+                // safely).
+                for (const auto& [ti, pi] : parts) {
+                    auto& pr = state->resp.responses[ti].partition_responses[pi];
+                    pr.error_code = kafka_error(synced.error().code);
+                    pr.error_message = synced.error().detail;
+                    pr.base_offset = -1;
+                }
+            }
+            if (--state->waiting == 0 && !state->sent) {
+                state->sent = true;
+                ctx.respond(state->resp);
+            }
+        });
+    }
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,56 @@
+#pragma once
+// File: broker/kafka/services.h
+//
+// The broker's services as the Kafka handlers reach them
+// (request_context::services): this broker's endpoint and settings, the
+// metadata cache, the partitions, and the stateful pieces several handlers
+// share. The composition root (broker/server/broker_server.cc) owns each of
+// them; this struct only points at them, and they outlive the dispatcher.
+// Everything here is the io thread's (nothing locks).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace fjord::broker {
+
+class metadata_cache;
+class partition_manager;
+class parked_fetches;
+class admin_forwarder;
+class group_gateway;
+class producer_id_allocator;
+
+struct broker_endpoint {
+    int32_t node_id = 0;
+    std::string host;
+    int32_t port = 0;
+    std::string rack;
+};
+
+/// Broker settings the handlers apply (broker.yaml, broker/server/README.md).
+struct kafka_options {
+    /// Kafka's fetch.max.bytes: a Fetch answers at most min(its max_bytes,
+    /// this) bytes of records (the first batch may exceed both, as in Kafka).
+    int32_t fetch_max_bytes = 57671680;
+};
+
+struct broker_services {
+    broker_endpoint me;
+    kafka_options options;
+    metadata_cache& md;
+    partition_manager& pm;
+    /// Fetch's long poll (handlers/fetch.h): Produce and the broker wake it.
+    parked_fetches& fetches;
+    /// Wall-clock milliseconds since the epoch (timestamps, segment ages).
+    std::function<int64_t()> now;
+    /// The APIs served by forwarding to the controller (admin_forwarder.h);
+    /// the consumer groups (group_gateway.h); producer ids
+    /// (producer_ids.h). Null only in unit tests that send none of their
+    /// APIs (Metadata then creates no topic).
+    admin_forwarder* admin = nullptr;
+    group_gateway* groups = nullptr;
+    producer_id_allocator* producer_ids = nullptr;
+};
+
+}  // namespace fjord::broker
