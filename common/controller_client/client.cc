@@ -164,7 +164,11 @@ struct engine {
         auto* ctx = st->ctx.get();
         auto* req = &st->req;
         auto* resp = &st->resp;
-        st->start(k.stub->async(), ctx, req, resp, [self, st](grpc::Status s) mutable {
+        const auto start = st->start;
+        // The callback holds the only reference: once it has run (perhaps on a
+        // gRPC thread before start() even returns here), nothing of the call
+        // is left for this thread to destroy after `done`.
+        start(k.stub->async(), ctx, req, resp, [self, st = std::move(st)](grpc::Status s) mutable {
             engine{*self}.on_status(std::move(st), {std::move(s), true});
         });
     }
@@ -250,8 +254,10 @@ struct engine {
 
     template <typename Req, typename Resp>
     result<Resp> final_error(call_state<Req, Resp>& st, const grpc::Status& s) {
-        if (st.last_answer) {
-            return std::move(*st.last_answer);  // its items say what is in doubt
+        if (st.last_answer && !st.maybe_applied) {
+            // No attempt after it can have applied anything: its items say
+            // what is in doubt.
+            return std::move(*st.last_answer);
         }
         std::string detail;
         for (const auto& [addr, what] : st.answers) {
@@ -282,7 +288,12 @@ struct engine {
                 stopped = self->_stopped;
             }
             engine e{*self};
-            if (stopped) {
+            if (stopped && (s->maybe_applied || s->last_answer)) {
+                // An earlier attempt may have applied: say so, never "failed".
+                auto r = e.final_error(*s, grpc::Status(grpc::StatusCode::CANCELLED,
+                                                        "the controller client is stopping"));
+                e.finish(std::move(s), std::move(r));
+            } else if (stopped) {
                 e.finish(std::move(s), result<Resp>(error_info(
                                            std::make_error_code(std::errc::operation_canceled),
                                            "the controller client is stopping")));

@@ -37,7 +37,10 @@ bool may_retry(call_kind k, const failed_attempt& a) {
 }
 
 bool may_have_applied(call_kind k, const failed_attempt& a) {
-    return k != call_kind::read && transient(a.status) && !applied_nothing(a);
+    // CANCELLED is this client stopping with the attempt on the wire: the
+    // controller may have applied it all the same.
+    const bool cancelled = a.status.error_code() == grpc::StatusCode::CANCELLED;
+    return k != call_kind::read && (transient(a.status) || cancelled) && !applied_nothing(a);
 }
 
 bool doubtful(const v1::ItemResult& r) {

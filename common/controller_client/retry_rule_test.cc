@@ -45,6 +45,15 @@ TEST(retry_rule, only_writes_that_were_sent_may_have_applied) {
                                   with(grpc::StatusCode::UNAVAILABLE, "not the leader")));
     EXPECT_FALSE(may_have_applied(call_kind::session_write,
                                   with(grpc::StatusCode::INVALID_ARGUMENT, "bad")));
+    // Cancelled by stop() with the attempt on the wire: not repeated, but
+    // the controller may have applied it.
+    const auto cancelled = with(grpc::StatusCode::CANCELLED, "Cancelled");
+    EXPECT_FALSE(may_retry(call_kind::session_write, cancelled));
+    EXPECT_TRUE(may_have_applied(call_kind::session_write, cancelled));
+    EXPECT_TRUE(may_have_applied(call_kind::unsafe_write, cancelled));
+    EXPECT_FALSE(may_have_applied(call_kind::read, cancelled));
+    EXPECT_FALSE(may_have_applied(call_kind::session_write,
+                                  with(grpc::StatusCode::CANCELLED, "Cancelled", false)));
 }
 
 TEST(retry_rule, items_without_a_definite_result_are_in_doubt) {
