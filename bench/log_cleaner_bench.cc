@@ -1,6 +1,6 @@
 // File: bench/log_cleaner_bench.cc
 //
-// The log cleaner's rate: fills a partition log (broker/log) with N MiB of
+// The log cleaner's rate: fills a partition log (broker/storage) with N MiB of
 // records over K keys, seals it, and times one whole compaction pass
 // (partition_log::compact: map the keys, rewrite every sealed segment, swap
 // them in with their fsyncs). Prints one JSON object; MB/s is the log's
@@ -29,7 +29,7 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 #include "common/kafka/record_batch.h"
 
 namespace {

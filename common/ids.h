@@ -19,6 +19,10 @@ using node_id = named_type<uint64_t, struct node_id_tag>;
 /// The log index of the command that last changed a replicated object.
 using revision_id = named_type<uint64_t, struct revision_id_tag>;
 
+/// A Kafka offset: the position of a record in its partition, from 0 (an
+/// offset is not a byte position is not a count).
+using kafka_offset = named_type<int64_t, struct kafka_offset_tag>;
+
 inline constexpr node_id no_node{0};
 
 }  // namespace fjord

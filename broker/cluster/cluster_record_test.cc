@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "broker/log/log_test_util.h"
+#include "broker/storage/log_test_util.h"
 #include "common/data_dir.h"
 
 namespace fjord::broker {

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <utility>
 
-#include "broker/log/errc.h"
+#include "broker/storage/errc.h"
 
 namespace fjord::broker {
 namespace {

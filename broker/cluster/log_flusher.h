@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "broker/cluster/partition.h"
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 #include "common/result.h"
 
 namespace fjord::broker {

@@ -17,14 +17,13 @@
 #include <mutex>
 #include <optional>
 
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
 #include "common/fs/fault_file_ops.h"
 
 namespace fjord::broker {
 namespace {
 
-using storage::kafka_offset;
 using storage::partition_log;
 using storage::testing::make_batch;
 using storage::testing::temp_dir;

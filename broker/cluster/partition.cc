@@ -54,7 +54,7 @@ partition::subscription partition::observe(observer fn) {
     return s;
 }
 
-void partition::raise(storage::kafka_offset hw, bool wake) {
+void partition::raise(kafka_offset hw, bool wake) {
     if (hw <= _log->high_watermark()) {
         return;
     }

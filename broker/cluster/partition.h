@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 #include "common/result.h"
 
 namespace fjord::broker {
@@ -58,7 +58,7 @@ class partition {
     /// served, e.g. at open).
     storage::partition_log& log() { return *_log; }
     const storage::partition_log& log() const { return *_log; }
-    storage::kafka_offset high_watermark() const { return _log->high_watermark(); }
+    kafka_offset high_watermark() const { return _log->high_watermark(); }
 
     /// Appends one batch (partition_log::append). Under write caching the
     /// high watermark moves to the log end at once and observers run.
@@ -83,7 +83,7 @@ class partition {
   private:
     /// Raises the high watermark to `hw` if above it; runs the observers
     /// once if it moved and `wake`.
-    void raise(storage::kafka_offset hw, bool wake);
+    void raise(kafka_offset hw, bool wake);
 
     std::unique_ptr<storage::partition_log> _log;
     log_flusher& _flusher;

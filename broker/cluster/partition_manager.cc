@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "broker/cluster/cluster_record.h"
-#include "broker/log/errc.h"
+#include "broker/storage/errc.h"
 #include "common/fs/file_ops.h"
 #include "common/log.h"
 #include "common/uuid.h"

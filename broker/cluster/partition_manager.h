@@ -6,7 +6,7 @@
 // (partition.h: a log with its high watermark rule) to the Kafka handlers. Runs on the broker's io
 // thread, like the cache; not thread-safe.
 //
-// On disk: <data_dir>/topics/<topic uuid>/<partition>/ (broker/log's
+// On disk: <data_dir>/topics/<topic uuid>/<partition>/ (broker/storage's
 // segment files). Keying directories by the topic's uuid means a topic
 // deleted and created again under the same name never sees the old data,
 // and a deleted topic's directory is recognisable without its name.
@@ -54,7 +54,7 @@
 #include "broker/cluster/log_flusher.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition.h"
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 
 namespace fjord::broker {
 

@@ -11,12 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "broker/cluster/log_flusher.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/log_test_util.h"
 
 namespace fjord::broker {
 namespace {
 
-using storage::kafka_offset;
 using storage::partition_log;
 using storage::testing::make_batch;
 using storage::testing::temp_dir;

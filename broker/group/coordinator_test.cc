@@ -17,7 +17,7 @@
 
 #include "broker/kafka/errors.h"
 #include "broker/kafka/topic_id.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/log_test_util.h"
 #include "common/kafka/record_batch.h"
 
 namespace fjord::broker {

@@ -193,7 +193,7 @@ result<bool> offsets_loader::step(const storage::partition_log& log, offset_stor
                                   uint64_t max_bytes) {
     // Up to the high watermark: a commit still waiting for its fsync is not
     // an offset yet (its own answer puts it in memory once durable).
-    const storage::kafka_offset end = log.high_watermark();
+    const kafka_offset end = log.high_watermark();
     if (_next < log.log_start_offset()) {
         _next = log.log_start_offset();  // retention moved the start (it never does here)
     }

@@ -60,7 +60,7 @@
 #include <utility>
 #include <vector>
 
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 #include "common/cluster/internal_topics.h"  // offsets_topic
 #include "common/kafka/wire.h"               // kafka::uuid
 #include "common/result.h"
@@ -132,7 +132,7 @@ class offset_store {
 /// thread: the coordinator answers COORDINATOR_LOAD_IN_PROGRESS until done.
 class offsets_loader {
   public:
-    explicit offsets_loader(storage::kafka_offset start) : _next(start) {}
+    explicit offsets_loader(kafka_offset start) : _next(start) {}
 
     /// Reads up to about `max_bytes` of batches from where the last step
     /// ended (whole batches: at least one) and applies their records to
@@ -141,7 +141,7 @@ class offsets_loader {
     /// cannot be read there (a damaged segment); the load has failed.
     result<bool> step(const storage::partition_log& log, offset_store& store, uint64_t max_bytes);
 
-    storage::kafka_offset next() const { return _next; }
+    kafka_offset next() const { return _next; }
     /// Records applied, and records skipped (see the file comment).
     uint64_t applied() const { return _applied; }
     uint64_t skipped() const { return _skipped; }
@@ -151,7 +151,7 @@ class offsets_loader {
   private:
     void skip(std::string why);
 
-    storage::kafka_offset _next;
+    kafka_offset _next;
     uint64_t _applied = 0;
     uint64_t _skipped = 0;
     std::string _first_skip;

@@ -8,13 +8,12 @@
 
 #include <gtest/gtest.h>
 
-#include "broker/log/log_test_util.h"
+#include "broker/storage/log_test_util.h"
 #include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
 namespace {
 
-using storage::kafka_offset;
 using storage::testing::temp_dir;
 
 std::string bytes(std::initializer_list<int> v) {

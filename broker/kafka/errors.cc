@@ -4,7 +4,7 @@
 
 #include "broker/kafka/errors.h"
 
-#include "broker/log/errc.h"
+#include "broker/storage/errc.h"
 #include "common/kafka/errc.h"
 
 namespace fjord::broker {

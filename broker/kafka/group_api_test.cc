@@ -18,7 +18,7 @@
 #include <deque>
 
 #include "broker/kafka/errors.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/log_test_util.h"
 #include "common/kafka/frame.h"
 #include "common/kafka/messages/describe_groups.h"
 #include "common/kafka/messages/find_coordinator.h"

@@ -18,7 +18,7 @@
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers/fetch.h"
 #include "broker/kafka/registry.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/log_test_util.h"
 #include "common/kafka/frame.h"
 #include "common/kafka/messages/api_versions.h"
 #include "common/kafka/messages/delete_records.h"
@@ -35,7 +35,6 @@ storage::partition_log* log_of(partition* p) {
 }
 
 namespace k = kafka_errors;
-using storage::kafka_offset;
 using storage::testing::make_batch;
 using storage::testing::temp_dir;
 

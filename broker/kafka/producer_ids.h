@@ -3,7 +3,7 @@
 //
 // The producer ids InitProducerId hands out to idempotent producers
 // (handlers/init_producer_id.cc). The de-duplication itself is the
-// partition log's (broker/log/producer_state.h).
+// partition log's (broker/storage/producer_state.h).
 //
 // Producer ids are unique in the cluster without a round trip to the
 // controller: the broker's node id in the high 32 bits, a counter in the low

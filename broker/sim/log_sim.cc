@@ -14,8 +14,8 @@
 #include "broker/cluster/log_flusher.h"
 #include "broker/cluster/partition.h"
 #include "broker/group/offset_store.h"
-#include "broker/log/errc.h"
-#include "broker/log/partition_log.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/partition_log.h"
 #include "common/fs/memory_file_ops.h"
 #include "common/kafka/record_batch.h"
 #include "common/log.h"
@@ -23,7 +23,6 @@
 namespace fjord::broker::sim {
 namespace {
 
-using storage::kafka_offset;
 using storage::partition_log;
 
 constexpr const char* data_dir = "/sim/data/0";

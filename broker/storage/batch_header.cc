@@ -1,10 +1,10 @@
-// File: broker/log/batch_header.cc
+// File: broker/storage/batch_header.cc
 
-#include "broker/log/batch_header.h"
+#include "broker/storage/batch_header.h"
 
 #include <fmt/format.h>
 
-#include "broker/log/errc.h"
+#include "broker/storage/errc.h"
 
 namespace fjord::broker::storage {
 

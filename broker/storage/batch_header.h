@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/log/batch_header.h
+// File: broker/storage/batch_header.h
 //
 // The partition log's own rules on a Kafka record batch v2 header, on top of
 // the shared codec: common/kafka/record_batch.h holds the layout (the field
@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "broker/log/types.h"
+#include "broker/storage/types.h"
 #include "common/kafka/record_batch.h"
 #include "common/result.h"
 

@@ -1,16 +1,16 @@
-// File: broker/log/batch_header_test.cc
+// File: broker/storage/batch_header_test.cc
 //
 // The partition log's view of a v2 batch header, against batches built from
 // the spec (log_test_util.h): common/kafka's decoder reading every field of
 // them, append validation naming each bad field, and the two rewrites the
 // broker makes (base offset, LogAppendTime).
 
-#include "broker/log/batch_header.h"
+#include "broker/storage/batch_header.h"
 
 #include <gtest/gtest.h>
 
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
 
 namespace fjord::broker::storage::testing {
 namespace {

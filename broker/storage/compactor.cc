@@ -1,9 +1,9 @@
-// File: broker/log/compactor.cc
+// File: broker/storage/compactor.cc
 //
 // The pieces of log compaction (compactor.h): the checkpoint, the recovery of
 // an interrupted swap, record filtering and the cleaned segment's files.
 
-#include "broker/log/compactor.h"
+#include "broker/storage/compactor.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,8 +12,8 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/errc.h"
-#include "broker/log/segment.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/segment.h"
 #include "common/data_dir.h"
 #include "common/kafka/compression.h"
 #include "common/kafka/record_batch.h"
@@ -249,7 +249,7 @@ std::string encode_cleaner_checkpoint(const cleaner_checkpoint& c) {
         at += fmt::format("{}{}@{}", at.empty() ? "" : ",", end, ms);
     }
     return encode_checked_kv(
-        fmt::format("# The log cleaner's state (broker/log/compactor.h). Do not edit.\n"
+        fmt::format("# The log cleaner's state (broker/storage/compactor.h). Do not edit.\n"
                     "format=1\n"
                     "first_dirty={}\n"
                     "cleaned_through={}\n"

@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/log/compactor.h
+// File: broker/storage/compactor.h
 //
 // The pieces of log compaction (Kafka's log cleaner) that partition_log::
 // compact() puts together (partition_log_compaction.cc has the pass;
@@ -32,9 +32,9 @@
 #include <utility>
 #include <vector>
 
-#include "broker/log/partition_log.h"
-#include "broker/log/segment_index.h"
-#include "broker/log/types.h"
+#include "broker/storage/partition_log.h"
+#include "broker/storage/segment_index.h"
+#include "broker/storage/types.h"
 #include "common/fs/file_ops.h"
 #include "common/result.h"
 

@@ -1,4 +1,4 @@
-// File: broker/log/compactor_test.cc
+// File: broker/storage/compactor_test.cc
 //
 // Log compaction (compactor.h, partition_log::compact): what survives
 // (the latest record of each key, tombstones for delete.retention.ms),
@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "broker/log/compactor.h"
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/compactor.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
 #include "common/kafka/compression.h"
 #include "common/kafka/record_batch.h"
 

@@ -1,6 +1,6 @@
-// File: broker/log/errc.cc
+// File: broker/storage/errc.cc
 
-#include "broker/log/errc.h"
+#include "broker/storage/errc.h"
 
 #include <string>
 

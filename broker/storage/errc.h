@@ -1,7 +1,7 @@
 #pragma once
-// File: broker/log/errc.h
+// File: broker/storage/errc.h
 //
-// Errors of the partition log (broker/log). The broker's Kafka layer
+// Errors of the partition log (broker/storage). The broker's Kafka layer
 // translates them to Kafka error codes in one table; the comments name the
 // code each one is meant to become.
 

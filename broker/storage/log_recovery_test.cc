@@ -1,4 +1,4 @@
-// File: broker/log/log_recovery_test.cc
+// File: broker/storage/log_recovery_test.cc
 //
 // Recovery of the partition log: torn tails at every byte of the last batch,
 // flipped bits, zeroed and garbage tails, missing or damaged index files,
@@ -12,11 +12,11 @@
 #include <cstdlib>
 #include <random>
 
-#include "broker/log/batch_header.h"
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
-#include "broker/log/partition_log.h"
-#include "broker/log/segment.h"
+#include "broker/storage/batch_header.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
+#include "broker/storage/partition_log.h"
+#include "broker/storage/segment.h"
 #include "common/log.h"
 
 namespace fjord::broker::storage::testing {

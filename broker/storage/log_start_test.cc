@@ -1,4 +1,4 @@
-// File: broker/log/log_start_test.cc
+// File: broker/storage/log_start_test.cc
 //
 // The log start offset that DeleteRecords moves (delete_records_before):
 // Kafka's offset rules, reads and ListOffsets below it, its checkpoint across
@@ -14,9 +14,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
-#include "broker/log/partition_log.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
+#include "broker/storage/partition_log.h"
 #include "common/log.h"
 
 namespace fjord::broker::storage::testing {

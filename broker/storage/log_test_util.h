@@ -1,7 +1,7 @@
 #pragma once
-// File: broker/log/log_test_util.h
+// File: broker/storage/log_test_util.h
 //
-// Helpers shared by the broker/log tests: a temp directory per test, a
+// Helpers shared by the broker/storage tests: a temp directory per test, a
 // builder of real Kafka v2 record batches (records varint-encoded as the
 // protocol says, CRC-32C computed here from the spec, independently of
 // common/kafka/record_batch.cc), and raw file surgery for damaging a log directory the
@@ -20,7 +20,7 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 #include "common/crc32c.h"
 #include "common/fs/fault_file_ops.h"
 #include "common/fs/test_util.h"

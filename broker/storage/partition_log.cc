@@ -1,4 +1,4 @@
-// File: broker/log/partition_log.cc
+// File: broker/storage/partition_log.cc
 //
 // The partition log (partition_log.h). Ordering rules that recovery relies on
 // (README.md):
@@ -13,7 +13,7 @@
 // - DeleteRecords makes the new log start durable (its checkpoint) before it
 //   removes any segment below it; open() removes those a crash left.
 
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 
 #include <algorithm>
 #include <charconv>
@@ -24,11 +24,11 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/batch_header.h"
-#include "broker/log/compactor.h"
-#include "broker/log/errc.h"
-#include "broker/log/record_validator.h"
-#include "broker/log/segment.h"
+#include "broker/storage/batch_header.h"
+#include "broker/storage/compactor.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/record_validator.h"
+#include "broker/storage/segment.h"
 #include "common/data_dir.h"
 #include "common/log.h"
 

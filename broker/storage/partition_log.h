@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/log/partition_log.h
+// File: broker/storage/partition_log.h
 //
 // partition_log: the log of one Kafka partition replica in one directory.
 // It stores Kafka record batches (v2) exactly as the producer sent them,
@@ -56,8 +56,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/log/producer_state.h"
-#include "broker/log/types.h"
+#include "broker/storage/producer_state.h"
+#include "broker/storage/types.h"
 #include "common/fs/file_ops.h"
 #include "common/result.h"
 

@@ -1,4 +1,4 @@
-// File: broker/log/partition_log_compaction.cc
+// File: broker/storage/partition_log_compaction.cc
 //
 // partition_log::compact(): Kafka's log cleaner over this log's segments,
 // built from compactor.h's pieces (README.md, "Compaction", has the
@@ -36,10 +36,10 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/compactor.h"
-#include "broker/log/errc.h"
-#include "broker/log/partition_log.h"
-#include "broker/log/segment.h"
+#include "broker/storage/compactor.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/partition_log.h"
+#include "broker/storage/segment.h"
 #include "common/kafka/record_batch.h"
 #include "common/log.h"
 

@@ -1,4 +1,4 @@
-// File: broker/log/partition_log_test.cc
+// File: broker/storage/partition_log_test.cc
 //
 // Functional tests of partition_log: offsets, round trips across segment
 // rolls and reopen, read semantics (start inside a batch, max_bytes, the
@@ -6,15 +6,15 @@
 // retention by time and size, the flush policy, the high watermark and
 // truncation. Crash and damage recovery is in log_recovery_test.cc.
 
-#include "broker/log/partition_log.h"
+#include "broker/storage/partition_log.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "broker/log/batch_header.h"
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/batch_header.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
 #include "common/log.h"
 
 namespace fjord::broker::storage::testing {

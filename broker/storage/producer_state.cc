@@ -1,6 +1,6 @@
-// File: broker/log/producer_state.cc
+// File: broker/storage/producer_state.cc
 
-#include "broker/log/producer_state.h"
+#include "broker/storage/producer_state.h"
 
 #include <algorithm>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/errc.h"
+#include "broker/storage/errc.h"
 #include "common/crc32c.h"
 
 namespace fjord::broker::storage {

@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/log/producer_state.h
+// File: broker/storage/producer_state.h
 //
 // The idempotent producer's de-duplication state of one partition (Kafka's
 // ProducerStateManager, without transactions): for each producer id its
@@ -34,7 +34,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "broker/log/types.h"
+#include "broker/storage/types.h"
 #include "common/kafka/record_batch.h"
 #include "common/result.h"
 

@@ -1,16 +1,16 @@
-// File: broker/log/producer_state_test.cc
+// File: broker/storage/producer_state_test.cc
 //
 // The idempotent producer's de-duplication: the pure table's rules and
 // snapshot, and partition_log's use of them across appends, rolls and
 // reopening (with and without a snapshot).
 
-#include "broker/log/producer_state.h"
+#include "broker/storage/producer_state.h"
 
 #include <gtest/gtest.h>
 
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
-#include "broker/log/partition_log.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
+#include "broker/storage/partition_log.h"
 
 namespace fjord::broker::storage {
 namespace {

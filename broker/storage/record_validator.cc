@@ -1,4 +1,4 @@
-// File: broker/log/record_validator.cc
+// File: broker/storage/record_validator.cc
 //
 // Record layout (Kafka's DefaultRecord; varints zig-zag, at most 5 bytes,
 // varlongs at most 10):
@@ -8,7 +8,7 @@
 //   headerCount varint | [headerKeyLength varint | headerKey |
 //                         headerValueLength varint (-1: null) | headerValue]...
 
-#include "broker/log/record_validator.h"
+#include "broker/storage/record_validator.h"
 
 #include <algorithm>
 #include <optional>
@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/errc.h"
+#include "broker/storage/errc.h"
 #include "common/kafka/compression.h"
 
 namespace fjord::broker::storage {

@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/log/record_validator.h
+// File: broker/storage/record_validator.h
 //
 // The records of a producer's batch, checked before it is appended (what
 // Kafka's LogValidator does): validate_batch (batch_header.h) has checked the

@@ -1,4 +1,4 @@
-// File: broker/log/record_validator_test.cc
+// File: broker/storage/record_validator_test.cc
 //
 // validate_records (record_validator.h): every malformed case refused with
 // its code and a detail naming the record and field; valid batches of every
@@ -6,7 +6,7 @@
 // partition log unchanged; and random damage to valid records is refused
 // or re-walks, with common/kafka's independent reader, to the header's count.
 
-#include "broker/log/record_validator.h"
+#include "broker/storage/record_validator.h"
 
 #include <gtest/gtest.h>
 
@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "broker/log/batch_header.h"
-#include "broker/log/errc.h"
-#include "broker/log/log_test_util.h"
+#include "broker/storage/batch_header.h"
+#include "broker/storage/errc.h"
+#include "broker/storage/log_test_util.h"
 #include "common/kafka/client_batches_test_util.h"
 #include "common/kafka/compression.h"
 #include "common/kafka/record_batch.h"

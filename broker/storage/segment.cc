@@ -1,10 +1,10 @@
-// File: broker/log/segment.cc
+// File: broker/storage/segment.cc
 //
 // One segment's files (segment.h). Every batch read from disk is framed
 // (length, magic, offsets) before it is trusted, and its CRC-32C is checked
 // before it is served or counted as recovered.
 
-#include "broker/log/segment.h"
+#include "broker/storage/segment.h"
 
 #include <algorithm>
 #include <charconv>
@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "broker/log/batch_header.h"
-#include "broker/log/errc.h"
+#include "broker/storage/batch_header.h"
+#include "broker/storage/errc.h"
 #include "common/log.h"
 
 namespace fjord::broker::storage {

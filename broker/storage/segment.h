@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/log/segment.h
+// File: broker/storage/segment.h
 //
 // One segment of a partition log: `<base>.log` holds whole record batches
 // back to back, `<base>.index` and `<base>.timeindex` its sparse indexes
@@ -25,8 +25,8 @@
 #include <string>
 #include <string_view>
 
-#include "broker/log/segment_index.h"
-#include "broker/log/types.h"
+#include "broker/storage/segment_index.h"
+#include "broker/storage/types.h"
 #include "common/fs/file_ops.h"
 #include "common/kafka/record_batch.h"
 #include "common/result.h"

@@ -1,13 +1,13 @@
-// File: broker/log/segment_index.cc
+// File: broker/storage/segment_index.cc
 
-#include "broker/log/segment_index.h"
+#include "broker/storage/segment_index.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "broker/log/batch_header.h"
-#include "broker/log/errc.h"
+#include "broker/storage/batch_header.h"
+#include "broker/storage/errc.h"
 
 namespace fjord::broker::storage {
 namespace {

@@ -1,5 +1,5 @@
 #pragma once
-// File: broker/log/segment_index.h
+// File: broker/storage/segment_index.h
 //
 // The two sparse indexes of one segment, in memory, and their file encodings.
 // Pure: no I/O. The same add() runs when a batch is appended and when a
@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/log/types.h"
+#include "broker/storage/types.h"
 #include "common/kafka/record_batch.h"
 #include "common/result.h"
 

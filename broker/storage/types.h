@@ -1,22 +1,16 @@
 #pragma once
-// File: broker/log/types.h
+// File: broker/storage/types.h
 //
-// The vocabulary of the partition log: Kafka offsets as a strong type (an
-// offset is not a byte position is not a count), and millisecond timestamps.
-//
-// TODO(broker): kafka_offset belongs in common/ids.h once a second module
-// (broker/kafka) needs it.
+// The vocabulary of the partition log: what reads return, and millisecond
+// timestamps. Offsets are fjord::kafka_offset (common/ids.h).
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "common/strong_type.h"
+#include "common/ids.h"
 
 namespace fjord::broker::storage {
-
-/// A Kafka offset: the position of a record in its partition, from 0.
-using kafka_offset = named_type<int64_t, struct kafka_offset_tag>;
 
 /// Kafka's "no timestamp" (a record batch may carry -1 as its timestamps).
 inline constexpr int64_t no_timestamp = -1;

@@ -1,7 +1,7 @@
 #pragma once
 // File: common/fs/test_util.h
 //
-// Helpers shared by the tests of the durable logs (broker/log,
+// Helpers shared by the tests of the durable logs (broker/storage,
 // controller/storage) and of this layer: a fresh temp directory per test and
 // raw file surgery (truncate, flip a bit, zero a range, copy a directory) for
 // damaging a data directory the way disks and crashes do. They go around

@@ -1,4 +1,4 @@
-"""Every record of a Produce is validated (broker/log/record_validator.h):
+"""Every record of a Produce is validated (broker/storage/record_validator.h):
 malformed batches under a valid CRC are refused with Kafka's error code and
 leave the partition as it was (log end unchanged, still readable by kcat and
 kafka-python), and compressed batches of every codec, as librdkafka and

@@ -31,7 +31,6 @@ namespace fjord::broker {
 
 void handlers::delete_records(const request_context& ctx, kafka::delete_records_request req) {
     namespace k = kafka_errors;
-    using storage::kafka_offset;
     constexpr const char* component = "kafka";
     const broker_services& s = *ctx.services;
     kafka::delete_records_response resp;

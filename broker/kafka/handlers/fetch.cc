@@ -17,7 +17,6 @@ namespace fjord::broker {
 namespace {
 
 namespace k = kafka_errors;
-using storage::kafka_offset;
 
 /// Builds the response from the logs as they are now; returns the bytes of
 /// records it holds and whether any partition has an error.

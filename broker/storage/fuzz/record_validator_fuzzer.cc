@@ -1,4 +1,4 @@
-// File: broker/log/fuzz/record_validator_fuzzer.cc
+// File: broker/storage/fuzz/record_validator_fuzzer.cc
 //
 // libFuzzer target for what partition_log::append checks of a producer's
 // batch: validate_batch (header, CRC) and validate_records (every record,
@@ -18,7 +18,7 @@
 // Any crash or sanitizer report is a bug, and so is a batch the validator
 // accepts but common/kafka's independent record reader refuses or counts
 // differently. Built with clang only (FJORD_FUZZ=ON, see
-// broker/log/CMakeLists.txt); scripts/test runs it for a short while with
+// broker/storage/CMakeLists.txt); scripts/test runs it for a short while with
 // the seeds in corpus/.
 
 #include <cstddef>
@@ -27,8 +27,8 @@
 #include <string>
 #include <string_view>
 
-#include "broker/log/batch_header.h"
-#include "broker/log/record_validator.h"
+#include "broker/storage/batch_header.h"
+#include "broker/storage/record_validator.h"
 #include "common/crc32c.h"
 #include "common/kafka/compression.h"
 #include "common/kafka/record_batch.h"
