@@ -32,6 +32,14 @@ namespace {
 
 constexpr const char* component = "broker";
 constexpr std::chrono::milliseconds housekeeping_interval{1000};
+
+std::vector<std::string> controller_addresses(const broker_config& cfg) {
+    std::vector<std::string> out;
+    for (const auto& c : cfg.controllers) {
+        out.push_back(c.to_string());
+    }
+    return out;
+}
 constexpr std::chrono::milliseconds record_interval{10000};
 
 int64_t wall_ms() {
@@ -131,6 +139,13 @@ struct broker_server::impl {
     /// Stops taking requests and finishes what they started: the listener
     /// first, then the controller calls (their answers are dropped by the
     /// stopped listener), then the modules that made them.
+    // start()'s steps (defined below start's helpers), in order.
+    result<void> open_data_dir();
+    void build_services();
+    result<void> start_listener();
+    result<void> start_metrics();
+    void link_to_controllers();
+
     void stop_serving() {
         listener->stop();
         flusher->stop();
@@ -169,73 +184,74 @@ broker_server::~broker_server() {
     shutdown();
 }
 
-result<std::unique_ptr<broker_server>> broker_server::start(const broker_config& cfg) {
-    auto im = std::make_unique<impl>();
-    impl* raw = im.get();
-    im->cfg = cfg;
-    auto lock = data_dir_lock::acquire(cfg.data_dir);
-    if (!lock) {
-        return lock.error();
+// --- start()'s steps, in order; each failure is start()'s answer.
+
+/// The data directory: its lock, the cluster it belongs to, producer ids.
+result<void> broker_server::impl::open_data_dir() {
+    auto acquired = data_dir_lock::acquire(cfg.data_dir);
+    if (!acquired) {
+        return acquired.error();
     }
-    im->lock = std::move(*lock);
-    auto record = cluster_record::open(cfg.data_dir);
-    if (!record) {
-        return error_info(record.error().code, fmt::format("data_dir: {}", record.error().detail));
+    lock = std::move(*acquired);
+    auto opened = cluster_record::open(cfg.data_dir);
+    if (!opened) {
+        return error_info(opened.error().code, fmt::format("data_dir: {}", opened.error().detail));
     }
-    im->record = std::move(*record);
+    record = std::move(*opened);
     // Only a snapshot of this cluster, not older than what was acted on.
-    im->md.require(im->record->cluster_uuid(), im->record->revision());
-    if (im->record->exists()) {
+    md.require(record->cluster_uuid(), record->revision());
+    if (record->exists()) {
         log(log_level::info, component, "data dir {} follows cluster {} (acted on revision {})",
             cfg.data_dir,
-            im->record->cluster_uuid().empty() ? "(not known yet)" : im->record->cluster_uuid(),
-            im->record->revision());
+            record->cluster_uuid().empty() ? "(not known yet)" : record->cluster_uuid(),
+            record->revision());
     }
+    auto ids = producer_id_allocator::open(cfg.data_dir, cfg.node_id);
+    if (!ids) {
+        return error_info(ids.error().code, fmt::format("data_dir: {}", ids.error().detail));
+    }
+    producer_ids = std::move(*ids);
+    return ok();
+}
 
+/// Group commit, the partitions, the controller client and what the Kafka
+/// handlers reach (broker_services), down to the dispatcher.
+void broker_server::impl::build_services() {
     // The flusher's completions go to the io thread, which exists once the
     // listener does; nothing is synced before the first request anyway.
-    im->flusher = std::make_unique<log_flusher>(
-        [raw](std::function<void()> fn) {
+    flusher = std::make_unique<log_flusher>(
+        [this](std::function<void()> fn) {
             kafka_listener* l = nullptr;
-            while ((l = raw->listener_ptr.load()) == nullptr) {
+            while ((l = listener_ptr.load()) == nullptr) {
                 std::this_thread::yield();
             }
             l->post(std::move(fn));
         },
         wall_ms);
-    im->partitions = std::make_unique<partition_manager>(
+    partitions = std::make_unique<partition_manager>(
         cfg.data_dir, cfg.node_id,
         partition_defaults{static_cast<int64_t>(cfg.flush.messages),
                            static_cast<int64_t>(cfg.flush.ms),
                            static_cast<int64_t>(cfg.log_delete_delay_ms)},
-        &*im->record, im->flusher.get());
+        &*record, flusher.get());
     broker_endpoint me{cfg.node_id, cfg.advertise.kafka.host, cfg.advertise.kafka.port, cfg.rack};
-    std::vector<std::string> controllers;
-    for (const auto& c : cfg.controllers) {
-        controllers.push_back(c.to_string());
-    }
-    im->controller = std::make_unique<controller_client::client>(
-        controllers, controller_client::options{.client_id_prefix = "broker-"});
-    auto ids = producer_id_allocator::open(cfg.data_dir, cfg.node_id);
-    if (!ids) {
-        return error_info(ids.error().code, fmt::format("data_dir: {}", ids.error().detail));
-    }
-    im->producer_ids = std::move(*ids);
+    controller = std::make_unique<controller_client::client>(
+        controller_addresses(cfg), controller_client::options{.client_id_prefix = "broker-"});
     // For services whose work completes on gRPC threads (controller
     // answers) and for their timers: runs `fn` on the io thread. A request
     // can be served a moment before start() stores the listener, so an
     // answer may arrive before it: wait for that moment rather than run `fn`
     // here. (Timers start with groups->start(), after the listener is stored.)
-    auto post_to_io = [raw](std::chrono::milliseconds d, std::function<void()> fn) {
+    auto post_to_io = [this](std::chrono::milliseconds d, std::function<void()> fn) {
         kafka_listener* l = nullptr;
-        while ((l = raw->listener_ptr.load()) == nullptr) {
+        while ((l = listener_ptr.load()) == nullptr) {
             std::this_thread::yield();
         }
         l->post_after(d, std::move(fn));
     };
-    im->admin = std::make_unique<admin_forwarder>(
-        admin_options{.node_id = cfg.node_id, .settings = broker_settings(cfg)}, im->md,
-        *im->controller, post_to_io);
+    admin = std::make_unique<admin_forwarder>(
+        admin_options{.node_id = cfg.node_id, .settings = broker_settings(cfg)}, md, *controller,
+        post_to_io);
     coordinator_options go;
     go.node_id = cfg.node_id;
     go.offsets_topic_partitions = static_cast<int32_t>(cfg.group.offsets_topic_partitions);
@@ -243,94 +259,102 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     go.groups.max_session_timeout_ms = static_cast<int32_t>(cfg.group.max_session_timeout_ms);
     go.groups.initial_rebalance_delay_ms =
         static_cast<int32_t>(cfg.group.initial_rebalance_delay_ms);
-    im->groups = std::make_unique<group_gateway>(go, im->md, *im->partitions, im->controller.get(),
-                                                 post_to_io, wall_ms, new_uuid);
-    im->fetches = std::make_unique<parked_fetches>(
-        [raw](std::chrono::milliseconds d, std::function<void()> fn) {
+    groups = std::make_unique<group_gateway>(go, md, *partitions, controller.get(), post_to_io,
+                                             wall_ms, new_uuid);
+    fetches = std::make_unique<parked_fetches>(
+        [this](std::chrono::milliseconds d, std::function<void()> fn) {
             // Connections are served from the moment the listener starts,
             // a little before start() stores it: answer such a wait at once.
-            if (kafka_listener* l = raw->listener_ptr.load()) {
+            if (kafka_listener* l = listener_ptr.load()) {
                 l->post_after(d, std::move(fn));
             } else {
                 fn();
             }
         });
-    im->services = std::make_unique<broker_services>(broker_services{
+    services = std::make_unique<broker_services>(broker_services{
         .me = me,
         .options = kafka_options{.fetch_max_bytes = static_cast<int32_t>(cfg.fetch_max_bytes)},
-        .md = im->md,
-        .pm = *im->partitions,
-        .fetches = *im->fetches,
+        .md = md,
+        .pm = *partitions,
+        .fetches = *fetches,
         .now = wall_ms,
-        .admin = im->admin.get(),
-        .groups = im->groups.get(),
-        .producer_ids = &*im->producer_ids,
+        .admin = admin.get(),
+        .groups = groups.get(),
+        .producer_ids = &*producer_ids,
     });
-    im->api = std::make_unique<dispatcher>(*im->services);
+    api = std::make_unique<dispatcher>(*services);
+}
 
+/// The Kafka listener; from here on requests are served.
+result<void> broker_server::impl::start_listener() {
     listener_options lo;
     lo.host = cfg.listen.kafka.host;
     lo.port = cfg.listen.kafka.port;
     lo.max_frame_bytes = cfg.max_request_bytes;
     lo.idle_timeout = std::chrono::milliseconds(cfg.connections_max_idle_ms);
-    auto listener = kafka_listener::start(lo, *im->api);
-    if (!listener) {
-        return error_info(listener.error().code,
-                          fmt::format("listen.kafka: {}", listener.error().detail));
+    auto started = kafka_listener::start(lo, *api);
+    if (!started) {
+        return error_info(started.error().code,
+                          fmt::format("listen.kafka: {}", started.error().detail));
     }
-    im->listener = std::move(*listener);
-    im->listener_ptr = im->listener.get();
-    im->groups->start();
+    listener = std::move(*started);
+    listener_ptr = listener.get();
+    groups->start();
+    return ok();
+}
 
-    if (cfg.listen.metrics) {
-        auto& applied_gauge = im->metrics.add_gauge(
-            "fjord_broker_applied_revision", "The controller revision this broker has applied");
-        auto& logs_gauge =
-            im->metrics.add_gauge("fjord_broker_partition_logs", "Partition logs open");
-        auto& rounds_counter = im->metrics.add_counter(
-            "fjord_broker_log_flush_rounds_total",
-            "Group-commit rounds: fdatasyncs of every log written since the previous round");
-        auto& syncs_counter = im->metrics.add_counter(
-            "fjord_broker_log_syncs_total", "Partition log fdatasyncs done by group commit");
-        auto& compactions_counter =
-            im->metrics.add_counter("fjord_broker_compaction_runs_total",
-                                    "Compaction passes finished (cleanup.policy=compact logs)");
-        auto& compacted_counter = im->metrics.add_counter(
-            "fjord_broker_compaction_bytes_removed_total", "Segment bytes compaction freed");
-        http_server_options ho;
-        ho.host = cfg.listen.metrics->host;
-        ho.port = cfg.listen.metrics->port;
-        std::map<std::string, http_handler> handlers;
-        handlers["/metrics"] = [raw, &applied_gauge, &logs_gauge, &rounds_counter, &syncs_counter,
-                                &compactions_counter, &compacted_counter](const http_request&) {
-            applied_gauge.set(static_cast<double>(raw->applied.load()));
-            logs_gauge.set(static_cast<double>(raw->open_logs.load()));
-            // Monotonic sources: catch the counters up (one scraper at a time).
-            rounds_counter.inc(raw->flusher->rounds() - rounds_counter.value());
-            syncs_counter.inc(raw->flusher->syncs() - syncs_counter.value());
-            const auto& compaction = raw->partitions->compaction();
-            compactions_counter.inc(compaction.passes.load() - compactions_counter.value());
-            compacted_counter.inc(compaction.bytes_removed.load() - compacted_counter.value());
-            return http_response{200, std::string(metrics::content_type), raw->metrics.render()};
-        };
-        handlers["/healthz"] = [raw](const http_request&) {
-            const bool ok = raw->ready.load();
-            return http_response{ok ? 200 : 503, "text/plain",
-                                 ok ? "ok\n" : "waiting for the controller's state\n"};
-        };
-        auto http = http_server::start(ho, std::move(handlers));
-        if (!http) {
-            // Requests may already have been served: stop in shutdown()'s
-            // order, so that no controller answer outlives its module.
-            im->stop_serving();
-            return error_info(http.error().code,
-                              fmt::format("listen.metrics: {}", http.error().message()));
-        }
-        im->http = std::move(*http);
+/// /metrics and /healthz, when listen.metrics is set.
+result<void> broker_server::impl::start_metrics() {
+    if (!cfg.listen.metrics) {
+        return ok();
     }
+    auto& applied_gauge = metrics.add_gauge("fjord_broker_applied_revision",
+                                            "The controller revision this broker has applied");
+    auto& logs_gauge = metrics.add_gauge("fjord_broker_partition_logs", "Partition logs open");
+    auto& rounds_counter = metrics.add_counter(
+        "fjord_broker_log_flush_rounds_total",
+        "Group-commit rounds: fdatasyncs of every log written since the previous round");
+    auto& syncs_counter = metrics.add_counter("fjord_broker_log_syncs_total",
+                                              "Partition log fdatasyncs done by group commit");
+    auto& compactions_counter =
+        metrics.add_counter("fjord_broker_compaction_runs_total",
+                            "Compaction passes finished (cleanup.policy=compact logs)");
+    auto& compacted_counter = metrics.add_counter("fjord_broker_compaction_bytes_removed_total",
+                                                  "Segment bytes compaction freed");
+    http_server_options ho;
+    ho.host = cfg.listen.metrics->host;
+    ho.port = cfg.listen.metrics->port;
+    std::map<std::string, http_handler> handlers;
+    handlers["/metrics"] = [this, &applied_gauge, &logs_gauge, &rounds_counter, &syncs_counter,
+                            &compactions_counter, &compacted_counter](const http_request&) {
+        applied_gauge.set(static_cast<double>(applied.load()));
+        logs_gauge.set(static_cast<double>(open_logs.load()));
+        // Monotonic sources: catch the counters up (one scraper at a time).
+        rounds_counter.inc(flusher->rounds() - rounds_counter.value());
+        syncs_counter.inc(flusher->syncs() - syncs_counter.value());
+        const auto& compaction = partitions->compaction();
+        compactions_counter.inc(compaction.passes.load() - compactions_counter.value());
+        compacted_counter.inc(compaction.bytes_removed.load() - compacted_counter.value());
+        return http_response{200, std::string(fjord::metrics::content_type), metrics.render()};
+    };
+    handlers["/healthz"] = [this](const http_request&) {
+        const bool ok = ready.load();
+        return http_response{ok ? 200 : 503, "text/plain",
+                             ok ? "ok\n" : "waiting for the controller's state\n"};
+    };
+    auto served = http_server::start(ho, std::move(handlers));
+    if (!served) {
+        return error_info(served.error().code,
+                          fmt::format("listen.metrics: {}", served.error().message()));
+    }
+    http = std::move(*served);
+    return ok();
+}
 
+/// Registration, heartbeats and the Watch stream (controller_link).
+void broker_server::impl::link_to_controllers() {
     controller_link_options co;
-    co.controllers = controllers;
+    co.controllers = controller_addresses(cfg);
     co.broker.set_id(cfg.node_id);
     co.broker.set_incarnation(new_uuid());
     auto* ep = co.broker.add_endpoints();
@@ -339,15 +363,34 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     ep->set_port(cfg.advertise.kafka.port);
     co.broker.set_rack(cfg.rack);
     co.broker.set_version(FJORD_VERSION);
-    im->link =
-        std::make_unique<controller_link>(co, [raw](v1::WatchEvent ev, const watch_source& src) {
+    link =
+        std::make_unique<controller_link>(co, [this](v1::WatchEvent ev, const watch_source& src) {
             auto shared = std::make_shared<v1::WatchEvent>(std::move(ev));
-            raw->listener->post([raw, shared, src] { raw->on_event(*shared, src); });
+            listener->post([this, shared, src] { on_event(*shared, src); });
         });
-    im->linked_uuid = im->record->cluster_uuid();
-    im->link->set_cluster_uuid(im->linked_uuid);
-    im->link->start();
-    im->listener->post_after(housekeeping_interval, [raw] { raw->housekeeping(); });
+    linked_uuid = record->cluster_uuid();
+    link->set_cluster_uuid(linked_uuid);
+    link->start();
+    listener->post_after(housekeeping_interval, [this] { housekeeping(); });
+}
+
+result<std::unique_ptr<broker_server>> broker_server::start(const broker_config& cfg) {
+    auto im = std::make_unique<impl>();
+    im->cfg = cfg;
+    if (auto r = im->open_data_dir(); !r) {
+        return r.error();
+    }
+    im->build_services();
+    if (auto r = im->start_listener(); !r) {
+        return r.error();
+    }
+    if (auto r = im->start_metrics(); !r) {
+        // Requests may already have been served: stop in shutdown()'s
+        // order, so that no controller answer outlives its module.
+        im->stop_serving();
+        return r.error();
+    }
+    im->link_to_controllers();
     log(log_level::info, component, "broker {} listening for Kafka clients on {} (advertised {})",
         cfg.node_id, fmt::format("{}:{}", cfg.listen.kafka.host, im->listener->port()),
         cfg.advertise.kafka.to_string());

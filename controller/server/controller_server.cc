@@ -47,6 +47,35 @@ std::string listen_address(const host_port& hp) {
     return hp.to_string();
 }
 
+/// The loop's options from the config: Raft's timing and limits, and the
+/// founding members as bootstrap voters with their addresses.
+raft_loop_options loop_options(const server::controller_config& cfg) {
+    raft_loop_options lo;
+    lo.raft.id = cfg.node_id;
+    lo.raft.election_tick = static_cast<int>(cfg.raft.election_ticks);
+    lo.raft.heartbeat_tick = static_cast<int>(cfg.raft.heartbeat_ticks);
+    // Election timeouts in [T, 1.5 T): enough spread to avoid split votes
+    // among 3-5 members (pre-vote makes a split cheap), and a failover that
+    // is bounded by 1.5 T rather than etcd's 2 T.
+    lo.raft.election_jitter_tick = std::max(1, static_cast<int>(cfg.raft.election_ticks) / 2);
+    lo.raft.max_size_per_msg = cfg.raft.max_append_bytes;
+    lo.raft.seed = std::random_device{}();
+    for (const auto& m : cfg.initial_members) {
+        lo.raft.bootstrap_voters.push_back(m.id);
+        v1::MemberContext mc;
+        mc.mutable_member()->set_id(m.id.value());
+        mc.mutable_member()->set_peer_address(m.peer.to_string());
+        mc.mutable_member()->set_api_address(m.api.to_string());
+        lo.raft.bootstrap_context[m.id] = mc.SerializeAsString();
+    }
+    lo.raft.logger = [](const std::string& line) {
+        fjord::log(log_level::debug, "raft", "{}", line);
+    };
+    lo.tick = std::chrono::milliseconds(cfg.raft.tick_ms);
+    lo.snapshot_entries = cfg.raft.snapshot_entries;
+    return lo;
+}
+
 }  // namespace
 
 struct controller_server::impl {
@@ -77,6 +106,15 @@ struct controller_server::impl {
     metrics::gauge* g_leader = nullptr;
     metrics::gauge* g_is_leader = nullptr;
     metrics::gauge* g_dropped = nullptr;
+
+    // start()'s steps (defined before start()), in order.
+    result<void> open_data_dir();
+    result<void> open_state();
+    void connect_peers();
+    void build_loop_and_service();
+    result<void> start_peer_server();
+    result<void> start_api_server();
+    result<void> start_metrics();
 
     void register_metrics();
     void refresh_metrics();
@@ -138,22 +176,21 @@ void controller_server::impl::run_duties() {
     }
 }
 
-result<std::unique_ptr<controller_server>> controller_server::start(
-    const server::controller_config& cfg) {
-    set_log_level(cfg.log_level);
-    auto im = std::make_unique<impl>();
-    im->cfg = cfg;
+// --- start()'s steps, in order; each failure is start()'s answer.
+
+/// The data directory: created, locked, its identity and cluster checked.
+result<void> controller_server::impl::open_data_dir() {
     std::error_code ec;
     std::filesystem::create_directories(cfg.data_dir, ec);
     if (ec) {
         return error_info(
             ec, fmt::format("data_dir: cannot create {}: {}", cfg.data_dir, ec.message()));
     }
-    auto lock = data_dir_lock::acquire(cfg.data_dir);
-    if (!lock) {
-        return lock.error();
+    auto acquired = data_dir_lock::acquire(cfg.data_dir);
+    if (!acquired) {
+        return acquired.error();
     }
-    im->lock.emplace(std::move(*lock));
+    lock.emplace(std::move(*acquired));
     auto id = load_or_create_identity(cfg.data_dir, cfg.node_id);
     if (!id) {
         return id.error();
@@ -161,7 +198,11 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     if (auto r = check_expected_cluster(*id, cfg.cluster_id); !r) {
         return r.error();
     }
+    return ok();
+}
 
+/// The durable Raft log, and the state machine restored from its snapshot.
+result<void> controller_server::impl::open_state() {
     storage::options so;
     so.dir = cfg.data_dir + "/raft";
     so.segment_size = cfg.segment_bytes;
@@ -169,7 +210,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     if (!opened) {
         return opened.error();
     }
-    im->raft_log = std::move(*opened);
+    raft_log = std::move(*opened);
 
     stm::stm_config sc;
     for (const auto& m : cfg.initial_members) {
@@ -179,99 +220,87 @@ result<std::unique_ptr<controller_server>> controller_server::start(
         pm.set_api_address(m.api.to_string());
         sc.initial_members.push_back(std::move(pm));
     }
-    im->state = std::make_unique<controller_state>(std::move(sc));
-    if (im->raft_log->snapshot_metadata().index > log_index{0}) {
-        auto snap = im->raft_log->load_snapshot();
+    state = std::make_unique<controller_state>(std::move(sc));
+    if (raft_log->snapshot_metadata().index > log_index{0}) {
+        auto snap = raft_log->load_snapshot();
         if (!snap) {
             return snap.error();
         }
-        if (auto r = im->state->restore(*snap); !r) {
+        if (auto r = state->restore(*snap); !r) {
             return r.error();
         }
     }
+    return ok();
+}
 
-    impl* raw = im.get();
-    im->transport = std::make_unique<transport::peer_transport>(
+/// The peer transport, following the members the state machine knows.
+void controller_server::impl::connect_peers() {
+    transport = std::make_unique<transport::peer_transport>(
         cfg.node_id, cfg.advertise.peer.to_string(),
-        [raw](raft::message m) { raw->loop->deliver(std::move(m)); });
+        [this](raft::message m) { loop->deliver(std::move(m)); });
     const std::string data_dir = cfg.data_dir;
     const std::string expected_cluster = cfg.cluster_id;
-    im->state->on_members = [raw](const stm::members_table& members) {
+    state->on_members = [this](const stm::members_table& members) {
         for (const auto& [mid, m] : members.all()) {
-            raw->transport->set_peer(node_id{mid}, m.peer_address());
+            transport->set_peer(node_id{mid}, m.peer_address());
         }
     };
-    im->state->on_cluster_uuid = [data_dir, expected_cluster](const std::string& uuid) {
+    state->on_cluster_uuid = [data_dir, expected_cluster](const std::string& uuid) {
         if (auto r = record_cluster_uuid(data_dir, uuid); !r) {
             FJORD_PANIC("recording cluster uuid {}: {}", uuid, r.error().message());
         }
     };
     for (const auto& m : cfg.initial_members) {
-        im->transport->set_peer(m.id, m.peer.to_string());
+        transport->set_peer(m.id, m.peer.to_string());
     }
-    im->state->read([&](const stm::controller_stm& s) {
+    state->read([&](const stm::controller_stm& s) {
         for (const auto& [mid, m] : s.members().all()) {
-            im->transport->set_peer(node_id{mid}, m.peer_address());
+            transport->set_peer(node_id{mid}, m.peer_address());
         }
         return 0;
     });
+}
 
-    raft_loop_options lo;
-    lo.raft.id = cfg.node_id;
-    lo.raft.election_tick = static_cast<int>(cfg.raft.election_ticks);
-    lo.raft.heartbeat_tick = static_cast<int>(cfg.raft.heartbeat_ticks);
-    // Election timeouts in [T, 1.5 T): enough spread to avoid split votes
-    // among 3-5 members (pre-vote makes a split cheap), and a failover that
-    // is bounded by 1.5 T rather than etcd's 2 T.
-    lo.raft.election_jitter_tick = std::max(1, static_cast<int>(cfg.raft.election_ticks) / 2);
-    lo.raft.max_size_per_msg = cfg.raft.max_append_bytes;
-    lo.raft.seed = std::random_device{}();
-    for (const auto& m : cfg.initial_members) {
-        lo.raft.bootstrap_voters.push_back(m.id);
-        v1::MemberContext mc;
-        mc.mutable_member()->set_id(m.id.value());
-        mc.mutable_member()->set_peer_address(m.peer.to_string());
-        mc.mutable_member()->set_api_address(m.api.to_string());
-        lo.raft.bootstrap_context[m.id] = mc.SerializeAsString();
-    }
-    lo.raft.logger = [](const std::string& line) {
-        fjord::log(log_level::debug, "raft", "{}", line);
-    };
-    lo.tick = std::chrono::milliseconds(cfg.raft.tick_ms);
-    lo.snapshot_entries = cfg.raft.snapshot_entries;
-    im->loop =
-        std::make_unique<raft_loop>(lo, *im->raft_log, *im->state, *im->transport, im->metrics);
-    im->loop->set_leader_observer([raw] {
-        if (raw->loop->is_leader()) {
-            raw->liveness.reset(clock::now());
-            raw->duties_cv.notify_all();
+/// The ready loop (not started), the frontend and the gRPC service.
+void controller_server::impl::build_loop_and_service() {
+    const raft_loop_options lo = loop_options(cfg);
+    loop = std::make_unique<raft_loop>(lo, *raft_log, *state, *transport, metrics);
+    loop->set_leader_observer([this] {
+        if (loop->is_leader()) {
+            liveness.reset(clock::now());
+            duties_cv.notify_all();
         }
     });
 
-    im->register_metrics();
+    register_metrics();
     frontend::options fo;
     fo.broker_session_timeout = std::chrono::milliseconds(cfg.broker_session_timeout_ms);
     fo.election_timeout = std::chrono::milliseconds(cfg.raft.tick_ms * cfg.raft.election_ticks);
-    im->frontend_core = std::make_unique<frontend::core>(fo, *im->loop, *im->state, im->liveness);
-    im->service = std::make_unique<service::controller_service>(*im->frontend_core, im->metrics);
+    frontend_core = std::make_unique<frontend::core>(fo, *loop, *state, liveness);
+    service = std::make_unique<service::controller_service>(*frontend_core, metrics);
+}
 
+/// The peer listener (Raft messages); the loop may start after it.
+result<void> controller_server::impl::start_peer_server() {
     grpc::ServerBuilder peer_builder;
     peer_builder.AddListeningPort(listen_address(cfg.listen.peer),
-                                  grpc::InsecureServerCredentials(), &im->peer_port);
+                                  grpc::InsecureServerCredentials(), &peer_port);
     peer_builder.SetMaxReceiveMessageSize(256 << 20);
-    peer_builder.RegisterService(im->transport->service());
-    im->peer_server = peer_builder.BuildAndStart();
-    if (!im->peer_server || im->peer_port == 0) {
+    peer_builder.RegisterService(transport->service());
+    peer_server = peer_builder.BuildAndStart();
+    if (!peer_server || peer_port == 0) {
         return error_info(
             std::make_error_code(std::errc::address_in_use),
             fmt::format("listen.peer: cannot listen on {}", listen_address(cfg.listen.peer)));
     }
+    return ok();
+}
 
-    im->loop->start();
-
+/// The client API listener.
+result<void> controller_server::impl::start_api_server() {
     grpc::ServerBuilder api_builder;
     api_builder.AddListeningPort(listen_address(cfg.listen.api), grpc::InsecureServerCredentials(),
-                                 &im->api_port);
+                                 &api_port);
     api_builder.SetMaxReceiveMessageSize(16 << 20);
     // The sync server runs one thread per in-flight call and, by default,
     // lets a thread exit once more than 2 are idle: under steady concurrent
@@ -279,40 +308,70 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     // up to api_max_idle_threads idle threads parked removes the churn.
     api_builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                                     api_max_idle_threads);
-    api_builder.RegisterService(im->service.get());
-    im->api_server = api_builder.BuildAndStart();
-    if (!im->api_server || im->api_port == 0) {
-        im->loop->stop();
+    api_builder.RegisterService(service.get());
+    api_server = api_builder.BuildAndStart();
+    if (!api_server || api_port == 0) {
         return error_info(
             std::make_error_code(std::errc::address_in_use),
             fmt::format("listen.api: cannot listen on {}", listen_address(cfg.listen.api)));
     }
+    return ok();
+}
 
-    if (cfg.listen.metrics) {
-        http_server_options ho;
-        ho.host = cfg.listen.metrics->host;
-        ho.port = cfg.listen.metrics->port;
-        std::map<std::string, http_handler> handlers;
-        handlers["/metrics"] = [raw](const http_request&) {
-            raw->refresh_metrics();
-            return http_response{200, std::string(metrics::content_type), raw->metrics.render()};
-        };
-        handlers["/healthz"] = [raw](const http_request&) {
-            const bool has_leader = raw->loop->leader() != no_node;
-            return http_response{has_leader ? 200 : 503, "text/plain",
-                                 has_leader ? "ok\n" : "no leader\n"};
-        };
-        auto http = http_server::start(ho, std::move(handlers));
-        if (!http) {
-            im->api_server->Shutdown();
-            im->loop->stop();
-            return error_info(http.error().code,
-                              fmt::format("listen.metrics: {}", http.error().message()));
-        }
-        im->http = std::move(*http);
+/// /metrics and /healthz, when listen.metrics is set.
+result<void> controller_server::impl::start_metrics() {
+    if (!cfg.listen.metrics) {
+        return ok();
     }
+    http_server_options ho;
+    ho.host = cfg.listen.metrics->host;
+    ho.port = cfg.listen.metrics->port;
+    std::map<std::string, http_handler> handlers;
+    handlers["/metrics"] = [this](const http_request&) {
+        refresh_metrics();
+        return http_response{200, std::string(fjord::metrics::content_type), metrics.render()};
+    };
+    handlers["/healthz"] = [this](const http_request&) {
+        const bool has_leader = loop->leader() != no_node;
+        return http_response{has_leader ? 200 : 503, "text/plain",
+                             has_leader ? "ok\n" : "no leader\n"};
+    };
+    auto served = http_server::start(ho, std::move(handlers));
+    if (!served) {
+        return error_info(served.error().code,
+                          fmt::format("listen.metrics: {}", served.error().message()));
+    }
+    http = std::move(*served);
+    return ok();
+}
 
-    im->duties = std::thread([raw] { raw->run_duties(); });
+result<std::unique_ptr<controller_server>> controller_server::start(
+    const server::controller_config& cfg) {
+    set_log_level(cfg.log_level);
+    auto im = std::make_unique<impl>();
+    im->cfg = cfg;
+    if (auto r = im->open_data_dir(); !r) {
+        return r.error();
+    }
+    if (auto r = im->open_state(); !r) {
+        return r.error();
+    }
+    im->connect_peers();
+    im->build_loop_and_service();
+    if (auto r = im->start_peer_server(); !r) {
+        return r.error();
+    }
+    im->loop->start();
+    if (auto r = im->start_api_server(); !r) {
+        im->loop->stop();
+        return r.error();
+    }
+    if (auto r = im->start_metrics(); !r) {
+        im->api_server->Shutdown();
+        im->loop->stop();
+        return r.error();
+    }
+    im->duties = std::thread([raw = im.get()] { raw->run_duties(); });
     log(log_level::info, "controller",
         "node {} serving: api {} (port {}), peer {} (port {}), data {}", cfg.node_id,
         listen_address(cfg.listen.api), im->api_port, listen_address(cfg.listen.peer),
