@@ -25,10 +25,15 @@ result<void> check_batch(const v1::Session& session, int items, const char* list
     return ok();
 }
 
-/// Runs a batch whose answer is the outcomes and the revision after.
-void run_simple(core& c, size_t n, bool validate_only, const v1::Session& session,
+/// Runs a batch of `n` items of the request's list `list` (refused as a whole
+/// by check_batch) whose answer is the outcomes and the revision after.
+void run_simple(core& c, int n, const char* list, bool validate_only, const v1::Session& session,
                 core::build_fn build, then_fn<result<batch_outcome>> then) {
-    c.run_batch(n, validate_only, session, std::move(build),
+    if (auto r = check_batch(session, n, list); !r) {
+        then(r.error());
+        return;
+    }
+    c.run_batch(static_cast<size_t>(n), validate_only, session, std::move(build),
                 [&c, then = std::move(then)](std::vector<result<void>> items) {
                     batch_outcome out;
                     out.items = std::move(items);
@@ -82,12 +87,8 @@ void create_topics(core& c, const v1::CreateTopicsRequest& req, const command_me
 
 void delete_topics(core& c, const v1::DeleteTopicsRequest& req, const command_meta& meta,
                    then_fn<result<batch_outcome>> then) {
-    if (auto r = check_batch(req.session(), req.names_size(), "names"); !r) {
-        then(r.error());
-        return;
-    }
     run_simple(
-        c, static_cast<size_t>(req.names_size()), req.validate_only(), req.session(),
+        c, req.names_size(), "names", req.validate_only(), req.session(),
         [&req, &meta](const stm::controller_stm& s, size_t i) {
             return stm::make_delete_topic(s, req.names(static_cast<int>(i)), meta);
         },
@@ -96,12 +97,8 @@ void delete_topics(core& c, const v1::DeleteTopicsRequest& req, const command_me
 
 void alter_topic_configs(core& c, const v1::AlterTopicConfigsRequest& req, const command_meta& meta,
                          then_fn<result<batch_outcome>> then) {
-    if (auto r = check_batch(req.session(), req.topics_size(), "topics"); !r) {
-        then(r.error());
-        return;
-    }
     run_simple(
-        c, static_cast<size_t>(req.topics_size()), req.validate_only(), req.session(),
+        c, req.topics_size(), "topics", req.validate_only(), req.session(),
         [&req, &meta](const stm::controller_stm& s, size_t i) {
             return stm::make_alter_topic_configs(s, req.topics(static_cast<int>(i)), meta);
         },
@@ -110,12 +107,8 @@ void alter_topic_configs(core& c, const v1::AlterTopicConfigsRequest& req, const
 
 void create_partitions(core& c, const v1::CreatePartitionsRequest& req, const command_meta& meta,
                        then_fn<result<batch_outcome>> then) {
-    if (auto r = check_batch(req.session(), req.topics_size(), "topics"); !r) {
-        then(r.error());
-        return;
-    }
     run_simple(
-        c, static_cast<size_t>(req.topics_size()), req.validate_only(), req.session(),
+        c, req.topics_size(), "topics", req.validate_only(), req.session(),
         [&req, &meta](const stm::controller_stm& s, size_t i) {
             return stm::make_create_partitions(s, req.topics(static_cast<int>(i)), meta);
         },

@@ -19,6 +19,23 @@ void fill_items(Items* items, const std::vector<result<void>>& outcomes, const c
     }
 }
 
+/// Answers a batch write of the topics API: the call's failure, or one entry
+/// per request item, named name_of(item), carrying its result.
+template <typename Call, typename List, typename NameOf>
+void answer_items(Call& c, const result<frontend::batch_outcome>& r, const List& request_items,
+                  const char* list, NameOf name_of, bool scalar_items = false) {
+    if (!r) {
+        c.reply(to_grpc_status(r.error()));
+        return;
+    }
+    for (const auto& item : request_items) {
+        c.resp.add_topics()->set_name(name_of(item));
+    }
+    fill_items(c.resp.mutable_topics(), r->items, list, scalar_items);
+    c.resp.set_revision(r->revision);
+    c.reply(grpc::Status::OK);
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* controller_service::CreateTopics(grpc::CallbackServerContext* ctx,
@@ -78,16 +95,8 @@ void controller_service::DeleteTopics_async(
         return;
     }
     frontend::delete_topics(_core, c.req, meta(c.ctx), [&c](result<frontend::batch_outcome> r) {
-        if (!r) {
-            c.reply(to_grpc_status(r.error()));
-            return;
-        }
-        for (const auto& name : c.req.names()) {
-            c.resp.add_topics()->set_name(name);
-        }
-        fill_items(c.resp.mutable_topics(), r->items, "names", true);
-        c.resp.set_revision(r->revision);
-        c.reply(grpc::Status::OK);
+        answer_items(
+            c, r, c.req.names(), "names", [](const std::string& name) { return name; }, true);
     });
 }
 
@@ -96,19 +105,10 @@ void controller_service::AlterTopicConfigs_async(
     if (forward_async(c, &stub::async::AlterTopicConfigs, "AlterTopicConfigs")) {
         return;
     }
-    frontend::alter_topic_configs(_core, c.req, meta(c.ctx),
-                                  [&c](result<frontend::batch_outcome> r) {
-                                      if (!r) {
-                                          c.reply(to_grpc_status(r.error()));
-                                          return;
-                                      }
-                                      for (const auto& item : c.req.topics()) {
-                                          c.resp.add_topics()->set_name(item.name());
-                                      }
-                                      fill_items(c.resp.mutable_topics(), r->items, "topics");
-                                      c.resp.set_revision(r->revision);
-                                      c.reply(grpc::Status::OK);
-                                  });
+    frontend::alter_topic_configs(
+        _core, c.req, meta(c.ctx), [&c](result<frontend::batch_outcome> r) {
+            answer_items(c, r, c.req.topics(), "topics", [](const auto& t) { return t.name(); });
+        });
 }
 
 void controller_service::CreatePartitions_async(
@@ -117,16 +117,7 @@ void controller_service::CreatePartitions_async(
         return;
     }
     frontend::create_partitions(_core, c.req, meta(c.ctx), [&c](result<frontend::batch_outcome> r) {
-        if (!r) {
-            c.reply(to_grpc_status(r.error()));
-            return;
-        }
-        for (const auto& item : c.req.topics()) {
-            c.resp.add_topics()->set_name(item.name());
-        }
-        fill_items(c.resp.mutable_topics(), r->items, "topics");
-        c.resp.set_revision(r->revision);
-        c.reply(grpc::Status::OK);
+        answer_items(c, r, c.req.topics(), "topics", [](const auto& t) { return t.name(); });
     });
 }
 
