@@ -18,6 +18,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/controller_client/retry_rule.h"
+#include "common/log.h"
 
 namespace fjord::controller_client {
 namespace {
@@ -116,6 +117,13 @@ struct engine {
     void attempt(state_ptr<Req, Resp> st) {
         st->ctx.reset();  // the last attempt's, done with
         ++st->attempts;
+        if constexpr (requires { st->req.mutable_session(); }) {
+            if (st->seq != 0 && (st->maybe_applied || st->last_answer)) {
+                // The server then decides a refusal in the log, where an
+                // earlier attempt still in flight cannot overtake it.
+                st->req.mutable_session()->set_retry(true);
+            }
+        }
         const auto now = steady::now();
         st->attempt_until = c._o.attempt_timeout.count() > 0 ? now + c._o.attempt_timeout
                                                              : std::max(st->until, now);
@@ -186,6 +194,9 @@ struct engine {
         const bool budget_left =
             st->attempts < max_attempts && steady::now() + st->backoff < st->until;
         const grpc::Status& s = a.status;
+        log(log_level::debug, "controller_client", "attempt {} at {} (client {} seq {}): {}",
+            st->attempts, st->target, c._client_id, st->seq,
+            s.ok() ? (in_doubt(st->resp) ? "answered, items in doubt" : "answered") : describe(s));
         if (s.ok()) {
             remember(*st);
             // Items that failed without a definite answer are sent again with

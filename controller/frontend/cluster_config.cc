@@ -27,12 +27,13 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
         });
     };
     auto cmd = check();
+    std::optional<std::string> record;  // a retry's refusal, decided in the log
     if (!cmd && !req.validate_only()) {
         // A refusal must not rest on stale tables (see core::run_batch).
         if (auto barrier = c.linearize(v1::ReadOptions{}); !barrier) {
             cmd = barrier.error();
-        } else {
-            cmd = check();
+        } else if (cmd = check(); !cmd) {
+            record = refusal_to_record(req.session(), 0, cmd.error(), meta);
         }
     }
     if (!cmd) {
@@ -64,7 +65,22 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
             alone(k, std::move(one));
         }
         out.revision = c.revision();
-        then(std::move(out));
+        if (!record) {
+            then(std::move(out));
+            return;
+        }
+        c.propose_record(std::move(*record), [&c, out = std::move(out),
+                                              then = std::move(then)](result<void> r) mutable {
+            const auto& refused = out.outcome.error();
+            if (r || r.error().code != refused.code || r.error().detail != refused.detail) {
+                // An earlier attempt applied first (its outcome answers), or
+                // the record's own fate is unknown.
+                out.outcome = std::move(r);
+                out.alone.clear();
+            }
+            out.revision = c.revision();
+            then(std::move(out));
+        });
         return;
     }
     bool needs_restart = false;

@@ -66,6 +66,10 @@ void core::propose_one(const v1::ControllerCommand& cmd, then_fn<result<void>> t
     _loop.propose(std::move(data), clock::now() + _o.write_timeout, std::move(then));
 }
 
+void core::propose_record(std::string cmd, then_fn<result<void>> then) {
+    _loop.propose(std::move(cmd), clock::now() + _o.write_timeout, std::move(then));
+}
+
 void core::propose_all(std::vector<std::optional<std::string>> cmds,
                        then_fn<std::vector<result<void>>> then) {
     struct batch {
@@ -97,7 +101,18 @@ void core::propose_all(std::vector<std::optional<std::string>> cmds,
     arrive(b);
 }
 
-void core::run_batch(size_t n, bool validate_only, const v1::Session& session, build_fn build,
+std::optional<std::string> refusal_to_record(const v1::Session& session, size_t item,
+                                             const result<void>& refusal,
+                                             const stm::command_meta& meta) {
+    const auto ses = command_session(session, item);
+    if (!session.retry() || !ses || refusal) {
+        return std::nullopt;
+    }
+    return stm::make_record_refusal(*ses, refusal.error(), meta).SerializeAsString();
+}
+
+void core::run_batch(size_t n, bool validate_only, const v1::Session& session,
+                     const stm::command_meta& meta, build_fn build,
                      then_fn<std::vector<result<void>>> then) {
     std::vector<result<void>> outcomes(n, ok());
     std::vector<std::optional<std::string>> cmds(n);
@@ -149,7 +164,13 @@ void core::run_batch(size_t n, bool validate_only, const v1::Session& session, b
             }
         } else {
             for (size_t i : refused) {
-                check(i);
+                if (check(i)) {
+                    // Refused again, now on linearizable tables. A retry's
+                    // refusal is decided in the log (Session.retry): answered
+                    // from here, an earlier attempt still in flight could
+                    // apply after this "no".
+                    cmds[i] = refusal_to_record(session, i, outcomes[i], meta);
+                }
             }
         }
     }
@@ -161,7 +182,9 @@ void core::run_batch(size_t n, bool validate_only, const v1::Session& session, b
                 [outcomes = std::move(outcomes), proposed = std::move(proposed),
                  then = std::move(then)](std::vector<result<void>> results) mutable {
                     for (size_t i = 0; i < results.size(); ++i) {
-                        if (proposed[i] && !results[i]) {
+                        if (proposed[i]) {
+                            // A recorded refusal's result is the earlier
+                            // attempt's outcome when that applied first.
                             outcomes[i] = std::move(results[i]);
                         }
                     }

@@ -87,6 +87,12 @@ int64_t now_ms();
 std::optional<v1::CommandSession> command_session(const v1::Session& s, size_t item);
 /// A request's session must be well formed before anything is proposed.
 result<void> check_session(const v1::Session& s);
+/// The RecordRefusal command to propose for item `item`'s `refusal` (made
+/// on linearizable tables) when the request is a retry (Session.retry);
+/// nullopt when the refusal can be answered at once.
+std::optional<std::string> refusal_to_record(const v1::Session& session, size_t item,
+                                             const result<void>& refusal,
+                                             const stm::command_meta& meta);
 
 /// What every domain shares. Thread-safe (its parts are).
 class core {
@@ -119,10 +125,14 @@ class core {
     /// looked up in the session table and, if it is a retry, answered from
     /// there. With `validate_only` nothing is proposed. `then` gets one
     /// outcome per item.
-    void run_batch(size_t n, bool validate_only, const v1::Session& session, build_fn build,
+    void run_batch(size_t n, bool validate_only, const v1::Session& session,
+                   const stm::command_meta& meta, build_fn build,
                    then_fn<std::vector<result<void>>> then);
     /// Proposes one command; `then` gets its outcome.
     void propose_one(const v1::ControllerCommand& cmd, then_fn<result<void>> then);
+    /// Proposes a serialized command (refusal_to_record's); `then` gets its
+    /// outcome.
+    void propose_record(std::string cmd, then_fn<result<void>> then);
 
   private:
     /// Proposes every command (in order); `then` gets each outcome once all

@@ -28,12 +28,13 @@ result<void> check_batch(const v1::Session& session, int items, const char* list
 /// Runs a batch of `n` items of the request's list `list` (refused as a whole
 /// by check_batch) whose answer is the outcomes and the revision after.
 void run_simple(core& c, int n, const char* list, bool validate_only, const v1::Session& session,
-                core::build_fn build, then_fn<result<batch_outcome>> then) {
+                const command_meta& meta, core::build_fn build,
+                then_fn<result<batch_outcome>> then) {
     if (auto r = check_batch(session, n, list); !r) {
         then(r.error());
         return;
     }
-    c.run_batch(static_cast<size_t>(n), validate_only, session, std::move(build),
+    c.run_batch(static_cast<size_t>(n), validate_only, session, meta, std::move(build),
                 [&c, then = std::move(then)](std::vector<result<void>> items) {
                     batch_outcome out;
                     out.items = std::move(items);
@@ -54,7 +55,7 @@ void create_topics(core& c, const v1::CreateTopicsRequest& req, const command_me
     // As it would be created (validate_only), or as proposed.
     auto built = std::make_shared<std::vector<std::optional<v1::Topic>>>(n);
     c.run_batch(
-        n, req.validate_only(), req.session(),
+        n, req.validate_only(), req.session(), meta,
         [&req, &meta, built](const stm::controller_stm& s, size_t i) {
             auto cmd = stm::make_create_topic(s, req.topics(static_cast<int>(i)), new_uuid(), meta);
             if (cmd) {
@@ -88,7 +89,7 @@ void create_topics(core& c, const v1::CreateTopicsRequest& req, const command_me
 void delete_topics(core& c, const v1::DeleteTopicsRequest& req, const command_meta& meta,
                    then_fn<result<batch_outcome>> then) {
     run_simple(
-        c, req.names_size(), "names", req.validate_only(), req.session(),
+        c, req.names_size(), "names", req.validate_only(), req.session(), meta,
         [&req, &meta](const stm::controller_stm& s, size_t i) {
             return stm::make_delete_topic(s, req.names(static_cast<int>(i)), meta);
         },
@@ -98,7 +99,7 @@ void delete_topics(core& c, const v1::DeleteTopicsRequest& req, const command_me
 void alter_topic_configs(core& c, const v1::AlterTopicConfigsRequest& req, const command_meta& meta,
                          then_fn<result<batch_outcome>> then) {
     run_simple(
-        c, req.topics_size(), "topics", req.validate_only(), req.session(),
+        c, req.topics_size(), "topics", req.validate_only(), req.session(), meta,
         [&req, &meta](const stm::controller_stm& s, size_t i) {
             return stm::make_alter_topic_configs(s, req.topics(static_cast<int>(i)), meta);
         },
@@ -108,7 +109,7 @@ void alter_topic_configs(core& c, const v1::AlterTopicConfigsRequest& req, const
 void create_partitions(core& c, const v1::CreatePartitionsRequest& req, const command_meta& meta,
                        then_fn<result<batch_outcome>> then) {
     run_simple(
-        c, req.topics_size(), "topics", req.validate_only(), req.session(),
+        c, req.topics_size(), "topics", req.validate_only(), req.session(), meta,
         [&req, &meta](const stm::controller_stm& s, size_t i) {
             return stm::make_create_partitions(s, req.topics(static_cast<int>(i)), meta);
         },

@@ -475,4 +475,17 @@ result<std::optional<v1::ControllerCommand>> make_init_cluster(const controller_
     return std::optional(std::move(cmd));
 }
 
+v1::ControllerCommand make_record_refusal(const v1::CommandSession& session,
+                                          const error_info& refusal, const command_meta& meta) {
+    v1::ControllerCommand cmd = new_command(meta);
+    auto* r = cmd.mutable_record_refusal();
+    r->set_code(refusal.code.category() == cluster::error_category()
+                    ? refusal.code.value()
+                    : static_cast<int32_t>(errc::internal));
+    r->set_field(refusal.field);
+    r->set_detail(refusal.detail);
+    *cmd.mutable_session() = session;
+    return cmd;
+}
+
 }  // namespace fjord::stm

@@ -126,6 +126,12 @@ result<std::optional<v1::ControllerCommand>> make_init_cluster(const controller_
                                                                std::string_view cluster_uuid,
                                                                const command_meta& meta);
 
+/// Remembers `refusal` (a cluster errc) as the outcome of item `session` of a
+/// retried request (Session.retry), so that an earlier attempt of it cannot
+/// apply after the client was refused.
+v1::ControllerCommand make_record_refusal(const v1::CommandSession& session,
+                                          const error_info& refusal, const command_meta& meta);
+
 /// Each change names an existing topic and partition, and a leader that is
 /// one of its replicas (or -1).
 result<v1::ControllerCommand> make_set_partition_leaders(

@@ -184,6 +184,8 @@ apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1
             return apply(cmd.set_partition_leaders(), audit);
         case C::kSetClusterConfig:
             return apply(cmd.set_cluster_config(), audit);
+        case C::kRecordRefusal:
+            return record_refusal(cmd);
         case C::COMMAND_NOT_SET:
             break;
     }
@@ -194,6 +196,24 @@ apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1
     return error_info::for_field(
         errc::internal, "command",
         fmt::format("unknown command type (fields {}); skipped", unknown_field_numbers(cmd)));
+}
+
+apply_result controller_stm::record_refusal(const v1::ControllerCommand& cmd) {
+    // Only reached without a prior outcome in the session (apply_entry
+    // answers retries first); the refusal itself changes no table.
+    const v1::RecordRefusal& r = cmd.record_refusal();
+    if (!cmd.has_session()) {
+        return error_info::for_field(errc::internal, "session",
+                                     "a recorded refusal needs the session it belongs to");
+    }
+    if (r.code() <= static_cast<int32_t>(errc::success) ||
+        r.code() > static_cast<int32_t>(errc::outcome_unknown)) {
+        return error_info::for_field(errc::internal, "record_refusal.code",
+                                     fmt::format("{} is not a refusal code", r.code()));
+    }
+    error_info e(static_cast<errc>(r.code()), r.detail());
+    e.field = r.field();
+    return e;
 }
 
 void controller_stm::apply_conf_change(log_index index, const raft::conf_change& cc) {

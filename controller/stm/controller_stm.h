@@ -147,6 +147,7 @@ class controller_stm {
     apply_result apply(const v1::SetBrokerState& c, const v1::Audit& audit);
     apply_result apply(const v1::SetPartitionLeaders& c, const v1::Audit& audit);
     apply_result apply(const v1::SetClusterConfig& c, const v1::Audit& audit);
+    apply_result record_refusal(const v1::ControllerCommand& cmd);
 
     /// Replicas must name brokers that exist and are not decommissioned.
     result<void> check_replica_brokers(const v1::PartitionAssignment& p) const;

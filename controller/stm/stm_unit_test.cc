@@ -263,6 +263,51 @@ TEST_F(stm_unit, a_retried_session_command_gets_its_first_outcome_and_applies_no
     EXPECT_EQ(plain.code(), make_error_code(errc::topic_already_exists));
 }
 
+// A retry refused on the leader's tables is recorded in the log
+// (make_record_refusal): its earlier attempt, applied after it, gets the
+// refusal instead of applying; applied before it, its outcome answers both.
+TEST_F(stm_unit, a_recorded_refusal_stops_its_earlier_attempt_and_yields_to_one_applied_first) {
+    controller_stm stm = populated();
+    v1::CommandSession ses;
+    ses.set_client_id("cli-r");
+    ses.set_seq(1);
+    const error_info no_topic =
+        error_info::for_field(errc::unknown_topic, "name", "topic \"late\" does not exist");
+    const std::string record =
+        make_record_refusal(ses, no_topic, {"admin", 1000}).SerializeAsString();
+    const result<void> recorded = stm.apply_command(log_index{3}, record);
+    ASSERT_FALSE(recorded);
+    EXPECT_EQ(recorded.code(), make_error_code(errc::unknown_topic));
+    EXPECT_EQ(recorded.error().field, "name");
+    EXPECT_EQ(recorded.error().detail, no_topic.detail);
+    v1::ControllerCommand create;
+    *create.mutable_create_topic()->mutable_topic() = topic("late");
+    ASSERT_TRUE(stm.apply_command(log_index{4}, create.SerializeAsString()));
+    const result<void> late = stm.apply_command(
+        log_index{5}, in_session(delete_topic("late"), "cli-r", 1, 1001).SerializeAsString());
+    EXPECT_EQ(late.code(), make_error_code(errc::unknown_topic));
+    EXPECT_NE(stm.topics().find("late"), nullptr);
+
+    // The other order: the earlier attempt applied first; the record answers with it.
+    ses.set_seq(2);
+    ASSERT_TRUE(stm.apply_command(
+        log_index{6}, in_session(delete_topic("late"), "cli-r", 2, 1002).SerializeAsString()));
+    const result<void> answered = stm.apply_command(
+        log_index{7}, make_record_refusal(ses, no_topic, {"admin", 1003}).SerializeAsString());
+    EXPECT_TRUE(answered) << answered.error().message();
+
+    // Without a session, or with a code that is no refusal, nothing is recorded.
+    v1::ControllerCommand bare = make_record_refusal(ses, no_topic, {"admin", 1004});
+    bare.clear_session();
+    EXPECT_EQ(stm.apply_command(log_index{8}, bare.SerializeAsString()).code(),
+              make_error_code(errc::internal));
+    ses.set_seq(3);
+    v1::ControllerCommand zero = make_record_refusal(ses, no_topic, {"admin", 1005});
+    zero.mutable_record_refusal()->set_code(0);
+    EXPECT_EQ(stm.apply_command(log_index{9}, zero.SerializeAsString()).code(),
+              make_error_code(errc::internal));
+}
+
 TEST_F(stm_unit, sessions_forget_what_the_client_gave_up_and_expire_by_log_time) {
     controller_stm stm = populated();
     v1::ControllerCommand create;

@@ -711,6 +711,7 @@ class CliRun:
     stderr: str
     invoke: float
     complete: float
+    debug: str = ""  # its -v debug lines, kept out of stderr
 
     def items(self) -> list:
         try:
@@ -754,6 +755,9 @@ class CliRun:
         return f"rc={self.rc} {','.join(s for s in st if s)} {err}"[:300]
 
 
+DEBUG_LINE = re.compile(r"^\d+\.\d+ DEBUG ")
+
+
 def run_fjord(controllers: list[str], *args: str, timeout: float = 30.0,
               command_timeout: str = "5s", retry_timeout: str = "15s") -> CliRun:
     """Runs `fjord` against `controllers` (as an operator would, with its
@@ -773,7 +777,9 @@ def run_fjord(controllers: list[str], *args: str, timeout: float = 30.0,
         os.kill(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         rc = None
-    return CliRun(argv, rc, out, err, t0, time.monotonic())
+    debug = [ln for ln in err.splitlines(keepends=True) if DEBUG_LINE.match(ln)]
+    err = "".join(ln for ln in err.splitlines(keepends=True) if not DEBUG_LINE.match(ln))
+    return CliRun(argv, rc, out, err, t0, time.monotonic(), "".join(debug))
 
 
 def fault_seconds(default: float) -> float:

@@ -100,6 +100,7 @@ class Op:
     code: str = ""
     process: Any = None
     note: str = ""
+    log: str = ""  # the client's own account (a CLI run's stderr), for the history file
 
     def describe(self) -> str:
         end = "?" if self.outcome == UNKNOWN or self.complete is None else f"{self.complete:.3f}"

@@ -11,8 +11,8 @@ import pytest
 from conftest import Cluster, pb, register_broker, rpc_code
 
 
-def session(client: str, seq: int, first_outstanding: int = 0) -> pb.Session:
-    return pb.Session(client_id=client, seq=seq, first_outstanding=first_outstanding)
+def session(client: str, seq: int, first_outstanding: int = 0, retry: bool = False) -> pb.Session:
+    return pb.Session(client_id=client, seq=seq, first_outstanding=first_outstanding, retry=retry)
 
 
 def create(name: str, ses: pb.Session | None = None) -> pb.CreateTopicsRequest:
@@ -77,6 +77,50 @@ def test_a_retried_delete_never_removes_a_recreated_topic(cluster: Cluster):
     retried = s.DeleteTopics(delete("t", session("a", 2)), timeout=10)
     assert code(retried) == "OK"
     assert exists(cluster, "t"), "a retried delete removed another client's topic"
+
+
+def test_a_refused_retry_stops_its_earlier_attempt_from_applying(cluster: Cluster):
+    """A client's delete times out (its first attempt is still in flight),
+    the retry is refused (UNKNOWN_TOPIC) and the client is told so; then
+    someone creates the topic and the first attempt finally arrives. It must
+    be answered with the refusal the client was given, not delete the new
+    topic behind the client's back (found by test_faults_linearizable[cli])."""
+    leader = cluster.wait_for_leader()
+    follower = next(m for m in cluster.running() if m.id != leader.id)
+    s = leader.stub()
+    refused = follower.stub().DeleteTopics(delete("late", session("d", 1, retry=True)),
+                                           timeout=10)
+    assert code(refused) == "UNKNOWN_TOPIC", refused
+    assert code(s.CreateTopics(create("late", session("e", 1)), timeout=10)) == "OK"
+    late = s.DeleteTopics(delete("late", session("d", 1)), timeout=10)
+    assert code(late) == "UNKNOWN_TOPIC", late
+    assert exists(cluster, "late"), "an attempt applied after its retry was refused"
+    # A first attempt's refusal is answered at once and remembers nothing:
+    # there is no earlier attempt to overtake it.
+    assert code(s.DeleteTopics(delete("other", session("f", 1)), timeout=10)) == "UNKNOWN_TOPIC"
+    assert code(s.CreateTopics(create("other", session("g", 1)), timeout=10)) == "OK"
+    assert code(s.DeleteTopics(delete("other", session("f", 1)), timeout=10)) == "OK"
+
+
+def test_a_refused_retried_config_change_answers_like_a_first_attempt(cluster: Cluster):
+    """The refusal decided in the log reads the same, key by key, as one
+    answered at once."""
+    leader = cluster.wait_for_leader()
+
+    def refused(ses: pb.Session) -> dict:
+        r = leader.stub().SetClusterConfig(pb.SetClusterConfigRequest(
+            upsert={"no_such_key": "1", "default_topic_partitions": "x"}, session=ses), timeout=10)
+        return {k: (pb.ErrorCode.Name(v.code), v.message) for k, v in r.results.items()}
+
+    first = refused(session("h", 1))
+    assert set(first) == {"no_such_key", "default_topic_partitions"}
+    assert all(c != "OK" for c, _ in first.values()), first
+    assert refused(session("i", 1, retry=True)) == first
+    # Again, answered from the session: the key at fault as before (the
+    # others' own checks are not remembered).
+    again = refused(session("i", 1, retry=True))
+    at_fault = [k for k, (_, message) in again.items() if not message.startswith("not applied")]
+    assert len(at_fault) == 1 and again[at_fault[0]] == first[at_fault[0]], again
 
 
 def test_sessions_survive_a_restart_of_every_member(cluster: Cluster):

@@ -110,6 +110,7 @@ class CliClient:
     def __init__(self, cluster, rng: random.Random):
         self.rng = rng
         self.addresses = [m.api for m in cluster.members.values()]
+        self.last_log = ""  # the last run's stderr: its attempts (-v) and error
 
     def close(self):
         pass
@@ -119,7 +120,8 @@ class CliClient:
         self.rng.shuffle(ctl)
         kw = dict(timeout=30, command_timeout="3s", retry_timeout="6s")
         if f == READ:
-            r = run_fjord(ctl, "topic", "describe", key, "--format", "json", **kw)
+            r = run_fjord(ctl, "-v", "topic", "describe", key, "--format", "json", **kw)
+            self.last_log = r.debug + r.stderr
             if r.rc == 0:
                 items = r.items()
                 if len(items) == 1 and items[0].get("summary", {}).get("name") == key:
@@ -130,13 +132,14 @@ class CliClient:
                 return OK, "", ABSENT
             return UNKNOWN, r.short_error(), None
         if f == CREATE:
-            r = run_fjord(ctl, "topic", "create", key, "-p", "1", "-r", "1", "--format", "json",
+            r = run_fjord(ctl, "-v", "topic", "create", key, "-p", "1", "-r", "1", "--format", "json",
                           **kw)
         elif f == DELETE:
-            r = run_fjord(ctl, "topic", "delete", key, "--format", "json", **kw)
+            r = run_fjord(ctl, "-v", "topic", "delete", key, "--format", "json", **kw)
         else:
-            r = run_fjord(ctl, "topic", "alter-config", key, "--set", f"{CONFIG_KEY}={value}",
+            r = run_fjord(ctl, "-v", "topic", "alter-config", key, "--set", f"{CONFIG_KEY}={value}",
                           "--format", "json", **kw)
+        self.last_log = r.debug + r.stderr
         outcome, code = r.outcome(key)
         return outcome, code, None
 
@@ -212,7 +215,8 @@ def test_topic_table_is_linearizable_under_faults(net_cluster_factory, tmp_path,
                 op = Op(key=key, f=f, value=observed if f == READ else value, invoke=t_inv,
                         complete=None if outcome == UNKNOWN else t_ret, outcome=outcome,
                         code=code, process=pid,
-                        note=f"{code} after {t_ret - t_inv:.2f}s" if outcome == UNKNOWN else "")
+                        note=f"{code} after {t_ret - t_inv:.2f}s" if outcome == UNKNOWN else "",
+                        log=getattr(c, "last_log", ""))
                 with mu:
                     history.append(op)
                 if outcome == UNKNOWN:
