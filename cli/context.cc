@@ -144,6 +144,25 @@ bool cli_context::prepare() {
                          why));
         return false;
     }
+    // Credentials are a pair: half of one would be sent as an empty name or
+    // password, and the refusal would not say which half was missing.
+    if (_settings.user.empty() != _settings.pass.empty()) {
+        const char* set = _settings.user.empty() ? "pass" : "user";
+        const char* unset = _settings.user.empty() ? "user" : "pass";
+        fail(exit_code::usage,
+             fmt::format("{} is set (from {}) but {} is not: both are needed to authenticate "
+                         "(-X {}=..., FJORD_{} or the profile)",
+                         set, _settings.origin[set], unset, unset,
+                         _settings.user.empty() ? "USER" : "PASS"));
+        return false;
+    }
+    if (_settings.user.find(':') != std::string::npos) {
+        fail(exit_code::usage,
+             fmt::format("user \"{}\" (from {}): a name with ':' cannot be sent as basic auth to "
+                         "the controller API",
+                         _settings.user, _settings.origin["user"]));
+        return false;
+    }
     for (const auto& k : settings_keys()) {
         const std::string v = setting_value(_settings, k.name);
         log(log_level::debug, "cli", "setting {} = {} (from {})", k.name, v.empty() ? "\"\"" : v,
@@ -156,7 +175,32 @@ std::unique_ptr<ctl> make_controller_client(const settings& s) {
     controller_client::options o;
     o.attempt_timeout = s.command_timeout;
     o.max_attempts = std::numeric_limits<size_t>::max();
+    if (!s.user.empty()) {
+        o.auth = controller_client::credential{s.user, s.pass};
+    }
     return std::make_unique<ctl>(s.controllers, o);
+}
+
+error_info cli_context::explain_refusal(error_info e) const {
+    const auto origin = [&](const char* k) {
+        auto it = _settings.origin.find(k);
+        return it == _settings.origin.end() ? std::string("default") : it->second;
+    };
+    if (e.code == std::errc::permission_denied) {  // UNAUTHENTICATED
+        e.detail += _settings.user.empty()
+                        ? std::string(
+                              " (no credentials were sent: set -X user=NAME -X pass=..., "
+                              "FJORD_USER and FJORD_PASS, or the profile's user and pass)")
+                        : fmt::format(" (as user \"{}\" from {}: check the name and password)",
+                                      _settings.user, origin("user"));
+    } else if (e.code == std::errc::operation_not_permitted) {  // PERMISSION_DENIED
+        e.detail += fmt::format(
+            " (as {}: a superuser or an ACL allowing it is needed; fjord security acl "
+            "--help-operations)",
+            _settings.user.empty() ? std::string("an anonymous caller")
+                                   : fmt::format("user \"{}\"", _settings.user));
+    }
+    return e;
 }
 
 ctl& cli_context::client() {

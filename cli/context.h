@@ -27,7 +27,7 @@ using ctl = controller_client::client;
 
 /// The controller client for `s`: each attempt limited to command_timeout,
 /// retried until retry_timeout (common/controller_client/retry_rule.h says
-/// which failures are retried at all).
+/// which failures are retried at all), authenticated as `s.user` when set.
 std::unique_ptr<ctl> make_controller_client(const settings& s);
 
 class cli_context {
@@ -57,9 +57,15 @@ class cli_context {
     bool print_schema(std::string_view schema) const;
     const settings& cfg() const { return _settings; }
     /// One controller call, waited for (the client is created on first use).
+    /// A refusal (no or wrong credentials, a missing ACL) names the user the
+    /// call was made as and where that came from.
     template <typename Arg, typename Resp>
     result<Resp> call(controller_client::method<Arg, Resp> m, std::type_identity_t<Arg> arg) {
-        return controller_client::wait_for(client(), m, std::move(arg), _settings.retry_timeout);
+        auto r = controller_client::wait_for(client(), m, std::move(arg), _settings.retry_timeout);
+        if (!r) {
+            return explain_refusal(r.error());
+        }
+        return r;
     }
 
     /// The process environment (captured by prepare/prepare_output).
@@ -88,6 +94,7 @@ class cli_context {
     std::string _profile_source;
     output_format _format = output_format::text;
     ctl& client();
+    error_info explain_refusal(error_info e) const;
 
     std::unique_ptr<ctl> _client;
     exit_code _code = exit_code::ok;

@@ -144,18 +144,19 @@ const std::vector<setting_key>& settings_keys() {
         {"controllers", "FJORD_CONTROLLERS", "127.0.0.1:9644",
          "comma-separated host:port list of controller API endpoints", false},
         {"brokers", "FJORD_BROKERS", "127.0.0.1:9092",
-         "comma-separated host:port list of Kafka API endpoints", true},
+         "comma-separated host:port list of Kafka API endpoints", false},
         {"tls.enabled", "FJORD_TLS_ENABLED", "false", "use TLS (implied by any tls.* path)", true},
         {"tls.insecure_skip_verify", "FJORD_TLS_INSECURE_SKIP_VERIFY", "false",
          "accept any server certificate", true},
         {"tls.ca", "FJORD_TLS_CA", "", "PEM file of the CA to trust", true},
         {"tls.cert", "FJORD_TLS_CERT", "", "PEM client certificate (mTLS)", true},
         {"tls.key", "FJORD_TLS_KEY", "", "PEM client key (mTLS)", true},
-        {"user", "FJORD_USER", "", "SASL user name", true},
+        {"user", "FJORD_USER", "",
+         "SASL user: basic auth to the controllers, SASL login to the brokers", false},
         {"pass", "FJORD_PASS", "", "SASL password (prefer the variable or a profile to argv)",
-         true},
-        {"sasl.mechanism", "FJORD_SASL_MECHANISM", "", "SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN",
-         true},
+         false},
+        {"sasl.mechanism", "FJORD_SASL_MECHANISM", "",
+         "Kafka SASL: SCRAM-SHA-256 (when unset and user is set), SCRAM-SHA-512 or PLAIN", false},
         {"globals.command_timeout", "FJORD_GLOBALS_COMMAND_TIMEOUT", "30s",
          "how long one request may take (> 0)", false},
         {"globals.retry_timeout", "FJORD_GLOBALS_RETRY_TIMEOUT", "30s",
@@ -235,6 +236,9 @@ result<void> store(settings& s, const setting_key& k, std::string_view value) {
         }
         s.user = std::string(value);
     } else if (key == "pass") {
+        if (value.find('\0') != std::string_view::npos) {
+            return invalid("a password cannot contain NUL");
+        }
         s.pass = std::string(value);
     } else if (key == "sasl.mechanism") {
         const std::string m = upper(value);
@@ -407,8 +411,9 @@ std::string settings_help(bool terse) {
         out += fmt::format("  {:<25} {}{}\n", "", k.help, k.pending ? " (*)" : "");
     }
     out +=
-        "(*) validated and stored now; takes effect when its feature (the broker's Kafka API,\n"
-        "    TLS, SASL) lands.\n"
+        "(*) validated and stored now; takes effect when TLS lands.\n"
+        "user and pass go together: with them every controller call carries basic auth and\n"
+        "topic produce|consume|trim-prefix log in with SASL (sasl.mechanism).\n"
         "Precedence: command flags > -X > FJORD_* environment > profile > defaults. Keys are\n"
         "case-insensitive; an unknown key or a bad value is a usage error (exit 2). Empty\n"
         "variables count as unset. Durations: 500ms, 30s, 2m, 1h (a bare number is seconds).\n"

@@ -8,10 +8,13 @@
 // Every key is listed in `settings_keys()`; the environment variable of key
 // `a.b_c` is FJORD_A_B_C. An unknown key or a malformed value is an error
 // that names the key and the layer it came from; keys are case-insensitive.
-// Keys of features not built yet (brokers, tls.*, user, pass,
-// sasl.mechanism) are validated and stored but not used (`pending`); a
-// command that would reach the cluster refuses to run when TLS is asked for
-// (cli_context::prepare), rather than connect in plaintext.
+// Keys of features not built yet (tls.*) are validated and stored but not
+// used (`pending`); a command that would reach the cluster refuses to run
+// when TLS is asked for (cli_context::prepare), rather than connect in
+// plaintext. `user` and `pass` authenticate to both APIs: the controller's
+// (gRPC metadata `authorization: Basic ...`, controller_client/client.h) and
+// the brokers' Kafka API (SASL with `sasl.mechanism`, SCRAM-SHA-256 when
+// unset; cli/kafka/rdkafka.h). Either needs the other.
 
 #include <chrono>
 #include <map>

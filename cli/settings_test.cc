@@ -6,6 +6,8 @@
 
 #include "cli/settings.h"
 
+#include "cli/kafka/rdkafka.h"
+
 #include <gtest/gtest.h>
 
 namespace fjord::cli {
@@ -194,7 +196,8 @@ TEST(settings, every_key_has_the_env_name_rule_and_help) {
         EXPECT_NE(help.find(k.env), std::string::npos);
         EXPECT_NE(list.find(std::string(k.name) + "="), std::string::npos);
     }
-    EXPECT_NE(help.find("takes effect when its feature"), std::string::npos);
+    EXPECT_NE(help.find("takes effect when TLS lands"), std::string::npos);
+    EXPECT_NE(help.find("user and pass go together"), std::string::npos);
     EXPECT_NE(help.find("-X > FJORD_* environment > profile > defaults"), std::string::npos);
 }
 
@@ -203,6 +206,29 @@ TEST(settings, compatibility_overload) {
                               env_map{{"FJORD_CONTROLLERS", "e:1"}});
     ASSERT_TRUE(s);
     EXPECT_EQ(s->controllers, std::vector<std::string>{"x:1"});
+}
+
+}  // namespace
+}  // namespace fjord::cli
+
+namespace fjord::cli {
+namespace {
+
+TEST(settings, credentials_become_librdkafka_sasl_properties) {
+    settings s;
+    EXPECT_TRUE(kafka::sasl_properties(s).empty()) << "no user: plaintext, no login";
+    ASSERT_TRUE(apply_setting(s, "user", "alice", "-X"));
+    ASSERT_TRUE(apply_setting(s, "pass", "p w", "-X"));
+    EXPECT_EQ(kafka::sasl_properties(s), (kafka::properties{{"security.protocol", "SASL_PLAINTEXT"},
+                                                            {"sasl.mechanisms", "SCRAM-SHA-256"},
+                                                            {"sasl.username", "alice"},
+                                                            {"sasl.password", "p w"}}));
+    ASSERT_TRUE(apply_setting(s, "sasl.mechanism", "scram-sha-512", "-X"));
+    EXPECT_EQ(kafka::sasl_properties(s)[1].second, "SCRAM-SHA-512");
+    auto bad = apply_setting(s, "sasl.mechanism", "OAUTHBEARER", "profile dev");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().detail.rfind("profile dev sasl.mechanism: ", 0), 0u)
+        << bad.error().detail;
 }
 
 }  // namespace

@@ -69,6 +69,14 @@ void controller_link::set_cluster_uuid(std::string uuid) {
     _cluster_uuid = std::move(uuid);
 }
 
+std::shared_ptr<grpc::ClientContext> controller_link::new_context() const {
+    auto ctx = std::make_shared<grpc::ClientContext>();
+    if (!_o.authorization.empty()) {
+        ctx->AddMetadata("authorization", _o.authorization);
+    }
+    return ctx;
+}
+
 bool controller_link::same_cluster(size_t target, const std::shared_ptr<grpc::ClientContext>& ctx) {
     std::string want;
     {
@@ -130,8 +138,8 @@ void controller_link::heartbeat_loop() {
     size_t target = 0;
     auto backoff = _o.retry_backoff;
     std::chrono::milliseconds interval{1000};
-    auto new_context = [&] {
-        auto ctx = std::make_shared<grpc::ClientContext>();
+    auto next_context = [&] {
+        auto ctx = new_context();
         ctx->set_deadline(std::chrono::system_clock::now() + call_timeout);
         std::lock_guard g(_mu);
         _call_ctx = ctx;
@@ -143,7 +151,7 @@ void controller_link::heartbeat_loop() {
     while (!_stopping) {
         if (!_registered) {
             // Not even registered with another cluster's controller.
-            if (!same_cluster(target, new_context())) {
+            if (!same_cluster(target, next_context())) {
                 ++target;
                 if (!pause(backoff)) {
                     return;
@@ -154,7 +162,7 @@ void controller_link::heartbeat_loop() {
             v1::RegisterBrokerRequest req;
             *req.mutable_broker() = _o.broker;
             v1::RegisterBrokerResponse resp;
-            auto ctx = new_context();
+            auto ctx = next_context();
             const grpc::Status s = stub_at(target).RegisterBroker(ctx.get(), req, &resp);
             if (s.ok() && resp.result().code() == v1::OK) {
                 _registered = true;
@@ -188,7 +196,7 @@ void controller_link::heartbeat_loop() {
         req.set_incarnation(_o.broker.incarnation());
         req.set_applied_revision(_applied.load());
         v1::HeartbeatResponse resp;
-        auto ctx = new_context();
+        auto ctx = next_context();
         const grpc::Status s = stub_at(target).Heartbeat(ctx.get(), req, &resp);
         if (s.ok() && resp.result().code() == v1::UNKNOWN_BROKER) {
             log(log_level::warn, component, "controller no longer knows broker {}: {}",
@@ -216,7 +224,7 @@ void controller_link::heartbeat_loop() {
 }
 
 std::shared_ptr<grpc::ClientContext> controller_link::watch_context() {
-    auto ctx = std::make_shared<grpc::ClientContext>();
+    auto ctx = new_context();
     std::lock_guard g(_mu);
     if (_stopping) {
         return nullptr;

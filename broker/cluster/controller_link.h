@@ -21,6 +21,12 @@
 // `controllers` list). The snapshot is checked again by the caller
 // (metadata_cache::require): that is what guards the data.
 //
+// Credentials: with `authorization` set (broker.yaml controller_credentials,
+// as common/controller_client's basic_authorization() writes them), every
+// call carries it as the gRPC metadata `authorization`, which a controller
+// with admin_api_require_auth checks; Watch carries users' credentials and
+// is restricted there.
+//
 // stop() cancels the calls in flight and joins both threads.
 
 #include <atomic>
@@ -46,6 +52,8 @@ struct controller_link_options {
     v1::Broker broker;                     ///< id, incarnation, endpoints, rack, version
     std::chrono::milliseconds retry_backoff{200};
     std::chrono::milliseconds max_backoff{2000};
+    /// The `authorization` metadata value ("Basic ..."); "" sends none.
+    std::string authorization;
 };
 
 /// Where a Watch event came from: one stream (numbered from 1, increasing)
@@ -97,6 +105,8 @@ class controller_link {
     /// A context for the Watch thread's next call, where stop() and
     /// reconnect() can cancel it; null once stopping.
     std::shared_ptr<grpc::ClientContext> watch_context();
+    /// A fresh context with the credentials, if any.
+    std::shared_ptr<grpc::ClientContext> new_context() const;
 
     controller_link_options _o;
     event_fn _on_event;

@@ -33,6 +33,11 @@ const std::error_category& watch_category() {
     return c;
 }
 
+acl_key key_of(const v1::AclBinding& b) {
+    return {b.resource_type(), b.resource_name(), b.pattern_type(), b.principal(),
+            b.host(),          b.operation(),     b.permission()};
+}
+
 void metadata_cache::require(std::string cluster_uuid, uint64_t min_revision) {
     _required_uuid = std::move(cluster_uuid);
     _required_revision = min_revision;
@@ -59,6 +64,9 @@ result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
         _topics.clear();
         _brokers.clear();
         _config.clear();
+        _users.clear();
+        _acls.clear();
+        _roles.clear();
         for (const auto& t : s.topics()) {
             _topics[t.name()] = t;
         }
@@ -68,6 +76,16 @@ result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
         for (const auto& c : s.cluster_config()) {
             _config[c.key()] = c.value();
         }
+        for (const auto& u : s.users()) {
+            _users[u.name()] = u;
+        }
+        for (const auto& a : s.acls()) {
+            _acls[key_of(a)] = a;
+        }
+        for (const auto& r : s.roles()) {
+            _roles[r.name()] = r;
+        }
+        ++_security_generation;
         _cluster_uuid = s.cluster_uuid();
         _applied = s.revision();
         _ready = true;
@@ -117,9 +135,35 @@ void metadata_cache::apply_delta(const v1::Delta& d) {
             break;
         case v1::Delta::kConfigSet:
             _config[d.config_set().key()] = d.config_set().value();
+            ++_security_generation;
             break;
         case v1::Delta::kConfigRemoved:
             _config.erase(d.config_removed());
+            ++_security_generation;
+            break;
+        case v1::Delta::kUserUpserted:
+            _users[d.user_upserted().name()] = d.user_upserted();
+            ++_security_generation;
+            break;
+        case v1::Delta::kUserDeleted:
+            _users.erase(d.user_deleted());
+            ++_security_generation;
+            break;
+        case v1::Delta::kAclCreated:
+            _acls[key_of(d.acl_created())] = d.acl_created();
+            ++_security_generation;
+            break;
+        case v1::Delta::kAclDeleted:
+            _acls.erase(key_of(d.acl_deleted()));
+            ++_security_generation;
+            break;
+        case v1::Delta::kRoleUpserted:
+            _roles[d.role_upserted().name()] = d.role_upserted();
+            ++_security_generation;
+            break;
+        case v1::Delta::kRoleDeleted:
+            _roles.erase(d.role_deleted());
+            ++_security_generation;
             break;
         case v1::Delta::kClusterUuidSet:
             _cluster_uuid = d.cluster_uuid_set();

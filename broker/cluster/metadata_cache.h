@@ -10,12 +10,18 @@
 // revision arrives (WatchEvent.revision_complete). That is the revision the
 // broker reports in heartbeats (what `fjord ... --wait` waits for) and the
 // one to resume a Watch from.
+//
+// Security: the cache also holds the users (with their SCRAM credentials),
+// the ACL bindings and the roles the controller replicates. It only stores
+// them; broker/security/security_snapshot.h builds the authorizer and the
+// credential table from them whenever security_generation() moves.
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <vector>
 
 #include "common/result.h"
@@ -47,6 +53,11 @@ template <>
 struct std::is_error_code_enum<fjord::broker::watch_errc> : std::true_type {};
 
 namespace fjord::broker {
+
+/// An ACL binding's identity: every field but its Audit, so that a deletion
+/// (Delta.acl_deleted) finds the binding it names.
+using acl_key = std::tuple<int, std::string, int, std::string, std::string, int, int>;
+acl_key key_of(const v1::AclBinding& b);
 
 class metadata_cache {
   public:
@@ -86,9 +97,19 @@ class metadata_cache {
     /// caller's: the schema lives with the controller).
     std::optional<std::string> config(const std::string& key) const;
 
+    /// Users by name, with their SCRAM credential.
+    const std::map<std::string, v1::User>& users() const { return _users; }
+    /// Every ACL binding, in acl_key order.
+    const std::map<acl_key, v1::AclBinding>& acls() const { return _acls; }
+    /// Roles by name, with their members.
+    const std::map<std::string, v1::Role>& roles() const { return _roles; }
+
     /// Bumped on every applied change, so that readers can cache derived
     /// views and notice when to rebuild them.
     uint64_t generation() const { return _generation; }
+    /// Bumped by the changes security depends on: a snapshot, users, ACL
+    /// bindings, roles and cluster config (superusers, enable_sasl, ...).
+    uint64_t security_generation() const { return _security_generation; }
 
   private:
     void apply_delta(const v1::Delta& d);
@@ -98,10 +119,14 @@ class metadata_cache {
     std::string _required_uuid;
     uint64_t _required_revision = 0;
     uint64_t _generation = 0;
+    uint64_t _security_generation = 0;
     std::string _cluster_uuid;
     std::map<std::string, v1::Topic> _topics;
     std::map<int32_t, v1::Broker> _brokers;
     std::map<std::string, std::string> _config;
+    std::map<std::string, v1::User> _users;
+    std::map<acl_key, v1::AclBinding> _acls;
+    std::map<std::string, v1::Role> _roles;
 };
 
 /// The endpoint Kafka clients reach `b` on (the one named "kafka", else the

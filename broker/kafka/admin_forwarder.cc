@@ -94,10 +94,7 @@ void admin_forwarder::poll_waiters() {
     }
 }
 
-int16_t admin_forwarder::auto_create_topic(const std::string& topic) {
-    if (auto r = cluster::validate_topic_name(topic); !r) {
-        return k::invalid_topic_exception;
-    }
+bool admin_forwarder::auto_create_enabled() const {
     std::string enabled;
     if (auto v = _md.config("auto_create_topics_enabled")) {
         enabled = *v;
@@ -105,7 +102,14 @@ int16_t admin_forwarder::auto_create_topic(const std::string& topic) {
                    cluster::cluster_config_schema().find("auto_create_topics_enabled")) {
         enabled = p->default_value;
     }
-    if (enabled != "true" || _stopped) {
+    return enabled == "true";
+}
+
+int16_t admin_forwarder::auto_create_topic(const std::string& topic) {
+    if (auto r = cluster::validate_topic_name(topic); !r) {
+        return k::invalid_topic_exception;
+    }
+    if (!auto_create_enabled() || _stopped) {
         return k::unknown_topic_or_partition;
     }
     const auto now = clock::now();

@@ -140,6 +140,8 @@ class admin_forwarder {
     /// cluster's defaults (one call per topic at a time), or the controller's
     /// refusal for auto_create_retry after it refused. io thread.
     int16_t auto_create_topic(const std::string& topic);
+    /// The cluster's auto_create_topics_enabled (its default when unset).
+    bool auto_create_enabled() const;
 
     /// The connection is gone: its waiting answers are dropped.
     void on_close(const session& s);

@@ -359,13 +359,17 @@ TEST(fetch_max_bytes, the_default_is_kafkas_55_mib) {
 }
 
 // ApiVersions is the registry's table; the list is the one Kafka clients
-// saw before the registry existed (key, min, max), byte for byte.
+// saw before the registry existed (key, min, max), byte for byte, plus the
+// security APIs (SaslHandshake 17, DescribeAcls 29, CreateAcls 30,
+// DeleteAcls 31, SaslAuthenticate 36, Describe/AlterUserScramCredentials
+// 50/51).
 TEST(api_versions, advertises_the_registry_at_every_version) {
     const std::vector<std::tuple<int16_t, int16_t, int16_t>> want = {
         {0, 0, 9},  {1, 4, 12}, {2, 1, 6},  {3, 0, 12}, {8, 0, 8},  {9, 0, 8},
         {10, 0, 4}, {11, 0, 7}, {12, 0, 4}, {13, 0, 4}, {14, 0, 5}, {15, 0, 5},
-        {16, 0, 4}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4},
-        {32, 0, 4}, {33, 0, 2}, {37, 0, 3}, {44, 0, 1}, {60, 0, 1},
+        {16, 0, 4}, {17, 0, 1}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2},
+        {22, 0, 4}, {29, 0, 3}, {30, 0, 3}, {31, 0, 3}, {32, 0, 4}, {33, 0, 2},
+        {36, 0, 2}, {37, 0, 3}, {44, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
     };
     for (int16_t v : {0, 1, 2, 3}) {
         SCOPED_TRACE(testing::Message() << "ApiVersions v" << v);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace fjord::broker {
@@ -20,6 +21,7 @@ class parked_fetches;
 class admin_forwarder;
 class group_gateway;
 class producer_id_allocator;
+class security_state;
 
 struct broker_endpoint {
     int32_t node_id = 0;
@@ -33,6 +35,10 @@ struct kafka_options {
     /// Kafka's fetch.max.bytes: a Fetch answers at most min(its max_bytes,
     /// this) bytes of records (the first batch may exceed both, as in Kafka).
     int32_t fetch_max_bytes = 57671680;
+    /// The Kafka listener's authentication_method (broker.yaml): true sasl,
+    /// false none, nullopt: SASL exactly when the cluster's enable_sasl is
+    /// true.
+    std::optional<bool> require_sasl = std::nullopt;
 };
 
 struct broker_services {
@@ -51,6 +57,11 @@ struct broker_services {
     admin_forwarder* admin = nullptr;
     group_gateway* groups = nullptr;
     producer_id_allocator* producer_ids = nullptr;
+    /// What is enforced (broker/security/security_snapshot.h), published by
+    /// the broker after each applied revision that changed it. Null only in
+    /// unit tests that need no security: every request is then served as
+    /// with authentication and authorization off.
+    security_state* security = nullptr;
 };
 
 }  // namespace fjord::broker

@@ -27,6 +27,8 @@ constexpr std::string_view top_keys[] = {"node_id",
                                          "controllers",
                                          "listen",
                                          "advertise",
+                                         "authentication_method",
+                                         "controller_credentials",
                                          "rack",
                                          "max_request_bytes",
                                          "connections_max_idle_ms",
@@ -37,6 +39,47 @@ constexpr std::string_view top_keys[] = {"node_id",
                                          "log_level"};
 constexpr std::string_view listen_keys[] = {"kafka", "metrics"};
 constexpr std::string_view advertise_keys[] = {"kafka"};
+constexpr std::string_view authentication_method_keys[] = {"kafka"};
+constexpr std::string_view controller_credentials_keys[] = {"username", "password"};
+
+void parse_authentication_method(yaml_checker& p, const yaml_field& f, broker_config& c) {
+    const auto fs = p.fields(f.value, "authentication_method", f.line, authentication_method_keys);
+    if (!fs) {
+        return;
+    }
+    auto v = p.read_string(*fs, "authentication_method", "kafka", false, f.line, false);
+    if (!v) {
+        return;
+    }
+    if (*v == "none") {
+        c.authentication_method.kafka = listener_authentication::none;
+    } else if (*v == "sasl") {
+        c.authentication_method.kafka = listener_authentication::sasl;
+    } else {
+        p.error("authentication_method.kafka", fmt::format("\"{}\" is not none or sasl", *v),
+                p.line("authentication_method.kafka"));
+    }
+}
+
+void parse_controller_credentials(yaml_checker& p, const yaml_field& f, broker_config& c) {
+    const auto fs =
+        p.fields(f.value, "controller_credentials", f.line, controller_credentials_keys);
+    if (!fs) {
+        return;
+    }
+    auto user = p.read_string(*fs, "controller_credentials", "username", true, f.line, false);
+    auto password = p.read_string(*fs, "controller_credentials", "password", true, f.line, false);
+    // The password is never repeated in a message.
+    if (password && password->size() > 1024) {
+        p.error("controller_credentials.password",
+                fmt::format("{} bytes: at most 1024", password->size()),
+                p.line("controller_credentials.password"));
+        return;
+    }
+    if (user && password) {
+        c.controller_credentials = controller_credential{std::move(*user), std::move(*password)};
+    }
+}
 constexpr std::string_view flush_keys[] = {"messages", "ms"};
 constexpr std::string_view group_keys[] = {"offsets_topic_partitions", "min_session_timeout_ms",
                                            "max_session_timeout_ms", "initial_rebalance_delay_ms"};
@@ -184,6 +227,12 @@ void parse_document(yaml_checker& p, const YAML::Node& root, broker_config& c) {
         if (const auto afs = p.fields(f->value, "advertise", f->line, advertise_keys)) {
             p.read_address(*afs, "advertise", "kafka", false, f->line, c.advertise.kafka);
         }
+    }
+    if (const yaml_field* f = p.lookup(*fs, "", "authentication_method", false, 0)) {
+        parse_authentication_method(p, *f, c);
+    }
+    if (const yaml_field* f = p.lookup(*fs, "", "controller_credentials", false, 0)) {
+        parse_controller_credentials(p, *f, c);
     }
     if (auto r = p.read_string(*fs, "", "rack", false, 0, true)) {
         c.rack = std::move(*r);

@@ -80,6 +80,24 @@ struct group_coordinator_config {
     bool operator==(const group_coordinator_config&) const = default;
 };
 
+/// How a Kafka listener authenticates its clients.
+enum class listener_authentication { none, sasl };
+
+/// Per listener (keyed like listen.* and advertise.*); unset: SASL exactly
+/// when the cluster config enable_sasl is true.
+struct authentication_methods {
+    std::optional<listener_authentication> kafka;
+    bool operator==(const authentication_methods&) const = default;
+};
+
+/// The SASL user this broker calls the controller as, when the controller
+/// requires authentication (admin_api_require_auth). Never logged.
+struct controller_credential {
+    std::string username;
+    std::string password;
+    bool operator==(const controller_credential&) const = default;
+};
+
 struct broker_config {
     /// The Kafka broker id (an int32 on the wire), 0..2147483647.
     int32_t node_id = 0;
@@ -88,6 +106,8 @@ struct broker_config {
     std::vector<host_port> controllers;
     listen_addresses listen;
     advertise_addresses advertise;
+    authentication_methods authentication_method;
+    std::optional<controller_credential> controller_credentials;
     /// Kafka's broker.rack; "" for none.
     std::string rack;
     /// Largest request accepted (Kafka's socket.request.max.bytes).

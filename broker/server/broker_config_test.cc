@@ -415,3 +415,37 @@ TEST(broker_config, load_missing_and_oversized_files) {
 
 }  // namespace
 }  // namespace fjord::broker
+
+namespace fjord::broker {
+namespace {
+
+TEST(broker_config, authentication_method_and_controller_credentials) {
+    auto r =
+        parse_broker_config(std::string(base) +
+                            "authentication_method: {kafka: sasl}\n"
+                            "controller_credentials: {username: broker-1, password: s3cret}\n");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->authentication_method.kafka, listener_authentication::sasl);
+    EXPECT_EQ(r->controller_credentials, (controller_credential{"broker-1", "s3cret"}));
+    auto none = parse_broker_config(std::string(base) + "authentication_method:\n  kafka: none\n");
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none->authentication_method.kafka, listener_authentication::none);
+    // Unset: follows the cluster's enable_sasl.
+    EXPECT_FALSE(parse_broker_config(base)->authentication_method.kafka.has_value());
+    EXPECT_FALSE(parse_broker_config(base)->controller_credentials.has_value());
+
+    EXPECT_EQ(error_with_base("authentication_method: {kafka: scram}\n"),
+              "authentication_method.kafka: \"scram\" is not none or sasl (line 4)");
+    EXPECT_EQ(error_with_base("authentication_method: {kafak: sasl}\n"),
+              "authentication_method.kafak: unknown key, did you mean kafka? (line 4)");
+    const std::string missing = error_with_base("controller_credentials: {username: b}\n");
+    EXPECT_NE(missing.find("controller_credentials.password"), std::string::npos) << missing;
+    const std::string long_pw = error_with_base(
+        "controller_credentials: {username: b, password: " + std::string(1025, 'x') + "}\n");
+    EXPECT_NE(long_pw.find("controller_credentials.password: 1025 bytes"), std::string::npos)
+        << long_pw;
+    EXPECT_EQ(long_pw.find("xxxx"), std::string::npos) << "the password is never repeated";
+}
+
+}  // namespace
+}  // namespace fjord::broker

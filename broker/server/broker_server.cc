@@ -19,6 +19,7 @@
 #include "broker/kafka/handlers/fetch.h"
 #include "broker/kafka/producer_ids.h"
 #include "broker/kafka/services.h"
+#include "broker/security/security_snapshot.h"
 #include "broker/server/kafka_listener.h"
 #include "common/controller_client/client.h"
 #include "common/data_dir.h"
@@ -54,6 +55,10 @@ struct broker_server::impl {
     broker_config cfg;
     std::optional<data_dir_lock> lock;
     metadata_cache md;
+    /// What the Kafka handlers enforce: rebuilt from the cache whenever its
+    /// security_generation moves, published whole (security_snapshot.h).
+    security_state security;
+    uint64_t security_generation = 0;
     /// Group commit (acks=all means fsynced); its completions run on the io
     /// thread. Stopped right after the listener, before what it calls back.
     std::unique_ptr<log_flusher> flusher;
@@ -124,9 +129,13 @@ struct broker_server::impl {
         }
         partitions->reconcile(md, wall_ms());
         open_logs = partitions->open_logs();
+        publish_security();
         applied = md.applied_revision();
         link->set_applied_revision(md.applied_revision());
         fetches->wake();
+        // Requests that arrived before the first state wait for it
+        // (dispatcher.h): now they are served, under its rules.
+        api->release_held();
         if (!ready.exchange(true)) {
             log(log_level::info, component,
                 "broker {} ready: cluster {}, revision {}, {} topics, {} partition logs open",
@@ -134,6 +143,30 @@ struct broker_server::impl {
                 partitions->open_logs());
             sd_notify_ready();
         }
+    }
+
+    /// A new security snapshot when users, ACLs, roles or the cluster
+    /// config changed; the next request is decided under it.
+    void publish_security() {
+        if (md.security_generation() == security_generation && security.current()->ready()) {
+            return;
+        }
+        security_generation = md.security_generation();
+        auto before = security.current();
+        auto now = security_snapshot::build(md);
+        const bool switched = !before->ready() || before->sasl_enabled() != now->sasl_enabled() ||
+                              before->authorization_enabled() != now->authorization_enabled();
+        log(switched ? log_level::info : log_level::debug, component,
+            "security at revision {}: SASL {} (listener: {}), authorization {}, {} ACL "
+            "bindings, {} users",
+            md.applied_revision(), now->sasl_enabled() ? "on" : "off",
+            cfg.authentication_method.kafka
+                ? (*cfg.authentication_method.kafka == listener_authentication::sasl ? "sasl"
+                                                                                     : "none")
+                : "follows enable_sasl",
+            now->authorization_enabled() ? "on" : "off", now->authorizer().binding_count(),
+            md.users().size());
+        security.publish(std::move(now));
     }
 
     /// Stops taking requests and finishes what they started: the listener
@@ -235,8 +268,13 @@ void broker_server::impl::build_services() {
                            static_cast<int64_t>(cfg.log_delete_delay_ms)},
         &*record, flusher.get());
     broker_endpoint me{cfg.node_id, cfg.advertise.kafka.host, cfg.advertise.kafka.port, cfg.rack};
-    controller = std::make_unique<controller_client::client>(
-        controller_addresses(cfg), controller_client::options{.client_id_prefix = "broker-"});
+    controller_client::options copts;
+    copts.client_id_prefix = "broker-";
+    if (cfg.controller_credentials) {
+        copts.auth = controller_client::credential{cfg.controller_credentials->username,
+                                                   cfg.controller_credentials->password};
+    }
+    controller = std::make_unique<controller_client::client>(controller_addresses(cfg), copts);
     // For services whose work completes on gRPC threads (controller
     // answers) and for their timers: runs `fn` on the io thread. A request
     // can be served a moment before start() stores the listener, so an
@@ -273,7 +311,14 @@ void broker_server::impl::build_services() {
         });
     services = std::make_unique<broker_services>(broker_services{
         .me = me,
-        .options = kafka_options{.fetch_max_bytes = static_cast<int32_t>(cfg.fetch_max_bytes)},
+        .options =
+            kafka_options{
+                .fetch_max_bytes = static_cast<int32_t>(cfg.fetch_max_bytes),
+                .require_sasl = cfg.authentication_method.kafka
+                                    ? std::optional<bool>(*cfg.authentication_method.kafka ==
+                                                          listener_authentication::sasl)
+                                    : std::nullopt,
+            },
         .md = md,
         .pm = *partitions,
         .fetches = *fetches,
@@ -281,6 +326,7 @@ void broker_server::impl::build_services() {
         .admin = admin.get(),
         .groups = groups.get(),
         .producer_ids = &*producer_ids,
+        .security = &security,
     });
     api = std::make_unique<dispatcher>(*services);
 }
@@ -363,6 +409,10 @@ void broker_server::impl::link_to_controllers() {
     ep->set_port(cfg.advertise.kafka.port);
     co.broker.set_rack(cfg.rack);
     co.broker.set_version(FJORD_VERSION);
+    if (cfg.controller_credentials) {
+        co.authorization = controller_client::basic_authorization(
+            {cfg.controller_credentials->username, cfg.controller_credentials->password});
+    }
     link =
         std::make_unique<controller_link>(co, [this](v1::WatchEvent ev, const watch_source& src) {
             auto shared = std::make_shared<v1::WatchEvent>(std::move(ev));

@@ -13,7 +13,12 @@
 // Start-up: lock the data directory, read its cluster_record (which cluster
 // the data belongs to, the revision acted on), listen (Kafka, metrics), then
 // register with the controller and follow Watch; READY=1 goes to systemd
-// once the first snapshot is applied (until then Metadata lists no topics).
+// once the first snapshot is applied. Kafka requests that arrive before it
+// wait for it (broker/kafka/dispatcher.h): the snapshot carries the users,
+// ACLs and security switches, and nothing is served under rules the broker
+// does not know yet. Each applied revision that changed security publishes
+// a new snapshot (broker/security/security_snapshot.h) that the next request
+// is decided under.
 // A snapshot of another cluster, or older than the record, is refused with
 // an error in the log, and the broker keeps trying the controllers without
 // applying anything or touching its data (broker/cluster/cluster_record.h).

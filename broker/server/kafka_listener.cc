@@ -116,10 +116,12 @@ class connection : public std::enable_shared_from_this<connection> {
                               (static_cast<uint32_t>(static_cast<uint8_t>(_size_buf[1])) << 16) |
                               (static_cast<uint32_t>(static_cast<uint8_t>(_size_buf[2])) << 8) |
                               static_cast<uint32_t>(static_cast<uint8_t>(_size_buf[3]));
-        // A request header is at least api key, version and correlation id.
-        if (size < 8 || size > _owner.o.max_frame_bytes) {
+        // Any non-empty frame: a Kafka request header is 8 bytes at least
+        // (the dispatcher checks), but a raw SASL token (after SaslHandshake
+        // v0) may be shorter.
+        if (size < 1 || size > _owner.o.max_frame_bytes) {
             log(log_level::warn, component,
-                "connection {} from {}: request size {} outside 8..{} bytes; closing",
+                "connection {} from {}: request size {} outside 1..{} bytes; closing",
                 _session->id(), _session->peer(), static_cast<int32_t>(size),
                 _owner.o.max_frame_bytes);
             close("bad request size");
@@ -175,6 +177,10 @@ class connection : public std::enable_shared_from_this<connection> {
             ++_first_seq;
             if (front.what == reply_t::kind::response) {
                 enqueue(std::move(front.bytes));
+            } else if (front.what == reply_t::kind::response_then_close) {
+                enqueue(std::move(front.bytes));
+                _closing = true;
+                break;
             } else if (front.what == reply_t::kind::close) {
                 _closing = true;
                 break;

@@ -49,13 +49,18 @@ struct listener_options {
 
 /// What the handler answers for one request.
 struct reply_t {
-    enum class kind { response, no_response, close };
+    enum class kind { response, no_response, close, response_then_close };
     kind what = kind::response;
     std::string bytes;  ///< the response frame's contents (no size prefix)
     static reply_t response(std::string b) { return {kind::response, std::move(b)}; }
     static reply_t none() { return {kind::no_response, {}}; }
     /// Drop the connection (after the responses before this one are sent).
     static reply_t close_connection() { return {kind::close, {}}; }
+    /// Send `b`, then drop the connection (a refused SASL login: Kafka
+    /// answers, then closes).
+    static reply_t response_then_close(std::string b) {
+        return {kind::response_then_close, std::move(b)};
+    }
 };
 
 using reply_fn = std::function<void(reply_t)>;

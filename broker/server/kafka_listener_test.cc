@@ -191,7 +191,10 @@ TEST_F(listener_fixture, oversized_and_undersized_frames_close_only_that_connect
     const int big = connect_to(listener->port());
     const int tiny = connect_to(listener->port());
     send_all(big, std::string("\x00\x00\x04\x01", 4));  // 1025 bytes announced
-    send_all(tiny, std::string("\x00\x00\x00\x03", 4) + "abc");
+    // Empty: refused. (A short frame is not: after SaslHandshake v0 a raw
+    // SASL token may be shorter than a request header; the dispatcher
+    // refuses a short one that should be a request.)
+    send_all(tiny, std::string("\x00\x00\x00\x00", 4));
     EXPECT_TRUE(peer_closed(big));
     EXPECT_TRUE(peer_closed(tiny));
     EXPECT_EQ(handler.frames(), 0u);

@@ -52,6 +52,10 @@ void register_dev_commands(CLI::App& root, cli_context& ctx) {
     start->add_option("--brokers", so->brokers, "Number of brokers (0..9; default 1)")
         ->check(CLI::Range(0, 9));
     start->add_flag("--no-profile", so->no_profile, "Do not create or select the \"dev\" profile");
+    start->add_flag("--sasl", so->sasl,
+                    "A new cluster with security on: a generated superuser (in the dev profile), "
+                    "SASL/SCRAM on the brokers, ACL authorization and controller API "
+                    "authentication");
     add_state_dir(start, *so);
     add_timeout(start, *so, "How long to wait for a leader and for the brokers to be ready");
     start->callback([&ctx, so, start] {

@@ -127,7 +127,32 @@ struct conf_holder {
         }
         return ok();
     }
+    /// The SASL login of the settings' user (none without one), watched so
+    /// that a refused login ends the command at once. False after failing it.
+    bool set_sasl(cli_context& ctx) {
+        for (const auto& [k, v] : kafka::sasl_properties(ctx.cfg())) {
+            char err[512];
+            if (rk.rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) !=
+                RD_KAFKA_CONF_OK) {
+                // Never the value: it may be the password.
+                ctx.fail(exit_code::failed, fmt::format("librdkafka refuses {}: {}", k, err));
+                return false;
+            }
+        }
+        kafka::watch_authentication(rk, conf, ctx.cfg());
+        return true;
+    }
 };
+
+/// Fails the command when the brokers refused the SASL login; true then.
+bool login_refused(cli_context& ctx) {
+    const std::string why = kafka::authentication_failure();
+    if (why.empty()) {
+        return false;
+    }
+    ctx.fail(exit_code::failed, why);
+    return true;
+}
 
 struct client_deleter {
     const rdkafka_api* rk;
@@ -335,6 +360,9 @@ client_ptr make_producer(cli_context& ctx, const rdkafka_api* rk, const produce_
             return client_ptr(nullptr, client_deleter{rk});
         }
     }
+    if (!conf.set_sasl(ctx)) {
+        return client_ptr(nullptr, client_deleter{rk});
+    }
     rk->rd_kafka_conf_set_dr_msg_cb(conf.conf, delivered_cb);
     rk->rd_kafka_conf_set_opaque(conf.conf, &st);
     char err[512];
@@ -411,7 +439,7 @@ long produce_input(const rdkafka_api* rk, rd_kafka_t* producer, const produce_op
                    produce_plan& plan) {
     record_reader reader(std::move(plan.in), [&] { rk->rd_kafka_poll(producer, 0); });
     long refused = 0;
-    while (!g_interrupted) {
+    while (!g_interrupted && kafka::authentication_failure().empty()) {
         auto rec = reader.next();
         if (!rec) {
             break;
@@ -465,8 +493,12 @@ void run_produce(cli_context& ctx, const produce_options& o) {
     }
     catch_interrupts();
     const long refused = produce_input(rk, producer.get(), o, *plan);
-    while (rk->rd_kafka_outq_len(producer.get()) > 0 && !g_interrupted) {
+    while (rk->rd_kafka_outq_len(producer.get()) > 0 && !g_interrupted &&
+           kafka::authentication_failure().empty()) {
         rk->rd_kafka_flush(producer.get(), 100);
+    }
+    if (login_refused(ctx)) {
+        return;  // nothing was or will be delivered: the brokers refused the login
     }
     if (g_interrupted) {
         rk->rd_kafka_flush(producer.get(), 2000);  // what was read still gets a chance
@@ -608,6 +640,9 @@ client_ptr make_consumer(cli_context& ctx, const rdkafka_api* rk, const consume_
             return client_ptr(nullptr, client_deleter{rk});
         }
     }
+    if (!conf.set_sasl(ctx)) {
+        return client_ptr(nullptr, client_deleter{rk});
+    }
     char err[512];
     client_ptr consumer(rk->rd_kafka_new(RD_KAFKA_CONSUMER, conf.conf, err, sizeof err),
                         client_deleter{rk});
@@ -705,6 +740,9 @@ bool assign_partitions(cli_context& ctx, const rdkafka_api* rk, rd_kafka_t* cons
                        rd_kafka_topic_partition_list_t* list, stop_map& stop_at) {
     const rd_kafka_metadata_t* md = nullptr;
     if (auto e = rk->rd_kafka_metadata(consumer, 1, nullptr, &md, 10000); e) {
+        if (login_refused(ctx)) {
+            return false;
+        }
         ctx.fail(exit_code::failed,
                  fmt::format("metadata from {}: {}", join(ctx.cfg().brokers, ","),
                              rk->rd_kafka_err2str(e)));
@@ -801,11 +839,21 @@ void consume_loop(cli_context& ctx, const rdkafka_api* rk, rd_kafka_t* consumer,
     while (!g_interrupted && (o.num <= 0 || seen < o.num)) {
         rd_kafka_message_t* m = rk->rd_kafka_consumer_poll(consumer, 100);
         if (m == nullptr) {
+            if (login_refused(ctx)) {
+                break;
+            }
             continue;
         }
         std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> msg(
             m, rk->rd_kafka_message_destroy);
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED && o.group.empty()) {
+            // Without -g the consumer's private group is never used (the
+            // partitions are assigned, nothing is committed), but librdkafka
+            // still looks up its coordinator: a user without group ACLs
+            // consumes all the same, so this is no error of the command's.
             continue;
         }
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {

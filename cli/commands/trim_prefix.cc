@@ -388,14 +388,19 @@ void run_trim(cli_context& ctx, const trim_options& o) {
     const int timeout_ms = static_cast<int>(ctx.cfg().command_timeout.count());
     rd_kafka_conf_t* conf = rk.rd_kafka_conf_new();
     char err[512];
-    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-             {"bootstrap.servers", join(ctx.cfg().brokers)}, {"client.id", "fjord"}}) {
+    kafka::properties props{{"bootstrap.servers", join(ctx.cfg().brokers)}, {"client.id", "fjord"}};
+    for (auto& p : kafka::sasl_properties(ctx.cfg())) {
+        props.push_back(std::move(p));
+    }
+    for (const auto& [k, v] : props) {
         if (rk.rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
             rk.rd_kafka_conf_destroy(conf);
-            ctx.fail(exit_code::usage, fmt::format("{}={}: {}", k, v, err));
+            ctx.fail(exit_code::usage,
+                     fmt::format("{}={}: {}", k, k == "sasl.password" ? "(hidden)" : v, err));
             return;
         }
     }
+    kafka::watch_authentication(rk, conf, ctx.cfg());
     s.client = rk.rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (s.client == nullptr) {
         rk.rd_kafka_conf_destroy(conf);
@@ -406,7 +411,10 @@ void run_trim(cli_context& ctx, const trim_options& o) {
     if (targets.empty()) {
         // A TOPIC: its partitions from the brokers' metadata (-p or all).
         if (auto e = rk.rd_kafka_metadata(s.client, 1, nullptr, &s.md, timeout_ms); e) {
-            ctx.fail(exit_code::failed, fmt::format("metadata from {}: {}", join(ctx.cfg().brokers),
+            const std::string refused = kafka::authentication_failure();
+            ctx.fail(exit_code::failed,
+                     !refused.empty() ? refused
+                                      : fmt::format("metadata from {}: {}", join(ctx.cfg().brokers),
                                                     error_text(rk, e)));
             return;
         }

@@ -6,7 +6,8 @@
 // (rpk container's role, rpk-reference §9, without containers). The flags
 // are bound in cli/commands/dev.cc; the verbs run here:
 //   start.cc   start          ports.h (allocation), processes.h (launching),
-//                             state.h (cluster.json, configs), observe.h (readiness)
+//                             state.h (cluster.json, configs), observe.h (readiness),
+//                             secure.h (--sasl)
 //   stop.cc    stop, purge    processes.h (signals), state.h
 //   status.cc  status         observe.h
 //   report.h   what each prints (JSON, tables, --format help schemas)
@@ -18,8 +19,13 @@
 //   uuid; start returns once every broker's GET /healthz says ok. Otherwise
 //   (timeout, a process exiting) it prints the log tails, stops what it
 //   started and exits 1. Then it creates or updates the profile "dev"
-//   (controllers, brokers) and makes it current (unless --no-profile).
-//   Already running: says so, exits 0.
+//   (controllers, brokers, and with security on user, pass, sasl.mechanism)
+//   and makes it current (unless --no-profile). Already running: says so,
+//   exits 0.
+// - start --sasl (a new cluster only; a cluster started with it stays secured
+//   across restarts): a generated superuser, then SASL, ACL authorization and
+//   controller API authentication on (secure.h), before any broker starts.
+//   The brokers authenticate to the controllers as the superuser.
 // - stop: SIGTERM to each broker's, then each member's recorded pid, but only
 //   if /proc/PID/cmdline is a fjord-broker (fjord-controller) run with that
 //   process's config file; waits, then SIGKILL after --timeout (reported,
@@ -44,6 +50,8 @@ struct dev_options {
     int brokers = 1;
     std::chrono::milliseconds timeout{30000};
     bool no_profile = false;
+    /// --sasl: a new cluster with security on (secure.h).
+    bool sasl = false;
 };
 
 void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool brokers_given);

@@ -79,6 +79,12 @@ std::vector<member_view> observe(const cluster& c) {
     s.controllers = {c.members.front().api_address()};
     s.command_timeout = std::chrono::milliseconds(1000);
     s.retry_timeout = std::chrono::milliseconds(0);
+    if (c.sasl && c.sasl->progress != sasl_state::stage::fresh) {
+        // Once the superuser exists its credentials are accepted, whether
+        // or not admin_api_require_auth is on yet.
+        s.user = c.sasl->user;
+        s.pass = c.sasl->password;
+    }
     auto client = make_controller_client(s);
     std::vector<member_view> out;
     for (const auto& m : c.members) {

@@ -30,7 +30,8 @@ constexpr const char* stop_item_schema =
 const std::string start_schema = fmt::format(
     "{{\"state_dir\": path, \"cluster_uuid\": string, \"leader_id\": int, "
     "\"controllers\": \"host:port,...\", \"bootstrap_servers\": \"host:port,...\", "
-    "\"profile\": string|null, \"members\": [{}], \"brokers\": [{}]}}\n",
+    "\"profile\": string|null, \"members\": [{}], \"brokers\": [{}], \"sasl\": "
+    "{{\"user\": string, \"mechanism\": string, \"credentials_file\": path}}|null}}\n",
     member_schema, broker_schema);
 const std::string status_schema = fmt::format(
     "{{\"state_dir\": path, \"running\": bool, \"cluster_uuid\": string, \"leader_id\": int, "
@@ -137,7 +138,11 @@ void print_started(cli_context& ctx, const cluster& c, const readiness& r,
                 {"bootstrap_servers", c.kafka_brokers()},
                 {"profile", profile_path.empty() ? json(nullptr) : json(dev_profile)},
                 {"members", members_json(c, r.members)},
-                {"brokers", brokers_json(c, r.brokers)}};
+                {"brokers", brokers_json(c, r.brokers)},
+                {"sasl", c.sasl ? json{{"user", c.sasl->user},
+                                       {"mechanism", c.sasl->mechanism},
+                                       {"credentials_file", sasl_file(c.state_dir).string()}}
+                                : json(nullptr)}};
     print_output(std::cout, ctx.format(), doc, [&](bool) {
         std::string out = headline + "\n\ncontrollers:\n" + members_table(c, r.members) + "\n" +
                           brokers_table(c, r.brokers) + "\n";
@@ -149,12 +154,24 @@ void print_started(cli_context& ctx, const cluster& c, const readiness& r,
                                c.controllers());
         }
         out += "  fjord controller status\n  fjord topic list\n";
-        if (!c.brokers.empty()) {
+        if (!c.brokers.empty() && c.sasl) {
+            out += fmt::format(
+                "  kcat -b {} -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms={} -X "
+                "sasl.username={} -X sasl.password=... -L\n",
+                c.brokers.front().kafka_address(), c.sasl->mechanism, c.sasl->user);
+        } else if (!c.brokers.empty()) {
             out += fmt::format("  kcat -b {} -L\n", c.brokers.front().kafka_address());
         }
         if (!profile_path.empty()) {
             out += fmt::format("Without the profile: -X controllers={} (or FJORD_CONTROLLERS)\n",
                                c.controllers());
+        }
+        if (c.sasl) {
+            out += fmt::format(
+                "Security is on (SASL, ACL authorization, controller API authentication).\n"
+                "Superuser \"{}\" ({}); its password is in {} (mode 0600){}.\n",
+                c.sasl->user, c.sasl->mechanism, sasl_file(c.state_dir).string(),
+                profile_path.empty() ? "" : " and in the dev profile (user, pass, sasl.mechanism)");
         }
         if (!c.brokers.empty()) {
             out += fmt::format("Kafka clients: bootstrap servers {}\n", c.kafka_brokers());

@@ -15,6 +15,7 @@
 #include "cli/dev/ports.h"
 #include "cli/dev/processes.h"
 #include "cli/dev/report.h"
+#include "cli/dev/secure.h"
 #include "cli/dev/state.h"
 #include "cli/profile.h"
 
@@ -43,6 +44,17 @@ result<std::string> select_dev_profile(cli_context& ctx, const cluster& c) {
             prof->values.erase("brokers");
         } else {
             prof->values["brokers"] = c.kafka_brokers();
+        }
+        // The superuser's credentials, or none (a dev cluster without
+        // security must not inherit an earlier one's).
+        if (c.sasl) {
+            prof->values["user"] = c.sasl->user;
+            prof->values["pass"] = c.sasl->password;
+            prof->values["sasl.mechanism"] = c.sasl->mechanism;
+        } else {
+            for (const char* k : {"user", "pass", "sasl.mechanism"}) {
+                prof->values.erase(k);
+            }
         }
         pf.current = dev_profile;
         return ok();
@@ -279,15 +291,34 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool br
         ctx.fail(exit_code::failed, c.error().detail);
         return;
     }
+    if (!fresh && o.sasl && !c->sasl) {
+        ctx.fail(exit_code::failed,
+                 fmt::format("the dev cluster in {} was started without --sasl, and security is "
+                             "not added to an existing one here; remove it first (fjord dev "
+                             "purge), then fjord dev start --sasl",
+                             dir->string()));
+        return;
+    }
     launch_plan plan = not_running(*c);
     if (!fresh && plan.members.empty() && plan.brokers.empty()) {
+        // An earlier start may have stopped half way through securing it.
+        if (auto sec = secure(*c, o.timeout); !sec) {
+            ctx.fail(exit_code::failed, sec.error().detail);
+            return;
+        }
         report_running(ctx, o, *c);
         return;
     }
     c->state_dir = *dir;
+    if (fresh && o.sasl) {
+        c->sasl = new_superuser();
+    }
     auto ready = find_binaries(ctx.env(), *c, fresh, o, plan);
     if (ready && fresh) {
         ready = create_cluster(*c, o);
+        if (ready) {
+            ready = save_sasl(*c);
+        }
         plan = launch_plan{c->members, c->brokers};
     } else if (ready) {
         // A restart keeps the recorded ports (the members' data and the
@@ -305,8 +336,15 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool br
     const auto deadline = t0 + o.timeout;
     children kids;
     readiness r;
-    if (!start_members(ctx, *c, plan, kids, deadline, o, r) ||
-        !start_brokers(ctx, *c, plan, kids, deadline, o, r)) {
+    if (!start_members(ctx, *c, plan, kids, deadline, o, r)) {
+        return;
+    }
+    // Security is on before any broker starts (secure.h).
+    if (auto sec = secure(*c, o.timeout); !sec) {
+        fail_start(ctx, processes_of(c->members), kids.started(), sec.error().detail);
+        return;
+    }
+    if (!start_brokers(ctx, *c, plan, kids, deadline, o, r)) {
         return;
     }
     report_started(ctx, o, *c, plan, r, fresh,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -24,8 +25,21 @@ std::string env_or(const env_map& env, const char* name) {
     return it == env.end() ? std::string() : it->second;
 }
 
-result<void> write_text(const fs::path& path, const std::string& text) {
+/// Replaces `path` whole with `text`; `secret` files (they hold a password)
+/// are created mode 0600 and never exist with wider permissions.
+result<void> write_text(const fs::path& path, const std::string& text, bool secret = false) {
     const fs::path tmp = path.string() + ".tmp";
+    if (secret) {
+        std::error_code ignored;
+        fs::remove(tmp, ignored);  // a leftover could have wider permissions
+        const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            return error_info(
+                std::error_code(errno, std::generic_category()),
+                fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
+        }
+        ::close(fd);
+    }
     {
         std::ofstream out(tmp, std::ios::trunc);
         out << text;
@@ -134,12 +148,23 @@ result<void> write_broker_config(const cluster& c, const broker_node& b) {
         "  metrics: {}\n",
         b.id, json((b.dir / "data").string()).dump(), controllers, b.kafka_address(),
         b.metrics_address());
+    std::string auth;
+    if (c.sasl) {
+        // The broker's own calls (registration, heartbeats, Watch, forwarded
+        // admin requests) need a user once admin_api_require_auth is on; in a
+        // dev cluster that is the superuser.
+        auth = fmt::format(
+            "controller_credentials:\n"
+            "  username: {}\n"
+            "  password: {}\n",
+            json(c.sasl->user).dump(), json(c.sasl->password).dump());
+    }
     std::error_code ec;
     fs::create_directories(b.dir, ec);
     if (ec) {
         return error_info(ec, fmt::format("cannot create {}: {}", b.dir.string(), ec.message()));
     }
-    return write_text(b.config(), text);
+    return write_text(b.config(), text + auth, c.sasl.has_value());
 }
 
 /// The id in a process directory's name ("controller-3": 3), if it is one.
@@ -255,6 +280,70 @@ result<void> save_cluster(const cluster& c) {
     return write_text(cluster_file(c.state_dir), doc.dump(2) + "\n");
 }
 
+fs::path sasl_file(const fs::path& dir) {
+    return dir / "sasl.json";
+}
+
+namespace {
+
+constexpr std::array<std::pair<sasl_state::stage, const char*>, 3> stage_names{
+    {{sasl_state::stage::fresh, "fresh"},
+     {sasl_state::stage::user_created, "user_created"},
+     {sasl_state::stage::secured, "secured"}}};
+
+/// sasl.json of `dir`: nullopt when there is none.
+result<std::optional<sasl_state>> load_sasl(const fs::path& dir) {
+    const fs::path file = sasl_file(dir);
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+        return std::optional<sasl_state>();
+    }
+    std::ifstream in(file);
+    const json doc = json::parse(in, nullptr, false);
+    const auto bad = [&](const char* why) {
+        return error_info(
+            std::make_error_code(std::errc::invalid_argument),
+            fmt::format("{}: {}; fjord dev purge removes the cluster", file.string(), why));
+    };
+    if (doc.is_discarded() || !doc.is_object()) {
+        return bad("not JSON");
+    }
+    sasl_state st;
+    st.user = doc.value("user", std::string());
+    st.password = doc.value("password", std::string());
+    st.mechanism = doc.value("mechanism", std::string());
+    if (st.user.empty() || st.password.empty() || st.mechanism.empty()) {
+        return bad("user, password or mechanism missing");
+    }
+    const std::string stage = doc.value("stage", std::string());
+    const auto it = std::find_if(stage_names.begin(), stage_names.end(),
+                                 [&](const auto& n) { return stage == n.second; });
+    if (it == stage_names.end()) {
+        return bad("\"stage\" is not fresh, user_created or secured");
+    }
+    st.progress = it->first;
+    return std::optional<sasl_state>(std::move(st));
+}
+
+}  // namespace
+
+result<void> save_sasl(const cluster& c) {
+    if (!c.sasl) {
+        return ok();
+    }
+    const char* stage = "fresh";
+    for (const auto& [value, name] : stage_names) {
+        if (value == c.sasl->progress) {
+            stage = name;
+        }
+    }
+    const json doc = {{"user", c.sasl->user},
+                      {"password", c.sasl->password},
+                      {"mechanism", c.sasl->mechanism},
+                      {"stage", stage}};
+    return write_text(sasl_file(c.state_dir), doc.dump(2) + "\n", true);
+}
+
 result<std::optional<cluster>> load_cluster(const fs::path& dir) {
     const fs::path file = cluster_file(dir);
     std::ifstream in(file);
@@ -298,6 +387,11 @@ result<std::optional<cluster>> load_cluster(const fs::path& dir) {
             c.brokers.push_back(std::move(*x));
         }
     }
+    auto sasl = load_sasl(dir);
+    if (!sasl) {
+        return sasl.error();
+    }
+    c.sasl = std::move(*sasl);
     return std::optional<cluster>(std::move(c));
 }
 

@@ -5,6 +5,8 @@
 // directory (--state-dir, else $XDG_STATE_HOME/fjord/dev, else
 // ~/.local/state/fjord/dev):
 //   cluster.json               what `start` created: members, brokers, ports, binaries
+//   sasl.json                  with --sasl only, mode 0600: the superuser's name,
+//                              password and mechanism, and how far the bootstrap got
 //   lock                       flock held by the running dev command
 //   controller-<id>/controller.yaml, data/, log, pid
 //   broker-<id>/broker.yaml, data/, log, pid
@@ -70,8 +72,23 @@ std::vector<dev_process> processes_of(const std::vector<T>& xs) {
     return std::vector<dev_process>(xs.begin(), xs.end());
 }
 
+/// A dev cluster started with --sasl: its superuser, which the CLI (the
+/// "dev" profile), the dev verbs and the brokers authenticate as.
+struct sasl_state {
+    /// How far the bootstrap got (start.cc): `fresh` nothing sent yet;
+    /// `user_created` the superuser exists (calls may carry its credentials
+    /// from now on); `secured` superusers and the switches are set.
+    enum class stage { fresh, user_created, secured };
+    std::string user;
+    std::string password;
+    std::string mechanism = "SCRAM-SHA-256";
+    stage progress = stage::fresh;
+};
+
 struct cluster {
     fs::path state_dir;
+    /// Set when the cluster was started with --sasl (sasl.json).
+    std::optional<sasl_state> sasl;
     std::string controller_bin;
     std::string broker_bin;
     std::vector<member> members;
@@ -104,14 +121,19 @@ result<fs::path> state_dir_for(const std::string& flag, const env_map& env);
 result<std::string> find_bin(const env_map& env, const std::string& kind);
 
 fs::path cluster_file(const fs::path& dir);
+fs::path sasl_file(const fs::path& dir);
+/// Writes c.sasl to sasl.json (mode 0600, replaced whole).
+result<void> save_sasl(const cluster& c);
 result<void> save_cluster(const cluster& c);
 /// nullopt when the state directory holds no cluster; an error when it
-/// holds one that cannot be read.
+/// holds one that cannot be read (cluster.json, or sasl.json when present).
 result<std::optional<cluster>> load_cluster(const fs::path& dir);
 /// The controller-* and broker-* directories as a cluster without ports (so
 /// that a damaged cluster.json keeps no process alive: purge).
 cluster scan_process_dirs(const fs::path& dir);
-/// Each process's config file and directory.
+/// Each process's config file and directory. With c.sasl, a broker's
+/// config names the credential it authenticates to the controllers with
+/// (mode 0600).
 result<void> write_configs(const cluster& c);
 
 /// Holds <state>/lock (flock, non-blocking) for the command's lifetime; the

@@ -72,6 +72,8 @@ result<std::vector<std::string>> remove_state(const fs::path& dir, const cluster
                               fmt::format("cannot remove {}: {}", m.dir.string(), ec.message()));
         }
     }
+    fs::remove(sasl_file(dir), ec);
+    fs::remove(sasl_file(dir).string() + ".tmp", ec);
     fs::remove(cluster_file(dir), ec);
     fs::remove(cluster_file(dir).string() + ".tmp", ec);
     fs::remove(dir / "lock", ec);

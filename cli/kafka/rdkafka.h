@@ -13,6 +13,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/settings.h"
 #include "common/result.h"
 
 namespace fjord::cli::kafka {
@@ -25,6 +30,7 @@ namespace fjord::cli::kafka {
     X(conf_destroy)                       \
     X(conf_set_dr_msg_cb)                 \
     X(conf_set_opaque)                    \
+    X(conf_set_error_cb)                  \
     X(new)                                \
     X(destroy)                            \
     X(producev)                           \
@@ -79,5 +85,22 @@ struct rdkafka_api {
 
 /// The loaded API (the same object on every call), or why it cannot be.
 result<const rdkafka_api*> load_rdkafka();
+
+using properties = std::vector<std::pair<std::string, std::string>>;
+
+/// The librdkafka properties that log in as the settings' user: none without
+/// one; else security.protocol=SASL_PLAINTEXT (TLS is refused before any
+/// command runs), sasl.mechanisms (sasl.mechanism, SCRAM-SHA-256 when
+/// unset), sasl.username and sasl.password.
+properties sasl_properties(const settings& s);
+
+/// Installs on `conf` an error callback that records a failed SASL login
+/// (librdkafka would retry it until each request timed out, minutes for a
+/// produce; the CLI gives up at once, naming the user). One record per
+/// process: a command has one Kafka client.
+void watch_authentication(const rdkafka_api& rk, rd_kafka_conf_t* conf, const settings& s);
+/// "SASL authentication as \"alice\" (SCRAM-SHA-256) failed: <librdkafka's
+/// reason>" once a login failed, else "".
+std::string authentication_failure();
 
 }  // namespace fjord::cli::kafka

@@ -89,7 +89,9 @@ property list(std::string name, std::string def, std::vector<std::string> values
 std::vector<property> cluster_properties() {
     std::vector<property> ps;
     ps.push_back(boolean("admin_api_require_auth", false,
-                         "Require authenticated callers on the controller API."));
+                         "Require authenticated callers on the controller API (gRPC metadata "
+                         "authorization: Basic, a SCRAM user's name and password); turning it "
+                         "on needs a superuser that exists as a user."));
     ps.push_back(boolean("auto_create_topics_enabled", false,
                          "Let brokers create a topic when a client first uses it, with "
                          "default_topic_partitions and default_topic_replications."));
@@ -107,6 +109,11 @@ std::vector<property> cluster_properties() {
     ps.push_back(boolean("enable_sasl", false,
                          "Require SASL authentication on Kafka listeners; also turns on ACL "
                          "authorization."));
+    property authz = boolean("kafka_enable_authorization", false,
+                             "Authorize Kafka requests with ACLs (superusers are always "
+                             "allowed).");
+    authz.follows = "enable_sasl";
+    ps.push_back(std::move(authz));
     property fips = enumeration("fips_mode", "disabled", {"disabled", "permissive", "enabled"},
                                 "FIPS 140 mode: enabled refuses to start without an approved "
                                 "crypto module; permissive only warns.");
@@ -123,7 +130,8 @@ std::vector<property> cluster_properties() {
     ps.push_back(list("sasl_mechanisms", "SCRAM", {"SCRAM", "PLAIN"}, 1, 2,
                       "SASL mechanisms offered on Kafka listeners when enable_sasl is true."));
     ps.push_back(list("superusers", "", {}, 0, int64_max,
-                      "Usernames that every ACL check allows (User:<name>)."));
+                      "Usernames that every ACL check allows (User:<name>), on the Kafka API "
+                      "and the controller API."));
     ps.push_back(boolean("write_caching_default", false,
                          "Default write.caching of topics: true acknowledges acks=all writes "
                          "before they are fsynced (a power loss can take them)."));
@@ -257,6 +265,14 @@ std::string property::allowed() const {
         }
     }
     return "";
+}
+
+bool kafka_authorization_enabled(std::optional<std::string_view> kafka_enable_authorization,
+                                 std::optional<std::string_view> enable_sasl) {
+    if (kafka_enable_authorization == "true" || kafka_enable_authorization == "false") {
+        return *kafka_enable_authorization == "true";
+    }
+    return enable_sasl == "true";
 }
 
 std::optional<int64_t> parse_int(std::string_view s) {
@@ -393,6 +409,9 @@ std::vector<v1::ConfigProperty> config_schema::to_proto() const {
         std::string description = p.description;
         if (!p.cluster_default.empty()) {
             description += fmt::format(" Defaults to the cluster property {}.", p.cluster_default);
+        }
+        if (!p.follows.empty()) {
+            description += fmt::format(" Unset, it takes the value of {}.", p.follows);
         }
         cp.set_description(std::move(description));
         cp.set_needs_restart(p.needs_restart);

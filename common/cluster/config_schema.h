@@ -66,6 +66,11 @@ struct property {
     /// Topic properties: the cluster property whose value is this one's
     /// default (Redpanda's scheme: `segment.bytes` follows `log_segment_size`).
     std::string cluster_default;
+    /// Cluster properties: while unset, the effective value is this other
+    /// cluster property's (`kafka_enable_authorization` follows
+    /// `enable_sasl`, as in Redpanda). `default_value` is the followed
+    /// property's default, for readers that do not resolve it.
+    std::string follows;
 
     /// The allowed values as one line, e.g. "[1, 100000]", "odd, [1, 512]",
     /// "disabled|permissive|enabled", "list of compact|delete, 1 to 2 elements".
@@ -101,6 +106,13 @@ const config_schema& cluster_config_schema();
 /// Per-topic properties, Kafka's names and meanings (CreateTopics configs,
 /// AlterTopicConfigs).
 const config_schema& topic_config_schema();
+
+/// Whether brokers authorize Kafka requests with ACLs: the cluster config
+/// `kafka_enable_authorization` when it is set to a bool, else
+/// `enable_sasl`'s value (false when that is unset or not a bool either).
+/// Arguments are the stored texts, nullopt when unset.
+bool kafka_authorization_enabled(std::optional<std::string_view> kafka_enable_authorization,
+                                 std::optional<std::string_view> enable_sasl);
 
 /// Decimal int64 as described above; nullopt when `s` is not one.
 std::optional<int64_t> parse_int(std::string_view s);

@@ -40,6 +40,18 @@ std::string_view to_string(errc e) {
             return "internal";
         case errc::outcome_unknown:
             return "outcome_unknown";
+        case errc::user_already_exists:
+            return "user_already_exists";
+        case errc::unknown_user:
+            return "unknown_user";
+        case errc::role_already_exists:
+            return "role_already_exists";
+        case errc::unknown_role:
+            return "unknown_role";
+        case errc::unauthenticated:
+            return "unauthenticated";
+        case errc::permission_denied:
+            return "permission_denied";
     }
     return "unknown";
 }
@@ -81,6 +93,18 @@ class category final : public std::error_category {
                 return "internal error";
             case errc::outcome_unknown:
                 return "outcome unknown";
+            case errc::user_already_exists:
+                return "user already exists";
+            case errc::unknown_user:
+                return "unknown user";
+            case errc::role_already_exists:
+                return "role already exists";
+            case errc::unknown_role:
+                return "unknown role";
+            case errc::unauthenticated:
+                return "unauthenticated";
+            case errc::permission_denied:
+                return "permission denied";
         }
         return "unknown controller error " + std::to_string(c);
     }

@@ -38,7 +38,18 @@ enum class errc {
     /// the client gave it up (first_outstanding moved past it): not applied
     /// again. (A session forgotten entirely by expiry is new again.)
     outcome_unknown,
+    // Security (docs/security.md). Appended: values are stored in the log
+    // (RecordRefusal.code), so they are never renumbered.
+    user_already_exists,  ///< a SCRAM user with this name exists (with another credential)
+    unknown_user,         ///< no SCRAM user with this name
+    role_already_exists,  ///< a role with this name exists
+    unknown_role,         ///< no role with this name
+    unauthenticated,      ///< no credentials, or credentials that do not verify
+    permission_denied,    ///< authenticated, but not allowed (the ACL that is missing named)
 };
+
+/// The highest value of errc: RecordRefusal codes above it are refused.
+inline constexpr errc last_errc = errc::permission_denied;
 
 /// The enumerator's name, e.g. "topic_already_exists" (for logs and tests).
 std::string_view to_string(errc e);

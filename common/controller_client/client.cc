@@ -48,6 +48,25 @@ std::chrono::system_clock::time_point to_system(steady::time_point t) {
 
 }  // namespace
 
+std::string basic_authorization(const credential& c) {
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const std::string in = c.user + ":" + c.password;
+    std::string out = "Basic ";
+    out.reserve(out.size() + (in.size() + 2) / 3 * 4);
+    for (size_t i = 0; i < in.size(); i += 3) {
+        const size_t n = std::min<size_t>(3, in.size() - i);
+        uint32_t v = 0;
+        for (size_t j = 0; j < 3; ++j) {
+            v = (v << 8) | (j < n ? static_cast<unsigned char>(in[i + j]) : 0u);
+        }
+        for (size_t j = 0; j < 4; ++j) {
+            out += j <= n ? alphabet[(v >> (18 - 6 * j)) & 0x3f] : '=';
+        }
+    }
+    return out;
+}
+
 /// One call through its attempts.
 template <typename Req, typename Resp>
 struct call_state {
@@ -87,7 +106,11 @@ struct engine {
             st->target = c._target;
         }
         if constexpr (requires { st->req.mutable_session(); }) {
-            if (!st->req.validate_only()) {
+            bool validate_only = false;
+            if constexpr (requires { st->req.validate_only(); }) {
+                validate_only = st->req.validate_only();
+            }
+            if (!validate_only) {
                 st->seq = ++c._last_seq;
                 c._outstanding.insert(st->seq);
                 auto* ses = st->req.mutable_session();
@@ -158,6 +181,9 @@ struct engine {
         client::conn& k = conn_for(st->target);
         st->ctx = std::make_unique<grpc::ClientContext>();
         st->ctx->set_deadline(to_system(st->attempt_until));
+        if (!c._authorization.empty()) {
+            st->ctx->AddMetadata("authorization", c._authorization);
+        }
         st->resp.Clear();
         {
             std::lock_guard g(c._mu);
@@ -270,6 +296,12 @@ struct engine {
             // what is in doubt.
             return std::move(*st.last_answer);
         }
+        if (refused(s) && !st.maybe_applied) {
+            // Definite: decided before anything was proposed. Only the
+            // refusing controller's answer matters to the caller.
+            return error_info(std::make_error_code(to_errc(s.error_code())),
+                              fmt::format("controller {}: {}", st.target, describe(s)));
+        }
         std::string detail;
         for (const auto& [addr, what] : st.answers) {
             detail += fmt::format("{}controller {}: {}", detail.empty() ? "" : "; ", addr, what);
@@ -351,6 +383,7 @@ client::client(std::vector<std::string> controllers, options o)
     : _controllers(std::move(controllers)),
       _o(std::move(o)),
       _client_id(random_client_id(_o.client_id_prefix)),
+      _authorization(_o.auth ? basic_authorization(*_o.auth) : std::string()),
       _target(_controllers.front()) {}
 
 client::~client() {
@@ -381,30 +414,46 @@ void client::status_of(std::string address, milliseconds timeout,
     e.attempt(std::move(st));
 }
 
-#define FJORD_CONTROLLER_CALL(fn, Method, kind)                                                  \
-    void client::fn(v1::Method##Request req, milliseconds timeout,                               \
-                    done_fn<v1::Method##Response> done) {                                        \
-        engine{*this}.run<v1::Method##Request, v1::Method##Response>(                            \
+/// A call whose response type is not <Method>Response (CreateUser: UserResponse).
+#define FJORD_CONTROLLER_CALL_TO(fn, Method, Resp, kind)                                         \
+    void client::fn(v1::Method##Request req, milliseconds timeout, done_fn<v1::Resp> done) {     \
+        engine{*this}.run<v1::Method##Request, v1::Resp>(                                        \
             std::move(req), kind,                                                                \
             [](stub::async_interface* a, grpc::ClientContext* ctx, const v1::Method##Request* r, \
-               v1::Method##Response* out,                                                        \
+               v1::Resp* out,                                                                    \
                std::function<void(grpc::Status)> on) { a->Method(ctx, r, out, std::move(on)); }, \
             timeout, std::move(done));                                                           \
     }
+#define FJORD_CONTROLLER_CALL(fn, Method, kind) \
+    FJORD_CONTROLLER_CALL_TO(fn, Method, Method##Response, kind)
 
 FJORD_CONTROLLER_CALL(create_topics, CreateTopics, call_kind::session_write)
 FJORD_CONTROLLER_CALL(delete_topics, DeleteTopics, call_kind::session_write)
 FJORD_CONTROLLER_CALL(create_partitions, CreatePartitions, call_kind::session_write)
 FJORD_CONTROLLER_CALL(alter_topic_configs, AlterTopicConfigs, call_kind::session_write)
 FJORD_CONTROLLER_CALL(set_cluster_config, SetClusterConfig, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(create_user, CreateUser, UserResponse, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(update_user, UpdateUser, UserResponse, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(delete_user, DeleteUser, UserResponse, call_kind::session_write)
+FJORD_CONTROLLER_CALL(create_acls, CreateAcls, call_kind::session_write)
+FJORD_CONTROLLER_CALL(delete_acls, DeleteAcls, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(create_role, CreateRole, RoleResponse, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(delete_role, DeleteRole, RoleResponse, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(alter_role_members, AlterRoleMembers, RoleResponse,
+                         call_kind::session_write)
 FJORD_CONTROLLER_CALL(list_topics, ListTopics, call_kind::read)
 FJORD_CONTROLLER_CALL(list_brokers, ListBrokers, call_kind::read)
 FJORD_CONTROLLER_CALL(get_cluster_config, GetClusterConfig, call_kind::read)
 FJORD_CONTROLLER_CALL(status, Status, call_kind::read)
+FJORD_CONTROLLER_CALL(list_users, ListUsers, call_kind::read)
+FJORD_CONTROLLER_CALL(list_acls, ListAcls, call_kind::read)
+FJORD_CONTROLLER_CALL(list_roles, ListRoles, call_kind::read)
+FJORD_CONTROLLER_CALL(check_acl, CheckAcl, call_kind::read)
 FJORD_CONTROLLER_CALL(add_member, AddMember, call_kind::unsafe_write)
 FJORD_CONTROLLER_CALL(remove_member, RemoveMember, call_kind::unsafe_write)
 FJORD_CONTROLLER_CALL(transfer_leadership, TransferLeadership, call_kind::unsafe_write)
 
 #undef FJORD_CONTROLLER_CALL
+#undef FJORD_CONTROLLER_CALL_TO
 
 }  // namespace fjord::controller_client

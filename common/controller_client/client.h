@@ -33,6 +33,16 @@
 // - An unsafe write is sent only on a connection that is up (waiting at most
 //   2 s on a thread of its own), so that "could not connect" means "not
 //   sent".
+// - Credentials: with options::auth set, every attempt carries the gRPC
+//   metadata `authorization: Basic base64(user:password)` (rpk's Admin API
+//   basic auth, over gRPC), which the controller checks against its users
+//   table when admin_api_require_auth is on. The header is built once; the
+//   password is never logged. A refusal (UNAUTHENTICATED: no or wrong
+//   credentials; PERMISSION_DENIED: the user may not do this) is final at
+//   once and definite: the controller decides it before proposing anything
+//   (retry_rule.h), so the error is std::errc::permission_denied or
+//   std::errc::operation_not_permitted, never "outcome unknown" (unless an
+//   earlier attempt of the same write may already have applied).
 // - stop() cancels the attempts in flight, waits until every call's `done`
 //   has run (a call waiting out a backoff or for a connection ends when the
 //   wait does), and fails later calls; the destructor stops.
@@ -43,6 +53,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -54,7 +65,16 @@ namespace fjord::controller_client {
 
 namespace v1 = fjord::controller::v1;
 
-/// The retry budget and the session's name.
+/// A SASL user's name and password, sent as HTTP basic auth in gRPC metadata.
+struct credential {
+    std::string user;
+    std::string password;
+};
+
+/// "Basic " + base64(user ":" password): the `authorization` metadata value.
+std::string basic_authorization(const credential& c);
+
+/// The retry budget, the session's name and the caller's credentials.
 struct options {
     /// Each attempt's own limit; zero: the rest of the call's timeout.
     std::chrono::milliseconds attempt_timeout{0};
@@ -63,6 +83,8 @@ struct options {
     size_t max_attempts = 0;
     /// Prefix of the session's random client id (e.g. "broker-").
     std::string client_id_prefix;
+    /// When set, every call authenticates as this user (see the header).
+    std::optional<credential> auth;
 };
 
 class client {
@@ -86,6 +108,23 @@ class client {
                              done_fn<v1::AlterTopicConfigsResponse> done);
     void set_cluster_config(v1::SetClusterConfigRequest req, std::chrono::milliseconds timeout,
                             done_fn<v1::SetClusterConfigResponse> done);
+    void create_user(v1::CreateUserRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::UserResponse> done);
+    void update_user(v1::UpdateUserRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::UserResponse> done);
+    void delete_user(v1::DeleteUserRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::UserResponse> done);
+    void create_acls(v1::CreateAclsRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::CreateAclsResponse> done);
+    /// Without a session when validate_only (delete --dry).
+    void delete_acls(v1::DeleteAclsRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::DeleteAclsResponse> done);
+    void create_role(v1::CreateRoleRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::RoleResponse> done);
+    void delete_role(v1::DeleteRoleRequest req, std::chrono::milliseconds timeout,
+                     done_fn<v1::RoleResponse> done);
+    void alter_role_members(v1::AlterRoleMembersRequest req, std::chrono::milliseconds timeout,
+                            done_fn<v1::RoleResponse> done);
     // Reads.
     void list_topics(v1::ListTopicsRequest req, std::chrono::milliseconds timeout,
                      done_fn<v1::ListTopicsResponse> done);
@@ -95,6 +134,14 @@ class client {
                             done_fn<v1::GetClusterConfigResponse> done);
     void status(v1::StatusRequest req, std::chrono::milliseconds timeout,
                 done_fn<v1::StatusResponse> done);
+    void list_users(v1::ListUsersRequest req, std::chrono::milliseconds timeout,
+                    done_fn<v1::ListUsersResponse> done);
+    void list_acls(v1::ListAclsRequest req, std::chrono::milliseconds timeout,
+                   done_fn<v1::ListAclsResponse> done);
+    void list_roles(v1::ListRolesRequest req, std::chrono::milliseconds timeout,
+                    done_fn<v1::ListRolesResponse> done);
+    void check_acl(v1::CheckAclRequest req, std::chrono::milliseconds timeout,
+                   done_fn<v1::CheckAclResponse> done);
     /// The Status of the controller at `address` itself: one attempt, no
     /// leader hint followed.
     void status_of(std::string address, std::chrono::milliseconds timeout,
@@ -118,7 +165,8 @@ class client {
 
     const std::vector<std::string> _controllers;
     const options _o;
-    const std::string _client_id;  ///< this client's session
+    const std::string _client_id;      ///< this client's session
+    const std::string _authorization;  ///< the metadata value; "" without credentials
     std::mutex _mu;
     std::condition_variable _idle;
     std::map<std::string, conn> _conns;         ///< by address, made on first use

@@ -27,6 +27,7 @@ class fake_controller final : public v1::ControllerService::Service {
     std::string leader_hint;  ///< sent as fjord-leader-address with failures
     std::mutex mu;
     std::vector<uint64_t> seqs;
+    std::vector<std::string> authorizations;  ///< each call's metadata ("" when absent)
     std::atomic<int> calls{0};
 
     fake_controller() {
@@ -44,6 +45,17 @@ class fake_controller final : public v1::ControllerService::Service {
         seqs.push_back(req->session().seq());
         return next(ctx);
     }
+    grpc::Status CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
+                            v1::UserResponse*) override {
+        std::lock_guard g(mu);
+        seqs.push_back(req->session().seq());
+        return next(ctx);
+    }
+    grpc::Status ListUsers(grpc::ServerContext* ctx, const v1::ListUsersRequest*,
+                           v1::ListUsersResponse*) override {
+        std::lock_guard g(mu);
+        return next(ctx);
+    }
     grpc::Status AddMember(grpc::ServerContext* ctx, const v1::AddMemberRequest*,
                            v1::AddMemberResponse*) override {
         std::lock_guard g(mu);
@@ -59,6 +71,10 @@ class fake_controller final : public v1::ControllerService::Service {
   private:
     grpc::Status next(grpc::ServerContext* ctx) {
         const int i = calls++;
+        const auto& md = ctx->client_metadata();
+        auto a = md.find("authorization");
+        authorizations.push_back(a == md.end() ? ""
+                                               : std::string(a->second.data(), a->second.size()));
         grpc::Status s = i < static_cast<int>(script.size()) ? script[i] : grpc::Status::OK;
         if (!s.ok() && !leader_hint.empty()) {
             ctx->AddTrailingMetadata("fjord-leader-address", leader_hint);
@@ -129,6 +145,57 @@ TEST(controller_client, status_of_asks_that_controller_once) {
     auto ok = wait_for(c, &client::status_of, f.address(), milliseconds(5000));
     ASSERT_TRUE(ok.has_value()) << ok.error().detail;
     EXPECT_EQ(ok->role(), "leader");
+}
+
+TEST(controller_client, basic_authorization_is_rfc_7617) {
+    EXPECT_EQ(basic_authorization({"Aladdin", "open sesame"}),
+              "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    EXPECT_EQ(basic_authorization({"a", ""}), "Basic YTo=");
+    EXPECT_EQ(basic_authorization({"ab", "c"}), "Basic YWI6Yw==");
+}
+
+TEST(controller_client, every_attempt_carries_the_credentials) {
+    fake_controller f;
+    f.script = {unknown};
+    options o = until_timeout();
+    o.auth = credential{"admin", "s3cret"};
+    client c({f.address()}, o);
+    ASSERT_TRUE(wait_for(c, &client::create_user, v1::CreateUserRequest{}, milliseconds(5000)));
+    ASSERT_TRUE(wait_for(c, &client::list_users, v1::ListUsersRequest{}, milliseconds(5000)));
+    std::lock_guard g(f.mu);
+    EXPECT_EQ(f.authorizations, std::vector<std::string>(3, "Basic YWRtaW46czNjcmV0"));
+    EXPECT_EQ(f.seqs, (std::vector<uint64_t>{1, 1})) << "CreateUser is a session write";
+}
+
+TEST(controller_client, without_credentials_no_authorization_is_sent) {
+    fake_controller f;
+    client c({f.address()}, until_timeout());
+    ASSERT_TRUE(wait_for(c, &client::list_users, v1::ListUsersRequest{}, milliseconds(5000)));
+    std::lock_guard g(f.mu);
+    EXPECT_EQ(f.authorizations, std::vector<std::string>{""});
+}
+
+TEST(controller_client, a_refusal_is_answered_at_once_and_is_definite) {
+    fake_controller f;
+    f.script = {grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no credentials")};
+    client c({f.address()}, until_timeout());
+    auto r = wait_for(c, &client::create_user, v1::CreateUserRequest{}, milliseconds(5000));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, std::errc::permission_denied);
+    EXPECT_EQ(r.error().detail, "controller " + f.address() + ": unauthenticated: no credentials");
+    EXPECT_EQ(f.calls.load(), 1);
+
+    // After an attempt that may have applied, a refusal of the retry cannot
+    // make the write's outcome definite.
+    fake_controller g;
+    g.script = {unknown,
+                grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "User:bob may not ALTER")};
+    client d({g.address()}, until_timeout());
+    auto u = wait_for(d, &client::create_user, v1::CreateUserRequest{}, milliseconds(5000));
+    ASSERT_FALSE(u.has_value());
+    EXPECT_EQ(u.error().code, std::errc::timed_out);
+    EXPECT_NE(u.error().detail.find("outcome unknown"), std::string::npos);
+    EXPECT_EQ(g.calls.load(), 2);
 }
 
 TEST(controller_client, stop_ends_calls_waiting_to_retry_and_fails_later_ones) {

@@ -23,6 +23,11 @@ bool transient(const grpc::Status& s) {
 
 }  // namespace
 
+bool refused(const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+           s.error_code() == grpc::StatusCode::PERMISSION_DENIED;
+}
+
 bool applied_nothing(const failed_attempt& a) {
     const grpc::Status& s = a.status;
     const bool not_leader = s.error_code() == grpc::StatusCode::UNAVAILABLE &&
@@ -33,6 +38,9 @@ bool applied_nothing(const failed_attempt& a) {
 }
 
 bool may_retry(call_kind k, const failed_attempt& a) {
+    if (refused(a.status)) {
+        return false;  // the same credentials get the same answer
+    }
     return k == call_kind::unsafe_write ? applied_nothing(a) : transient(a.status);
 }
 
@@ -40,7 +48,8 @@ bool may_have_applied(call_kind k, const failed_attempt& a) {
     // CANCELLED is this client stopping with the attempt on the wire: the
     // controller may have applied it all the same.
     const bool cancelled = a.status.error_code() == grpc::StatusCode::CANCELLED;
-    return k != call_kind::read && (transient(a.status) || cancelled) && !applied_nothing(a);
+    return k != call_kind::read && (transient(a.status) || cancelled) && !applied_nothing(a) &&
+           !refused(a.status);
 }
 
 bool doubtful(const v1::ItemResult& r) {
@@ -90,6 +99,10 @@ std::errc to_errc(grpc::StatusCode c) {
             return std::errc::file_exists;
         case grpc::StatusCode::UNAVAILABLE:
             return std::errc::host_unreachable;
+        case grpc::StatusCode::UNAUTHENTICATED:
+            return std::errc::permission_denied;  // who you are: credentials
+        case grpc::StatusCode::PERMISSION_DENIED:
+            return std::errc::operation_not_permitted;  // what you may do: ACLs
         default:
             return std::errc::io_error;
     }

@@ -18,6 +18,11 @@
 //     connection could be made.
 // Every other failure is final at once. A final failure after which some
 // attempt of a write may have been applied is "outcome unknown".
+// A refusal of the caller (UNAUTHENTICATED: missing or wrong credentials;
+// PERMISSION_DENIED: the user lacks the ACL) is decided by the controller
+// before it proposes anything, and another attempt with the same credentials
+// gets the same answer: it is never repeated, for any kind of call, and
+// never makes a write "outcome unknown".
 
 #include <string>
 #include <system_error>
@@ -44,6 +49,9 @@ struct failed_attempt {
     bool connected = true;
 };
 
+/// UNAUTHENTICATED or PERMISSION_DENIED: the controller refused the caller
+/// before proposing anything; final and definite.
+bool refused(const grpc::Status& s);
 /// Whether the attempt certainly applied nothing.
 bool applied_nothing(const failed_attempt& a);
 /// Whether the call may be sent again after this failure.
@@ -54,7 +62,10 @@ bool may_have_applied(call_kind k, const failed_attempt& a);
 /// An item result that is not a definite answer.
 bool doubtful(const v1::ItemResult& r);
 
-/// Whether an answer has items to send again (meaningful for session writes).
+/// Whether an answer has items to send again (meaningful for session writes):
+/// per-topic items (topics[i].result), per-filter items (DeleteAcls:
+/// results[i].result), bare item results (CreateAcls: results[i]) or one
+/// result (users and roles).
 template <typename Resp>
 bool in_doubt(const Resp& r) {
     if constexpr (requires { r.topics(0).result(); }) {
@@ -63,6 +74,20 @@ bool in_doubt(const Resp& r) {
                 return true;
             }
         }
+    } else if constexpr (requires { r.results(0).result(); }) {
+        for (const auto& t : r.results()) {
+            if (doubtful(t.result())) {
+                return true;
+            }
+        }
+    } else if constexpr (requires { r.results(0).code(); }) {
+        for (const auto& t : r.results()) {
+            if (doubtful(t)) {
+                return true;
+            }
+        }
+    } else if constexpr (requires { r.result().code(); }) {
+        return doubtful(r.result());
     }
     return false;  // a read, or a call without items
 }

@@ -56,6 +56,45 @@ TEST(retry_rule, only_writes_that_were_sent_may_have_applied) {
                                   with(grpc::StatusCode::CANCELLED, "Cancelled", false)));
 }
 
+TEST(retry_rule, a_refused_caller_is_final_and_definite_for_every_kind_of_call) {
+    for (auto c : {grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::PERMISSION_DENIED}) {
+        // Even with texts the rule reads as "nothing was sent".
+        for (const char* msg : {"no credentials", "not the leader", "failed to connect"}) {
+            const auto a = with(c, msg);
+            EXPECT_TRUE(refused(a.status));
+            for (auto k : {call_kind::read, call_kind::session_write, call_kind::unsafe_write}) {
+                EXPECT_FALSE(may_retry(k, a)) << static_cast<int>(k) << " " << msg;
+                EXPECT_FALSE(may_have_applied(k, a)) << static_cast<int>(k) << " " << msg;
+            }
+        }
+    }
+    EXPECT_FALSE(refused(grpc::Status(grpc::StatusCode::UNAVAILABLE, "")));
+    EXPECT_EQ(to_errc(grpc::StatusCode::UNAUTHENTICATED), std::errc::permission_denied);
+    EXPECT_EQ(to_errc(grpc::StatusCode::PERMISSION_DENIED), std::errc::operation_not_permitted);
+    EXPECT_EQ(describe(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no credentials")),
+              "unauthenticated: no credentials");
+}
+
+TEST(retry_rule, security_answers_are_in_doubt_like_topic_items) {
+    v1::CreateAclsResponse acls;
+    acls.add_results()->set_code(v1::OK);
+    EXPECT_FALSE(in_doubt(acls));
+    acls.add_results()->set_code(v1::NOT_LEADER);
+    EXPECT_TRUE(in_doubt(acls));
+    v1::DeleteAclsResponse del;
+    del.add_results()->mutable_result()->set_code(v1::OK);
+    EXPECT_FALSE(in_doubt(del));
+    del.add_results()->mutable_result()->set_code(v1::OUTCOME_UNKNOWN);
+    EXPECT_TRUE(in_doubt(del));
+    v1::UserResponse user;
+    EXPECT_FALSE(in_doubt(user));
+    user.mutable_result()->set_code(v1::TIMEOUT);
+    EXPECT_TRUE(in_doubt(user));
+    v1::RoleResponse role;
+    role.mutable_result()->set_code(v1::INVALID_ARGUMENT);
+    EXPECT_FALSE(in_doubt(role));
+}
+
 TEST(retry_rule, items_without_a_definite_result_are_in_doubt) {
     v1::CreateTopicsResponse r;
     r.add_topics()->mutable_result()->set_code(v1::OK);

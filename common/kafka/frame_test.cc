@@ -17,7 +17,7 @@ using testing::hex;
 
 TEST(api_keys, table_matches_the_schemas) {
     const auto apis = known_apis();
-    ASSERT_EQ(apis.size(), 23u);
+    ASSERT_EQ(apis.size(), 30u);
     for (size_t i = 1; i < apis.size(); ++i) {
         EXPECT_LT(apis[i - 1].key, apis[i].key);
     }
@@ -40,7 +40,20 @@ TEST(api_keys, table_matches_the_schemas) {
     EXPECT_EQ(delete_records->name, "DeleteRecords");
     EXPECT_EQ(delete_records->max_version, 2);
     EXPECT_EQ(delete_records->flexible_version, 2);
-    EXPECT_EQ(find_api(17), nullptr);  // SaslHandshake is not generated
+    const api_info* handshake = find_api(17);
+    ASSERT_NE(handshake, nullptr);
+    EXPECT_EQ(handshake->name, "SaslHandshake");
+    EXPECT_EQ(handshake->max_version, 1);
+    EXPECT_EQ(handshake->flexible_version, -1);  // never flexible
+    const api_info* authenticate = find_api(36);
+    ASSERT_NE(authenticate, nullptr);
+    EXPECT_EQ(authenticate->flexible_version, 2);
+    const api_info* alter_scram = find_api(51);
+    ASSERT_NE(alter_scram, nullptr);
+    EXPECT_EQ(alter_scram->name, "AlterUserScramCredentials");
+    EXPECT_EQ(alter_scram->max_version, 0);
+    EXPECT_EQ(alter_scram->flexible_version, 0);
+    EXPECT_EQ(find_api(23), nullptr);  // OffsetForLeaderEpoch is not generated
     EXPECT_EQ(find_api(-1), nullptr);
     EXPECT_EQ(metadata_request::api, api_key::metadata);
     EXPECT_EQ(metadata_request::max_version, 12);

@@ -940,6 +940,7 @@ result<std::string> scram_server::handle_client_first(std::string_view message) 
         return fail(openssl_failed("RAND_bytes"));
     }
     _nonce = msg->nonce + *suffix;
+    _client_nonce_length = msg->nonce.size();
     _gs2_header = std::move(msg->gs2_header);
     _client_first_bare = std::move(msg->bare);
     _server_first = "r=" + _nonce + ",s=" + base64_encode(_credential.salt) +
@@ -962,7 +963,14 @@ result<std::string> scram_server::handle_client_final(std::string_view message) 
         return fail(malformed("client-final",
                               "c=: not the base64 of the client-first message's gs2 header"));
     }
-    if (msg->nonce != _nonce) {
+    // RFC 5802 wants the combined nonce exactly. librdkafka (through 2.x)
+    // sends its own nonce in front of the combined one, and Kafka accepts
+    // that (ScramSaslServer checks endsWith); so do we, but only with that
+    // exact prefix: the combined nonce still proves this exchange.
+    const std::string_view client_nonce = std::string_view(_nonce).substr(0, _client_nonce_length);
+    if (msg->nonce != _nonce &&
+        !(msg->nonce.size() == _nonce.size() + client_nonce.size() &&
+          msg->nonce.starts_with(client_nonce) && msg->nonce.ends_with(_nonce))) {
         return fail(malformed("client-final", "r=: not the nonce of this exchange"));
     }
     const std::string auth_message =

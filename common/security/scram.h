@@ -222,6 +222,7 @@ class scram_server {
     std::string _client_first_bare;
     std::string _server_first;
     std::string _nonce;  ///< client nonce + server nonce
+    size_t _client_nonce_length = 0;
 };
 
 /// The client's side of one SCRAM exchange: Fjord's own clients, and tests.

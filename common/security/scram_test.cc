@@ -10,6 +10,9 @@
 #include "common/security/scram.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include <map>
 #include <memory>
@@ -294,6 +297,53 @@ TEST(scram, nonce_must_be_this_exchanges) {
         EXPECT_EQ(r.error().detail,
                   "malformed client-final message: r=: not the nonce of this exchange");
         EXPECT_FALSE(p.server.complete());
+    }
+}
+
+// librdkafka 2.0.2 builds r= as its nonce followed by the whole server nonce
+// (which already starts with its nonce); Kafka accepts that, and so must we,
+// but nothing looser. The client-final is built here as librdkafka does.
+std::string librdkafka_client_final(const std::string& server_first, const std::string& prefix) {
+    const std::string combined = server_first.substr(2, server_first.find(',') - 2);
+    const std::string without_proof = "c=biws,r=" + prefix + combined;
+    const std::string auth =
+        "n=user,r=" + std::string(rfc_client_nonce) + "," + server_first + "," + without_proof;
+    const std::string& salt = rfc_salt;
+    unsigned char salted[32], client_key[32], stored_key[32], signature[32];
+    unsigned int n = 0;
+    EXPECT_EQ(PKCS5_PBKDF2_HMAC("pencil", 6, reinterpret_cast<const unsigned char*>(salt.data()),
+                                static_cast<int>(salt.size()), 4096, EVP_sha256(), 32, salted),
+              1);
+    HMAC(EVP_sha256(), salted, 32, reinterpret_cast<const unsigned char*>("Client Key"), 10,
+         client_key, &n);
+    SHA256(client_key, 32, stored_key);
+    HMAC(EVP_sha256(), stored_key, 32, reinterpret_cast<const unsigned char*>(auth.data()),
+         auth.size(), signature, &n);
+    unsigned char proof[32];
+    for (int i = 0; i < 32; ++i) {
+        proof[i] = client_key[i] ^ signature[i];
+    }
+    unsigned char b64[64] = {};
+    EVP_EncodeBlock(b64, proof, 32);
+    return without_proof + ",p=" + reinterpret_cast<const char*>(b64);
+}
+
+TEST(scram, accepts_librdkafkas_client_nonce_prefix_and_nothing_looser) {
+    for (const std::string& prefix :
+         {std::string(rfc_client_nonce), "XOprNGfwEbeRWgbNEkqO"s, ""s}) {
+        primed p;
+        p.s.add("user", credential(scram_mechanism::sha256, "pencil", 4096, rfc_salt));
+        auto first = p.server.handle_client_first("n,,n=user,r=" + std::string(rfc_client_nonce));
+        ASSERT_TRUE(first);
+        auto r = p.server.handle_client_final(librdkafka_client_final(*first, prefix));
+        if (prefix == rfc_client_nonce || prefix.empty()) {
+            EXPECT_TRUE(r) << prefix << ": " << r.error().detail;
+            EXPECT_TRUE(p.server.complete());
+        } else {
+            ASSERT_FALSE(r);
+            EXPECT_EQ(r.error().detail,
+                      "malformed client-final message: r=: not the nonce of this exchange");
+        }
     }
 }
 

@@ -138,7 +138,7 @@ void core::run_batch(size_t n, bool validate_only, const v1::Session& session,
             return true;
         }
         outcomes[i] = ok();
-        if (!validate_only) {
+        if (!validate_only && cmd->command_case() != v1::ControllerCommand::COMMAND_NOT_SET) {
             if (ses) {
                 *cmd->mutable_session() = *ses;
             }

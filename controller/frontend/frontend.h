@@ -11,7 +11,7 @@
 //
 // This file holds what every domain shares (`core`: the loop, the state, the
 // proposal and batch machinery, sessions); the domains are topics.h,
-// brokers.h, cluster_config.h and members.h. Leader forwarding and the API's
+// brokers.h, cluster_config.h, members.h and security.h. Leader forwarding and the API's
 // encoding are the service's (controller/service).
 //
 // Errors are values. A function answers either a whole-call error (the
@@ -116,9 +116,19 @@ class core {
     /// The stm's revision (last change of anything).
     uint64_t revision() const;
 
-    /// Builds item i's command against the tables, or refuses it.
+    /// Builds item i's command against the tables, or refuses it. A command
+    /// with no case set (v1::ControllerCommand{}) means there is nothing to
+    /// do: the item succeeds without a proposal (see nothing_to_do).
     using build_fn =
         std::function<result<v1::ControllerCommand>(const stm::controller_stm&, size_t)>;
+    /// A builder's "nothing to do" (an empty optional) as build_fn says it.
+    static result<v1::ControllerCommand> nothing_to_do(
+        result<std::optional<v1::ControllerCommand>> r) {
+        if (!r) {
+            return r.error();
+        }
+        return r->has_value() ? std::move(**r) : v1::ControllerCommand{};
+    }
     /// The shape of every batch write: per item, build the command against
     /// the tables or record the item's refusal; then propose all and record
     /// each outcome. With a session (client_id set), each item is first

@@ -34,6 +34,10 @@ void controller_service::RegisterBroker_async(
     if (forward_async(c, &stub::async::RegisterBroker, "RegisterBroker")) {
         return;
     }
+    if (auto deny = check_access(c.ctx, {on_cluster(security::acl_operation::cluster_action)})) {
+        c.reply(*deny);
+        return;
+    }
     frontend::register_broker(_core, c.req, meta(c.ctx), [&c](result<frontend::registered> r) {
         if (!r) {
             c.reply(to_grpc_status(r.error()));
@@ -48,6 +52,10 @@ void controller_service::RegisterBroker_async(
 
 void controller_service::Heartbeat_async(call<v1::HeartbeatRequest, v1::HeartbeatResponse>& c) {
     if (forward_async(c, &stub::async::Heartbeat, "Heartbeat")) {
+        return;
+    }
+    if (auto deny = check_access(c.ctx, {on_cluster(security::acl_operation::cluster_action)})) {
+        c.reply(*deny);
         return;
     }
     const frontend::heartbeat_outcome r = frontend::heartbeat(_core, c.req);
@@ -73,6 +81,10 @@ void controller_service::SetBrokerState_async(
     if (forward_async(c, &stub::async::SetBrokerState, "SetBrokerState")) {
         return;
     }
+    if (auto deny = check_access(c.ctx, {on_cluster(security::acl_operation::alter)})) {
+        c.reply(*deny);
+        return;
+    }
     frontend::set_broker_state(_core, c.req, meta(c.ctx), [&c](frontend::write_outcome r) {
         *c.resp.mutable_result() = r.outcome ? ok_item() : to_item_result(r.outcome.error(), "");
         c.resp.set_revision(r.revision);
@@ -88,6 +100,9 @@ grpc::Status controller_service::ListBrokers(grpc::ServerContext* ctx,
         if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::ListBrokers, "ListBrokers")) {
             return finish("ListBrokers", *fwd);
         }
+    }
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::describe)})) {
+        return finish("ListBrokers", *deny);
     }
     auto r = frontend::list_brokers(_core, *req);
     if (!r) {

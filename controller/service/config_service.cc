@@ -15,9 +15,12 @@ grpc::ServerUnaryReactor* controller_service::SetClusterConfig(grpc::CallbackSer
         ctx, in, out, "SetClusterConfig", &controller_service::SetClusterConfig_async);
 }
 
-grpc::Status controller_service::GetClusterConfig(grpc::ServerContext*,
+grpc::Status controller_service::GetClusterConfig(grpc::ServerContext* ctx,
                                                   const v1::GetClusterConfigRequest* req,
                                                   v1::GetClusterConfigResponse* resp) {
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::describe_configs)})) {
+        return finish("GetClusterConfig", *deny);
+    }
     auto r = frontend::get_cluster_config(_core, *req);
     if (!r) {
         return finish("GetClusterConfig", to_grpc_status(r.error()));
@@ -29,6 +32,10 @@ grpc::Status controller_service::GetClusterConfig(grpc::ServerContext*,
 void controller_service::SetClusterConfig_async(
     call<v1::SetClusterConfigRequest, v1::SetClusterConfigResponse>& c) {
     if (forward_async(c, &stub::async::SetClusterConfig, "SetClusterConfig")) {
+        return;
+    }
+    if (auto deny = check_access(c.ctx, {on_cluster(security::acl_operation::alter_configs)})) {
+        c.reply(*deny);
         return;
     }
     frontend::set_cluster_config(

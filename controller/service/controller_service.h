@@ -19,6 +19,10 @@
 //   members_service.cc  Status AddMember RemoveMember TransferLeadership
 //                       TakeSnapshot
 //   watch_service.cc    Watch
+//   security_service.cc CreateUser UpdateUser DeleteUser ListUsers CreateAcls
+//                       DeleteAcls ListAcls CreateRole DeleteRole
+//                       AlterRoleMembers ListRoles CheckAcl
+//   access.cc           authentication and ACL checks of every call (auth.h)
 //
 // Reads (ListTopics, GetClusterConfig, ...) run on any member: a ReadIndex
 // first unless `read.stale`, then the local tables. Watch always streams the
@@ -44,6 +48,7 @@
 
 #include "common/metrics.h"
 #include "controller/frontend/frontend.h"
+#include "controller/service/auth.h"
 #include "fjord/controller/v1/controller_service.grpc.pb.h"
 
 namespace fjord::service {
@@ -56,11 +61,16 @@ using S = v1::ControllerService;
 /// taking raw bytes: the service parses requests itself, so that bytes that
 /// are not a request get INVALID_ARGUMENT naming the message type (gRPC's
 /// own parsing would answer UNIMPLEMENTED, which reads as "no such method").
+using security_writes = S::WithRawCallbackMethod_CreateUser<
+    S::WithRawCallbackMethod_UpdateUser<S::WithRawCallbackMethod_DeleteUser<
+        S::WithRawCallbackMethod_CreateAcls<S::WithRawCallbackMethod_DeleteAcls<
+            S::WithRawCallbackMethod_CreateRole<S::WithRawCallbackMethod_DeleteRole<
+                S::WithRawCallbackMethod_AlterRoleMembers<S::Service>>>>>>>>;
 using service_base = S::WithRawCallbackMethod_CreateTopics<
     S::WithRawCallbackMethod_DeleteTopics<S::WithRawCallbackMethod_AlterTopicConfigs<
         S::WithRawCallbackMethod_CreatePartitions<S::WithRawCallbackMethod_SetClusterConfig<
             S::WithRawCallbackMethod_RegisterBroker<S::WithRawCallbackMethod_Heartbeat<
-                S::WithRawCallbackMethod_SetBrokerState<S::Service>>>>>>>>;
+                S::WithRawCallbackMethod_SetBrokerState<security_writes>>>>>>>>;
 
 /// One callback-API call: the parsed request, the response being built and
 /// the reactor that finishes it. Allocated per call; deletes itself when
@@ -103,14 +113,22 @@ class controller_service final : public detail::service_base {
 
     // The callback forms below replace these (which abort if called); named
     // here so that overriding one overload does not hide the other.
+    using service_base::AlterRoleMembers;
     using service_base::AlterTopicConfigs;
+    using service_base::CreateAcls;
     using service_base::CreatePartitions;
+    using service_base::CreateRole;
     using service_base::CreateTopics;
+    using service_base::CreateUser;
+    using service_base::DeleteAcls;
+    using service_base::DeleteRole;
     using service_base::DeleteTopics;
+    using service_base::DeleteUser;
     using service_base::Heartbeat;
     using service_base::RegisterBroker;
     using service_base::SetBrokerState;
     using service_base::SetClusterConfig;
+    using service_base::UpdateUser;
 
     /// Ends Watch streams and refuses new calls (shutdown).
     void stop() { _core.stop(); }
@@ -157,6 +175,40 @@ class controller_service final : public detail::service_base {
                                     v1::TransferLeadershipResponse* resp) override;
     grpc::Status TakeSnapshot(grpc::ServerContext* ctx, const v1::TakeSnapshotRequest* req,
                               v1::TakeSnapshotResponse* resp) override;
+
+    // Security (security_service.cc).
+    grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* UpdateUser(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* DeleteUser(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+    grpc::Status ListUsers(grpc::ServerContext* ctx, const v1::ListUsersRequest* req,
+                           v1::ListUsersResponse* resp) override;
+    grpc::ServerUnaryReactor* CreateAcls(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* DeleteAcls(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+    grpc::Status ListAcls(grpc::ServerContext* ctx, const v1::ListAclsRequest* req,
+                          v1::ListAclsResponse* resp) override;
+    grpc::ServerUnaryReactor* CreateRole(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* DeleteRole(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+    grpc::ServerUnaryReactor* AlterRoleMembers(grpc::CallbackServerContext* ctx,
+                                               const grpc::ByteBuffer* in,
+                                               grpc::ByteBuffer* out) override;
+    grpc::Status ListRoles(grpc::ServerContext* ctx, const v1::ListRolesRequest* req,
+                           v1::ListRolesResponse* resp) override;
+    grpc::Status CheckAcl(grpc::ServerContext* ctx, const v1::CheckAclRequest* req,
+                          v1::CheckAclResponse* resp) override;
 
   private:
     using stub = v1::ControllerService::Stub;
@@ -210,13 +262,41 @@ class controller_service final : public detail::service_base {
     void RegisterBroker_async(call<v1::RegisterBrokerRequest, v1::RegisterBrokerResponse>& c);
     void Heartbeat_async(call<v1::HeartbeatRequest, v1::HeartbeatResponse>& c);
     void SetBrokerState_async(call<v1::SetBrokerStateRequest, v1::SetBrokerStateResponse>& c);
+    void CreateUser_async(call<v1::CreateUserRequest, v1::UserResponse>& c);
+    void UpdateUser_async(call<v1::UpdateUserRequest, v1::UserResponse>& c);
+    void DeleteUser_async(call<v1::DeleteUserRequest, v1::UserResponse>& c);
+    void CreateAcls_async(call<v1::CreateAclsRequest, v1::CreateAclsResponse>& c);
+    void DeleteAcls_async(call<v1::DeleteAclsRequest, v1::DeleteAclsResponse>& c);
+    void CreateRole_async(call<v1::CreateRoleRequest, v1::RoleResponse>& c);
+    void DeleteRole_async(call<v1::DeleteRoleRequest, v1::RoleResponse>& c);
+    void AlterRoleMembers_async(call<v1::AlterRoleMembersRequest, v1::RoleResponse>& c);
     /// UNAVAILABLE naming the leader, with its id and address in the
     /// trailing metadata.
     grpc::Status not_leader(grpc::ServerContextBase* ctx);
     /// Who proposes, and when: stamped on every command.
     frontend::command_meta meta(grpc::ServerContextBase* ctx) const;
 
+    /// "User:<name>" when authentication is on (the caller has passed it),
+    /// else "anonymous": the audit trail's principal.
     std::string principal(grpc::ServerContextBase* ctx) const;
+
+    // Access (access.cc; docs/security.md). While the cluster config
+    // admin_api_require_auth is true every call authenticates and needs its
+    // `access`; otherwise everything is allowed, as before.
+    bool auth_required() const;
+    /// The caller's verified user name (auth.h), from the metadata
+    /// `authorization`. errc::unauthenticated when missing or wrong.
+    result<std::string> authenticate(grpc::ServerContextBase* ctx) const;
+    /// The client's address as ACL hosts name it: the peer's IP, or for a
+    /// call forwarded by a member the address that member saw.
+    std::string client_host(grpc::ServerContextBase* ctx) const;
+    /// nullopt when the call may go on; else UNAUTHENTICATED or
+    /// PERMISSION_DENIED naming what is missing. Checked where the call is
+    /// served (the leader, for a forwarded call: the forward carries the
+    /// caller's credentials), before anything is proposed.
+    std::optional<grpc::Status> check_access(grpc::ServerContextBase* ctx,
+                                             const std::vector<access>& needs) const;
+
     void count(const char* method, const grpc::Status& s);
     grpc::Status finish(const char* method, grpc::Status s) {
         count(method, s);
@@ -224,6 +304,7 @@ class controller_service final : public detail::service_base {
     }
 
     frontend::core& _core;
+    mutable authenticator _auth;
     metrics::family<metrics::counter>& _requests;
     std::mutex _stubs_mu;
     std::map<std::string, std::unique_ptr<stub>> _stubs;

@@ -2,7 +2,7 @@
 //
 // Routing to the leader (one hop, then a hint), the forwarded call's outcome
 // as this member answers it, and the per-call plumbing every adapter shares
-// (principal, metrics).
+// (metrics; the principal is access.cc's).
 
 #include <fmt/format.h>
 
@@ -42,12 +42,6 @@ void controller_service::count(const char* method, const grpc::Status& s) {
                                         "UNAUTHENTICATED"};
     const auto code = static_cast<size_t>(s.error_code());
     _requests.with({method, code < std::size(names) ? names[code] : "UNKNOWN"}).inc();
-}
-
-std::string controller_service::principal(grpc::ServerContextBase*) const {
-    // Authentication arrives with the security issue; until then every
-    // caller is anonymous, and the audit trail says so.
-    return "anonymous";
 }
 
 frontend::command_meta controller_service::meta(grpc::ServerContextBase* ctx) const {
@@ -116,6 +110,15 @@ std::shared_ptr<grpc::ClientContext> controller_service::forward_context(
     grpc::ServerContextBase* ctx) const {
     auto fctx = std::make_shared<grpc::ClientContext>();
     fctx->AddMetadata(forwarded_header, "1");
+    // The caller's identity travels with the call: the leader authenticates
+    // and authorizes it as if the client had called it (access.cc), so the
+    // forward hop grants nothing. The client's address goes along for ACL
+    // hosts.
+    const auto& md = ctx->client_metadata();
+    if (const auto it = md.find("authorization"); it != md.end()) {
+        fctx->AddMetadata("authorization", std::string(it->second.data(), it->second.size()));
+    }
+    fctx->AddMetadata("fjord-client-host", client_host(ctx));
     const auto cap =
         std::chrono::system_clock::now() + _core.opts().write_timeout + std::chrono::seconds(2);
     fctx->set_deadline(std::min(ctx->deadline(), cap));

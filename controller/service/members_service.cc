@@ -8,8 +8,11 @@
 
 namespace fjord::service {
 
-grpc::Status controller_service::Status(grpc::ServerContext*, const v1::StatusRequest*,
+grpc::Status controller_service::Status(grpc::ServerContext* ctx, const v1::StatusRequest*,
                                         v1::StatusResponse* resp) {
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::describe)})) {
+        return finish("Status", *deny);
+    }
     auto r = frontend::status(_core);
     if (!r) {
         return finish("Status", to_grpc_status(r.error()));
@@ -23,6 +26,9 @@ grpc::Status controller_service::AddMember(grpc::ServerContext* ctx,
                                            v1::AddMemberResponse* resp) {
     if (auto fwd = forward_if_follower(ctx, *req, resp, &stub::AddMember, "AddMember", true)) {
         return finish("AddMember", *fwd);
+    }
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::alter)})) {
+        return finish("AddMember", *deny);
     }
     if (auto r = frontend::check(*req); !r) {
         return finish("AddMember", to_grpc_status(r.error()));
@@ -39,6 +45,9 @@ grpc::Status controller_service::RemoveMember(grpc::ServerContext* ctx,
             forward_if_follower(ctx, *req, resp, &stub::RemoveMember, "RemoveMember", true)) {
         return finish("RemoveMember", *fwd);
     }
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::alter)})) {
+        return finish("RemoveMember", *deny);
+    }
     if (auto r = frontend::check(*req); !r) {
         return finish("RemoveMember", to_grpc_status(r.error()));
     }
@@ -54,6 +63,9 @@ grpc::Status controller_service::TransferLeadership(grpc::ServerContext* ctx,
                                        "TransferLeadership", true)) {
         return finish("TransferLeadership", *fwd);
     }
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::alter)})) {
+        return finish("TransferLeadership", *deny);
+    }
     auto r = frontend::transfer_leadership(_core, *req);
     if (!r) {
         return finish("TransferLeadership", to_grpc_status(r.error()));
@@ -63,8 +75,12 @@ grpc::Status controller_service::TransferLeadership(grpc::ServerContext* ctx,
     return finish("TransferLeadership", grpc::Status::OK);
 }
 
-grpc::Status controller_service::TakeSnapshot(grpc::ServerContext*, const v1::TakeSnapshotRequest*,
+grpc::Status controller_service::TakeSnapshot(grpc::ServerContext* ctx,
+                                              const v1::TakeSnapshotRequest*,
                                               v1::TakeSnapshotResponse* resp) {
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::alter)})) {
+        return finish("TakeSnapshot", *deny);
+    }
     auto r = frontend::take_snapshot(_core);
     if (!r) {
         *resp->mutable_result() = to_item_result(r.error(), "");

@@ -48,6 +48,18 @@ v1::ErrorCode to_error_code(const std::error_code& ec) {
                 return v1::INTERNAL;
             case errc::outcome_unknown:
                 return v1::OUTCOME_UNKNOWN;
+            case errc::user_already_exists:
+                return v1::USER_ALREADY_EXISTS;
+            case errc::unknown_user:
+                return v1::UNKNOWN_USER;
+            case errc::role_already_exists:
+                return v1::ROLE_ALREADY_EXISTS;
+            case errc::unknown_role:
+                return v1::UNKNOWN_ROLE;
+            case errc::unauthenticated:
+                return v1::UNAUTHENTICATED;
+            case errc::permission_denied:
+                return v1::PERMISSION_DENIED;
         }
         return v1::INTERNAL;
     }
@@ -129,10 +141,18 @@ grpc::Status to_grpc_status(const error_info& e) {
         case v1::UNKNOWN_TOPIC:
         case v1::UNKNOWN_BROKER:
         case v1::UNKNOWN_MEMBER:
+        case v1::UNKNOWN_USER:
+        case v1::UNKNOWN_ROLE:
             return {grpc::StatusCode::NOT_FOUND, msg};
         case v1::TOPIC_ALREADY_EXISTS:
         case v1::BROKER_ID_IN_USE:
+        case v1::USER_ALREADY_EXISTS:
+        case v1::ROLE_ALREADY_EXISTS:
             return {grpc::StatusCode::ALREADY_EXISTS, msg};
+        case v1::UNAUTHENTICATED:
+            return {grpc::StatusCode::UNAUTHENTICATED, msg};
+        case v1::PERMISSION_DENIED:
+            return {grpc::StatusCode::PERMISSION_DENIED, msg};
         case v1::CONFLICT:
             return {grpc::StatusCode::ABORTED, msg};
         case v1::OUTCOME_UNKNOWN:

@@ -82,5 +82,29 @@ TEST(status_mapping, grpc_status_uses_the_whole_detail) {
     EXPECT_EQ(s.error_message(), "topics: at least one topic is required");
 }
 
+TEST(status_mapping, security_codes) {
+    // Every security errc has its own ErrorCode, and a whole-call status a
+    // client can act on (the retry rule treats the auth refusals as final).
+    const struct {
+        errc e;
+        v1::ErrorCode code;
+        grpc::StatusCode status;
+    } table[] = {
+        {errc::user_already_exists, v1::USER_ALREADY_EXISTS, grpc::StatusCode::ALREADY_EXISTS},
+        {errc::unknown_user, v1::UNKNOWN_USER, grpc::StatusCode::NOT_FOUND},
+        {errc::role_already_exists, v1::ROLE_ALREADY_EXISTS, grpc::StatusCode::ALREADY_EXISTS},
+        {errc::unknown_role, v1::UNKNOWN_ROLE, grpc::StatusCode::NOT_FOUND},
+        {errc::unauthenticated, v1::UNAUTHENTICATED, grpc::StatusCode::UNAUTHENTICATED},
+        {errc::permission_denied, v1::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+    };
+    for (const auto& row : table) {
+        EXPECT_EQ(to_error_code(make_error_code(row.e)), row.code) << to_string(row.e);
+        const grpc::Status s = to_grpc_status(error_info(row.e, "why"));
+        EXPECT_EQ(s.error_code(), row.status) << to_string(row.e);
+        EXPECT_EQ(s.error_message(), "why");
+    }
+    EXPECT_EQ(cluster::last_errc, errc::permission_denied);
+}
+
 }  // namespace
 }  // namespace fjord::service

@@ -9,6 +9,28 @@
 namespace fjord::service {
 namespace {
 
+using security::acl_operation;
+
+/// `op` on every topic of a request's items (`or_cluster`: or on the
+/// cluster, Kafka's CreateTopics rule).
+template <typename Items>
+std::vector<access> topic_needs(const Items& items, acl_operation op, bool or_cluster = false) {
+    std::vector<access> out;
+    for (const auto& item : items) {
+        out.push_back(on_topic(op, item.name(), or_cluster));
+    }
+    return out;
+}
+
+template <typename Names>
+std::vector<access> name_needs(const Names& names, acl_operation op) {
+    std::vector<access> out;
+    for (const std::string& n : names) {
+        out.push_back(on_topic(op, n));
+    }
+    return out;
+}
+
 /// Fills each item's result from the frontend's outcomes.
 template <typename Items>
 void fill_items(Items* items, const std::vector<result<void>>& outcomes, const char* list,
@@ -71,6 +93,10 @@ void controller_service::CreateTopics_async(
     if (forward_async(c, &stub::async::CreateTopics, "CreateTopics")) {
         return;
     }
+    if (auto deny = check_access(c.ctx, topic_needs(c.req.topics(), acl_operation::create, true))) {
+        c.reply(*deny);
+        return;
+    }
     frontend::create_topics(_core, c.req, meta(c.ctx), [&c](result<frontend::created_topics> r) {
         if (!r) {
             c.reply(to_grpc_status(r.error()));
@@ -94,6 +120,10 @@ void controller_service::DeleteTopics_async(
     if (forward_async(c, &stub::async::DeleteTopics, "DeleteTopics")) {
         return;
     }
+    if (auto deny = check_access(c.ctx, name_needs(c.req.names(), acl_operation::remove))) {
+        c.reply(*deny);
+        return;
+    }
     frontend::delete_topics(_core, c.req, meta(c.ctx), [&c](result<frontend::batch_outcome> r) {
         answer_items(
             c, r, c.req.names(), "names", [](const std::string& name) { return name; }, true);
@@ -103,6 +133,11 @@ void controller_service::DeleteTopics_async(
 void controller_service::AlterTopicConfigs_async(
     call<v1::AlterTopicConfigsRequest, v1::AlterTopicConfigsResponse>& c) {
     if (forward_async(c, &stub::async::AlterTopicConfigs, "AlterTopicConfigs")) {
+        return;
+    }
+    if (auto deny =
+            check_access(c.ctx, topic_needs(c.req.topics(), acl_operation::alter_configs))) {
+        c.reply(*deny);
         return;
     }
     frontend::alter_topic_configs(
@@ -116,16 +151,49 @@ void controller_service::CreatePartitions_async(
     if (forward_async(c, &stub::async::CreatePartitions, "CreatePartitions")) {
         return;
     }
+    if (auto deny = check_access(c.ctx, topic_needs(c.req.topics(), acl_operation::alter))) {
+        c.reply(*deny);
+        return;
+    }
     frontend::create_partitions(_core, c.req, meta(c.ctx), [&c](result<frontend::batch_outcome> r) {
         answer_items(c, r, c.req.topics(), "topics", [](const auto& t) { return t.name(); });
     });
 }
 
-grpc::Status controller_service::ListTopics(grpc::ServerContext*, const v1::ListTopicsRequest* req,
+grpc::Status controller_service::ListTopics(grpc::ServerContext* ctx,
+                                            const v1::ListTopicsRequest* req,
                                             v1::ListTopicsResponse* resp) {
+    // Named topics each need DESCRIBE; a listing of all shows the topics the
+    // caller may describe (as Kafka's Metadata does).
+    if (auto deny = check_access(ctx, name_needs(req->names(), acl_operation::describe))) {
+        return finish("ListTopics", *deny);
+    }
+    std::optional<std::string> user;
+    if (auth_required()) {
+        auto u = authenticate(ctx);  // verified above: a cache hit
+        if (!u) {
+            return finish("ListTopics", to_grpc_status(u.error()));
+        }
+        user = std::move(*u);
+    }
     auto r = frontend::list_topics(_core, *req);
     if (!r) {
         return finish("ListTopics", to_grpc_status(r.error()));
+    }
+    if (user && req->names_size() == 0) {
+        const auto authz =
+            _core.state().read([](const stm::controller_stm& s) { return s.authorizer(); });
+        const std::string host = client_host(ctx);
+        const auto who = security::principal::user(*user);
+        auto* topics = r->mutable_topics();
+        int kept = 0;
+        for (int i = 0; i < topics->size(); ++i) {
+            if (authz->allowed(who, host, acl_operation::describe, security::resource_type::topic,
+                               topics->Get(i).name())) {
+                topics->SwapElements(kept++, i);
+            }
+        }
+        topics->DeleteSubrange(kept, topics->size() - kept);
     }
     *resp = std::move(*r);
     return finish("ListTopics", grpc::Status::OK);

@@ -25,6 +25,12 @@ grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::Watch
     if (_core.stopping()) {
         return finish("Watch", {grpc::StatusCode::UNAVAILABLE, "controller shutting down"});
     }
+    // The stream carries users' SCRAM credentials (brokers verify logins
+    // with them): while authentication is on, only superusers and holders of
+    // CLUSTER_ACTION on the cluster (brokers' users) may watch.
+    if (auto deny = check_access(ctx, {on_cluster(security::acl_operation::cluster_action)})) {
+        return finish("Watch", *deny);
+    }
     const auto barrier_deadline = clock::now() + _core.opts().read_timeout;
     auto r = _core.linearize(v1::ReadOptions{});
     while (!r && to_error_code(r.error().code) == v1::NOT_LEADER &&

@@ -15,6 +15,8 @@
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 #include "common/cluster/topic_name.h"
+#include "common/security/acl_proto.h"
+#include "common/security/scram.h"
 #include "controller/stm/placement.h"
 
 namespace fjord::stm {
@@ -426,7 +428,7 @@ result<v1::ControllerCommand> make_set_partition_leaders(
 
 // ---------------------------------------------------------------- cluster
 
-result<v1::ControllerCommand> make_set_cluster_config(const controller_stm&,
+result<v1::ControllerCommand> make_set_cluster_config(const controller_stm& stm,
                                                       const v1::SetClusterConfigRequest& req,
                                                       const command_meta& meta) {
     if (req.upsert().empty() && req.remove().empty()) {
@@ -452,6 +454,9 @@ result<v1::ControllerCommand> make_set_cluster_config(const controller_stm&,
             return error_info::for_field(errc::invalid_config, k, "unknown cluster config key");
         }
         c->add_remove(k);
+    }
+    if (auto r = check_config_keeps_admin(stm, *c); !r) {
+        return r.error();
     }
     return cmd;
 }
@@ -486,6 +491,296 @@ v1::ControllerCommand make_record_refusal(const v1::CommandSession& session,
     r->set_detail(refusal.detail);
     *cmd.mutable_session() = session;
     return cmd;
+}
+
+// ---------------------------------------------------------------- security
+
+result<void> validate_credential(const v1::ScramCredential& c, std::string_view prefix) {
+    const auto bad = [&](std::string_view field, std::string reason) -> result<void> {
+        return error_info::for_field(errc::invalid_argument, fmt::format("{}{}", prefix, field),
+                                     reason);
+    };
+    size_t digest = 0;
+    if (c.mechanism() == "SCRAM-SHA-256") {
+        digest = 32;
+    } else if (c.mechanism() == "SCRAM-SHA-512") {
+        digest = 64;
+    } else {
+        return bad("mechanism",
+                   fmt::format("{} is not SCRAM-SHA-256 or SCRAM-SHA-512", quoted(c.mechanism())));
+    }
+    if (c.salt().empty() || c.salt().size() > 256) {
+        return bad("salt", fmt::format("{} bytes; a salt has 1 to 256", c.salt().size()));
+    }
+    if (c.iterations() < security::scram_min_iterations ||
+        c.iterations() > security::scram_max_iterations) {
+        return bad("iterations",
+                   fmt::format("{} is outside [{}, {}]", c.iterations(),
+                               security::scram_min_iterations, security::scram_max_iterations));
+    }
+    if (c.stored_key().size() != digest) {
+        return bad("stored_key", fmt::format("{} bytes; {} has {}", c.stored_key().size(),
+                                             c.mechanism(), digest));
+    }
+    if (c.server_key().size() != digest) {
+        return bad("server_key", fmt::format("{} bytes; {} has {}", c.server_key().size(),
+                                             c.mechanism(), digest));
+    }
+    return ok();
+}
+
+result<void> validate_role_name(std::string_view field, std::string_view name) {
+    if (name.empty() || name.size() > 128) {
+        return error_info::for_field(
+            errc::invalid_argument, field,
+            fmt::format("{} bytes; a role name has 1 to 128", name.size()));
+    }
+    for (char ch : name) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u < 0x21 || u > 0x7e || ch == ':' || ch == ',') {
+            return error_info::for_field(
+                errc::invalid_argument, field,
+                fmt::format("{}: only printable ASCII without spaces, ':' or ','", quoted(name)));
+        }
+    }
+    if (name == "*") {
+        return error_info::for_field(errc::invalid_argument, field,
+                                     "\"*\" is not a role name (a role is never a wildcard)");
+    }
+    return ok();
+}
+
+result<void> check_config_keeps_admin(const controller_stm& stm, const v1::SetClusterConfig& c) {
+    // The config as it would be after the change: no one may be locked out
+    // of the controller API by it.
+    const std::set<std::string> removed(c.remove().begin(), c.remove().end());
+    const auto after = [&](const char* key) {
+        if (const auto it = c.upsert().find(key); it != c.upsert().end()) {
+            return it->second;
+        }
+        if (removed.count(key) > 0) {
+            return cluster_config_schema().find(key)->default_value;
+        }
+        return stm.cluster_config().value(key);
+    };
+    const bool touches_auth = c.upsert().count("admin_api_require_auth") > 0 ||
+                              removed.count("admin_api_require_auth") > 0;
+    const bool touches_superusers =
+        c.upsert().count("superusers") > 0 || removed.count("superusers") > 0;
+    if (!touches_auth && !touches_superusers) {
+        return ok();
+    }
+    const bool was_on = stm.cluster_config().bool_value("admin_api_require_auth");
+    const bool on = after("admin_api_require_auth") == "true";
+    if (!on || (was_on && !touches_superusers)) {
+        return ok();
+    }
+    return check_admin_reachable(stm, on, cluster::split_list(after("superusers")),
+                                 touches_auth && !was_on ? "admin_api_require_auth" : "superusers");
+}
+
+result<void> check_delete_keeps_admin(const controller_stm& stm, std::string_view name) {
+    if (!stm.cluster_config().bool_value("admin_api_require_auth")) {
+        return ok();
+    }
+    std::vector<std::string> others;
+    for (std::string& s : stm.superusers()) {
+        if (s != name) {
+            others.push_back(std::move(s));
+        }
+    }
+    if (auto r = check_admin_reachable(stm, true, others, "name"); !r) {
+        return error_info::for_field(
+            errc::invalid_argument, "name",
+            fmt::format("{} is the last superuser who can log in while "
+                        "admin_api_require_auth is true; add another superuser first",
+                        quoted(name)));
+    }
+    return ok();
+}
+
+result<void> check_admin_reachable(const controller_stm& stm, bool require_auth,
+                                   const std::vector<std::string>& superusers,
+                                   std::string_view field) {
+    if (!require_auth) {
+        return ok();
+    }
+    for (const std::string& s : superusers) {
+        if (stm.users().find(s) != nullptr) {
+            return ok();
+        }
+    }
+    return error_info::for_field(
+        errc::invalid_argument, field,
+        superusers.empty()
+            ? std::string("admin_api_require_auth needs a superuser who can log in, and "
+                          "superusers is empty: create a user, add it to superusers, then turn "
+                          "authentication on")
+            : fmt::format("admin_api_require_auth needs a superuser who can log in, and none of "
+                          "the superusers ({}) exists as a user: create one of them first",
+                          fmt::join(superusers, ", ")));
+}
+
+result<std::optional<v1::ControllerCommand>> make_upsert_user(const controller_stm& stm,
+                                                              const v1::User& user,
+                                                              bool create_only, bool update_only,
+                                                              const command_meta& meta) {
+    if (auto r = security::validate_username(user.name()); !r) {
+        return error_info::for_field(errc::invalid_argument, "name", r.error().reason());
+    }
+    if (auto r = validate_credential(user.credential(), "credential."); !r) {
+        return r.error();
+    }
+    if (create_only && update_only) {
+        return error_info::for_field(errc::invalid_argument, "update_only",
+                                     "create_only and update_only exclude each other");
+    }
+    const v1::User* cur = stm.users().find(user.name());
+    const bool same = cur != nullptr && cur->credential().SerializeAsString() ==
+                                            user.credential().SerializeAsString();
+    if (cur != nullptr && create_only && !same) {
+        return error_info::for_field(errc::user_already_exists, "name",
+                                     fmt::format("user {} already exists", quoted(user.name())));
+    }
+    if (cur == nullptr && update_only) {
+        return error_info::for_field(errc::unknown_user, "name",
+                                     fmt::format("user {} does not exist", quoted(user.name())));
+    }
+    // The same credential again is still proposed (apply makes it a no-op):
+    // answered from these tables, a retry's "OK" could be overtaken by its
+    // own earlier attempt or rest on a stale leader's view; through the log
+    // it is decided once, in order, and remembered in its session.
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::UpsertUser* u = cmd.mutable_upsert_user();
+    u->mutable_user()->set_name(user.name());
+    *u->mutable_user()->mutable_credential() = user.credential();
+    u->set_create_only(create_only);
+    u->set_update_only(update_only);
+    return std::optional(std::move(cmd));
+}
+
+result<v1::ControllerCommand> make_delete_user(const controller_stm& stm, std::string_view name,
+                                               const command_meta& meta) {
+    if (stm.users().find(name) == nullptr) {
+        return error_info::for_field(errc::unknown_user, "name",
+                                     fmt::format("user {} does not exist", quoted(name)));
+    }
+    if (auto r = check_delete_keeps_admin(stm, name); !r) {
+        return r.error();
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_delete_user()->set_name(std::string(name));
+    return cmd;
+}
+
+result<std::optional<v1::ControllerCommand>> make_create_acl(const controller_stm&,
+                                                             const v1::AclBinding& binding,
+                                                             const command_meta& meta) {
+    auto b = security::binding_from_proto(binding);
+    if (!b) {
+        return b.error();
+    }
+    if (auto r = security::validate(*b); !r) {
+        return r.error();
+    }
+    // An existing binding is still proposed (a no-op at apply), for the
+    // reason make_upsert_user gives.
+    v1::ControllerCommand cmd = new_command(meta);
+    *cmd.mutable_create_acls()->add_bindings() = security::to_proto(*b);
+    return std::optional(std::move(cmd));
+}
+
+result<std::optional<v1::ControllerCommand>> make_delete_acls(const controller_stm&,
+                                                              const v1::AclFilter& filter,
+                                                              const command_meta& meta) {
+    auto f = security::filter_from_proto(filter);
+    if (!f) {
+        return f.error();
+    }
+    // Proposed even when nothing matches here: apply decides the matches in
+    // log order, and a retry's "deleted nothing" must be remembered in its
+    // session before an earlier attempt could delete what came later.
+    v1::ControllerCommand cmd = new_command(meta);
+    *cmd.mutable_delete_acls()->add_filters() = security::to_proto(*f);
+    return std::optional(std::move(cmd));
+}
+
+result<v1::ControllerCommand> make_create_role(const controller_stm& stm, std::string_view name,
+                                               const command_meta& meta) {
+    if (auto r = validate_role_name("name", name); !r) {
+        return r.error();
+    }
+    if (stm.roles().find(name) != nullptr) {
+        return error_info::for_field(errc::role_already_exists, "name",
+                                     fmt::format("role {} already exists", quoted(name)));
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_upsert_role()->set_name(std::string(name));
+    return cmd;
+}
+
+result<v1::ControllerCommand> make_delete_role(const controller_stm& stm, std::string_view name,
+                                               const command_meta& meta) {
+    if (stm.roles().find(name) == nullptr) {
+        return error_info::for_field(errc::unknown_role, "name",
+                                     fmt::format("role {} does not exist", quoted(name)));
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_delete_role()->set_name(std::string(name));
+    return cmd;
+}
+
+result<std::optional<v1::ControllerCommand>> make_alter_role_members(
+    const controller_stm& stm, const v1::AlterRoleMembersRequest& req, const command_meta& meta) {
+    const v1::Role* role = stm.roles().find(req.role());
+    if (role == nullptr) {
+        return error_info::for_field(errc::unknown_role, "role",
+                                     fmt::format("role {} does not exist", quoted(req.role())));
+    }
+    if (req.add().empty() && req.remove().empty()) {
+        return error_info::for_field(errc::invalid_argument, "add", "no member to add or remove");
+    }
+    const std::set<std::string> members(role->members().begin(), role->members().end());
+    std::set<std::string> add;
+    std::set<std::string> remove;
+    const auto parse = [](const auto& list, std::string_view name,
+                          std::set<std::string>& out) -> result<void> {
+        for (int i = 0; i < list.size(); ++i) {
+            auto p = security::parse_role_member(list.Get(i));
+            if (!p) {
+                return error_info::for_field(errc::invalid_argument, fmt::format("{}[{}]", name, i),
+                                             p.error().reason());
+            }
+            out.insert(security::to_string(*p));
+        }
+        return ok();
+    };
+    if (auto r = parse(req.add(), "add", add); !r) {
+        return r.error();
+    }
+    if (auto r = parse(req.remove(), "remove", remove); !r) {
+        return r.error();
+    }
+    for (int i = 0; i < req.remove_size(); ++i) {
+        const std::string p = security::to_string(*security::parse_role_member(req.remove(i)));
+        if (add.count(p) > 0) {
+            return error_info::for_field(errc::invalid_argument, fmt::format("remove[{}]", i),
+                                         fmt::format("{} is also added", p));
+        }
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::AlterRoleMembers* a = cmd.mutable_alter_role_members();
+    a->set_role(req.role());
+    // The whole request, not the difference against these tables: apply
+    // inserts and erases idempotently, and a membership changed meanwhile by
+    // someone else must still end up as this request asked.
+    for (const std::string& p : add) {
+        a->add_add(p);
+    }
+    for (const std::string& p : remove) {
+        a->add_remove(p);
+    }
+    return std::optional(std::move(cmd));
 }
 
 }  // namespace fjord::stm

@@ -115,7 +115,9 @@ result<std::optional<v1::ControllerCommand>> make_set_broker_state(const control
 
 /// Upserts validated against the cluster schema (field `<key>`, keys in
 /// order), removed keys must be in the schema, no key in both, something to
-/// change. All or nothing: the first error refuses the request.
+/// change, and the controller API must stay reachable by a superuser
+/// (check_admin_reachable). All or nothing: the first error refuses the
+/// request.
 result<v1::ControllerCommand> make_set_cluster_config(const controller_stm& stm,
                                                       const v1::SetClusterConfigRequest& req,
                                                       const command_meta& meta);
@@ -137,5 +139,83 @@ v1::ControllerCommand make_record_refusal(const v1::CommandSession& session,
 result<v1::ControllerCommand> make_set_partition_leaders(
     const controller_stm& stm, const std::vector<v1::LeaderChange>& changes,
     const command_meta& meta);
+
+// ------------------------------------------------------------ security
+// (docs/security.md). No builder sees a password: the frontend derives the
+// credential first (common/security/scram.h).
+
+/// A stored credential's shape: mechanism SCRAM-SHA-256 or SCRAM-SHA-512,
+/// salt of 1..256 bytes, iterations in [4096, 1000000], StoredKey and
+/// ServerKey as long as the mechanism's digest (32 or 64 bytes).
+/// invalid_argument, field `<prefix>mechanism|salt|iterations|stored_key|server_key`.
+result<void> validate_credential(const v1::ScramCredential& c, std::string_view prefix);
+
+/// A role name: 1..128 bytes, printable ASCII without ':' or ',' (it is
+/// written "Role:<name>" and in comma-separated lists), not "*".
+/// invalid_argument, field `field`.
+result<void> validate_role_name(std::string_view field, std::string_view name);
+
+/// Upserts `user` (its name and credential). `create_only`: a user that
+/// exists is user_already_exists, unless its credential is this one (a
+/// replay); `update_only`: a missing user is unknown_user. The same
+/// credential as stored is still proposed (a no-op at apply). Fields `name`,
+/// `credential.*` (validate_credential, scram.h validate_username).
+result<std::optional<v1::ControllerCommand>> make_upsert_user(const controller_stm& stm,
+                                                              const v1::User& user,
+                                                              bool create_only, bool update_only,
+                                                              const command_meta& meta);
+
+/// unknown_user when `name` does not exist. While admin_api_require_auth is
+/// true, deleting the last superuser that exists as a user is refused
+/// (invalid_argument): nobody could administer the cluster any more.
+/// ACL bindings and role memberships naming the user are kept (Kafka's and
+/// Redpanda's rule: a user re-created later gets them back).
+result<v1::ControllerCommand> make_delete_user(const controller_stm& stm, std::string_view name,
+                                               const command_meta& meta);
+
+/// One binding (acl.h validate(); fields as there). A binding that exists is
+/// still proposed (a no-op at apply).
+result<std::optional<v1::ControllerCommand>> make_create_acl(const controller_stm& stm,
+                                                             const v1::AclBinding& binding,
+                                                             const command_meta& meta);
+
+/// One filter (fields as acl_proto.h names them), proposed even when it
+/// matches nothing now. What it removes is decided at apply: every binding
+/// it matches then.
+result<std::optional<v1::ControllerCommand>> make_delete_acls(const controller_stm& stm,
+                                                              const v1::AclFilter& filter,
+                                                              const command_meta& meta);
+
+/// validate_role_name (field `name`); role_already_exists when it exists.
+result<v1::ControllerCommand> make_create_role(const controller_stm& stm, std::string_view name,
+                                               const command_meta& meta);
+
+/// unknown_role when `name` does not exist. Apply removes the role (its
+/// memberships with it) and every binding of principal "Role:<name>".
+result<v1::ControllerCommand> make_delete_role(const controller_stm& stm, std::string_view name,
+                                               const command_meta& meta);
+
+/// The role must exist (unknown_role, field `role`); members parse as
+/// acl_proto.h parse_role_member (field `add[i]` / `remove[i]`; "alice" is
+/// stored as "User:alice"); a principal both added and removed is refused.
+/// The whole request is proposed (apply inserts and erases idempotently).
+result<std::optional<v1::ControllerCommand>> make_alter_role_members(
+    const controller_stm& stm, const v1::AlterRoleMembersRequest& req, const command_meta& meta);
+
+/// The lockout guard of make_set_cluster_config: with the config as it would
+/// be after the change (`require_auth`, `superusers`), turning
+/// admin_api_require_auth on, or changing superusers while it is on, needs
+/// at least one superuser that exists as a user. invalid_argument, field
+/// `field`.
+result<void> check_admin_reachable(const controller_stm& stm, bool require_auth,
+                                   const std::vector<std::string>& superusers,
+                                   std::string_view field);
+/// check_admin_reachable for a SetClusterConfig command, against the config
+/// as it would be after it. Run by the builder and again at apply, where a
+/// concurrent DeleteUser may have removed the superuser the builder saw.
+result<void> check_config_keeps_admin(const controller_stm& stm, const v1::SetClusterConfig& c);
+/// Deleting user `name` must leave a superuser who can log in while
+/// admin_api_require_auth is on. Builder and apply, like the above.
+result<void> check_delete_keeps_admin(const controller_stm& stm, std::string_view name);
 
 }  // namespace fjord::stm

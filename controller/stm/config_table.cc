@@ -36,8 +36,10 @@ const v1::ConfigValue* config_table::find(std::string_view key) const {
 
 std::string config_table::value(std::string_view key) const {
     const property& p = cluster_property(key);
-    const v1::ConfigValue* v = find(key);
-    return v != nullptr ? v->value() : p.default_value;
+    if (const v1::ConfigValue* v = find(key); v != nullptr) {
+        return v->value();
+    }
+    return p.follows.empty() ? p.default_value : value(p.follows);
 }
 
 int64_t config_table::int_value(std::string_view key) const {
@@ -59,7 +61,7 @@ bool config_table::bool_value(std::string_view key) const {
             return v->value() == "true";
         }
     }
-    return p.default_value == "true";
+    return p.follows.empty() ? p.default_value == "true" : bool_value(p.follows);
 }
 
 result<std::vector<v1::GetClusterConfigResponse::Entry>> config_table::effective(
@@ -84,7 +86,7 @@ result<std::vector<v1::GetClusterConfigResponse::Entry>> config_table::effective
             e.set_is_default(false);
             *e.mutable_updated() = v->updated();
         } else {
-            e.set_value(p->default_value);
+            e.set_value(value(k));  // the default, or the value of the one it follows
             e.set_is_default(true);
         }
         out.push_back(std::move(e));

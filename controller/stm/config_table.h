@@ -34,7 +34,8 @@ class config_table {
     const map_type& all() const { return _values; }
 
     /// The value of cluster property `key` (which must be in the cluster
-    /// schema): the set text, or the default.
+    /// schema): the set text, or else the value of the property it follows
+    /// (property::follows), or else the default.
     std::string value(std::string_view key) const;
     /// Typed reads of integer and bool properties. A set text that does not
     /// parse (written by a proposer with a different schema) reads as the

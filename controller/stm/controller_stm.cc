@@ -17,9 +17,11 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include "common/assert.h"
+#include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 #include "common/cluster/topic_name.h"
 #include "common/log.h"
+#include "common/security/acl_proto.h"
 #include "controller/stm/commands.h"
 
 namespace fjord::stm {
@@ -146,7 +148,15 @@ apply_result controller_stm::apply_command(log_index index, std::string_view dat
         log(log_level::debug, component, "index {}: retry of client {} request {}.{}; not applied",
             index, cmd.session().client_id(), cmd.session().seq(), cmd.session().item());
     } else {
+        // A command proposed with a request_id has its deltas remembered
+        // under it (changes_of); recorded even when it changes nothing.
+        std::vector<v1::Delta> request_deltas;
+        _request_deltas = cmd.request_id().empty() ? nullptr : &request_deltas;
         r = dispatch(cmd, audit);
+        _request_deltas = nullptr;
+        if (!cmd.request_id().empty()) {
+            remember_request(cmd.request_id(), std::move(request_deltas));
+        }
         if (!r) {
             log(log_level::debug, component, "index {}: refused: {}", index, r.error().message());
         }
@@ -186,6 +196,20 @@ apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1
             return apply(cmd.set_cluster_config(), audit);
         case C::kRecordRefusal:
             return record_refusal(cmd);
+        case C::kUpsertUser:
+            return apply(cmd.upsert_user(), audit);
+        case C::kDeleteUser:
+            return apply(cmd.delete_user(), audit);
+        case C::kCreateAcls:
+            return apply(cmd.create_acls(), audit);
+        case C::kDeleteAcls:
+            return apply(cmd.delete_acls(), audit);
+        case C::kUpsertRole:
+            return apply(cmd.upsert_role(), audit);
+        case C::kDeleteRole:
+            return apply(cmd.delete_role(), audit);
+        case C::kAlterRoleMembers:
+            return apply(cmd.alter_role_members(), audit);
         case C::COMMAND_NOT_SET:
             break;
     }
@@ -207,7 +231,7 @@ apply_result controller_stm::record_refusal(const v1::ControllerCommand& cmd) {
                                      "a recorded refusal needs the session it belongs to");
     }
     if (r.code() <= static_cast<int32_t>(errc::success) ||
-        r.code() > static_cast<int32_t>(errc::outcome_unknown)) {
+        r.code() > static_cast<int32_t>(cluster::last_errc)) {
         return error_info::for_field(errc::internal, "record_refusal.code",
                                      fmt::format("{} is not a refusal code", r.code()));
     }
@@ -277,9 +301,31 @@ void controller_stm::advance(log_index index) {
     _applied = index;
 }
 
+void controller_stm::remember_request(const std::string& id, std::vector<v1::Delta> deltas) {
+    if (_by_request.insert_or_assign(id, std::move(deltas)).second) {
+        _request_order.push_back(id);
+    }
+    while (_request_order.size() > _cfg.max_remembered_requests) {
+        _by_request.erase(_request_order.front());
+        _request_order.pop_front();
+    }
+}
+
+std::optional<std::vector<v1::Delta>> controller_stm::changes_of(
+    std::string_view request_id) const {
+    const auto it = _by_request.find(request_id);
+    if (it == _by_request.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
 void controller_stm::record(v1::Delta d) {
     d.set_revision(_applying.value());
     _revision = revision_id{_applying.value()};
+    if (_request_deltas != nullptr) {
+        _request_deltas->push_back(d);
+    }
     _changes.push_back(std::move(d));
     while (_changes.size() > _cfg.max_retained_deltas) {
         _horizon = std::max(_horizon, revision_id{_changes.front().revision()});
@@ -550,6 +596,9 @@ apply_result controller_stm::apply(const v1::SetClusterConfig& c, const v1::Audi
                                          "the key is empty or also removed");
         }
     }
+    if (auto r = check_config_keeps_admin(*this, c); !r) {
+        return r;
+    }
     for (const auto& [k, v] : upsert) {
         const v1::ConfigValue* cur = _config.find(k);
         if (cur != nullptr && cur->value() == v) {
@@ -573,6 +622,228 @@ apply_result controller_stm::apply(const v1::SetClusterConfig& c, const v1::Audi
         d.set_config_removed(k);
         record(std::move(d));
     }
+    if (upsert.count("superusers") > 0 || removed.count("superusers") > 0) {
+        security_changed();
+    }
+    return ok();
+}
+
+// ---------------------------------------------------------------- security
+
+void controller_stm::security_changed() {
+    std::lock_guard g(_authz->mu);
+    _authz->current.reset();
+}
+
+std::vector<std::string> controller_stm::superusers() const {
+    return cluster::split_list(_config.value("superusers"));
+}
+
+std::shared_ptr<const security::authorizer> controller_stm::authorizer() const {
+    std::lock_guard g(_authz->mu);
+    if (!_authz->current) {
+        security::authorizer_builder b;
+        for (const auto& [key, record] : _acls.all()) {
+            b.add(key);
+        }
+        for (const std::string& s : superusers()) {
+            b.add_superuser(s);
+        }
+        for (const auto& [name, role] : _roles.all()) {
+            security::add_role(b, role);
+        }
+        _authz->current = std::move(b).build();
+    }
+    return _authz->current;
+}
+
+void controller_stm::remove_acl(const security::acl_binding& key) {
+    const v1::AclBinding* stored = _acls.find(key);
+    if (stored == nullptr) {
+        return;
+    }
+    v1::Delta d;
+    *d.mutable_acl_deleted() = *stored;
+    _acls.erase(key);
+    record(std::move(d));
+}
+
+apply_result controller_stm::apply(const v1::UpsertUser& c, const v1::Audit& audit) {
+    const v1::User& u = c.user();
+    // The shapes a stored user must keep, whoever proposed it (a name and a
+    // usable credential); the username rule itself is the proposer's.
+    if (u.name().empty()) {
+        return error_info::for_field(errc::invalid_argument, "user.name", "must not be empty");
+    }
+    if (auto r = validate_credential(u.credential(), "user.credential."); !r) {
+        return r;
+    }
+    const v1::User* cur = _users.find(u.name());
+    const bool same = cur != nullptr &&
+                      cur->credential().SerializeAsString() == u.credential().SerializeAsString();
+    if (cur != nullptr && c.create_only() && !same) {
+        return error_info::for_field(errc::user_already_exists, "name",
+                                     fmt::format("user \"{}\" already exists", u.name()));
+    }
+    if (cur == nullptr && c.update_only()) {
+        return error_info::for_field(errc::unknown_user, "name",
+                                     fmt::format("user \"{}\" does not exist", u.name()));
+    }
+    if (same) {
+        return ok();  // a replay stores what is stored already
+    }
+    v1::User next;
+    next.set_name(u.name());
+    *next.mutable_credential() = u.credential();
+    *next.mutable_created() = cur != nullptr ? cur->created() : audit;
+    *next.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_user_upserted() = next;
+    _users.upsert(std::move(next));
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::DeleteUser& c, const v1::Audit&) {
+    if (_users.find(c.name()) == nullptr) {
+        return error_info::for_field(errc::unknown_user, "name",
+                                     fmt::format("user \"{}\" does not exist", c.name()));
+    }
+    if (auto r = check_delete_keeps_admin(*this, c.name()); !r) {
+        return r;
+    }
+    _users.erase(c.name());
+    v1::Delta d;
+    d.set_user_deleted(c.name());
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::CreateAcls& c, const v1::Audit& audit) {
+    std::vector<security::acl_binding> keys;
+    for (int i = 0; i < c.bindings_size(); ++i) {
+        auto b = security::binding_from_proto(c.bindings(i));
+        if (b) {
+            if (auto r = security::validate(*b); !r) {
+                b = r.error();
+            }
+        }
+        if (!b) {
+            return b.error().within(fmt::format("bindings[{}].", i));
+        }
+        keys.push_back(std::move(*b));
+    }
+    for (const security::acl_binding& key : keys) {
+        if (_acls.find(key) != nullptr) {
+            continue;  // an existing binding: nothing to do
+        }
+        v1::AclBinding stored = security::to_proto(key);
+        *stored.mutable_created() = audit;
+        v1::Delta d;
+        *d.mutable_acl_created() = stored;
+        _acls.insert(key, std::move(stored));
+        record(std::move(d));
+        security_changed();
+    }
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::DeleteAcls& c, const v1::Audit&) {
+    std::vector<security::acl_filter> filters;
+    for (int i = 0; i < c.filters_size(); ++i) {
+        auto f = security::filter_from_proto(c.filters(i));
+        if (!f) {
+            return f.error().within(fmt::format("filters[{}].", i));
+        }
+        filters.push_back(std::move(*f));
+    }
+    // The matches now, in log order, whatever the proposer saw: each one
+    // removed is one acl_deleted delta (what the proposer reports).
+    for (const security::acl_filter& f : filters) {
+        for (const v1::AclBinding& b : _acls.matching(f)) {
+            remove_acl(*security::binding_from_proto(b));
+            security_changed();
+        }
+    }
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::UpsertRole& c, const v1::Audit& audit) {
+    if (auto r = validate_role_name("name", c.name()); !r) {
+        return r;
+    }
+    if (_roles.find(c.name()) != nullptr) {
+        // As the builder says: a concurrent create of the same role must not
+        // be told it created it too.
+        return error_info::for_field(errc::role_already_exists, "name",
+                                     fmt::format("role \"{}\" already exists", c.name()));
+    }
+    v1::Role role;
+    role.set_name(c.name());
+    *role.mutable_created() = audit;
+    *role.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_role_upserted() = role;
+    _roles.upsert(std::move(role));
+    record(std::move(d));
+    security_changed();
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::DeleteRole& c, const v1::Audit&) {
+    if (_roles.find(c.name()) == nullptr) {
+        return error_info::for_field(errc::unknown_role, "name",
+                                     fmt::format("role \"{}\" does not exist", c.name()));
+    }
+    // Its bindings first, then the role (and its memberships with it).
+    security::acl_filter mine;
+    mine.who = security::principal::role(c.name());
+    for (const v1::AclBinding& b : _acls.matching(mine)) {
+        remove_acl(*security::binding_from_proto(b));
+    }
+    _roles.erase(c.name());
+    v1::Delta d;
+    d.set_role_deleted(c.name());
+    record(std::move(d));
+    security_changed();
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::AlterRoleMembers& c, const v1::Audit& audit) {
+    const v1::Role* cur = _roles.find(c.role());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_role, "role",
+                                     fmt::format("role \"{}\" does not exist", c.role()));
+    }
+    std::set<std::string> members(cur->members().begin(), cur->members().end());
+    for (const std::string& p : c.add()) {
+        if (!security::parse_role_member(p)) {
+            return error_info::for_field(errc::invalid_argument, "add",
+                                         fmt::format("\"{}\" is not a user principal", p));
+        }
+    }
+    bool changed = false;
+    for (const std::string& p : c.add()) {
+        changed =
+            members.insert(security::to_string(*security::parse_role_member(p))).second || changed;
+    }
+    for (const std::string& p : c.remove()) {
+        changed = members.erase(p) > 0 || changed;
+    }
+    if (!changed) {
+        return ok();
+    }
+    v1::Role next = *cur;
+    next.clear_members();
+    for (const std::string& p : members) {
+        next.add_members(p);
+    }
+    *next.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_role_upserted() = next;
+    _roles.upsert(std::move(next));
+    record(std::move(d));
+    security_changed();
     return ok();
 }
 
@@ -593,6 +864,15 @@ v1::ClusterState controller_stm::full_state() const {
     }
     for (const auto& [id, m] : _members.all()) {
         *s.add_members() = m;
+    }
+    for (const auto& [name, u] : _users.all()) {
+        *s.add_users() = u;
+    }
+    for (const auto& [key, b] : _acls.all()) {
+        *s.add_acls() = b;
+    }
+    for (const auto& [name, r] : _roles.all()) {
+        *s.add_roles() = r;
     }
     return s;
 }
@@ -642,6 +922,15 @@ std::string controller_stm::snapshot() const {
         if (sessions.session_clock_ms() != 0) {
             WireFormatLite::WriteInt64(v1::ClusterState::kSessionClockMsFieldNumber,
                                        sessions.session_clock_ms(), &cos);
+        }
+        for (const auto& [name, u] : _users.all()) {
+            message(v1::ClusterState::kUsersFieldNumber, u);
+        }
+        for (const auto& [key, b] : _acls.all()) {
+            message(v1::ClusterState::kAclsFieldNumber, b);
+        }
+        for (const auto& [name, r] : _roles.all()) {
+            message(v1::ClusterState::kRolesFieldNumber, r);
         }
     }
     return out;
@@ -700,11 +989,50 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
     if (auto r = sessions.load(s); !r) {
         return bad(r.error().detail);
     }
+    user_table users;
+    for (const v1::User& u : s.users()) {
+        if (u.name().empty() || users.find(u.name()) != nullptr) {
+            return bad(fmt::format("user \"{}\" is unnamed or appears twice", u.name()));
+        }
+        if (auto r = validate_credential(u.credential(), "credential."); !r) {
+            return bad(fmt::format("user \"{}\": {}", u.name(), r.error().detail));
+        }
+        users.upsert(u);
+    }
+    acl_table acls;
+    for (int i = 0; i < s.acls_size(); ++i) {
+        auto b = security::binding_from_proto(s.acls(i));
+        if (b) {
+            if (auto r = security::validate(*b); !r) {
+                b = r.error();
+            }
+        }
+        if (!b) {
+            return bad(fmt::format("acls[{}]: {}", i, b.error().detail));
+        }
+        if (acls.find(*b) != nullptr) {
+            return bad(fmt::format("acls[{}] ({}) appears twice", i, security::to_string(*b)));
+        }
+        acls.insert(*b, s.acls(i));
+    }
+    role_table roles;
+    for (const v1::Role& r : s.roles()) {
+        if (auto v = validate_role_name("name", r.name()); !v || roles.find(r.name()) != nullptr) {
+            return bad(fmt::format("role \"{}\" is misnamed or appears twice", r.name()));
+        }
+        roles.upsert(r);
+    }
     _topics = std::move(topics);
     _brokers = std::move(brokers);
     _sessions = std::move(sessions);
     _config = std::move(config);
     _members = std::move(members);
+    _users = std::move(users);
+    _acls = std::move(acls);
+    _roles = std::move(roles);
+    _by_request.clear();
+    _request_order.clear();
+    security_changed();
     _cluster_uuid = s.cluster_uuid();
     _revision = revision_id{s.revision()};
     _applied = index;

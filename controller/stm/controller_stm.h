@@ -4,8 +4,9 @@
 // The controller's replicated state machine. Every controller member feeds it
 // the committed entries of the Raft log, in log order, from the one loop that
 // owns the Raft node (persist -> send -> apply -> advance); it turns them into
-// the tables (topics, brokers, cluster config, members, cluster uuid) that
-// the frontend validates against and the service reads.
+// the tables (topics, brokers, cluster config, members, cluster uuid, and
+// the security tables: users, ACL bindings, roles) that the frontend
+// validates against and the service reads.
 //
 //   frontend --build (commands.h)--> ControllerCommand --propose--> raft
 //                                                                         |
@@ -46,11 +47,22 @@
 // plus every delta after R, applied in order (delta.h), equals the full state
 // at any later revision.
 //
+// # Authorizer
+// authorizer() is the ACL bindings, the roles' memberships and the cluster
+// config `superusers` as one immutable security::authorizer, built on first
+// use after a change (a change only drops the old one) and then shared.
+//
 // Not thread-safe: one owner (the Raft loop) calls everything; readers on
-// other threads need a copy (full_state()).
+// other threads need a copy (full_state()) or a shared lock that excludes
+// apply (controller_state::read). authorizer() is the exception that makes
+// such readers safe: concurrent const callers build it once, under its own
+// mutex.
 
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,10 +70,12 @@
 
 #include "common/ids.h"
 #include "common/result.h"
+#include "common/security/authorizer.h"
 #include "controller/raft/types.h"
 #include "controller/stm/broker_table.h"
 #include "controller/stm/config_table.h"
 #include "controller/stm/members_table.h"
+#include "controller/stm/security_tables.h"
 #include "controller/stm/session_table.h"
 #include "controller/stm/topic_table.h"
 #include "fjord/controller/v1/commands.pb.h"
@@ -79,6 +93,8 @@ struct stm_config {
     /// from here. Every member must be configured with the same list (as
     /// etcd's --initial-cluster), or their member tables differ.
     std::vector<v1::Member> initial_members;
+    /// Commands with a request_id whose deltas are remembered (changes_of).
+    size_t max_remembered_requests = 1024;
 };
 
 /// The outcome of one command, for the proposer: success, or the errc and a
@@ -127,6 +143,11 @@ class controller_stm {
     v1::ClusterState full_state() const;
     /// full_state() plus the client sessions: what snapshot() serializes.
     v1::ClusterState snapshot_image() const;
+    /// The deltas recorded by the command proposed with `request_id`
+    /// (ControllerCommand.request_id; empty when it changed nothing), while
+    /// it is among the last max_remembered_requests such commands applied
+    /// here; nullopt otherwise (and after a restore, which starts afresh).
+    std::optional<std::vector<v1::Delta>> changes_of(std::string_view request_id) const;
 
     const topic_table& topics() const { return _topics; }
     const broker_table& brokers() const { return _brokers; }
@@ -135,6 +156,14 @@ class controller_stm {
     const session_table& sessions() const { return _sessions; }
     /// Empty until InitCluster applies.
     const std::string& cluster_uuid() const { return _cluster_uuid; }
+    const user_table& users() const { return _users; }
+    const acl_table& acls() const { return _acls; }
+    const role_table& roles() const { return _roles; }
+    /// The cluster config `superusers`, as a list of user names.
+    std::vector<std::string> superusers() const;
+    /// The authorizer of the current bindings, roles and superusers (see the
+    /// file comment). Safe from concurrent const callers.
+    std::shared_ptr<const security::authorizer> authorizer() const;
 
   private:
     apply_result dispatch(const v1::ControllerCommand& cmd, const v1::Audit& audit);
@@ -147,6 +176,13 @@ class controller_stm {
     apply_result apply(const v1::SetBrokerState& c, const v1::Audit& audit);
     apply_result apply(const v1::SetPartitionLeaders& c, const v1::Audit& audit);
     apply_result apply(const v1::SetClusterConfig& c, const v1::Audit& audit);
+    apply_result apply(const v1::UpsertUser& c, const v1::Audit& audit);
+    apply_result apply(const v1::DeleteUser& c, const v1::Audit& audit);
+    apply_result apply(const v1::CreateAcls& c, const v1::Audit& audit);
+    apply_result apply(const v1::DeleteAcls& c, const v1::Audit& audit);
+    apply_result apply(const v1::UpsertRole& c, const v1::Audit& audit);
+    apply_result apply(const v1::DeleteRole& c, const v1::Audit& audit);
+    apply_result apply(const v1::AlterRoleMembers& c, const v1::Audit& audit);
     apply_result record_refusal(const v1::ControllerCommand& cmd);
 
     /// Replicas must name brokers that exist and are not decommissioned.
@@ -154,6 +190,13 @@ class controller_stm {
     void advance(log_index index);
     /// Appends a change at the revision being applied, and trims the log.
     void record(v1::Delta d);
+    /// Keeps `deltas` as the changes of request `id` (changes_of).
+    void remember_request(const std::string& id, std::vector<v1::Delta> deltas);
+    /// Removes a stored binding, recording its acl_deleted delta.
+    void remove_acl(const security::acl_binding& key);
+    /// The ACL, role or superuser state changed: the authorizer is rebuilt
+    /// on next use.
+    void security_changed();
 
     stm_config _cfg;
     log_index _applied;
@@ -167,8 +210,26 @@ class controller_stm {
     config_table _config;
     members_table _members;
     session_table _sessions;
+    user_table _users;
+    acl_table _acls;
+    role_table _roles;
 
     std::deque<v1::Delta> _changes;  // revisions ascending
+
+    // changes_of(): the deltas of the last commands applied with a
+    // request_id (ids in apply order, for eviction). Derived, not in
+    // snapshots. _request_deltas is set while such a command applies.
+    std::map<std::string, std::vector<v1::Delta>, std::less<>> _by_request;
+    std::deque<std::string> _request_order;
+    std::vector<v1::Delta>* _request_deltas = nullptr;
+
+    // authorizer(): built lazily; the mutex lets shared-lock readers build
+    // it once. Behind a pointer so that the stm stays movable.
+    struct authorizer_cache {
+        std::mutex mu;
+        std::shared_ptr<const security::authorizer> current;
+    };
+    std::unique_ptr<authorizer_cache> _authz = std::make_unique<authorizer_cache>();
 };
 
 }  // namespace fjord::stm

@@ -5,6 +5,9 @@
 #include "controller/stm/delta.h"
 
 #include <algorithm>
+#include <optional>
+
+#include "common/security/acl_proto.h"
 
 namespace fjord::stm {
 namespace {
@@ -45,6 +48,14 @@ void apply_delta(v1::ClusterState& state, const v1::Delta& d) {
     const auto config_key = [](const v1::ConfigValue& c) -> const std::string& { return c.key(); };
     const auto broker_key = [](const v1::Broker& b) { return b.id(); };
     const auto member_key = [](const v1::Member& m) { return m.id(); };
+    const auto user_key = [](const v1::User& u) -> const std::string& { return u.name(); };
+    const auto role_key = [](const v1::Role& r) -> const std::string& { return r.name(); };
+    // ACLs in common/security/acl.h order, as the stm keeps them (a record
+    // that does not convert, from a newer version, sorts first).
+    const auto acl_key = [](const v1::AclBinding& b) -> std::optional<security::acl_binding> {
+        auto k = security::binding_from_proto(b);
+        return k ? std::optional(std::move(*k)) : std::nullopt;
+    };
     switch (d.change_case()) {
         case v1::Delta::kTopicUpserted:
             sorted_upsert(*state.mutable_topics(), d.topic_upserted(), topic_key);
@@ -69,6 +80,24 @@ void apply_delta(v1::ClusterState& state, const v1::Delta& d) {
             break;
         case v1::Delta::kClusterUuidSet:
             state.set_cluster_uuid(d.cluster_uuid_set());
+            break;
+        case v1::Delta::kUserUpserted:
+            sorted_upsert(*state.mutable_users(), d.user_upserted(), user_key);
+            break;
+        case v1::Delta::kUserDeleted:
+            sorted_erase(*state.mutable_users(), d.user_deleted(), user_key);
+            break;
+        case v1::Delta::kAclCreated:
+            sorted_upsert(*state.mutable_acls(), d.acl_created(), acl_key);
+            break;
+        case v1::Delta::kAclDeleted:
+            sorted_erase(*state.mutable_acls(), acl_key(d.acl_deleted()), acl_key);
+            break;
+        case v1::Delta::kRoleUpserted:
+            sorted_upsert(*state.mutable_roles(), d.role_upserted(), role_key);
+            break;
+        case v1::Delta::kRoleDeleted:
+            sorted_erase(*state.mutable_roles(), d.role_deleted(), role_key);
             break;
         case v1::Delta::CHANGE_NOT_SET:
             break;

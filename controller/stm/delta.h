@@ -8,7 +8,8 @@
 // stm's full_state() at the later revision.
 //
 // ClusterState is kept in canonical order (topics by name, brokers by id,
-// config by key, members by id), the order full_state() produces, so two
+// config by key, members by id, users and roles by name, ACLs in
+// common/security/acl.h order), the order full_state() produces, so two
 // states compare equal field by field. Pure; any thread.
 
 #include "fjord/controller/v1/metadata.pb.h"

@@ -149,7 +149,7 @@ result<void> session_table::load(const v1::ClusterState& in) {
         ses.first_outstanding = c.first_outstanding();
         ses.last_active_ms = c.last_active_ms();
         for (const v1::ClientSession::Outcome& o : c.outcomes()) {
-            if (o.code() < 0 || o.code() > static_cast<int32_t>(errc::outcome_unknown)) {
+            if (o.code() < 0 || o.code() > static_cast<int32_t>(cluster::last_errc)) {
                 return error_info::for_field(
                     errc::internal, "sessions",
                     fmt::format("client {} has outcome code {}", c.client_id(), o.code()));

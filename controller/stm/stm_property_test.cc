@@ -29,6 +29,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "common/log.h"
+#include "common/security/scram.h"
 #include "controller/stm/commands.h"
 #include "controller/stm/controller_stm.h"
 #include "controller/stm/delta.h"
@@ -57,7 +58,7 @@ class sequence {
             return e;
         }
         const command_meta meta{pick(2) == 0 ? "alice" : "bob", _clock += 10};
-        switch (pick(16)) {
+        switch (pick(21)) {
             case 0:
             case 1: {
                 v1::Broker b;
@@ -170,6 +171,51 @@ class sequence {
                 p->set_leader(p->replicas(0));
                 return command(cmd);
             }
+            case 16: {
+                v1::User u;
+                u.set_name(user_name());
+                *u.mutable_credential() = credential(pick(2));
+                const uint64_t mode = pick(3);
+                return maybe(make_upsert_user(stm, u, mode == 0, mode == 1, meta));
+            }
+            case 17:
+                return pick(2) == 0 ? maybe(make_delete_user(stm, user_name(), meta))
+                                    : maybe(make_create_role(stm, role_name(), meta));
+            case 18: {
+                v1::AclBinding b;
+                b.set_resource_type(pick(3) == 0 ? v1::ACL_RESOURCE_GROUP : v1::ACL_RESOURCE_TOPIC);
+                b.set_resource_name(pick(4) == 0 ? "*" : topic_name());
+                b.set_pattern_type(pick(2) == 0 ? v1::ACL_PATTERN_LITERAL
+                                                : v1::ACL_PATTERN_PREFIXED);
+                b.set_principal(pick(3) == 0 ? "Role:" + role_name() : "User:" + user_name());
+                b.set_host(pick(3) == 0 ? "10.0.0.1" : "*");
+                b.set_operation(static_cast<v1::AclOperation>(2 + pick(11)));
+                b.set_permission(pick(4) == 0 ? v1::ACL_PERMISSION_DENY : v1::ACL_PERMISSION_ALLOW);
+                return maybe(make_create_acl(stm, b, meta));
+            }
+            case 19: {
+                v1::AclFilter f;
+                if (pick(2) == 0) {
+                    f.set_principal("User:" + user_name());
+                }
+                if (pick(2) == 0) {
+                    f.set_resource_name(topic_name());
+                    f.set_pattern_type(static_cast<v1::AclPatternType>(1 + pick(4)));
+                }
+                if (pick(2) == 0) {
+                    f.set_operation(static_cast<v1::AclOperation>(1 + pick(12)));
+                }
+                return maybe(make_delete_acls(stm, f, meta));
+            }
+            case 20: {
+                if (pick(3) == 0) {
+                    return maybe(make_delete_role(stm, role_name(), meta));
+                }
+                v1::AlterRoleMembersRequest req;
+                req.set_role(role_name());
+                (pick(2) == 0 ? req.add_add() : req.add_remove())->assign("User:" + user_name());
+                return maybe(make_alter_role_members(stm, req, meta));
+            }
             default: {
                 entry e;
                 e.type = entry::kind::command;
@@ -185,6 +231,37 @@ class sequence {
     std::string topic_name() {
         const char* names[] = {"orders", "users", "a.b", "a_b", "x-1", "logs", "z"};
         return names[pick(7)];
+    }
+
+    std::string user_name() {
+        const char* names[] = {"alice", "bob", "carol"};
+        return names[pick(3)];
+    }
+
+    std::string role_name() {
+        const char* names[] = {"ops", "dev"};
+        return names[pick(2)];
+    }
+
+    /// One of two fixed credentials (PBKDF2 once per process, not per
+    /// command): a user re-created with the one it has is a replay.
+    static const v1::ScramCredential& credential(uint64_t i) {
+        static const std::vector<v1::ScramCredential> creds = [] {
+            std::vector<v1::ScramCredential> out;
+            for (const char* pw : {"one", "two"}) {
+                auto c = security::make_scram_credential(security::scram_mechanism::sha256, pw,
+                                                         4096, std::string("salt-") + pw);
+                v1::ScramCredential p;
+                p.set_mechanism("SCRAM-SHA-256");
+                p.set_salt(c->salt);
+                p.set_iterations(c->iterations);
+                p.set_stored_key(c->stored_key);
+                p.set_server_key(c->server_key);
+                out.push_back(std::move(p));
+            }
+            return out;
+        }();
+        return creds[i];
     }
 
     std::string uuid() { return fmt::format("00000000-0000-4000-8000-{:012d}", ++_uuids); }

@@ -51,6 +51,20 @@
 //   get-config [k...]                   effective cluster config
 //   topic-config name=T                 effective topic config
 //   schema cluster|topic                the schema table
+//   create-user name=U [password=P] [mechanism=SCRAM-SHA-256|SCRAM-SHA-512]
+//       [iterations=N] [salt=S] [mode=create|update|upsert] [corrupt=F]
+//       the credential is derived here (salt default "salt-<U>", so the
+//       output is stable); corrupt=salt|iterations|stored_key|mechanism
+//       breaks that part of it; mode create (default) is create_only
+//   delete-user name=U
+//   create-acl principal=P [resource=topic] [name=N] [pattern=literal]
+//       [op=read] [perm=allow] [host=*]   one binding (words as acl.h parses
+//       them; "unspecified" or a number for a raw enum value)
+//   delete-acls [resource=R] [name=N] [pattern=P] [principal=P] [host=H]
+//       [op=O] [perm=P]                  one filter; prints what apply removed
+//   create-role name=R / delete-role name=R (prints the bindings removed)
+//   alter-role role=R [add=(p,...)] [remove=(p,...)]
+//   check principal=P op=O resource=R [name=N] [host=H]   the authorizer
 
 #include <gtest/gtest.h>
 
@@ -67,6 +81,8 @@
 
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
+#include "common/security/acl_proto.h"
+#include "common/security/scram.h"
 #include "controller/stm/commands.h"
 #include "controller/stm/controller_stm.h"
 #include "controller/stm/placement.h"
@@ -152,6 +168,24 @@ std::string member_line(const v1::Member& m) {
     return fmt::format("member {} peer={} api={}", m.id(), m.peer_address(), m.api_address());
 }
 
+// A user without its keys (they are random-looking bytes; a test that needs
+// them compares them).
+std::string user_line(const v1::User& u) {
+    return fmt::format("{} {} iterations={} salt={}B created={} updated={}", u.name(),
+                       u.credential().mechanism(), u.credential().iterations(),
+                       u.credential().salt().size(), audit(u.created()), audit(u.updated()));
+}
+
+std::string acl_line(const v1::AclBinding& b) {
+    auto m = security::binding_from_proto(b);
+    return (m ? security::to_string(*m) : "unconvertible") + " created=" + audit(b.created());
+}
+
+std::string role_line(const v1::Role& r) {
+    return fmt::format("{} members=[{}] created={} updated={}", r.name(),
+                       fmt::join(r.members(), ","), audit(r.created()), audit(r.updated()));
+}
+
 std::string delta_line(const v1::Delta& d) {
     const std::string r = fmt::format("r{} ", d.revision());
     switch (d.change_case()) {
@@ -178,6 +212,18 @@ std::string delta_line(const v1::Delta& d) {
             return r + fmt::format("member_removed {}", d.member_removed());
         case v1::Delta::kClusterUuidSet:
             return r + "cluster_uuid_set " + d.cluster_uuid_set();
+        case v1::Delta::kUserUpserted:
+            return r + "user_upserted " + user_line(d.user_upserted());
+        case v1::Delta::kUserDeleted:
+            return r + "user_deleted " + d.user_deleted();
+        case v1::Delta::kAclCreated:
+            return r + "acl_created " + acl_line(d.acl_created());
+        case v1::Delta::kAclDeleted:
+            return r + "acl_deleted " + acl_line(d.acl_deleted());
+        case v1::Delta::kRoleUpserted:
+            return r + "role_upserted " + role_line(d.role_upserted());
+        case v1::Delta::kRoleDeleted:
+            return r + "role_deleted " + d.role_deleted();
         case v1::Delta::CHANGE_NOT_SET:
             break;
     }
@@ -515,9 +561,175 @@ class stm_env {
                                   p.allowed().empty() ? "any" : p.allowed(),
                                   p.needs_restart() ? " needs_restart" : ""));
             }
+        } else if (n == "create-user") {
+            c.expect_keys({"name", "password", "mechanism", "iterations", "salt", "mode", "corrupt",
+                           "as", "defer"});
+            create_user(c);
+        } else if (n == "delete-user") {
+            c.expect_keys({"name", "as", "defer"});
+            propose(c, make_delete_user(*_stm, c.get_string("name"), meta(c)));
+        } else if (n == "create-acl") {
+            c.expect_keys(
+                {"principal", "resource", "name", "pattern", "op", "perm", "host", "as", "defer"});
+            v1::AclBinding b;
+            b.set_resource_type(static_cast<v1::AclResourceType>(
+                enum_arg(c, "resource", "topic", security::parse_resource_type)));
+            b.set_resource_name(c.get_string("name", "orders"));
+            b.set_pattern_type(static_cast<v1::AclPatternType>(
+                enum_arg(c, "pattern", "literal", security::parse_pattern_type)));
+            b.set_principal(c.get_string("principal"));
+            b.set_host(c.get_string("host", "*"));
+            b.set_operation(static_cast<v1::AclOperation>(
+                enum_arg(c, "op", "read", security::parse_operation)));
+            b.set_permission(static_cast<v1::AclPermission>(
+                enum_arg(c, "perm", "allow", security::parse_permission)));
+            propose(c, make_create_acl(*_stm, b, meta(c)));
+        } else if (n == "delete-acls") {
+            c.expect_keys(
+                {"resource", "name", "pattern", "principal", "host", "op", "perm", "as", "defer"});
+            v1::AclFilter f;
+            f.set_resource_type(static_cast<v1::AclResourceType>(
+                enum_arg(c, "resource", "unspecified", security::parse_resource_type)));
+            f.set_pattern_type(static_cast<v1::AclPatternType>(
+                enum_arg(c, "pattern", "unspecified", security::parse_pattern_type)));
+            f.set_operation(static_cast<v1::AclOperation>(
+                enum_arg(c, "op", "unspecified", security::parse_operation)));
+            f.set_permission(static_cast<v1::AclPermission>(
+                enum_arg(c, "perm", "unspecified", security::parse_permission)));
+            if (c.has("name")) {
+                f.set_resource_name(c.get_string("name"));
+            }
+            if (c.has("principal")) {
+                f.set_principal(c.get_string("principal"));
+            }
+            if (c.has("host")) {
+                f.set_host(c.get_string("host"));
+            }
+            propose_with_id(c, make_delete_acls(*_stm, f, meta(c)));
+        } else if (n == "create-role") {
+            c.expect_keys({"name", "as", "defer"});
+            propose(c, make_create_role(*_stm, c.get_string("name"), meta(c)));
+        } else if (n == "delete-role") {
+            c.expect_keys({"name", "as", "defer"});
+            propose_with_id(c, make_delete_role(*_stm, c.get_string("name"), meta(c)));
+        } else if (n == "alter-role") {
+            c.expect_keys({"role", "add", "remove", "as", "defer"});
+            v1::AlterRoleMembersRequest req;
+            req.set_role(c.get_string("role"));
+            for (const std::string& p : c.get_list("add")) {
+                req.add_add(p);
+            }
+            for (const std::string& p : c.get_list("remove")) {
+                req.add_remove(p);
+            }
+            propose(c, make_alter_role_members(*_stm, req, meta(c)));
+        } else if (n == "check") {
+            c.expect_keys({"principal", "op", "resource", "name", "host"});
+            auto who = security::parse_principal(c.get_string("principal"));
+            if (!who) {
+                c.fail(who.error().message());
+            }
+            const auto op = security::parse_operation(c.get_string("op"));
+            const auto rt = security::parse_resource_type(c.get_string("resource"));
+            if (!op || !rt) {
+                c.fail("bad op or resource");
+            }
+            const security::decision d = _stm->authorizer()->authorize(
+                *who, c.get_string("host", "10.0.0.1"), *op, *rt,
+                c.get_string("name", std::string(security::cluster_resource_name)));
+            print(d.to_string());
         } else {
             c.fail("unknown command");
         }
+    }
+
+    /// An enum argument as its wire value: a word acl.h parses, a number, or
+    /// "unspecified" (0).
+    template <typename Parse>
+    int enum_arg(const test_command& c, const std::string& key, const std::string& def,
+                 Parse parse) {
+        const std::string v = c.get_string(key, def);
+        if (v == "unspecified") {
+            return 0;
+        }
+        if (auto n = parse_int(v)) {
+            return static_cast<int>(*n);
+        }
+        auto e = parse(v);
+        if (!e) {
+            c.fail(e.error().message());
+        }
+        return static_cast<int>(*e);
+    }
+
+    void create_user(const test_command& c) {
+        const std::string name = c.get_string("name");
+        const std::string mech = c.get_string("mechanism", "SCRAM-SHA-256");
+        auto m = security::parse_scram_mechanism(mech);
+        if (!m) {
+            c.fail(m.error().message());
+        }
+        auto cred = security::make_scram_credential(
+            *m, c.get_string("password", "pw-" + name),
+            static_cast<int32_t>(parse_int_arg(c, "iterations", 4096)),
+            c.get_string("salt", "salt-" + name));
+        if (!cred) {
+            c.fail(cred.error().message());
+        }
+        v1::User u;
+        u.set_name(name);
+        v1::ScramCredential* sc = u.mutable_credential();
+        sc->set_mechanism(std::string(security::to_string(cred->mechanism)));
+        sc->set_salt(cred->salt);
+        sc->set_iterations(cred->iterations);
+        sc->set_stored_key(cred->stored_key);
+        sc->set_server_key(cred->server_key);
+        const std::string corrupt = c.get_string("corrupt", "");
+        if (corrupt == "salt") {
+            sc->clear_salt();
+        } else if (corrupt == "iterations") {
+            sc->set_iterations(100);
+        } else if (corrupt == "stored_key") {
+            sc->set_stored_key("short");
+        } else if (corrupt == "mechanism") {
+            sc->set_mechanism("SCRAM-SHA-1");
+        } else if (!corrupt.empty()) {
+            c.fail("corrupt: salt|iterations|stored_key|mechanism");
+        }
+        const std::string mode = c.get_string("mode", "create");
+        propose(c, make_upsert_user(*_stm, u, mode == "create", mode == "update", meta(c)));
+    }
+
+    // propose() with a request_id on the command, then what the stm
+    // remembers of it: the bindings it removed.
+    void propose_with_id(const test_command& c, result<std::optional<v1::ControllerCommand>> r) {
+        std::string id;
+        if (r && r->has_value()) {
+            id = fmt::format("req-{}", ++_requests);
+            (*r)->set_request_id(id);
+        }
+        propose(c, r);
+        if (id.empty() || c.get_bool("defer", false)) {
+            return;
+        }
+        const auto changes = _stm->changes_of(id);
+        if (!changes) {
+            print("changes_of: not remembered");
+            return;
+        }
+        for (const v1::Delta& d : *changes) {
+            if (d.has_acl_deleted()) {
+                print("  removed " + acl_line(d.acl_deleted()));
+            }
+        }
+    }
+
+    void propose_with_id(const test_command& c, result<v1::ControllerCommand> r) {
+        if (!r) {
+            propose_with_id(c, result<std::optional<v1::ControllerCommand>>(r.error()));
+            return;
+        }
+        propose_with_id(c, result<std::optional<v1::ControllerCommand>>(std::optional(*r)));
     }
 
     void register_broker(const test_command& c) {
@@ -625,6 +837,15 @@ class stm_env {
         for (const auto& [id, m] : _stm->members().all()) {
             print(member_line(m));
         }
+        for (const auto& [name, u] : _stm->users().all()) {
+            print("user " + user_line(u));
+        }
+        for (const auto& [key, b] : _stm->acls().all()) {
+            print("acl " + acl_line(b));
+        }
+        for (const auto& [name, r] : _stm->roles().all()) {
+            print("role " + role_line(r));
+        }
     }
 
     void placement(const test_command& c) {
@@ -667,6 +888,7 @@ class stm_env {
     log_index _snapshot_index;
     int64_t _clock = 0;
     int _uuids = 0;
+    int _requests = 0;
     std::string _out;
 };
 

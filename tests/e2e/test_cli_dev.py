@@ -718,6 +718,19 @@ FORMAT_HELP_ARGS = {
     "dev start": [], "dev stop": [], "dev status": [], "dev purge": [],
     "completion": ["bash"],
 }
+_SECURITY = {
+    "acl create": [], "acl list": [], "acl ls": [], "acl describe": [], "acl delete": [],
+    "acl check": ["--principal", "a", "--operation", "read", "--topic", "t"],
+    "user create": ["u"], "user delete": ["u"], "user list": [], "user ls": [],
+    "user update": ["u", "--new-password", "x", "--mechanism", "scram-sha-256"],
+}
+for _role in ("role", "access", "roles"):
+    _SECURITY.update({f"{_role} {v}": ["r"] for v in ("create", "delete", "describe", "info")})
+    _SECURITY.update({f"{_role} {v}": [] for v in ("list", "ls")})
+    _SECURITY.update({f"{_role} {v}": ["r", "--principal", "a"]
+                      for v in ("assign", "add", "unassign", "remove")})
+for _root in ("security", "sec"):
+    FORMAT_HELP_ARGS.update({f"{_root} {k}": v for k, v in _SECURITY.items()})
 
 
 def leaf_commands(fjord: Fjord) -> set[str]:

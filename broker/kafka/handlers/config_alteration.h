@@ -8,6 +8,9 @@
 // (admin_forwarder.h); BROKER resources are refused (cluster-wide settings
 // belong to the controller, a broker's own to its broker.yaml), as is a
 // resource named twice, an internal topic or a topic the cache lacks.
+// Authorization first: ALTER_CONFIGS on the topic (else
+// TOPIC_AUTHORIZATION_FAILED) or on the cluster for BROKER resources (else
+// CLUSTER_AUTHORIZATION_FAILED).
 
 #include <map>
 #include <memory>
@@ -49,6 +52,15 @@ void alter_topic_configs(const request_context& ctx, const Req& req) {
             o = {k::invalid_request,
                  fmt::format("resources: {} \"{}\" is named more than once in the request",
                              resource_type_name(res.resource_type), res.resource_name)};
+        } else if (res.resource_type == resource_topic &&
+                   !ctx.allowed_on_topic(security::acl_operation::alter_configs,
+                                         res.resource_name)) {
+            o = {k::topic_authorization_failed,
+                 "altering configs needs ALTER_CONFIGS on the topic"};
+        } else if (res.resource_type == resource_broker &&
+                   !ctx.allowed_on_cluster(security::acl_operation::alter_configs)) {
+            o = {k::cluster_authorization_failed,
+                 "altering configs needs ALTER_CONFIGS on the cluster"};
         } else if (res.resource_type == resource_broker) {
             o = {k::policy_violation,
                  "resource_type: BROKER configs are not altered through Kafka: cluster-wide "

@@ -2,6 +2,7 @@
 //
 // CreatePartitions (key 37, v0-3), forwarded to the controller's
 // CreatePartitions (admin_forwarder.h); manual assignments are refused.
+// Authorization: ALTER on the topic, else TOPIC_AUTHORIZATION_FAILED.
 
 #include "broker/kafka/admin_forwarder.h"
 #include "broker/kafka/errors.h"
@@ -29,7 +30,10 @@ void handlers::create_partitions(const request_context& ctx, kafka::create_parti
     for (const auto& t : req.topics) {
         kafka::create_partitions_response::create_partitions_topic_result r;
         r.name = t.name;
-        if (auto internal = refuse_internal(t.name)) {
+        if (!ctx.allowed_on_topic(security::acl_operation::alter, t.name)) {
+            r.error_code = k::topic_authorization_failed;
+            r.error_message = "CreatePartitions needs ALTER on the topic";
+        } else if (auto internal = refuse_internal(t.name)) {
             r.error_code = internal->code;
             r.error_message = internal->message;
         } else if (named[t.name] > 1) {

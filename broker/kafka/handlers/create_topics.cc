@@ -3,7 +3,8 @@
 // CreateTopics (key 19, v0-7), forwarded to the controller's CreateTopics
 // (admin_forwarder.h). Refused here, per topic: an internal topic, a name
 // twice in one request, manual replica assignments, null or repeated config
-// values.
+// values. Authorization: CREATE on the cluster or on the topic, else
+// TOPIC_AUTHORIZATION_FAILED (and it is not sent).
 
 #include "broker/kafka/admin_forwarder.h"
 #include "broker/kafka/errors.h"
@@ -88,11 +89,15 @@ void handlers::create_topics(const request_context& ctx, kafka::create_topics_re
     v1::CreateTopicsRequest call;
     call.set_validate_only(req.validate_only);
     std::vector<size_t> sent;  // the response item of each call item
+    const bool may_create_any = ctx.allowed_on_cluster(security::acl_operation::create);
     for (const auto& t : req.topics) {
         kafka::create_topics_response::creatable_topic_result r;
         r.name = t.name;
         r.error_message = std::nullopt;
-        if (auto refused = refuse_create(t, named[t.name])) {
+        if (!may_create_any && !ctx.allowed_on_topic(security::acl_operation::create, t.name)) {
+            r.error_code = k::topic_authorization_failed;
+            r.error_message = "CreateTopics needs CREATE on the cluster or on the topic";
+        } else if (auto refused = refuse_create(t, named[t.name])) {
             r.error_code = refused->code;
             r.error_message = refused->message;
         } else {

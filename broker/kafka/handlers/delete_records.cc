@@ -5,6 +5,8 @@
 // answer), for `kafka-delete-records`, librdkafka's rd_kafka_DeleteRecords
 // and `fjord topic trim-prefix`. Per partition, Kafka's rules and codes:
 //
+//   no DELETE on the topic                     TOPIC_AUTHORIZATION_FAILED
+//                                              (before anything else)
 //   the topic or partition is unknown          UNKNOWN_TOPIC_OR_PARTITION
 //   an internal topic (__consumer_offsets)     INVALID_TOPIC_EXCEPTION (Kafka
 //                                              refuses clients' deletions there)
@@ -38,6 +40,7 @@ void handlers::delete_records(const request_context& ctx, kafka::delete_records_
         kafka::delete_records_response::delete_records_topic_result tr;
         tr.name = t.name;
         const v1::Topic* topic = s.md.topic(t.name);
+        const bool may = ctx.allowed_on_topic(security::acl_operation::remove, t.name);
         for (const auto& p : t.partitions) {
             kafka::delete_records_response::delete_records_partition_result pr;
             pr.partition_index = p.partition_index;
@@ -51,7 +54,9 @@ void handlers::delete_records(const request_context& ctx, kafka::delete_records_
                 }
             }
             partition* part = nullptr;
-            if (a == nullptr) {
+            if (!may) {
+                pr.error_code = k::topic_authorization_failed;
+            } else if (a == nullptr) {
                 pr.error_code = k::unknown_topic_or_partition;
             } else if (cluster::is_internal_topic(t.name)) {
                 // Kafka: "Cannot delete records of internal topic": the

@@ -1,7 +1,8 @@
 // File: broker/kafka/handlers/delete_topics.cc
 //
 // DeleteTopics (key 20, v0-6: v6 by name or id), forwarded to the
-// controller's DeleteTopics (admin_forwarder.h).
+// controller's DeleteTopics (admin_forwarder.h). Authorization: DELETE on
+// the topic, else TOPIC_AUTHORIZATION_FAILED (and it is not sent).
 
 #include "broker/kafka/admin_forwarder.h"
 #include "broker/kafka/errors.h"
@@ -63,6 +64,11 @@ void handlers::delete_topics(const request_context& ctx, kafka::delete_topics_re
             }
         } else if (const v1::Topic* t = md.topic(*name); t != nullptr && version >= 6) {
             r.topic_id = to_kafka_uuid(t->uuid());
+        }
+        if (name && !ctx.allowed_on_topic(security::acl_operation::remove, *name)) {
+            r.error_code = k::topic_authorization_failed;
+            r.error_message = "DeleteTopics needs DELETE on the topic";
+            name.reset();
         }
         if (name) {
             if (auto internal = refuse_internal(*name)) {

@@ -1,6 +1,9 @@
 // File: broker/kafka/handlers/describe_cluster.cc
 //
 // DescribeCluster (key 60, v0-1): the brokers from the metadata cache.
+// Authorization: DESCRIBE on the cluster, else CLUSTER_AUTHORIZATION_FAILED
+// and no brokers; with include_cluster_authorized_operations, the cluster
+// operations the requester may do (Kafka's AclOperation bits).
 
 #include "broker/kafka/admin_forwarder.h"
 #include "broker/kafka/errors.h"
@@ -28,7 +31,10 @@ void handlers::describe_cluster(const request_context& ctx, kafka::describe_clus
     // controller is its own Raft group), and admin requests come to any
     // broker, so each names itself.
     resp.controller_id = admin->options().node_id;
-    if (ctx.version >= 1) {
+    if (!ctx.allowed_on_cluster(security::acl_operation::describe)) {
+        resp.error_code = k::cluster_authorization_failed;
+        resp.error_message = "DescribeCluster needs DESCRIBE on the cluster";
+    } else if (ctx.version >= 1) {
         resp.endpoint_type = req.endpoint_type;
         if (req.endpoint_type == endpoint_controllers) {
             resp.error_code = k::mismatched_endpoint_type;
@@ -57,7 +63,19 @@ void handlers::describe_cluster(const request_context& ctx, kafka::describe_clus
             resp.brokers.push_back(std::move(db));
         }
     }
-    // Authorized operations stay "not provided" (INT32_MIN) until ACLs land.
+    if (resp.error_code == k::none && req.include_cluster_authorized_operations) {
+        namespace sec = fjord::security;
+        int32_t ops = 0;
+        for (auto op :
+             {sec::acl_operation::create, sec::acl_operation::alter, sec::acl_operation::describe,
+              sec::acl_operation::cluster_action, sec::acl_operation::describe_configs,
+              sec::acl_operation::alter_configs, sec::acl_operation::idempotent_write}) {
+            if (ctx.allowed_on_cluster(op)) {
+                ops |= 1 << static_cast<int>(op);
+            }
+        }
+        resp.cluster_authorized_operations = ops;
+    }
     ctx.respond(resp);
 }
 }  // namespace fjord::broker

@@ -2,6 +2,9 @@
 //
 // DescribeConfigs (key 32, v0-4): TOPIC and BROKER resources from the
 // metadata cache (admin_configs.h); nothing is asked of the controller.
+// Authorization: DESCRIBE_CONFIGS on the topic (else
+// TOPIC_AUTHORIZATION_FAILED) or, for BROKER resources, on the cluster
+// (else CLUSTER_AUTHORIZATION_FAILED).
 
 #include "broker/kafka/admin_forwarder.h"
 #include "broker/kafka/errors.h"
@@ -64,6 +67,17 @@ void handlers::describe_configs(const request_context& ctx, kafka::describe_conf
         out.resource_name = res.resource_name;
         out.error_message = std::nullopt;
         auto [configs, o] = describe(md, admin->options(), res.resource_type, res.resource_name);
+        if (res.resource_type == resource_topic &&
+            !ctx.allowed_on_topic(security::acl_operation::describe_configs, res.resource_name)) {
+            configs.clear();
+            o = {k::topic_authorization_failed,
+                 "DescribeConfigs needs DESCRIBE_CONFIGS on the topic"};
+        } else if (res.resource_type == resource_broker &&
+                   !ctx.allowed_on_cluster(security::acl_operation::describe_configs)) {
+            configs.clear();
+            o = {k::cluster_authorization_failed,
+                 "DescribeConfigs needs DESCRIBE_CONFIGS on the cluster"};
+        }
         out.error_code = o.code;
         out.error_message = o.message;
         for (auto& d : configs) {

@@ -1,6 +1,8 @@
 // File: broker/kafka/handlers/describe_groups.cc
 //
-// DescribeGroups (key 15, v0-5).
+// DescribeGroups (key 15, v0-5). DESCRIBE on each group, else
+// GROUP_AUTHORIZATION_FAILED for it (described no further); v3+ report the
+// requester's authorized operations on the group when asked.
 
 #include "broker/group/coordinator.h"
 #include "broker/kafka/errors.h"
@@ -12,9 +14,19 @@ namespace {
 
 namespace k = kafka_errors;
 
-/// Kafka's AclOperation codes allowed on a group (READ, DELETE, DESCRIBE),
-/// as a DescribeGroups v3+ bitfield: without an authorizer, all of them.
-constexpr int32_t group_operations = (1 << 3) | (1 << 6) | (1 << 8);
+/// Kafka's AclOperation codes that apply to a group (READ, DELETE,
+/// DESCRIBE), as a DescribeGroups v3+ bitfield: the ones `ctx` may do.
+int32_t group_operations(const request_context& ctx, const std::string& group) {
+    namespace sec = fjord::security;
+    int32_t ops = 0;
+    for (auto op :
+         {sec::acl_operation::read, sec::acl_operation::remove, sec::acl_operation::describe}) {
+        if (ctx.allowed_on_group(op, group)) {
+            ops |= 1 << static_cast<int>(op);
+        }
+    }
+    return ops;
+}
 
 }  // namespace
 
@@ -29,9 +41,12 @@ void handlers::describe_groups(const request_context& ctx, kafka::describe_group
         kafka::describe_groups_response::described_group dg;
         dg.group_id = id;
         if (ctx.version >= 3 && req.include_authorized_operations) {
-            dg.authorized_operations = group_operations;
+            dg.authorized_operations = group_operations(ctx, id);
         }
-        dg.error_code = group_id_too_long(id) ? k::invalid_group_id : coord.check(id);
+        dg.error_code = !ctx.allowed_on_group(security::acl_operation::describe, id)
+                            ? k::group_authorization_failed
+                        : group_id_too_long(id) ? k::invalid_group_id
+                                                : coord.check(id);
         const group* g = dg.error_code == k::none ? coord.groups().find(id) : nullptr;
         if (dg.error_code != k::none) {
             // Kafka leaves the rest empty.

@@ -3,6 +3,10 @@
 // Fetch (key 1): records up to the high watermark of partitions this broker
 // leads, capped by the broker's fetch.max.bytes; a real long poll
 // (fetch.h). This broker creates no fetch sessions (KIP-227).
+// Authorization: READ on each topic, else its partitions are
+// TOPIC_AUTHORIZATION_FAILED (and not read); a Fetch with no readable
+// partition at all is answered at once, as Kafka does. A parked Fetch keeps
+// the decisions of its arrival (its context's snapshot).
 
 #include "broker/kafka/handlers/fetch.h"
 
@@ -19,11 +23,15 @@ namespace {
 namespace k = kafka_errors;
 
 /// Builds the response from the logs as they are now; returns the bytes of
-/// records it holds and whether any partition has an error.
-std::pair<uint64_t, bool> fill_fetch(const broker_services& s, const kafka::fetch_request& req,
+/// records it holds and whether any partition has an error (or none may be
+/// read: nothing to wait for).
+std::pair<uint64_t, bool> fill_fetch(const request_context& ctx, const kafka::fetch_request& req,
                                      kafka::fetch_response& resp) {
+    const broker_services& s = *ctx.services;
     uint64_t total = 0;
     bool any_error = false;
+    bool any_denied = false;
+    bool any_readable = false;
     // Capped by the broker's fetch.max.bytes, as Kafka does.
     const uint64_t max_total =
         std::min<uint64_t>(req.max_bytes > 0 ? static_cast<uint64_t>(req.max_bytes) : uint64_t{0},
@@ -32,10 +40,18 @@ std::pair<uint64_t, bool> fill_fetch(const broker_services& s, const kafka::fetc
         kafka::fetch_response::fetchable_topic_response tr;
         tr.topic = ft.topic;
         tr.topic_id = ft.topic_id;
+        const bool may_read = ctx.allowed_on_topic(security::acl_operation::read, ft.topic);
         for (const auto& fp : ft.partitions) {
             kafka::fetch_response::partition_data pd;
             pd.partition_index = fp.partition;
             pd.records = std::string();
+            if (!may_read) {
+                pd.error_code = k::topic_authorization_failed;
+                any_denied = true;
+                tr.partitions.push_back(std::move(pd));
+                continue;
+            }
+            any_readable = true;
             auto [part, code] = find_led_log(s, ft.topic, fp.partition);
             if (part == nullptr) {
                 pd.error_code = code;
@@ -68,7 +84,7 @@ std::pair<uint64_t, bool> fill_fetch(const broker_services& s, const kafka::fetc
         }
         resp.responses.push_back(std::move(tr));
     }
-    return {total, any_error};
+    return {total, any_error || (any_denied && !any_readable)};
 }
 
 }  // namespace
@@ -92,7 +108,7 @@ void handlers::fetch(const request_context& ctx, kafka::fetch_request req) {
         return;
     }
     kafka::fetch_response resp;
-    const auto [bytes, error] = fill_fetch(*ctx.services, req, resp);
+    const auto [bytes, error] = fill_fetch(ctx, req, resp);
     if (error || req.max_wait_ms <= 0 || static_cast<int64_t>(bytes) >= req.min_bytes) {
         ctx.respond(resp);
         return;
@@ -135,7 +151,7 @@ void parked_fetches::watch(const std::shared_ptr<parked>& p) {
 
 bool parked_fetches::recheck(parked& p) {
     kafka::fetch_response probe;
-    const auto [bytes, error] = fill_fetch(*p.ctx.services, p.request, probe);
+    const auto [bytes, error] = fill_fetch(p.ctx, p.request, probe);
     if (error || static_cast<int64_t>(bytes) >= p.request.min_bytes) {
         finish(p);
         return true;
@@ -147,7 +163,7 @@ void parked_fetches::finish(parked& p) {
     p.done = true;
     p.watching.clear();
     kafka::fetch_response resp;
-    (void)fill_fetch(*p.ctx.services, p.request, resp);
+    (void)fill_fetch(p.ctx, p.request, resp);
     p.ctx.respond(resp);
     _parked.remove_if([&](const auto& x) { return x.get() == &p; });
 }

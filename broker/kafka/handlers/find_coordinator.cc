@@ -28,7 +28,17 @@ void handlers::find_coordinator(const request_context& ctx, kafka::find_coordina
     const int16_t v = ctx.version;
     const auto answer = [&](const std::string& key) {
         group_coordinator::location loc;
-        if (req.key_type == 1) {
+        // DESCRIBE on the key, before the coordinator is looked for (which
+        // may create the offsets topic).
+        if (req.key_type == 0 && !ctx.allowed_on_group(security::acl_operation::describe, key)) {
+            loc.error = k::group_authorization_failed;
+            loc.message = "FindCoordinator needs DESCRIBE on the group";
+        } else if (req.key_type == 1 &&
+                   !ctx.allowed(security::acl_operation::describe,
+                                security::resource_type::transactional_id, key)) {
+            loc.error = k::transactional_id_authorization_failed;
+            loc.message = "FindCoordinator needs DESCRIBE on the transactional id";
+        } else if (req.key_type == 1) {
             loc.error = k::invalid_request;
             loc.message = "key_type 1 (transaction): this broker has no transaction coordinator";
         } else if (req.key_type != 0) {

@@ -10,14 +10,19 @@
 
 #include "broker/kafka/request_context.h"
 #include "common/kafka/messages/alter_configs.h"
+#include "common/kafka/messages/alter_user_scram_credentials.h"
 #include "common/kafka/messages/api_versions.h"
+#include "common/kafka/messages/create_acls.h"
 #include "common/kafka/messages/create_partitions.h"
 #include "common/kafka/messages/create_topics.h"
+#include "common/kafka/messages/delete_acls.h"
 #include "common/kafka/messages/delete_records.h"
 #include "common/kafka/messages/delete_topics.h"
+#include "common/kafka/messages/describe_acls.h"
 #include "common/kafka/messages/describe_cluster.h"
 #include "common/kafka/messages/describe_configs.h"
 #include "common/kafka/messages/describe_groups.h"
+#include "common/kafka/messages/describe_user_scram_credentials.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/find_coordinator.h"
 #include "common/kafka/messages/heartbeat.h"
@@ -31,6 +36,8 @@
 #include "common/kafka/messages/offset_commit.h"
 #include "common/kafka/messages/offset_fetch.h"
 #include "common/kafka/messages/produce.h"
+#include "common/kafka/messages/sasl_authenticate.h"
+#include "common/kafka/messages/sasl_handshake.h"
 #include "common/kafka/messages/sync_group.h"
 
 namespace fjord::broker::handlers {
@@ -56,6 +63,20 @@ void describe_configs(const request_context& ctx, kafka::describe_configs_reques
 void alter_configs(const request_context& ctx, kafka::alter_configs_request req);
 void incremental_alter_configs(const request_context& ctx,
                                kafka::incremental_alter_configs_request req);
+
+// Authentication (sasl_handshake.cc, sasl_authenticate.cc;
+// broker/security/sasl_session.h)
+void sasl_handshake(const request_context& ctx, kafka::sasl_handshake_request req);
+void sasl_authenticate(const request_context& ctx, kafka::sasl_authenticate_request req);
+
+// ACLs and SCRAM users, forwarded to the controller (acl_items.h)
+void describe_acls(const request_context& ctx, kafka::describe_acls_request req);
+void create_acls(const request_context& ctx, kafka::create_acls_request req);
+void delete_acls(const request_context& ctx, kafka::delete_acls_request req);
+void describe_user_scram_credentials(const request_context& ctx,
+                                     kafka::describe_user_scram_credentials_request req);
+void alter_user_scram_credentials(const request_context& ctx,
+                                  kafka::alter_user_scram_credentials_request req);
 
 // The consumer groups (group_gateway.h)
 void find_coordinator(const request_context& ctx, kafka::find_coordinator_request req);

@@ -21,7 +21,9 @@ void handlers::heartbeat(const request_context& ctx, kafka::heartbeat_request re
     }
     group_coordinator& coord = groups.coordinator();
     kafka::heartbeat_response resp;
-    if (req.group_instance_id) {
+    if (!ctx.allowed_on_group(security::acl_operation::read, req.group_id)) {
+        resp.error_code = k::group_authorization_failed;  // READ on the group, first
+    } else if (req.group_instance_id) {
         resp.error_code = k::unsupported_version;
     } else if (req.group_id.empty() || group_id_too_long(req.group_id)) {
         resp.error_code = k::invalid_group_id;

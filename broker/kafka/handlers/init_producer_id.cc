@@ -3,6 +3,10 @@
 // InitProducerId (key 22, v0-4) for idempotent producers: a new producer id
 // (producer_ids.h) with epoch 0. Transactions are not supported: a
 // transactional id is refused with INVALID_REQUEST.
+// Authorization (Kafka's, KIP-679): a transactional id needs WRITE on it
+// (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an idempotent producer needs
+// IDEMPOTENT_WRITE on the cluster or WRITE on some topic (else
+// CLUSTER_AUTHORIZATION_FAILED, and no id is handed out).
 
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers/handlers.h"
@@ -14,7 +18,14 @@ namespace fjord::broker {
 void handlers::init_producer_id(const request_context& ctx, kafka::init_producer_id_request req) {
     namespace k = kafka_errors;
     kafka::init_producer_id_response resp;
-    if (req.transactional_id) {
+    if (req.transactional_id &&
+        !ctx.allowed(security::acl_operation::write, security::resource_type::transactional_id,
+                     *req.transactional_id)) {
+        resp.error_code = k::transactional_id_authorization_failed;
+    } else if (!req.transactional_id &&
+               !ctx.security->may_produce_idempotently(ctx.user, ctx.conn->host())) {
+        resp.error_code = k::cluster_authorization_failed;
+    } else if (req.transactional_id) {
         log(log_level::info, "kafka",
             "{} (client {}): InitProducerId with transactional id \"{}\" refused: transactions "
             "are not supported",

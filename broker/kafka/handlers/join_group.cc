@@ -60,6 +60,10 @@ void handlers::join_group(const request_context& ctx, kafka::join_group_request 
         r.member_id = req.member_id;
         answer(std::move(r));
     };
+    if (!ctx.allowed_on_group(security::acl_operation::read, req.group_id)) {
+        fail(k::group_authorization_failed);  // READ on the group, first
+        return;
+    }
     if (req.group_instance_id) {
         log(log_level::info, component,
             "{} (client {}): JoinGroup with group.instance.id \"{}\": static membership is not "

@@ -29,7 +29,9 @@ void handlers::leave_group(const request_context& ctx, kafka::leave_group_reques
         req.members.push_back(std::move(m));
     }
     int16_t top = k::none;
-    if (req.group_id.empty() || group_id_too_long(req.group_id)) {
+    if (!ctx.allowed_on_group(security::acl_operation::read, req.group_id)) {
+        top = k::group_authorization_failed;  // READ on the group, first
+    } else if (req.group_id.empty() || group_id_too_long(req.group_id)) {
         top = k::invalid_group_id;
     } else {
         top = coord.check(req.group_id);

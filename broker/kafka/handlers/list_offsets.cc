@@ -2,7 +2,8 @@
 //
 // ListOffsets (key 2, v1-6): the earliest offset (-2), the latest (-1: the
 // high watermark), or the first offset at or after a timestamp, of
-// partitions this broker leads.
+// partitions this broker leads. DESCRIBE on the topic, else
+// TOPIC_AUTHORIZATION_FAILED.
 
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers/handlers.h"
@@ -16,11 +17,14 @@ void handlers::list_offsets(const request_context& ctx, kafka::list_offsets_requ
     for (const auto& t : req.topics) {
         kafka::list_offsets_response::list_offsets_topic_response tr;
         tr.name = t.name;
+        const bool may = ctx.allowed_on_topic(security::acl_operation::describe, t.name);
         for (const auto& p : t.partitions) {
             kafka::list_offsets_response::list_offsets_partition_response pr;
             pr.partition_index = p.partition_index;
             auto [part, code] = find_led_log(*ctx.services, t.name, p.partition_index);
-            if (part == nullptr) {
+            if (!may) {
+                pr.error_code = k::topic_authorization_failed;
+            } else if (part == nullptr) {
                 pr.error_code = code;
             } else if (p.timestamp == -2) {  // earliest
                 pr.offset = part->log().log_start_offset().value();

@@ -3,6 +3,13 @@
 // Metadata (key 3, v0-12): the brokers and topics from the metadata cache.
 // An unknown topic may be auto-created (admin_forwarder::auto_create_topic);
 // a Produce naming one does not trigger it: clients ask Metadata first.
+//
+// Authorization (Kafka's rules): a topic is listed only with DESCRIBE on it;
+// "all topics" lists the describable ones, a named topic without DESCRIBE
+// is TOPIC_AUTHORIZATION_FAILED whether or not it exists. Auto-creating a
+// topic needs CREATE on the cluster or on the topic, else
+// TOPIC_AUTHORIZATION_FAILED and nothing is created. Brokers and the cluster
+// id are listed to everyone.
 
 #include "broker/cluster/metadata_cache.h"
 #include "broker/kafka/admin_forwarder.h"
@@ -62,6 +69,9 @@ void handlers::metadata(const request_context& ctx, kafka::metadata_request req)
     const bool all = !req.topics.has_value() || (ctx.version == 0 && req.topics->empty());
     if (all) {
         for (const auto& [name, t] : s.md.topics()) {
+            if (!ctx.allowed_on_topic(security::acl_operation::describe, name)) {
+                continue;
+            }
             kafka::metadata_response::metadata_response_topic mt;
             mt.name = name;
             mt.topic_id = to_kafka_uuid(t.uuid());
@@ -86,14 +96,21 @@ void handlers::metadata(const request_context& ctx, kafka::metadata_request req)
                     mt.name = std::nullopt;
                 }
             }
-            if (t == nullptr) {
+            if (mt.name && !ctx.allowed_on_topic(security::acl_operation::describe, *mt.name)) {
+                mt.error_code = k::topic_authorization_failed;
+                mt.topic_id = want.topic_id;
+            } else if (t == nullptr) {
                 // An unknown name may be auto-created: LEADER_NOT_AVAILABLE
                 // meanwhile, as Kafka answers.
                 mt.error_code = k::unknown_topic_or_partition;
                 mt.topic_id = want.topic_id;
                 if (s.admin != nullptr && want.name && req.allow_auto_topic_creation &&
-                    !cluster::is_internal_topic(*want.name)) {
-                    mt.error_code = s.admin->auto_create_topic(*want.name);
+                    !cluster::is_internal_topic(*want.name) && s.admin->auto_create_enabled()) {
+                    const bool may_create =
+                        ctx.allowed_on_cluster(security::acl_operation::create) ||
+                        ctx.allowed_on_topic(security::acl_operation::create, *want.name);
+                    mt.error_code = may_create ? s.admin->auto_create_topic(*want.name)
+                                               : k::topic_authorization_failed;
                 }
             } else {
                 mt.topic_id = to_kafka_uuid(t->uuid());

@@ -3,7 +3,10 @@
 // OffsetCommit (key 8, v0-8): answered once the commit is durable in
 // __consumer_offsets (group_coordinator::store_offsets). Per partition: an
 // unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION, metadata over
-// 4096 bytes OFFSET_METADATA_TOO_LARGE.
+// 4096 bytes OFFSET_METADATA_TOO_LARGE. Authorization (Kafka's): READ on
+// the group (else GROUP_AUTHORIZATION_FAILED for every partition), and READ
+// on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions, which
+// are not committed).
 
 #include "broker/group/coordinator.h"
 #include "broker/kafka/errors.h"
@@ -27,7 +30,9 @@ void handlers::offset_commit(const request_context& ctx, kafka::offset_commit_re
     const int16_t v = ctx.version;
     // One error for every partition of the request, when there is one.
     int16_t all = k::none;
-    if (req.group_instance_id) {
+    if (!ctx.allowed_on_group(security::acl_operation::read, req.group_id)) {
+        all = k::group_authorization_failed;
+    } else if (req.group_instance_id) {
         all = k::unsupported_version;
     } else if (group_id_too_long(req.group_id)) {
         all = k::invalid_group_id;
@@ -44,6 +49,7 @@ void handlers::offset_commit(const request_context& ctx, kafka::offset_commit_re
         kafka::offset_commit_response::offset_commit_response_topic tr;
         tr.name = t.name;
         const v1::Topic* topic = ctx.services->md.topic(t.name);
+        const bool may_read = ctx.allowed_on_topic(security::acl_operation::read, t.name);
         for (const auto& p : t.partitions) {
             kafka::offset_commit_response::offset_commit_response_partition pr;
             pr.partition_index = p.partition_index;
@@ -54,6 +60,8 @@ void handlers::offset_commit(const request_context& ctx, kafka::offset_commit_re
             const std::string metadata = p.committed_metadata.value_or("");
             if (all != k::none) {
                 pr.error_code = all;
+            } else if (!may_read) {
+                pr.error_code = k::topic_authorization_failed;
             } else if (!known) {
                 pr.error_code = k::unknown_topic_or_partition;
             } else if (metadata.size() > offset_metadata_max_bytes) {

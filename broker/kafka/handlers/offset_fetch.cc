@@ -4,6 +4,11 @@
 // on a topic since deleted, or deleted and created again under its name, is
 // answered as none (-1), so that the consumer's auto.offset.reset applies
 // (coordinator.h, "Topic identity").
+//
+// Authorization (Kafka's): DESCRIBE on the group (else
+// GROUP_AUTHORIZATION_FAILED), and DESCRIBE on each topic named (else
+// TOPIC_AUTHORIZATION_FAILED for its partitions); asking for every
+// committed offset lists only describable topics.
 
 #include "broker/group/coordinator.h"
 #include "broker/kafka/errors.h"
@@ -32,6 +37,7 @@ void handlers::offset_fetch(const request_context& ctx, kafka::offset_fetch_requ
         int32_t epoch = -1;
         std::string metadata;
         int16_t error = 0;
+        int16_t topic_error = 0;  ///< the topic's own error, at every version
     };
     struct group_answer {
         int16_t error = 0;
@@ -40,7 +46,10 @@ void handlers::offset_fetch(const request_context& ctx, kafka::offset_fetch_requ
     using wanted_topics = std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>;
     const auto fetch = [&](const std::string& group_id, const wanted_topics& wanted) {
         group_answer ga;
-        ga.error = group_id_too_long(group_id) ? k::invalid_group_id : coord.check(group_id);
+        ga.error = !ctx.allowed_on_group(security::acl_operation::describe, group_id)
+                       ? k::group_authorization_failed
+                   : group_id_too_long(group_id) ? k::invalid_group_id
+                                                 : coord.check(group_id);
         if (!wanted) {
             if (ga.error != k::none) {
                 return ga;
@@ -49,6 +58,9 @@ void handlers::offset_fetch(const request_context& ctx, kafka::offset_fetch_requ
                 for (const auto& [tp, c] : *all) {
                     if (!coord.is_current(tp.first, c)) {
                         continue;  // its topic was deleted (or recreated) since
+                    }
+                    if (!ctx.allowed_on_topic(security::acl_operation::describe, tp.first)) {
+                        continue;
                     }
                     if (ga.topics.empty() || ga.topics.back().first != tp.first) {
                         ga.topics.emplace_back(tp.first, std::vector<partition_answer>());
@@ -61,11 +73,14 @@ void handlers::offset_fetch(const request_context& ctx, kafka::offset_fetch_requ
         }
         for (const auto& [topic, partitions] : *wanted) {
             std::vector<partition_answer> ps;
+            const bool may = ctx.allowed_on_topic(security::acl_operation::describe, topic);
             for (int32_t p : partitions) {
                 partition_answer pa;
                 pa.partition = p;
                 if (ga.error != k::none) {
                     pa.error = ga.error;
+                } else if (!may) {
+                    pa.topic_error = k::topic_authorization_failed;
                 } else if (const committed_offset* c = coord.fetch_offset(group_id, topic, p)) {
                     pa.offset = c->offset;
                     pa.epoch = c->leader_epoch;
@@ -102,7 +117,9 @@ void handlers::offset_fetch(const request_context& ctx, kafka::offset_fetch_requ
                     pr.committed_leader_epoch = pa.epoch;
                 }
                 pr.metadata = std::move(pa.metadata);
-                pr.error_code = v >= 2 ? k::none : pa.error;
+                pr.error_code = pa.topic_error != k::none ? pa.topic_error
+                                : v >= 2                  ? k::none
+                                                          : pa.error;
                 tr.partitions.push_back(std::move(pr));
             }
             resp.topics.push_back(std::move(tr));
@@ -130,6 +147,7 @@ void handlers::offset_fetch(const request_context& ctx, kafka::offset_fetch_requ
                         pr.committed_offset = pa.offset;
                         pr.committed_leader_epoch = pa.epoch;
                         pr.metadata = std::move(pa.metadata);
+                        pr.error_code = pa.topic_error;
                         tr.partitions.push_back(std::move(pr));
                     }
                     gr.topics.push_back(std::move(tr));

@@ -6,6 +6,17 @@
 // acks=1 and 0 right after the write. Either way consumers see a batch only
 // once it is durable, unless the topic has write.caching (the partition's
 // high watermark rule, broker/cluster/partition.h).
+//
+// Authorization (Kafka's KafkaApis.handleProduceRequest): records in a
+// transactional batch need WRITE on the request's transactional id, else
+// every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED. Whether records
+// are transactional is read from the batches' own attributes, not from the
+// request's transactional_id field, which a client may leave null
+// (CVE-2018-17196). Each topic needs WRITE, else its partitions are
+// TOPIC_AUTHORIZATION_FAILED (checked before whether the topic exists, so a
+// denied client learns nothing about it). Idempotent batches need nothing
+// more (Kafka 3.0+, KIP-679: IDEMPOTENT_WRITE is asked by InitProducerId).
+// Nothing of a refused partition is written.
 
 #include <algorithm>
 #include <memory>
@@ -15,6 +26,7 @@
 #include "broker/kafka/handlers/handlers.h"
 #include "broker/kafka/handlers/led_log.h"
 #include "common/cluster/internal_topics.h"
+#include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
 namespace {
@@ -25,6 +37,24 @@ constexpr const char* component = "kafka";
 /// Produce v0-2 carry message formats 0 and 1, which are refused per
 /// partition (registry.cc says why they are advertised anyway).
 constexpr int16_t produce_min_stored_version = 3;
+
+/// Whether any batch of `records` has the transactional attribute. Walks the
+/// batch headers only; a malformed tail ends the walk (the log refuses such
+/// records whole, so nothing of them is written either way).
+bool has_transactional_batch(std::string_view records) {
+    while (records.size() >= kafka::record_batch_header_size) {
+        const auto h = kafka::decode_record_batch_header(records);
+        if (h.is_transactional()) {
+            return true;
+        }
+        const size_t n = h.size_bytes();
+        if (n < kafka::record_batch_header_size || n > records.size()) {
+            break;
+        }
+        records.remove_prefix(n);
+    }
+    return false;
+}
 
 }  // namespace
 
@@ -40,18 +70,37 @@ void handlers::produce(const request_context& ctx, kafka::produce_request req) {
         bool sent = false;
     };
     auto state = std::make_shared<pending>();
+    bool transactional = false;
+    for (const auto& td : req.topic_data) {
+        for (const auto& pd : td.partition_data) {
+            transactional = transactional ||
+                            (!old_format && pd.records && has_transactional_batch(*pd.records));
+        }
+    }
+    // With authorization off nothing is denied: a transactional batch
+    // without a transactional id is then the validator's INVALID_RECORD.
+    const bool transaction_denied =
+        transactional && ctx.security->authorization_enabled() &&
+        (!req.transactional_id ||
+         !ctx.allowed(security::acl_operation::write, security::resource_type::transactional_id,
+                      *req.transactional_id));
     // Partitions (topic index, partition index) per log to wait for.
     std::vector<std::pair<partition*, std::vector<std::pair<size_t, size_t>>>> awaited;
     for (auto& td : req.topic_data) {
         kafka::produce_response::topic_produce_response tr;
         tr.name = td.name;
+        const bool may_write = ctx.allowed_on_topic(security::acl_operation::write, td.name);
         for (auto& pd : td.partition_data) {
             kafka::produce_response::partition_produce_response pr;
             pr.index = pd.index;
             pr.base_offset = -1;
             const led_log led = find_led_log(s, td.name, pd.index);
             partition* const part = led.part;
-            if (old_format) {
+            if (transaction_denied) {
+                pr.error_code = k::transactional_id_authorization_failed;
+            } else if (!may_write) {
+                pr.error_code = k::topic_authorization_failed;
+            } else if (old_format) {
                 pr.error_code = k::unsupported_version;
                 pr.error_message =
                     "Produce v0-2 (message format 0 and 1) is not supported: "

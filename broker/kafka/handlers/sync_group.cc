@@ -43,6 +43,10 @@ void handlers::sync_group(const request_context& ctx, kafka::sync_group_request 
         r.error = error;
         answer(std::move(r));
     };
+    if (!ctx.allowed_on_group(security::acl_operation::read, req.group_id)) {
+        fail(k::group_authorization_failed);  // READ on the group, first
+        return;
+    }
     if (req.group_instance_id) {
         fail(k::unsupported_version);
         return;

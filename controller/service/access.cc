@@ -1,0 +1,172 @@
+// File: controller/service/access.cc
+//
+// Who is calling and whether they may (docs/security.md). While the cluster
+// config admin_api_require_auth is true:
+//   1. authenticate: the metadata `authorization: Basic base64(user:password)`
+//      against the users table (auth.h: cache, decoy for unknown users);
+//   2. authorize: every `access` the call needs, through the stm's
+//      authorizer (superusers, ACL bindings, roles), from the client's host.
+// Refusals are UNAUTHENTICATED or PERMISSION_DENIED naming what is missing,
+// decided before anything is proposed, so a client knows that nothing of a
+// refused call applied.
+
+#include <fmt/format.h>
+
+#include "common/cluster/errc.h"
+#include "common/log.h"
+#include "controller/service/adapter.h"
+
+namespace fjord::service {
+namespace {
+
+using cluster::errc;
+
+constexpr const char* authorization_header = "authorization";
+/// Set by a member that forwards a call: the client's address it saw.
+constexpr const char* client_host_header = "fjord-client-host";
+constexpr const char* forwarded_header = "fjord-forwarded";
+
+std::optional<std::string> metadata(grpc::ServerContextBase* ctx, const char* key) {
+    const auto& md = ctx->client_metadata();
+    const auto it = md.find(key);
+    if (it == md.end()) {
+        return std::nullopt;
+    }
+    return std::string(it->second.data(), it->second.size());
+}
+
+/// "ipv4:127.0.0.1:5000" -> "127.0.0.1"; "ipv6:[::1]:5000" (also
+/// %5B..%5D-encoded) -> "::1"; anything else as it is.
+std::string peer_host(const std::string& peer) {
+    std::string_view p = peer;
+    if (p.starts_with("ipv4:")) {
+        p.remove_prefix(5);
+        return std::string(p.substr(0, p.rfind(':')));
+    }
+    if (p.starts_with("ipv6:")) {
+        p.remove_prefix(5);
+        if (p.starts_with("%5B")) {
+            const size_t end = p.find("%5D");
+            return std::string(p.substr(3, end == std::string_view::npos ? end : end - 3));
+        }
+        if (p.starts_with("[")) {
+            return std::string(p.substr(1, p.find(']') - 1));
+        }
+    }
+    return std::string(p);
+}
+
+std::string host_of(const std::string& address) {
+    if (address.starts_with("[")) {
+        return address.substr(1, address.find(']') - 1);
+    }
+    return address.substr(0, address.rfind(':'));
+}
+
+std::string describe(const access& a) {
+    std::string op(security::to_string(a.op));
+    for (char& ch : op) {
+        ch = ch == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+    if (a.rt == security::resource_type::cluster) {
+        return fmt::format("{} on the cluster", op);
+    }
+    return fmt::format("{} on {} \"{}\"{}", op, security::to_string(a.rt), a.name,
+                       a.or_cluster ? " (or on the cluster)" : "");
+}
+
+}  // namespace
+
+bool controller_service::auth_required() const {
+    return _core.state().read([](const stm::controller_stm& s) {
+        return s.cluster_config().bool_value("admin_api_require_auth");
+    });
+}
+
+result<std::string> controller_service::authenticate(grpc::ServerContextBase* ctx) const {
+    const auto header = metadata(ctx, authorization_header);
+    if (!header) {
+        return error_info(errc::unauthenticated,
+                          "this controller requires authentication (admin_api_require_auth is "
+                          "true): send the metadata authorization: Basic base64(user:password) "
+                          "of a SCRAM user");
+    }
+    auto creds = parse_basic_authorization(*header);
+    if (!creds) {
+        return creds.error();
+    }
+    const auto stored =
+        _core.state().read([&](const stm::controller_stm& s) -> std::optional<v1::ScramCredential> {
+            const v1::User* u = s.users().find(creds->user);
+            return u != nullptr ? std::optional(u->credential()) : std::nullopt;
+        });
+    if (auto r = _auth.verify(*creds, stored); !r) {
+        return r.error();
+    }
+    return std::move(creds->user);
+}
+
+std::string controller_service::client_host(grpc::ServerContextBase* ctx) const {
+    const std::string peer = peer_host(ctx->peer());
+    // A forwarded call arrives from a member; the address it reports is the
+    // client's. Trusted only from a member's host: anyone else naming a
+    // host is judged by their own address. (Without TLS between members,
+    // a process on a member's host can still claim one: docs/security.md.)
+    if (const auto claimed = metadata(ctx, client_host_header);
+        claimed && metadata(ctx, forwarded_header)) {
+        const bool from_member = _core.state().read([&](const stm::controller_stm& s) {
+            for (const auto& [id, m] : s.members().all()) {
+                if (host_of(m.api_address()) == peer || host_of(m.peer_address()) == peer) {
+                    return true;
+                }
+            }
+            return false;
+        });
+        if (from_member && security::validate_host(*claimed)) {
+            return *claimed;
+        }
+    }
+    return peer;
+}
+
+std::string controller_service::principal(grpc::ServerContextBase* ctx) const {
+    if (!auth_required()) {
+        return "anonymous";
+    }
+    auto user = authenticate(ctx);  // verified already: a cache hit
+    return user ? "User:" + *user : "anonymous";
+}
+
+std::optional<grpc::Status> controller_service::check_access(
+    grpc::ServerContextBase* ctx, const std::vector<access>& needs) const {
+    if (!auth_required()) {
+        return std::nullopt;
+    }
+    auto user = authenticate(ctx);
+    if (!user) {
+        log(log_level::info, "service", "refused an unauthenticated call from {}: {}", ctx->peer(),
+            user.error().detail);
+        return to_grpc_status(user.error());
+    }
+    const std::string host = client_host(ctx);
+    const auto authz =
+        _core.state().read([](const stm::controller_stm& s) { return s.authorizer(); });
+    const security::principal who = security::principal::user(*user);
+    for (const access& a : needs) {
+        security::decision d = authz->authorize(who, host, a.op, a.rt, a.name);
+        if (!d.allowed && a.or_cluster &&
+            authz->allowed(who, host, a.op, security::resource_type::cluster,
+                           security::cluster_resource_name)) {
+            continue;
+        }
+        if (!d.allowed) {
+            return to_grpc_status(
+                error_info(errc::permission_denied,
+                           fmt::format("User:{} from {} needs {} (or to be a superuser): {}", *user,
+                                       host, describe(a), d.to_string())));
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace fjord::service
