@@ -128,6 +128,23 @@ controller_link::stub& controller_link::stub_at(size_t i) {
     return *_stubs[i % _stubs.size()];
 }
 
+void controller_link::set_applied_revision(uint64_t r) {
+    if (_applied.exchange(r) == r) {
+        return;
+    }
+    {
+        std::lock_guard g(_mu);
+        _report_now = true;
+    }
+    _cv.notify_all();
+}
+
+bool controller_link::pause_until_report(std::chrono::milliseconds d) {
+    std::unique_lock lk(_mu);
+    _cv.wait_for(lk, d, [&] { return _stopping.load() || _report_now; });
+    return !_stopping;
+}
+
 bool controller_link::pause(std::chrono::milliseconds d) {
     std::unique_lock lk(_mu);
     _cv.wait_for(lk, d, [&] { return _stopping.load(); });
@@ -191,6 +208,10 @@ void controller_link::heartbeat_loop() {
             backoff = std::min(backoff * 2, _o.max_backoff);
             continue;
         }
+        {
+            std::lock_guard g(_mu);
+            _report_now = false;  // this heartbeat reports what is applied now
+        }
         v1::HeartbeatRequest req;
         req.set_broker_id(_o.broker.id());
         req.set_incarnation(_o.broker.incarnation());
@@ -217,7 +238,7 @@ void controller_link::heartbeat_loop() {
             interval =
                 std::chrono::milliseconds(std::max<int64_t>(100, resp.session_timeout_ms() / 3));
         }
-        if (!pause(interval)) {
+        if (!pause_until_report(interval)) {
             return;
         }
     }

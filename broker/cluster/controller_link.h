@@ -76,8 +76,11 @@ class controller_link {
     void stop();
 
     /// The revision the broker has fully applied (reported in heartbeats,
-    /// and where a new Watch resumes).
-    void set_applied_revision(uint64_t r) { _applied = r; }
+    /// and where a new Watch resumes). A new revision is reported at once,
+    /// not at the next periodic heartbeat, so that `--wait` (which waits for
+    /// every broker's report) returns when the change is enforced; reports
+    /// coalesce while a heartbeat is in flight.
+    void set_applied_revision(uint64_t r);
     /// Drops the Watch stream (after an event the caller refused or could
     /// not apply) and follows the next controller, from the applied revision
     /// (0: with a snapshot). Events of the dropped stream may still be in
@@ -97,6 +100,8 @@ class controller_link {
     void watch_loop();
     /// Sleeps `d` unless stopping; false when stopping.
     bool pause(std::chrono::milliseconds d);
+    /// pause(), ending early when a new applied revision wants reporting.
+    bool pause_until_report(std::chrono::milliseconds d);
     void set_error(std::string e);
     /// Whether controller `target` belongs to the broker's cluster (true
     /// while none is known), asked with `ctx` (null: stopping, false); a
@@ -116,6 +121,7 @@ class controller_link {
     std::atomic<bool> _stopping{false};
     mutable std::mutex _mu;
     std::condition_variable _cv;
+    bool _report_now = false;  ///< under _mu: a revision applied since the last heartbeat
     std::string _last_error;
     std::string _cluster_uuid;
     /// The last refusal logged per controller, and when: repeated every
