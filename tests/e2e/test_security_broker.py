@@ -21,6 +21,9 @@ here wrote:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import socket
 import struct
 import time
@@ -219,6 +222,33 @@ def test_logins_with_each_mechanism_and_refusals(secured):
         s = raw_sasl_connection(b, b"PLAIN")
         s.sendall(struct.pack(">i", len(token)) + token)
         assert closed_without_answer(s), token
+        s.close()
+    # SCRAM by hand, with a correct proof over the message as sent: with
+    # this exchange's nonce it logs in; with one character of the nonce
+    # changed (a replayed or spliced exchange) it is refused and closed.
+    for tamper in (False, True):
+        s = raw_sasl_connection(b, b"SCRAM-SHA-256")
+        bare = "n=alice,r=fyko+d2lbbFgONRv9qkxdawL"
+        s.sendall(struct.pack(">i", len(bare) + 3) + b"n,," + bare.encode())
+        size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+        server_first = s.recv(size, socket.MSG_WAITALL).decode()
+        attrs = dict(a.split("=", 1) for a in server_first.split(","))
+        assert attrs["r"].startswith("fyko+d2lbbFgONRv9qkxdawL"), server_first
+        sent = ("X" + attrs["r"][1:]) if tamper else attrs["r"]
+        without_proof = f"c=biws,r={sent}"
+        salted = hashlib.pbkdf2_hmac("sha256", USERS["alice"][0].encode(),
+                                     base64.b64decode(attrs["s"]), int(attrs["i"]))
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        auth = f"{bare},{server_first},{without_proof}".encode()
+        signature = hmac.new(hashlib.sha256(client_key).digest(), auth, "sha256").digest()
+        proof = base64.b64encode(bytes(x ^ y for x, y in zip(client_key, signature))).decode()
+        final = f"{without_proof},p={proof}".encode()
+        s.sendall(struct.pack(">i", len(final)) + final)
+        if tamper:
+            assert closed_without_answer(s), "a foreign nonce was accepted"
+        else:
+            size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+            assert s.recv(size, socket.MSG_WAITALL).startswith(b"v="), "a good login refused"
         s.close()
     # A Kafka request before logging in: the connection is closed.
     s = socket.create_connection(("127.0.0.1", b.port), timeout=10)
