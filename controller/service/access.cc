@@ -142,6 +142,17 @@ std::optional<grpc::Status> controller_service::check_access(
     if (!auth_required()) {
         return std::nullopt;
     }
+    // Decide on tables that hold every acknowledged change: a follower, or a
+    // leader elected a moment ago that has not applied its predecessor's
+    // last commits, would otherwise still honour a deleted user, an old
+    // password or a revoked ACL. Nothing has been proposed yet, so a failed
+    // barrier is "unavailable, retry", never "outcome unknown".
+    if (auto fresh = _core.linearize(v1::ReadOptions{}); !fresh) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            fmt::format("could not confirm the security state with a quorum "
+                                        "before deciding access (nothing was done): {}",
+                                        fresh.error().detail));
+    }
     auto user = authenticate(ctx);
     if (!user) {
         log(log_level::info, "service", "refused an unauthenticated call from {}: {}", ctx->peer(),
