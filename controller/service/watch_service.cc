@@ -4,6 +4,7 @@
 // longer retained), then every applied change, in order, grouped by
 // revision; only from a member that has proven it is current.
 
+#include <algorithm>
 #include <thread>
 
 #include "controller/service/adapter.h"
@@ -11,6 +12,32 @@
 namespace fjord::service {
 
 using clock = std::chrono::steady_clock;
+
+namespace {
+
+/// Whether `d` may change who may watch: users, ACLs, roles, and the two
+/// config keys that decide authentication and superusers.
+bool changes_access(const v1::Delta& d) {
+    switch (d.change_case()) {
+        case v1::Delta::kUserUpserted:
+        case v1::Delta::kUserDeleted:
+        case v1::Delta::kAclCreated:
+        case v1::Delta::kAclDeleted:
+        case v1::Delta::kRoleUpserted:
+        case v1::Delta::kRoleDeleted:
+            return true;
+        case v1::Delta::kConfigSet:
+            return d.config_set().key() == "admin_api_require_auth" ||
+                   d.config_set().key() == "superusers";
+        case v1::Delta::kConfigRemoved:
+            return d.config_removed() == "admin_api_require_auth" ||
+                   d.config_removed() == "superusers";
+        default:
+            return false;
+    }
+}
+
+}  // namespace
 
 grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                                        grpc::ServerWriter<v1::WatchEvent>* writer) {
@@ -94,6 +121,16 @@ grpc::Status controller_service::Watch(grpc::ServerContext* ctx, const v1::Watch
                 break;
             }
             continue;
+        }
+        // Rights can change under an open stream (a revoked ACL, a deleted
+        // user, authentication turned on): checked again before any change
+        // to them is sent, so a watcher that lost the right to the
+        // credentials stops receiving them.
+        if (std::any_of(deltas->begin(), deltas->end(), changes_access)) {
+            if (auto deny =
+                    check_access(ctx, {on_cluster(security::acl_operation::cluster_action)})) {
+                return finish("Watch", *deny);
+            }
         }
         for (size_t i = 0; i < deltas->size(); ++i) {
             v1::WatchEvent ev;

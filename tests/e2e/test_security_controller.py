@@ -303,3 +303,40 @@ def test_admin_api_require_auth(cluster: Cluster):
     assert r.topics[0].result.code == pb.OK, r
 
     assert_secret_nowhere(cluster, [pw_root, pw_bob, pw_carol, "carol-Pw-next-77"])
+
+
+def test_a_watch_stream_ends_when_its_watcher_loses_the_right(cluster: Cluster):
+    """Watch carries every user's SCRAM keys: a stream opened by a user with
+    CLUSTER_ACTION ends (PERMISSION_DENIED) when that ACL is deleted, before
+    any later user change reaches it."""
+    leader = cluster.wait_for_leader()
+    pw_root, pw_w = "root-Pw-11aa2", "watch-Pw-33bb4"
+    for name, pw in (("root", pw_root), ("watcher", pw_w)):
+        assert cluster.call("CreateUser", pb.CreateUserRequest(name=name, password=pw)).result.code \
+            == pb.OK
+    grant = binding("User:watcher", md.ACL_OPERATION_CLUSTER_ACTION, "kafka-cluster",
+                    rtype=md.ACL_RESOURCE_CLUSTER)
+    assert cluster.call("CreateAcls", pb.CreateAclsRequest(bindings=[grant])).results[0].code \
+        == pb.OK
+    r = cluster.call("SetClusterConfig", pb.SetClusterConfigRequest(
+        upsert={"superusers": "root", "admin_api_require_auth": "true"}))
+    assert all(x.code == pb.OK for x in r.results.values()), r
+    root = basic("root", pw_root)
+
+    stream = leader.stub().Watch(pb.WatchRequest(), timeout=30, metadata=basic("watcher", pw_w))
+    first = next(stream)
+    assert first.HasField("snapshot")
+    r = leader.stub().DeleteAcls(pb.DeleteAclsRequest(filters=[md.AclFilter(
+        resource_type=md.ACL_RESOURCE_CLUSTER, principal="User:watcher")]), timeout=10,
+        metadata=root)
+    assert r.results[0].result.code == pb.OK and len(r.results[0].deleted) == 1, r
+    r = leader.stub().CreateUser(pb.CreateUserRequest(name="later", password="later-Pw-55cc6"),
+                                 timeout=10, metadata=root)
+    assert r.result.code == pb.OK, r
+    seen = []
+    with pytest.raises(grpc.RpcError) as e:
+        for ev in stream:
+            seen.append(ev)
+    assert rpc_code(e.value) == grpc.StatusCode.PERMISSION_DENIED, e.value
+    assert not any(ev.delta.HasField("user_upserted") and ev.delta.user_upserted.name == "later"
+                   for ev in seen), "a watcher without the right received a new user's keys"
