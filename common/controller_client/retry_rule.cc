@@ -30,8 +30,11 @@ bool refused(const grpc::Status& s) {
 
 bool applied_nothing(const failed_attempt& a) {
     const grpc::Status& s = a.status;
+    // "nothing was done: ..." is a controller that refused before proposing
+    // (its access check could not reach a quorum).
     const bool not_leader = s.error_code() == grpc::StatusCode::UNAVAILABLE &&
                             (s.error_message().rfind("not the leader", 0) == 0 ||
+                             s.error_message().rfind("nothing was done", 0) == 0 ||
                              s.error_message() == "controller shutting down");
     return not_leader || !a.connected ||
            s.error_message().find("failed to connect") != std::string::npos;

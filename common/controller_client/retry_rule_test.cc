@@ -31,6 +31,8 @@ TEST(retry_rule, unsafe_writes_repeat_only_when_nothing_was_applied) {
     EXPECT_TRUE(may_retry(k, with(grpc::StatusCode::UNAVAILABLE, "could not connect", false)));
     EXPECT_TRUE(
         may_retry(k, with(grpc::StatusCode::UNAVAILABLE, "failed to connect to all addresses")));
+    EXPECT_TRUE(may_retry(k, with(grpc::StatusCode::UNAVAILABLE,
+                                  "nothing was done: could not confirm the security state")));
     EXPECT_FALSE(may_retry(k, with(grpc::StatusCode::UNAVAILABLE, "Socket closed")));
     EXPECT_FALSE(may_retry(k, with(grpc::StatusCode::UNKNOWN, "outcome unknown")));
     EXPECT_FALSE(may_retry(k, with(grpc::StatusCode::DEADLINE_EXCEEDED, "")));

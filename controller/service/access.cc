@@ -148,9 +148,11 @@ std::optional<grpc::Status> controller_service::check_access(
     // password or a revoked ACL. Nothing has been proposed yet, so a failed
     // barrier is "unavailable, retry", never "outcome unknown".
     if (auto fresh = _core.linearize(v1::ReadOptions{}); !fresh) {
+        // The prefix is the contract: clients and forwarding members read it
+        // as "not applied" (retry_rule.cc applied_nothing, forwarding.cc).
         return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                            fmt::format("could not confirm the security state with a quorum "
-                                        "before deciding access (nothing was done): {}",
+                            fmt::format("nothing was done: could not confirm the security state "
+                                        "with a quorum before deciding access: {}",
                                         fresh.error().detail));
     }
     auto user = authenticate(ctx);

@@ -132,7 +132,8 @@ grpc::Status controller_service::forwarded(grpc::ServerContextBase* ctx,
         ctx->AddTrailingMetadata(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
     }
     const bool transport_failed = (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
-                                   s.error_message().find("not the leader") == std::string::npos) ||
+                                   s.error_message().find("not the leader") == std::string::npos &&
+                                   s.error_message().rfind("nothing was done", 0) != 0) ||
                                   (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && write);
     if (!transport_failed) {
         return s;
