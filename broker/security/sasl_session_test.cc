@@ -6,17 +6,13 @@
 // refused with the same message, PLAIN's authzid (CVE-2017-12610), a
 // mechanism not offered, a SCRAM user of the other mechanism, a user deleted
 // mid-exchange, calls out of order, and the raw-token mode of SaslHandshake
-// v0. Also the derivation of AlterUserScramCredentials' salted passwords
-// (salted_credential.h) against make_scram_credential.
+// v0.
 
 #include "broker/security/sasl_session.h"
 
 #include <gtest/gtest.h>
 
-#include <openssl/evp.h>
-
 #include "broker/cluster/metadata_cache.h"
-#include "broker/security/salted_credential.h"
 #include "common/security/scram.h"
 
 namespace fjord::broker {
@@ -195,37 +191,6 @@ TEST(sasl_session, handshake_v0_means_raw_tokens_until_the_end) {
     sasl_session v1;
     EXPECT_EQ(v1.handshake("PLAIN", 1, *snap), sasl_status::ok);
     EXPECT_FALSE(v1.raw_tokens());
-}
-
-TEST(salted_credential, derives_what_make_scram_credential_stores) {
-    for (auto m : {sec::scram_mechanism::sha256, sec::scram_mechanism::sha512}) {
-        auto c = sec::make_scram_credential(m, "pencil", 4096, std::string("saltsalt"));
-        ASSERT_TRUE(c);
-        // SaltedPassword as a Kafka client computes it: PBKDF2.
-        std::string salted(m == sec::scram_mechanism::sha256 ? 32 : 64, '\0');
-        ASSERT_EQ(
-            PKCS5_PBKDF2_HMAC("pencil", 6, reinterpret_cast<const unsigned char*>("saltsalt"), 8,
-                              4096, m == sec::scram_mechanism::sha256 ? EVP_sha256() : EVP_sha512(),
-                              static_cast<int>(salted.size()),
-                              reinterpret_cast<unsigned char*>(salted.data())),
-            1);
-        auto d = credential_from_salted_password(m, "saltsalt", 4096, salted);
-        ASSERT_TRUE(d) << d.error().message();
-        EXPECT_EQ(*d, *c);
-        EXPECT_TRUE(sec::verify_password(*d, "pencil"));
-    }
-    auto short_key = credential_from_salted_password(sec::scram_mechanism::sha512, "s", 4096,
-                                                     std::string(32, 'x'));
-    ASSERT_FALSE(short_key);
-    EXPECT_EQ(short_key.error().field, "salted_password");
-    auto few = credential_from_salted_password(sec::scram_mechanism::sha256, "s", 4095,
-                                               std::string(32, 'x'));
-    ASSERT_FALSE(few);
-    EXPECT_EQ(few.error().field, "iterations");
-    auto no_salt = credential_from_salted_password(sec::scram_mechanism::sha256, "", 4096,
-                                                   std::string(32, 'x'));
-    ASSERT_FALSE(no_salt);
-    EXPECT_EQ(no_salt.error().field, "salt");
 }
 
 }  // namespace

@@ -377,14 +377,9 @@ struct derived_keys {
     std::string server_key;
 };
 
-// RFC 5802 §3: SaltedPassword, ClientKey, StoredKey, ServerKey.
-result<derived_keys> derive_keys(scram_mechanism m, std::string_view password,
-                                 std::string_view salt, int32_t iterations) {
-    auto salted = pbkdf2(m, password, salt, iterations);
-    if (!salted) {
-        return salted.error();
-    }
-    auto client_key = hmac(m, *salted, "Client Key");
+// RFC 5802 §3: ClientKey, StoredKey and ServerKey from SaltedPassword.
+result<derived_keys> keys_from_salted(scram_mechanism m, std::string_view salted) {
+    auto client_key = hmac(m, salted, "Client Key");
     if (!client_key) {
         return client_key.error();
     }
@@ -392,11 +387,21 @@ result<derived_keys> derive_keys(scram_mechanism m, std::string_view password,
     if (!stored_key) {
         return stored_key.error();
     }
-    auto server_key = hmac(m, *salted, "Server Key");
+    auto server_key = hmac(m, salted, "Server Key");
     if (!server_key) {
         return server_key.error();
     }
     return derived_keys{std::move(*client_key), std::move(*stored_key), std::move(*server_key)};
+}
+
+// SaltedPassword = PBKDF2(password, salt, iterations), then keys_from_salted.
+result<derived_keys> derive_keys(scram_mechanism m, std::string_view password,
+                                 std::string_view salt, int32_t iterations) {
+    auto salted = pbkdf2(m, password, salt, iterations);
+    if (!salted) {
+        return salted.error();
+    }
+    return keys_from_salted(m, *salted);
 }
 
 // Whether `c` is usable by an exchange of mechanism `m`: what a corrupt or
@@ -795,6 +800,33 @@ result<scram_credential> make_scram_credential(scram_mechanism m, std::string_vi
         return keys.error();
     }
     return scram_credential{m, std::move(*salt), iterations, std::move(keys->stored_key),
+                            std::move(keys->server_key)};
+}
+
+result<scram_credential> credential_from_salted_password(scram_mechanism m, std::string_view salt,
+                                                         int32_t iterations,
+                                                         std::string_view salted_password) {
+    if (salted_password.size() != digest_size(m)) {
+        return error_info::for_field(sasl_errc::invalid_argument, "salted_password",
+                                     std::to_string(salted_password.size()) +
+                                         " bytes: " + std::string(to_string(m)) + " needs " +
+                                         std::to_string(digest_size(m)));
+    }
+    if (salt.empty() || salt.size() > max_salt_length) {
+        return error_info::for_field(sasl_errc::invalid_argument, "salt",
+                                     "must be 1 to " + std::to_string(max_salt_length) + " bytes");
+    }
+    if (iterations < scram_min_iterations || iterations > scram_max_iterations) {
+        return error_info::for_field(sasl_errc::invalid_argument, "iterations",
+                                     std::to_string(iterations) + " is outside " +
+                                         std::to_string(scram_min_iterations) + ".." +
+                                         std::to_string(scram_max_iterations));
+    }
+    auto keys = keys_from_salted(m, salted_password);
+    if (!keys) {
+        return keys.error();
+    }
+    return scram_credential{m, std::string(salt), iterations, std::move(keys->stored_key),
                             std::move(keys->server_key)};
 }
 

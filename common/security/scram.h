@@ -135,6 +135,15 @@ result<scram_credential> make_scram_credential(scram_mechanism m, std::string_vi
                                                int32_t iterations = scram_min_iterations,
                                                std::optional<std::string> salt = std::nullopt);
 
+/// The credential from what Kafka's AlterUserScramCredentials sends instead
+/// of a password: salt, iterations and SaltedPassword (PBKDF2 of the
+/// password), as long as the mechanism's digest. Errors:
+/// sasl_errc::invalid_argument with the field ("salted_password", "salt",
+/// "iterations"); sasl_errc::internal if OpenSSL fails.
+result<scram_credential> credential_from_salted_password(scram_mechanism m, std::string_view salt,
+                                                         int32_t iterations,
+                                                         std::string_view salted_password);
+
 /// Whether `password` derives `c`'s StoredKey (compared in constant time):
 /// password checks outside SCRAM, e.g. HTTP basic authentication on the
 /// controller API. False for a credential that is itself invalid. Costs one

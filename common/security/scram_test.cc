@@ -776,5 +776,37 @@ TEST(scram, verify_password) {
         verify_password(credential(scram_mechanism::sha256, "pencil", 4096, rfc_salt), "pencil"));
 }
 
+// AlterUserScramCredentials sends SaltedPassword, never the password.
+TEST(scram, a_credential_from_a_salted_password_is_what_make_scram_credential_stores) {
+    for (auto m : {scram_mechanism::sha256, scram_mechanism::sha512}) {
+        auto c = make_scram_credential(m, "pencil", 4096, std::string("saltsalt"));
+        ASSERT_TRUE(c);
+        // SaltedPassword as a Kafka client computes it: PBKDF2.
+        std::string salted(m == scram_mechanism::sha256 ? 32 : 64, '\0');
+        ASSERT_EQ(
+            PKCS5_PBKDF2_HMAC("pencil", 6, reinterpret_cast<const unsigned char*>("saltsalt"), 8,
+                              4096, m == scram_mechanism::sha256 ? EVP_sha256() : EVP_sha512(),
+                              static_cast<int>(salted.size()),
+                              reinterpret_cast<unsigned char*>(salted.data())),
+            1);
+        auto d = credential_from_salted_password(m, "saltsalt", 4096, salted);
+        ASSERT_TRUE(d) << d.error().message();
+        EXPECT_EQ(*d, *c);
+        EXPECT_TRUE(verify_password(*d, "pencil"));
+    }
+    auto short_key =
+        credential_from_salted_password(scram_mechanism::sha512, "s", 4096, std::string(32, 'x'));
+    ASSERT_FALSE(short_key);
+    EXPECT_EQ(short_key.error().field, "salted_password");
+    auto few =
+        credential_from_salted_password(scram_mechanism::sha256, "s", 4095, std::string(32, 'x'));
+    ASSERT_FALSE(few);
+    EXPECT_EQ(few.error().field, "iterations");
+    auto no_salt =
+        credential_from_salted_password(scram_mechanism::sha256, "", 4096, std::string(32, 'x'));
+    ASSERT_FALSE(no_salt);
+    EXPECT_EQ(no_salt.error().field, "salt");
+}
+
 }  // namespace
 }  // namespace fjord::security

@@ -2,7 +2,7 @@
 //
 // AlterUserScramCredentials (key 51, v0), forwarded to the controller, one
 // call per user: an upsertion's salt and salted password become the stored
-// keys here (broker/security/salted_credential.h: the password never
+// keys here (scram.h credential_from_salted_password: the password never
 // travels) and go to UpdateUser with create_if_missing; a deletion goes to
 // DeleteUser. Kafka's rules, one result per entry:
 //
@@ -29,7 +29,6 @@
 #include "broker/kafka/admin_forwarder.h"
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers/handlers.h"
-#include "broker/security/salted_credential.h"
 #include "common/security/scram.h"
 
 namespace fjord::broker {
@@ -145,8 +144,8 @@ void handlers::alter_user_scram_credentials(const request_context& ctx,
         auto o = refuse(u.name, u.mechanism);
         std::optional<security::scram_credential> cred;
         if (!o) {
-            auto c = credential_from_salted_password(*mechanism_of(u.mechanism), u.salt,
-                                                     u.iterations, u.salted_password);
+            auto c = security::credential_from_salted_password(*mechanism_of(u.mechanism), u.salt,
+                                                               u.iterations, u.salted_password);
             if (!c) {
                 o = outcome{k::unacceptable_credential, c.error().detail};
             } else {
