@@ -244,6 +244,20 @@ std::optional<std::string> yaml_checker::read_string(const std::vector<yaml_fiel
     return f->value.Scalar();
 }
 
+void yaml_checker::read_bool(const std::vector<yaml_field>& fs, std::string_view parent,
+                             std::string_view key, bool required, int parent_line, bool& out) {
+    const yaml_field* f = lookup(fs, parent, key, required, parent_line);
+    if (f == nullptr) {
+        return;
+    }
+    if (f->value.IsScalar() && (f->value.Scalar() == "true" || f->value.Scalar() == "false")) {
+        out = f->value.Scalar() == "true";
+        return;
+    }
+    error(child_path(parent, key),
+          fmt::format("expected true or false, got {}", describe(f->value)), f->line);
+}
+
 void yaml_checker::read_address(const std::vector<yaml_field>& fs, std::string_view parent,
                                 std::string_view key, bool required, int parent_line,
                                 host_port& out) {

@@ -123,6 +123,11 @@ class yaml_checker {
                                            std::string_view parent, std::string_view key,
                                            bool required, int parent_line, bool allow_empty);
 
+    /// `true` or `false` (YAML's yes/no/on/off spellings are refused: one
+    /// way to write a boolean).
+    void read_bool(const std::vector<yaml_field>& fs, std::string_view parent, std::string_view key,
+                   bool required, int parent_line, bool& out);
+
     /// A "host:port" string (see common/host_port.h).
     void read_address(const std::vector<yaml_field>& fs, std::string_view parent,
                       std::string_view key, bool required, int parent_line, host_port& out);
