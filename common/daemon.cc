@@ -38,6 +38,7 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -47,7 +48,11 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         return 1;
     }
     int sig = 0;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        if (spec.reload) {
+            spec.reload();
+        }
+    }
     (*shutdown)();
     return 0;
 }

@@ -10,9 +10,10 @@
 //   exit 1  when start() fails (its detail is printed, prefixed by the name)
 //   exit 2  on a usage error (unknown argument, missing --config)
 //
-// SIGTERM and SIGINT are blocked in every thread before start() runs (threads
-// inherit the mask) and waited for on the main thread; SIGPIPE is ignored, so
-// a peer closing a socket is an error value, never a signal.
+// SIGTERM, SIGINT and SIGHUP are blocked in every thread before start() runs
+// (threads inherit the mask) and waited for on the main thread; SIGHUP calls
+// `reload` (certificates, common/tls/watcher.h) and the daemon keeps running; SIGPIPE is ignored,
+// so a peer closing a socket is an error value, never a signal.
 
 #include <functional>
 #include <string>
@@ -28,6 +29,9 @@ struct daemon_spec {
     /// Loads the config at `config_path` and starts serving; returns what
     /// shuts the daemon down (called once, after a shutdown signal).
     std::function<result<std::function<void()>>(const std::string& config_path)> start;
+    /// Called on the main thread for each SIGHUP after start() succeeded;
+    /// may be empty (SIGHUP is then ignored).
+    std::function<void()> reload;
 };
 
 /// main() for a daemon: returns the exit status.

@@ -7,6 +7,9 @@
 
 #include "broker/server/broker_config.h"
 
+#include "common/security/principal_mapping.h"
+#include "common/tls/tls_yaml.h"
+
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -36,7 +39,14 @@ constexpr std::string_view top_keys[] = {"node_id",
                                          "flush",
                                          "group",
                                          "log_delete_delay_ms",
-                                         "log_level"};
+                                         "log_level",
+                                         "kafka_tls",
+                                         "controller_tls",
+                                         "principal_mapping_rules",
+                                         "fips_mode",
+                                         "openssl_config_file",
+                                         "openssl_module_directory",
+                                         "fips_flag_file"};
 constexpr std::string_view listen_keys[] = {"kafka", "metrics"};
 constexpr std::string_view advertise_keys[] = {"kafka"};
 constexpr std::string_view authentication_method_keys[] = {"kafka"};
@@ -260,6 +270,17 @@ void parse_document(yaml_checker& p, const YAML::Node& root, broker_config& c) {
                               std::numeric_limits<int64_t>::max(), c.log_delete_delay_ms);
     }
     p.read_log_level(*fs, "", "log_level", false, 0, c.log_level);
+    tls::read_tls_block(p, *fs, "", "kafka_tls", tls::tls_role::server, c.kafka_tls);
+    tls::read_tls_block(p, *fs, "", "controller_tls", tls::tls_role::client, c.controller_tls);
+    if (auto r = p.read_string(*fs, "", "principal_mapping_rules", false, 0, true)) {
+        if (auto m = security::principal_mapper::parse(*r); !m) {
+            p.error("principal_mapping_rules", m.error().reason(),
+                    p.line("principal_mapping_rules"));
+        } else {
+            c.principal_mapping_rules = std::move(*r);
+        }
+    }
+    tls::read_fips_keys(p, *fs, c.fips);
     if (!p.failed()) {
         validate(p, c);
     }

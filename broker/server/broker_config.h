@@ -32,6 +32,8 @@
 #include "common/host_port.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "common/tls/fips.h"
+#include "common/tls/tls.h"
 
 namespace fjord::broker {
 
@@ -124,6 +126,17 @@ struct broker_config {
     /// the next reclaim pass (within a second).
     uint64_t log_delete_delay_ms = 60000;
     fjord::log_level log_level = fjord::log_level::info;
+    /// TLS on the Kafka listener (server side; require_client_auth for mTLS).
+    tls::tls_settings kafka_tls;
+    /// TLS on the link to the controllers' API (client side: the CA the
+    /// controllers' certificates chain to, and this broker's identity for
+    /// mutual TLS).
+    tls::tls_settings controller_tls;
+    /// Kafka's ssl.principal.mapping.rules: the user a verified client
+    /// certificate's subject maps to (common/security/principal_mapping.h);
+    /// "" means DEFAULT (the subject unchanged).
+    std::string principal_mapping_rules;
+    tls::fips_settings fips;
     bool operator==(const broker_config&) const = default;
 };
 

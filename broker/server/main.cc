@@ -14,6 +14,7 @@
 #include "broker/server/broker_server.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/tls/watcher.h"
 
 namespace {
 
@@ -43,5 +44,7 @@ int main(int argc, char** argv) {
              }
              std::shared_ptr<fjord::broker::broker_server> s = std::move(*server);
              return std::function<void()>([s] { s->shutdown(); });
-         }});
+         },
+         // SIGHUP: re-read every TLS certificate, key and truststore now.
+         .reload = [] { fjord::tls::credential_watcher::reload_all(); }});
 }

@@ -43,4 +43,67 @@ void read_tls_block(yaml_checker& p, const std::vector<yaml_field>& fs, std::str
     out = std::move(s);
 }
 
+void read_fips_keys(yaml_checker& p, const std::vector<yaml_field>& fs, fips_settings& out) {
+    fips_settings s;
+    if (const yaml_field* f = p.lookup(fs, "", "fips_mode", false, 0)) {
+        const auto m = f->value.IsScalar() ? parse_fips_mode(f->value.Scalar()) : std::nullopt;
+        if (!m) {
+            p.error(
+                "fips_mode",
+                fmt::format("expected disabled, permissive or enabled, got {}", describe(f->value)),
+                f->line);
+            return;
+        }
+        s.mode = *m;
+    }
+    if (auto v = p.read_string(fs, "", "openssl_config_file", false, 0, true)) {
+        s.openssl_config_file = *v;
+    }
+    if (auto v = p.read_string(fs, "", "openssl_module_directory", false, 0, true)) {
+        s.openssl_module_directory = *v;
+    }
+    if (auto v = p.read_string(fs, "", "fips_flag_file", false, 0, false)) {
+        s.flag_file = *v;
+    }
+    if (s.mode != fips_mode::disabled) {
+        for (auto [key, value] :
+             {std::pair{"openssl_config_file", &s.openssl_config_file},
+              std::pair{"openssl_module_directory", &s.openssl_module_directory}}) {
+            if (value->empty()) {
+                p.error(key,
+                        fmt::format("required when fips_mode is {} (the OpenSSL configuration "
+                                    "and the directory holding fips.so)",
+                                    to_string(s.mode)),
+                        p.line("fips_mode"));
+            }
+        }
+    }
+    out = std::move(s);
+}
+
+std::string_view to_string(fips_mode m) {
+    switch (m) {
+        case fips_mode::disabled:
+            return "disabled";
+        case fips_mode::permissive:
+            return "permissive";
+        case fips_mode::enabled:
+            return "enabled";
+    }
+    return "disabled";
+}
+
+std::optional<fips_mode> parse_fips_mode(std::string_view s) {
+    if (s == "disabled") {
+        return fips_mode::disabled;
+    }
+    if (s == "permissive") {
+        return fips_mode::permissive;
+    }
+    if (s == "enabled") {
+        return fips_mode::enabled;
+    }
+    return std::nullopt;
+}
+
 }  // namespace fjord::tls

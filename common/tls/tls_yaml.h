@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/tls/fips.h"
 #include "common/tls/tls.h"
 #include "common/yaml_config.h"
 
@@ -28,5 +29,14 @@ enum class tls_role { server, client };
 /// Reads the optional mapping `key` of `fs` (under `parent`) into `out`.
 void read_tls_block(yaml_checker& p, const std::vector<yaml_field>& fs, std::string_view parent,
                     std::string_view key, tls_role role, tls_settings& out);
+
+/// The top-level FIPS keys (fips.h) of a daemon's file: fips_mode,
+/// openssl_config_file, openssl_module_directory, fips_flag_file. A mode
+/// other than disabled needs the file and the directory.
+void read_fips_keys(yaml_checker& p, const std::vector<yaml_field>& fs, fips_settings& out);
+
+/// The FIPS keys, for a daemon's list of known top-level keys.
+inline constexpr std::string_view fips_keys[] = {"fips_mode", "openssl_config_file",
+                                                 "openssl_module_directory", "fips_flag_file"};
 
 }  // namespace fjord::tls

@@ -7,6 +7,9 @@
 
 #include "controller/server/controller_config.h"
 
+#include "common/security/principal_mapping.h"
+#include "common/tls/tls_yaml.h"
+
 #include <limits>
 #include <map>
 #include <tuple>
@@ -23,11 +26,23 @@ namespace fjord::server {
 namespace {
 
 // Keys of each mapping, in the order the reference documents them.
-constexpr std::string_view top_keys[] = {
-    "node_id",   "data_dir",        "listen",
-    "advertise", "initial_members", "cluster_id",
-    "raft",      "segment_bytes",   "broker_session_timeout_ms",
-    "log_level"};
+constexpr std::string_view top_keys[] = {"node_id",
+                                         "data_dir",
+                                         "listen",
+                                         "advertise",
+                                         "initial_members",
+                                         "cluster_id",
+                                         "raft",
+                                         "segment_bytes",
+                                         "broker_session_timeout_ms",
+                                         "log_level",
+                                         "api_tls",
+                                         "peer_tls",
+                                         "principal_mapping_rules",
+                                         "fips_mode",
+                                         "openssl_config_file",
+                                         "openssl_module_directory",
+                                         "fips_flag_file"};
 constexpr std::string_view listen_keys[] = {"api", "peer", "metrics"};
 constexpr std::string_view advertise_keys[] = {"api", "peer"};
 constexpr std::string_view member_keys[] = {"id", "peer", "api"};
@@ -237,6 +252,17 @@ void parse_document(yaml_checker& p, const YAML::Node& root, controller_config& 
     p.read_uint<uint32_t>(*fs, "", "broker_session_timeout_ms", false, 0, 100, 3'600'000,
                           c.broker_session_timeout_ms);
     p.read_log_level(*fs, "", "log_level", false, 0, c.log_level);
+    tls::read_tls_block(p, *fs, "", "api_tls", tls::tls_role::server, c.api_tls);
+    tls::read_tls_block(p, *fs, "", "peer_tls", tls::tls_role::server, c.peer_tls);
+    if (auto r = p.read_string(*fs, "", "principal_mapping_rules", false, 0, true)) {
+        if (auto m = security::principal_mapper::parse(*r); !m) {
+            p.error("principal_mapping_rules", m.error().reason(),
+                    p.line("principal_mapping_rules"));
+        } else {
+            c.principal_mapping_rules = std::move(*r);
+        }
+    }
+    tls::read_fips_keys(p, *fs, c.fips);
     if (!p.failed()) {
         validate(p, c);
     }

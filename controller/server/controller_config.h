@@ -29,6 +29,8 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "common/tls/fips.h"
+#include "common/tls/tls.h"
 
 namespace fjord::server {
 
@@ -76,6 +78,17 @@ struct controller_config {
     uint64_t segment_bytes = uint64_t{64} << 20;
     uint32_t broker_session_timeout_ms = 9000;
     fjord::log_level log_level = fjord::log_level::info;
+    /// TLS on the client API (ControllerService): the CLI, brokers, and
+    /// other members forwarding to the leader connect here.
+    tls::tls_settings api_tls;
+    /// TLS on the peer transport (RaftService), both ways: this member
+    /// serves with it and dials the other members with the same identity
+    /// and truststore (require_client_auth: members must present one).
+    tls::tls_settings peer_tls;
+    /// The user a verified client certificate on the API maps to
+    /// (common/security/principal_mapping.h); "" means DEFAULT.
+    std::string principal_mapping_rules;
+    tls::fips_settings fips;
     bool operator==(const controller_config&) const = default;
 };
 

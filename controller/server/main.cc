@@ -13,6 +13,7 @@
 #include <absl/synchronization/mutex.h>
 
 #include "common/daemon.h"
+#include "common/tls/watcher.h"
 #include "controller/server/controller_config.h"
 #include "controller/server/controller_server.h"
 
@@ -48,5 +49,7 @@ int main(int argc, char** argv) {
              }
              std::shared_ptr<fjord::server::controller_server> s = std::move(*server);
              return std::function<void()>([s] { s->shutdown(); });
-         }});
+         },
+         // SIGHUP: re-read every TLS certificate, key and truststore now.
+         .reload = [] { fjord::tls::credential_watcher::reload_all(); }});
 }
