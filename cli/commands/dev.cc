@@ -56,6 +56,10 @@ void register_dev_commands(CLI::App& root, cli_context& ctx) {
                     "A new cluster with security on: a generated superuser (in the dev profile), "
                     "SASL/SCRAM on the brokers, ACL authorization and controller API "
                     "authentication");
+    start->add_flag("--tls", so->tls,
+                    "A new cluster with TLS on every listener (Kafka, controller API, peers, the "
+                    "brokers' controller link), certificates from a private CA whose certificate "
+                    "the dev profile trusts");
     add_state_dir(start, *so);
     add_timeout(start, *so, "How long to wait for a leader and for the brokers to be ready");
     start->callback([&ctx, so, start] {

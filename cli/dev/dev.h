@@ -52,6 +52,8 @@ struct dev_options {
     bool no_profile = false;
     /// --sasl: a new cluster with security on (secure.h).
     bool sasl = false;
+    /// --tls: a new cluster whose every listener serves TLS (pki.h).
+    bool tls = false;
 };
 
 void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool brokers_given);

@@ -12,6 +12,7 @@
 
 #include "cli/context.h"
 #include "cli/dev/observe.h"
+#include "cli/dev/pki.h"
 #include "cli/dev/ports.h"
 #include "cli/dev/processes.h"
 #include "cli/dev/report.h"
@@ -55,6 +56,17 @@ result<std::string> select_dev_profile(cli_context& ctx, const cluster& c) {
             for (const char* k : {"user", "pass", "sasl.mechanism"}) {
                 prof->values.erase(k);
             }
+        }
+        // TLS: trust the dev CA for the brokers and the controllers (pki.h).
+        for (const char* k :
+             {"tls.enabled", "tls.ca", "tls.cert", "tls.key", "tls.insecure_skip_verify",
+              "admin.tls.enabled", "admin.tls.ca", "admin.tls.cert", "admin.tls.key",
+              "admin.tls.insecure_skip_verify"}) {
+            prof->values.erase(k);
+        }
+        if (c.tls) {
+            prof->values["tls.ca"] = ca_cert_file(c).string();
+            prof->values["admin.tls.ca"] = ca_cert_file(c).string();
         }
         pf.current = dev_profile;
         return ok();
@@ -187,6 +199,11 @@ result<void> create_cluster(cluster& c, const dev_options& o) {
     if (auto r = assign_ports(c, o.nodes, o.brokers); !r) {
         return r;
     }
+    if (c.tls) {
+        if (auto r = ensure_pki(c); !r) {
+            return r;
+        }
+    }
     if (auto r = write_configs(c); !r) {
         return r;
     }
@@ -299,6 +316,14 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool br
                              dir->string()));
         return;
     }
+    if (!fresh && o.tls && !c->tls) {
+        ctx.fail(exit_code::failed,
+                 fmt::format("the dev cluster in {} was started without --tls, and TLS is not "
+                             "added to an existing one here; remove it first (fjord dev purge), "
+                             "then fjord dev start --tls",
+                             dir->string()));
+        return;
+    }
     launch_plan plan = not_running(*c);
     if (!fresh && plan.members.empty() && plan.brokers.empty()) {
         // An earlier start may have stopped half way through securing it.
@@ -313,6 +338,9 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool br
     if (fresh && o.sasl) {
         c->sasl = new_superuser();
     }
+    if (fresh) {
+        c->tls = o.tls;
+    }
     auto ready = find_binaries(ctx.env(), *c, fresh, o, plan);
     if (ready && fresh) {
         ready = create_cluster(*c, o);
@@ -322,8 +350,12 @@ void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool br
         plan = launch_plan{c->members, c->brokers};
     } else if (ready) {
         // A restart keeps the recorded ports (the members' data and the
-        // brokers' registrations name them).
+        // brokers' registrations name them), and renews certificates that
+        // are about to expire.
         ready = recorded_ports_free(plan.members, plan.brokers);
+        if (ready && c->tls) {
+            ready = ensure_pki(*c);
+        }
         if (ready) {
             ready = save_cluster(*c);
         }

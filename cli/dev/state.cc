@@ -2,6 +2,8 @@
 
 #include "cli/dev/state.h"
 
+#include "cli/dev/pki.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -106,24 +108,53 @@ result<broker_node> parse_broker(const json& b, const fs::path& dir) {
     return x;
 }
 
+/// With c.tls, the TLS blocks of a process's config, all from the dev CA
+/// (pki.h): servers present the process's certificate and trust the CA;
+/// peers must present one (require_client_auth); the client block (a
+/// broker's link to the controllers) trusts the CA and presents the
+/// broker's own certificate.
+std::string tls_blocks(const cluster& c, const dev_process& p,
+                       std::initializer_list<const char*> keys) {
+    if (!c.tls) {
+        return {};
+    }
+    std::string out;
+    for (const std::string key : keys) {
+        out += fmt::format(
+            "{}:\n"
+            "  enabled: true\n"
+            "  cert_file: {}\n"
+            "  key_file: {}\n"
+            "  truststore_file: {}\n",
+            key, json(node_cert_file(p).string()).dump(), json(node_key_file(p).string()).dump(),
+            json(ca_cert_file(c).string()).dump());
+        if (key == "peer_tls") {
+            out += "  require_client_auth: true\n";
+        }
+    }
+    return out;
+}
+
 result<void> write_member_config(const cluster& c, const member& m) {
     std::string initial;
     for (const auto& o : c.members) {
         initial += fmt::format("  - {{id: {}, peer: {}, api: {}}}\n", o.id, o.peer_address(),
                                o.api_address());
     }
-    const std::string text = fmt::format(
-        "# Written by `fjord dev start`; keys: controller/server/README.md.\n"
-        "node_id: {}\n"
-        "data_dir: {}\n"
-        "listen:\n"
-        "  api: {}\n"
-        "  peer: {}\n"
-        "  metrics: {}\n"
-        "initial_members:\n"
-        "{}",
-        m.id, json((m.dir / "data").string()).dump(), m.api_address(), m.peer_address(),
-        m.metrics_address(), initial);
+    const std::string text =
+        fmt::format(
+            "# Written by `fjord dev start`; keys: controller/server/README.md.\n"
+            "node_id: {}\n"
+            "data_dir: {}\n"
+            "listen:\n"
+            "  api: {}\n"
+            "  peer: {}\n"
+            "  metrics: {}\n"
+            "initial_members:\n"
+            "{}",
+            m.id, json((m.dir / "data").string()).dump(), m.api_address(), m.peer_address(),
+            m.metrics_address(), initial) +
+        tls_blocks(c, m, {"api_tls", "peer_tls"});
     std::error_code ec;
     fs::create_directories(m.dir, ec);
     if (ec) {
@@ -164,7 +195,8 @@ result<void> write_broker_config(const cluster& c, const broker_node& b) {
     if (ec) {
         return error_info(ec, fmt::format("cannot create {}: {}", b.dir.string(), ec.message()));
     }
-    return write_text(b.config(), text + auth, c.sasl.has_value());
+    return write_text(b.config(), text + auth + tls_blocks(c, b, {"kafka_tls", "controller_tls"}),
+                      c.sasl.has_value());
 }
 
 /// The id in a process directory's name ("controller-3": 3), if it is one.
@@ -273,6 +305,7 @@ result<void> save_cluster(const cluster& c) {
                            {"pid_file", b.pid_file().string()}});
     }
     const json doc = {{"version", 2},
+                      {"tls", c.tls},
                       {"controller_bin", c.controller_bin},
                       {"broker_bin", c.broker_bin},
                       {"members", members},
@@ -363,6 +396,7 @@ result<std::optional<cluster>> load_cluster(const fs::path& dir) {
     cluster c;
     c.state_dir = dir;
     c.controller_bin = doc.value("controller_bin", std::string());
+    c.tls = doc.value("tls", false);
     for (const auto& m : doc["members"]) {
         auto x = parse_member(m, dir);
         if (!x) {

@@ -5,6 +5,7 @@
 // directory (--state-dir, else $XDG_STATE_HOME/fjord/dev, else
 // ~/.local/state/fjord/dev):
 //   cluster.json               what `start` created: members, brokers, ports, binaries
+//   tls/ca.crt, ca.key         with --tls only: the dev CA (pki.h)
 //   sasl.json                  with --sasl only, mode 0600: the superuser's name,
 //                              password and mechanism, and how far the bootstrap got
 //   lock                       flock held by the running dev command
@@ -89,6 +90,9 @@ struct cluster {
     fs::path state_dir;
     /// Set when the cluster was started with --sasl (sasl.json).
     std::optional<sasl_state> sasl;
+    /// Started with --tls: every listener serves TLS with certificates
+    /// from the dev CA (pki.h).
+    bool tls = false;
     std::string controller_bin;
     std::string broker_bin;
     std::vector<member> members;
