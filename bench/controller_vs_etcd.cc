@@ -45,6 +45,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,13 +80,20 @@ struct options {
     bool sessions = false;
 };
 
+/// The channels' credentials: plaintext, or TLS trusting --tls-ca (set once
+/// in main, before any channel exists).
+std::shared_ptr<grpc::ChannelCredentials>& channel_credentials() {
+    static std::shared_ptr<grpc::ChannelCredentials> c = grpc::InsecureChannelCredentials();
+    return c;
+}
+
 std::shared_ptr<grpc::Channel> make_channel(const std::string& address, int index) {
     grpc::ChannelArguments args;
     // A channel of its own per connection: without a local subchannel pool,
     // channels to one address would share a single TCP connection.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("fjord.bench.connection", index);
-    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    return grpc::CreateCustomChannel(address, channel_credentials(), args);
 }
 
 void set_deadline(grpc::ClientContext& ctx, std::chrono::milliseconds d) {
@@ -417,8 +425,8 @@ nlohmann::json run_level(target& t, const std::string& leader, int c, const opti
 
 std::optional<std::string> find_etcd_leader(const std::vector<std::string>& endpoints) {
     for (const auto& ep : endpoints) {
-        auto stub = etcdserverpb::Maintenance::NewStub(
-            grpc::CreateChannel(ep, grpc::InsecureChannelCredentials()));
+        auto stub =
+            etcdserverpb::Maintenance::NewStub(grpc::CreateChannel(ep, channel_credentials()));
         grpc::ClientContext ctx;
         set_deadline(ctx, std::chrono::milliseconds(1000));
         etcdserverpb::StatusResponse resp;
@@ -432,8 +440,7 @@ std::optional<std::string> find_etcd_leader(const std::vector<std::string>& endp
 
 std::optional<std::string> find_fjord_leader(const std::vector<std::string>& endpoints) {
     for (const auto& ep : endpoints) {
-        auto stub = v1::ControllerService::NewStub(
-            grpc::CreateChannel(ep, grpc::InsecureChannelCredentials()));
+        auto stub = v1::ControllerService::NewStub(grpc::CreateChannel(ep, channel_credentials()));
         grpc::ClientContext ctx;
         set_deadline(ctx, std::chrono::milliseconds(1000));
         v1::StatusResponse resp;
@@ -463,8 +470,7 @@ std::vector<std::string> topic_names(int n, size_t want) {
 }
 
 bool fjord_setup(const std::string& leader, const std::vector<std::string>& topics) {
-    auto stub = v1::ControllerService::NewStub(
-        grpc::CreateChannel(leader, grpc::InsecureChannelCredentials()));
+    auto stub = v1::ControllerService::NewStub(grpc::CreateChannel(leader, channel_credentials()));
     {
         v1::RegisterBrokerRequest req;
         auto* b = req.mutable_broker();
@@ -535,7 +541,8 @@ int usage(const std::string& why) {
                "controller_vs_etcd: {}\n"
                "usage: controller_vs_etcd --system etcd|fjord --endpoints H:P[,H:P...]\n"
                "         [--concurrency 1,64,512] [--seconds 10] [--warmup 1] [--conns N]\n"
-               "         [--threads 2] [--key-bytes 16] [--value-bytes 256] [--topics 512]\n",
+               "         [--threads 2] [--key-bytes 16] [--value-bytes 256] [--topics 512]\n"
+               "         [--tls-ca FILE]\n",
                why);
     return 2;
 }
@@ -578,7 +585,16 @@ int main(int argc, char** argv) {
                 o.value_bytes = std::stoul(v);
             } else if (a == "--topics") {
                 o.topics = std::stoi(v);
-
+            } else if (a == "--tls-ca") {
+                // TLS to the endpoints, trusting the CA in this PEM file.
+                std::ifstream in(v);
+                const std::string pem((std::istreambuf_iterator<char>(in)), {});
+                if (pem.empty()) {
+                    return usage("--tls-ca: cannot read " + v);
+                }
+                grpc::SslCredentialsOptions so;
+                so.pem_root_certs = pem;
+                channel_credentials() = grpc::SslCredentials(so);
             } else {
                 return usage("unknown argument " + a);
             }
