@@ -25,6 +25,21 @@ namespace v1 = fjord::controller::v1;
 /// The controller client's calls, as commands name them: ctx.call(&ctl::list_topics, req).
 using ctl = controller_client::client;
 
+/// A FipsMode as `cluster info` and `controller status` print it (the node
+/// config's spelling); "unknown" when not reported.
+inline std::string fips_mode_name(v1::FipsMode m) {
+    switch (m) {
+        case v1::FIPS_MODE_DISABLED:
+            return "disabled";
+        case v1::FIPS_MODE_PERMISSIVE:
+            return "permissive";
+        case v1::FIPS_MODE_ENABLED:
+            return "enabled";
+        default:
+            return "unknown";
+    }
+}
+
 /// The controller client for `s`: each attempt limited to command_timeout,
 /// retried until retry_timeout (common/controller_client/retry_rule.h says
 /// which failures are retried at all), authenticated as `s.user` when set.

@@ -8,6 +8,7 @@
 // them; this struct only points at them, and they outlive the dispatcher.
 // Everything here is the io thread's (nothing locks).
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -39,6 +40,9 @@ struct kafka_options {
     /// false none, nullopt: SASL exactly when the cluster's enable_sasl is
     /// true.
     std::optional<bool> require_sasl = std::nullopt;
+    /// FIPS mode's floor for SASL/PLAIN passwords (tls::fips_min_password_length
+    /// when broker.yaml's fips_mode is not disabled; 0 otherwise).
+    size_t min_password_length = 0;
 };
 
 struct broker_services {

@@ -51,6 +51,11 @@ sasl_session::step sasl_session::authenticate(
             // says which (it never repeats the password).
             return fail(fmt::format("Authentication failed: {}", creds.error().detail));
         }
+        if (creds->password.size() < _min_password_length) {
+            return fail(fmt::format(
+                "Authentication failed: FIPS mode needs a password of at least {} characters",
+                _min_password_length));
+        }
         const sec::scram_credential* stored = snap->credential(creds->user);
         bool ok = false;
         if (stored != nullptr) {

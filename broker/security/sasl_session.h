@@ -22,7 +22,10 @@
 //     continues with a decoy and fails at the client-final (scram.h).
 //   - PLAIN checks the password against the user's stored SCRAM credential
 //     (whatever its mechanism: verify_password); an authzid other than the
-//     user is refused (CVE-2017-12610, sasl_plain.h).
+//     user is refused (CVE-2017-12610, sasl_plain.h). In FIPS mode a PLAIN
+//     password under the floor is refused with its own message before any
+//     lookup (it says nothing about users). SCRAM never shows the server a
+//     password: there the floor is enforced when the user is created.
 //   - SCRAM needs a credential of the mechanism asked: a SCRAM-SHA-256 user
 //     logging in with SCRAM-SHA-512 fails like a wrong password.
 //   - The credentials are those of the snapshot current at each token, so a
@@ -57,6 +60,11 @@ class sasl_session {
   public:
     enum class stage { handshake, authenticate, complete, failed };
 
+    /// `min_password_length`: FIPS mode's floor for PLAIN passwords
+    /// (tls::fips_min_password_length; 0 outside FIPS mode).
+    explicit sasl_session(size_t min_password_length = 0)
+        : _min_password_length(min_password_length) {}
+
     /// SaslHandshake v`version` naming `mechanism`. ok: the exchange starts
     /// (after v0 its tokens come raw). unsupported_mechanism: not offered by
     /// `snap` (the handler lists what is). illegal_state: not at the
@@ -87,6 +95,7 @@ class sasl_session {
   private:
     step fail(std::string message);
 
+    size_t _min_password_length;
     stage _stage = stage::handshake;
     bool _raw = false;
     std::optional<sasl_mechanism> _mechanism;

@@ -93,6 +93,38 @@ TEST(sasl_session, plain_logs_in_with_the_stored_scram_credential) {
     EXPECT_EQ(plain("bob\0bob\0bob-pw"s).status, sasl_status::ok);
 }
 
+// FIPS mode's floor (tls::fips_min_password_length = 14): a PLAIN password
+// under it is refused saying why, for a known and an unknown user alike; at
+// 14 characters the stored credential decides.
+TEST(sasl_session, plain_in_fips_mode_refuses_short_passwords) {
+    metadata_cache md;
+    v1::WatchEvent ev;
+    auto* st = ev.mutable_snapshot();
+    st->set_revision(3);
+    auto* c = st->add_cluster_config();
+    c->set_key("sasl_mechanisms");
+    c->set_value("PLAIN");
+    *st->add_users() = user("carol", sec::scram_mechanism::sha256, "thirteen-char");
+    *st->add_users() = user("dave", sec::scram_mechanism::sha256, "fourteen-chars");
+    ev.set_revision_complete(true);
+    ASSERT_TRUE(md.apply(ev));
+    const auto snap = security_snapshot::build(md);
+
+    for (const auto& who : {"carol"s, "nobody"s}) {
+        sasl_session s(14);
+        auto step = plain("\0"s + who + "\0thirteen-char"s, snap, &s);
+        EXPECT_EQ(step.status, sasl_status::authentication_failed) << who;
+        EXPECT_EQ(step.message,
+                  "Authentication failed: FIPS mode needs a password of at least 14 characters");
+        EXPECT_EQ(s.current(), sasl_session::stage::failed);
+    }
+    sasl_session ok(14);
+    EXPECT_EQ(plain("\0dave\0fourteen-chars"s, snap, &ok).status, sasl_status::ok);
+    EXPECT_EQ(ok.user(), "dave");
+    // Outside FIPS mode carol's 13 characters are her password.
+    EXPECT_EQ(plain("\0carol\0thirteen-char"s, snap).status, sasl_status::ok);
+}
+
 TEST(sasl_session, wrong_password_and_unknown_user_fail_alike) {
     auto wrong = plain("\0alice\0nope"s);
     auto unknown = plain("\0nobody\0nope"s);

@@ -318,6 +318,7 @@ void broker_server::impl::build_services() {
                                     ? std::optional<bool>(*cfg.authentication_method.kafka ==
                                                           listener_authentication::sasl)
                                     : std::nullopt,
+                .min_password_length = tls::min_password_length(cfg.fips.mode),
             },
         .md = md,
         .pm = *partitions,
@@ -354,6 +355,10 @@ result<void> broker_server::impl::start_metrics() {
     if (!cfg.listen.metrics) {
         return ok();
     }
+    metrics
+        .add_gauge("fjord_fips_mode",
+                   "FIPS mode this process runs in: 0 disabled, 1 permissive, 2 enabled")
+        .set(static_cast<double>(cfg.fips.mode));
     auto& applied_gauge = metrics.add_gauge("fjord_broker_applied_revision",
                                             "The controller revision this broker has applied");
     auto& logs_gauge = metrics.add_gauge("fjord_broker_partition_logs", "Partition logs open");
@@ -409,6 +414,9 @@ void broker_server::impl::link_to_controllers() {
     ep->set_port(cfg.advertise.kafka.port);
     co.broker.set_rack(cfg.rack);
     co.broker.set_version(FJORD_VERSION);
+    co.broker.set_fips_mode(cfg.fips.mode == tls::fips_mode::enabled      ? v1::FIPS_MODE_ENABLED
+                            : cfg.fips.mode == tls::fips_mode::permissive ? v1::FIPS_MODE_PERMISSIVE
+                                                                          : v1::FIPS_MODE_DISABLED);
     if (cfg.controller_credentials) {
         co.authorization = controller_client::basic_authorization(
             {cfg.controller_credentials->username, cfg.controller_credentials->password});

@@ -2,8 +2,9 @@
 //
 // fjord-broker --config FILE
 //
-// Loads the config and starts the broker (broker_server.h); flags, signals
-// and exit status are run_daemon's (common/daemon.h).
+// Loads the config, runs FIPS mode's start-up checks (common/tls/fips.h)
+// and starts the broker (broker_server.h); flags, signals and exit status
+// are run_daemon's (common/daemon.h).
 
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "broker/server/broker_server.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/tls/fips.h"
 #include "common/tls/watcher.h"
 
 namespace {
@@ -38,6 +40,11 @@ int main(int argc, char** argv) {
                  return cfg.error();
              }
              fjord::set_log_level(cfg->log_level);
+             // FIPS checks before anything listens or starts a thread: a
+             // failure exits with nothing served (the reason is logged).
+             if (auto crypto = fjord::tls::start_crypto(cfg->fips); !crypto) {
+                 return crypto.error();
+             }
              auto server = fjord::broker::broker_server::start(*cfg);
              if (!server) {
                  return server.error();

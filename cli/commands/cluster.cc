@@ -38,7 +38,8 @@ void run_info(cli_context& ctx, const info_options& o) {
     if (ctx.format() == output_format::help) {
         std::cout << "{\"cluster_uuid\": string, \"controller_leader\": int, \"brokers\": "
                      "[{\"id\": int, \"host\": string, \"port\": int, \"rack\": string, "
-                     "\"state\": string, \"alive\": bool}], \"topics\": [{\"name\": string, "
+                     "\"state\": string, \"alive\": bool, \"fips_mode\": \"disabled\"|"
+                     "\"permissive\"|\"enabled\"}], \"topics\": [{\"name\": string, "
                      "\"partitions\": int, \"replicas\": int}]}\n";
         return;
     }
@@ -70,14 +71,16 @@ void run_info(cli_context& ctx, const info_options& o) {
             }
         }
         const std::string state = v1::BrokerState_Name(b.broker().state()).substr(13);
+        const std::string fips = fips_mode_name(b.broker().fips_mode());
         bj.push_back({{"id", b.broker().id()},
                       {"host", host},
                       {"port", port},
                       {"rack", b.broker().rack()},
                       {"state", state},
-                      {"alive", b.alive()}});
+                      {"alive", b.alive()},
+                      {"fips_mode", fips}});
         brows.push_back({std::to_string(b.broker().id()), host, std::to_string(port),
-                         b.broker().rack(), state, b.alive() ? "yes" : "no"});
+                         b.broker().rack(), state, b.alive() ? "yes" : "no", fips});
     }
     json tj = json::array();
     std::vector<std::vector<std::string>> trows;
@@ -103,8 +106,10 @@ void run_info(cli_context& ctx, const info_options& o) {
                                                    st->cluster_uuid(), st->leader_id());
         }
         if (all || o.brokers) {
-            out += header("BROKERS") +
-                   render_table({"id", "host", "port", "rack", "state", "alive"}, brows) + "\n";
+            out +=
+                header("BROKERS") +
+                render_table({"id", "host", "port", "rack", "state", "alive", "fips_mode"}, brows) +
+                "\n";
         }
         if (all || o.topics) {
             out += header("TOPICS") + render_table({"name", "partitions", "replicas"}, trows);

@@ -49,9 +49,11 @@ void print_item_result(cli_context& ctx, const v1::ItemResult& r, const std::str
 void run_status(cli_context& ctx) {
     if (ctx.format() == output_format::help) {
         std::cout << "{\"node_id\": int, \"leader_id\": int, \"term\": int, \"commit_index\": int, "
-                     "\"applied_index\": int, \"cluster_uuid\": string, \"members\": [{\"id\": "
-                     "int, \"voter\": bool, \"leader\": bool, \"api_address\": string, "
-                     "\"peer_address\": string, \"match_index\": int, \"state\": string}]}\n";
+                     "\"applied_index\": int, \"cluster_uuid\": string, \"fips_mode\": string, "
+                     "\"members\": [{\"id\": int, \"voter\": bool, \"leader\": bool, "
+                     "\"api_address\": string, \"peer_address\": string, \"match_index\": int, "
+                     "\"state\": string, \"fips_mode\": \"disabled\"|\"permissive\"|\"enabled\"|"
+                     "\"unknown\"}]}\n";
         return;
     }
     auto st = ctx.call(&ctl::status, v1::StatusRequest{});
@@ -80,10 +82,12 @@ void run_status(cli_context& ctx) {
                            {"api_address", m.member().api_address()},
                            {"peer_address", m.member().peer_address()},
                            {"match_index", m.match_index()},
-                           {"state", m.state()}});
+                           {"state", m.state()},
+                           {"fips_mode", fips_mode_name(m.fips_mode())}});
         rows.push_back({fmt::format("{}{}", m.member().id(), leader ? "*" : ""),
                         m.voter() ? "voter" : "learner", m.member().api_address(),
-                        m.member().peer_address(), std::to_string(m.match_index()), m.state()});
+                        m.member().peer_address(), std::to_string(m.match_index()), m.state(),
+                        fips_mode_name(m.fips_mode())});
     }
     json doc = {{"node_id", st->node_id()},
                 {"leader_id", st->leader_id()},
@@ -91,13 +95,14 @@ void run_status(cli_context& ctx) {
                 {"commit_index", st->commit_index()},
                 {"applied_index", st->applied_index()},
                 {"cluster_uuid", st->cluster_uuid()},
+                {"fips_mode", fips_mode_name(st->fips_mode())},
                 {"members", members}};
     print_output(std::cout, ctx.format(), doc, [&](bool) {
         return fmt::format(
                    "cluster {}\nleader {}, term {}, commit {}, applied {} (as seen by {})\n\n",
                    st->cluster_uuid(), st->leader_id(), st->term(), st->commit_index(),
                    st->applied_index(), st->node_id()) +
-               render_table({"id", "role", "api", "peer", "match", "state"}, rows);
+               render_table({"id", "role", "api", "peer", "match", "state", "fips_mode"}, rows);
     });
 }
 

@@ -14,8 +14,12 @@
 
 #include "common/security/scram.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -321,16 +325,36 @@ result<std::string> digest(scram_mechanism m, std::string_view data) {
     return out;
 }
 
+// PBKDF2 through EVP_KDF rather than PKCS5_PBKDF2_HMAC: that wrapper asks
+// for PKCS#5 compatibility, which turns off the SP 800-132 lower bounds
+// (salt >= 16 bytes, key >= 112 bits, iterations >= 1000) the FIPS provider
+// otherwise enforces. Here the provider in force decides: in FIPS mode a
+// credential below those bounds cannot be derived.
 result<std::string> pbkdf2(scram_mechanism m, std::string_view password, std::string_view salt,
                            int32_t iterations) {
-    const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(
-        EVP_MD_fetch(nullptr, digest_name(m), nullptr), &EVP_MD_free);
-    std::string out(digest_size(m), '\0');
-    if (md == nullptr || PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                                           bytes(salt), static_cast<int>(salt.size()), iterations,
-                                           md.get(), static_cast<int>(out.size()),
-                                           reinterpret_cast<unsigned char*>(out.data())) != 1) {
+    const std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(
+        EVP_KDF_fetch(nullptr, "PBKDF2", nullptr), &EVP_KDF_free);
+    if (kdf == nullptr) {
+        ERR_clear_error();  // not left for a TLS call on this thread to find
         return openssl_failed("PBKDF2");
+    }
+    const std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()),
+                                                                        &EVP_KDF_CTX_free);
+    auto iter = static_cast<unsigned int>(iterations);
+    std::string digest(digest_name(m));
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+                                          const_cast<char*>(password.data()), password.size()),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()),
+                                          salt.size()),
+        OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest.data(), 0),
+        OSSL_PARAM_construct_end()};
+    std::string out(digest_size(m), '\0');
+    if (ctx == nullptr || EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()),
+                                         out.size(), params) != 1) {
+        ERR_clear_error();
+        return openssl_failed("PBKDF2 (in FIPS mode: salt, iterations or key below SP 800-132)");
     }
     return out;
 }

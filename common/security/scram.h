@@ -6,7 +6,10 @@
 // ends of the exchange. Pure: no sockets, no clock, no logging, nothing
 // throws. Randomness comes from OpenSSL's RAND_bytes; every digest, HMAC and
 // PBKDF2 goes through EVP fetches, so that a loaded FIPS provider (and
-// `fips=yes` default properties) governs them without a change here.
+// `fips=yes` default properties) governs them without a change here. PBKDF2
+// is an EVP_KDF without PKCS#5 compatibility, so under the FIPS provider it
+// refuses what SP 800-132 does (salt under 16 bytes, iterations under 1000);
+// generated salts are 32 bytes.
 //
 // The exchange, and which call handles which message:
 //
@@ -110,6 +113,9 @@ inline constexpr int32_t scram_max_iterations = 1'000'000;
 inline constexpr size_t max_username_length = 255;
 /// Longest password in bytes.
 inline constexpr size_t max_password_length = 1024;
+/// Shortest salt FIPS mode accepts (NIST SP 800-132: 128 bits, which the FIPS
+/// provider's PBKDF2 enforces). Generated salts are longer (32 bytes).
+inline constexpr size_t fips_min_salt_length = 16;
 
 /// What is stored per user and mechanism: never the password (RFC 5802 §3).
 /// `salt`, `stored_key` and `server_key` are raw bytes; the keys are as long

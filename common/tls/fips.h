@@ -32,7 +32,9 @@
 
 namespace fjord::tls {
 
-enum class fips_mode { disabled, permissive, enabled };
+/// The values are the fjord_fips_mode gauge's (Redpanda's fips_mode_flag and
+/// redpanda_application_fips_mode): 0, 1, 2.
+enum class fips_mode { disabled = 0, permissive = 1, enabled = 2 };
 
 /// "disabled", "permissive", "enabled".
 std::string_view to_string(fips_mode m);
@@ -56,10 +58,29 @@ struct crypto_report {
 };
 
 /// The start-up checks above; call once, before any listener opens and
-/// before any other thread uses OpenSSL.
+/// before any other thread uses OpenSSL. Logs what it establishes (and, on
+/// failure, the reason) under the component "fips". Errors: the flag file
+/// missing or unreadable (tls_errc::unreadable) or not '1'
+/// (tls_errc::bad_settings) in `enabled`; the configuration, the provider or
+/// the final check (tls_errc::openssl), each naming the file or directory it
+/// tried and OpenSSL's reasons.
 result<crypto_report> start_crypto(const fips_settings& s);
 
 /// The mode start_crypto() established (disabled before it ran).
 fips_mode current_fips_mode();
+
+/// Step 1 of start_crypto, pure: what the flag file at `path` means in mode
+/// `m`, given its contents (nullopt: it does not exist or cannot be read;
+/// `why` then says which). Ok with nullopt: nothing to say (the flag is '1',
+/// or the mode is disabled); ok with a text: permissive mode's warning; an
+/// error: `enabled` cannot start.
+result<std::optional<std::string>> check_kernel_flag(fips_mode m, std::string_view path,
+                                                     std::optional<std::string_view> contents,
+                                                     std::string_view why = "does not exist");
+
+/// The shortest password accepted in mode `m`: fips_min_password_length in
+/// FIPS mode (enabled or permissive), 0 otherwise. Passwords are counted in
+/// bytes (their UTF-8), as HMAC sees the key.
+size_t min_password_length(fips_mode m);
 
 }  // namespace fjord::tls

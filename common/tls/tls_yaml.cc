@@ -81,29 +81,4 @@ void read_fips_keys(yaml_checker& p, const std::vector<yaml_field>& fs, fips_set
     out = std::move(s);
 }
 
-std::string_view to_string(fips_mode m) {
-    switch (m) {
-        case fips_mode::disabled:
-            return "disabled";
-        case fips_mode::permissive:
-            return "permissive";
-        case fips_mode::enabled:
-            return "enabled";
-    }
-    return "disabled";
-}
-
-std::optional<fips_mode> parse_fips_mode(std::string_view s) {
-    if (s == "disabled") {
-        return fips_mode::disabled;
-    }
-    if (s == "permissive") {
-        return fips_mode::permissive;
-    }
-    if (s == "enabled") {
-        return fips_mode::enabled;
-    }
-    return std::nullopt;
-}
-
 }  // namespace fjord::tls

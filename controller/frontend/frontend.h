@@ -26,6 +26,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,17 @@ struct options {
     std::chrono::milliseconds broker_session_timeout{9000};
     /// For TransferLeadership / AddMember waits: an election timeout.
     std::chrono::milliseconds election_timeout{1000};
+    /// This member's FIPS mode (controller.yaml fips_mode, common/tls/fips.h),
+    /// reported by Status.
+    v1::FipsMode fips_mode = v1::FIPS_MODE_DISABLED;
+    /// In FIPS mode (tls::fips_min_password_length; 0 otherwise): shorter
+    /// passwords are refused on CreateUser/UpdateUser, and so are given
+    /// credentials whose salt is under security::fips_min_salt_length.
+    size_t min_password_length = 0;
+    /// The FIPS modes other members announced on their Raft streams to this
+    /// member (controller/transport), by member id; Status reports them.
+    /// Empty: none known.
+    std::function<std::map<uint64_t, v1::FipsMode>()> peer_fips_modes;
 };
 
 template <typename T>

@@ -5,6 +5,7 @@
 #include "controller/frontend/members.h"
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -160,6 +161,9 @@ result<v1::StatusResponse> status(core& c) {
     resp.set_applied_index(st.applied.value());
     resp.set_role(std::string(raft::to_string(st.role)));
     resp.set_snapshot_index(st.snapshot_index.value());
+    resp.set_fips_mode(c.opts().fips_mode);
+    const std::map<uint64_t, v1::FipsMode> peer_modes =
+        c.opts().peer_fips_modes ? c.opts().peer_fips_modes() : std::map<uint64_t, v1::FipsMode>{};
     c.state().read([&](const stm::controller_stm& s) {
         resp.set_cluster_uuid(s.cluster_uuid());
         auto add = [&](node_id id, bool voter) {
@@ -169,6 +173,11 @@ result<v1::StatusResponse> status(core& c) {
                 *m->mutable_member() = *rec;
             } else {
                 m->mutable_member()->set_id(id.value());
+            }
+            if (id == st.id) {
+                m->set_fips_mode(c.opts().fips_mode);
+            } else if (auto it = peer_modes.find(id.value()); it != peer_modes.end()) {
+                m->set_fips_mode(it->second);
             }
             for (const auto& p : st.progress) {
                 if (p.id == id) {
@@ -186,6 +195,38 @@ result<v1::StatusResponse> status(core& c) {
         return 0;
     });
     return resp;
+}
+
+size_t fips_mode_outliers(const std::vector<v1::FipsMode>& modes) {
+    std::map<v1::FipsMode, size_t> counts;
+    size_t known = 0;
+    for (v1::FipsMode m : modes) {
+        if (m != v1::FIPS_MODE_UNSPECIFIED) {
+            ++counts[m];
+            ++known;
+        }
+    }
+    size_t largest = 0;
+    for (const auto& [mode, n] : counts) {
+        largest = std::max(largest, n);
+    }
+    return known - largest;
+}
+
+size_t non_homogenous_fips_mode(core& c, const v1::StatusResponse& st) {
+    std::vector<v1::FipsMode> modes;
+    for (const auto& m : st.members()) {
+        modes.push_back(m.fips_mode());
+    }
+    c.state().read([&](const stm::controller_stm& s) {
+        for (const auto& [id, b] : s.brokers().all()) {
+            if (b.state() != v1::BROKER_STATE_DECOMMISSIONED) {
+                modes.push_back(b.fips_mode());
+            }
+        }
+        return 0;
+    });
+    return fips_mode_outliers(modes);
 }
 
 }  // namespace fjord::frontend

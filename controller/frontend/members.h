@@ -36,4 +36,15 @@ result<log_index> take_snapshot(core& c);
 /// loop does not answer, or is shutting down.
 result<v1::StatusResponse> status(core& c);
 
+/// How many of `modes` differ from the most common one, FIPS_MODE_UNSPECIFIED
+/// (not known) left out: 0 when all agree. A tie gives the same count
+/// whichever mode is called the majority (all minus the largest group).
+size_t fips_mode_outliers(const std::vector<v1::FipsMode>& modes);
+
+/// fips_mode_outliers over the cluster as `st` (this member's status()) and
+/// the tables see it: every registered broker that is not decommissioned,
+/// and every member whose mode is known. Meaningful on the leader, which
+/// hears from every member (fjord_cluster_non_homogenous_fips_mode).
+size_t non_homogenous_fips_mode(core& c, const v1::StatusResponse& st);
+
 }  // namespace fjord::frontend

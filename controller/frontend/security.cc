@@ -35,10 +35,22 @@ error_info as_request_error(const error_info& e) {
 /// applies it (again, after a restart, from a snapshot) stores exactly the
 /// same bytes, and the Raft log, snapshots and Watch never hold a password.
 /// The password lives only in this request, and is neither logged nor kept.
+///
+/// In FIPS mode (`min_password_length` > 0) a password shorter than that is
+/// refused, and a given credential's salt must be at least
+/// security::fips_min_salt_length bytes (SP 800-132, which the FIPS
+/// provider's PBKDF2 enforces): the password behind a given credential is
+/// never seen, so its length cannot be checked.
 template <typename Req>
-result<v1::ScramCredential> credential_for(const Req& req) {
+result<v1::ScramCredential> credential_for(const Req& req, size_t min_password_length) {
     if (req.has_credential()) {
         const v1::ScramCredential& given = req.credential();
+        if (min_password_length > 0 && given.salt().size() < security::fips_min_salt_length) {
+            return error_info::for_field(
+                errc::invalid_argument, "credential.salt",
+                fmt::format("{} bytes; FIPS mode needs a salt of at least {} bytes",
+                            given.salt().size(), security::fips_min_salt_length));
+        }
         if (!req.mechanism().empty() && req.mechanism() != given.mechanism()) {
             return error_info::for_field(errc::invalid_argument, "mechanism",
                                          fmt::format("\"{}\" differs from the credential's \"{}\"",
@@ -58,6 +70,11 @@ result<v1::ScramCredential> credential_for(const Req& req) {
             return as_request_error(parsed.error());
         }
         m = *parsed;
+    }
+    if (!req.password().empty() && req.password().size() < min_password_length) {
+        return error_info::for_field(errc::invalid_argument, "password",
+                                     fmt::format("{} characters; FIPS mode needs at least {}",
+                                                 req.password().size(), min_password_length));
     }
     const int32_t iterations =
         req.iterations() == 0 ? security::scram_min_iterations : req.iterations();
@@ -108,7 +125,8 @@ void upsert_user(core& c, const Req& req, bool create_only, bool update_only,
         return;
     }
     // Derived once per request, outside the build (which may run twice).
-    auto cred = std::make_shared<result<v1::ScramCredential>>(credential_for(req));
+    auto cred = std::make_shared<result<v1::ScramCredential>>(
+        credential_for(req, c.opts().min_password_length));
     run_one(
         c, req.session(), meta,
         [&req, &meta, cred, create_only, update_only](const stm::controller_stm& s, size_t) {

@@ -21,6 +21,7 @@
 #include "common/uuid.h"
 #include "controller/frontend/broker_liveness.h"
 #include "controller/frontend/frontend.h"
+#include "controller/frontend/members.h"
 #include "controller/loop/controller_state.h"
 #include "controller/loop/raft_loop.h"
 #include "controller/service/controller_service.h"
@@ -45,6 +46,18 @@ constexpr int api_max_idle_threads = 1024;
 
 std::string listen_address(const host_port& hp) {
     return hp.to_string();
+}
+
+v1::FipsMode to_proto(tls::fips_mode m) {
+    switch (m) {
+        case tls::fips_mode::disabled:
+            return v1::FIPS_MODE_DISABLED;
+        case tls::fips_mode::permissive:
+            return v1::FIPS_MODE_PERMISSIVE;
+        case tls::fips_mode::enabled:
+            return v1::FIPS_MODE_ENABLED;
+    }
+    return v1::FIPS_MODE_UNSPECIFIED;
 }
 
 /// The loop's options from the config: Raft's timing and limits, and the
@@ -86,6 +99,9 @@ struct controller_server::impl {
     std::unique_ptr<transport::peer_transport> transport;
     std::unique_ptr<raft_loop> loop;
     metrics::registry metrics;
+    /// Cluster-wide figures, rendered only while this member leads (the
+    /// leader hears from every member and holds the broker table).
+    metrics::registry leader_metrics;
     frontend::broker_liveness liveness;
     std::unique_ptr<frontend::core> frontend_core;
     std::unique_ptr<service::controller_service> service;
@@ -106,6 +122,7 @@ struct controller_server::impl {
     metrics::gauge* g_leader = nullptr;
     metrics::gauge* g_is_leader = nullptr;
     metrics::gauge* g_dropped = nullptr;
+    metrics::gauge* g_non_homogenous_fips = nullptr;
 
     // start()'s steps (defined before start()), in order.
     result<void> open_data_dir();
@@ -129,6 +146,14 @@ void controller_server::impl::register_metrics() {
     g_is_leader = &metrics.add_gauge("fjord_controller_is_leader", "1 when this member leads");
     g_dropped = &metrics.add_gauge("fjord_controller_raft_messages_dropped",
                                    "Raft messages dropped by the peer transport");
+    metrics
+        .add_gauge("fjord_fips_mode",
+                   "FIPS mode this process runs in: 0 disabled, 1 permissive, 2 enabled")
+        .set(static_cast<double>(cfg.fips.mode));
+    g_non_homogenous_fips = &leader_metrics.add_gauge(
+        "fjord_cluster_non_homogenous_fips_mode",
+        "Brokers and controller members whose FIPS mode differs from the most common one "
+        "(exported by the leader)");
 }
 
 void controller_server::impl::refresh_metrics() {
@@ -238,6 +263,7 @@ void controller_server::impl::connect_peers() {
     transport = std::make_unique<transport::peer_transport>(
         cfg.node_id, cfg.advertise.peer.to_string(),
         [this](raft::message m) { loop->deliver(std::move(m)); });
+    transport->announce_fips_mode(std::string(tls::to_string(cfg.fips.mode)));
     const std::string data_dir = cfg.data_dir;
     const std::string expected_cluster = cfg.cluster_id;
     state->on_members = [this](const stm::members_table& members) {
@@ -276,6 +302,16 @@ void controller_server::impl::build_loop_and_service() {
     frontend::options fo;
     fo.broker_session_timeout = std::chrono::milliseconds(cfg.broker_session_timeout_ms);
     fo.election_timeout = std::chrono::milliseconds(cfg.raft.tick_ms * cfg.raft.election_ticks);
+    fo.fips_mode = to_proto(cfg.fips.mode);
+    fo.min_password_length = tls::min_password_length(cfg.fips.mode);
+    fo.peer_fips_modes = [this] {
+        std::map<uint64_t, v1::FipsMode> out;
+        for (const auto& [id, name] : transport->peer_fips_modes()) {
+            const auto m = tls::parse_fips_mode(name);
+            out[id.value()] = m ? to_proto(*m) : v1::FIPS_MODE_UNSPECIFIED;
+        }
+        return out;
+    };
     frontend_core = std::make_unique<frontend::core>(fo, *loop, *state, liveness);
     service = std::make_unique<service::controller_service>(*frontend_core, metrics);
 }
@@ -329,7 +365,15 @@ result<void> controller_server::impl::start_metrics() {
     std::map<std::string, http_handler> handlers;
     handlers["/metrics"] = [this](const http_request&) {
         refresh_metrics();
-        return http_response{200, std::string(fjord::metrics::content_type), metrics.render()};
+        std::string body = metrics.render();
+        if (loop->is_leader()) {
+            if (auto st = frontend::status(*frontend_core); st && st->role() == "leader") {
+                g_non_homogenous_fips->set(
+                    static_cast<double>(frontend::non_homogenous_fips_mode(*frontend_core, *st)));
+                body += leader_metrics.render();
+            }
+        }
+        return http_response{200, std::string(fjord::metrics::content_type), std::move(body)};
     };
     handlers["/healthz"] = [this](const http_request&) {
         const bool has_leader = loop->leader() != no_node;

@@ -2,8 +2,9 @@
 //
 // fjord-controller --config FILE
 //
-// Loads the config and starts the server (controller_server.h); flags,
-// signals and exit status are run_daemon's (common/daemon.h).
+// Loads the config, runs FIPS mode's start-up checks (common/tls/fips.h)
+// and starts the server (controller_server.h); flags, signals and exit
+// status are run_daemon's (common/daemon.h).
 
 #include <functional>
 #include <memory>
@@ -13,6 +14,8 @@
 #include <absl/synchronization/mutex.h>
 
 #include "common/daemon.h"
+#include "common/log.h"
+#include "common/tls/fips.h"
 #include "common/tls/watcher.h"
 #include "controller/server/controller_config.h"
 #include "controller/server/controller_server.h"
@@ -41,6 +44,12 @@ int main(int argc, char** argv) {
              auto cfg = fjord::server::load_controller_config(config_path);
              if (!cfg) {
                  return cfg.error();
+             }
+             fjord::set_log_level(cfg->log_level);
+             // FIPS checks before anything listens or starts a thread: a
+             // failure exits with nothing served (the reason is logged).
+             if (auto crypto = fjord::tls::start_crypto(cfg->fips); !crypto) {
+                 return crypto.error();
              }
              auto server = fjord::server::controller_server::start(*cfg);
              if (!server) {

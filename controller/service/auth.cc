@@ -10,6 +10,8 @@
 #include <array>
 #include <cctype>
 
+#include <fmt/format.h>
+
 #include "common/cluster/errc.h"
 #include "common/security/scram.h"
 
@@ -118,6 +120,11 @@ result<basic_credentials> parse_basic_authorization(std::string_view value) {
 
 result<void> authenticator::verify(const basic_credentials& c,
                                    const std::optional<v1::ScramCredential>& stored) {
+    if (c.password.size() < _min_password_length) {
+        return unauthenticated(fmt::format(
+            "authentication failed: FIPS mode needs a password of at least {} characters",
+            _min_password_length));
+    }
     std::optional<security::scram_credential> cred;
     if (stored) {
         auto m = security::parse_scram_mechanism(stored->mechanism());

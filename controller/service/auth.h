@@ -18,6 +18,8 @@
 //     re-created user) never matches an old entry. Only successes are
 //     cached; the cache holds no password.
 //   - Passwords are never logged, and no error repeats one.
+//   - In FIPS mode a password shorter than tls::fips_min_password_length is
+//     refused with its own message (Redpanda's HTTP basic auth rule).
 //
 // Thread-safe: gRPC threads share one authenticator.
 
@@ -67,11 +69,16 @@ result<basic_credentials> parse_basic_authorization(std::string_view value);
 
 class authenticator {
   public:
-    explicit authenticator(size_t max_cached = 1024) : _max(max_cached) {}
+    /// `min_password_length`: FIPS mode's floor (tls::fips_min_password_length;
+    /// 0 outside FIPS mode).
+    explicit authenticator(size_t max_cached = 1024, size_t min_password_length = 0)
+        : _max(max_cached), _min_password_length(min_password_length) {}
 
     /// Verifies `c` against `stored` (the user's credential, nullopt when
     /// there is no such user). errc::unauthenticated "authentication failed:
     /// invalid credentials" for a wrong password and an unknown user alike.
+    /// A password under the FIPS floor is refused before any lookup, saying
+    /// so (its length is the caller's own, so nothing about users leaks).
     result<void> verify(const basic_credentials& c,
                         const std::optional<v1::ScramCredential>& stored);
 
@@ -80,6 +87,7 @@ class authenticator {
 
   private:
     size_t _max;
+    size_t _min_password_length;
     mutable std::mutex _mu;
     std::set<std::string> _verified;
     std::deque<std::string> _order;  // insertion order, for eviction

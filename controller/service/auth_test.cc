@@ -69,5 +69,22 @@ TEST(auth, verifies_and_caches_only_successes) {
     EXPECT_EQ(a.cached(), 2u);
 }
 
+// FIPS mode (tls::fips_min_password_length): a 13-character password is
+// refused saying why, even when it is the user's; 14 characters pass.
+TEST(auth, fips_floor_refuses_short_passwords) {
+    authenticator a(16, 14);
+    const v1::ScramCredential short_one = credential("thirteen-char");
+    const auto r = a.verify({"alice", "thirteen-char"}, short_one);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::unauthenticated);
+    EXPECT_NE(r.error().detail.find("at least 14 characters"), std::string::npos)
+        << r.error().detail;
+    EXPECT_EQ(a.cached(), 0u);
+    const v1::ScramCredential long_one = credential("fourteen-chars");
+    EXPECT_TRUE(a.verify({"alice", "fourteen-chars"}, long_one));
+    // Outside FIPS mode the same short password is fine.
+    EXPECT_TRUE(authenticator().verify({"alice", "thirteen-char"}, short_one));
+}
+
 }  // namespace
 }  // namespace fjord::service

@@ -13,6 +13,7 @@ namespace pb = fjord::raft::v1;
 constexpr size_t max_queued = 4096;
 constexpr const char* peer_id_header = "fjord-peer-id";
 constexpr const char* peer_address_header = "fjord-peer-address";
+constexpr const char* peer_fips_mode_header = "fjord-fips-mode";
 constexpr int max_message_bytes = 256 << 20;
 
 grpc::ChannelArguments channel_args() {
@@ -31,10 +32,11 @@ grpc::ChannelArguments channel_args() {
 /// Owns the stream to one peer and the thread that writes it.
 class peer_transport::sender {
   public:
-    sender(node_id self, std::string advertise, node_id peer, std::string address,
-           std::atomic<uint64_t>& dropped)
+    sender(node_id self, std::string advertise, std::string fips_mode, node_id peer,
+           std::string address, std::atomic<uint64_t>& dropped)
         : _self(self),
           _advertise(std::move(advertise)),
+          _fips_mode(std::move(fips_mode)),
           _peer(peer),
           _address(std::move(address)),
           _dropped(dropped) {
@@ -109,6 +111,9 @@ class peer_transport::sender {
                 ctx->set_wait_for_ready(false);
                 ctx->AddMetadata(peer_id_header, std::to_string(_self.value()));
                 ctx->AddMetadata(peer_address_header, _advertise);
+                if (!_fips_mode.empty()) {
+                    ctx->AddMetadata(peer_fips_mode_header, _fips_mode);
+                }
                 std::lock_guard g(_mu);
                 _ctx = std::move(ctx);
                 writer = stub->Send(_ctx.get(), &response);
@@ -176,6 +181,7 @@ class peer_transport::sender {
 
     node_id _self;
     std::string _advertise;
+    std::string _fips_mode;
     node_id _peer;
     std::mutex _mu;
     std::condition_variable _cv;
@@ -205,6 +211,11 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
             if (id != 0) {
                 _t.learn_peer(node_id{id},
                               std::string(addr_it->second.data(), addr_it->second.size()));
+                if (auto f = md.find(peer_fips_mode_header); f != md.end()) {
+                    std::lock_guard g(_t._mu);
+                    _t._peer_fips_modes[node_id{id}] =
+                        std::string(f->second.data(), f->second.size());
+                }
             }
         }
         pb::Message p;
@@ -249,7 +260,8 @@ void peer_transport::set_peer(node_id id, const std::string& address) {
     }
     auto it = _senders.find(id);
     if (it == _senders.end()) {
-        _senders.emplace(id, std::make_unique<sender>(_self, _advertise, id, address, _dropped));
+        _senders.emplace(
+            id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _dropped));
     } else {
         it->second->set_address(address);
     }
@@ -265,7 +277,8 @@ void peer_transport::learn_peer(node_id id, const std::string& address) {
     }
     log(log_level::info, "transport", "{}: learned peer {} at {} from its stream", _self, id,
         address);
-    _senders.emplace(id, std::make_unique<sender>(_self, _advertise, id, address, _dropped));
+    _senders.emplace(
+        id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _dropped));
 }
 
 void peer_transport::remove_peer(node_id id) {
@@ -303,6 +316,16 @@ void peer_transport::stop() {
         _stopped = true;
         senders.swap(_senders);
     }
+}
+
+void peer_transport::announce_fips_mode(std::string mode) {
+    std::lock_guard g(_mu);
+    _fips_mode = std::move(mode);
+}
+
+std::map<node_id, std::string> peer_transport::peer_fips_modes() const {
+    std::lock_guard g(_mu);
+    return _peer_fips_modes;
 }
 
 }  // namespace fjord::transport

@@ -62,6 +62,13 @@ class peer_transport final : public raft::transport {
     /// stream broke (for metrics).
     uint64_t dropped() const { return _dropped.load(); }
 
+    /// This member's FIPS mode ("disabled", "permissive", "enabled"), sent
+    /// with every outbound stream so that peers (the leader) can report it.
+    /// Call before the first set_peer: streams opened earlier do not carry it.
+    void announce_fips_mode(std::string mode);
+    /// The FIPS mode each peer announced on its latest stream to this member.
+    std::map<node_id, std::string> peer_fips_modes() const;
+
   private:
     class sender;
     class inbound_service;
@@ -72,6 +79,8 @@ class peer_transport final : public raft::transport {
     std::unique_ptr<inbound_service> _service;
     mutable std::mutex _mu;
     std::map<node_id, std::unique_ptr<sender>> _senders;
+    std::string _fips_mode;
+    std::map<node_id, std::string> _peer_fips_modes;
     bool _stopped = false;
     std::atomic<uint64_t> _dropped{0};
 };

@@ -36,7 +36,7 @@ void handlers::sasl_handshake(const request_context& ctx, kafka::sasl_handshake_
         ctx.respond_then_close(resp);
         return;
     }
-    auto sasl = std::make_shared<sasl_session>();
+    auto sasl = std::make_shared<sasl_session>(ctx.services->options.min_password_length);
     const sasl_status st = sasl->handshake(req.mechanism, ctx.version, *ctx.security);
     if (st != sasl_status::ok) {
         log(log_level::info, "kafka",
