@@ -114,11 +114,6 @@ std::vector<property> cluster_properties() {
                              "allowed).");
     authz.follows = "enable_sasl";
     ps.push_back(std::move(authz));
-    property fips = enumeration("fips_mode", "disabled", {"disabled", "permissive", "enabled"},
-                                "FIPS 140 mode: enabled refuses to start without an approved "
-                                "crypto module; permissive only warns.");
-    fips.needs_restart = true;
-    ps.push_back(std::move(fips));
     ps.push_back(list("log_cleanup_policy", "delete", {"compact", "delete"}, 1, 2,
                       "Default cleanup.policy of topics."));
     ps.push_back(integer("log_retention_ms", week_ms, -1, int64_max,
