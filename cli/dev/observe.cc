@@ -90,11 +90,13 @@ std::vector<member_view> observe(const cluster& c) {
     for (const auto& m : c.members) {
         member_view v;
         v.pid = running_pid(m);
-        if (!v.pid) {
+        if (!client) {
+            v.error = client.error().detail;
+        } else if (!v.pid) {
             v.error = "not running";
         } else if (!port_listening(m.api)) {
             v.error = "not listening yet";
-        } else if (auto st = controller_client::wait_for(*client, &ctl::status_of, m.api_address(),
+        } else if (auto st = controller_client::wait_for(**client, &ctl::status_of, m.api_address(),
                                                          s.retry_timeout)) {
             v.role = st->role();
             v.leader_id = st->leader_id();

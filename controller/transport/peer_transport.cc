@@ -1,3 +1,8 @@
+// File: controller/transport/peer_transport.cc
+//
+// The senders (one thread and stream per peer) and the inbound RaftService
+// of peer_transport.h.
+
 #include "controller/transport/peer_transport.h"
 
 #include <chrono>
@@ -32,11 +37,12 @@ grpc::ChannelArguments channel_args() {
 class peer_transport::sender {
   public:
     sender(node_id self, std::string advertise, node_id peer, std::string address,
-           std::atomic<uint64_t>& dropped)
+           std::shared_ptr<grpc::ChannelCredentials> credentials, std::atomic<uint64_t>& dropped)
         : _self(self),
           _advertise(std::move(advertise)),
           _peer(peer),
           _address(std::move(address)),
+          _credentials(std::move(credentials)),
           _dropped(dropped) {
         _thread = std::thread([this] { run(); });
     }
@@ -102,7 +108,8 @@ class peer_transport::sender {
             if (!stub) {
                 writer.reset();
                 stub = pb::RaftService::NewStub(grpc::CreateCustomChannel(
-                    address, grpc::InsecureChannelCredentials(), channel_args()));
+                    address, _credentials ? _credentials : grpc::InsecureChannelCredentials(),
+                    channel_args()));
             }
             auto open = [&] {
                 auto ctx = std::make_unique<grpc::ClientContext>();
@@ -113,9 +120,10 @@ class peer_transport::sender {
                 _ctx = std::move(ctx);
                 writer = stub->Send(_ctx.get(), &response);
             };
+            grpc::Status last;
             auto close = [&] {
                 writer->WritesDone();
-                (void)writer->Finish();
+                last = writer->Finish();
                 writer.reset();
                 std::lock_guard g(_mu);
                 _ctx.reset();
@@ -149,12 +157,24 @@ class peer_transport::sender {
             }
             if (!broken) {
                 backoff = std::chrono::milliseconds{50};
+                if (!_failure.empty()) {
+                    log(log_level::info, "transport", "{}: stream to {} at {} is up again", _self,
+                        _peer, address);
+                    _failure.clear();
+                }
                 continue;
             }
             // The stream broke again: Raft tolerates the loss; reconnect
             // after a pause.
             _dropped += batch.size();
             close();
+            // Once per reason: a peer that refuses our certificate (or whose
+            // certificate we refuse) fails every few hundred milliseconds.
+            if (!last.ok() && last.error_message() != _failure) {
+                _failure = last.error_message();
+                log(log_level::warn, "transport", "{}: cannot send to {} at {}: {}", _self, _peer,
+                    address, _failure);
+            }
             {
                 std::unique_lock lk(_mu);
                 _dropped += _queue.size();
@@ -177,6 +197,7 @@ class peer_transport::sender {
     node_id _self;
     std::string _advertise;
     node_id _peer;
+    std::string _failure;  // the last stream failure logged (sender thread only)
     std::mutex _mu;
     std::condition_variable _cv;
     std::deque<raft::message> _queue;
@@ -184,6 +205,7 @@ class peer_transport::sender {
     bool _address_changed = false;
     bool _stopping = false;
     std::unique_ptr<grpc::ClientContext> _ctx;
+    const std::shared_ptr<grpc::ChannelCredentials> _credentials;
     std::atomic<uint64_t>& _dropped;
     std::thread _thread;
 };
@@ -229,10 +251,12 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
     peer_transport& _t;
 };
 
-peer_transport::peer_transport(node_id self, std::string advertise, inbound_fn inbound)
+peer_transport::peer_transport(node_id self, std::string advertise, inbound_fn inbound,
+                               std::shared_ptr<grpc::ChannelCredentials> credentials)
     : _self(self),
       _advertise(std::move(advertise)),
       _inbound(std::move(inbound)),
+      _credentials(std::move(credentials)),
       _service(std::make_unique<inbound_service>(*this)) {}
 
 peer_transport::~peer_transport() {
@@ -249,7 +273,8 @@ void peer_transport::set_peer(node_id id, const std::string& address) {
     }
     auto it = _senders.find(id);
     if (it == _senders.end()) {
-        _senders.emplace(id, std::make_unique<sender>(_self, _advertise, id, address, _dropped));
+        _senders.emplace(
+            id, std::make_unique<sender>(_self, _advertise, id, address, _credentials, _dropped));
     } else {
         it->second->set_address(address);
     }
@@ -265,7 +290,8 @@ void peer_transport::learn_peer(node_id id, const std::string& address) {
     }
     log(log_level::info, "transport", "{}: learned peer {} at {} from its stream", _self, id,
         address);
-    _senders.emplace(id, std::make_unique<sender>(_self, _advertise, id, address, _dropped));
+    _senders.emplace(
+        id, std::make_unique<sender>(_self, _advertise, id, address, _credentials, _dropped));
 }
 
 void peer_transport::remove_peer(node_id id) {
