@@ -240,17 +240,20 @@ struct engine {
             st->answers[st->target] = describe(s);
             st->maybe_applied = st->maybe_applied || may_have_applied(st->kind, a);
             if (std::string why = diagnosis(st->target, s); !why.empty()) {
-                // Definite: this attempt never reached the server.
-                if (st->maybe_applied) {
-                    st->answers[st->target] = why;
-                    auto e = final_error(*st, s);
-                    finish(std::move(st), std::move(e));
-                } else {
-                    finish(std::move(st),
-                           result<Resp>(error_info(
-                               std::make_error_code(std::errc::host_unreachable), std::move(why))));
+                // This attempt never reached the server, and no retry will.
+                st->answers[st->target] = why;
+                if (std::string all = all_diagnosed(); !all.empty()) {
+                    if (st->maybe_applied) {
+                        auto e = final_error(*st, s);
+                        finish(std::move(st), std::move(e));
+                    } else {
+                        finish(std::move(st), result<Resp>(error_info(
+                                                  std::make_error_code(std::errc::host_unreachable),
+                                                  std::move(all))));
+                    }
+                    return;
                 }
-                return;
+                // Another configured controller may still be reachable.
             }
             if (!may_retry(st->kind, a) || !budget_left) {
                 auto e = final_error(*st, s);
@@ -283,6 +286,23 @@ struct engine {
         std::string why = c._o.diagnose(target);
         std::lock_guard g(c._mu);
         return c._diagnosed.emplace(target, std::move(why)).first->second;
+    }
+
+    /// When every configured controller has a diagnosis: those, joined
+    /// ("; "); else "".
+    std::string all_diagnosed() {
+        std::lock_guard g(c._mu);
+        std::string out;
+        for (const auto& address : c._controllers) {
+            const auto it = c._diagnosed.find(address);
+            if (it == c._diagnosed.end() || it->second.empty()) {
+                return {};
+            }
+            if (out.find(it->second) == std::string::npos) {
+                out += (out.empty() ? "" : "; ") + it->second;
+            }
+        }
+        return out;
     }
 
     /// Follows the leader hint at once, else the next controller after a backoff.

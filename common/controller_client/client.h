@@ -46,9 +46,10 @@
 // - TLS: options::credentials are every channel's (nullptr: plaintext). A
 //   refused handshake reaches gRPC's caller as UNAVAILABLE, like a server
 //   that is down; options::diagnose (the CLI's: common/tls/probe.h) may name
-//   the cause after a target's first UNAVAILABLE, and a named cause ends the
-//   call at once (the same certificates fail the same way on a retry), as
-//   std::errc::host_unreachable with that sentence.
+//   the cause after a target's first UNAVAILABLE. Such a cause does not heal
+//   (the same certificates fail the same way): once every configured
+//   controller has one, the call ends at once as std::errc::host_unreachable
+//   with those sentences ("; "-joined); until then the others are tried.
 // - stop() cancels the attempts in flight, waits until every call's `done`
 //   has run (a call waiting out a backoff or for a connection ends when the
 //   wait does), and fails later calls; the destructor stops.

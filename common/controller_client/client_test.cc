@@ -154,6 +154,29 @@ TEST(controller_client, a_diagnosed_connection_failure_ends_the_call_at_once) {
     EXPECT_EQ(asked.load(), 1) << "one diagnosis per target";
 }
 
+TEST(controller_client, a_diagnosed_controller_does_not_stop_the_others) {
+    fake_controller good;
+    options o = until_timeout();
+    o.diagnose = [&](const std::string& target) {
+        return target == good.address() ? std::string()
+                                        : "TLS handshake with " + target + " failed: bad";
+    };
+    client c({"127.0.0.1:1", good.address()}, o);
+    auto r = wait_for(c, &client::list_users, v1::ListUsersRequest{}, milliseconds(10000));
+    ASSERT_TRUE(r.has_value()) << r.error().detail;
+
+    options both = until_timeout();
+    both.diagnose = [](const std::string& target) {
+        return "TLS handshake with " + target + " failed: bad";
+    };
+    client d({"127.0.0.1:1", "127.0.0.1:2"}, both);
+    auto e = wait_for(d, &client::list_users, v1::ListUsersRequest{}, milliseconds(10000));
+    ASSERT_FALSE(e.has_value());
+    EXPECT_EQ(e.error().detail,
+              "TLS handshake with 127.0.0.1:1 failed: bad; TLS handshake with 127.0.0.1:2 failed: "
+              "bad");
+}
+
 TEST(controller_client, an_undiagnosed_failure_and_a_controller_answer_are_retried) {
     fake_controller follower;
     fake_controller leader;

@@ -201,10 +201,28 @@ std::string diagnose_endpoint(const std::string& address, const tls_settings& s,
             // is the first thing to read. Silence means it was accepted.
             set_timeouts(fd, std::min(timeout, std::chrono::milliseconds(300)));
             char byte = 0;
+            errno = 0;
             const int n = SSL_read(ssl, &byte, 1);
-            if (n <= 0 && SSL_get_error(ssl, n) == SSL_ERROR_SSL) {
+            const int e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, n);
+            const char* first =
+                e == SSL_ERROR_SSL ? ERR_reason_error_string(ERR_peek_error()) : nullptr;
+            const bool alert = first != nullptr && contains(first, "alert");
+            // A server that refuses the client's certificate sends an alert
+            // (OpenSSL) or just closes the connection (gRPC): either right
+            // after the handshake. A timeout is a server waiting for us.
+            const bool closed = e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SSL ||
+                                (e == SSL_ERROR_SYSCALL && errno == 0);
+            if (alert) {
                 out = fmt::format("TLS handshake with {} failed: {}", address,
                                   client_reason(ssl, !creds.cert_pem.empty()));
+            } else if (closed) {
+                out = fmt::format(
+                    "TLS handshake with {} failed: the server closed the connection right after "
+                    "the handshake ({})",
+                    address,
+                    creds.cert_pem.empty()
+                        ? "it requires a client certificate, and none was presented"
+                        : "it refused this client's certificate");
             }
         } else if (s.enabled) {
             out = fmt::format("TLS handshake with {} failed: {}", address,
