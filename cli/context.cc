@@ -12,14 +12,23 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <grpc/support/log.h>
 
 #include "cli/profile.h"
 #include "common/log.h"
+#include "common/tls/grpc_tls.h"
+#include "common/tls/probe.h"
 
 extern char** environ;
 
 namespace fjord::cli {
 namespace {
+
+/// gRPC's own log lines (a refused handshake prints an "E1207 ..." line per
+/// attempt) would break the CLI's one-line errors: they go to -v only.
+void grpc_log(gpr_log_func_args* a) {
+    log(log_level::debug, "grpc", "{}:{}: {}", a->file, a->line, a->message);
+}
 
 env_map read_environment() {
     env_map env;
@@ -47,6 +56,7 @@ bool cli_context::prepare_output() {
     if (verbose) {
         set_log_level(log_level::debug);
     }
+    gpr_set_log_function(grpc_log);
     _env = read_environment();
     auto f = parse_output_format(format_flag);
     if (!f) {
@@ -127,22 +137,20 @@ bool cli_context::prepare() {
     }
     _settings = *s;
     _settings.verbose = verbose;
-    // Asking for TLS and silently getting plaintext would be worse than
-    // failing: until the controller API serves TLS, refuse.
-    if (_settings.use_tls()) {
-        std::string why;
-        for (const char* k : {"tls.enabled", "tls.ca", "tls.cert", "tls.key"}) {
-            if (_settings.origin[k] != "default" && !setting_value(_settings, k).empty() &&
-                setting_value(_settings, k) != "false") {
-                why = fmt::format("{} (from {})", k, _settings.origin[k]);
-                break;
-            }
+    // A certificate without its key (or the reverse) is half of an identity:
+    // say which half is missing rather than connect without one.
+    for (const char* group : {"tls", "admin.tls"}) {
+        const std::string cert = fmt::format("{}.cert", group);
+        const std::string key = fmt::format("{}.key", group);
+        if (setting_value(_settings, cert).empty() != setting_value(_settings, key).empty()) {
+            const bool has_cert = !setting_value(_settings, cert).empty();
+            fail(exit_code::usage,
+                 fmt::format("{} is set (from {}) but {} is not: a client certificate needs its "
+                             "key (-X {}=FILE, or the profile)",
+                             has_cert ? cert : key, _settings.origin[has_cert ? cert : key],
+                             has_cert ? key : cert, has_cert ? key : cert));
+            return false;
         }
-        fail(exit_code::failed,
-             fmt::format("{} asks for TLS, but controllers serve plaintext gRPC only in this "
-                         "release; refusing to connect without it",
-                         why));
-        return false;
     }
     // Credentials are a pair: half of one would be sent as an empty name or
     // password, and the refusal would not say which half was missing.
@@ -171,13 +179,41 @@ bool cli_context::prepare() {
     return true;
 }
 
-std::unique_ptr<ctl> make_controller_client(const settings& s) {
+std::string tls_error_in_cli_terms(std::string detail, std::string_view group) {
+    for (const auto& [daemon_key, cli_key] :
+         {std::pair{"cert_file", "cert"}, std::pair{"key_file", "key"},
+          std::pair{"truststore_file", "ca"}}) {
+        const std::string prefix = fmt::format("{} ", daemon_key);
+        if (detail.starts_with(prefix)) {
+            return fmt::format("{}.{} {}", group, cli_key, detail.substr(prefix.size()));
+        }
+    }
+    return fmt::format("{}: {}", group, detail);
+}
+
+result<std::unique_ptr<ctl>> make_controller_client(const settings& s) {
     controller_client::options o;
     o.attempt_timeout = s.command_timeout;
     o.max_attempts = std::numeric_limits<size_t>::max();
     if (!s.user.empty()) {
         o.auth = controller_client::credential{s.user, s.pass};
     }
+    const tls::tls_settings t = s.admin_tls();
+    // Reads and checks the files now: an expired or mismatched certificate
+    // is refused here, before anything is dialed.
+    auto creds = tls::grpc_channel_credentials(t);
+    if (!creds) {
+        return error_info(creds.error().code,
+                          tls_error_in_cli_terms(creds.error().detail, "admin.tls"));
+    }
+    o.credentials = std::move(*creds);
+    o.diagnose = [t](const std::string& target) {
+        std::string why = tls::diagnose_endpoint(target, t, std::chrono::milliseconds(2000));
+        if (!t.enabled && !why.empty()) {
+            why += " (set admin.tls.enabled=true, and admin.tls.ca=FILE for a private CA)";
+        }
+        return why;
+    };
     return std::make_unique<ctl>(s.controllers, o);
 }
 
@@ -187,27 +223,39 @@ error_info cli_context::explain_refusal(error_info e) const {
         return it == _settings.origin.end() ? std::string("default") : it->second;
     };
     if (e.code == std::errc::permission_denied) {  // UNAUTHENTICATED
-        e.detail += _settings.user.empty()
-                        ? std::string(
-                              " (no credentials were sent: set -X user=NAME -X pass=..., "
-                              "FJORD_USER and FJORD_PASS, or the profile's user and pass)")
-                        : fmt::format(" (as user \"{}\" from {}: check the name and password)",
-                                      _settings.user, origin("user"));
+        e.detail +=
+            !_settings.user.empty()
+                ? fmt::format(" (as user \"{}\" from {}: check the name and password)",
+                              _settings.user, origin("user"))
+            : !_settings.admin_tls_cert.empty()
+                ? fmt::format(" (as the client certificate {} from {})", _settings.admin_tls_cert,
+                              origin("admin.tls.cert"))
+                : std::string(
+                      " (no credentials were sent: set -X user=NAME -X pass=..., FJORD_USER and "
+                      "FJORD_PASS, or the profile's user and pass; or a client certificate, "
+                      "admin.tls.cert and admin.tls.key)");
     } else if (e.code == std::errc::operation_not_permitted) {  // PERMISSION_DENIED
         e.detail += fmt::format(
             " (as {}: a superuser or an ACL allowing it is needed; fjord security acl "
             "--help-operations)",
-            _settings.user.empty() ? std::string("an anonymous caller")
-                                   : fmt::format("user \"{}\"", _settings.user));
+            !_settings.user.empty()             ? fmt::format("user \"{}\"", _settings.user)
+            : !_settings.admin_tls_cert.empty() ? fmt::format("the user the client certificate {} "
+                                                              "maps to",
+                                                              _settings.admin_tls_cert)
+                                                : std::string("an anonymous caller"));
     }
     return e;
 }
 
-ctl& cli_context::client() {
+result<ctl*> cli_context::client() {
     if (!_client) {
-        _client = make_controller_client(_settings);
+        auto c = make_controller_client(_settings);
+        if (!c) {
+            return c.error();
+        }
+        _client = std::move(*c);
     }
-    return *_client;
+    return _client.get();
 }
 
 void cli_context::fail(exit_code code, const std::string& msg) {

@@ -42,8 +42,17 @@ inline std::string fips_mode_name(v1::FipsMode m) {
 
 /// The controller client for `s`: each attempt limited to command_timeout,
 /// retried until retry_timeout (common/controller_client/retry_rule.h says
-/// which failures are retried at all), authenticated as `s.user` when set.
-std::unique_ptr<ctl> make_controller_client(const settings& s);
+/// which failures are retried at all), authenticated as `s.user` when set,
+/// over TLS as admin.tls.* says. A connection that fails is probed once
+/// (common/tls/probe.h), and a TLS mistake ends the call with one sentence
+/// naming it. An error (before anything is dialed) when the admin.tls files
+/// cannot be used: unreadable, not PEM, expired, key not matching.
+result<std::unique_ptr<ctl>> make_controller_client(const settings& s);
+
+/// `detail` of a common/tls error about `group`'s files ("tls" or
+/// "admin.tls") with the settings' key names instead of the daemons'
+/// ("admin.tls.cert /x.pem: certificate expired on ...").
+std::string tls_error_in_cli_terms(std::string detail, std::string_view group);
 
 class cli_context {
   public:
@@ -76,7 +85,11 @@ class cli_context {
     /// call was made as and where that came from.
     template <typename Arg, typename Resp>
     result<Resp> call(controller_client::method<Arg, Resp> m, std::type_identity_t<Arg> arg) {
-        auto r = controller_client::wait_for(client(), m, std::move(arg), _settings.retry_timeout);
+        auto c = client();
+        if (!c) {
+            return c.error();
+        }
+        auto r = controller_client::wait_for(**c, m, std::move(arg), _settings.retry_timeout);
         if (!r) {
             return explain_refusal(r.error());
         }
@@ -108,7 +121,7 @@ class cli_context {
     std::string _profile_name;
     std::string _profile_source;
     output_format _format = output_format::text;
-    ctl& client();
+    result<ctl*> client();
     error_info explain_refusal(error_info e) const;
 
     std::unique_ptr<ctl> _client;

@@ -235,6 +235,38 @@ TEST_F(profile_file_test, set_profile_value_validates_and_unsets) {
     EXPECT_TRUE(p.values.empty());
 }
 
+TEST_F(profile_file_test, admin_tls_keys_live_in_profiles) {
+    profile p;
+    EXPECT_TRUE(set_profile_value(p, "ADMIN.TLS.CA", "/etc/fjord/ca.pem", "fjord profile set"));
+    EXPECT_TRUE(set_profile_value(p, "admin.tls.insecure_skip_verify", "false", "--set"));
+    EXPECT_EQ(p.values.at("admin.tls.ca"), "/etc/fjord/ca.pem");  // canonical key
+    auto bad = set_profile_value(p, "admin.tls.enabled", "on", "--set");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().detail,
+              "--set admin.tls.enabled: \"on\" is not a boolean (true or false)");
+
+    auto f = load_profile_file(write(R"(version: 1
+current_profile: secure
+profiles:
+  - name: secure
+    settings:
+      admin.tls.ca: /etc/fjord/ca.pem
+      admin.tls.cert: /etc/fjord/alice.pem
+      admin.tls.key: /etc/fjord/alice.key
+      tls.ca: /etc/fjord/kafka-ca.pem
+)"));
+    ASSERT_TRUE(f) << f.error().detail;
+    settings_layers l;
+    l.profile = f->find("secure")->values;
+    l.profile_label = "profile secure";
+    auto s = resolve_settings(l);
+    ASSERT_TRUE(s) << s.error().detail;
+    EXPECT_TRUE(s->use_admin_tls());
+    EXPECT_EQ(s->admin_tls().cert_file, "/etc/fjord/alice.pem");
+    EXPECT_EQ(s->kafka_tls().truststore_file, "/etc/fjord/kafka-ca.pem");
+    EXPECT_EQ(s->origin.at("admin.tls.key"), "profile secure");
+}
+
 TEST_F(profile_file_test, update_is_read_modify_write) {
     const std::string path = (_dir / "fjord.yaml").string();
     auto first = update_profile_file(path, [](profile_file& f) -> result<void> {

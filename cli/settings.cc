@@ -142,25 +142,34 @@ std::string format_duration(std::chrono::milliseconds d) {
 const std::vector<setting_key>& settings_keys() {
     static const std::vector<setting_key> keys{
         {"controllers", "FJORD_CONTROLLERS", "127.0.0.1:9644",
-         "comma-separated host:port list of controller API endpoints", false},
+         "comma-separated host:port list of controller API endpoints"},
         {"brokers", "FJORD_BROKERS", "127.0.0.1:9092",
-         "comma-separated host:port list of Kafka API endpoints", false},
-        {"tls.enabled", "FJORD_TLS_ENABLED", "false", "use TLS (implied by any tls.* path)", true},
+         "comma-separated host:port list of Kafka API endpoints"},
+        {"tls.enabled", "FJORD_TLS_ENABLED", "false",
+         "TLS to the brokers (implied by any tls.* file)"},
         {"tls.insecure_skip_verify", "FJORD_TLS_INSECURE_SKIP_VERIFY", "false",
-         "accept any server certificate", true},
-        {"tls.ca", "FJORD_TLS_CA", "", "PEM file of the CA to trust", true},
-        {"tls.cert", "FJORD_TLS_CERT", "", "PEM client certificate (mTLS)", true},
-        {"tls.key", "FJORD_TLS_KEY", "", "PEM client key (mTLS)", true},
+         "accept any broker certificate (no CA, no host check)"},
+        {"tls.ca", "FJORD_TLS_CA", "", "PEM CA file the brokers' certificates must chain to"},
+        {"tls.cert", "FJORD_TLS_CERT", "", "PEM client certificate for the brokers (mTLS)"},
+        {"tls.key", "FJORD_TLS_KEY", "", "PEM client key for the brokers (mTLS)"},
+        {"admin.tls.enabled", "FJORD_ADMIN_TLS_ENABLED", "false",
+         "TLS to the controllers (implied by any admin.tls.* file)"},
+        {"admin.tls.insecure_skip_verify", "FJORD_ADMIN_TLS_INSECURE_SKIP_VERIFY", "false",
+         "accept any controller certificate (no CA, no host check)"},
+        {"admin.tls.ca", "FJORD_ADMIN_TLS_CA", "",
+         "PEM CA file the controllers' certificates must chain to"},
+        {"admin.tls.cert", "FJORD_ADMIN_TLS_CERT", "",
+         "PEM client certificate for the controllers (mTLS; may name the user)"},
+        {"admin.tls.key", "FJORD_ADMIN_TLS_KEY", "", "PEM client key for the controllers (mTLS)"},
         {"user", "FJORD_USER", "",
-         "SASL user: basic auth to the controllers, SASL login to the brokers", false},
-        {"pass", "FJORD_PASS", "", "SASL password (prefer the variable or a profile to argv)",
-         false},
+         "SASL user: basic auth to the controllers, SASL login to the brokers"},
+        {"pass", "FJORD_PASS", "", "SASL password (prefer the variable or a profile to argv)"},
         {"sasl.mechanism", "FJORD_SASL_MECHANISM", "",
-         "Kafka SASL: SCRAM-SHA-256 (when unset and user is set), SCRAM-SHA-512 or PLAIN", false},
+         "Kafka SASL: SCRAM-SHA-256 (when unset and user is set), SCRAM-SHA-512 or PLAIN"},
         {"globals.command_timeout", "FJORD_GLOBALS_COMMAND_TIMEOUT", "30s",
-         "how long one request may take (> 0)", false},
+         "how long one request may take (> 0)"},
         {"globals.retry_timeout", "FJORD_GLOBALS_RETRY_TIMEOUT", "30s",
-         "how long transient errors (unavailable, not leader) are retried", false},
+         "how long transient errors (unavailable, not leader) are retried"},
     };
     return keys;
 }
@@ -216,20 +225,28 @@ result<void> store(settings& s, const setting_key& k, std::string_view value) {
             return list.error();
         }
         (key == "controllers" ? s.controllers : s.brokers) = std::move(*list);
-    } else if (key == "tls.enabled" || key == "tls.insecure_skip_verify") {
+    } else if (bool* flag = key == "tls.enabled"                ? &s.tls_enabled
+                            : key == "tls.insecure_skip_verify" ? &s.tls_insecure_skip_verify
+                            : key == "admin.tls.enabled"        ? &s.admin_tls_enabled
+                            : key == "admin.tls.insecure_skip_verify"
+                                ? &s.admin_tls_insecure_skip_verify
+                                : nullptr) {
         auto b = parse_bool(value);
         if (!b) {
             return b.error();
         }
-        (key == "tls.enabled" ? s.tls_enabled : s.tls_insecure_skip_verify) = *b;
-    } else if (key == "tls.ca" || key == "tls.cert" || key == "tls.key") {
+        *flag = *b;
+    } else if (std::string* path = key == "tls.ca"           ? &s.tls_ca
+                                   : key == "tls.cert"       ? &s.tls_cert
+                                   : key == "tls.key"        ? &s.tls_key
+                                   : key == "admin.tls.ca"   ? &s.admin_tls_ca
+                                   : key == "admin.tls.cert" ? &s.admin_tls_cert
+                                   : key == "admin.tls.key"  ? &s.admin_tls_key
+                                                             : nullptr) {
         if (value.find('\0') != std::string_view::npos) {
             return invalid("a path cannot contain NUL");
         }
-        std::string& field = key == "tls.ca"     ? s.tls_ca
-                             : key == "tls.cert" ? s.tls_cert
-                                                 : s.tls_key;
-        field = std::string(value);
+        *path = std::string(value);
     } else if (key == "user") {
         if (value.find_first_of(std::string_view("\0\n\r", 3)) != std::string_view::npos) {
             return invalid("a user name cannot contain NUL or line breaks");
@@ -293,20 +310,23 @@ std::string setting_value(const settings& s, std::string_view key_in) {
     if (key == "brokers") {
         return join(s.brokers);
     }
-    if (key == "tls.enabled") {
-        return s.tls_enabled ? "true" : "false";
+    for (const auto& [name, flag] :
+         {std::pair{"tls.enabled", s.tls_enabled},
+          std::pair{"tls.insecure_skip_verify", s.tls_insecure_skip_verify},
+          std::pair{"admin.tls.enabled", s.admin_tls_enabled},
+          std::pair{"admin.tls.insecure_skip_verify", s.admin_tls_insecure_skip_verify}}) {
+        if (key == name) {
+            return flag ? "true" : "false";
+        }
     }
-    if (key == "tls.insecure_skip_verify") {
-        return s.tls_insecure_skip_verify ? "true" : "false";
-    }
-    if (key == "tls.ca") {
-        return s.tls_ca;
-    }
-    if (key == "tls.cert") {
-        return s.tls_cert;
-    }
-    if (key == "tls.key") {
-        return s.tls_key;
+    for (const auto& [name, path] :
+         {std::pair{"tls.ca", &s.tls_ca}, std::pair{"tls.cert", &s.tls_cert},
+          std::pair{"tls.key", &s.tls_key}, std::pair{"admin.tls.ca", &s.admin_tls_ca},
+          std::pair{"admin.tls.cert", &s.admin_tls_cert},
+          std::pair{"admin.tls.key", &s.admin_tls_key}}) {
+        if (key == name) {
+            return *path;
+        }
     }
     if (key == "user") {
         return s.user;
@@ -324,6 +344,26 @@ std::string setting_value(const settings& s, std::string_view key_in) {
         return format_duration(s.retry_timeout);
     }
     return {};
+}
+
+tls::tls_settings settings::kafka_tls() const {
+    tls::tls_settings t;
+    t.enabled = use_tls();
+    t.truststore_file = tls_ca;
+    t.cert_file = tls_cert;
+    t.key_file = tls_key;
+    t.insecure_skip_verify = tls_insecure_skip_verify;
+    return t;
+}
+
+tls::tls_settings settings::admin_tls() const {
+    tls::tls_settings t;
+    t.enabled = use_admin_tls();
+    t.truststore_file = admin_tls_ca;
+    t.cert_file = admin_tls_cert;
+    t.key_file = admin_tls_key;
+    t.insecure_skip_verify = admin_tls_insecure_skip_verify;
+    return t;
 }
 
 result<std::chrono::milliseconds> parse_duration(std::string_view text) {
@@ -406,12 +446,15 @@ std::string settings_help(bool terse) {
     }
     out = "Settings (-X key=value, the FJORD_* variable, or a profile's settings):\n";
     for (const auto& k : settings_keys()) {
-        out += fmt::format("  {:<25} {:<31} default {}\n", k.name, k.env,
+        out += fmt::format("  {:<31} {:<37} default {}\n", k.name, k.env,
                            *k.default_value ? k.default_value : "\"\"");
-        out += fmt::format("  {:<25} {}{}\n", "", k.help, k.pending ? " (*)" : "");
+        out += fmt::format("  {:<31} {}\n", "", k.help);
     }
     out +=
-        "(*) validated and stored now; takes effect when TLS lands.\n"
+        "tls.* is the brokers' Kafka API, admin.tls.* the controllers' API (as in rpk); naming\n"
+        "a ca, cert or key file turns that TLS on. cert and key go together. A certificate that\n"
+        "is expired or does not match its key is refused before anything is dialed, and a\n"
+        "failed handshake is explained (untrusted CA, wrong host, TLS/plaintext mismatch).\n"
         "user and pass go together: with them every controller call carries basic auth and\n"
         "topic produce|consume|trim-prefix log in with SASL (sasl.mechanism).\n"
         "Precedence: command flags > -X > FJORD_* environment > profile > defaults. Keys are\n"

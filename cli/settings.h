@@ -8,10 +8,10 @@
 // Every key is listed in `settings_keys()`; the environment variable of key
 // `a.b_c` is FJORD_A_B_C. An unknown key or a malformed value is an error
 // that names the key and the layer it came from; keys are case-insensitive.
-// Keys of features not built yet (tls.*) are validated and stored but not
-// used (`pending`); a command that would reach the cluster refuses to run
-// when TLS is asked for (cli_context::prepare), rather than connect in
-// plaintext. `user` and `pass` authenticate to both APIs: the controller's
+// TLS, as rpk names it: `tls.*` is the brokers' Kafka API (librdkafka's
+// ssl.* properties, cli/kafka/rdkafka.h), `admin.tls.*` the controllers' API
+// (gRPC channel credentials, cli_context). Naming any PEM file of a group
+// turns that group's TLS on. `user` and `pass` authenticate to both APIs: the controller's
 // (gRPC metadata `authorization: Basic ...`, controller_client/client.h) and
 // the brokers' Kafka API (SASL with `sasl.mechanism`, SCRAM-SHA-256 when
 // unset; cli/kafka/rdkafka.h). Either needs the other.
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/tls/tls.h"
 
 namespace fjord::cli {
 
@@ -37,6 +38,11 @@ struct settings {
     std::string tls_ca;
     std::string tls_cert;
     std::string tls_key;
+    bool admin_tls_enabled = false;
+    bool admin_tls_insecure_skip_verify = false;
+    std::string admin_tls_ca;
+    std::string admin_tls_cert;
+    std::string admin_tls_key;
     std::string user;
     std::string pass;
     std::string sasl_mechanism;  // "" or upper case: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN
@@ -48,6 +54,14 @@ struct settings {
     bool use_tls() const {
         return tls_enabled || !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty();
     }
+    bool use_admin_tls() const {
+        return admin_tls_enabled || !admin_tls_ca.empty() || !admin_tls_cert.empty() ||
+               !admin_tls_key.empty();
+    }
+    /// The brokers' TLS (tls.*) and the controllers' (admin.tls.*) as
+    /// common/tls sees a client's: truststore = ca, identity = cert + key.
+    tls::tls_settings kafka_tls() const;
+    tls::tls_settings admin_tls() const;
     /// Key -> the layer its value came from ("default", "profile dev (FILE)",
     /// "environment FJORD_X", "-X"); for -v logs and error messages.
     std::map<std::string, std::string> origin;
@@ -58,7 +72,6 @@ struct setting_key {
     const char* env;
     const char* default_value;
     const char* help;
-    bool pending;  // accepted and validated, used once its feature lands
 };
 
 const std::vector<setting_key>& settings_keys();

@@ -141,6 +141,45 @@ TEST(settings, booleans_paths_and_tls) {
     EXPECT_FALSE(s.tls_enabled);
 }
 
+TEST(settings, admin_tls_keys_are_the_controllers_tls) {
+    auto s = resolve_settings(layers({{"admin.tls.ca", "/p/ca.pem"}},
+                                     {{"FJORD_ADMIN_TLS_CERT", "/e/c.pem"},
+                                      {"FJORD_ADMIN_TLS_KEY", "/e/c.key"},
+                                      {"FJORD_TLS_ENABLED", "true"}},
+                                     {"admin.tls.insecure_skip_verify=true"}));
+    ASSERT_TRUE(s) << s.error().detail;
+    EXPECT_TRUE(s->use_admin_tls()) << "a PEM path implies TLS";
+    EXPECT_FALSE(s->admin_tls_enabled);
+    EXPECT_TRUE(s->use_tls()) << "tls.enabled is the brokers' own switch";
+    EXPECT_EQ(s->origin.at("admin.tls.ca"), "profile p (f.yaml)");
+    EXPECT_EQ(s->origin.at("admin.tls.cert"), "environment FJORD_ADMIN_TLS_CERT");
+    EXPECT_EQ(s->origin.at("admin.tls.insecure_skip_verify"), "-X");
+    const tls::tls_settings a = s->admin_tls();
+    EXPECT_TRUE(a.enabled);
+    EXPECT_EQ(a.truststore_file, "/p/ca.pem");
+    EXPECT_EQ(a.cert_file, "/e/c.pem");
+    EXPECT_EQ(a.key_file, "/e/c.key");
+    EXPECT_TRUE(a.insecure_skip_verify);
+    const tls::tls_settings k = s->kafka_tls();
+    EXPECT_TRUE(k.enabled);
+    EXPECT_TRUE(k.truststore_file.empty());
+    EXPECT_FALSE(k.insecure_skip_verify) << "the groups do not leak into each other";
+    EXPECT_EQ(setting_value(*s, "admin.tls.ca"), "/p/ca.pem");
+    EXPECT_EQ(setting_value(*s, "admin.tls.insecure_skip_verify"), "true");
+    EXPECT_EQ(setting_value(*s, "admin.tls.enabled"), "false");
+
+    settings t;
+    EXPECT_FALSE(t.use_admin_tls());
+    EXPECT_FALSE(t.admin_tls().enabled);
+    auto bad = apply_setting(t, "ADMIN.TLS.ENABLED", "sure", "-X");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().detail,
+              "-X admin.tls.enabled: \"sure\" is not a boolean (true or false)");
+    EXPECT_NE(unknown_key_message("admin.tls.crt").find("did you mean admin.tls.cert?"),
+              std::string::npos)
+        << unknown_key_message("admin.tls.crt");
+}
+
 TEST(settings, sasl_and_credentials) {
     settings s;
     EXPECT_TRUE(apply_setting(s, "sasl.mechanism", "plain", "-X"));
@@ -196,7 +235,9 @@ TEST(settings, every_key_has_the_env_name_rule_and_help) {
         EXPECT_NE(help.find(k.env), std::string::npos);
         EXPECT_NE(list.find(std::string(k.name) + "="), std::string::npos);
     }
-    EXPECT_NE(help.find("takes effect when TLS lands"), std::string::npos);
+    EXPECT_EQ(help.find("takes effect when TLS lands"), std::string::npos) << "TLS has landed";
+    EXPECT_NE(help.find("tls.* is the brokers' Kafka API, admin.tls.* the controllers' API"),
+              std::string::npos);
     EXPECT_NE(help.find("user and pass go together"), std::string::npos);
     EXPECT_NE(help.find("-X > FJORD_* environment > profile > defaults"), std::string::npos);
 }
@@ -216,19 +257,127 @@ namespace {
 
 TEST(settings, credentials_become_librdkafka_sasl_properties) {
     settings s;
-    EXPECT_TRUE(kafka::sasl_properties(s).empty()) << "no user: plaintext, no login";
+    ASSERT_TRUE(kafka::security_properties(s));
+    EXPECT_TRUE(kafka::security_properties(s)->empty()) << "no user: plaintext, no login";
     ASSERT_TRUE(apply_setting(s, "user", "alice", "-X"));
     ASSERT_TRUE(apply_setting(s, "pass", "p w", "-X"));
-    EXPECT_EQ(kafka::sasl_properties(s), (kafka::properties{{"security.protocol", "SASL_PLAINTEXT"},
-                                                            {"sasl.mechanisms", "SCRAM-SHA-256"},
-                                                            {"sasl.username", "alice"},
-                                                            {"sasl.password", "p w"}}));
+    EXPECT_EQ(*kafka::security_properties(s),
+              (kafka::properties{{"security.protocol", "SASL_PLAINTEXT"},
+                                 {"sasl.mechanisms", "SCRAM-SHA-256"},
+                                 {"sasl.username", "alice"},
+                                 {"sasl.password", "p w"}}));
     ASSERT_TRUE(apply_setting(s, "sasl.mechanism", "scram-sha-512", "-X"));
-    EXPECT_EQ(kafka::sasl_properties(s)[1].second, "SCRAM-SHA-512");
+    EXPECT_EQ((*kafka::security_properties(s))[1].second, "SCRAM-SHA-512");
     auto bad = apply_setting(s, "sasl.mechanism", "OAUTHBEARER", "profile dev");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().detail.rfind("profile dev sasl.mechanism: ", 0), 0u)
         << bad.error().detail;
+}
+
+}  // namespace
+}  // namespace fjord::cli
+
+// The TLS files as the CLI uses them: real certificates from a private CA.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/context.h"
+#include "common/tls/cert_gen.h"
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace fjord::cli {
+namespace {
+
+struct pem_dir {
+    std::filesystem::path path;
+    pem_dir() {
+        char tpl[] = "/tmp/fjord-cli-tls.XXXXXX";
+        path = ::mkdtemp(tpl);
+    }
+    ~pem_dir() { std::filesystem::remove_all(path); }
+    std::string file(const std::string& name, const std::string& text) const {
+        const auto p = (path / name).string();
+        std::ofstream(p) << text;
+        return p;
+    }
+};
+
+TEST(settings, tls_becomes_librdkafka_ssl_properties_after_the_files_are_checked) {
+    pem_dir d;
+    const auto ca = *tls::make_ca({.common_name = "cli test CA"});
+    const auto me = *tls::issue(ca, {.common_name = "alice"});
+    const auto now = std::chrono::system_clock::now();
+    const auto old = *tls::issue(ca, {.common_name = "alice",
+                                      .not_before = now - std::chrono::hours(48),
+                                      .not_after = now - std::chrono::hours(24)});
+    const std::string ca_file = d.file("ca.pem", ca.cert_pem);
+    const std::string cert = d.file("me.pem", me.cert_pem);
+    const std::string key = d.file("me.key", me.key_pem);
+    const std::string old_cert = d.file("old.pem", old.cert_pem);
+    const std::string old_key = d.file("old.key", old.key_pem);
+
+    settings s;
+    ASSERT_TRUE(apply_setting(s, "tls.ca", ca_file, "-X"));
+    ASSERT_TRUE(apply_setting(s, "tls.cert", cert, "-X"));
+    ASSERT_TRUE(apply_setting(s, "tls.key", key, "-X"));
+    auto p = kafka::security_properties(s);
+    ASSERT_TRUE(p) << p.error().detail;
+    EXPECT_EQ(*p, (kafka::properties{{"security.protocol", "SSL"},
+                                     {"ssl.ca.location", ca_file},
+                                     {"ssl.certificate.location", cert},
+                                     {"ssl.key.location", key},
+                                     {"ssl.endpoint.identification.algorithm", "https"}}));
+    ASSERT_TRUE(apply_setting(s, "user", "alice", "-X"));
+    ASSERT_TRUE(apply_setting(s, "pass", "secret", "-X"));
+    ASSERT_TRUE(apply_setting(s, "tls.insecure_skip_verify", "true", "-X"));
+    p = kafka::security_properties(s);
+    ASSERT_TRUE(p) << p.error().detail;
+    EXPECT_EQ((*p)[0], (std::pair<std::string, std::string>{"security.protocol", "SASL_SSL"}));
+    EXPECT_NE(std::find(p->begin(), p->end(),
+                        std::pair<std::string, std::string>{"enable.ssl.certificate.verification",
+                                                            "false"}),
+              p->end());
+
+    ASSERT_TRUE(apply_setting(s, "tls.cert", old_cert, "-X"));
+    ASSERT_TRUE(apply_setting(s, "tls.key", old_key, "-X"));
+    p = kafka::security_properties(s);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(
+        p.error().detail.rfind("tls.cert " + old_cert + ": certificate CN=alice expired on ", 0),
+        0u)
+        << p.error().detail;
+}
+
+TEST(settings, the_controller_client_refuses_bad_admin_tls_files_before_dialing) {
+    pem_dir d;
+    const auto ca = *tls::make_ca({.common_name = "cli test CA"});
+    const auto now = std::chrono::system_clock::now();
+    const auto old = *tls::issue(ca, {.common_name = "alice",
+                                      .not_before = now - std::chrono::hours(48),
+                                      .not_after = now - std::chrono::hours(24)});
+    settings s;
+    // Nothing listens there: an attempt to dial would fail differently.
+    s.controllers = {"127.0.0.1:1"};
+    s.admin_tls_ca = d.file("ca.pem", ca.cert_pem);
+    EXPECT_TRUE(make_controller_client(s));
+    s.admin_tls_cert = d.file("old.pem", old.cert_pem);
+    s.admin_tls_key = d.file("old.key", old.key_pem);
+    auto c = make_controller_client(s);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().detail.rfind(
+                  "admin.tls.cert " + s.admin_tls_cert + ": certificate CN=alice expired on ", 0),
+              0u)
+        << c.error().detail;
+    s.admin_tls_cert.clear();
+    s.admin_tls_key.clear();
+    s.admin_tls_ca = (d.path / "missing.pem").string();
+    c = make_controller_client(s);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().detail.rfind("admin.tls.ca " + s.admin_tls_ca + ": cannot be read", 0), 0u)
+        << c.error().detail;
 }
 
 }  // namespace

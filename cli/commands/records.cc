@@ -127,10 +127,16 @@ struct conf_holder {
         }
         return ok();
     }
-    /// The SASL login of the settings' user (none without one), watched so
-    /// that a refused login ends the command at once. False after failing it.
+    /// The TLS and SASL login of the settings (kafka::security_properties),
+    /// the login watched so that a refusal ends the command at once. False
+    /// after failing it.
     bool set_sasl(cli_context& ctx) {
-        for (const auto& [k, v] : kafka::sasl_properties(ctx.cfg())) {
+        auto props = kafka::security_properties(ctx.cfg());
+        if (!props) {
+            ctx.fail(exit_code::failed, props.error().detail);
+            return false;
+        }
+        for (const auto& [k, v] : *props) {
             char err[512];
             if (rk.rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) !=
                 RD_KAFKA_CONF_OK) {

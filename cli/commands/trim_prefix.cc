@@ -389,7 +389,13 @@ void run_trim(cli_context& ctx, const trim_options& o) {
     rd_kafka_conf_t* conf = rk.rd_kafka_conf_new();
     char err[512];
     kafka::properties props{{"bootstrap.servers", join(ctx.cfg().brokers)}, {"client.id", "fjord"}};
-    for (auto& p : kafka::sasl_properties(ctx.cfg())) {
+    auto security = kafka::security_properties(ctx.cfg());
+    if (!security) {
+        rk.rd_kafka_conf_destroy(conf);
+        ctx.fail(exit_code::failed, security.error().detail);
+        return;
+    }
+    for (auto& p : *security) {
         props.push_back(std::move(p));
     }
     for (const auto& [k, v] : props) {

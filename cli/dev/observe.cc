@@ -2,6 +2,8 @@
 
 #include "cli/dev/observe.h"
 
+#include "cli/dev/pki.h"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -79,6 +81,9 @@ std::vector<member_view> observe(const cluster& c) {
     s.controllers = {c.members.front().api_address()};
     s.command_timeout = std::chrono::milliseconds(1000);
     s.retry_timeout = std::chrono::milliseconds(0);
+    if (c.tls) {
+        s.admin_tls_ca = ca_cert_file(c).string();
+    }
     if (c.sasl && c.sasl->progress != sasl_state::stage::fresh) {
         // Once the superuser exists its credentials are accepted, whether
         // or not admin_api_require_auth is on yet.
@@ -90,11 +95,13 @@ std::vector<member_view> observe(const cluster& c) {
     for (const auto& m : c.members) {
         member_view v;
         v.pid = running_pid(m);
-        if (!v.pid) {
+        if (!client) {
+            v.error = client.error().detail;
+        } else if (!v.pid) {
             v.error = "not running";
         } else if (!port_listening(m.api)) {
             v.error = "not listening yet";
-        } else if (auto st = controller_client::wait_for(*client, &ctl::status_of, m.api_address(),
+        } else if (auto st = controller_client::wait_for(**client, &ctl::status_of, m.api_address(),
                                                          s.retry_timeout)) {
             v.role = st->role();
             v.leader_id = st->leader_id();

@@ -2,6 +2,8 @@
 
 #include "cli/dev/secure.h"
 
+#include "cli/dev/pki.h"
+
 #include <algorithm>
 #include <map>
 #include <string>
@@ -30,6 +32,9 @@ settings client_settings(const cluster& c, bool authenticated, std::chrono::mill
     }
     s.command_timeout = timeout;
     s.retry_timeout = timeout;
+    if (c.tls) {
+        s.admin_tls_ca = ca_cert_file(c).string();
+    }
     if (authenticated) {
         s.user = c.sasl->user;
         s.pass = c.sasl->password;
@@ -99,12 +104,15 @@ result<void> secure(cluster& c, std::chrono::milliseconds timeout) {
     }
     if (c.sasl->progress == stage::fresh) {
         auto client = make_controller_client(client_settings(c, false, timeout));
+        if (!client) {
+            return step_failed("connecting", client.error().detail);
+        }
         v1::UpdateUserRequest req;
         req.set_name(c.sasl->user);
         req.set_password(c.sasl->password);
         req.set_mechanism(c.sasl->mechanism);
         req.set_create_if_missing(true);
-        auto r = controller_client::wait_for(*client, &ctl::update_user, req, timeout);
+        auto r = controller_client::wait_for(**client, &ctl::update_user, req, timeout);
         if (!r) {
             return step_failed("creating the superuser", r.error().detail);
         }
@@ -119,10 +127,13 @@ result<void> secure(cluster& c, std::chrono::milliseconds timeout) {
         }
     }
     auto client = make_controller_client(client_settings(c, true, timeout));
+    if (!client) {
+        return step_failed("connecting", client.error().detail);
+    }
     // Superusers first, keeping any already named.
     v1::GetClusterConfigRequest get;
     get.add_keys("superusers");
-    auto current = controller_client::wait_for(*client, &ctl::get_cluster_config, get, timeout);
+    auto current = controller_client::wait_for(**client, &ctl::get_cluster_config, get, timeout);
     if (!current) {
         return step_failed("reading superusers", current.error().detail);
     }
@@ -135,14 +146,14 @@ result<void> secure(cluster& c, std::chrono::milliseconds timeout) {
     if (std::find(supers.begin(), supers.end(), c.sasl->user) == supers.end()) {
         supers.push_back(c.sasl->user);
         if (auto r =
-                set_config(*client, {{"superusers", fmt::format("{}", fmt::join(supers, ","))}},
+                set_config(**client, {{"superusers", fmt::format("{}", fmt::join(supers, ","))}},
                            timeout, "naming the superuser");
             !r) {
             return r;
         }
     }
     // Then the switches, together.
-    if (auto r = set_config(*client,
+    if (auto r = set_config(**client,
                             {{"enable_sasl", "true"},
                              {"kafka_enable_authorization", "true"},
                              {"admin_api_require_auth", "true"}},

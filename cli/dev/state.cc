@@ -111,8 +111,9 @@ result<broker_node> parse_broker(const json& b, const fs::path& dir) {
 /// With c.tls, the TLS blocks of a process's config, all from the dev CA
 /// (pki.h): servers present the process's certificate and trust the CA;
 /// peers must present one (require_client_auth); the client block (a
-/// broker's link to the controllers) trusts the CA and presents the
-/// broker's own certificate.
+/// broker's link to the controllers) only trusts the CA: a broker presents
+/// no certificate there, since a certificate naming a member's address is
+/// what a leader believes forwarded identities from (docs/security.md).
 std::string tls_blocks(const cluster& c, const dev_process& p,
                        std::initializer_list<const char*> keys) {
     if (!c.tls) {
@@ -120,14 +121,13 @@ std::string tls_blocks(const cluster& c, const dev_process& p,
     }
     std::string out;
     for (const std::string key : keys) {
-        out += fmt::format(
-            "{}:\n"
-            "  enabled: true\n"
-            "  cert_file: {}\n"
-            "  key_file: {}\n"
-            "  truststore_file: {}\n",
-            key, json(node_cert_file(p).string()).dump(), json(node_key_file(p).string()).dump(),
-            json(ca_cert_file(c).string()).dump());
+        out += fmt::format("{}:\n  enabled: true\n", key);
+        if (key != "controller_tls") {
+            out += fmt::format("  cert_file: {}\n  key_file: {}\n",
+                               json(node_cert_file(p).string()).dump(),
+                               json(node_key_file(p).string()).dump());
+        }
+        out += fmt::format("  truststore_file: {}\n", json(ca_cert_file(c).string()).dump());
         if (key == "peer_tls") {
             out += "  require_client_auth: true\n";
         }

@@ -1,4 +1,7 @@
 // File: cli/kafka/rdkafka.cc
+//
+// librdkafka loaded at run time, the properties of the settings' TLS and
+// SASL login, and the record of a refused login (rdkafka.h).
 
 #include "cli/kafka/rdkafka.h"
 
@@ -8,6 +11,9 @@
 #include <system_error>
 
 #include <fmt/format.h>
+
+#include "cli/context.h"
+#include "common/tls/tls.h"
 
 namespace fjord::cli::kafka {
 
@@ -41,14 +47,41 @@ result<const rdkafka_api*> load_rdkafka() {
     return &api;
 }
 
-properties sasl_properties(const settings& s) {
-    if (s.user.empty()) {
-        return {};
+result<properties> security_properties(const settings& s) {
+    properties out;
+    const bool tls = s.use_tls();
+    if (tls) {
+        if (auto c = tls::load_credentials(s.kafka_tls()); !c) {
+            return error_info(c.error().code, tls_error_in_cli_terms(c.error().detail, "tls"));
+        }
     }
-    return {{"security.protocol", "SASL_PLAINTEXT"},
-            {"sasl.mechanisms", s.sasl_mechanism.empty() ? "SCRAM-SHA-256" : s.sasl_mechanism},
-            {"sasl.username", s.user},
-            {"sasl.password", s.pass}};
+    if (tls || !s.user.empty()) {
+        out.emplace_back("security.protocol", !tls             ? "SASL_PLAINTEXT"
+                                              : s.user.empty() ? "SSL"
+                                                               : "SASL_SSL");
+    }
+    if (tls) {
+        if (!s.tls_ca.empty()) {
+            out.emplace_back("ssl.ca.location", s.tls_ca);
+        }
+        if (!s.tls_cert.empty()) {
+            out.emplace_back("ssl.certificate.location", s.tls_cert);
+            out.emplace_back("ssl.key.location", s.tls_key);
+        }
+        if (s.tls_insecure_skip_verify) {
+            out.emplace_back("enable.ssl.certificate.verification", "false");
+            out.emplace_back("ssl.endpoint.identification.algorithm", "none");
+        } else {
+            out.emplace_back("ssl.endpoint.identification.algorithm", "https");
+        }
+    }
+    if (!s.user.empty()) {
+        out.emplace_back("sasl.mechanisms",
+                         s.sasl_mechanism.empty() ? "SCRAM-SHA-256" : s.sasl_mechanism);
+        out.emplace_back("sasl.username", s.user);
+        out.emplace_back("sasl.password", s.pass);
+    }
+    return out;
 }
 
 namespace {
@@ -58,13 +91,18 @@ std::string g_auth_failure;  // guarded by g_auth_mu
 std::string g_auth_who;      // set before the client starts
 
 void on_error(rd_kafka_t*, int err, const char* reason, void*) {
-    if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION) {
-        return;  // transient ones are librdkafka's to retry, and surface as request errors
+    // A refused login or TLS handshake fails the same way on every retry;
+    // transient errors are librdkafka's to retry, and surface as request
+    // errors.
+    if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) {
+        return;
     }
     std::lock_guard g(g_auth_mu);
     if (g_auth_failure.empty()) {
-        g_auth_failure = fmt::format("SASL authentication {} failed: {}", g_auth_who,
-                                     reason != nullptr ? reason : "(no reason given)");
+        const char* why = reason != nullptr ? reason : "(no reason given)";
+        g_auth_failure = err == RD_KAFKA_RESP_ERR__SSL
+                             ? fmt::format("TLS with the brokers failed: {}", why)
+                             : fmt::format("SASL authentication {} failed: {}", g_auth_who, why);
     }
 }
 

@@ -88,19 +88,28 @@ result<const rdkafka_api*> load_rdkafka();
 
 using properties = std::vector<std::pair<std::string, std::string>>;
 
-/// The librdkafka properties that log in as the settings' user: none without
-/// one; else security.protocol=SASL_PLAINTEXT (TLS is refused before any
-/// command runs), sasl.mechanisms (sasl.mechanism, SCRAM-SHA-256 when
-/// unset), sasl.username and sasl.password.
-properties sasl_properties(const settings& s);
+/// The librdkafka properties of the settings' TLS (tls.*) and SASL login
+/// (user, pass, sasl.mechanism): security.protocol PLAINTEXT, SSL,
+/// SASL_PLAINTEXT or SASL_SSL; with TLS ssl.ca.location (tls.ca; the
+/// system's CAs when unset), ssl.certificate.location and ssl.key.location
+/// (tls.cert, tls.key), and with tls.insecure_skip_verify
+/// enable.ssl.certificate.verification=false and no host check; with a user
+/// sasl.mechanisms (SCRAM-SHA-256 when unset), sasl.username and
+/// sasl.password. The TLS files are read and checked first (as
+/// common/tls/tls.h's load_credentials does: expired, key mismatch, not
+/// PEM), so that a bad file is refused before anything is dialed, naming
+/// the key ("tls.cert /x.pem: certificate expired on ...").
+result<properties> security_properties(const settings& s);
 
-/// Installs on `conf` an error callback that records a failed SASL login
-/// (librdkafka would retry it until each request timed out, minutes for a
-/// produce; the CLI gives up at once, naming the user). One record per
+/// Installs on `conf` an error callback that records a failed SASL login or
+/// TLS handshake (librdkafka would retry it until each request timed out,
+/// minutes for a produce; the CLI gives up at once, naming the cause). One record per
 /// process: a command has one Kafka client.
 void watch_authentication(const rdkafka_api& rk, rd_kafka_conf_t* conf, const settings& s);
 /// "SASL authentication as \"alice\" (SCRAM-SHA-256) failed: <librdkafka's
-/// reason>" once a login failed, else "".
+/// reason>" once a login failed, "TLS with the brokers failed: <reason>" once
+/// a handshake failed (both are final: the same settings fail the same way),
+/// else "".
 std::string authentication_failure();
 
 }  // namespace fjord::cli::kafka

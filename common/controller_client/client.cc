@@ -127,8 +127,9 @@ struct engine {
         if (!k.stub) {
             grpc::ChannelArguments args;
             args.SetMaxReceiveMessageSize(max_response_bytes);
-            k.channel =
-                grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+            k.channel = grpc::CreateCustomChannel(
+                address, c._o.credentials ? c._o.credentials : grpc::InsecureChannelCredentials(),
+                args);
             k.stub = v1::ControllerService::NewStub(k.channel);
         }
         return k;
@@ -238,6 +239,22 @@ struct engine {
         } else {
             st->answers[st->target] = describe(s);
             st->maybe_applied = st->maybe_applied || may_have_applied(st->kind, a);
+            if (std::string why = diagnosis(st->target, s); !why.empty()) {
+                // This attempt never reached the server, and no retry will.
+                st->answers[st->target] = why;
+                if (std::string all = all_diagnosed(); !all.empty()) {
+                    if (st->maybe_applied) {
+                        auto e = final_error(*st, s);
+                        finish(std::move(st), std::move(e));
+                    } else {
+                        finish(std::move(st), result<Resp>(error_info(
+                                                  std::make_error_code(std::errc::host_unreachable),
+                                                  std::move(all))));
+                    }
+                    return;
+                }
+                // Another configured controller may still be reachable.
+            }
             if (!may_retry(st->kind, a) || !budget_left) {
                 auto e = final_error(*st, s);
                 finish(std::move(st), std::move(e));
@@ -245,6 +262,47 @@ struct engine {
             }
         }
         retry(std::move(st), s);
+    }
+
+    /// options::diagnose's answer for `target` after `s` (asked once per
+    /// target; "" when there is nothing definite to say).
+    std::string diagnosis(const std::string& target, const grpc::Status& s) {
+        if (!c._o.diagnose || s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+            return {};
+        }
+        // A controller's own answers (retry_rule.cc) came over a working
+        // connection: nothing to diagnose.
+        const std::string& m = s.error_message();
+        if (m.rfind("not the leader", 0) == 0 || m.rfind("nothing was done", 0) == 0 ||
+            m == "controller shutting down") {
+            return {};
+        }
+        {
+            std::lock_guard g(c._mu);
+            if (auto it = c._diagnosed.find(target); it != c._diagnosed.end()) {
+                return it->second;
+            }
+        }
+        std::string why = c._o.diagnose(target);
+        std::lock_guard g(c._mu);
+        return c._diagnosed.emplace(target, std::move(why)).first->second;
+    }
+
+    /// When every configured controller has a diagnosis: those, joined
+    /// ("; "); else "".
+    std::string all_diagnosed() {
+        std::lock_guard g(c._mu);
+        std::string out;
+        for (const auto& address : c._controllers) {
+            const auto it = c._diagnosed.find(address);
+            if (it == c._diagnosed.end() || it->second.empty()) {
+                return {};
+            }
+            if (out.find(it->second) == std::string::npos) {
+                out += (out.empty() ? "" : "; ") + it->second;
+            }
+        }
+        return out;
     }
 
     /// Follows the leader hint at once, else the next controller after a backoff.

@@ -43,6 +43,13 @@
 //   (retry_rule.h), so the error is std::errc::permission_denied or
 //   std::errc::operation_not_permitted, never "outcome unknown" (unless an
 //   earlier attempt of the same write may already have applied).
+// - TLS: options::credentials are every channel's (nullptr: plaintext). A
+//   refused handshake reaches gRPC's caller as UNAVAILABLE, like a server
+//   that is down; options::diagnose (the CLI's: common/tls/probe.h) may name
+//   the cause after a target's first UNAVAILABLE. Such a cause does not heal
+//   (the same certificates fail the same way): once every configured
+//   controller has one, the call ends at once as std::errc::host_unreachable
+//   with those sentences ("; "-joined); until then the others are tried.
 // - stop() cancels the attempts in flight, waits until every call's `done`
 //   has run (a call waiting out a backoff or for a connection ends when the
 //   wait does), and fails later calls; the destructor stops.
@@ -57,6 +64,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <grpcpp/security/credentials.h>
 
 #include "common/result.h"
 #include "fjord/controller/v1/controller_service.grpc.pb.h"
@@ -85,6 +94,13 @@ struct options {
     std::string client_id_prefix;
     /// When set, every call authenticates as this user (see the header).
     std::optional<credential> auth;
+    /// Every channel's credentials (common/tls/grpc_tls.h); nullptr: plaintext.
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    /// Why `target` cannot be reached, when no retry can fix it; "" when
+    /// nothing definite is known. Called at most once per target per client,
+    /// after an UNAVAILABLE from it, on a thread of the client's; may block
+    /// for a moment.
+    std::function<std::string(const std::string& target)> diagnose;
 };
 
 class client {
@@ -169,9 +185,10 @@ class client {
     const std::string _authorization;  ///< the metadata value; "" without credentials
     std::mutex _mu;
     std::condition_variable _idle;
-    std::map<std::string, conn> _conns;         ///< by address, made on first use
-    std::set<grpc::ClientContext*> _in_flight;  ///< attempts on the wire (to cancel)
-    size_t _calls = 0;                          ///< calls whose `done` has not run yet
+    std::map<std::string, conn> _conns;             ///< by address, made on first use
+    std::map<std::string, std::string> _diagnosed;  ///< options::diagnose's answers
+    std::set<grpc::ClientContext*> _in_flight;      ///< attempts on the wire (to cancel)
+    size_t _calls = 0;                              ///< calls whose `done` has not run yet
     bool _stopped = false;
     std::string _target;              ///< where the next call starts
     uint64_t _last_seq = 0;           ///< the last seq handed out

@@ -135,6 +135,70 @@ TEST(controller_client, default_budget_tries_each_controller_once) {
         << r.error().detail;
 }
 
+TEST(controller_client, a_diagnosed_connection_failure_ends_the_call_at_once) {
+    options o = until_timeout();
+    std::atomic<int> asked{0};
+    o.diagnose = [&](const std::string& target) {
+        ++asked;
+        return "TLS handshake with " + target + " failed: a test reason";
+    };
+    client c({"127.0.0.1:1"}, o);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = wait_for(c, &client::list_topics, v1::ListTopicsRequest{}, milliseconds(10000));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, std::errc::host_unreachable);
+    EXPECT_EQ(r.error().detail, "TLS handshake with 127.0.0.1:1 failed: a test reason");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000)) << "not retried";
+    auto again = wait_for(c, &client::list_topics, v1::ListTopicsRequest{}, milliseconds(10000));
+    ASSERT_FALSE(again.has_value());
+    EXPECT_EQ(asked.load(), 1) << "one diagnosis per target";
+}
+
+TEST(controller_client, a_diagnosed_controller_does_not_stop_the_others) {
+    fake_controller good;
+    options o = until_timeout();
+    o.diagnose = [&](const std::string& target) {
+        return target == good.address() ? std::string()
+                                        : "TLS handshake with " + target + " failed: bad";
+    };
+    client c({"127.0.0.1:1", good.address()}, o);
+    auto r = wait_for(c, &client::list_users, v1::ListUsersRequest{}, milliseconds(10000));
+    ASSERT_TRUE(r.has_value()) << r.error().detail;
+
+    options both = until_timeout();
+    both.diagnose = [](const std::string& target) {
+        return "TLS handshake with " + target + " failed: bad";
+    };
+    client d({"127.0.0.1:1", "127.0.0.1:2"}, both);
+    auto e = wait_for(d, &client::list_users, v1::ListUsersRequest{}, milliseconds(10000));
+    ASSERT_FALSE(e.has_value());
+    EXPECT_EQ(e.error().detail,
+              "TLS handshake with 127.0.0.1:1 failed: bad; TLS handshake with 127.0.0.1:2 failed: "
+              "bad");
+}
+
+TEST(controller_client, an_undiagnosed_failure_and_a_controller_answer_are_retried) {
+    fake_controller follower;
+    fake_controller leader;
+    follower.script = {grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader")};
+    follower.leader_hint = leader.address();
+    options o = until_timeout();
+    std::vector<std::string> asked;
+    std::mutex mu;
+    o.diagnose = [&](const std::string& target) {
+        std::lock_guard g(mu);
+        asked.push_back(target);
+        return std::string();
+    };
+    // Nothing listens on the first; the follower answers, which is no
+    // connection failure; the leader serves.
+    client c({"127.0.0.1:1", follower.address()}, o);
+    auto r = wait_for(c, &client::list_users, v1::ListUsersRequest{}, milliseconds(10000));
+    ASSERT_TRUE(r.has_value()) << r.error().detail;
+    std::lock_guard g(mu);
+    EXPECT_EQ(asked, std::vector<std::string>{"127.0.0.1:1"});
+}
+
 TEST(controller_client, status_of_asks_that_controller_once) {
     fake_controller f;
     f.script = {grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader")};

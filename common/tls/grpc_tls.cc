@@ -103,7 +103,7 @@ std::shared_ptr<grpc::ChannelCredentials> grpc_channel_credentials(
                                w->settings().insecure_skip_verify);
 }
 
-std::string peer_subject(const grpc::ServerContext& ctx) {
+std::string peer_subject(const grpc::ServerContextBase& ctx) {
     const auto auth = ctx.auth_context();
     if (!auth || !auth->IsPeerAuthenticated()) {
         return {};

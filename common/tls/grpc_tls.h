@@ -27,7 +27,7 @@
 #include "common/tls/watcher.h"
 
 namespace grpc {
-class ServerContext;
+class ServerContextBase;
 }
 
 namespace fjord::tls {
@@ -52,6 +52,6 @@ std::shared_ptr<grpc::ChannelCredentials> grpc_channel_credentials(
 
 /// The verified client certificate's subject (RFC 2253), or "" when the
 /// call is not over mutual TLS.
-std::string peer_subject(const grpc::ServerContext& ctx);
+std::string peer_subject(const grpc::ServerContextBase& ctx);
 
 }  // namespace fjord::tls

@@ -205,6 +205,15 @@ void validate(yaml_checker& p, controller_config& c) {
                 fmt::format("{} is not among the ids of initial_members ({})", c.node_id, list),
                 p.line("node_id"));
     }
+    // Rules map verified client certificates, which the API asks for only
+    // when it has a truststore: without one the rules could never apply.
+    if (!c.principal_mapping_rules.empty() &&
+        (!c.api_tls.enabled || c.api_tls.truststore_file.empty())) {
+        p.error("principal_mapping_rules",
+                "needs api_tls enabled with a truststore_file: the API asks for client "
+                "certificates only then, so no rule would ever apply",
+                p.line("principal_mapping_rules"));
+    }
 }
 
 void parse_document(yaml_checker& p, const YAML::Node& root, controller_config& c) {

@@ -367,3 +367,27 @@ TEST(controller_config, load_missing_and_oversized_files) {
 
 }  // namespace
 }  // namespace fjord::server
+
+namespace fjord::server {
+namespace {
+
+TEST(controller_config, principal_mapping_rules_need_client_certificates) {
+    EXPECT_EQ(error_with_base("principal_mapping_rules: \"RULE:^CN=([^,]+)$/$1/L\"\n"),
+              "principal_mapping_rules: needs api_tls enabled with a truststore_file: the API "
+              "asks for client certificates only then, so no rule would ever apply (line 3)");
+    EXPECT_EQ(error_with_base("api_tls: {enabled: true, cert_file: /c, key_file: /k}\n"
+                              "principal_mapping_rules: DEFAULT\n"),
+              "principal_mapping_rules: needs api_tls enabled with a truststore_file: the API "
+              "asks for client certificates only then, so no rule would ever apply (line 4)");
+    auto ok = parse_controller_config(
+        std::string(base) +
+        "api_tls: {enabled: true, cert_file: /c, key_file: /k, truststore_file: /ca}\n"
+        "principal_mapping_rules: \"RULE:^CN=([^,]+)$/$1/L\"\n");
+    ASSERT_TRUE(ok) << ok.error().detail;
+    EXPECT_EQ(ok->principal_mapping_rules, "RULE:^CN=([^,]+)$/$1/L");
+    EXPECT_TRUE(ok->api_tls.enabled);
+    EXPECT_EQ(ok->api_tls.truststore_file, "/ca");
+}
+
+}  // namespace
+}  // namespace fjord::server

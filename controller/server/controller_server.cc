@@ -18,6 +18,9 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/security/principal_mapping.h"
+#include "common/tls/grpc_tls.h"
+#include "common/tls/watcher.h"
 #include "common/uuid.h"
 #include "controller/frontend/broker_liveness.h"
 #include "controller/frontend/frontend.h"
@@ -94,6 +97,10 @@ raft_loop_options loop_options(const server::controller_config& cfg) {
 struct controller_server::impl {
     server::controller_config cfg;
     std::optional<data_dir_lock> lock;
+    /// The TLS files of the API and of the peer transport, checked and
+    /// followed (reloads); null when that block is not enabled.
+    std::shared_ptr<tls::credential_watcher> api_tls;
+    std::shared_ptr<tls::credential_watcher> peer_tls;
     std::unique_ptr<storage::segmented_log> raft_log;
     std::unique_ptr<controller_state> state;
     std::unique_ptr<transport::peer_transport> transport;
@@ -126,6 +133,7 @@ struct controller_server::impl {
 
     // start()'s steps (defined before start()), in order.
     result<void> open_data_dir();
+    result<void> start_tls();
     result<void> open_state();
     void connect_peers();
     void build_loop_and_service();
@@ -226,6 +234,51 @@ result<void> controller_server::impl::open_data_dir() {
     return ok();
 }
 
+/// The TLS blocks' files, loaded and checked before anything listens (a bad
+/// certificate refuses the start, naming the file), then followed for
+/// reloads. gRPC reads the checked live copies under <data_dir>/tls/.
+result<void> controller_server::impl::start_tls() {
+    if (!cfg.api_tls.enabled && !cfg.peer_tls.enabled) {
+        return ok();
+    }
+    const std::string dir = cfg.data_dir + "/tls";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (!ec) {
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    }
+    if (ec) {
+        return error_info(ec, fmt::format("data_dir: cannot create {}: {}", dir, ec.message()));
+    }
+    const auto start = [&](const tls::tls_settings& s, const char* name, const char* sub,
+                           std::shared_ptr<tls::credential_watcher>& out) -> result<void> {
+        if (!s.enabled) {
+            return ok();
+        }
+        auto w = tls::credential_watcher::start(s, name, dir + "/" + sub);
+        if (!w) {
+            return w.error();
+        }
+        out = std::move(*w);
+        return ok();
+    };
+    if (auto r = start(cfg.api_tls, "api_tls", "api", api_tls); !r) {
+        return r;
+    }
+    if (auto r = start(cfg.peer_tls, "peer_tls", "peer", peer_tls); !r) {
+        return r;
+    }
+    if (!cfg.principal_mapping_rules.empty() &&
+        (!api_tls || api_tls->settings().truststore_file.empty())) {
+        // The config refuses this combination; kept as a guard for callers
+        // that build a controller_config by hand.
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          "principal_mapping_rules: needs api_tls with a truststore_file (client "
+                          "certificates are requested only then)");
+    }
+    return ok();
+}
+
 /// The durable Raft log, and the state machine restored from its snapshot.
 result<void> controller_server::impl::open_state() {
     storage::options so;
@@ -260,9 +313,13 @@ result<void> controller_server::impl::open_state() {
 
 /// The peer transport, following the members the state machine knows.
 void controller_server::impl::connect_peers() {
+    // With peer_tls every outgoing stream presents this member's peer
+    // certificate and checks the other member's against the truststore and
+    // its advertised peer address (require_client_auth on the other side).
     transport = std::make_unique<transport::peer_transport>(
         cfg.node_id, cfg.advertise.peer.to_string(),
-        [this](raft::message m) { loop->deliver(std::move(m)); });
+        [this](raft::message m) { loop->deliver(std::move(m)); },
+        peer_tls ? tls::grpc_channel_credentials(peer_tls) : nullptr);
     transport->announce_fips_mode(std::string(tls::to_string(cfg.fips.mode)));
     const std::string data_dir = cfg.data_dir;
     const std::string expected_cluster = cfg.cluster_id;
@@ -313,14 +370,29 @@ void controller_server::impl::build_loop_and_service() {
         return out;
     };
     frontend_core = std::make_unique<frontend::core>(fo, *loop, *state, liveness);
-    service = std::make_unique<service::controller_service>(*frontend_core, metrics);
+    service::service_tls st;
+    if (api_tls) {
+        // A member forwarding to the leader is a client of the leader's API:
+        // it trusts api_tls's truststore (the system's CAs without one) and
+        // presents its own API certificate, which also proves it a member
+        // (access.cc) when the leader asks for client certificates.
+        st.forward_credentials = tls::grpc_channel_credentials(api_tls);
+        if (!api_tls->settings().truststore_file.empty()) {
+            auto m = security::principal_mapper::parse(cfg.principal_mapping_rules);
+            FJORD_ASSERT(m.has_value(), "principal_mapping_rules were validated with the config");
+            st.principal_mapping = std::move(*m);
+        }
+    }
+    service = std::make_unique<service::controller_service>(*frontend_core, metrics, std::move(st));
 }
 
 /// The peer listener (Raft messages); the loop may start after it.
 result<void> controller_server::impl::start_peer_server() {
     grpc::ServerBuilder peer_builder;
-    peer_builder.AddListeningPort(listen_address(cfg.listen.peer),
-                                  grpc::InsecureServerCredentials(), &peer_port);
+    peer_builder.AddListeningPort(
+        listen_address(cfg.listen.peer),
+        peer_tls ? tls::grpc_server_credentials(peer_tls) : grpc::InsecureServerCredentials(),
+        &peer_port);
     peer_builder.SetMaxReceiveMessageSize(256 << 20);
     peer_builder.RegisterService(transport->service());
     peer_server = peer_builder.BuildAndStart();
@@ -335,8 +407,10 @@ result<void> controller_server::impl::start_peer_server() {
 /// The client API listener.
 result<void> controller_server::impl::start_api_server() {
     grpc::ServerBuilder api_builder;
-    api_builder.AddListeningPort(listen_address(cfg.listen.api), grpc::InsecureServerCredentials(),
-                                 &api_port);
+    api_builder.AddListeningPort(
+        listen_address(cfg.listen.api),
+        api_tls ? tls::grpc_server_credentials(api_tls) : grpc::InsecureServerCredentials(),
+        &api_port);
     api_builder.SetMaxReceiveMessageSize(16 << 20);
     // The sync server runs one thread per in-flight call and, by default,
     // lets a thread exit once more than 2 are idle: under steady concurrent
@@ -397,6 +471,9 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     if (auto r = im->open_data_dir(); !r) {
         return r.error();
     }
+    if (auto r = im->start_tls(); !r) {
+        return r.error();
+    }
     if (auto r = im->open_state(); !r) {
         return r.error();
     }
@@ -417,9 +494,17 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     }
     im->duties = std::thread([raw = im.get()] { raw->run_duties(); });
     log(log_level::info, "controller",
-        "node {} serving: api {} (port {}), peer {} (port {}), data {}", cfg.node_id,
-        listen_address(cfg.listen.api), im->api_port, listen_address(cfg.listen.peer),
-        im->peer_port, cfg.data_dir);
+        "node {} serving: api {} (port {}, {}), peer {} (port {}, {}), data {}", cfg.node_id,
+        listen_address(cfg.listen.api), im->api_port,
+        !im->api_tls                                       ? "plaintext"
+        : im->api_tls->settings().require_client_auth      ? "mutual TLS"
+        : !im->api_tls->settings().truststore_file.empty() ? "TLS, client certificates optional"
+                                                           : "TLS",
+        listen_address(cfg.listen.peer), im->peer_port,
+        !im->peer_tls                                  ? "plaintext"
+        : im->peer_tls->settings().require_client_auth ? "mutual TLS"
+                                                       : "TLS",
+        cfg.data_dir);
     sd_notify_ready();
     return std::unique_ptr<controller_server>(new controller_server(std::move(im)));
 }
@@ -500,6 +585,12 @@ void controller_server::shutdown() {
     im.loop->stop();
     im.transport->stop();
     im.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    if (im.api_tls) {
+        im.api_tls->stop();
+    }
+    if (im.peer_tls) {
+        im.peer_tls->stop();
+    }
     log(log_level::info, "controller", "node {} stopped", im.cfg.node_id);
 }
 

@@ -7,7 +7,9 @@
 // these objects; main() only parses flags, waits for a signal and calls
 // shutdown().
 //
-//   config ─▶ data dir lock + identity ─▶ segmented_log ─▶ controller_state
+//   config ─▶ data dir lock + identity ─▶ TLS files checked and watched
+//     (api_tls, peer_tls; a bad file refuses the start) ─▶ segmented_log
+//     ─▶ controller_state
 //     (restored from the snapshot) ─▶ peer_transport ─▶ raft_loop
 //     (controller/loop) ─▶ frontend core (controller/frontend)
 //     ─▶ gRPC: RaftService (peer port), ControllerService (API port,

@@ -3,7 +3,9 @@
 // Who is calling and whether they may (docs/security.md). While the cluster
 // config admin_api_require_auth is true:
 //   1. authenticate: the metadata `authorization: Basic base64(user:password)`
-//      against the users table (auth.h: cache, decoy for unknown users);
+//      against the users table (auth.h: cache, decoy for unknown users); or,
+//      without it, a client certificate the API verified (mutual TLS): its
+//      subject through principal_mapping_rules is the user;
 //   2. authorize: every `access` the call needs, through the stm's
 //      authorizer (superusers, ACL bindings, roles), from the client's host.
 // Refusals are UNAUTHENTICATED or PERMISSION_DENIED naming what is missing,
@@ -12,8 +14,14 @@
 
 #include <fmt/format.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <grpcpp/security/auth_context.h>
+
 #include "common/cluster/errc.h"
 #include "common/log.h"
+#include "common/tls/grpc_tls.h"
 #include "controller/service/adapter.h"
 
 namespace fjord::service {
@@ -25,6 +33,9 @@ constexpr const char* authorization_header = "authorization";
 /// Set by a member that forwards a call: the client's address it saw.
 constexpr const char* client_host_header = "fjord-client-host";
 constexpr const char* forwarded_header = "fjord-forwarded";
+/// Set by a member that forwards a call: the client certificate's subject
+/// it verified.
+constexpr const char* client_subject_header = "fjord-client-subject-bin";
 
 std::optional<std::string> metadata(grpc::ServerContextBase* ctx, const char* key) {
     const auto& md = ctx->client_metadata();
@@ -63,6 +74,24 @@ std::string host_of(const std::string& address) {
     return address.substr(0, address.rfind(':'));
 }
 
+/// Whether `pem` (a verified certificate) names `host` (an IP address or a
+/// DNS name) among its subject alternative names.
+bool certificate_names(const std::string& pem, const std::string& host) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    if (bio == nullptr) {
+        return false;
+    }
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (cert == nullptr) {
+        return false;
+    }
+    const bool named = X509_check_ip_asc(cert, host.c_str(), 0) == 1 ||
+                       X509_check_host(cert, host.data(), host.size(), 0, nullptr) == 1;
+    X509_free(cert);
+    return named;
+}
+
 std::string describe(const access& a) {
     std::string op(security::to_string(a.op));
     for (char& ch : op) {
@@ -86,10 +115,30 @@ bool controller_service::auth_required() const {
 result<std::string> controller_service::authenticate(grpc::ServerContextBase* ctx) const {
     const auto header = metadata(ctx, authorization_header);
     if (!header) {
+        // Explicit credentials win; without them a verified certificate is
+        // the identity.
+        if (_tls.principal_mapping) {
+            if (const std::string subject = client_subject(ctx); !subject.empty()) {
+                auto user = _tls.principal_mapping->map(subject);
+                if (!user) {
+                    return error_info(
+                        errc::unauthenticated,
+                        fmt::format("client certificate \"{}\": no principal_mapping_rules rule "
+                                    "maps this subject to a user",
+                                    subject));
+                }
+                return std::move(*user);
+            }
+        }
         return error_info(errc::unauthenticated,
-                          "this controller requires authentication (admin_api_require_auth is "
-                          "true): send the metadata authorization: Basic base64(user:password) "
-                          "of a SCRAM user");
+                          _tls.principal_mapping
+                              ? "this controller requires authentication (admin_api_require_auth "
+                                "is true): send the metadata authorization: Basic "
+                                "base64(user:password) of a SCRAM user, or present a client "
+                                "certificate"
+                              : "this controller requires authentication (admin_api_require_auth "
+                                "is true): send the metadata authorization: Basic "
+                                "base64(user:password) of a SCRAM user");
     }
     auto creds = parse_basic_authorization(*header);
     if (!creds) {
@@ -106,23 +155,51 @@ result<std::string> controller_service::authenticate(grpc::ServerContextBase* ct
     return std::move(creds->user);
 }
 
-std::string controller_service::client_host(grpc::ServerContextBase* ctx) const {
+std::string controller_service::client_subject(grpc::ServerContextBase* ctx) const {
+    if (!_tls.principal_mapping) {
+        return {};
+    }
+    if (metadata(ctx, forwarded_header) && forwarded_by_member(ctx)) {
+        // The connection's certificate is the forwarding member's own.
+        return metadata(ctx, client_subject_header).value_or(std::string());
+    }
+    return tls::peer_subject(*ctx);
+}
+
+bool controller_service::forwarded_by_member(grpc::ServerContextBase* ctx) const {
     const std::string peer = peer_host(ctx->peer());
-    // A forwarded call arrives from a member; the address it reports is the
-    // client's. Trusted only from a member's host: anyone else naming a
-    // host is judged by their own address. (Without TLS between members,
-    // a process on a member's host can still claim one: docs/security.md.)
-    if (const auto claimed = metadata(ctx, client_host_header);
-        claimed && metadata(ctx, forwarded_header)) {
-        const bool from_member = _core.state().read([&](const stm::controller_stm& s) {
-            for (const auto& [id, m] : s.members().all()) {
-                if (host_of(m.api_address()) == peer || host_of(m.peer_address()) == peer) {
+    std::string pem;
+    if (const auto auth = ctx->auth_context(); auth && auth->IsPeerAuthenticated()) {
+        const auto v = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+        if (!v.empty()) {
+            pem.assign(v.front().data(), v.front().size());
+        }
+    }
+    return _core.state().read([&](const stm::controller_stm& s) {
+        for (const auto& [id, m] : s.members().all()) {
+            for (const std::string& host : {host_of(m.api_address()), host_of(m.peer_address())}) {
+                // A verified certificate decides: it must be issued for a
+                // member's address, which a user's certificate is not.
+                // Without one, the address the call came from.
+                if (pem.empty() ? host == peer : certificate_names(pem, host)) {
                     return true;
                 }
             }
-            return false;
-        });
-        if (from_member && security::validate_host(*claimed)) {
+        }
+        return false;
+    });
+}
+
+std::string controller_service::client_host(grpc::ServerContextBase* ctx) const {
+    const std::string peer = peer_host(ctx->peer());
+    // A forwarded call arrives from a member; the address it reports is the
+    // client's. Trusted only from a member (forwarded_by_member): anyone
+    // else naming a host is judged by their own address. (Without TLS
+    // between members, a process on a member's host can still claim one:
+    // docs/security.md.)
+    if (const auto claimed = metadata(ctx, client_host_header);
+        claimed && metadata(ctx, forwarded_header)) {
+        if (forwarded_by_member(ctx) && security::validate_host(*claimed)) {
             return *claimed;
         }
     }

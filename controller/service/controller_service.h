@@ -47,6 +47,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/metrics.h"
+#include "common/security/principal_mapping.h"
 #include "controller/frontend/frontend.h"
 #include "controller/service/auth.h"
 #include "fjord/controller/v1/controller_service.grpc.pb.h"
@@ -105,11 +106,22 @@ class unary_call final : public grpc::ServerUnaryReactor {
 };
 }  // namespace detail
 
+/// The API's TLS as the service sees it (the server's credentials are the
+/// composition root's).
+struct service_tls {
+    /// Channels to the leader's API when forwarding; nullptr: plaintext.
+    std::shared_ptr<grpc::ChannelCredentials> forward_credentials;
+    /// Set when the API verifies client certificates: a call without
+    /// `authorization` metadata is made as the user its certificate's
+    /// subject maps to (access.cc).
+    std::optional<security::principal_mapper> principal_mapping;
+};
+
 class controller_service final : public detail::service_base {
     using service_base = detail::service_base;
 
   public:
-    controller_service(frontend::core& core, metrics::registry& metrics);
+    controller_service(frontend::core& core, metrics::registry& metrics, service_tls tls = {});
 
     // The callback forms below replace these (which abort if called); named
     // here so that overriding one overload does not hide the other.
@@ -284,9 +296,20 @@ class controller_service final : public detail::service_base {
     // admin_api_require_auth is true every call authenticates and needs its
     // `access`; otherwise everything is allowed, as before.
     bool auth_required() const;
-    /// The caller's verified user name (auth.h), from the metadata
-    /// `authorization`. errc::unauthenticated when missing or wrong.
+    /// The caller's verified user name: from the metadata `authorization`
+    /// (auth.h) when present; else, with principal_mapping, from the client
+    /// certificate's subject (for a call a member forwarded: the subject that
+    /// member verified). errc::unauthenticated when missing or wrong, or when
+    /// no rule maps the subject.
     result<std::string> authenticate(grpc::ServerContextBase* ctx) const;
+    /// The verified client certificate subject the call is made with ("" for
+    /// none): the connection's own, or for a call forwarded by a member
+    /// (forwarded_by_member) the one that member received.
+    std::string client_subject(grpc::ServerContextBase* ctx) const;
+    /// Whether a call carrying the forwarded metadata comes from a member:
+    /// by its client certificate when it presented one (the certificate
+    /// must name a member's API or peer host), else by its address.
+    bool forwarded_by_member(grpc::ServerContextBase* ctx) const;
     /// The client's address as ACL hosts name it: the peer's IP, or for a
     /// call forwarded by a member the address that member saw.
     std::string client_host(grpc::ServerContextBase* ctx) const;
@@ -304,6 +327,7 @@ class controller_service final : public detail::service_base {
     }
 
     frontend::core& _core;
+    const service_tls _tls;
     mutable authenticator _auth;
     metrics::family<metrics::counter>& _requests;
     std::mutex _stubs_mu;

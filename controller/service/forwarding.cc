@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/tls/grpc_tls.h"
 #include "controller/service/adapter.h"
 
 namespace fjord::service {
@@ -16,9 +17,11 @@ constexpr const char* forwarded_header = "fjord-forwarded";
 
 }  // namespace
 
-controller_service::controller_service(frontend::core& core, metrics::registry& metrics)
+controller_service::controller_service(frontend::core& core, metrics::registry& metrics,
+                                       service_tls tls)
     : _core(core),
       _auth(1024, core.opts().min_password_length),
+      _tls(std::move(tls)),
       _requests(metrics.add_counter_family("fjord_controller_requests_total",
                                            "ControllerService calls by method and status code",
                                            {"method", "code"})) {}
@@ -100,8 +103,11 @@ controller_service::route controller_service::route_call(grpc::ServerContextBase
     std::lock_guard g(_stubs_mu);
     auto& slot = _stubs[r.address];
     if (!slot) {
-        slot = v1::ControllerService::NewStub(
-            grpc::CreateChannel(r.address, grpc::InsecureChannelCredentials()));
+        // With api_tls the leader's certificate must name the address it
+        // advertises (r.address), as for any client.
+        slot = v1::ControllerService::NewStub(grpc::CreateChannel(
+            r.address, _tls.forward_credentials ? _tls.forward_credentials
+                                                : grpc::InsecureChannelCredentials()));
     }
     r.leader = slot.get();
     return r;
@@ -120,6 +126,11 @@ std::shared_ptr<grpc::ClientContext> controller_service::forward_context(
         fctx->AddMetadata("authorization", std::string(it->second.data(), it->second.size()));
     }
     fctx->AddMetadata("fjord-client-host", client_host(ctx));
+    // The client certificate this member verified: the leader sees this
+    // member's certificate on the forward, not the client's.
+    if (const std::string subject = client_subject(ctx); !subject.empty()) {
+        fctx->AddMetadata("fjord-client-subject-bin", subject);
+    }
     const auto cap =
         std::chrono::system_clock::now() + _core.opts().write_timeout + std::chrono::seconds(2);
     fctx->set_deadline(std::min(ctx->deadline(), cap));

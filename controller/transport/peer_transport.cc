@@ -1,3 +1,8 @@
+// File: controller/transport/peer_transport.cc
+//
+// The senders (one thread and stream per peer) and the inbound RaftService
+// of peer_transport.h.
+
 #include "controller/transport/peer_transport.h"
 
 #include <chrono>
@@ -33,12 +38,14 @@ grpc::ChannelArguments channel_args() {
 class peer_transport::sender {
   public:
     sender(node_id self, std::string advertise, std::string fips_mode, node_id peer,
-           std::string address, std::atomic<uint64_t>& dropped)
+           std::string address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+           std::atomic<uint64_t>& dropped)
         : _self(self),
           _advertise(std::move(advertise)),
           _fips_mode(std::move(fips_mode)),
           _peer(peer),
           _address(std::move(address)),
+          _credentials(std::move(credentials)),
           _dropped(dropped) {
         _thread = std::thread([this] { run(); });
     }
@@ -104,7 +111,8 @@ class peer_transport::sender {
             if (!stub) {
                 writer.reset();
                 stub = pb::RaftService::NewStub(grpc::CreateCustomChannel(
-                    address, grpc::InsecureChannelCredentials(), channel_args()));
+                    address, _credentials ? _credentials : grpc::InsecureChannelCredentials(),
+                    channel_args()));
             }
             auto open = [&] {
                 auto ctx = std::make_unique<grpc::ClientContext>();
@@ -118,9 +126,10 @@ class peer_transport::sender {
                 _ctx = std::move(ctx);
                 writer = stub->Send(_ctx.get(), &response);
             };
+            grpc::Status last;
             auto close = [&] {
                 writer->WritesDone();
-                (void)writer->Finish();
+                last = writer->Finish();
                 writer.reset();
                 std::lock_guard g(_mu);
                 _ctx.reset();
@@ -154,12 +163,24 @@ class peer_transport::sender {
             }
             if (!broken) {
                 backoff = std::chrono::milliseconds{50};
+                if (!_failure.empty()) {
+                    log(log_level::info, "transport", "{}: stream to {} at {} is up again", _self,
+                        _peer, address);
+                    _failure.clear();
+                }
                 continue;
             }
             // The stream broke again: Raft tolerates the loss; reconnect
             // after a pause.
             _dropped += batch.size();
             close();
+            // Once per reason: a peer that refuses our certificate (or whose
+            // certificate we refuse) fails every few hundred milliseconds.
+            if (!last.ok() && last.error_message() != _failure) {
+                _failure = last.error_message();
+                log(log_level::warn, "transport", "{}: cannot send to {} at {}: {}", _self, _peer,
+                    address, _failure);
+            }
             {
                 std::unique_lock lk(_mu);
                 _dropped += _queue.size();
@@ -183,6 +204,7 @@ class peer_transport::sender {
     std::string _advertise;
     std::string _fips_mode;
     node_id _peer;
+    std::string _failure;  // the last stream failure logged (sender thread only)
     std::mutex _mu;
     std::condition_variable _cv;
     std::deque<raft::message> _queue;
@@ -190,6 +212,7 @@ class peer_transport::sender {
     bool _address_changed = false;
     bool _stopping = false;
     std::unique_ptr<grpc::ClientContext> _ctx;
+    const std::shared_ptr<grpc::ChannelCredentials> _credentials;
     std::atomic<uint64_t>& _dropped;
     std::thread _thread;
 };
@@ -240,10 +263,12 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
     peer_transport& _t;
 };
 
-peer_transport::peer_transport(node_id self, std::string advertise, inbound_fn inbound)
+peer_transport::peer_transport(node_id self, std::string advertise, inbound_fn inbound,
+                               std::shared_ptr<grpc::ChannelCredentials> credentials)
     : _self(self),
       _advertise(std::move(advertise)),
       _inbound(std::move(inbound)),
+      _credentials(std::move(credentials)),
       _service(std::make_unique<inbound_service>(*this)) {}
 
 peer_transport::~peer_transport() {
@@ -261,7 +286,7 @@ void peer_transport::set_peer(node_id id, const std::string& address) {
     auto it = _senders.find(id);
     if (it == _senders.end()) {
         _senders.emplace(
-            id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _dropped));
+            id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _credentials, _dropped));
     } else {
         it->second->set_address(address);
     }
@@ -278,7 +303,7 @@ void peer_transport::learn_peer(node_id id, const std::string& address) {
     log(log_level::info, "transport", "{}: learned peer {} at {} from its stream", _self, id,
         address);
     _senders.emplace(
-        id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _dropped));
+        id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _credentials, _dropped));
 }
 
 void peer_transport::remove_peer(node_id id) {

@@ -9,6 +9,13 @@
 // backoff; a full queue drops new messages. send() never blocks the caller
 // (the ready loop).
 //
+// Security: with peer_tls the channels are made from the credentials given
+// (TLS with this member's certificate as the client certificate; the other
+// member's certificate must name the peer address dialed); the inbound side
+// is the peer server's (controller_server.cc). A stream that cannot be
+// opened (a refused handshake, an unreachable member) is logged once per
+// distinct reason, at warn, and again when it recovers.
+//
 // Inbound: service() is registered on the peer gRPC server; each incoming
 // stream's messages are validated (convert.h) and handed to the inbound
 // callback on the gRPC thread that reads them. Malformed messages are logged
@@ -39,8 +46,10 @@ class peer_transport final : public raft::transport {
 
     /// `advertise` is this member's peer address; every outbound stream
     /// carries it, so a peer that does not know us yet (a member just added)
-    /// can answer.
-    peer_transport(node_id self, std::string advertise, inbound_fn inbound);
+    /// can answer. `credentials` are every outbound channel's (nullptr:
+    /// plaintext).
+    peer_transport(node_id self, std::string advertise, inbound_fn inbound,
+                   std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
     ~peer_transport() override;
     peer_transport(const peer_transport&) = delete;
     peer_transport& operator=(const peer_transport&) = delete;
@@ -76,6 +85,7 @@ class peer_transport final : public raft::transport {
     node_id _self;
     std::string _advertise;
     inbound_fn _inbound;
+    std::shared_ptr<grpc::ChannelCredentials> _credentials;
     std::unique_ptr<inbound_service> _service;
     mutable std::mutex _mu;
     std::map<node_id, std::unique_ptr<sender>> _senders;

@@ -178,6 +178,10 @@ class Member:
     work_dir: Path
     initial: list  # initial_members entries (list of Member); [] for a joiner
     proc: Optional[subprocess.Popen] = None
+    # Extra top-level YAML lines for the config (e.g. api_tls blocks), and the
+    # channel credentials the harness's own stub uses (None: plaintext).
+    extra_yaml: list = field(default_factory=list)
+    credentials: Optional[grpc.ChannelCredentials] = None
     starts: int = 0
     log_paths: list = field(default_factory=list)
     _channel: Optional[grpc.Channel] = None
@@ -221,6 +225,7 @@ class Member:
             lines.append("initial_members: []")
         lines.append(f"raft: {{tick_ms: {TICK_MS}, election_ticks: {ELECTION_TICKS}}}")
         lines.append("log_level: info")
+        lines.extend(self.extra_yaml)
         p = path or self.config_path
         p.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return p
@@ -299,7 +304,9 @@ class Member:
 
     def stub(self) -> pb_grpc.ControllerServiceStub:
         if self._stub is None:
-            self._channel = grpc.insecure_channel(self.api, options=[
+            make = (grpc.insecure_channel if self.credentials is None else
+                    lambda target, options: grpc.secure_channel(target, self.credentials, options))
+            self._channel = make(self.api, options=[
                 ("grpc.max_send_message_length", 64 << 20),
                 ("grpc.max_receive_message_length", 64 << 20),
                 # Reconnect quickly after a member restarts. (Not

@@ -344,7 +344,8 @@ def test_unreachable_controllers_fail_fast_with_a_clear_message(fjord: Fjord):
 def test_x_help_and_root_help(fjord: Fjord):
     for form in (["-X", "help"], ["-Xhelp"], ["--config-opt=help"]):
         p = fjord.ok(*form)
-        assert "FJORD_GLOBALS_RETRY_TIMEOUT" in p.stdout and "takes effect when" in p.stdout
+        assert "FJORD_GLOBALS_RETRY_TIMEOUT" in p.stdout and "FJORD_ADMIN_TLS_CA" in p.stdout
+        assert "admin.tls.* the controllers' API" in p.stdout
     listing = fjord.ok("-X", "list").stdout.split()
     assert "controllers=127.0.0.1:9644" in listing and "globals.command_timeout=30s" in listing
     h = fjord.ok("--help").stdout
