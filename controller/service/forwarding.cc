@@ -20,8 +20,8 @@ constexpr const char* forwarded_header = "fjord-forwarded";
 controller_service::controller_service(frontend::core& core, metrics::registry& metrics,
                                        service_tls tls)
     : _core(core),
-      _auth(1024, core.opts().min_password_length),
       _tls(std::move(tls)),
+      _auth(1024, core.opts().min_password_length),
       _requests(metrics.add_counter_family("fjord_controller_requests_total",
                                            "ControllerService calls by method and status code",
                                            {"method", "code"})) {}
