@@ -127,8 +127,11 @@ struct engine {
         if (!k.stub) {
             grpc::ChannelArguments args;
             args.SetMaxReceiveMessageSize(max_response_bytes);
-            k.channel =
-                grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+            k.channel = grpc::CreateCustomChannel(address,
+                                                  c._o.channel_credentials
+                                                      ? c._o.channel_credentials
+                                                      : grpc::InsecureChannelCredentials(),
+                                                  args);
             k.stub = v1::ControllerService::NewStub(k.channel);
         }
         return k;

@@ -58,6 +58,8 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/security/credentials.h>
+
 #include "common/result.h"
 #include "fjord/controller/v1/controller_service.grpc.pb.h"
 
@@ -85,6 +87,9 @@ struct options {
     std::string client_id_prefix;
     /// When set, every call authenticates as this user (see the header).
     std::optional<credential> auth;
+    /// The channels' transport security (TLS, common/tls/grpc_tls.h);
+    /// null: plaintext.
+    std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
 };
 
 class client {

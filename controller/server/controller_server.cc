@@ -18,6 +18,8 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/tls/grpc_tls.h"
+#include "common/tls/watcher.h"
 #include "common/uuid.h"
 #include "controller/frontend/broker_liveness.h"
 #include "controller/frontend/frontend.h"
@@ -91,6 +93,8 @@ struct controller_server::impl {
     std::unique_ptr<service::controller_service> service;
     std::unique_ptr<grpc::Server> peer_server;
     std::unique_ptr<grpc::Server> api_server;
+    /// api_tls's certificates (null when off), followed on change and SIGHUP.
+    std::shared_ptr<tls::credential_watcher> api_tls;
     int api_port = 0;
     int peer_port = 0;
     std::unique_ptr<http_server> http;
@@ -298,9 +302,21 @@ result<void> controller_server::impl::start_peer_server() {
 
 /// The client API listener.
 result<void> controller_server::impl::start_api_server() {
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (cfg.api_tls.enabled) {
+        // Checked copies under <data_dir>/tls/api (common/tls/watcher.h).
+        std::error_code ec;
+        std::filesystem::create_directories(cfg.data_dir + "/tls", ec);
+        auto w = tls::credential_watcher::start(cfg.api_tls, "controller API",
+                                                cfg.data_dir + "/tls/api");
+        if (!w) {
+            return error_info(w.error().code, fmt::format("api_tls: {}", w.error().detail));
+        }
+        api_tls = std::move(*w);
+        creds = tls::grpc_server_credentials(api_tls);
+    }
     grpc::ServerBuilder api_builder;
-    api_builder.AddListeningPort(listen_address(cfg.listen.api), grpc::InsecureServerCredentials(),
-                                 &api_port);
+    api_builder.AddListeningPort(listen_address(cfg.listen.api), creds, &api_port);
     api_builder.SetMaxReceiveMessageSize(16 << 20);
     // The sync server runs one thread per in-flight call and, by default,
     // lets a thread exit once more than 2 are idle: under steady concurrent
