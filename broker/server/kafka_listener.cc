@@ -12,6 +12,7 @@
 
 #include "broker/server/kafka_listener.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -42,8 +43,11 @@ using raw_socket = tcp::socket::lowest_layer_type;
 
 constexpr const char* component = "kafka";
 
-/// A read takes at most this much; frames are cut from it. A frame that
-/// does not fit is read straight into its own string.
+/// A connection's read buffer starts this large (an idle connection costs
+/// little) and doubles, up to read_chunk, while reads fill it or a frame
+/// needs it; frames are cut from it. A frame larger than read_chunk is read
+/// straight into its own string.
+constexpr size_t initial_read_buffer = 8 * 1024;
 constexpr size_t read_chunk = 64 * 1024;
 /// Responses one write takes at most; the rest go with the next write.
 constexpr size_t max_batch_responses = 64;
@@ -153,17 +157,13 @@ class connection final : public connection_base,
           _stream(std::forward<A>(stream_args)...),
           _idle(owner.io),
           _handshake_timer(owner.io),
-          _session(std::make_shared<session>(id, endpoint_string(socket()))),
-          _in(new char[read_chunk]) {}
+          _session(std::make_shared<session>(id, endpoint_string(socket()))) {}
 
     void start() override {
         boost::system::error_code ec;
         socket().set_option(tcp::no_delay(true), ec);
         _last_activity = clock::now();
         if constexpr (is_tls) {
-            // Asio asks OpenSSL to free a connection's buffers whenever it
-            // is idle; a busy connection would allocate them per record.
-            SSL_clear_mode(_stream.native_handle(), SSL_MODE_RELEASE_BUFFERS);
             handshake();
         } else {
             arm_idle();
@@ -269,6 +269,7 @@ class connection final : public connection_base,
         if (_reading || _closed) {
             return;
         }
+        size_t want = 0;  // bytes the buffer must hold for the next frame
         while (can_read()) {
             const size_t avail = _in_end - _in_start;
             const char* p = _in.get() + _in_start;
@@ -311,7 +312,7 @@ class connection final : public connection_base,
                 continue;
             }
             if (size_t{4} + size > read_chunk) {
-                // Does not fit the buffer: the rest goes straight into the frame.
+                // Too large for the buffer: the rest goes straight into the frame.
                 _frame.resize(size);
                 std::memcpy(_frame.data(), p + 4, avail - 4);
                 const size_t have = avail - 4;
@@ -324,20 +325,16 @@ class connection final : public connection_base,
                     });
                 return;
             }
-            break;  // the rest of a frame that fits: read more
+            want = std::max(want, size_t{4} + size);  // the rest of a frame: read more
+            break;
         }
         if (!can_read()) {
             return;
         }
-        const size_t avail = _in_end - _in_start;
-        if (_in_start > 0) {
-            std::memmove(_in.get(), _in.get() + _in_start, avail);
-            _in_start = 0;
-            _in_end = avail;
-        }
+        make_room(want);
         _reading = true;
         _stream.async_read_some(
-            asio::buffer(_in.get() + _in_end, read_chunk - _in_end),
+            asio::buffer(_in.get() + _in_end, _in_cap - _in_end),
             [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
                 self->on_read(ec, n);
             });
@@ -352,9 +349,38 @@ class connection final : public connection_base,
             close(ec == asio::error::eof ? "client closed" : ec.message());
             return;
         }
+        _filled = _in_end + n == _in_cap;  // more may be waiting: grow
         _in_end += n;
         _last_activity = clock::now();
         pump();
+    }
+
+    /// Moves the unserved bytes to the front of the buffer, and grows it
+    /// (up to read_chunk) to hold `want` bytes, or to twice its size after
+    /// a read that filled it.
+    void make_room(size_t want) {
+        const size_t avail = _in_end - _in_start;
+        size_t cap = std::max(_in_cap, initial_read_buffer);
+        if (_filled) {
+            cap *= 2;
+        }
+        while (cap < want) {
+            cap *= 2;
+        }
+        cap = std::min(cap, read_chunk);
+        _filled = false;
+        if (cap != _in_cap) {
+            std::unique_ptr<char[]> bigger(new char[cap]);
+            if (avail > 0) {
+                std::memcpy(bigger.get(), _in.get() + _in_start, avail);
+            }
+            _in = std::move(bigger);
+            _in_cap = cap;
+        } else if (_in_start > 0 && avail > 0) {
+            std::memmove(_in.get(), _in.get() + _in_start, avail);
+        }
+        _in_start = 0;
+        _in_end = avail;
     }
 
     void on_large_frame(boost::system::error_code ec) {
@@ -576,10 +602,13 @@ class connection final : public connection_base,
     asio::steady_timer _idle;
     asio::steady_timer _handshake_timer;
     std::shared_ptr<session> _session;  // the connection's state (session.h)
-    // Bytes read and not yet served: [_in_start, _in_end) of _in.
+    // Bytes read and not yet served: [_in_start, _in_end) of _in (_in_cap
+    // bytes, allocated at the first read; see make_room).
     std::unique_ptr<char[]> _in;
+    size_t _in_cap = 0;
     size_t _in_start = 0;
     size_t _in_end = 0;
+    bool _filled = false;          // the last read filled the buffer
     std::string _frame;            // a frame larger than _in, being read
     bool _first_checked = is_tls;  // the first bytes were checked for a ClientHello
     bool _handshake_done = false;

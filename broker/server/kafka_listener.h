@@ -42,9 +42,10 @@
 // logged as "TLS client on a plaintext port" and closed, rather than failing
 // on a nonsense frame size.
 //
-// Reading and writing go in large chunks: reads fill a 64 KiB buffer that
-// frames are cut from (a frame larger than it is read straight into its
-// own string), and queued responses leave in one gather write (plaintext)
+// Reading and writing go in large chunks: reads fill a buffer of up to
+// 64 KiB that frames are cut from (it starts at 8 KiB, so an idle connection
+// costs little; a larger frame is read straight into its own string), and
+// queued responses leave in one gather write (plaintext)
 // or, over TLS, with their size prefixes and small bodies coalesced so that
 // no response costs a TLS record and a system call of its own.
 

@@ -206,6 +206,45 @@ TEST_F(listener_fixture, pipelined_responses_keep_request_order) {
     ::close(fd);
 }
 
+/// Echo frames of sizes around the read buffer's steps (8 KiB initial,
+/// doubling to 64 KiB, larger frames read on their own).
+std::vector<std::string> assorted_frames() {
+    std::vector<std::string> out;
+    for (size_t n : {1, 100, 8187, 8188, 8189, 16380, 16400, 40000, 65531, 65532, 65533, 70000,
+                     200000, 2, 300}) {
+        std::string f(n, static_cast<char>('a' + n % 26));
+        f[0] = 'e';
+        out.push_back(f);
+    }
+    return out;
+}
+
+TEST_F(listener_fixture, frames_of_any_size_arrive_whole_however_the_bytes_are_split) {
+    start();
+    const auto frames = assorted_frames();
+    std::string stream;
+    for (const auto& f : frames) {
+        stream += framed(f);
+    }
+    // All at once, then in uneven pieces with pauses between them.
+    const int fd = connect_to(listener->port());
+    send_all(fd, stream);
+    for (const auto& f : frames) {
+        ASSERT_EQ(read_frame(fd), f);
+    }
+    size_t off = 0;
+    for (size_t piece = 1; off < stream.size(); piece = piece * 3 + 1) {
+        const size_t n = std::min(piece, stream.size() - off);
+        send_all(fd, stream.substr(off, n));
+        off += n;
+        std::this_thread::sleep_for(1ms);
+    }
+    for (const auto& f : frames) {
+        ASSERT_EQ(read_frame(fd), f);
+    }
+    ::close(fd);
+}
+
 TEST_F(listener_fixture, oversized_and_undersized_frames_close_only_that_connection) {
     listener_options o;
     o.max_frame_bytes = 1024;
@@ -461,6 +500,23 @@ TEST_F(tls_listener_fixture, pipelined_small_and_large_responses_keep_their_orde
     }
     // No certificate presented: anonymous.
     EXPECT_EQ(handler.principals().at(0), anonymous_principal);
+}
+
+TEST_F(tls_listener_fixture, frames_of_any_size_arrive_whole) {
+    start_tls(false);
+    tls_client c(listener->port(), certs.ca, nullptr);
+    ASSERT_TRUE(c.handshake_ok()) << c.error();
+    const auto frames = assorted_frames();
+    for (int round = 0; round < 2; ++round) {
+        std::string stream;
+        for (const auto& f : frames) {
+            stream += framed(f);
+        }
+        ASSERT_TRUE(c.send(stream));
+        for (const auto& f : frames) {
+            ASSERT_EQ(c.read_frame(), f);
+        }
+    }
 }
 
 TEST_F(tls_listener_fixture,

@@ -20,7 +20,8 @@ and clients nobody here wrote:
   (client errors), a plaintext client on the TLS port and a TLS client on a
   plaintext port (a broker log line each).
 - The broker's link to controllers serving TLS (controller_tls), with a
-  client certificate: registration, Watch and forwarded admin requests.
+  client certificate: registration, Watch and forwarded admin requests; a
+  broker that does not trust the controllers' CA logs why.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from kafka.protocol.produce import ProduceRequest
 from kafka.record import MemoryRecordsBuilder
 
 from conftest import (BROKER, BUILD_DIR, Broker, Cluster, kcat, md, pb, pb_grpc, run_to_exit,
-                      wait_until)
+                      spawn, wait_until)
 
 RDKAFKA_CLIENT = BUILD_DIR / "bin" / "rdkafka_client"
 TOPIC = "secure"
@@ -534,3 +535,16 @@ def test_broker_follows_controllers_over_tls(cluster_factory, tmp_path, pki):
         assert r.returncode == 0 and "over-tls" in r.stdout, r
     finally:
         b.stop()
+
+    # A broker that does not trust the controllers' CA says so, and never
+    # becomes ready.
+    wrong = Broker(c, tmp_path, broker_id=2)
+    with open(wrong.dir / "broker.yaml", "a", encoding="utf-8") as f:
+        f.write(f"controller_tls:\n  enabled: true\n  truststore_file: {pki['stranger'].ca}\n")
+    wrong.proc = spawn([str(BROKER), "--config", str(wrong.dir / "broker.yaml")],
+                       wrong.dir / "broker.log")
+    try:
+        wait_log(wrong, r"controller-link: register broker 2 with .*certificate verify failed")
+        assert not wrong.healthy()
+    finally:
+        wrong.stop()
