@@ -20,6 +20,7 @@
 #include <map>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <openssl/err.h>
@@ -76,8 +77,10 @@ uint32_t read_be32(const char* p) {
            static_cast<uint32_t>(static_cast<uint8_t>(p[3]));
 }
 
-/// Why a TLS handshake failed, as a sentence (tls::describe_failure).
-std::string handshake_failure(const boost::system::error_code& ec, SSL* ssl) {
+/// Why a TLS handshake failed, as a sentence (tls::describe_failure), and
+/// how loud to say it: a TLS error is a warning; a peer that hung up
+/// without one (a port probe, a health check) is information.
+std::pair<log_level, std::string> handshake_failure(const boost::system::error_code& ec, SSL* ssl) {
     if (ec.category() == asio::error::get_ssl_category()) {
         // Asio took the first OpenSSL error off the queue into `ec`: put it
         // back, so describe_failure reads the whole story.
@@ -93,15 +96,14 @@ std::string handshake_failure(const boost::system::error_code& ec, SSL* ssl) {
                 " (the client refused this broker's certificate: does it name the host the "
                 "client dialed?)";
         }
-        return why;
+        return {log_level::warn, why};
     }
     tls::drain_errors();
     if (ec == asio::error::eof || ec == ssl::error::stream_truncated ||
         ec == asio::error::connection_reset) {
-        return "the client closed the connection during the handshake (did it refuse this "
-               "broker's certificate?)";
+        return {log_level::info, "the client hung up without completing it"};
     }
-    return ec.message();
+    return {log_level::warn, ec.message()};
 }
 
 }  // namespace
@@ -226,8 +228,9 @@ class connection final : public connection_base,
         }
         SSL* ssl = _stream.native_handle();
         if (ec) {
-            log(log_level::warn, component, "connection {} from {}: TLS handshake failed: {}",
-                _session->id(), _session->peer(), handshake_failure(ec, ssl));
+            const auto [level, why] = handshake_failure(ec, ssl);
+            log(level, component, "connection {} from {}: TLS handshake failed: {}", _session->id(),
+                _session->peer(), why);
             close("TLS handshake failed");
             return;
         }
