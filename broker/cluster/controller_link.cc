@@ -21,8 +21,8 @@ controller_link::controller_link(controller_link_options o, event_fn on_event)
         // partitions); gRPC's default limit is 4 MiB.
         grpc::ChannelArguments args;
         args.SetMaxReceiveMessageSize(1 << 30);
-        _stubs.push_back(v1::ControllerService::NewStub(
-            grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+        _stubs.push_back(v1::ControllerService::NewStub(grpc::CreateCustomChannel(
+            address, _o.credentials ? _o.credentials : grpc::InsecureChannelCredentials(), args)));
     }
 }
 

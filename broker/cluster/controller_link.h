@@ -41,6 +41,8 @@
 #include <utility>
 #include <vector>
 
+#include <grpcpp/security/credentials.h>
+
 #include "fjord/controller/v1/controller_service.grpc.pb.h"
 
 namespace fjord::broker {
@@ -54,6 +56,10 @@ struct controller_link_options {
     std::chrono::milliseconds max_backoff{2000};
     /// The `authorization` metadata value ("Basic ..."); "" sends none.
     std::string authorization;
+    /// The channels' transport security (broker.yaml controller_tls, from
+    /// common/tls/grpc_tls.h, which follows reloaded certificates); null:
+    /// plaintext.
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 /// Where a Watch event came from: one stream (numbered from 1, increasing)

@@ -10,7 +10,9 @@
 // DeleteRecords, Metadata, InitProducerId; the admin APIs are e2e cases), with nothing
 // written on a denied request, CVE-2018-17196's transactional batch, an
 // ACL change enforced on the next request of the same connection, and the
-// SCRAM admin APIs' checks (Describe/AlterUserScramCredentials).
+// SCRAM admin APIs' checks (Describe/AlterUserScramCredentials), and a TLS
+// client certificate's identity: the principal where the listener has no
+// SASL, never a way around SASL where it has.
 
 #include <gtest/gtest.h>
 
@@ -386,6 +388,45 @@ TEST(security_api, an_acl_change_applies_to_the_next_request_without_reconnectin
     // WRITE on a topic is enough for an idempotent producer's id (KIP-679).
     auto id = f.call<kafka::init_producer_id_response>(idempotent(), 4);
     EXPECT_EQ(id.error_code, k::none);
+}
+
+TEST(security_api, a_client_certificate_names_the_principal_only_where_sasl_is_not_required) {
+    // SASL_SSL: a verified certificate does not stand in for a login...
+    {
+        fixture f;
+        f.conn->set_certificate_identity("CN=alice", "alice");
+        auto got = f.send(f.frame(kafka::metadata_request{}, 1));
+        ASSERT_TRUE(got);
+        EXPECT_EQ(got->what, reply_t::kind::close);
+    }
+    // ...and the SASL user, not the certificate's, is who asks afterwards.
+    {
+        fixture f;
+        f.conn->set_certificate_identity("CN=alice", "alice");
+        f.login_plain("bob", "bob-pw");
+        auto p = f.call<kafka::produce_response>(produce("t", make_batch(1, 1000)), 7);
+        EXPECT_EQ(p.responses[0].partition_responses[0].error_code, k::topic_authorization_failed);
+        EXPECT_EQ(f.log_end("t"), 0);
+    }
+    // SSL with client authentication (no SASL on this listener, ACLs on):
+    // the certificate's user is the principal ACLs decide on.
+    fixture f;
+    f.services->options.require_sasl = false;
+    f.conn->set_certificate_identity("CN=alice,O=Example", "alice");
+    EXPECT_EQ(f.conn->principal(), "User:alice");
+    EXPECT_FALSE(f.conn->authenticated());
+    auto p = f.call<kafka::produce_response>(produce("t", make_batch(1, 1000)), 7);
+    EXPECT_EQ(p.responses[0].partition_responses[0].error_code, k::none);
+    EXPECT_EQ(f.log_end("t"), 1);
+    f.conn = std::make_shared<session>(2, "127.0.0.1:5556");
+    f.conn->set_certificate_identity("CN=mallory,O=Example", "mallory");
+    p = f.call<kafka::produce_response>(produce("t", make_batch(1, 1000)), 7);
+    EXPECT_EQ(p.responses[0].partition_responses[0].error_code, k::topic_authorization_failed);
+    // No certificate: anonymous, refused too.
+    f.conn = std::make_shared<session>(3, "127.0.0.1:5557");
+    p = f.call<kafka::produce_response>(produce("t", make_batch(1, 1000)), 7);
+    EXPECT_EQ(p.responses[0].partition_responses[0].error_code, k::topic_authorization_failed);
+    EXPECT_EQ(f.log_end("t"), 1);
 }
 
 TEST(security_api, a_transactional_batch_needs_write_on_its_transactional_id) {

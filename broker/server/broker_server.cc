@@ -2,7 +2,10 @@
 
 #include "broker/server/broker_server.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -26,6 +29,9 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/security/principal_mapping.h"
+#include "common/tls/grpc_tls.h"
+#include "common/tls/watcher.h"
 #include "common/uuid.h"
 
 namespace fjord::broker {
@@ -54,6 +60,13 @@ int64_t wall_ms() {
 struct broker_server::impl {
     broker_config cfg;
     std::optional<data_dir_lock> lock;
+    /// The certificates of the Kafka listener (kafka_tls) and of the link
+    /// to the controllers (controller_tls), checked at start and followed
+    /// on change and SIGHUP; null when that TLS is off.
+    std::shared_ptr<tls::credential_watcher> kafka_tls;
+    std::shared_ptr<tls::credential_watcher> controller_tls;
+    /// The controllers' channels' transport security (plaintext: null).
+    std::shared_ptr<grpc::ChannelCredentials> controller_channel;
     metadata_cache md;
     /// What the Kafka handlers enforce: rebuilt from the cache whenever its
     /// security_generation moves, published whole (security_snapshot.h).
@@ -174,6 +187,7 @@ struct broker_server::impl {
     /// stopped listener), then the modules that made them.
     // start()'s steps (defined below start's helpers), in order.
     result<void> open_data_dir();
+    result<void> load_tls();
     void build_services();
     result<void> start_listener();
     result<void> start_metrics();
@@ -247,6 +261,44 @@ result<void> broker_server::impl::open_data_dir() {
     return ok();
 }
 
+/// The TLS material: each enabled block's files loaded and checked (the
+/// broker refuses to start on a bad one, naming the file and the reason)
+/// and watched from now on. The watchers keep their checked copies under
+/// <data_dir>/tls/<name>.
+result<void> broker_server::impl::load_tls() {
+    if (!cfg.kafka_tls.enabled && !cfg.controller_tls.enabled) {
+        return ok();
+    }
+    const std::string dir = cfg.data_dir + "/tls";
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        return error_info(std::error_code(errno, std::generic_category()),
+                          fmt::format("data_dir: cannot create {}", dir));
+    }
+    struct block {
+        const char* key;
+        const char* name;
+        const char* live;
+        const tls::tls_settings& settings;
+        std::shared_ptr<tls::credential_watcher>& out;
+    };
+    for (const block& b : {block{"kafka_tls", "kafka listener", "kafka", cfg.kafka_tls, kafka_tls},
+                           block{"controller_tls", "controller link", "controller",
+                                 cfg.controller_tls, controller_tls}}) {
+        if (!b.settings.enabled) {
+            continue;
+        }
+        auto w = tls::credential_watcher::start(b.settings, b.name, dir + "/" + b.live);
+        if (!w) {
+            return error_info(w.error().code, fmt::format("{}: {}", b.key, w.error().detail));
+        }
+        b.out = std::move(*w);
+    }
+    if (controller_tls) {
+        controller_channel = tls::grpc_channel_credentials(controller_tls);
+    }
+    return ok();
+}
+
 /// Group commit, the partitions, the controller client and what the Kafka
 /// handlers reach (broker_services), down to the dispatcher.
 void broker_server::impl::build_services() {
@@ -274,6 +326,7 @@ void broker_server::impl::build_services() {
         copts.auth = controller_client::credential{cfg.controller_credentials->username,
                                                    cfg.controller_credentials->password};
     }
+    copts.credentials = controller_channel;
     controller = std::make_unique<controller_client::client>(controller_addresses(cfg), copts);
     // For services whose work completes on gRPC threads (controller
     // answers) and for their timers: runs `fn` on the io thread. A request
@@ -339,6 +392,27 @@ result<void> broker_server::impl::start_listener() {
     lo.port = cfg.listen.kafka.port;
     lo.max_frame_bytes = cfg.max_request_bytes;
     lo.idle_timeout = std::chrono::milliseconds(cfg.connections_max_idle_ms);
+    if (kafka_tls) {
+        // A verified client certificate names the connection's user
+        // (principal_mapping_rules, checked when the config was read).
+        auto mapper = security::principal_mapper::parse(cfg.principal_mapping_rules);
+        if (!mapper) {
+            return error_info(mapper.error().code,
+                              fmt::format("principal_mapping_rules: {}", mapper.error().detail));
+        }
+        lo.tls = tls_options{
+            .credentials = kafka_tls,
+            .map_subject =
+                [m = std::move(*mapper)](const std::string& subject) -> result<std::string> {
+                auto user = m.map(subject);
+                if (!user) {
+                    return error_info(user.error().code, fmt::format("principal_mapping_rules: {}",
+                                                                     user.error().reason()));
+                }
+                return user;
+            },
+        };
+    }
     auto started = kafka_listener::start(lo, *api);
     if (!started) {
         return error_info(started.error().code,
@@ -417,6 +491,7 @@ void broker_server::impl::link_to_controllers() {
     co.broker.set_fips_mode(cfg.fips.mode == tls::fips_mode::enabled      ? v1::FIPS_MODE_ENABLED
                             : cfg.fips.mode == tls::fips_mode::permissive ? v1::FIPS_MODE_PERMISSIVE
                                                                           : v1::FIPS_MODE_DISABLED);
+    co.credentials = controller_channel;
     if (cfg.controller_credentials) {
         co.authorization = controller_client::basic_authorization(
             {cfg.controller_credentials->username, cfg.controller_credentials->password});
@@ -438,6 +513,9 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     if (auto r = im->open_data_dir(); !r) {
         return r.error();
     }
+    if (auto r = im->load_tls(); !r) {
+        return r.error();
+    }
     im->build_services();
     if (auto r = im->start_listener(); !r) {
         return r.error();
@@ -449,9 +527,13 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
         return r.error();
     }
     im->link_to_controllers();
-    log(log_level::info, component, "broker {} listening for Kafka clients on {} (advertised {})",
+    log(log_level::info, component,
+        "broker {} listening for Kafka clients on {} ({}, advertised {}); controllers over {}",
         cfg.node_id, fmt::format("{}:{}", cfg.listen.kafka.host, im->listener->port()),
-        cfg.advertise.kafka.to_string());
+        cfg.kafka_tls.enabled
+            ? (cfg.kafka_tls.require_client_auth ? "TLS, client certificates required" : "TLS")
+            : "plaintext",
+        cfg.advertise.kafka.to_string(), cfg.controller_tls.enabled ? "TLS" : "plaintext");
     return std::unique_ptr<broker_server>(new broker_server(std::move(im)));
 }
 

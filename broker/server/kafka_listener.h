@@ -24,6 +24,30 @@
 // - A connection idle (no request read, nothing pending) for `idle_timeout`
 //   is closed, as Kafka's connections.max.idle.ms does.
 // - stop() closes the acceptor and every connection, and joins the thread.
+//
+// TLS (listener_options::tls set): every connection does a TLS handshake,
+// bounded by tls_options::handshake_timeout, before its first frame; after
+// it everything above holds unchanged. The context is built from the
+// credential watcher's current set, and rebuilt at the next accept after the
+// watcher takes new files: new connections get the new certificate, open
+// ones keep theirs. A failed handshake is logged once (warn), naming the
+// client and the reason (tls::describe_failure), and closes only that
+// connection. When the client presented a certificate the truststore
+// verified, its subject (RFC 2253) goes through tls_options::map_subject:
+// the user it returns becomes the session's certificate identity
+// (session.h); an error refuses the connection with a log line naming the
+// subject.
+//
+// Plaintext listener: a client whose first bytes are a TLS ClientHello is
+// logged as "TLS client on a plaintext port" and closed, rather than failing
+// on a nonsense frame size.
+//
+// Reading and writing go in large chunks: reads fill a buffer of up to
+// 64 KiB that frames are cut from (it starts at 8 KiB, so an idle connection
+// costs little; a larger frame is read straight into its own string), and
+// queued responses leave in one gather write (plaintext)
+// or, over TLS, with their size prefixes and small bodies coalesced so that
+// no response costs a TLS record and a system call of its own.
 
 #include <chrono>
 #include <cstdint>
@@ -34,8 +58,24 @@
 
 #include "broker/server/session.h"
 #include "common/result.h"
+#include "common/tls/watcher.h"
 
 namespace fjord::broker {
+
+/// TLS on a listener (see the file comment).
+struct tls_options {
+    /// The server's certificate, key and truststore (never null); its
+    /// settings' require_client_auth decides whether a client without a
+    /// certificate is refused.
+    std::shared_ptr<tls::credential_watcher> credentials;
+    /// A verified client certificate's subject to the connection's user
+    /// name; an error refuses the connection. Null: certificates identify
+    /// nobody (the session stays anonymous until SASL). Runs on the io
+    /// thread: it must not block.
+    std::function<result<std::string>(const std::string& subject)> map_subject;
+    /// A handshake not done by then closes the connection.
+    std::chrono::milliseconds handshake_timeout{10000};
+};
 
 struct listener_options {
     std::string host = "127.0.0.1";
@@ -45,6 +85,8 @@ struct listener_options {
     size_t max_in_flight = 100;
     size_t max_queued_bytes = 64u << 20;
     std::chrono::milliseconds idle_timeout{600000};
+    /// Set: a TLS listener. Unset: plaintext.
+    std::optional<tls_options> tls = std::nullopt;
 };
 
 /// What the handler answers for one request.

@@ -7,8 +7,8 @@
 // frame and at close (kafka_listener.h).
 //
 // Why here, in the listener layer: a session lives exactly as long as its
-// socket, and what will join it next belongs to the socket too: the TLS
-// state (the handshake is the listener's) and the SASL exchange
+// socket, and what joins it belongs to the socket too: the TLS client
+// certificate's identity (the handshake is the listener's) and the SASL exchange
 // (SaslHandshake/SaslAuthenticate change who the connection is, and every
 // later request on it is authorized as that principal). broker/kafka only
 // reads it (request_context.h), apart from the SASL handlers
@@ -52,11 +52,17 @@ class session {
     /// ACL bindings' hosts are compared with.
     const std::string& host() const { return _host; }
     /// Who the requests on this connection come from: "User:<name>" once
-    /// SASL authentication completed, "User:ANONYMOUS" before and on
-    /// listeners without authentication.
+    /// SASL authentication completed; before that, on a TLS connection
+    /// whose client presented a verified certificate, "User:<the name its
+    /// subject maps to>" (Kafka's SSL principal); else "User:ANONYMOUS".
+    /// A listener that requires SASL serves nothing but the SASL exchange
+    /// before it completes (the dispatcher), so there the SASL identity is
+    /// the only one requests are authorized as (Kafka's SASL_SSL).
     const std::string& principal() const { return _principal; }
-    /// The user name of principal() ("ANONYMOUS" when not authenticated).
+    /// The user name of principal() ("ANONYMOUS" when nobody is known).
     const std::string& user() const { return _user; }
+    /// Whether SASL authentication completed (a certificate identity alone
+    /// does not count: it does not satisfy a listener requiring SASL).
     bool authenticated() const { return _authenticated; }
     /// SASL completed for `user`: every later request is that user's.
     void authenticate(std::string user) {
@@ -64,6 +70,19 @@ class session {
         _user = std::move(user);
         _authenticated = true;
     }
+    /// The TLS handshake verified a client certificate with `subject`
+    /// (RFC 2253), which the principal mapping rules map to `user`: the
+    /// connection's identity until SASL (if any) replaces it. The listener
+    /// calls it once, before the first frame.
+    void set_certificate_identity(std::string subject, std::string user) {
+        _certificate_subject = std::move(subject);
+        if (!_authenticated) {
+            _principal = "User:" + user;
+            _user = std::move(user);
+        }
+    }
+    /// The verified client certificate's subject; "" when none.
+    const std::string& certificate_subject() const { return _certificate_subject; }
 
     /// The SASL exchange in progress or done (null before a SaslHandshake).
     const std::shared_ptr<sasl_session>& sasl() const { return _sasl; }
@@ -76,6 +95,7 @@ class session {
     std::string _principal{anonymous_principal};
     std::string _user{anonymous_user};
     bool _authenticated = false;
+    std::string _certificate_subject;
     std::shared_ptr<sasl_session> _sasl;
 };
 

@@ -83,9 +83,14 @@ result<std::shared_ptr<credential_watcher>> credential_watcher::start(
         std::erase_if(r, [](const auto& p) { return p.expired(); });
         r.push_back(w);
     }
-    log(log_level::info, component, "{}: serving certificate {} (expires {})", w->_name,
-        w->_current->subject.empty() ? "(none)" : w->_current->subject,
-        format_utc(w->_current->not_after));
+    if (w->_current->cert_pem.empty()) {
+        log(log_level::info, component, "{}: trusting the CAs in {}", w->_name,
+            w->_settings.truststore_file.empty() ? "the system's store"
+                                                 : w->_settings.truststore_file);
+    } else {
+        log(log_level::info, component, "{}: serving certificate {} (expires {})", w->_name,
+            w->_current->subject, format_utc(w->_current->not_after));
+    }
     return w;
 }
 
