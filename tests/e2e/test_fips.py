@@ -17,12 +17,10 @@ test's own through `fips_flag_file`, so each case can say "1", "0" or nothing.
   every member and broker reports `enabled` (Status, `fjord controller
   status`, `fjord cluster info`, /metrics); `fjord security user create`
   refuses a 13-character password naming `password` and accepts 14; a PLAIN
-  login with a 13-character password is refused saying why; librdkafka
-  produces and consumes over SCRAM-SHA-256 and SCRAM-SHA-512.
-- Over TLS (broker 2 has kafka_tls): SCRAM produce/consume with librdkafka,
-  and a client offering only ChaCha20-Poly1305 is refused. Skipped with the
-  reason while this build's broker answers plaintext on a kafka_tls listener
-  (the Kafka TLS listener is another part of issue 15).
+  login with a 13-character password is refused saying why.
+- Over TLS (both brokers serve kafka_tls): librdkafka produces and consumes
+  over SASL_SSL with SCRAM-SHA-256 and SCRAM-SHA-512, and a client offering
+  only ChaCha20-Poly1305 is refused while an AES-GCM suite is accepted.
 - A third broker in `permissive` with no flag file starts, logs the warning,
   and shows as the odd one out: `fjord cluster info` lists it as permissive
   and the leader's fjord_cluster_non_homogenous_fips_mode is 1.
@@ -36,7 +34,6 @@ import json
 import os
 import socket
 import ssl
-import struct
 import subprocess
 import threading
 import time
@@ -287,11 +284,13 @@ def fips(tmp_path_factory) -> FipsCluster:
         c.start()
         c.wait_for_leader(timeout=15)
         ca, cert, key = make_certs(root)
-        brokers[1] = add_broker(c, root, 1, fips_lines("enabled", flag))
-        brokers[2] = add_broker(
-            c, root, 2,
-            fips_lines("enabled", flag) + f"kafka_tls: {{enabled: true, cert_file: {cert}, "
-            f"key_file: {key}, truststore_file: {ca}}}\n")
+        # Every broker of the cluster serves TLS: a client of the topic
+        # reaches whichever broker leads a partition, over one protocol.
+        for i in (1, 2):
+            brokers[i] = add_broker(
+                c, root, i,
+                fips_lines("enabled", flag) + f"kafka_tls: {{enabled: true, cert_file: {cert}, "
+                f"key_file: {key}, truststore_file: {ca}}}\n")
         for name, password, mech in ((*ADMIN, "scram-sha-256"), (*SHA512_USER, "scram-sha-512")):
             fjord(c, "security", "user", "create", name, "--password", password, "--mechanism",
                   mech)
@@ -379,14 +378,13 @@ def test_user_create_needs_14_characters(fips: FipsCluster):
 
 def test_plain_login_with_a_short_password_is_refused(fips: FipsCluster):
     b = fips.brokers[1]
-    p = kcat("-b", b.bootstrap, "-L", "-X", "security.protocol=SASL_PLAINTEXT", "-X",
-             "sasl.mechanisms=PLAIN", "-X", f"sasl.username={ADMIN[0]}", "-X",
-             "sasl.password=thirteen-char", "-m", "2")
+    tls = ["-X", "security.protocol=SASL_SSL", "-X", f"ssl.ca.location={fips.ca}"]
+    p = kcat("-b", b.bootstrap, "-L", *tls, "-X", "sasl.mechanisms=PLAIN", "-X",
+             f"sasl.username={ADMIN[0]}", "-X", "sasl.password=thirteen-char", "-m", "2")
     assert p.returncode != 0
     assert "FIPS mode needs a password of at least 14 characters" in p.stderr, p.stderr
-    ok = kcat("-b", b.bootstrap, "-L", "-X", "security.protocol=SASL_PLAINTEXT", "-X",
-              "sasl.mechanisms=PLAIN", "-X", f"sasl.username={ADMIN[0]}", "-X",
-              f"sasl.password={ADMIN[1]}", "-m", "5")
+    ok = kcat("-b", b.bootstrap, "-L", *tls, "-X", "sasl.mechanisms=PLAIN", "-X",
+              f"sasl.username={ADMIN[0]}", "-X", f"sasl.password={ADMIN[1]}", "-m", "5")
     assert ok.returncode == 0 and TOPIC in ok.stdout, ok.stderr
 
 
@@ -407,56 +405,18 @@ def produce_consume(bootstrap: str, user: tuple[str, str], mechanism: str, *secu
     assert consumed["consumed"] >= 200, consumed
 
 
-def test_scram_produce_and_consume_with_librdkafka(fips: FipsCluster):
-    b = fips.brokers[1]
-    produce_consume(b.bootstrap, ADMIN, "SCRAM-SHA-256", "--set",
-                    "security.protocol=SASL_PLAINTEXT")
-    produce_consume(b.bootstrap, SHA512_USER, "SCRAM-SHA-512", "--set",
-                    "security.protocol=SASL_PLAINTEXT")
-
-
 # ------------------------------------------------------------ over TLS
 
 
-def api_versions_answered(port: int) -> bool:
-    """Whether `port` answers a plaintext Kafka ApiVersions v0."""
-    req = struct.pack(">hhi", 18, 0, 1) + struct.pack(">h", 4) + b"fips"
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.sendall(struct.pack(">i", len(req)) + req)
-            head = s.recv(8, socket.MSG_WAITALL)
-            return len(head) == 8 and struct.unpack(">i", head[4:])[0] == 1
-    except OSError:
-        return False
-
-
-def require_kafka_tls(fips: FipsCluster) -> Broker:
-    """Broker 2, once its kafka_tls listener proves to speak TLS. While this
-    build's broker answers plaintext Kafka there (the Kafka TLS listener is
-    another part of issue 15), the test is skipped saying so; a listener
-    that speaks neither fails."""
-    b = fips.brokers[2]
-    ctx = ssl.create_default_context(cafile=str(fips.ca))
-    try:
-        with socket.create_connection(("127.0.0.1", b.port), timeout=3) as raw:
-            with ctx.wrap_socket(raw, server_hostname="127.0.0.1"):
-                return b
-    except (ssl.SSLError, OSError) as e:
-        if api_versions_answered(b.port):
-            pytest.skip("kafka_tls is not served: this build's broker answers plaintext Kafka "
-                        f"on its kafka_tls listener ({e}); enable once the broker TLS listener "
-                        "is merged")
-        raise AssertionError(f"broker 2 has kafka_tls but neither TLS nor plaintext works: {e}")
-
-
 def test_tls_scram_produce_and_consume_with_librdkafka(fips: FipsCluster):
-    b = require_kafka_tls(fips)
-    produce_consume(b.bootstrap, ADMIN, "SCRAM-SHA-256", "--set", "security.protocol=SASL_SSL",
-                    "--set", f"ssl.ca.location={fips.ca}")
+    tls = ["--set", "security.protocol=SASL_SSL", "--set", f"ssl.ca.location={fips.ca}"]
+    b = fips.brokers[1]
+    produce_consume(b.bootstrap, ADMIN, "SCRAM-SHA-256", *tls)
+    produce_consume(b.bootstrap, SHA512_USER, "SCRAM-SHA-512", *tls)
 
 
 def test_tls_refuses_a_chacha20_only_client(fips: FipsCluster):
-    b = require_kafka_tls(fips)
+    b = fips.brokers[2]
 
     def handshake(ciphers: str | None) -> str:
         ctx = ssl.create_default_context(cafile=str(fips.ca))
