@@ -2,6 +2,8 @@
 
 #include "cli/dev/report.h"
 
+#include "cli/dev/pki.h"
+
 #include <iostream>
 
 #include <fmt/format.h>
@@ -154,17 +156,31 @@ void print_started(cli_context& ctx, const cluster& c, const readiness& r,
                                c.controllers());
         }
         out += "  fjord controller status\n  fjord topic list\n";
-        if (!c.brokers.empty() && c.sasl) {
-            out += fmt::format(
-                "  kcat -b {} -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms={} -X "
-                "sasl.username={} -X sasl.password=... -L\n",
-                c.brokers.front().kafka_address(), c.sasl->mechanism, c.sasl->user);
-        } else if (!c.brokers.empty()) {
-            out += fmt::format("  kcat -b {} -L\n", c.brokers.front().kafka_address());
+        if (!c.brokers.empty()) {
+            // kcat's flags for this cluster's listener: SSL and/or SASL.
+            std::string flags;
+            if (c.sasl) {
+                flags = fmt::format(
+                    " -X security.protocol={} -X sasl.mechanisms={} -X sasl.username={} -X "
+                    "sasl.password=...",
+                    c.tls ? "SASL_SSL" : "SASL_PLAINTEXT", c.sasl->mechanism, c.sasl->user);
+            } else if (c.tls) {
+                flags = " -X security.protocol=SSL";
+            }
+            if (c.tls) {
+                flags += fmt::format(" -X ssl.ca.location={}", ca_cert_file(c).string());
+            }
+            out += fmt::format("  kcat -b {}{} -L\n", c.brokers.front().kafka_address(), flags);
         }
         if (!profile_path.empty()) {
             out += fmt::format("Without the profile: -X controllers={} (or FJORD_CONTROLLERS)\n",
                                c.controllers());
+        }
+        if (c.tls) {
+            out += fmt::format(
+                "TLS is on for every listener, with certificates from the dev CA {} (the dev "
+                "profile trusts it: tls.ca, admin.tls.ca).\n",
+                ca_cert_file(c).string());
         }
         if (c.sasl) {
             out += fmt::format(

@@ -105,11 +105,13 @@ def _fjord_built():
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
-    """One dev cluster started with --sasl (1 controller, 1 broker)."""
+    """One dev cluster started with --sasl --tls (1 controller, 1 broker): fully
+    secured, every listener TLS from the dev CA."""
     f = Fjord(tmp_path_factory.mktemp("sec-home"))
     try:
-        p = f.run("dev", "start", "--sasl", "-n", "1", "--brokers", "1", "--timeout", "60s")
-        assert p.returncode == 0, f"dev start --sasl failed:\n{p.stdout}\n{p.stderr}"
+        p = f.run("dev", "start", "--sasl", "--tls", "-n", "1", "--brokers", "1", "--timeout",
+                  "60s")
+        assert p.returncode == 0, f"dev start --sasl --tls failed:\n{p.stdout}\n{p.stderr}"
         f.start_output = p.stdout  # type: ignore[attr-defined]
         yield f
     finally:
@@ -132,7 +134,7 @@ def acl_rows(f: Fjord, *flags: str) -> list[dict]:
 # fjord dev start --sasl: the quickstart, secured.
 
 
-def test_dev_start_sasl_quickstart_through_the_profile(secured: Fjord):
+def test_dev_start_sasl_tls_quickstart_through_the_profile(secured: Fjord):
     out = secured.start_output  # type: ignore[attr-defined]
     assert "Security is on" in out and 'Superuser "admin"' in out
     password = admin_password(secured)
@@ -143,7 +145,16 @@ def test_dev_start_sasl_quickstart_through_the_profile(secured: Fjord):
     assert broker_yaml.stat().st_mode & 0o777 == 0o600  # it holds the credential too
     assert (secured.profile_file.stat().st_mode & 0o777) == 0o600
 
+    # TLS: the dev CA and one certificate per process, keys 0600; the
+    # profile trusts the CA for both APIs.
+    ca = secured.state / "tls" / "ca.crt"
+    assert (secured.state / "tls" / "ca.key").stat().st_mode & 0o777 == 0o600
+    for key in secured.state.glob("*-*/tls/node.key"):
+        assert key.stat().st_mode & 0o777 == 0o600, key
+    assert len(list(secured.state.glob("*-*/tls/node.key"))) == 2
+
     settings = secured.json("profile", "print")["settings"]
+    assert settings["tls.ca"] == str(ca) and settings["admin.tls.ca"] == str(ca)
     assert settings["user"] == "admin"
     assert settings["sasl.mechanism"] == "SCRAM-SHA-256"
     assert settings["pass"] != password  # printed as "(set)", never echoed
@@ -160,17 +171,27 @@ def test_dev_start_sasl_quickstart_through_the_profile(secured: Fjord):
     got = secured.ok("topic", "consume", "quickstart", "-o", ":end", "-f", "%v\\n", timeout=60)
     assert sorted(got.stdout.splitlines()) == sent
 
-    # An ordinary Kafka client: with the SASL login it sees the topic;
-    # without it the broker does not serve it.
+    # An ordinary Kafka client: over TLS with the SASL login it sees the
+    # topic; without the login, or in plaintext, the broker does not serve it.
     kafka = secured.json("dev", "status")["brokers"][0]["kafka"]
-    md = subprocess.run(["kcat", "-b", kafka, "-X", "security.protocol=SASL_PLAINTEXT",
+    md = subprocess.run(["kcat", "-b", kafka, "-X", "security.protocol=SASL_SSL",
+                         "-X", f"ssl.ca.location={ca}",
                          "-X", "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.username=admin",
                          "-X", f"sasl.password={password}", "-L", "-t", "quickstart", "-m", "10"],
                         capture_output=True, text=True, timeout=30)
     assert md.returncode == 0 and "quickstart" in md.stdout, md.stderr
-    anon = subprocess.run(["kcat", "-b", kafka, "-L", "-t", "quickstart", "-m", "3"],
+    anon = subprocess.run(["kcat", "-b", kafka, "-X", "security.protocol=SSL", "-X",
+                           f"ssl.ca.location={ca}", "-L", "-t", "quickstart", "-m", "3"],
                           capture_output=True, text=True, timeout=30)
     assert anon.returncode != 0 or "partitions" not in anon.stdout, anon.stdout
+    plain = subprocess.run(["kcat", "-b", kafka, "-X", "security.protocol=SASL_PLAINTEXT", "-X",
+                            "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.username=admin", "-X",
+                            f"sasl.password={password}", "-L", "-m", "3"],
+                           capture_output=True, text=True, timeout=30)
+    assert plain.returncode != 0, plain.stdout
+    # The controller API refuses a plaintext CLI, saying why.
+    p = secured.fails(1, "topic", "list", "-X", "admin.tls.ca=", "-X", "admin.tls.enabled=false")
+    assert "serves TLS" in p.stderr, p.stderr
 
     # Restarting keeps security on and the profile working.
     secured.ok("dev", "stop")
