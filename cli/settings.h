@@ -49,14 +49,17 @@ struct settings {
     std::chrono::milliseconds command_timeout{30000};
     std::chrono::milliseconds retry_timeout{30000};
     bool verbose = false;
-    /// As in rpk, naming any PEM file implies TLS (computed here, not when
-    /// a key is applied, so the answer does not depend on key order).
+    /// As in rpk, naming any PEM file, or skipping verification, implies
+    /// TLS (computed here, not when a key is applied, so the answer does not
+    /// depend on key order): asking to skip verification and silently
+    /// getting plaintext would send credentials in clear.
     bool use_tls() const {
-        return tls_enabled || !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty();
+        return tls_enabled || tls_insecure_skip_verify || !tls_ca.empty() || !tls_cert.empty() ||
+               !tls_key.empty();
     }
     bool use_admin_tls() const {
-        return admin_tls_enabled || !admin_tls_ca.empty() || !admin_tls_cert.empty() ||
-               !admin_tls_key.empty();
+        return admin_tls_enabled || admin_tls_insecure_skip_verify || !admin_tls_ca.empty() ||
+               !admin_tls_cert.empty() || !admin_tls_key.empty();
     }
     /// The brokers' TLS (tls.*) and the controllers' (admin.tls.*) as
     /// common/tls sees a client's: truststore = ca, identity = cert + key.

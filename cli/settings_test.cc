@@ -171,6 +171,11 @@ TEST(settings, admin_tls_keys_are_the_controllers_tls) {
     settings t;
     EXPECT_FALSE(t.use_admin_tls());
     EXPECT_FALSE(t.admin_tls().enabled);
+    // Skipping verification asks for TLS: never plaintext in its stead.
+    settings v;
+    ASSERT_TRUE(apply_setting(v, "tls.insecure_skip_verify", "true", "-X"));
+    EXPECT_TRUE(v.use_tls());
+    EXPECT_FALSE(v.use_admin_tls());
     auto bad = apply_setting(t, "ADMIN.TLS.ENABLED", "sure", "-X");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().detail,

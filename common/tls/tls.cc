@@ -116,6 +116,19 @@ result<std::vector<x509_ptr>> parse_certs(std::string_view pem, std::string_view
     if (out.empty()) {
         return error_info(tls_errc::bad_pem, fmt::format("{}: no PEM certificate found", what));
     }
+    // Every certificate block must parse: a file caught half-written (a
+    // bundle copied over in place) would otherwise pass as its first part.
+    size_t blocks = 0;
+    for (size_t at = pem.find("-----BEGIN CERTIFICATE-----"); at != std::string_view::npos;
+         at = pem.find("-----BEGIN CERTIFICATE-----", at + 1)) {
+        ++blocks;
+    }
+    if (blocks != out.size()) {
+        return error_info(tls_errc::bad_pem,
+                          fmt::format("{}: {} of {} certificate blocks parse (is the file "
+                                      "incomplete or damaged?)",
+                                      what, out.size(), blocks));
+    }
     return out;
 }
 

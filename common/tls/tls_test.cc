@@ -232,6 +232,16 @@ TEST(Tls, LoadNamesTheFileAndTheReason) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, make_error_code(tls_errc::not_yet_valid));
 
+    // A bundle cut short mid-certificate (copied over in place, read
+    // half-written): refused, not served as its first part.
+    bad = s;
+    const std::string bundle = p.ca.cert_pem + other.ca.cert_pem;
+    bad.truststore_file = d.file("cut.crt", bundle.substr(0, bundle.size() - 80));
+    r = load_credentials(bad, now);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().detail.find("1 of 2 certificate blocks parse"), std::string::npos)
+        << r.error().detail;
+
     // Not PEM; missing.
     bad = s;
     bad.truststore_file = d.file("junk", "hello");

@@ -124,6 +124,8 @@ void credential_watcher::subscribe(std::function<void(const credential_set&)> fn
 }
 
 result<void> credential_watcher::write_live(const credential_set& c) {
+    std::this_thread::sleep_until(_last_live_write + std::chrono::milliseconds(1100));
+    _last_live_write = std::chrono::steady_clock::now();
     if (!_settings.truststore_file.empty()) {
         if (auto r = write_private(_live_dir + "/ca.pem", c.ca_pem); !r) {
             return r;

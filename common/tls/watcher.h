@@ -85,6 +85,10 @@ class credential_watcher : public std::enable_shared_from_this<credential_watche
     std::vector<std::function<void(const credential_set&)>> _subscribers;
     /// The last refused material, so a bad file is logged once, not per poll.
     std::string _last_refused;
+    /// When the live copies were last written: gRPC's file watcher tells
+    /// versions apart by modification time in whole seconds, so two writes
+    /// are kept more than a second apart (reload() waits out the rest).
+    std::chrono::steady_clock::time_point _last_live_write{};
     std::atomic<uint64_t> _generation{0};
 
     std::mutex _reload_mu;  // one reload at a time (poll thread vs SIGHUP)
