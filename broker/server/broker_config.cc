@@ -183,6 +183,15 @@ bool conflicts(const host_port& a, const host_port& b) {
 
 // Checks that need every key parsed.
 void validate(yaml_checker& p, broker_config& c) {
+    // Rules map verified client certificates, which the Kafka listener asks
+    // for only when it has a truststore: without one they never apply.
+    if (!c.principal_mapping_rules.empty() &&
+        (!c.kafka_tls.enabled || c.kafka_tls.truststore_file.empty())) {
+        p.error("principal_mapping_rules",
+                "needs kafka_tls enabled with a truststore_file: the listener asks for client "
+                "certificates only then, so no rule would ever apply",
+                p.line("principal_mapping_rules"));
+    }
     if (c.group.min_session_timeout_ms > c.group.max_session_timeout_ms) {
         p.error("group.min_session_timeout_ms",
                 fmt::format("{} is more than group.max_session_timeout_ms ({})",

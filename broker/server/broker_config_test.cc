@@ -261,6 +261,24 @@ TEST(broker_config, group_coordinator_keys) {
               "(5000) (line 5)");
 }
 
+TEST(broker_config, principal_mapping_rules_need_client_certificates) {
+    EXPECT_EQ(error_with_base("principal_mapping_rules: DEFAULT\n"),
+              "principal_mapping_rules: needs kafka_tls enabled with a truststore_file: the "
+              "listener asks for client certificates only then, so no rule would ever apply "
+              "(line 4)");
+    EXPECT_EQ(error_with_base("kafka_tls: {enabled: true, cert_file: /c, key_file: /k}\n"
+                              "principal_mapping_rules: DEFAULT\n"),
+              "principal_mapping_rules: needs kafka_tls enabled with a truststore_file: the "
+              "listener asks for client certificates only then, so no rule would ever apply "
+              "(line 5)");
+    auto ok = parse_broker_config(
+        std::string(base) +
+        "kafka_tls: {enabled: true, cert_file: /c, key_file: /k, truststore_file: /ca}\n"
+        "principal_mapping_rules: \"RULE:^CN=([^,]+)$/$1/L\"\n");
+    ASSERT_TRUE(ok) << ok.error().detail;
+    EXPECT_EQ(ok->principal_mapping_rules, "RULE:^CN=([^,]+)$/$1/L");
+}
+
 TEST(broker_config, log_delete_delay_ms) {
     for (const auto& [text, want] : {std::pair<const char*, uint64_t>{"0", 0},
                                      {"1", 1},

@@ -115,4 +115,16 @@ std::string peer_subject(const grpc::ServerContextBase& ctx) {
     return std::string(v.front().data(), v.front().size());
 }
 
+std::string peer_certificate_pem(const grpc::ServerContextBase& ctx) {
+    const auto auth = ctx.auth_context();
+    if (!auth || !auth->IsPeerAuthenticated()) {
+        return {};
+    }
+    const auto v = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (v.empty()) {
+        return {};
+    }
+    return std::string(v.front().data(), v.front().size());
+}
+
 }  // namespace fjord::tls

@@ -54,4 +54,8 @@ std::shared_ptr<grpc::ChannelCredentials> grpc_channel_credentials(
 /// call is not over mutual TLS.
 std::string peer_subject(const grpc::ServerContextBase& ctx);
 
+/// The verified client certificate (PEM, the leaf), or "" when the call is
+/// not over mutual TLS.
+std::string peer_certificate_pem(const grpc::ServerContextBase& ctx);
+
 }  // namespace fjord::tls

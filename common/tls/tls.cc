@@ -6,6 +6,10 @@
 
 #include "common/tls/tls.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -411,6 +415,56 @@ result<void> verify_host(SSL* ssl, const std::string& host) {
         return error_info(tls_errc::openssl, "bad host name " + host + ": " + drain_errors());
     }
     return {};
+}
+
+bool certificate_names_host(std::string_view pem, const std::string& host) {
+    if (host.empty()) {
+        return false;
+    }
+    bio_ptr b = memory_bio(pem);
+    x509_ptr cert(b ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!cert) {
+        drain_errors();
+        return false;
+    }
+    bool named = false;
+    if (ASN1_OCTET_STRING* ip = a2i_IPADDRESS(host.c_str()); ip != nullptr) {
+        ASN1_OCTET_STRING_free(ip);
+        named = X509_check_ip_asc(cert.get(), host.c_str(), 0) == 1;
+    } else {
+        named = X509_check_host(cert.get(), host.data(), host.size(),
+                                X509_CHECK_FLAG_NO_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+                                nullptr) == 1;
+    }
+    drain_errors();
+    return named;
+}
+
+std::string certificate_subject(std::string_view pem) {
+    bio_ptr b = memory_bio(pem);
+    x509_ptr cert(b ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!cert) {
+        drain_errors();
+        return {};
+    }
+    return subject_rfc2253(cert.get());
+}
+
+bool same_ip_address(const std::string& a, const std::string& b) {
+    // Both as 16-byte IPv6, IPv4 mapped (::ffff:a.b.c.d).
+    auto parse = [](const std::string& s, unsigned char out[16]) {
+        in_addr v4{};
+        if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
+            std::memset(out, 0, 10);
+            out[10] = out[11] = 0xff;
+            std::memcpy(out + 12, &v4, 4);
+            return true;
+        }
+        return inet_pton(AF_INET6, s.c_str(), out) == 1;
+    };
+    unsigned char x[16];
+    unsigned char y[16];
+    return parse(a, x) && parse(b, y) && std::memcmp(x, y, 16) == 0;
 }
 
 std::string subject_rfc2253(X509* cert) {

@@ -150,6 +150,22 @@ result<ssl_ctx_ptr> make_client_context(const credential_set& c, bool insecure_s
 /// `host` (a DNS name or an IP address) and send it as SNI.
 result<void> verify_host(ssl_st* ssl, const std::string& host);
 
+/// Whether the PEM certificate `pem` names `host` in its subject
+/// alternative names, strictly: an IP address only as an IP SAN, a DNS name
+/// only as a DNS SAN spelled out (no wildcards, never the subject's CN).
+/// The check that binds a verified certificate to a member's advertised
+/// address (controller API forwarding, peer transport): looser matching
+/// would let a user's or a wildcard certificate pass as a member's.
+bool certificate_names_host(std::string_view pem, const std::string& host);
+
+/// The subject (RFC 2253) of the PEM certificate `pem`, "" if it does not
+/// parse. For logs.
+std::string certificate_subject(std::string_view pem);
+
+/// Whether `a` and `b` are the same IP address, comparing the parsed
+/// addresses ("::ffff:127.0.0.1" is 127.0.0.1); false if either is not one.
+bool same_ip_address(const std::string& a, const std::string& b);
+
 /// The subject of `cert` in RFC 2253 form ("CN=alice,OU=ops,O=Example"), the
 /// form Kafka's principal mapping rules match against.
 std::string subject_rfc2253(x509_st* cert);

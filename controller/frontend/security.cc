@@ -14,6 +14,16 @@
 #include "common/uuid.h"
 
 namespace fjord::frontend {
+
+result<void> check_password_floor(const std::string& password, size_t min_password_length) {
+    if (!password.empty() && password.size() < min_password_length) {
+        return error_info::for_field(cluster::errc::invalid_argument, "password",
+                                     fmt::format("{} characters; FIPS mode needs at least {}",
+                                                 password.size(), min_password_length));
+    }
+    return {};
+}
+
 namespace {
 
 using cluster::errc;
@@ -71,10 +81,8 @@ result<v1::ScramCredential> credential_for(const Req& req, size_t min_password_l
         }
         m = *parsed;
     }
-    if (!req.password().empty() && req.password().size() < min_password_length) {
-        return error_info::for_field(errc::invalid_argument, "password",
-                                     fmt::format("{} characters; FIPS mode needs at least {}",
-                                                 req.password().size(), min_password_length));
+    if (auto floor = check_password_floor(req.password(), min_password_length); !floor) {
+        return floor.error();
     }
     const int32_t iterations =
         req.iterations() == 0 ? security::scram_min_iterations : req.iterations();

@@ -23,6 +23,13 @@ struct security_outcome {
     uint64_t revision = 0;
 };
 
+/// The FIPS password floor (frontend::options::min_password_length, 0: none)
+/// for a request's `password`: invalid_argument on field `password` when it
+/// is set and shorter. Checked where a request arrives, before it is
+/// forwarded (the leader's own floor may be lower in a mixed cluster), and
+/// again by create_user/update_user.
+result<void> check_password_floor(const std::string& password, size_t min_password_length);
+
 /// Whole-call errors: a malformed session; `password` and `credential` both
 /// set or neither. The item's errors: the password's and the mechanism's
 /// (fields `password`, `mechanism`, `iterations`), a given credential's

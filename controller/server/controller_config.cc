@@ -205,6 +205,16 @@ void validate(yaml_checker& p, controller_config& c) {
                 fmt::format("{} is not among the ids of initial_members ({})", c.node_id, list),
                 p.line("node_id"));
     }
+    // A member's peer certificate is what binds a Raft stream to the member
+    // it claims (peer_transport.h): without one required, and a truststore
+    // to verify it, anyone reaching the peer port could speak as a member.
+    if (c.peer_tls.enabled && !c.peer_tls.require_client_auth) {
+        p.error("peer_tls.require_client_auth",
+                "must be true when peer_tls is enabled: a member proves which member it is by "
+                "its client certificate (and needs peer_tls.truststore_file to verify it)",
+                p.line("peer_tls.require_client_auth") != 0 ? p.line("peer_tls.require_client_auth")
+                                                            : p.line("peer_tls"));
+    }
     // Rules map verified client certificates, which the API asks for only
     // when it has a truststore: without one the rules could never apply.
     if (!c.principal_mapping_rules.empty() &&

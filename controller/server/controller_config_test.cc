@@ -389,5 +389,30 @@ TEST(controller_config, principal_mapping_rules_need_client_certificates) {
     EXPECT_EQ(ok->api_tls.truststore_file, "/ca");
 }
 
+TEST(controller_config, peer_tls_requires_client_certificates) {
+    EXPECT_EQ(error_with_base("peer_tls: {enabled: true, cert_file: /c, key_file: /k, "
+                              "truststore_file: /ca}\n"),
+              "peer_tls.require_client_auth: must be true when peer_tls is enabled: a member "
+              "proves which member it is by its client certificate (and needs "
+              "peer_tls.truststore_file to verify it) (line 3)");
+    EXPECT_EQ(error_with_base("peer_tls: {enabled: true, cert_file: /c, key_file: /k, "
+                              "truststore_file: /ca, require_client_auth: false}\n"),
+              "peer_tls.require_client_auth: must be true when peer_tls is enabled: a member "
+              "proves which member it is by its client certificate (and needs "
+              "peer_tls.truststore_file to verify it) (line 3)");
+    // require_client_auth without a truststore: the TLS block's own check.
+    const std::string no_ca = error_with_base(
+        "peer_tls: {enabled: true, cert_file: /c, key_file: /k, require_client_auth: true}\n");
+    EXPECT_NE(no_ca.find("peer_tls"), std::string::npos) << no_ca;
+    EXPECT_NE(no_ca.find("truststore_file"), std::string::npos) << no_ca;
+    auto ok = parse_controller_config(std::string(base) +
+                                      "peer_tls: {enabled: true, cert_file: /c, key_file: /k, "
+                                      "truststore_file: /ca, require_client_auth: true}\n");
+    ASSERT_TRUE(ok) << ok.error().detail;
+    EXPECT_TRUE(ok->peer_tls.require_client_auth);
+    // Disabled: nothing required.
+    EXPECT_TRUE(parse_controller_config(std::string(base) + "peer_tls: {enabled: false}\n"));
+}
+
 }  // namespace
 }  // namespace fjord::server

@@ -47,6 +47,10 @@ using clock = std::chrono::steady_clock;
 /// the concurrency the controller is benchmarked at (512 clients).
 constexpr int api_max_idle_threads = 1024;
 
+/// How long a connection to either gRPC server may take to finish its
+/// (TLS) handshake before it is closed.
+constexpr int handshake_timeout_ms = 10000;
+
 std::string listen_address(const host_port& hp) {
     return hp.to_string();
 }
@@ -319,7 +323,8 @@ void controller_server::impl::connect_peers() {
     transport = std::make_unique<transport::peer_transport>(
         cfg.node_id, cfg.advertise.peer.to_string(),
         [this](raft::message m) { loop->deliver(std::move(m)); },
-        peer_tls ? tls::grpc_channel_credentials(peer_tls) : nullptr);
+        peer_tls ? tls::grpc_channel_credentials(peer_tls) : nullptr,
+        /*verify_peers=*/peer_tls != nullptr);
     transport->announce_fips_mode(std::string(tls::to_string(cfg.fips.mode)));
     const std::string data_dir = cfg.data_dir;
     const std::string expected_cluster = cfg.cluster_id;
@@ -394,6 +399,9 @@ result<void> controller_server::impl::start_peer_server() {
         peer_tls ? tls::grpc_server_credentials(peer_tls) : grpc::InsecureServerCredentials(),
         &peer_port);
     peer_builder.SetMaxReceiveMessageSize(256 << 20);
+    // A connection that never finishes its handshake is dropped rather than
+    // holding a slot until the client goes away.
+    peer_builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, handshake_timeout_ms);
     peer_builder.RegisterService(transport->service());
     peer_server = peer_builder.BuildAndStart();
     if (!peer_server || peer_port == 0) {
@@ -412,6 +420,7 @@ result<void> controller_server::impl::start_api_server() {
         api_tls ? tls::grpc_server_credentials(api_tls) : grpc::InsecureServerCredentials(),
         &api_port);
     api_builder.SetMaxReceiveMessageSize(16 << 20);
+    api_builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, handshake_timeout_ms);
     // The sync server runs one thread per in-flight call and, by default,
     // lets a thread exit once more than 2 are idle: under steady concurrent
     // writes that is a thread created and destroyed for most calls. Keeping

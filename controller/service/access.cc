@@ -14,8 +14,9 @@
 
 #include <fmt/format.h>
 
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 
 #include <grpcpp/security/auth_context.h>
 
@@ -74,22 +75,30 @@ std::string host_of(const std::string& address) {
     return address.substr(0, address.rfind(':'));
 }
 
-/// Whether `pem` (a verified certificate) names `host` (an IP address or a
-/// DNS name) among its subject alternative names.
-bool certificate_names(const std::string& pem, const std::string& host) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    if (bio == nullptr) {
+/// Whether the call's source address `peer` (an IP) is `host`: the same
+/// address when `host` is an IP literal, else one `host` resolves to.
+bool comes_from(const std::string& host, const std::string& peer) {
+    if (tls::same_ip_address(host, peer)) {
+        return true;
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) {
         return false;
     }
-    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    if (cert == nullptr) {
-        return false;
+    bool match = false;
+    for (addrinfo* a = found; a != nullptr && !match; a = a->ai_next) {
+        char text[INET6_ADDRSTRLEN] = {};
+        const void* raw =
+            a->ai_family == AF_INET
+                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+        match = inet_ntop(a->ai_family, raw, text, sizeof text) != nullptr &&
+                tls::same_ip_address(text, peer);
     }
-    const bool named = X509_check_ip_asc(cert, host.c_str(), 0) == 1 ||
-                       X509_check_host(cert, host.data(), host.size(), 0, nullptr) == 1;
-    X509_free(cert);
-    return named;
+    freeaddrinfo(found);
+    return match;
 }
 
 std::string describe(const access& a) {
@@ -113,19 +122,25 @@ bool controller_service::auth_required() const {
 }
 
 result<std::string> controller_service::authenticate(grpc::ServerContextBase* ctx) const {
+    // A forged forwarded subject refuses the call whatever else it carries:
+    // its sender tried to be someone else.
+    auto subject = client_subject(ctx);
+    if (!subject) {
+        return subject.error();
+    }
     const auto header = metadata(ctx, authorization_header);
     if (!header) {
         // Explicit credentials win; without them a verified certificate is
         // the identity.
         if (_tls.principal_mapping) {
-            if (const std::string subject = client_subject(ctx); !subject.empty()) {
-                auto user = _tls.principal_mapping->map(subject);
+            if (!subject->empty()) {
+                auto user = _tls.principal_mapping->map(*subject);
                 if (!user) {
                     return error_info(
                         errc::unauthenticated,
                         fmt::format("client certificate \"{}\": no principal_mapping_rules rule "
                                     "maps this subject to a user",
-                                    subject));
+                                    *subject));
                 }
                 return std::move(*user);
             }
@@ -155,33 +170,77 @@ result<std::string> controller_service::authenticate(grpc::ServerContextBase* ct
     return std::move(creds->user);
 }
 
-std::string controller_service::client_subject(grpc::ServerContextBase* ctx) const {
+result<std::string> controller_service::client_subject(grpc::ServerContextBase* ctx) const {
     if (!_tls.principal_mapping) {
-        return {};
+        // The API verifies no client certificate: there is no subject, and
+        // no forwarded one is believed either.
+        return std::string();
     }
-    if (metadata(ctx, forwarded_header) && forwarded_by_member(ctx)) {
-        // The connection's certificate is the forwarding member's own.
-        return metadata(ctx, client_subject_header).value_or(std::string());
+    const auto forwarded_subject = metadata(ctx, client_subject_header);
+    if (forwarded_subject) {
+        // Believed only from a connection whose own verified certificate
+        // proves it a member, never by the source address alone: a process
+        // on a member's host could send the header too.
+        if (member_certificate(ctx)) {
+            return *forwarded_subject;
+        }
+        if (!_warned_forged_subject.exchange(true)) {
+            log(log_level::warn, "service",
+                "refused a call from {} carrying {} without a member's certificate (one that "
+                "names a member's advertised API address, presented from that address); "
+                "further such calls are refused without this warning",
+                ctx->peer(), client_subject_header);
+        }
+        return error_info(
+            errc::unauthenticated,
+            fmt::format("the metadata {} (a client certificate subject a member forwards) is "
+                        "accepted only over a connection whose client certificate names a "
+                        "member's advertised API address and that comes from it; this one {}",
+                        client_subject_header,
+                        tls::peer_certificate_pem(*ctx).empty() ? "presented no certificate"
+                                                                : "is not a member's"));
+    }
+    if (metadata(ctx, forwarded_header) && member_certificate(ctx)) {
+        // A call a member forwards without a client certificate: the
+        // connection's certificate is the member's own, not the caller's.
+        return std::string();
     }
     return tls::peer_subject(*ctx);
 }
 
-bool controller_service::forwarded_by_member(grpc::ServerContextBase* ctx) const {
-    const std::string peer = peer_host(ctx->peer());
-    std::string pem;
-    if (const auto auth = ctx->auth_context(); auth && auth->IsPeerAuthenticated()) {
-        const auto v = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-        if (!v.empty()) {
-            pem.assign(v.front().data(), v.front().size());
-        }
+bool controller_service::member_certificate(grpc::ServerContextBase* ctx) const {
+    const std::string pem = tls::peer_certificate_pem(*ctx);
+    if (pem.empty()) {
+        return false;
     }
+    const std::string peer = peer_host(ctx->peer());
+    return _core.state().read([&](const stm::controller_stm& s) {
+        for (const auto& [id, m] : s.members().all()) {
+            // Both: the certificate is issued for this member's advertised
+            // API host (which a user's or broker's certificate must not
+            // name: controller/server/README.md), and the call comes from
+            // that host, so a member's stolen-by-copy certificate is not
+            // enough elsewhere.
+            const std::string host = host_of(m.api_address());
+            if (tls::certificate_names_host(pem, host) && comes_from(host, peer)) {
+                return true;
+            }
+        }
+        return false;
+    });
+}
+
+bool controller_service::forwarded_by_member(grpc::ServerContextBase* ctx) const {
+    if (_tls.principal_mapping) {
+        // The API verifies client certificates, and members forwarding
+        // present theirs: only a member's certificate proves a member.
+        return member_certificate(ctx);
+    }
+    const std::string peer = peer_host(ctx->peer());
     return _core.state().read([&](const stm::controller_stm& s) {
         for (const auto& [id, m] : s.members().all()) {
             for (const std::string& host : {host_of(m.api_address()), host_of(m.peer_address())}) {
-                // A verified certificate decides: it must be issued for a
-                // member's address, which a user's certificate is not.
-                // Without one, the address the call came from.
-                if (pem.empty() ? host == peer : certificate_names(pem, host)) {
+                if (tls::same_ip_address(host, peer) || host == peer) {
                     return true;
                 }
             }
@@ -194,8 +253,9 @@ std::string controller_service::client_host(grpc::ServerContextBase* ctx) const 
     const std::string peer = peer_host(ctx->peer());
     // A forwarded call arrives from a member; the address it reports is the
     // client's. Trusted only from a member (forwarded_by_member): anyone
-    // else naming a host is judged by their own address. (Without TLS
-    // between members, a process on a member's host can still claim one:
+    // else naming a host is judged by their own address. (When the API
+    // verifies no client certificates, a member is known by its address
+    // only, and a process on a member's host can still claim one:
     // docs/security.md.)
     if (const auto claimed = metadata(ctx, client_host_header);
         claimed && metadata(ctx, forwarded_header)) {

@@ -303,12 +303,18 @@ class controller_service final : public detail::service_base {
     /// no rule maps the subject.
     result<std::string> authenticate(grpc::ServerContextBase* ctx) const;
     /// The verified client certificate subject the call is made with ("" for
-    /// none): the connection's own, or for a call forwarded by a member
-    /// (forwarded_by_member) the one that member received.
-    std::string client_subject(grpc::ServerContextBase* ctx) const;
-    /// Whether a call carrying the forwarded metadata comes from a member:
-    /// by its client certificate when it presented one (the certificate
-    /// must name a member's API or peer host), else by its address.
+    /// none): the connection's own; for a call a member forwarded (its
+    /// connection presents a member_certificate) the subject that member
+    /// verified, or "" if it forwarded none. errc::unauthenticated when the
+    /// call carries a forwarded subject without a member certificate.
+    result<std::string> client_subject(grpc::ServerContextBase* ctx) const;
+    /// Whether the connection presented a verified client certificate that
+    /// names a member's advertised API host (an IP SAN, or a DNS SAN without
+    /// wildcards) and comes from that same host.
+    bool member_certificate(grpc::ServerContextBase* ctx) const;
+    /// Whether a call carrying the forwarded client host comes from a
+    /// member: by member_certificate when the API verifies client
+    /// certificates, else by its source address.
     bool forwarded_by_member(grpc::ServerContextBase* ctx) const;
     /// The client's address as ACL hosts name it: the peer's IP, or for a
     /// call forwarded by a member the address that member saw.
@@ -329,6 +335,8 @@ class controller_service final : public detail::service_base {
     frontend::core& _core;
     const service_tls _tls;
     mutable authenticator _auth;
+    /// Whether a forged forwarded subject was logged (once per process).
+    mutable std::atomic<bool> _warned_forged_subject{false};
     metrics::family<metrics::counter>& _requests;
     std::mutex _stubs_mu;
     std::map<std::string, std::unique_ptr<stub>> _stubs;

@@ -127,9 +127,12 @@ std::shared_ptr<grpc::ClientContext> controller_service::forward_context(
     }
     fctx->AddMetadata("fjord-client-host", client_host(ctx));
     // The client certificate this member verified: the leader sees this
-    // member's certificate on the forward, not the client's.
-    if (const std::string subject = client_subject(ctx); !subject.empty()) {
-        fctx->AddMetadata("fjord-client-subject-bin", subject);
+    // member's certificate on the forward, not the client's. Only one this
+    // member verified itself: a subject the caller sent in metadata is not
+    // passed on (client_subject refuses it), so the leader judges the call
+    // on its other credentials.
+    if (auto subject = client_subject(ctx); subject && !subject->empty()) {
+        fctx->AddMetadata("fjord-client-subject-bin", *subject);
     }
     const auto cap =
         std::chrono::system_clock::now() + _core.opts().write_timeout + std::chrono::seconds(2);

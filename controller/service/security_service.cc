@@ -34,6 +34,20 @@ void answer_user(Call& c, const result<frontend::security_outcome>& r) {
     c.reply(grpc::Status::OK);
 }
 
+/// This member's FIPS password floor, before the request is forwarded: the
+/// leader checks its own floor, which may be lower (a permissive or
+/// disabled leader in a mixed cluster). The answer has the leader's shape
+/// (the item's result, field `password`). True when it answered.
+template <typename Call>
+bool refuse_short_password(Call& c, size_t min_password_length) {
+    auto floor = frontend::check_password_floor(c.req.password(), min_password_length);
+    if (floor) {
+        return false;
+    }
+    answer_user(c, frontend::security_outcome{std::move(floor), 0});
+    return true;
+}
+
 template <typename Call>
 void answer_role(Call& c, result<frontend::role_outcome> r) {
     if (!r) {
@@ -114,6 +128,9 @@ grpc::ServerUnaryReactor* controller_service::AlterRoleMembers(grpc::CallbackSer
 // ---------------------------------------------------------------- users
 
 void controller_service::CreateUser_async(call<v1::CreateUserRequest, v1::UserResponse>& c) {
+    if (refuse_short_password(c, _core.opts().min_password_length)) {
+        return;
+    }
     if (forward_async(c, &stub::async::CreateUser, "CreateUser")) {
         return;
     }
@@ -126,6 +143,9 @@ void controller_service::CreateUser_async(call<v1::CreateUserRequest, v1::UserRe
 }
 
 void controller_service::UpdateUser_async(call<v1::UpdateUserRequest, v1::UserResponse>& c) {
+    if (refuse_short_password(c, _core.opts().min_password_length)) {
+        return;
+    }
     if (forward_async(c, &stub::async::UpdateUser, "UpdateUser")) {
         return;
     }

@@ -7,7 +7,11 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "common/log.h"
+#include "common/tls/grpc_tls.h"
+#include "common/tls/tls.h"
 #include "controller/transport/convert.h"
 
 namespace fjord::transport {
@@ -30,6 +34,27 @@ grpc::ChannelArguments channel_args() {
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     return args;
+}
+
+/// "10.0.0.1:9093" -> "10.0.0.1"; "[::1]:9093" -> "::1"; "c1.example:9093"
+/// -> "c1.example".
+std::string host_of(const std::string& address) {
+    if (address.starts_with("[")) {
+        return address.substr(1, address.find(']') - 1);
+    }
+    return address.substr(0, address.rfind(':'));
+}
+
+/// The decimal id in `text`, 0 if it is not one.
+uint64_t parse_id(std::string_view text) {
+    uint64_t id = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9' || id > (UINT64_MAX - 9) / 10) {
+            return 0;
+        }
+        id = id * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return id;
 }
 
 }  // namespace
@@ -226,19 +251,51 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
         const auto& md = ctx->client_metadata();
         auto id_it = md.find(peer_id_header);
         auto addr_it = md.find(peer_address_header);
-        if (id_it != md.end() && addr_it != md.end()) {
-            uint64_t id = 0;
-            for (char c : std::string_view(id_it->second.data(), id_it->second.size())) {
-                id = c >= '0' && c <= '9' ? id * 10 + static_cast<uint64_t>(c - '0') : 0;
+        const uint64_t id =
+            id_it == md.end()
+                ? 0
+                : parse_id(std::string_view(id_it->second.data(), id_it->second.size()));
+        const std::string announced =
+            addr_it == md.end() ? std::string()
+                                : std::string(addr_it->second.data(), addr_it->second.size());
+        std::string pem;
+        // One line per refused stream, naming who it claimed to be and what
+        // it proved.
+        auto refuse = [&](grpc::StatusCode code, const std::string& why) {
+            log(log_level::warn, "transport",
+                "{}: refused a peer stream from {} claiming member {} with certificate \"{}\": {}",
+                _t._self, ctx->peer(), id, tls::certificate_subject(pem), why);
+            return grpc::Status(code, why);
+        };
+        if (_t._verify_peers) {
+            pem = tls::peer_certificate_pem(*ctx);
+            if (id == 0) {
+                return refuse(
+                    grpc::StatusCode::UNAUTHENTICATED,
+                    fmt::format("the stream names no member ({} metadata)", peer_id_header));
             }
-            if (id != 0) {
-                _t.learn_peer(node_id{id},
-                              std::string(addr_it->second.data(), addr_it->second.size()));
-                if (auto f = md.find(peer_fips_mode_header); f != md.end()) {
-                    std::lock_guard g(_t._mu);
-                    _t._peer_fips_modes[node_id{id}] =
-                        std::string(f->second.data(), f->second.size());
-                }
+            if (pem.empty()) {
+                return refuse(grpc::StatusCode::UNAUTHENTICATED,
+                              "peer_tls needs a verified client certificate");
+            }
+            std::string address;
+            {
+                std::lock_guard g(_t._mu);
+                const auto it = _t._addresses.find(node_id{id});
+                address = it != _t._addresses.end() ? it->second : announced;
+            }
+            if (address.empty() || !tls::certificate_names_host(pem, host_of(address))) {
+                return refuse(grpc::StatusCode::PERMISSION_DENIED,
+                              fmt::format("the client certificate does not name member {}'s peer "
+                                          "address {} (as an IP or DNS subject alternative name)",
+                                          id, address.empty() ? "(unknown)" : address));
+            }
+        }
+        if (id != 0 && !announced.empty()) {
+            _t.learn_peer(node_id{id}, announced);
+            if (auto f = md.find(peer_fips_mode_header); f != md.end()) {
+                std::lock_guard g(_t._mu);
+                _t._peer_fips_modes[node_id{id}] = std::string(f->second.data(), f->second.size());
             }
         }
         pb::Message p;
@@ -248,6 +305,11 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
                 log(log_level::warn, "transport", "dropped malformed message from {}: {}",
                     ctx->peer(), m.error().message());
                 continue;
+            }
+            if (_t._verify_peers && m->from != node_id{id}) {
+                return refuse(
+                    grpc::StatusCode::PERMISSION_DENIED,
+                    fmt::format("a message from member {} on member {}'s stream", m->from, id));
             }
             if (m->to != _t._self) {
                 log(log_level::warn, "transport", "dropped message for {} (this is {}) from {}",
@@ -264,12 +326,14 @@ class peer_transport::inbound_service final : public pb::RaftService::Service {
 };
 
 peer_transport::peer_transport(node_id self, std::string advertise, inbound_fn inbound,
-                               std::shared_ptr<grpc::ChannelCredentials> credentials)
+                               std::shared_ptr<grpc::ChannelCredentials> credentials,
+                               bool verify_peers)
     : _self(self),
       _advertise(std::move(advertise)),
       _inbound(std::move(inbound)),
       _credentials(std::move(credentials)),
-      _service(std::make_unique<inbound_service>(*this)) {}
+      _service(std::make_unique<inbound_service>(*this)),
+      _verify_peers(verify_peers) {}
 
 peer_transport::~peer_transport() {
     stop();
@@ -283,10 +347,11 @@ void peer_transport::set_peer(node_id id, const std::string& address) {
     if (_stopped) {
         return;
     }
+    _addresses[id] = address;
     auto it = _senders.find(id);
     if (it == _senders.end()) {
-        _senders.emplace(
-            id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _credentials, _dropped));
+        _senders.emplace(id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address,
+                                                      _credentials, _dropped));
     } else {
         it->second->set_address(address);
     }
@@ -302,8 +367,9 @@ void peer_transport::learn_peer(node_id id, const std::string& address) {
     }
     log(log_level::info, "transport", "{}: learned peer {} at {} from its stream", _self, id,
         address);
-    _senders.emplace(
-        id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address, _credentials, _dropped));
+    _addresses[id] = address;
+    _senders.emplace(id, std::make_unique<sender>(_self, _advertise, _fips_mode, id, address,
+                                                  _credentials, _dropped));
 }
 
 void peer_transport::remove_peer(node_id id) {
@@ -316,6 +382,7 @@ void peer_transport::remove_peer(node_id id) {
         }
         s = std::move(it->second);
         _senders.erase(it);
+        _addresses.erase(id);
     }
     // Joined outside the lock: the sender may be blocked in a write.
 }

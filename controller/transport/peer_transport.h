@@ -12,7 +12,13 @@
 // Security: with peer_tls the channels are made from the credentials given
 // (TLS with this member's certificate as the client certificate; the other
 // member's certificate must name the peer address dialed); the inbound side
-// is the peer server's (controller_server.cc). A stream that cannot be
+// is the peer server's (controller_server.cc), which requires a client
+// certificate. With `verify_peers` an inbound stream is accepted only when
+// that certificate names the host of the claimed member's peer address (as
+// set_peer/learn_peer know it; for a member not known yet, the address its
+// stream announces) and every message on it is from the claimed member:
+// otherwise any holder of a certificate from the peer CA could speak as any
+// member. A stream that cannot be
 // opened (a refused handshake, an unreachable member) is logged once per
 // distinct reason, at warn, and again when it recovers.
 //
@@ -47,9 +53,12 @@ class peer_transport final : public raft::transport {
     /// `advertise` is this member's peer address; every outbound stream
     /// carries it, so a peer that does not know us yet (a member just added)
     /// can answer. `credentials` are every outbound channel's (nullptr:
-    /// plaintext).
+    /// plaintext). `verify_peers`: bind inbound streams to the claimed
+    /// member by their verified client certificate (see above; set with
+    /// peer_tls, whose server requires client certificates).
     peer_transport(node_id self, std::string advertise, inbound_fn inbound,
-                   std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+                   std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+                   bool verify_peers = false);
     ~peer_transport() override;
     peer_transport(const peer_transport&) = delete;
     peer_transport& operator=(const peer_transport&) = delete;
@@ -89,6 +98,9 @@ class peer_transport final : public raft::transport {
     std::unique_ptr<inbound_service> _service;
     mutable std::mutex _mu;
     std::map<node_id, std::unique_ptr<sender>> _senders;
+    /// Each known peer's address (as its sender dials it).
+    std::map<node_id, std::string> _addresses;
+    const bool _verify_peers;
     std::string _fips_mode;
     std::map<node_id, std::string> _peer_fips_modes;
     bool _stopped = false;
