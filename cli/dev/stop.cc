@@ -56,7 +56,7 @@ bool stop_and_report(cli_context& ctx, const fs::path& dir, const cluster& c,
 }
 
 /// Removes what start created in `dir` (the processes' directories,
-/// cluster.json, the lock) and `dir` itself if nothing else is left; the
+/// cluster.json, sasl.json, the dev CA, the lock) and `dir` itself if nothing else is left; the
 /// names of what is left.
 result<std::vector<std::string>> remove_state(const fs::path& dir, const cluster& c,
                                               bool& removed) {
@@ -74,6 +74,7 @@ result<std::vector<std::string>> remove_state(const fs::path& dir, const cluster
     }
     fs::remove(sasl_file(dir), ec);
     fs::remove(sasl_file(dir).string() + ".tmp", ec);
+    fs::remove_all(dir / "tls", ec);  // --tls: the dev CA (pki.h)
     fs::remove(cluster_file(dir), ec);
     fs::remove(cluster_file(dir).string() + ".tmp", ec);
     fs::remove(dir / "lock", ec);

@@ -35,8 +35,4 @@ void read_tls_block(yaml_checker& p, const std::vector<yaml_field>& fs, std::str
 /// other than disabled needs the file and the directory.
 void read_fips_keys(yaml_checker& p, const std::vector<yaml_field>& fs, fips_settings& out);
 
-/// The FIPS keys, for a daemon's list of known top-level keys.
-inline constexpr std::string_view fips_keys[] = {"fips_mode", "openssl_config_file",
-                                                 "openssl_module_directory", "fips_flag_file"};
-
 }  // namespace fjord::tls

@@ -414,3 +414,13 @@ def test_format_help_on_every_security_command(tmp_path: Path):
             p = f.run(root, *command.split(), *args, "--format", "help", timeout=30)
             assert p.returncode == 0 and p.stdout.strip() and not p.stderr, (command, p.stderr)
     assert not f.profile_file.exists()
+
+
+# --------------------------------------------------------------------------
+# Purge removes everything a secured start created (last: it ends the cluster).
+
+
+def test_purge_removes_the_secured_cluster_and_its_ca(secured: Fjord):
+    assert (secured.state / "tls" / "ca.key").exists()
+    secured.ok("dev", "purge", "--timeout", "15s", timeout=60)
+    assert not secured.state.exists(), sorted(p.name for p in secured.state.iterdir())
