@@ -355,23 +355,64 @@ bool remote_reader::refresh_for_miss(const remote_partition& rp) {
     return ms.loading;
 }
 
-remote_answer<remote_bounds> remote_reader::bounds(const remote_partition& rp) {
-    using answer = remote_answer<remote_bounds>;
+remote_answer<remote_reader::manifest_ptr> remote_reader::manifest_reaching(
+    const remote_partition& rp, kafka_offset local_start) {
     auto m = manifest(rp);
+    if (!m.is_ready()) {
+        return m;
+    }
+    const bool reaches =
+        m.value && !m.value->segments.empty() && m.value->next_offset() >= local_start.value();
+    if (!reaches && local_start.value() > 0 && refresh_for_miss(rp)) {
+        return remote_answer<manifest_ptr>::pending();
+    }
+    return m;
+}
+
+namespace {
+
+remote_bounds bounds_of(const layout::partition_manifest* m) {
+    remote_bounds b;
+    if (m != nullptr && !m->segments.empty()) {
+        b.exists = true;
+        b.start = m->start_offset;
+        b.next = m->next_offset();
+        b.size_bytes = m->size_bytes();
+        b.segments = m->segments.size();
+    } else if (m != nullptr) {
+        b.start = b.next = m->next_offset();
+    }
+    return b;
+}
+
+}  // namespace
+
+remote_answer<remote_bounds> remote_reader::bounds(const remote_partition& rp,
+                                                   kafka_offset local_start) {
+    using answer = remote_answer<remote_bounds>;
+    if (local_start.value() == 0) {
+        // Nothing can be below offset 0: no need to wait for the store.
+        if (auto k = known_bounds(rp)) {
+            return answer::ready(*k);
+        }
+        return answer::ready(remote_bounds{});
+    }
+    auto m = manifest_reaching(rp, local_start);
     if (!m.is_ready()) {
         return m.is_pending() ? answer::pending() : answer::failed(m.error);
     }
-    remote_bounds b;
-    if (m.value && !m.value->segments.empty()) {
-        b.exists = true;
-        b.start = m.value->start_offset;
-        b.next = m.value->next_offset();
-        b.size_bytes = m.value->size_bytes();
-        b.segments = m.value->segments.size();
-    } else if (m.value) {
-        b.start = b.next = m.value->next_offset();
+    return answer::ready(bounds_of(m.value.get()));
+}
+
+std::optional<remote_bounds> remote_reader::known_bounds(const remote_partition& rp) {
+    if (!_store) {
+        return std::nullopt;
     }
-    return answer::ready(b);
+    auto m = manifest(rp);  // starts a load when there is none or it is old
+    if (!m.is_ready()) {
+        return std::nullopt;
+    }
+    return bounds_of(m.value.get());
 }
 
 // --- segments --------------------------------------------------------------
@@ -480,41 +521,45 @@ void remote_reader::on_downloaded(const std::string& entry, uint64_t reserved,
 
 // --- reads -----------------------------------------------------------------
 
-remote_answer<storage::fetch_slice> remote_reader::read(const remote_partition& rp,
-                                                        kafka_offset start, uint64_t max_bytes,
-                                                        storage::first_batch rule) {
-    using answer = remote_answer<storage::fetch_slice>;
-    auto m = manifest(rp);
+remote_answer<remote_reader::remote_slice> remote_reader::read(const remote_partition& rp,
+                                                               kafka_offset start,
+                                                               kafka_offset local_start,
+                                                               uint64_t max_bytes,
+                                                               storage::first_batch rule) {
+    using answer = remote_answer<remote_slice>;
+    auto m = manifest_reaching(rp, local_start);
     if (!m.is_ready()) {
         return m.is_pending() ? answer::pending() : answer::failed(m.error);
     }
     const layout::partition_manifest* man = m.value.get();
-    if (man != nullptr && !man->segments.empty() && start.value() < man->start_offset) {
-        return answer::failed(
-            error_info(storage::errc::offset_out_of_range,
-                       fmt::format("offset {} is below the remote log start {} of {}/{}",
-                                   start.value(), man->start_offset, rp.location, rp.partition)));
+    if (man == nullptr || man->segments.empty() || start.value() < man->start_offset) {
+        return answer::failed(error_info(
+            storage::errc::offset_out_of_range,
+            man == nullptr || man->segments.empty()
+                ? fmt::format("offset {} is below the local log start {} of {}/{}, and "
+                              "nothing is in the object store",
+                              start.value(), local_start.value(), rp.location, rp.partition)
+                : fmt::format("offset {} is below the remote log start {} of {}/{}", start.value(),
+                              man->start_offset, rp.location, rp.partition)));
     }
-    const layout::segment_meta* seg = man == nullptr ? nullptr : man->find(start.value());
+    const layout::segment_meta* seg = man->find(start.value());
     if (seg == nullptr) {
-        // Not covered: a fresher manifest may cover it.
-        if (refresh_for_miss(rp)) {
-            return answer::pending();
-        }
-        storage::fetch_slice empty;
-        empty.first_offset = empty.next_offset = start;
-        return answer::ready(std::move(empty));
+        // Beyond the remote end: a gap up to the local start.
+        remote_slice beyond;
+        beyond.slice.first_offset = beyond.slice.next_offset = start;
+        beyond.beyond_remote = true;
+        return answer::ready(std::move(beyond));
     }
     segment_ref ref{rp.location, rp.partition, *seg};
     auto s = segment_for(ref);
     if (!s.is_ready()) {
         return s.is_pending() ? answer::pending() : answer::failed(s.error);
     }
-    storage::fetch_slice out;
-    out.first_offset = out.next_offset = start;
+    remote_slice out;
+    out.slice.first_offset = out.slice.next_offset = start;
     storage::read_request req{start, kafka_offset{seg->last_offset + 1}, max_bytes,
                               rule == storage::first_batch::may_exceed_max_bytes};
-    auto r = s.value->read(req, out);
+    auto r = s.value->read(req, out.slice);
     if (!r) {
         if (r.code() == storage::errc::corrupt) {
             // Damaged on disk since it was verified: never served; downloaded again.
@@ -536,7 +581,7 @@ remote_answer<storage::fetch_slice> remote_reader::read(const remote_partition& 
 remote_answer<std::optional<storage::timestamp_offset>> remote_reader::offset_for_timestamp(
     const remote_partition& rp, int64_t ts, kafka_offset below) {
     using answer = remote_answer<std::optional<storage::timestamp_offset>>;
-    auto m = manifest(rp);
+    auto m = manifest_reaching(rp, below);
     if (!m.is_ready()) {
         return m.is_pending() ? answer::pending() : answer::failed(m.error);
     }
@@ -573,7 +618,7 @@ remote_answer<std::optional<storage::timestamp_offset>> remote_reader::offset_fo
 remote_answer<std::optional<storage::timestamp_offset>> remote_reader::max_timestamp(
     const remote_partition& rp, kafka_offset below, int64_t at_least) {
     using answer = remote_answer<std::optional<storage::timestamp_offset>>;
-    auto m = manifest(rp);
+    auto m = manifest_reaching(rp, below);
     if (!m.is_ready()) {
         return m.is_pending() ? answer::pending() : answer::failed(m.error);
     }

@@ -181,26 +181,44 @@ class remote_reader {
     /// `max_wait`, whichever comes first (io thread).
     void await(std::chrono::milliseconds max_wait, std::function<void()> fn);
 
-    /// The partition's remote bounds (loads the manifest when it has none).
-    remote_answer<remote_bounds> bounds(const remote_partition& rp);
+    // Every call below takes the partition's local log start: the remote
+    // log matters only below it, and a held manifest that does not reach
+    // it (none, or one ending below it) may be stale (the archiver uploads,
+    // then local retention removes): it is loaded again, and the asker
+    // waits, if it is older than miss_refresh_ms.
+
+    /// The partition's remote bounds.
+    remote_answer<remote_bounds> bounds(const remote_partition& rp, kafka_offset local_start);
+    /// The bounds as held now, never waiting (a load starts in the
+    /// background when there are none or they are old): for answers that
+    /// only mention the remote start, such as a Fetch served locally.
+    std::optional<remote_bounds> known_bounds(const remote_partition& rp);
     /// Whole batches from the one holding `start` (or the first after it),
     /// from one remote segment, up to max_bytes (the first may exceed it if
-    /// `rule` allows). Below the remote start: storage::errc::offset_out_of_range.
-    /// At or beyond the remote end (with a fresh manifest): an empty slice
-    /// whose next_offset is `start` (the caller reads on locally).
-    remote_answer<storage::fetch_slice> read(const remote_partition& rp, kafka_offset start,
-                                             uint64_t max_bytes, storage::first_batch rule);
-    /// The first batch (in offset order) of the remote segments below
-    /// `below` (the local log start) whose maxTimestamp >= ts, at or above
-    /// the remote start; nullopt if none (the caller looks locally). The
-    /// manifest's max_timestamp picks the segment; only that one is read.
+    /// `rule` allows); `start` is below `local_start`. Below the remote
+    /// start, or with no remote data at all: storage::errc::offset_out_of_range.
+    /// At or beyond the remote end (a gap up to the local start, as
+    /// compaction leaves): an empty slice with beyond_remote set (the
+    /// caller reads on locally from the local start).
+    struct remote_slice {
+        storage::fetch_slice slice;
+        bool beyond_remote = false;
+    };
+    remote_answer<remote_slice> read(const remote_partition& rp, kafka_offset start,
+                                     kafka_offset local_start, uint64_t max_bytes,
+                                     storage::first_batch rule);
+    /// The first batch (in offset order) of the remote segments below the
+    /// local start whose maxTimestamp >= ts, at or above the remote start;
+    /// nullopt if none (the caller looks locally). The manifest's
+    /// max_timestamp picks the segment; only that one is read.
     remote_answer<std::optional<storage::timestamp_offset>> offset_for_timestamp(
-        const remote_partition& rp, int64_t ts, kafka_offset below);
-    /// ListOffsets' MAX_TIMESTAMP over the remote segments below `below`: the
-    /// first batch carrying their largest timestamp, if that timestamp is at
-    /// least `at_least` (the local log's largest); nullopt otherwise.
+        const remote_partition& rp, int64_t ts, kafka_offset local_start);
+    /// ListOffsets' MAX_TIMESTAMP over the remote segments below the local
+    /// start: the first batch carrying their largest timestamp, if that
+    /// timestamp is at least `at_least` (the local log's largest); nullopt
+    /// otherwise.
     remote_answer<std::optional<storage::timestamp_offset>> max_timestamp(
-        const remote_partition& rp, kafka_offset below, int64_t at_least);
+        const remote_partition& rp, kafka_offset local_start, int64_t at_least);
 
     /// Forgets the manifests of partitions `keep` says are no longer read
     /// from here (deleted topics); the cache's entries age out by LRU.
@@ -246,6 +264,10 @@ class remote_reader {
     /// True (and a load started) if `rp`'s manifest may be too old to say
     /// that an offset is not covered: the caller answers pending.
     bool refresh_for_miss(const remote_partition& rp);
+    /// manifest(), loaded again first (pending) if the held one does not
+    /// reach `local_start` and may be stale (see above).
+    remote_answer<manifest_ptr> manifest_reaching(const remote_partition& rp,
+                                                  kafka_offset local_start);
     void start_manifest_load(const remote_partition& rp, manifest_state& ms);
     void on_manifest_loaded(const remote_partition& rp,
                             result<::fjord::tiered::partition_manifest> r);

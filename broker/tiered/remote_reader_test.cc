@@ -55,6 +55,9 @@ struct fixture {
     int64_t now = 1'000'000;
     std::unique_ptr<remote_reader> reader;
     int progress_calls = 0;
+    /// The partition's local log start the reader is told (everything
+    /// uploaded is below it unless a test says otherwise).
+    kafka_offset local{1'000'000};
 
     explicit fixture(remote_reader_options o = {}) {
         auto s = objstore::make_local_store(tmp.sub("bucket"));
@@ -86,19 +89,26 @@ struct fixture {
 
     remote_partition rp(const remote_log& l) const { return {l.location, l.partition}; }
 
+    using slice_answer = remote_answer<remote_reader::remote_slice>;
+
+    /// One read, as the Fetch handler asks.
+    slice_answer ask(const remote_log& l, int64_t offset, uint64_t max_bytes = 1 << 20,
+                     storage::first_batch rule = storage::first_batch::may_exceed_max_bytes) {
+        return reader->read(rp(l), kafka_offset{offset}, local, max_bytes, rule);
+    }
+
     /// Reads until the answer is not pending.
-    remote_answer<storage::fetch_slice> read(
-        const remote_log& l, int64_t offset, uint64_t max_bytes = 1 << 20,
-        storage::first_batch rule = storage::first_batch::may_exceed_max_bytes) {
+    slice_answer read(const remote_log& l, int64_t offset, uint64_t max_bytes = 1 << 20,
+                      storage::first_batch rule = storage::first_batch::may_exceed_max_bytes) {
         for (int i = 0; i < 10; ++i) {
-            auto a = reader->read(rp(l), kafka_offset{offset}, max_bytes, rule);
+            auto a = ask(l, offset, max_bytes, rule);
             if (!a.is_pending()) {
                 return a;
             }
             settle();
         }
         ADD_FAILURE() << "still pending";
-        return remote_answer<storage::fetch_slice>::pending();
+        return slice_answer::pending();
     }
 };
 
@@ -110,22 +120,19 @@ TEST(remote_reader_test, pending_then_whole_batches_from_the_one_holding_the_off
     l.upload(*f.store);
 
     // The manifest first, then the segment: two pendings, then the bytes.
-    auto a = f.reader->read(f.rp(l), kafka_offset{7}, 1 << 20,
-                            storage::first_batch::may_exceed_max_bytes);
+    auto a = f.ask(l, 7);
     EXPECT_TRUE(a.is_pending());
     f.settle();
     EXPECT_GE(f.progress_calls, 1);
-    a = f.reader->read(f.rp(l), kafka_offset{7}, 1 << 20,
-                       storage::first_batch::may_exceed_max_bytes);
+    a = f.ask(l, 7);
     EXPECT_TRUE(a.is_pending());
     f.settle();
-    a = f.reader->read(f.rp(l), kafka_offset{7}, 1 << 20,
-                       storage::first_batch::may_exceed_max_bytes);
+    a = f.ask(l, 7);
     ASSERT_TRUE(a.is_ready()) << a.error.message();
     // From the batch holding 7 (5-9) to the end of the first segment.
-    EXPECT_EQ(a.value.bytes, l.bytes(7, 20));
-    EXPECT_EQ(a.value.first_offset.value(), 5);
-    EXPECT_EQ(a.value.next_offset.value(), 20);
+    EXPECT_EQ(a.value.slice.bytes, l.bytes(7, 20));
+    EXPECT_EQ(a.value.slice.first_offset.value(), 5);
+    EXPECT_EQ(a.value.slice.next_offset.value(), 20);
     EXPECT_EQ(f.reader->stats().cache_misses.load(), 1u);
     EXPECT_EQ(f.reader->stats().cache_hits.load(), 1u);
     EXPECT_EQ(f.reader->stats().downloads.load(), 1u);
@@ -134,15 +141,15 @@ TEST(remote_reader_test, pending_then_whole_batches_from_the_one_holding_the_off
     // The next segment, then the whole log in order.
     auto b = f.read(l, 20);
     ASSERT_TRUE(b.is_ready());
-    EXPECT_EQ(b.value.bytes, l.objects[1]);
+    EXPECT_EQ(b.value.slice.bytes, l.objects[1]);
     std::string all;
     int64_t at = 0;
     while (at < l.next) {
         auto r = f.read(l, at);
         ASSERT_TRUE(r.is_ready());
-        ASSERT_FALSE(r.value.bytes.empty());
-        all += r.value.bytes;
-        at = r.value.next_offset.value();
+        ASSERT_FALSE(r.value.slice.bytes.empty());
+        all += r.value.slice.bytes;
+        at = r.value.slice.next_offset.value();
     }
     EXPECT_EQ(all, l.objects[0] + l.objects[1]);
 }
@@ -156,15 +163,15 @@ TEST(remote_reader_test, max_bytes_caps_like_local_reads) {
     // Two batches fit.
     auto a = f.read(l, 0, 2 * batch + 10);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_EQ(a.value.bytes, l.bytes(0, 10));
-    EXPECT_EQ(a.value.batches, 2u);
+    EXPECT_EQ(a.value.slice.bytes, l.bytes(0, 10));
+    EXPECT_EQ(a.value.slice.batches, 2u);
     // Less than one batch: the first goes whole if allowed, else nothing.
     a = f.read(l, 0, 10);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_EQ(a.value.bytes, l.bytes(0, 5));
+    EXPECT_EQ(a.value.slice.bytes, l.bytes(0, 5));
     a = f.read(l, 0, 10, storage::first_batch::within_max_bytes);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_TRUE(a.value.bytes.empty());
+    EXPECT_TRUE(a.value.slice.bytes.empty());
 }
 
 TEST(remote_reader_test, store_down_is_pending_then_the_error_then_served_when_back) {
@@ -173,18 +180,15 @@ TEST(remote_reader_test, store_down_is_pending_then_the_error_then_served_when_b
     l.add({});
     l.upload(*f.store);
     f.store->set_down(true);
-    auto a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                            storage::first_batch::may_exceed_max_bytes);
+    auto a = f.ask(l, 0);
     EXPECT_TRUE(a.is_pending());
     f.settle();
-    a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                       storage::first_batch::may_exceed_max_bytes);
+    a = f.ask(l, 0);
     ASSERT_TRUE(a.is_failed());
     EXPECT_EQ(a.error.code, objstore::errc::transient);
     EXPECT_EQ(f.reader->stats().errors[static_cast<size_t>(read_error_kind::transient)].load(), 1u);
     // Within the backoff the same error, without another request.
-    a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                       storage::first_batch::may_exceed_max_bytes);
+    a = f.ask(l, 0);
     EXPECT_TRUE(a.is_failed());
     EXPECT_EQ(f.reader->jobs_in_flight(), 0u);
 
@@ -193,7 +197,7 @@ TEST(remote_reader_test, store_down_is_pending_then_the_error_then_served_when_b
     f.now += 2000;
     a = f.read(l, 0);
     ASSERT_TRUE(a.is_ready()) << a.error.message();
-    EXPECT_EQ(a.value.bytes, l.objects[0]);
+    EXPECT_EQ(a.value.slice.bytes, l.objects[0]);
 }
 
 TEST(remote_reader_test, store_down_during_the_download) {
@@ -201,17 +205,14 @@ TEST(remote_reader_test, store_down_during_the_download) {
     remote_log l;
     l.add({});
     l.upload(*f.store);
-    auto a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                            storage::first_batch::may_exceed_max_bytes);
+    auto a = f.ask(l, 0);
     EXPECT_TRUE(a.is_pending());
     f.settle();  // the manifest
     f.store->set_down(true);
-    a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                       storage::first_batch::may_exceed_max_bytes);
+    a = f.ask(l, 0);
     EXPECT_TRUE(a.is_pending());  // the download started
     f.settle();
-    a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                       storage::first_batch::may_exceed_max_bytes);
+    a = f.ask(l, 0);
     ASSERT_TRUE(a.is_failed());
     EXPECT_EQ(a.error.code, objstore::errc::transient);
     EXPECT_EQ(f.reader->cache().entries(), 0u);
@@ -220,7 +221,7 @@ TEST(remote_reader_test, store_down_during_the_download) {
     f.now += 2000;
     a = f.read(l, 0);
     ASSERT_TRUE(a.is_ready()) << a.error.message();
-    EXPECT_EQ(a.value.bytes, l.objects[0]);
+    EXPECT_EQ(a.value.slice.bytes, l.objects[0]);
 }
 
 TEST(remote_reader_test, a_corrupt_object_is_never_served) {
@@ -234,7 +235,7 @@ TEST(remote_reader_test, a_corrupt_object_is_never_served) {
     auto a = f.read(l, 0);
     ASSERT_TRUE(a.is_failed());
     EXPECT_EQ(a.error.code, objstore::errc::corrupt);
-    EXPECT_TRUE(a.value.bytes.empty());
+    EXPECT_TRUE(a.value.slice.bytes.empty());
     // Tried three times (two retries), each counted.
     EXPECT_EQ(f.reader->stats().corrupt_downloads.load(), 3u);
     EXPECT_EQ(f.reader->stats().errors[static_cast<size_t>(read_error_kind::corrupt)].load(), 1u);
@@ -245,7 +246,7 @@ TEST(remote_reader_test, a_corrupt_object_is_never_served) {
     f.now += 2000;
     a = f.read(l, 0);
     ASSERT_TRUE(a.is_ready()) << a.error.message();
-    EXPECT_EQ(a.value.bytes, l.objects[0]);
+    EXPECT_EQ(a.value.slice.bytes, l.objects[0]);
 }
 
 TEST(remote_reader_test, a_truncated_object_is_never_served) {
@@ -275,8 +276,8 @@ TEST(remote_reader_test, below_the_remote_start_is_out_of_range) {
     // At the start: the whole batch holding it, as local reads answer.
     a = f.read(l, 12);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_EQ(a.value.first_offset.value(), 10);
-    auto b = f.reader->bounds(f.rp(l));
+    EXPECT_EQ(a.value.slice.first_offset.value(), 10);
+    auto b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     EXPECT_TRUE(b.value.exists);
     EXPECT_EQ(b.value.start, 12);
@@ -294,45 +295,52 @@ TEST(remote_reader_test, an_offset_not_covered_reloads_the_manifest) {
     l.add({});
     l.upload(*f.store);
     f.now += 1500;  // older than miss_refresh_ms
-    auto a = f.reader->read(f.rp(l), kafka_offset{25}, 1 << 20,
-                            storage::first_batch::may_exceed_max_bytes);
+    auto a = f.ask(l, 25);
     EXPECT_TRUE(a.is_pending());
     a = f.read(l, 25);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_EQ(a.value.bytes, l.bytes(25, 40));
+    EXPECT_EQ(a.value.slice.bytes, l.bytes(25, 40));
     // Beyond everything uploaded, with a fresh manifest: an empty answer
-    // (the caller goes on locally).
+    // (the caller goes on locally from the local start).
     a = f.read(l, 40);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_TRUE(a.value.bytes.empty());
-    EXPECT_EQ(a.value.next_offset.value(), 40);
+    EXPECT_TRUE(a.value.beyond_remote);
+    EXPECT_TRUE(a.value.slice.bytes.empty());
+    EXPECT_EQ(a.value.slice.next_offset.value(), 40);
+    // Below the remote start with nothing uploaded at all: out of range.
+    remote_log none;
+    none.partition = 5;
+    a = f.read(none, 3);
+    ASSERT_TRUE(a.is_failed());
+    EXPECT_EQ(a.error.code, storage::errc::offset_out_of_range);
 }
 
 TEST(remote_reader_test, an_old_manifest_is_reloaded_in_the_background) {
     fixture f;
+    f.local = kafka_offset{20};  // the manifest reaches the local start
     remote_log l;
     l.add({});
     l.upload(*f.store);
-    auto b = f.reader->bounds(f.rp(l));
+    auto b = f.reader->bounds(f.rp(l), f.local);
     EXPECT_TRUE(b.is_pending());
     f.settle();
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     EXPECT_EQ(b.value.next, 20);
     l.add({});
     l.upload(*f.store);
     // Young: no load.
     f.now += 1000;
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     EXPECT_EQ(f.reader->jobs_in_flight(), 0u);
     // Old: answered from the held one while the new one loads.
     f.now += 5000;
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     EXPECT_EQ(b.value.next, 20);
     f.settle();
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     EXPECT_EQ(b.value.next, 40);
 }
@@ -340,37 +348,68 @@ TEST(remote_reader_test, an_old_manifest_is_reloaded_in_the_background) {
 TEST(remote_reader_test, no_manifest_means_no_remote_data) {
     fixture f;
     remote_log l;  // nothing uploaded
-    auto b = f.reader->bounds(f.rp(l));
+    auto b = f.reader->bounds(f.rp(l), f.local);
     EXPECT_TRUE(b.is_pending());
     f.settle();
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     EXPECT_FALSE(b.value.exists);
     EXPECT_EQ(f.reader->stats().errors[static_cast<size_t>(read_error_kind::not_found)].load(), 0u);
 }
 
+TEST(remote_reader_test, a_manifest_short_of_the_local_start_is_reloaded_before_answering) {
+    fixture f;
+    f.local = kafka_offset{20};
+    remote_log l;
+    // Nothing uploaded yet.
+    EXPECT_TRUE(f.reader->bounds(f.rp(l), f.local).is_pending());
+    f.settle();
+    auto b = f.reader->bounds(f.rp(l), f.local);
+    ASSERT_TRUE(b.is_ready());
+    EXPECT_FALSE(b.value.exists);
+    // The archiver uploads 0-19 and local retention removes them: the
+    // held answer ("nothing remote") would skip them; once it is older
+    // than miss_refresh_ms it is not trusted.
+    l.add({});
+    l.upload(*f.store);
+    f.now += 1500;
+    EXPECT_TRUE(f.reader->bounds(f.rp(l), f.local).is_pending());
+    f.settle();
+    b = f.reader->bounds(f.rp(l), f.local);
+    ASSERT_TRUE(b.is_ready());
+    EXPECT_TRUE(b.value.exists);
+    EXPECT_EQ(b.value.start, 0);
+    // With the local log starting at 0 nothing is below it: no waiting.
+    remote_log other;
+    other.partition = 1;
+    auto z = f.reader->bounds(f.rp(other), kafka_offset{0});
+    EXPECT_TRUE(z.is_ready());
+    EXPECT_FALSE(z.value.exists);
+}
+
 TEST(remote_reader_test, a_corrupt_manifest_is_an_error_and_the_old_one_keeps_answering) {
     fixture f;
+    f.local = kafka_offset{20};
     remote_log l;
     l.add({});
     ASSERT_TRUE(f.store->put(layout::partition_manifest_key(l.location, 0), "{not json"));
-    auto b = f.reader->bounds(f.rp(l));
+    auto b = f.reader->bounds(f.rp(l), f.local);
     f.settle();
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_failed());
     EXPECT_EQ(b.error.code, objstore::errc::corrupt);
     // A good one, then damage again: the good one is kept.
     l.upload(*f.store);
     f.now += 2000;
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     f.settle();
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     ASSERT_TRUE(f.store->put(layout::partition_manifest_key(l.location, 0), "{not json"));
     f.now += 6000;
-    (void)f.reader->bounds(f.rp(l));
+    (void)f.reader->bounds(f.rp(l), f.local);
     f.settle();
-    b = f.reader->bounds(f.rp(l));
+    b = f.reader->bounds(f.rp(l), f.local);
     ASSERT_TRUE(b.is_ready());
     EXPECT_EQ(b.value.next, 20);
     // A manifest of another partition at this key is refused.
@@ -380,9 +419,9 @@ TEST(remote_reader_test, a_corrupt_manifest_is_an_error_and_the_old_one_keeps_an
     ASSERT_TRUE(f.store->put(layout::partition_manifest_key(l.location, 1),
                              layout::encode(other.manifest)));
     remote_partition p1{l.location, 1};
-    (void)f.reader->bounds(p1);
+    (void)f.reader->bounds(p1, f.local);
     f.settle();
-    EXPECT_TRUE(f.reader->bounds(p1).is_failed());
+    EXPECT_TRUE(f.reader->bounds(p1, f.local).is_failed());
 }
 
 TEST(remote_reader_test, timestamps_pick_one_segment_by_the_manifest) {
@@ -444,13 +483,12 @@ TEST(remote_reader_test, a_cached_file_damaged_later_is_downloaded_again) {
     const std::string entry = *segment_ref{l.location, 0, l.manifest.segments[0]}.entry_name();
     const std::string log = f.tmp.sub("cloud_cache") + "/" + entry + "/00000000000000000000.log";
     storage::testing::flip_bit(log, 30 * 8);  // in the first batch's CRC range
-    auto a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                            storage::first_batch::may_exceed_max_bytes);
+    auto a = f.ask(l, 0);
     EXPECT_TRUE(a.is_pending());
     EXPECT_EQ(f.reader->stats().corrupt_downloads.load(), 1u);
     a = f.read(l, 0);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_EQ(a.value.bytes, l.objects[0]);
+    EXPECT_EQ(a.value.slice.bytes, l.objects[0]);
     EXPECT_EQ(f.reader->stats().downloads.load(), 2u);
 }
 
@@ -467,8 +505,8 @@ TEST(remote_reader_test, reading_a_whole_log_stays_within_the_cache_size) {
     while (at < l.next) {
         auto r = f.read(l, at);
         ASSERT_TRUE(r.is_ready());
-        all += r.value.bytes;
-        at = r.value.next_offset.value();
+        all += r.value.slice.bytes;
+        at = r.value.slice.next_offset.value();
         EXPECT_LE(f.reader->cache().used_bytes(), f.reader->cache().limit());
         EXPECT_LE(f.reader->stats().cache_bytes.load(), f.reader->stats().cache_limit.load());
     }
@@ -490,7 +528,7 @@ TEST(remote_reader_test, a_restart_reuses_the_cache) {
     f.open(in_dir(f.tmp.sub("cloud_cache")));
     auto a = f.read(l, 0);
     ASSERT_TRUE(a.is_ready());
-    EXPECT_EQ(a.value.bytes, l.objects[0]);
+    EXPECT_EQ(a.value.slice.bytes, l.objects[0]);
     EXPECT_EQ(f.reader->stats().downloads.load(), 0u);
     EXPECT_EQ(f.reader->stats().cache_hits.load(), 1u);
 }
@@ -501,7 +539,7 @@ TEST(remote_reader_test, a_segment_gone_from_the_store_reloads_the_manifest) {
     l.add({});
     l.add({});
     l.upload(*f.store);
-    ASSERT_TRUE(f.reader->bounds(f.rp(l)).is_pending());
+    ASSERT_TRUE(f.reader->bounds(f.rp(l), f.local).is_pending());
     f.settle();
     // Remote retention: segment 0 deleted, the manifest moved on.
     ASSERT_TRUE(f.store->del(layout::segment_key(l.location, 0, l.manifest.segments[0].name)));
@@ -525,7 +563,7 @@ TEST(remote_reader_test, await_runs_on_progress_or_at_its_deadline) {
     l.upload(*f.store);
     int ran = 0;
     f.reader->await(std::chrono::milliseconds(100), [&] { ++ran; });
-    (void)f.reader->bounds(f.rp(l));
+    (void)f.reader->bounds(f.rp(l), f.local);
     f.settle();
     EXPECT_EQ(ran, 1);
     f.io.fire_timers();  // its timer finds it gone
@@ -542,8 +580,7 @@ TEST(remote_reader_test, without_a_store_nothing_is_read) {
     l.upload(*f.store);
     f.reader->set_store(nullptr);
     EXPECT_FALSE(f.reader->has_store());
-    auto a = f.reader->read(f.rp(l), kafka_offset{0}, 1 << 20,
-                            storage::first_batch::may_exceed_max_bytes);
+    auto a = f.ask(l, 0);
     ASSERT_TRUE(a.is_failed());
     EXPECT_EQ(a.error.code, objstore::errc::config);
 }
