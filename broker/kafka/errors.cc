@@ -6,6 +6,7 @@
 
 #include "broker/storage/errc.h"
 #include "common/kafka/errc.h"
+#include "common/objstore/errc.h"
 
 namespace fjord::broker {
 
@@ -66,6 +67,12 @@ int16_t kafka_error(const std::error_code& ec) {
                 return k::invalid_request;
         }
         return k::unknown_server_error;
+    }
+    if (ec.category() == objstore::error_category()) {
+        // Tiered storage's read side could not get what lies in the object
+        // store (down, refused, a download that kept failing its checks):
+        // KAFKA_STORAGE_ERROR, which clients retry.
+        return ec.value() == 0 ? k::none : k::kafka_storage_error;
     }
     return k::unknown_server_error;
 }

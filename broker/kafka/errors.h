@@ -70,8 +70,9 @@ inline constexpr int16_t unsupported_endpoint_type = 115;
 namespace fjord::broker {
 
 /// The Kafka error code for an error of the partition log
-/// (broker::storage::errc) or of the codec (kafka::errc); anything else is
-/// UNKNOWN_SERVER_ERROR.
+/// (broker::storage::errc), of the codec (kafka::errc) or of the object
+/// store (objstore::errc: tiered storage's reads, KAFKA_STORAGE_ERROR);
+/// anything else is UNKNOWN_SERVER_ERROR.
 int16_t kafka_error(const std::error_code& ec);
 
 /// The Kafka error code for a controller's per-item result (ItemResult.code

@@ -362,10 +362,10 @@ TEST(fetch_max_bytes, the_default_is_kafkas_55_mib) {
 // saw before the registry existed (key, min, max), byte for byte, plus the
 // security APIs (SaslHandshake 17, DescribeAcls 29, CreateAcls 30,
 // DeleteAcls 31, SaslAuthenticate 36, Describe/AlterUserScramCredentials
-// 50/51).
+// 50/51), and ListOffsets up to 8 (MAX_TIMESTAMP and EARLIEST_LOCAL).
 TEST(api_versions, advertises_the_registry_at_every_version) {
     const std::vector<std::tuple<int16_t, int16_t, int16_t>> want = {
-        {0, 0, 9},  {1, 4, 12}, {2, 1, 6},  {3, 0, 12}, {8, 0, 8},  {9, 0, 8},
+        {0, 0, 9},  {1, 4, 12}, {2, 1, 8},  {3, 0, 12}, {8, 0, 8},  {9, 0, 8},
         {10, 0, 4}, {11, 0, 7}, {12, 0, 4}, {13, 0, 4}, {14, 0, 5}, {15, 0, 5},
         {16, 0, 4}, {17, 0, 1}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2},
         {22, 0, 4}, {29, 0, 3}, {30, 0, 3}, {31, 0, 3}, {32, 0, 4}, {33, 0, 2},

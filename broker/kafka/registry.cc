@@ -59,10 +59,13 @@ constexpr api_entry api(int16_t min, int16_t max) {
 // - Every group API starts at 0: librdkafka turns consumer groups on only
 //   when FindCoordinator, JoinGroup, SyncGroup, Heartbeat and LeaveGroup
 //   include v0, OffsetCommit overlaps 1-2 and OffsetFetch includes v1.
+// - ListOffsets 7 answers MAX_TIMESTAMP (-3, KIP-734) and 8 EARLIEST_LOCAL
+//   (-4, KIP-405: the local log start of a tiered partition); 9 would add
+//   LATEST_TIERED (-5, KIP-1005), which is not served.
 constexpr api_entry table[] = {
     api<kafka::produce_request, handlers::produce>(0, 9),
     api<kafka::fetch_request, handlers::fetch>(4, 12),
-    api<kafka::list_offsets_request, handlers::list_offsets>(1, 6),
+    api<kafka::list_offsets_request, handlers::list_offsets>(1, 8),
     api<kafka::metadata_request, handlers::metadata>(0, 12),
     api<kafka::offset_commit_request, handlers::offset_commit>(0, 8),
     api<kafka::offset_fetch_request, handlers::offset_fetch>(0, 8),

@@ -23,6 +23,9 @@ class admin_forwarder;
 class group_gateway;
 class producer_id_allocator;
 class security_state;
+namespace tiered {
+class remote_reader;
+}
 
 struct broker_endpoint {
     int32_t node_id = 0;
@@ -66,6 +69,10 @@ struct broker_services {
     /// unit tests that need no security: every request is then served as
     /// with authentication and authorization off.
     security_state* security = nullptr;
+    /// Tiered storage's read side (broker/tiered/remote_reader.h): Fetch and
+    /// ListOffsets below the local log start of redpanda.remote.read topics
+    /// (handlers/tiered_read.h). Null: nothing is read from the object store.
+    tiered::remote_reader* remote = nullptr;
 };
 
 }  // namespace fjord::broker

@@ -7,29 +7,47 @@
 // TOPIC_AUTHORIZATION_FAILED (and not read); a Fetch with no readable
 // partition at all is answered at once, as Kafka does. A parked Fetch keeps
 // the decisions of its arrival (its context's snapshot).
+// Mountable topics: a topic an unmount or mount blocks
+// (broker/tiered/migration_rules.h) is INVALID_TOPIC_EXCEPTION.
+// Tiered storage (handlers/tiered_read.h): an offset below the local log
+// start of a redpanda.remote.read topic is read from the object store,
+// transparently: the same whole batches, the same byte limits, and
+// log_start_offset is the remote start. When the segment must be downloaded
+// first, the partition counts as empty for now and the Fetch waits like a
+// long poll: the remote reader's progress wakes it (broker_server.cc), and
+// at max_wait_ms it is answered with what there is. Below the remote start
+// it is OFFSET_OUT_OF_RANGE; an object-store failure is KAFKA_STORAGE_ERROR
+// (errors.h), which clients retry.
 
 #include "broker/kafka/handlers/fetch.h"
 
 #include <algorithm>
 #include <vector>
 
+#include "broker/cluster/metadata_cache.h"
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers/handlers.h"
 #include "broker/kafka/handlers/led_log.h"
+#include "broker/kafka/handlers/tiered_read.h"
+#include "broker/tiered/migration_rules.h"
 
 namespace fjord::broker {
 namespace {
 
 namespace k = kafka_errors;
 
-/// Builds the response from the logs as they are now; returns the bytes of
-/// records it holds and whether any partition has an error (or none may be
-/// read: nothing to wait for).
-std::pair<uint64_t, bool> fill_fetch(const request_context& ctx, const kafka::fetch_request& req,
-                                     kafka::fetch_response& resp) {
+/// What fill_fetch found.
+struct fill_result {
+    uint64_t bytes = 0;  ///< bytes of records in the response
+    bool error = false;  ///< a partition has an error, or none may be read
+};
+
+/// Builds the response from the logs (and the remote reader's cache) as
+/// they are now.
+fill_result fill_fetch(const request_context& ctx, const kafka::fetch_request& req,
+                       kafka::fetch_response& resp) {
     const broker_services& s = *ctx.services;
-    uint64_t total = 0;
-    bool any_error = false;
+    fill_result out;
     bool any_denied = false;
     bool any_readable = false;
     // Capped by the broker's fetch.max.bytes, as Kafka does.
@@ -41,6 +59,7 @@ std::pair<uint64_t, bool> fill_fetch(const request_context& ctx, const kafka::fe
         tr.topic = ft.topic;
         tr.topic_id = ft.topic_id;
         const bool may_read = ctx.allowed_on_topic(security::acl_operation::read, ft.topic);
+        const v1::Topic* topic = s.md.topic(ft.topic);
         for (const auto& fp : ft.partitions) {
             kafka::fetch_response::partition_data pd;
             pd.partition_index = fp.partition;
@@ -53,38 +72,72 @@ std::pair<uint64_t, bool> fill_fetch(const request_context& ctx, const kafka::fe
             }
             any_readable = true;
             auto [part, code] = find_led_log(s, ft.topic, fp.partition);
+            if (part != nullptr && topic != nullptr && topic_blocked(*topic)) {
+                code = k::invalid_topic_exception;
+                part = nullptr;
+            }
             if (part == nullptr) {
                 pd.error_code = code;
-                any_error = true;
+                out.error = true;
                 tr.partitions.push_back(std::move(pd));
                 continue;
             }
             const storage::partition_log& l = part->log();
+            const kafka_offset local_start = l.log_start_offset();
+            const auto remote =
+                topic != nullptr ? remote_of(s, *topic, fp.partition) : std::nullopt;
             pd.high_watermark = part->high_watermark().value();
             pd.last_stable_offset = pd.high_watermark;
-            pd.log_start_offset = l.log_start_offset().value();
-            const uint64_t room = total >= max_total ? 0 : max_total - total;
+            pd.log_start_offset = visible_log_start(remote, local_start.value());
+            const uint64_t room = out.bytes >= max_total ? 0 : max_total - out.bytes;
             const uint64_t part_max = std::min<uint64_t>(
                 fp.partition_max_bytes > 0 ? static_cast<uint64_t>(fp.partition_max_bytes) : 0,
                 room);
             // Kafka sends the first batch even when it exceeds the limits,
             // but only for the first partition with data.
-            const auto rule = total == 0 ? storage::first_batch::may_exceed_max_bytes
-                                         : storage::first_batch::within_max_bytes;
-            auto slice =
-                l.read(kafka_offset{fp.fetch_offset}, part_max, part->high_watermark(), rule);
+            const auto rule = out.bytes == 0 ? storage::first_batch::may_exceed_max_bytes
+                                             : storage::first_batch::within_max_bytes;
+            kafka_offset from{fp.fetch_offset};
+            if (remote && fp.fetch_offset >= 0 && from < local_start) {
+                auto a = remote->reader->read(remote->rp, from, local_start, part_max, rule);
+                if (a.is_pending()) {
+                    // Empty for now; the download's completion wakes this Fetch.
+                    tr.partitions.push_back(std::move(pd));
+                    continue;
+                }
+                if (a.is_failed()) {
+                    pd.error_code = kafka_error(a.error.code);
+                    out.error = true;
+                    tr.partitions.push_back(std::move(pd));
+                    continue;
+                }
+                if (!a.value.beyond_remote) {
+                    if (auto b = remote->reader->known_bounds(remote->rp); b && b->exists) {
+                        pd.log_start_offset = std::min(b->start, local_start.value());
+                    }
+                    out.bytes += a.value.slice.bytes.size();
+                    pd.records = std::move(a.value.slice.bytes);
+                    tr.partitions.push_back(std::move(pd));
+                    continue;
+                }
+                // A gap between the remote end and the local start (as
+                // compaction leaves): the records go on locally.
+                from = local_start;
+            }
+            auto slice = l.read(from, part_max, part->high_watermark(), rule);
             if (!slice) {
                 pd.error_code = kafka_error(slice.error().code);
-                any_error = true;
+                out.error = true;
             } else {
-                total += slice->bytes.size();
+                out.bytes += slice->bytes.size();
                 pd.records = std::move(slice->bytes);
             }
             tr.partitions.push_back(std::move(pd));
         }
         resp.responses.push_back(std::move(tr));
     }
-    return {total, any_error || (any_denied && !any_readable)};
+    out.error = out.error || (any_denied && !any_readable);
+    return out;
 }
 
 }  // namespace
@@ -108,8 +161,10 @@ void handlers::fetch(const request_context& ctx, kafka::fetch_request req) {
         return;
     }
     kafka::fetch_response resp;
-    const auto [bytes, error] = fill_fetch(ctx, req, resp);
-    if (error || req.max_wait_ms <= 0 || static_cast<int64_t>(bytes) >= req.min_bytes) {
+    const fill_result r = fill_fetch(ctx, req, resp);
+    // A partition waiting for the object store waits like a long poll: for
+    // at most max_wait_ms, unless the others already bring min_bytes.
+    if (r.error || req.max_wait_ms <= 0 || static_cast<int64_t>(r.bytes) >= req.min_bytes) {
         ctx.respond(resp);
         return;
     }
@@ -151,9 +206,14 @@ void parked_fetches::watch(const std::shared_ptr<parked>& p) {
 
 bool parked_fetches::recheck(parked& p) {
     kafka::fetch_response probe;
-    const auto [bytes, error] = fill_fetch(p.ctx, p.request, probe);
-    if (error || static_cast<int64_t>(bytes) >= p.request.min_bytes) {
-        finish(p);
+    const fill_result r = fill_fetch(p.ctx, p.request, probe);
+    if (r.error || static_cast<int64_t>(r.bytes) >= p.request.min_bytes) {
+        // Answered with what was just read (reading again could start
+        // another download).
+        p.done = true;
+        p.watching.clear();
+        p.ctx.respond(probe);
+        _parked.remove_if([&](const auto& x) { return x.get() == &p; });
         return true;
     }
     return false;
