@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -24,11 +26,14 @@
 #include "broker/kafka/services.h"
 #include "broker/security/security_snapshot.h"
 #include "broker/server/kafka_listener.h"
+#include "broker/tiered/remote_reader.h"
+#include "broker/tiered/topic_settings.h"
 #include "common/controller_client/client.h"
 #include "common/data_dir.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/objstore/config.h"
 #include "common/security/principal_mapping.h"
 #include "common/tls/grpc_tls.h"
 #include "common/tls/watcher.h"
@@ -53,6 +58,21 @@ int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+int64_t monotonic_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Every field of a store configuration, to notice a change.
+std::string store_identity(const objstore::store_config& c) {
+    return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+                       c.kind == objstore::store_config::backend::s3 ? "s3" : "local",
+                       c.local_directory, c.bucket, c.region, c.endpoint, c.port, c.disable_tls,
+                       c.path_style, c.access_key, c.secret_key, c.session_token,
+                       c.request_timeout_ms, c.max_retries, c.backoff_ms);
 }
 
 }  // namespace
@@ -85,6 +105,12 @@ struct broker_server::impl {
     std::unique_ptr<group_gateway> groups;
     /// Fetch's long poll.
     std::unique_ptr<parked_fetches> fetches;
+    /// Tiered storage's read side: offsets below the local log start from
+    /// the object store, through <data_dir>/cloud_cache. Its store and cache
+    /// size follow the cluster config (configure_remote_reader).
+    std::unique_ptr<tiered::remote_reader> remote;
+    uint64_t remote_generation = 0;
+    std::string remote_store;  ///< store_identity() of the store in use; "" none
     /// What the Kafka handlers reach (services.h), and the listener's
     /// frame handler that routes requests to them.
     std::unique_ptr<broker_services> services;
@@ -142,6 +168,7 @@ struct broker_server::impl {
         }
         partitions->reconcile(md, wall_ms());
         open_logs = partitions->open_logs();
+        configure_remote_reader();
         publish_security();
         applied = md.applied_revision();
         link->set_applied_revision(md.applied_revision());
@@ -188,10 +215,79 @@ struct broker_server::impl {
     // start()'s steps (defined below start's helpers), in order.
     result<void> open_data_dir();
     result<void> load_tls();
+    result<void> open_remote_reader();
     void build_services();
     result<void> start_listener();
     result<void> start_metrics();
     void link_to_controllers();
+
+    /// The remote reader after a metadata change: cloud_storage_* decide its
+    /// store (none while cloud_storage_enabled is false or the settings are
+    /// incomplete: remote.read topics are then served from local data only,
+    /// logged), cloud_storage_cache_size its cache; manifests of partitions
+    /// no longer here are forgotten.
+    void configure_remote_reader() {
+        if (md.generation() == remote_generation) {
+            return;
+        }
+        remote_generation = md.generation();
+        const objstore::config_lookup lookup = [this](std::string_view k) {
+            return md.config(std::string(k));
+        };
+        if (auto v = md.config("cloud_storage_cache_size")) {
+            uint64_t n = 0;
+            const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+            if (ec == std::errc() && end == v->data() + v->size() && n > 0) {
+                remote->set_cache_limit(n);
+            } else {
+                log(log_level::error, component,
+                    "cloud_storage_cache_size \"{}\" is not a positive integer; the cloud cache "
+                    "keeps its size",
+                    *v);
+            }
+        } else {
+            remote->set_cache_limit(tiered::remote_reader_options{}.cache_bytes);
+        }
+        std::string wanted;
+        std::shared_ptr<objstore::object_store> store;
+        if (objstore::cloud_storage_enabled(lookup)) {
+            auto c = objstore::store_config_from(lookup);
+            if (!c) {
+                wanted = "invalid";
+                if (remote_store != wanted) {
+                    log(log_level::error, component,
+                        "tiered storage reads: {}; nothing is read from the object store",
+                        c.error().detail);
+                }
+            } else {
+                wanted = store_identity(*c);
+                if (wanted != remote_store) {
+                    auto made = objstore::make_store(*c);
+                    if (!made) {
+                        log(log_level::error, component, "tiered storage reads: {}",
+                            made.error().detail);
+                        wanted = "invalid";
+                    } else {
+                        store = std::shared_ptr<objstore::object_store>(std::move(*made));
+                        log(log_level::info, component, "tiered storage reads from {}",
+                            store->describe());
+                    }
+                }
+            }
+        }
+        if (wanted != remote_store) {
+            remote->set_store(std::move(store));
+            remote_store = wanted;
+        }
+        std::map<std::string, int32_t> locations;
+        for (const auto& [name, t] : md.topics()) {
+            locations[location_of(t, md.cluster_uuid())] = t.partitions_size();
+        }
+        remote->forget_unless([&](const tiered::remote_partition& rp) {
+            auto it = locations.find(rp.location);
+            return it != locations.end() && rp.partition < it->second;
+        });
+    }
 
     void stop_serving() {
         listener->stop();
@@ -299,6 +395,35 @@ result<void> broker_server::impl::load_tls() {
     return ok();
 }
 
+/// Tiered storage's read side and its cache, <data_dir>/cloud_cache
+/// (recovered here: half-written downloads removed). Its workers post to the
+/// io thread, which exists once the listener does; they only run for
+/// requests, which come after it.
+result<void> broker_server::impl::open_remote_reader() {
+    tiered::remote_reader_options o;
+    o.cache_dir = cfg.data_dir + "/cloud_cache";
+    auto r = tiered::remote_reader::open(
+        o,
+        [this](std::function<void()> fn) {
+            kafka_listener* l = nullptr;
+            while ((l = listener_ptr.load()) == nullptr) {
+                std::this_thread::yield();
+            }
+            l->post(std::move(fn));
+        },
+        [this](std::chrono::milliseconds d, std::function<void()> fn) {
+            if (kafka_listener* l = listener_ptr.load()) {
+                l->post_after(d, std::move(fn));
+            }
+        },
+        monotonic_ms);
+    if (!r) {
+        return error_info(r.error().code, fmt::format("data_dir: {}", r.error().detail));
+    }
+    remote = std::move(*r);
+    return ok();
+}
+
 /// Group commit, the partitions, the controller client and what the Kafka
 /// handlers reach (broker_services), down to the dispatcher.
 void broker_server::impl::build_services() {
@@ -381,7 +506,10 @@ void broker_server::impl::build_services() {
         .groups = groups.get(),
         .producer_ids = &*producer_ids,
         .security = &security,
+        .remote = remote.get(),
     });
+    // A download's completion wakes the Fetches waiting for it.
+    remote->set_on_progress([this] { fetches->wake(); });
     api = std::make_unique<dispatcher>(*services);
 }
 
@@ -446,12 +574,58 @@ result<void> broker_server::impl::start_metrics() {
                             "Compaction passes finished (cleanup.policy=compact logs)");
     auto& compacted_counter = metrics.add_counter("fjord_broker_compaction_bytes_removed_total",
                                                   "Segment bytes compaction freed");
+    // Tiered storage's read side (remote_reader.h: remote_read_stats).
+    struct tiered_read_series {
+        metrics::counter& hits;
+        metrics::counter& misses;
+        metrics::counter& downloads;
+        metrics::counter& bytes;
+        metrics::counter& corrupt;
+        metrics::counter& evictions;
+        metrics::counter& manifests;
+        metrics::gauge& cache_bytes;
+        metrics::gauge& cache_limit;
+        metrics::gauge& cache_segments;
+        std::vector<metrics::counter*> errors;
+    };
+    auto tiered_read = std::make_shared<tiered_read_series>(tiered_read_series{
+        metrics.add_counter("fjord_broker_tiered_cache_hits_total",
+                            "Reads below the local log start served from the cloud cache"),
+        metrics.add_counter("fjord_broker_tiered_cache_misses_total",
+                            "Reads below the local log start that had to download a segment first"),
+        metrics.add_counter("fjord_broker_tiered_downloads_total",
+                            "Segments downloaded, verified and cached"),
+        metrics.add_counter("fjord_broker_tiered_download_bytes_total",
+                            "Bytes received from the object store for the cloud cache"),
+        metrics.add_counter("fjord_broker_tiered_corrupt_downloads_total",
+                            "Downloads (and cached segments) that failed their size, CRC-32C or "
+                            "batch checks: never served"),
+        metrics.add_counter("fjord_broker_tiered_cache_evictions_total",
+                            "Cached segments evicted to stay within cloud_storage_cache_size"),
+        metrics.add_counter("fjord_broker_tiered_manifest_loads_total",
+                            "Partition manifests loaded by the read side"),
+        metrics.add_gauge("fjord_broker_tiered_cache_bytes", "Bytes in the cloud cache"),
+        metrics.add_gauge("fjord_broker_tiered_cache_limit_bytes",
+                          "The cloud cache's size limit (cloud_storage_cache_size)"),
+        metrics.add_gauge("fjord_broker_tiered_cache_segments", "Segments in the cloud cache"),
+        {},
+    });
+    auto& read_errors = metrics.add_counter_family(
+        "fjord_broker_tiered_read_errors_total",
+        "Failed manifest loads and segment downloads of the read side, after the store's own "
+        "retries, by kind",
+        {"kind"});
+    for (size_t i = 0; i < static_cast<size_t>(tiered::read_error_kind::count_); ++i) {
+        tiered_read->errors.push_back(&read_errors.with(
+            {std::string(tiered::to_string(static_cast<tiered::read_error_kind>(i)))}));
+    }
     http_server_options ho;
     ho.host = cfg.listen.metrics->host;
     ho.port = cfg.listen.metrics->port;
     std::map<std::string, http_handler> handlers;
     handlers["/metrics"] = [this, &applied_gauge, &logs_gauge, &rounds_counter, &syncs_counter,
-                            &compactions_counter, &compacted_counter](const http_request&) {
+                            &compactions_counter, &compacted_counter,
+                            tiered_read](const http_request&) {
         applied_gauge.set(static_cast<double>(applied.load()));
         logs_gauge.set(static_cast<double>(open_logs.load()));
         // Monotonic sources: catch the counters up (one scraper at a time).
@@ -460,6 +634,25 @@ result<void> broker_server::impl::start_metrics() {
         const auto& compaction = partitions->compaction();
         compactions_counter.inc(compaction.passes.load() - compactions_counter.value());
         compacted_counter.inc(compaction.bytes_removed.load() - compacted_counter.value());
+        if (remote) {
+            const auto& st = remote->stats();
+            auto catch_up = [](metrics::counter& c, uint64_t v) {
+                c.inc(v > c.value() ? v - c.value() : 0);
+            };
+            catch_up(tiered_read->hits, st.cache_hits.load());
+            catch_up(tiered_read->misses, st.cache_misses.load());
+            catch_up(tiered_read->downloads, st.downloads.load());
+            catch_up(tiered_read->bytes, st.bytes_downloaded.load());
+            catch_up(tiered_read->corrupt, st.corrupt_downloads.load());
+            catch_up(tiered_read->evictions, st.cache_evictions.load());
+            catch_up(tiered_read->manifests, st.manifest_loads.load());
+            tiered_read->cache_bytes.set(static_cast<double>(st.cache_bytes.load()));
+            tiered_read->cache_limit.set(static_cast<double>(st.cache_limit.load()));
+            tiered_read->cache_segments.set(static_cast<double>(st.cache_entries.load()));
+            for (size_t i = 0; i < tiered_read->errors.size(); ++i) {
+                catch_up(*tiered_read->errors[i], st.errors[i].load());
+            }
+        }
         return http_response{200, std::string(fjord::metrics::content_type), metrics.render()};
     };
     handlers["/healthz"] = [this](const http_request&) {
@@ -516,6 +709,9 @@ result<std::unique_ptr<broker_server>> broker_server::start(const broker_config&
     if (auto r = im->load_tls(); !r) {
         return r.error();
     }
+    if (auto r = im->open_remote_reader(); !r) {
+        return r.error();
+    }
     im->build_services();
     if (auto r = im->start_listener(); !r) {
         return r.error();
@@ -547,6 +743,8 @@ void broker_server::shutdown() {
     _impl->link->stop();
     _impl->stop_serving();
     _impl->http.reset();
+    // Its workers stop (a download at its next chunk); what they post is dropped.
+    _impl->remote.reset();
     // The io thread has stopped: the cache, the record and the logs are
     // ours now. What acks=1 and write caching acknowledged is made durable
     // before the process goes (a power loss after a clean stop loses nothing).
