@@ -141,17 +141,26 @@ struct fixture {
         remote.add({4, 5, 1000, 100});
         remote.add({4, 5, 1020, 100});
         remote.upload(*store);
-        // The local log holds the same batches, 0-39, then its start moves
-        // to 20: 0-19 are only in the bucket now.
+        // The local log holds the same batches, 0-39, in two segments; then
+        // retention removes the first, as local retention does once it is
+        // uploaded: 0-19 are only in the bucket now.
         for (const char* t : {"orders", "plain"}) {
             storage::partition_log& l = pm.find(t, 0)->log();
             for (const auto& [base, batch] : remote.batches) {
+                if (base == 20) {
+                    EXPECT_TRUE(l.roll(1000));
+                }
                 auto a = l.append(storage::testing::with_base_offset(batch, 0), 1000);
                 EXPECT_TRUE(a) << a.error().message();
                 EXPECT_EQ(a->base_offset.value(), base);
             }
             EXPECT_TRUE(l.set_high_watermark(l.log_end_offset()));
-            EXPECT_TRUE(l.delete_records_before(kafka_offset{20}));
+            storage::log_config c = l.config();
+            c.retention_bytes = 1;
+            EXPECT_TRUE(l.set_config(c));
+            EXPECT_TRUE(l.apply_retention(1000));
+            EXPECT_EQ(l.log_start_offset().value(), 20);
+            EXPECT_EQ(l.records_deleted_before().value(), 0);
         }
     }
 
@@ -332,6 +341,32 @@ TEST(tiered_fetch, out_of_range_below_the_remote_start_and_without_remote_read) 
     got = f.send(fetch_req("plain", 3, 500), 11);
     ASSERT_TRUE(got->has_value());
     EXPECT_EQ(only(f.decode<kafka::fetch_response>(*got, 11)).error_code, k::offset_out_of_range);
+}
+
+TEST(tiered_fetch, nothing_below_the_delete_records_start_is_served) {
+    fixture f;
+    // DeleteRecords to 25: the remote log still holds 0-39 (the archiver
+    // has not moved its start yet); nothing below 25 may be served.
+    ASSERT_TRUE(f.pm.find("orders", 0)->log().delete_records_before(kafka_offset{25}));
+    for (int64_t o : {5, 22}) {
+        auto got = f.send(fetch_req("orders", o, 500), 11);
+        ASSERT_TRUE(got->has_value());
+        EXPECT_EQ(only(f.decode<kafka::fetch_response>(*got, 11)).error_code,
+                  k::offset_out_of_range)
+            << o;
+    }
+    auto got = f.send(fetch_req("orders", 25, 500), 11);
+    ASSERT_TRUE(got->has_value());
+    auto resp = f.decode<kafka::fetch_response>(*got, 11);
+    EXPECT_EQ(only(resp).error_code, k::none);
+    auto lo = f.send(offsets_req("orders", {-2, 1001}), 8);
+    f.until_answered(lo);
+    // 1001 is in batch 0-4, below the start: the batch holding the start
+    // answers, with the start.
+    EXPECT_EQ(answers(f.decode<kafka::list_offsets_response>(*lo, 8)),
+              (std::vector<std::tuple<int16_t, int64_t, int64_t>>{{k::none, 25, -1},
+                                                                  {k::none, 25, 1029}}));
+    EXPECT_EQ(f.reader->stats().downloads.load(), 0u);
 }
 
 TEST(tiered_fetch, the_store_down_is_a_storage_error_clients_retry) {

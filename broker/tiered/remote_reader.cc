@@ -579,7 +579,7 @@ remote_answer<remote_reader::remote_slice> remote_reader::read(const remote_part
 }
 
 remote_answer<std::optional<storage::timestamp_offset>> remote_reader::offset_for_timestamp(
-    const remote_partition& rp, int64_t ts, kafka_offset below) {
+    const remote_partition& rp, int64_t ts, kafka_offset below, kafka_offset floor) {
     using answer = remote_answer<std::optional<storage::timestamp_offset>>;
     auto m = manifest_reaching(rp, below);
     if (!m.is_ready()) {
@@ -589,10 +589,17 @@ remote_answer<std::optional<storage::timestamp_offset>> remote_reader::offset_fo
         return answer::ready(std::nullopt);
     }
     const layout::partition_manifest& man = *m.value;
+    const kafka_offset start{std::max(man.start_offset, floor.value())};
+    if (start >= below) {
+        return answer::ready(std::nullopt);  // nothing readable is only remote
+    }
     ts = std::max<int64_t>(ts, 0);
     for (const auto& seg : man.segments) {
         if (seg.base_offset >= below.value()) {
             break;  // the local log has the rest
+        }
+        if (seg.last_offset < start.value()) {
+            continue;
         }
         // The manifest's max_timestamp picks the segment (-1: unknown, look).
         if (seg.max_timestamp >= 0 && seg.max_timestamp < ts) {
@@ -602,13 +609,15 @@ remote_answer<std::optional<storage::timestamp_offset>> remote_reader::offset_fo
         if (!s.is_ready()) {
             return s.is_pending() ? answer::pending() : answer::failed(s.error);
         }
-        auto found = s.value->find_timestamp(ts, kafka_offset{seg.last_offset + 1},
-                                             kafka_offset{man.start_offset});
+        auto found = s.value->find_timestamp(ts, kafka_offset{seg.last_offset + 1}, start);
         if (!found) {
             count_error(found.code());
             return answer::failed(found.error());
         }
         if (*found) {
+            if ((*found)->offset < start) {
+                (*found)->offset = start;  // the batch holding the start
+            }
             return answer::ready(*found);
         }
     }
@@ -616,7 +625,7 @@ remote_answer<std::optional<storage::timestamp_offset>> remote_reader::offset_fo
 }
 
 remote_answer<std::optional<storage::timestamp_offset>> remote_reader::max_timestamp(
-    const remote_partition& rp, kafka_offset below, int64_t at_least) {
+    const remote_partition& rp, kafka_offset below, int64_t at_least, kafka_offset floor) {
     using answer = remote_answer<std::optional<storage::timestamp_offset>>;
     auto m = manifest_reaching(rp, below);
     if (!m.is_ready()) {
@@ -625,10 +634,17 @@ remote_answer<std::optional<storage::timestamp_offset>> remote_reader::max_times
     if (!m.value) {
         return answer::ready(std::nullopt);
     }
+    const kafka_offset start{std::max(m.value->start_offset, floor.value())};
+    if (start >= below) {
+        return answer::ready(std::nullopt);
+    }
     const layout::segment_meta* best = nullptr;
     for (const auto& seg : m.value->segments) {
         if (seg.base_offset >= below.value()) {
             break;
+        }
+        if (seg.last_offset < start.value()) {
+            continue;
         }
         if (seg.max_timestamp >= 0 &&
             (best == nullptr || seg.max_timestamp > best->max_timestamp)) {
@@ -643,11 +659,14 @@ remote_answer<std::optional<storage::timestamp_offset>> remote_reader::max_times
     if (!s.is_ready()) {
         return s.is_pending() ? answer::pending() : answer::failed(s.error);
     }
-    auto found = s.value->find_timestamp(best->max_timestamp, kafka_offset{best->last_offset + 1},
-                                         kafka_offset{m.value->start_offset});
+    auto found =
+        s.value->find_timestamp(best->max_timestamp, kafka_offset{best->last_offset + 1}, start);
     if (!found) {
         count_error(found.code());
         return answer::failed(found.error());
+    }
+    if (*found && (*found)->offset < start) {
+        (*found)->offset = start;
     }
     return answer::ready(*found);
 }

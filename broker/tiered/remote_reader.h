@@ -208,17 +208,21 @@ class remote_reader {
                                      kafka_offset local_start, uint64_t max_bytes,
                                      storage::first_batch rule);
     /// The first batch (in offset order) of the remote segments below the
-    /// local start whose maxTimestamp >= ts, at or above the remote start;
-    /// nullopt if none (the caller looks locally). The manifest's
-    /// max_timestamp picks the segment; only that one is read.
+    /// local start whose maxTimestamp >= ts, holding offsets at or above
+    /// the remote start and `floor` (the DeleteRecords start); nullopt if
+    /// none (the caller looks locally). A batch holding that start answers
+    /// the start, as the local log does. The manifest's max_timestamp
+    /// picks the segment; only that one is read.
     remote_answer<std::optional<storage::timestamp_offset>> offset_for_timestamp(
-        const remote_partition& rp, int64_t ts, kafka_offset local_start);
+        const remote_partition& rp, int64_t ts, kafka_offset local_start,
+        kafka_offset floor = kafka_offset{0});
     /// ListOffsets' MAX_TIMESTAMP over the remote segments below the local
-    /// start: the first batch carrying their largest timestamp, if that
-    /// timestamp is at least `at_least` (the local log's largest); nullopt
-    /// otherwise.
+    /// start (and above the starts, as above): the first batch carrying
+    /// their largest timestamp, if that timestamp is at least `at_least`
+    /// (the local log's largest); nullopt otherwise.
     remote_answer<std::optional<storage::timestamp_offset>> max_timestamp(
-        const remote_partition& rp, kafka_offset local_start, int64_t at_least);
+        const remote_partition& rp, kafka_offset local_start, int64_t at_least,
+        kafka_offset floor = kafka_offset{0});
 
     /// Forgets the manifests of partitions `keep` says are no longer read
     /// from here (deleted topics); the cache's entries age out by LRU.

@@ -84,11 +84,13 @@ fill_result fill_fetch(const request_context& ctx, const kafka::fetch_request& r
             }
             const storage::partition_log& l = part->log();
             const kafka_offset local_start = l.log_start_offset();
+            const kafka_offset deleted_before = l.records_deleted_before();
             const auto remote =
                 topic != nullptr ? remote_of(s, *topic, fp.partition) : std::nullopt;
             pd.high_watermark = part->high_watermark().value();
             pd.last_stable_offset = pd.high_watermark;
-            pd.log_start_offset = visible_log_start(remote, local_start.value());
+            pd.log_start_offset =
+                visible_log_start(remote, local_start.value(), deleted_before.value());
             const uint64_t room = out.bytes >= max_total ? 0 : max_total - out.bytes;
             const uint64_t part_max = std::min<uint64_t>(
                 fp.partition_max_bytes > 0 ? static_cast<uint64_t>(fp.partition_max_bytes) : 0,
@@ -98,7 +100,9 @@ fill_result fill_fetch(const request_context& ctx, const kafka::fetch_request& r
             const auto rule = out.bytes == 0 ? storage::first_batch::may_exceed_max_bytes
                                              : storage::first_batch::within_max_bytes;
             kafka_offset from{fp.fetch_offset};
-            if (remote && fp.fetch_offset >= 0 && from < local_start) {
+            // Below the DeleteRecords start nothing is served (the local
+            // read below answers OFFSET_OUT_OF_RANGE).
+            if (remote && from >= deleted_before && from < local_start) {
                 auto a = remote->reader->read(remote->rp, from, local_start, part_max, rule);
                 if (a.is_pending()) {
                     // Empty for now; the download's completion wakes this Fetch.
@@ -112,9 +116,8 @@ fill_result fill_fetch(const request_context& ctx, const kafka::fetch_request& r
                     continue;
                 }
                 if (!a.value.beyond_remote) {
-                    if (auto b = remote->reader->known_bounds(remote->rp); b && b->exists) {
-                        pd.log_start_offset = std::min(b->start, local_start.value());
-                    }
+                    pd.log_start_offset =
+                        visible_log_start(remote, local_start.value(), deleted_before.value());
                     out.bytes += a.value.slice.bytes.size();
                     pd.records = std::move(a.value.slice.bytes);
                     tr.partitions.push_back(std::move(pd));

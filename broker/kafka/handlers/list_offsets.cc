@@ -65,6 +65,7 @@ bool lookup(const request_context& ctx, const v1::Topic* topic, partition& part,
             partition_response& pr) {
     const storage::partition_log& log = part.log();
     const kafka_offset local_start = log.log_start_offset();
+    const kafka_offset floor = log.records_deleted_before();  // DeleteRecords
     const auto remote =
         topic != nullptr ? remote_of(*ctx.services, *topic, pr.partition_index) : std::nullopt;
     // A remote answer: false (pending), or true with pr filled in (an error
@@ -87,7 +88,9 @@ bool lookup(const request_context& ctx, const v1::Topic* topic, partition& part,
         }
         return from_remote(
             remote->reader->bounds(remote->rp, local_start), [&](const tiered::remote_bounds& b) {
-                pr.offset = b.exists ? std::min(b.start, local_start.value()) : local_start.value();
+                pr.offset = b.exists
+                                ? std::max(floor.value(), std::min(b.start, local_start.value()))
+                                : local_start.value();
             });
     }
     if (ts == latest) {
@@ -107,7 +110,7 @@ bool lookup(const request_context& ctx, const v1::Topic* topic, partition& part,
             bool use_local = false;
             const bool done =
                 from_remote(remote->reader->max_timestamp(remote->rp, local_start,
-                                                          std::max<int64_t>(local_max, 0)),
+                                                          std::max<int64_t>(local_max, 0), floor),
                             [&](const std::optional<storage::timestamp_offset>& found) {
                                 if (found) {
                                     answer(pr, found);
@@ -137,7 +140,7 @@ bool lookup(const request_context& ctx, const v1::Topic* topic, partition& part,
     if (remote) {
         bool use_local = false;
         const bool done =
-            from_remote(remote->reader->offset_for_timestamp(remote->rp, ts, local_start),
+            from_remote(remote->reader->offset_for_timestamp(remote->rp, ts, local_start, floor),
                         [&](const std::optional<storage::timestamp_offset>& found) {
                             if (found) {
                                 answer(pr, found);

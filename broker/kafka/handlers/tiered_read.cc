@@ -27,12 +27,13 @@ std::optional<remote_source> remote_of(const broker_services& s, const v1::Topic
     return remote_source{s.remote, {location_of(t, s.md.cluster_uuid()), partition}};
 }
 
-int64_t visible_log_start(const std::optional<remote_source>& remote, int64_t local_start) {
+int64_t visible_log_start(const std::optional<remote_source>& remote, int64_t local_start,
+                          int64_t deleted_before) {
     if (!remote || local_start == 0) {
         return local_start;
     }
     auto b = remote->reader->known_bounds(remote->rp);
-    return b && b->exists ? std::min(b->start, local_start) : local_start;
+    return b && b->exists ? std::max(deleted_before, std::min(b->start, local_start)) : local_start;
 }
 
 }  // namespace fjord::broker

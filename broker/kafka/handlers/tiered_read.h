@@ -12,6 +12,9 @@
 // (manifest start_offset) when remote data exists below the local start,
 // and offsets in [remote start, local start) are read from the store;
 // below the remote start it is OFFSET_OUT_OF_RANGE, as below any log start.
+// DeleteRecords still rules: nothing below its start
+// (partition_log::records_deleted_before) is served or answered, remote or
+// not (the archiver moves the remote start there in time).
 // Without remote.read nothing changes: below the local start is
 // OFFSET_OUT_OF_RANGE. (The migration rule, topic_blocked, is checked
 // before any of this: broker/tiered/migration_rules.h.)
@@ -40,7 +43,8 @@ std::optional<remote_source> remote_of(const broker_services& s, const v1::Topic
 
 /// The log start a client is told without waiting: the remote start when
 /// the reader already knows of remote data below `local_start`, else
-/// `local_start`.
-int64_t visible_log_start(const std::optional<remote_source>& remote, int64_t local_start);
+/// `local_start`; never below `deleted_before` (DeleteRecords).
+int64_t visible_log_start(const std::optional<remote_source>& remote, int64_t local_start,
+                          int64_t deleted_before);
 
 }  // namespace fjord::broker
