@@ -687,6 +687,7 @@ result<void> partition_log::load_log_start() {
                                       "deleted before the damaged start again)",
                                       saved.error().detail, base));
     }
+    _records_deleted_before = *saved;
     if (*saved <= base) {
         return ok();  // retention has gone past it
     }
@@ -710,7 +711,11 @@ result<void> partition_log::load_log_start() {
 }
 
 result<void> partition_log::write_log_start(kafka_offset o) {
-    return fs::replace_file(*_fs, _dir, log_start_name, {encode_log_start(o)});
+    auto r = fs::replace_file(*_fs, _dir, log_start_name, {encode_log_start(o)});
+    if (r) {
+        _records_deleted_before = o;
+    }
+    return r;
 }
 
 result<retention_info> partition_log::apply_retention(int64_t now_ms) {

@@ -338,10 +338,11 @@ class partition_log {
     /// calls; nullopt while it is empty. Tiered storage rolls an active
     /// segment holding data older than its upload interval.
     std::optional<int64_t> active_since_ms() const;
-    /// The log start DeleteRecords set (its checkpoint); 0 if none.
-    /// log_start_offset() is the larger of this and the first segment's
-    /// base (tiered storage moves the remote start to it).
-    kafka_offset records_deleted_before() const { return _log_start; }
+    /// The log start DeleteRecords set (its checkpoint, README.md "Log
+    /// start"); 0 if there is none. Unlike log_start_offset(), retention
+    /// never moves it: tiered storage moves the remote start to it, and to
+    /// nothing local retention did.
+    kafka_offset records_deleted_before() const { return _records_deleted_before; }
     const log_config& config() const { return _config; }
     const std::string& dir() const { return _dir; }
 
@@ -414,6 +415,8 @@ class partition_log {
     /// The log start set by DeleteRecords (checkpointed); log_start_offset()
     /// is the larger of this and the first segment's base.
     kafka_offset _log_start{0};
+    /// The checkpoint's value (records_deleted_before()).
+    kafka_offset _records_deleted_before{0};
     /// Where an empty directory's first segment starts (open()).
     kafka_offset _first_offset{0};
     /// set_retention_limit().

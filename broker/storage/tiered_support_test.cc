@@ -176,6 +176,31 @@ TEST(retention_limit, does_not_bound_delete_records) {
     EXPECT_EQ(segment_bases(*log), (std::vector<int64_t>{8, 12}));
     EXPECT_EQ(log->records_deleted_before(), kafka_offset{9});
     EXPECT_EQ(log->log_start_offset(), kafka_offset{9});
+    log.reset();
+    auto again = open_ok(dir.log(), small_config(1 << 20));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->records_deleted_before(), kafka_offset{9});
+}
+
+TEST(retention_limit, retention_does_not_move_the_delete_records_start) {
+    temp_dir dir;
+    log_config c = small_config(1 << 20);
+    c.retention_bytes = 0;
+    auto log = open_ok(dir.log(), c);
+    ASSERT_TRUE(log);
+    fill(*log, 12);
+    ASSERT_TRUE(log->apply_retention(0));
+    EXPECT_EQ(log->log_start_offset(), kafka_offset{12});
+    EXPECT_EQ(log->records_deleted_before(), kafka_offset{0});
+    log.reset();
+    auto again = open_ok(dir.log(), c);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->log_start_offset(), kafka_offset{12});
+    EXPECT_EQ(again->records_deleted_before(), kafka_offset{0});
+    // Nor does a log starting at a first offset.
+    auto mounted = partition_log::open(dir.path() + "/mounted", c, 0, nullptr, kafka_offset{7});
+    ASSERT_TRUE(mounted);
+    EXPECT_EQ((*mounted)->records_deleted_before(), kafka_offset{0});
 }
 
 TEST(segment_file, a_handle_reads_the_sealed_bytes_after_retention_removed_the_segment) {

@@ -89,6 +89,9 @@ result<tiered_settings> tiered_settings_for(const controller::v1::Topic& topic,
     }
     s.remote_delete = *del;
     s.location = location_of(topic, cluster_uuid);
+    if (auto policy = value(topic, cluster, "cleanup.policy", "log_cleanup_policy")) {
+        s.cleanup_delete = policy->find("delete") != std::string::npos;
+    }
     constexpr int64_t week_ms = int64_t{7} * 24 * 3600 * 1000;
     constexpr int64_t day_ms = int64_t{24} * 3600 * 1000;
     struct item {

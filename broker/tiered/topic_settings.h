@@ -35,6 +35,9 @@ struct tiered_settings {
     /// Where the topic's objects go (Topic.remote_location, or the default
     /// location of a topic created before locations were recorded).
     std::string location;
+    /// cleanup.policy has delete: retention.ms/bytes apply (a compact-only
+    /// topic keeps every key's latest record however old).
+    bool cleanup_delete = true;
     /// retention.ms / retention.bytes: the whole log's (-1: no limit).
     int64_t retention_ms = -1;
     int64_t retention_bytes = -1;
