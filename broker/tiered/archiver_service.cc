@@ -254,7 +254,15 @@ struct archiver_service::impl : std::enable_shared_from_this<impl> {
         signature = sig;
         enabled = objstore::cloud_storage_enabled(get);
         // Another store (or none): every archiver starts over from its
-        // manifest in the new one.
+        // manifest in the new one, and until it has read it nothing more
+        // goes locally (what the old store holds is not in the new one).
+        if (pm != nullptr) {
+            for (const auto& [k, e] : entries) {
+                if (broker::partition* part = pm->find(k.topic, k.partition)) {
+                    part->log().set_retention_limit(kafka_offset{0});
+                }
+            }
+        }
         entries.clear();
         set_store(nullptr);
         config.reset();
