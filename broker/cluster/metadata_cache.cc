@@ -170,6 +170,9 @@ void metadata_cache::apply_delta(const v1::Delta& d) {
             break;
         case v1::Delta::kMemberUpserted:
         case v1::Delta::kMemberRemoved:
+        // Migrations reach brokers through their topics (Topic.migration).
+        case v1::Delta::kMigrationUpserted:
+        case v1::Delta::kMigrationRemoved:
         case v1::Delta::CHANGE_NOT_SET:
             // Controller membership is not the broker's business; a change
             // type newer than this broker is skipped the same way.

@@ -73,6 +73,15 @@ property enumeration(std::string name, std::string def, std::vector<std::string>
     return p;
 }
 
+property text(std::string name, std::string def, std::string description) {
+    property p;
+    p.name = std::move(name);
+    p.type = property_type::string;
+    p.default_value = std::move(def);
+    p.description = std::move(description);
+    return p;
+}
+
 property list(std::string name, std::string def, std::vector<std::string> values, int64_t min,
               int64_t max, std::string description) {
     property p;
@@ -98,6 +107,45 @@ std::vector<property> cluster_properties() {
     ps.push_back(integer("broker_session_timeout_ms", 9000, 1000, 600000,
                          "A broker whose heartbeats stop for this long is no longer alive: it "
                          "is fenced and its leaderships move."));
+    // Tiered storage (docs/tiered-storage.md): the object store every
+    // broker and controller of the cluster shares (common/objstore/config.h).
+    ps.push_back(text("cloud_storage_access_key", "",
+                      "S3 access key id; empty: the AWS_ACCESS_KEY_ID environment variable."));
+    ps.push_back(text("cloud_storage_api_endpoint", "",
+                      "S3 endpoint host; empty: s3.<cloud_storage_region>.amazonaws.com."));
+    ps.push_back(integer("cloud_storage_api_endpoint_port", 443, 1, 65535, "S3 endpoint port."));
+    ps.push_back(enumeration("cloud_storage_backend", "local", {"local", "s3"},
+                             "Where tiered data goes: local (cloud_storage_local_directory, "
+                             "shared by every process) or s3."));
+    ps.push_back(text("cloud_storage_bucket", "", "S3 bucket (required with the s3 backend)."));
+    ps.push_back(integer("cloud_storage_cache_size", 1024 * mib, mib, int64_max,
+                         "Bytes of downloaded segments each broker keeps on its disk to serve "
+                         "reads below the local log start."));
+    ps.push_back(boolean("cloud_storage_disable_tls", false,
+                         "Talk plain HTTP to the S3 endpoint (test servers only)."));
+    ps.push_back(boolean("cloud_storage_enabled", false,
+                         "Turn tiered storage on: topics with redpanda.remote.write upload "
+                         "closed segments, and mountable topics become possible."));
+    ps.push_back(integer("cloud_storage_initial_backoff_ms", 100, 1, 60000,
+                         "First retry delay of a failed object-store request (doubling, "
+                         "jittered)."));
+    ps.push_back(text("cloud_storage_local_directory", "",
+                      "Absolute directory of the local backend; every broker and controller "
+                      "must see the same one."));
+    ps.push_back(integer("cloud_storage_max_retries", 5, 0, 100,
+                         "Retries of an object-store request on 5xx, 429/SlowDown, connection "
+                         "errors and timeouts."));
+    ps.push_back(text("cloud_storage_region", "us-east-1", "S3 region (request signing)."));
+    ps.push_back(integer("cloud_storage_request_timeout_ms", 10000, 100, 600000,
+                         "Timeout of one object-store request attempt."));
+    ps.push_back(text("cloud_storage_secret_key", "",
+                      "S3 secret access key; empty: the AWS_SECRET_ACCESS_KEY environment "
+                      "variable."));
+    ps.push_back(integer("cloud_storage_segment_max_upload_interval_sec", 3600, 1, int64_max,
+                         "A tiered partition's active segment holding data older than this is "
+                         "closed and uploaded."));
+    ps.push_back(enumeration("cloud_storage_url_style", "virtual_host", {"virtual_host", "path"},
+                             "S3 addressing: bucket.endpoint/key or endpoint/bucket/key."));
     ps.push_back(integer("default_topic_partitions", 1, 1, 100000,
                          "Partitions of a topic created with partitions -1 (or auto-created)."));
     property rf = integer("default_topic_replications", 1, 1, 512,
@@ -122,6 +170,11 @@ std::vector<property> cluster_properties() {
         integer("log_segment_size", 128 * mib, mib, int32_max, "Default segment.bytes of topics."));
     ps.push_back(integer("retention_bytes", -1, -1, int64_max,
                          "Default retention.bytes of topics (per partition); -1: no size limit."));
+    ps.push_back(integer("retention_local_target_bytes_default", -1, -1, int64_max,
+                         "Default retention.local.target.bytes of tiered topics; -1: no size "
+                         "limit."));
+    ps.push_back(integer("retention_local_target_ms_default", 24 * 60 * 60 * 1000LL, -1, int64_max,
+                         "Default retention.local.target.ms of tiered topics; -1: no limit."));
     ps.push_back(list("sasl_mechanisms", "SCRAM", {"SCRAM", "PLAIN"}, 1, 2,
                       "SASL mechanisms offered on Kafka listeners when enable_sasl is true."));
     ps.push_back(list("superusers", "", {}, 0, int64_max,
@@ -160,13 +213,29 @@ std::vector<property> topic_properties() {
     ps.push_back(integer("min.insync.replicas", 1, 1, int32_max,
                          "Replicas that must acknowledge an acks=all write; at most the "
                          "topic's replication factor."));
-    ps.push_back(boolean("remote.read", false, "Serve reads from tiered storage."));
-    ps.push_back(boolean("remote.write", false, "Upload closed segments to tiered storage."));
+    ps.push_back(boolean("redpanda.remote.delete", true,
+                         "Delete the topic's objects from the object store when the topic is "
+                         "deleted (never when it is unmounted)."));
+    ps.push_back(boolean("redpanda.remote.read", false,
+                         "Serve offsets below the local log start from the object store."));
+    ps.push_back(boolean("redpanda.remote.write", false,
+                         "Upload closed segments to the object store (needs "
+                         "cloud_storage_enabled)."));
     property bytes = integer("retention.bytes", -1, -1, int64_max,
                              "Per-partition size above which old segments are deleted; -1: no "
                              "limit.");
     bytes.cluster_default = "retention_bytes";
     ps.push_back(std::move(bytes));
+    property local_bytes = integer("retention.local.target.bytes", -1, -1, int64_max,
+                                   "Tiered topics: per-partition local size above which "
+                                   "uploaded segments are removed from the broker's disk.");
+    local_bytes.cluster_default = "retention_local_target_bytes_default";
+    ps.push_back(std::move(local_bytes));
+    property local_ms = integer("retention.local.target.ms", 24 * 60 * 60 * 1000LL, -1, int64_max,
+                                "Tiered topics: age above which uploaded segments are removed "
+                                "from the broker's disk.");
+    local_ms.cluster_default = "retention_local_target_ms_default";
+    ps.push_back(std::move(local_ms));
     property ms = integer("retention.ms", week_ms, -1, int64_max,
                           "Age above which old segments are deleted; -1 keeps data forever.");
     ms.cluster_default = "log_retention_ms";

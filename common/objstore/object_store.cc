@@ -1,39 +1,60 @@
 // File: common/objstore/object_store.cc
 //
-// TEMPORARY stand-in for the integrator's object_store.cc on branch
-// tiered-base (check_key only); replaced by that file on merge.
+// The key rule and the factory of object_store.h.
+
 #include "common/objstore/object_store.h"
 
 #include "common/objstore/errc.h"
+#include "common/objstore/local_store.h"
+#include "common/objstore/s3_store.h"
 
 namespace fjord::objstore {
 
 result<void> check_key(std::string_view key) {
+    auto bad = [&](std::string_view why) {
+        return error_info(errc::invalid_key,
+                          "key \"" + std::string(key) + "\": " + std::string(why));
+    };
     if (key.empty()) {
-        return error_info(errc::invalid_key, "key is empty");
+        return bad("empty");
+    }
+    if (key.size() > 1024) {
+        return bad("longer than 1024 bytes");
     }
     if (key.front() == '/') {
-        return error_info(errc::invalid_key, "key starts with '/'");
+        return bad("starts with '/'");
+    }
+    for (char c : key) {
+        if (c < 0x21 || c > 0x7e) {
+            return bad("holds a character that is not printable ASCII");
+        }
     }
     size_t start = 0;
-    while (true) {
-        const size_t slash = key.find('/', start);
-        const std::string_view seg =
-            key.substr(start, slash == std::string_view::npos ? key.npos : slash - start);
-        if (seg.empty() || seg == "." || seg == "..") {
-            return error_info(errc::invalid_key, "key has an empty, \".\" or \"..\" segment");
+    while (start <= key.size()) {
+        size_t end = key.find('/', start);
+        if (end == std::string_view::npos) {
+            end = key.size();
         }
-        if (slash == std::string_view::npos) {
-            break;
+        const std::string_view seg = key.substr(start, end - start);
+        if (seg.empty()) {
+            return bad("has an empty path segment");
         }
-        start = slash + 1;
-    }
-    for (const char ch : key) {
-        if (ch < 0x20 || ch > 0x7e) {
-            return error_info(errc::invalid_key, "key has a byte that is not printable ASCII");
+        if (seg == "." || seg == "..") {
+            return bad("has a \".\" or \"..\" segment");
         }
+        start = end + 1;
     }
     return ok();
+}
+
+result<std::unique_ptr<object_store>> make_store(const store_config& c) {
+    switch (c.kind) {
+        case store_config::backend::local:
+            return make_local_store(c.local_directory);
+        case store_config::backend::s3:
+            return make_s3_store(c);
+    }
+    return error_info(errc::config, "unknown backend");
 }
 
 }  // namespace fjord::objstore

@@ -81,8 +81,8 @@ class object_store {
 struct store_config {
     enum class backend { local, s3 };
     backend kind = backend::local;
-    std::string local_directory;  ///< cloud_storage_local_directory (absolute)
-    std::string bucket;           ///< cloud_storage_bucket
+    std::string local_directory;       ///< cloud_storage_local_directory (absolute)
+    std::string bucket;                ///< cloud_storage_bucket
     std::string region = "us-east-1";  ///< cloud_storage_region
     std::string endpoint;  ///< cloud_storage_api_endpoint (host; empty: s3.<region>.amazonaws.com)
     int32_t port = 443;    ///< cloud_storage_api_endpoint_port

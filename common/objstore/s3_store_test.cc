@@ -274,11 +274,11 @@ TEST(S3StoreTest, PutSendsThePayloadHashAndTheSignedRequest) {
     auto s = store_for(c);
     ASSERT_NE(s, nullptr);
     const std::string payload(100000, 'x');
-    ASSERT_TRUE(s->put("topic/0/seg 00+1", payload).has_value());
+    ASSERT_TRUE(s->put("topic/0/seg=00+1&x%", payload).has_value());
     const auto reqs = srv.requests();
     ASSERT_EQ(reqs.size(), 1u);
     EXPECT_EQ(reqs[0].method, "PUT");
-    EXPECT_EQ(reqs[0].target, "/fjord-test/topic/0/seg%2000%2B1");
+    EXPECT_EQ(reqs[0].target, "/fjord-test/topic/0/seg%3D00%2B1%26x%25");
     EXPECT_EQ(reqs[0].body, payload);
     EXPECT_EQ(reqs[0].header("x-amz-content-sha256"), *sigv4::sha256_hex(payload));
     EXPECT_EQ(reqs[0].header("Expect"), "");
@@ -491,7 +491,7 @@ TEST(S3StoreTest, InvalidKeysFailBeforeAnyIo) {
     scripted_server srv({http(200, "OK", "")});
     auto s = store_for(config_for(srv.port()));
     ASSERT_NE(s, nullptr);
-    for (const char* bad : {"", "/abs", "a//b", "a/./b", "a/../b", "tab\tkey"}) {
+    for (const char* bad : {"", "/abs", "a//b", "a/./b", "a/../b", "tab\tkey", "space key"}) {
         EXPECT_EQ(s->put(bad, "x").code(), make_error_code(errc::invalid_key)) << bad;
         EXPECT_EQ(s->get(bad).code(), make_error_code(errc::invalid_key)) << bad;
     }

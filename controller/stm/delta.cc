@@ -50,6 +50,7 @@ void apply_delta(v1::ClusterState& state, const v1::Delta& d) {
     const auto member_key = [](const v1::Member& m) { return m.id(); };
     const auto user_key = [](const v1::User& u) -> const std::string& { return u.name(); };
     const auto role_key = [](const v1::Role& r) -> const std::string& { return r.name(); };
+    const auto migration_key = [](const v1::Migration& m) { return m.id(); };
     // ACLs in common/security/acl.h order, as the stm keeps them (a record
     // that does not convert, from a newer version, sorts first).
     const auto acl_key = [](const v1::AclBinding& b) -> std::optional<security::acl_binding> {
@@ -98,6 +99,14 @@ void apply_delta(v1::ClusterState& state, const v1::Delta& d) {
             break;
         case v1::Delta::kRoleDeleted:
             sorted_erase(*state.mutable_roles(), d.role_deleted(), role_key);
+            break;
+        case v1::Delta::kMigrationUpserted:
+            sorted_upsert(*state.mutable_migrations(), d.migration_upserted(), migration_key);
+            state.set_next_migration_id(
+                std::max(state.next_migration_id(), d.migration_upserted().id() + 1));
+            break;
+        case v1::Delta::kMigrationRemoved:
+            sorted_erase(*state.mutable_migrations(), d.migration_removed(), migration_key);
             break;
         case v1::Delta::CHANGE_NOT_SET:
             break;

@@ -224,6 +224,10 @@ std::string delta_line(const v1::Delta& d) {
             return r + "role_upserted " + role_line(d.role_upserted());
         case v1::Delta::kRoleDeleted:
             return r + "role_deleted " + d.role_deleted();
+        case v1::Delta::kMigrationUpserted:
+            return r + "migration_upserted " + d.migration_upserted().ShortDebugString();
+        case v1::Delta::kMigrationRemoved:
+            return r + "migration_removed " + std::to_string(d.migration_removed());
         case v1::Delta::CHANGE_NOT_SET:
             break;
     }
