@@ -5,6 +5,7 @@
 #include "common/objstore/s3_store.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -184,9 +185,11 @@ CURLcode curl_init_result = CURLE_OK;
 
 class s3_store final : public object_store {
   public:
-    s3_store(s3::endpoint ep, sigv4::credentials creds, const store_config& c)
+    s3_store(s3::endpoint ep, sigv4::credentials creds, std::string ca_bundle,
+             const store_config& c)
         : _ep(std::move(ep)),
           _creds(std::move(creds)),
+          _ca_bundle(std::move(ca_bundle)),
           _timeout_ms(c.request_timeout_ms),
           _max_retries(c.max_retries),
           _backoff_ms(c.backoff_ms) {}
@@ -452,6 +455,9 @@ class s3_store final : public object_store {
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(_timeout_ms));
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        if (!_ca_bundle.empty()) {
+            curl_easy_setopt(h, CURLOPT_CAINFO, _ca_bundle.c_str());
+        }
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -568,6 +574,7 @@ class s3_store final : public object_store {
 
     const s3::endpoint _ep;
     const sigv4::credentials _creds;
+    const std::string _ca_bundle;  ///< AWS_CA_BUNDLE; "" = libcurl's default trust store
     const int64_t _timeout_ms;
     const int32_t _max_retries;
     const int64_t _backoff_ms;
@@ -631,13 +638,20 @@ result<std::unique_ptr<object_store>> make_s3_store(const store_config& c) {
         return error_info(errc::config, std::string("libcurl did not initialize: ") +
                                             curl_easy_strerror(curl_init_result));
     }
+    // AWS_CA_BUNDLE, as the AWS SDKs read it: the certificates to trust
+    // instead of the system's (a private CA in front of an S3-compatible
+    // store).
+    const std::string ca_bundle = env("AWS_CA_BUNDLE");
+    if (!ca_bundle.empty() && ::access(ca_bundle.c_str(), R_OK) != 0) {
+        return config_error("AWS_CA_BUNDLE", "cannot read \"" + ca_bundle + "\"");
+    }
     const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
     if (ep->tls && (v == nullptr || (v->features & CURL_VERSION_SSL) == 0)) {
         return config_error("cloud_storage_disable_tls",
                             "TLS is asked for, but this libcurl was built without TLS");
     }
     return std::unique_ptr<object_store>(
-        std::make_unique<s3_store>(std::move(*ep), std::move(creds), c));
+        std::make_unique<s3_store>(std::move(*ep), std::move(creds), ca_bundle, c));
 }
 
 }  // namespace fjord::objstore

@@ -21,6 +21,9 @@
 // the session token is the config's, else AWS_SESSION_TOKEN, the latter only
 // when both keys came from the environment too.
 //
+// TLS verifies the server's certificate against libcurl's default trust
+// store, or the PEM bundle named by AWS_CA_BUNDLE (as the AWS SDKs read it).
+//
 // Every attempt is bounded by request_timeout_ms (connect and transfer).
 // Retried up to max_retries times, after a delay drawn uniformly from
 // [0, min(20 s, backoff_ms * 2^n)]: timeouts, broken connections, short
@@ -46,7 +49,8 @@ namespace fjord::objstore {
 /// errc::config naming the key at fault (error_info::field): the checks of
 /// s3::make_endpoint, a missing credential (cloud_storage_access_key /
 /// cloud_storage_secret_key, saying which environment variable was also
-/// empty), or a libcurl without TLS when TLS is asked for.
+/// empty), an AWS_CA_BUNDLE that cannot be read, or a libcurl without TLS
+/// when TLS is asked for.
 result<std::unique_ptr<object_store>> make_s3_store(const store_config& c);
 
 }  // namespace fjord::objstore

@@ -37,6 +37,7 @@
 
 #include "common/objstore/errc.h"
 #include "common/objstore/s3_store.h"
+#include "common/tls/cert_gen.h"
 
 namespace fjord::objstore {
 namespace {
@@ -52,7 +53,8 @@ class s3rver {
   public:
     /// Starts it and waits for its "S3rver listening on 127.0.0.1:<port>";
     /// nullptr with `why` set when it does not come up.
-    static std::unique_ptr<s3rver> start(std::string* why) {
+    static std::unique_ptr<s3rver> start(std::string* why,
+                                         const std::vector<std::string>& extra = {}) {
         auto s = std::unique_ptr<s3rver>(new s3rver());
         std::string tmpl = (fs::path(::testing::TempDir()) / "fjord-s3rver-XXXXXX").string();
         if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -69,6 +71,7 @@ class s3rver {
                                          data,        "--configure-bucket",
                                          bucket,      "--service-endpoint",
                                          "localhost", "--silent"};
+        args.insert(args.end(), extra.begin(), extra.end());
         s->_pid = ::fork();
         if (s->_pid == 0) {
             // Dies with the test, should the test die first.
@@ -418,6 +421,71 @@ TEST(S3rverStandaloneTest, StalledThenKilledServer) {
     EXPECT_LT(took, bound);
     EXPECT_EQ(s->stats().errors_transient, 1u);
     EXPECT_EQ(s->put("k/b", "x").code(), make_error_code(errc::transient));
+}
+
+// TLS (disable_tls false): s3rver serving a certificate of a private CA.
+// Without that CA the certificate does not verify: rejected at once, not
+// retried. With AWS_CA_BUNDLE naming it, path-style and virtual-host
+// requests go through (the certificate names 127.0.0.1 and
+// fjord-test.s3.localhost).
+TEST(S3rverStandaloneTest, Tls) {
+    const fs::path dir =
+        fs::path(::testing::TempDir()) / ("fjord-s3-tls-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    tls::cert_request ca_req;
+    ca_req.common_name = "fjord objstore test CA";
+    auto ca = tls::make_ca(ca_req);
+    ASSERT_TRUE(ca.has_value()) << ca.error().message();
+    tls::cert_request leaf_req;
+    leaf_req.common_name = "s3rver";
+    leaf_req.dns_names = {"localhost", "fjord-test.s3.localhost"};
+    leaf_req.ip_addresses = {"127.0.0.1"};
+    auto leaf = tls::issue(*ca, leaf_req);
+    ASSERT_TRUE(leaf.has_value()) << leaf.error().message();
+    const std::string ca_file = (dir / "ca.pem").string();
+    const std::string key_file = (dir / "key.pem").string();
+    const std::string cert_file = (dir / "cert.pem").string();
+    ASSERT_TRUE(tls::write_pem_file(ca_file, ca->cert_pem, false).has_value());
+    ASSERT_TRUE(tls::write_pem_file(key_file, leaf->key_pem, true).has_value());
+    ASSERT_TRUE(tls::write_pem_file(cert_file, leaf->cert_pem, false).has_value());
+
+    std::string why;
+    auto server = s3rver::start(&why, {"--key", key_file, "--cert", cert_file});
+    ASSERT_NE(server, nullptr) << "s3rver did not start: " << why;
+    store_config c = config_for(server->port());
+    c.disable_tls = false;
+
+    ::unsetenv("AWS_CA_BUNDLE");
+    auto untrusted = store_for(c);
+    ASSERT_NE(untrusted, nullptr);
+    EXPECT_NE(untrusted->describe().find(", tls)"), std::string::npos) << untrusted->describe();
+    auto refused = untrusted->put("tls/k", "v");
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.code(), make_error_code(errc::rejected)) << refused.error().message();
+    EXPECT_NE(refused.error().detail.find("TLS: "), std::string::npos) << refused.error().detail;
+    EXPECT_NE(refused.error().detail.find("(1 attempt)"), std::string::npos)
+        << refused.error().detail;
+
+    ::setenv("AWS_CA_BUNDLE", ca_file.c_str(), 1);
+    auto trusted = store_for(c);
+    store_config vc = c;
+    vc.endpoint = "s3.localhost";
+    vc.path_style = false;
+    auto vhost = store_for(vc);
+    store_config missing = c;
+    ::setenv("AWS_CA_BUNDLE", (dir / "no-such.pem").c_str(), 1);
+    auto bad_bundle = make_s3_store(missing);
+    ::unsetenv("AWS_CA_BUNDLE");
+    ASSERT_NE(trusted, nullptr);
+    ASSERT_NE(vhost, nullptr);
+    ASSERT_TRUE(trusted->put("tls/k", "over tls").has_value());
+    EXPECT_EQ(*trusted->get("tls/k"), "over tls");
+    EXPECT_EQ(*vhost->get("tls/k"), "over tls");
+    ASSERT_FALSE(bad_bundle.has_value());
+    EXPECT_EQ(bad_bundle.error().field, "AWS_CA_BUNDLE");
+
+    server.reset();
+    fs::remove_all(dir);
 }
 
 }  // namespace
