@@ -189,3 +189,50 @@ def test_a_store_that_does_not_build_keeps_everything_local_until_fixed(
     wait_until(lambda: next_offset(manifest(good)) == 3000, 60, "every record uploaded")
     check_bucket(good, 3000)
     wait_until(lambda: local_segments(broker)[0] > 0, 20, "local retention after the upload")
+
+
+@pytest.mark.timeout(120)
+def test_deleting_a_tiered_topic_deletes_its_objects_after_the_delay_unless_told_not_to(
+        cluster: Cluster, tmp_path: Path):
+    delay_ms = 3000
+    b = Broker(cluster, tmp_path)
+    with open(b.dir / "broker.yaml", "a", encoding="utf-8") as f:
+        f.write(f"log_delete_delay_ms: {delay_ms}\n")
+    b.start()
+    try:
+        bucket = tmp_path / "bucket"
+        set_config(cluster, cloud_storage_local_directory=bucket,
+                   cloud_storage_segment_max_upload_interval_sec=1,
+                   cloud_storage_enabled="true")
+        fjord(cluster, "topic", "create", TOPIC, "-p", "1", "-c", "redpanda.remote.write=true",
+              "-c", "segment.bytes=1048576", "--wait=15s")
+        produce(b, 1500)
+        wait_until(lambda: next_offset(manifest(bucket)) == 1500, 60, "every record uploaded")
+        prefix = manifest_path(bucket).parent.parent  # topics/<location>/
+        fjord(cluster, "topic", "delete", TOPIC, "--wait=15s")
+        deleted_at = time.monotonic()
+        trash = b.dir / "data" / "trash"
+        (tomb,) = wait_until(lambda: list(trash.glob("*")) if trash.exists() else [], 10,
+                             "the tombstone")
+        assert (tomb / "remote_delete").exists(), "the intent travels with the tombstone"
+        # A SIGKILL before the delay: the intent is durable, the restart acts on it.
+        b.kill()
+        assert any(prefix.rglob("*.log")), "nothing deleted before the delay"
+        b.start()
+        # (the local-directory store leaves empty directories behind)
+        wait_until(lambda: not any(p.is_file() for p in prefix.rglob("*")),
+                   delay_ms / 1000 + 20, "the topic's objects deleted")
+        assert time.monotonic() - deleted_at >= delay_ms / 1000
+        wait_until(lambda: not tomb.exists(), 10, "the tombstone reclaimed")
+
+        # redpanda.remote.delete=false keeps them.
+        fjord(cluster, "topic", "create", "kept", "-p", "1", "-c", "redpanda.remote.write=true",
+              "-c", "redpanda.remote.delete=false", "--wait=15s")
+        wait_until(lambda: glob.glob(str(bucket / "topics" / "kept" / "*" / "*" / "0" /
+                                         "manifest.json")), 20, "the kept topic's manifest")
+        fjord(cluster, "topic", "delete", "kept", "--wait=15s")
+        wait_until(lambda: not any(trash.glob("*")), delay_ms / 1000 + 10,
+                   "the kept topic's tombstone reclaimed")
+        assert glob.glob(str(bucket / "topics" / "kept" / "*" / "*" / "0" / "manifest.json"))
+    finally:
+        b.stop()
