@@ -117,7 +117,8 @@ bool is(const error_info& e, objstore::errc c) {
 }  // namespace
 
 result<remote_delete_outcome> delete_topic_data(objstore::object_store& store,
-                                                const std::string& location) {
+                                                const std::string& location,
+                                                const std::string& cluster_uuid) {
     if (auto h = store.head(tiered::mount_manifest_key(location)); h) {
         return remote_delete_outcome::kept_mountable;
     } else if (!is(h.error(), objstore::errc::not_found)) {
@@ -151,6 +152,12 @@ result<remote_delete_outcome> delete_topic_data(objstore::object_store& store,
         }
         if (m->final) {
             return remote_delete_outcome::kept_unmounted;
+        }
+        // Only the cluster that wrote the data last decides its deletion: a
+        // broker that missed an unmount (and the mount into another cluster
+        // that followed) must not delete what that cluster now serves.
+        if (m->owner_cluster.empty() || m->owner_cluster != cluster_uuid) {
+            return remote_delete_outcome::kept_foreign;
         }
     }
     // Segments first: until the manifests go, a retry decides the same way.
@@ -359,6 +366,7 @@ struct archiver_service::impl : std::enable_shared_from_this<impl> {
                 ctx.may_write = archiver_may_write(topic);
                 ctx.final_migration = final_upload_migration(topic);
                 ctx.leader_epoch = p.leader_epoch();
+                ctx.cluster_uuid = md->cluster_uuid();
                 auto it = entries.find(k);
                 if (it != entries.end() && (it->second.uuid != topic.uuid() ||
                                             it->second.arch->location() != settings->location)) {
@@ -461,7 +469,9 @@ struct archiver_service::impl : std::enable_shared_from_this<impl> {
         }
         deletions[location].st = deletion::state::running;
         on_worker<result<remote_delete_outcome>>(
-            [s = store, location] { return delete_topic_data(*s, location); },
+            [s = store, location, cluster = md != nullptr ? md->cluster_uuid() : std::string()] {
+                return delete_topic_data(*s, location, cluster);
+            },
             [location](impl& self, result<remote_delete_outcome> r) {
                 auto& d = self.deletions[location];
                 if (!r) {
@@ -484,6 +494,11 @@ struct archiver_service::impl : std::enable_shared_from_this<impl> {
                     case remote_delete_outcome::kept_unmounted:
                         log(log_level::info, component,
                             "the remote data at {} belongs to an unmounted topic: kept", location);
+                        break;
+                    case remote_delete_outcome::kept_foreign:
+                        log(log_level::info, component,
+                            "the remote data at {} was last written by another cluster: kept",
+                            location);
                         break;
                     case remote_delete_outcome::kept_unreadable:
                         break;  // logged by delete_topic_data

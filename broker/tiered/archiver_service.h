@@ -62,6 +62,7 @@ enum class remote_delete_outcome {
     kept_mountable,   ///< a mount manifest names the location: it is an unmounted topic's
     kept_unmounted,   ///< a partition manifest has a final marker
     kept_unreadable,  ///< a partition manifest does not decode: nobody can tell
+    kept_foreign,     ///< a partition manifest's owner is not this cluster (mounted elsewhere)
 };
 
 /// Deletes the objects of a deleted topic at `location` (every partition's
@@ -70,7 +71,8 @@ enum class remote_delete_outcome {
 /// manifest cannot be read. Idempotent: after a failure (a transient error,
 /// returned) the next call redoes the checks and deletes what is left.
 result<remote_delete_outcome> delete_topic_data(objstore::object_store& store,
-                                                const std::string& location);
+                                                const std::string& location,
+                                                const std::string& cluster_uuid);
 
 class archiver_service {
   public:

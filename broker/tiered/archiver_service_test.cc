@@ -286,6 +286,7 @@ TEST(delete_topic_data, keeps_unmounted_and_unreadable_data_and_is_idempotent) {
     ASSERT_TRUE(made);
     auto& store = **made;
     const std::string l = loc("orders", uuid_1);
+    std::string owner = uuid_1;  // this cluster
     auto put_manifest = [&](int p, std::optional<tiered::final_marker> fin) {
         tiered::partition_manifest m;
         m.location = l;
@@ -295,6 +296,7 @@ TEST(delete_topic_data, keeps_unmounted_and_unreadable_data_and_is_idempotent) {
         s.last_offset = 9;
         m.segments.push_back(s);
         m.final = fin;
+        m.owner_cluster = owner;
         if (fin) {
             m.final->next_offset = 10;
         }
@@ -303,29 +305,42 @@ TEST(delete_topic_data, keeps_unmounted_and_unreadable_data_and_is_idempotent) {
     };
     put_manifest(0, std::nullopt);
     put_manifest(1, tiered::final_marker{3, 10});
-    auto r = delete_topic_data(store, l);
+    auto r = delete_topic_data(store, l, uuid_1);
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, remote_delete_outcome::kept_unmounted);
     EXPECT_EQ(store.list("topics/")->size(), 4u);
 
     put_manifest(1, std::nullopt);
     ASSERT_TRUE(store.put(tiered::mount_manifest_key(l), "{}"));
-    r = delete_topic_data(store, l);
+    r = delete_topic_data(store, l, uuid_1);
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, remote_delete_outcome::kept_mountable);
     ASSERT_TRUE(store.del(tiered::mount_manifest_key(l)));
 
     ASSERT_TRUE(store.put(tiered::partition_manifest_key(l, 2), "{broken"));
-    r = delete_topic_data(store, l);
+    r = delete_topic_data(store, l, uuid_1);
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, remote_delete_outcome::kept_unreadable);
     ASSERT_TRUE(store.del(tiered::partition_manifest_key(l, 2)));
 
-    r = delete_topic_data(store, l);
+    // Mounted into another cluster since (its archiver wrote last), or
+    // written by a build that named no owner: not this cluster's to delete.
+    for (const std::string& other : {std::string(uuid_2), std::string()}) {
+        owner = other;
+        put_manifest(1, std::nullopt);
+        r = delete_topic_data(store, l, uuid_1);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(*r, remote_delete_outcome::kept_foreign);
+        EXPECT_EQ(store.list("topics/")->size(), 4u);
+    }
+    owner = uuid_1;
+    put_manifest(1, std::nullopt);
+
+    r = delete_topic_data(store, l, uuid_1);
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, remote_delete_outcome::deleted);
     EXPECT_TRUE(store.list("topics/")->empty());
-    r = delete_topic_data(store, l);  // again: nothing left, still fine
+    r = delete_topic_data(store, l, uuid_1);  // again: nothing left, still fine
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, remote_delete_outcome::deleted);
 }
