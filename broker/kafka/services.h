@@ -23,7 +23,7 @@ class admin_forwarder;
 class group_gateway;
 class producer_id_allocator;
 class security_state;
-namespace tiered {
+namespace tiered_read {
 class remote_reader;
 }
 
@@ -72,7 +72,7 @@ struct broker_services {
     /// Tiered storage's read side (broker/tiered/remote_reader.h): Fetch and
     /// ListOffsets below the local log start of redpanda.remote.read topics
     /// (handlers/tiered_read.h). Null: nothing is read from the object store.
-    tiered::remote_reader* remote = nullptr;
+    tiered_read::remote_reader* remote = nullptr;
 };
 
 }  // namespace fjord::broker

@@ -36,8 +36,8 @@ namespace {
 
 namespace k = kafka_errors;
 namespace layout = ::fjord::tiered;
-using tiered::testing::manual_io;
-using tiered::testing::remote_log;
+using tiered_read::testing::manual_io;
+using tiered_read::testing::remote_log;
 
 constexpr const char* cluster = "00000000-0000-4000-8000-00000000c1c1";
 constexpr const char* topic_uuid = "00000000-0000-4000-8000-0000000070b1";
@@ -96,7 +96,7 @@ struct fixture {
     metadata_cache md;
     partition_manager pm{dir.path(), 1, partition_defaults{}};
     std::shared_ptr<objstore::testing::fault_store> store;
-    std::unique_ptr<tiered::remote_reader> reader;
+    std::unique_ptr<tiered_read::remote_reader> reader;
     parked_fetches fetches{[this](std::chrono::milliseconds d, std::function<void()> fn) {
         io.schedule(d, std::move(fn));
     }};
@@ -114,9 +114,9 @@ struct fixture {
         EXPECT_TRUE(s);
         store = std::make_shared<objstore::testing::fault_store>(
             std::shared_ptr<objstore::object_store>(std::move(*s)));
-        tiered::remote_reader_options o;
+        tiered_read::remote_reader_options o;
         o.cache_dir = dir.sub("cloud_cache");
-        auto r = tiered::remote_reader::open(
+        auto r = tiered_read::remote_reader::open(
             o, [this](std::function<void()> fn) { io.post(std::move(fn)); },
             [this](std::chrono::milliseconds d, std::function<void()> fn) {
                 io.schedule(d, std::move(fn));

@@ -26,6 +26,7 @@
 #include "broker/kafka/services.h"
 #include "broker/security/security_snapshot.h"
 #include "broker/server/kafka_listener.h"
+#include "broker/tiered/archiver_service.h"
 #include "broker/tiered/remote_reader.h"
 #include "broker/tiered/topic_settings.h"
 #include "common/controller_client/client.h"
@@ -96,6 +97,10 @@ struct broker_server::impl {
     /// thread. Stopped right after the listener, before what it calls back.
     std::unique_ptr<log_flusher> flusher;
     std::unique_ptr<partition_manager> partitions;
+    /// Tiered storage's upload side (broker/tiered): the object store and
+    /// the archivers, on a worker thread of its own; stopped with the
+    /// flusher, destroyed before the partitions it reads.
+    std::unique_ptr<archival::archiver_service> archiver;
     /// Admin calls to the controller from request handlers.
     std::unique_ptr<controller_client::client> controller;
     std::optional<producer_id_allocator> producer_ids;
@@ -108,7 +113,7 @@ struct broker_server::impl {
     /// Tiered storage's read side: offsets below the local log start from
     /// the object store, through <data_dir>/cloud_cache. Its store and cache
     /// size follow the cluster config (configure_remote_reader).
-    std::unique_ptr<tiered::remote_reader> remote;
+    std::unique_ptr<tiered_read::remote_reader> remote;
     uint64_t remote_generation = 0;
     std::string remote_store;  ///< store_identity() of the store in use; "" none
     /// What the Kafka handlers reach (services.h), and the listener's
@@ -167,6 +172,7 @@ struct broker_server::impl {
             link->set_cluster_uuid(linked_uuid);
         }
         partitions->reconcile(md, wall_ms());
+        archiver->reconcile(md, *partitions);
         open_logs = partitions->open_logs();
         configure_remote_reader();
         publish_security();
@@ -246,7 +252,7 @@ struct broker_server::impl {
                     *v);
             }
         } else {
-            remote->set_cache_limit(tiered::remote_reader_options{}.cache_bytes);
+            remote->set_cache_limit(tiered_read::remote_reader_options{}.cache_bytes);
         }
         std::string wanted;
         std::shared_ptr<objstore::object_store> store;
@@ -283,7 +289,7 @@ struct broker_server::impl {
         for (const auto& [name, t] : md.topics()) {
             locations[location_of(t, md.cluster_uuid())] = t.partitions_size();
         }
-        remote->forget_unless([&](const tiered::remote_partition& rp) {
+        remote->forget_unless([&](const tiered_read::remote_partition& rp) {
             auto it = locations.find(rp.location);
             return it != locations.end() && rp.partition < it->second;
         });
@@ -292,6 +298,7 @@ struct broker_server::impl {
     void stop_serving() {
         listener->stop();
         flusher->stop();
+        archiver->stop();
         controller->stop();
         admin->stop();
         groups->stop();
@@ -316,6 +323,7 @@ struct broker_server::impl {
 
     void housekeeping() {
         partitions->housekeeping(wall_ms());
+        archiver->tick();
         record_applied(false);
         listener->post_after(housekeeping_interval, [this] { housekeeping(); });
     }
@@ -400,9 +408,9 @@ result<void> broker_server::impl::load_tls() {
 /// io thread, which exists once the listener does; they only run for
 /// requests, which come after it.
 result<void> broker_server::impl::open_remote_reader() {
-    tiered::remote_reader_options o;
+    tiered_read::remote_reader_options o;
     o.cache_dir = cfg.data_dir + "/cloud_cache";
-    auto r = tiered::remote_reader::open(
+    auto r = tiered_read::remote_reader::open(
         o,
         [this](std::function<void()> fn) {
             kafka_listener* l = nullptr;
@@ -444,6 +452,22 @@ void broker_server::impl::build_services() {
                            static_cast<int64_t>(cfg.flush.ms),
                            static_cast<int64_t>(cfg.log_delete_delay_ms)},
         &*record, flusher.get());
+    // The archiver's completions come back from its worker to the io thread
+    // (the first once a store is built, after the first Watch event).
+    archival::service_options aopts;
+    aopts.node_id = cfg.node_id;
+    aopts.now = wall_ms;
+    archiver =
+        std::make_unique<archival::archiver_service>(aopts, [this](std::function<void()> fn) {
+            kafka_listener* l = nullptr;
+            while ((l = listener_ptr.load()) == nullptr) {
+                std::this_thread::yield();
+            }
+            l->post(std::move(fn));
+        });
+    partitions->set_remote_reclaimer([this](const std::string& uuid, const std::string& location) {
+        return archiver->reclaim_remote(uuid, location);
+    });
     broker_endpoint me{cfg.node_id, cfg.advertise.kafka.host, cfg.advertise.kafka.port, cfg.rack};
     controller_client::options copts;
     copts.client_id_prefix = "broker-";
@@ -574,6 +598,7 @@ result<void> broker_server::impl::start_metrics() {
                             "Compaction passes finished (cleanup.policy=compact logs)");
     auto& compacted_counter = metrics.add_counter("fjord_broker_compaction_bytes_removed_total",
                                                   "Segment bytes compaction freed");
+    auto tiered_metrics = archiver->add_metrics(metrics);
     // Tiered storage's read side (remote_reader.h: remote_read_stats).
     struct tiered_read_series {
         metrics::counter& hits;
@@ -615,17 +640,18 @@ result<void> broker_server::impl::start_metrics() {
         "Failed manifest loads and segment downloads of the read side, after the store's own "
         "retries, by kind",
         {"kind"});
-    for (size_t i = 0; i < static_cast<size_t>(tiered::read_error_kind::count_); ++i) {
+    for (size_t i = 0; i < static_cast<size_t>(tiered_read::read_error_kind::count_); ++i) {
         tiered_read->errors.push_back(&read_errors.with(
-            {std::string(tiered::to_string(static_cast<tiered::read_error_kind>(i)))}));
+            {std::string(tiered_read::to_string(static_cast<tiered_read::read_error_kind>(i)))}));
     }
     http_server_options ho;
     ho.host = cfg.listen.metrics->host;
     ho.port = cfg.listen.metrics->port;
     std::map<std::string, http_handler> handlers;
     handlers["/metrics"] = [this, &applied_gauge, &logs_gauge, &rounds_counter, &syncs_counter,
-                            &compactions_counter, &compacted_counter,
+                            &compactions_counter, &compacted_counter, tiered_metrics,
                             tiered_read](const http_request&) {
+        tiered_metrics();
         applied_gauge.set(static_cast<double>(applied.load()));
         logs_gauge.set(static_cast<double>(open_logs.load()));
         // Monotonic sources: catch the counters up (one scraper at a time).
@@ -752,6 +778,7 @@ void broker_server::shutdown() {
     _impl->partitions->flush_all(wall_ms());
     _impl->api.reset();
     _impl->fetches.reset();
+    _impl->archiver.reset();
     _impl->partitions.reset();
 }
 

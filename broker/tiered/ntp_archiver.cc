@@ -40,11 +40,13 @@ tiered::partition_manifest ntp_archiver::next_manifest() const {
     m.location = _location;
     m.partition = _partition;
     m.sequence = _manifest->sequence + 1;
+    m.owner_cluster = _owner;
     return m;
 }
 
 std::optional<job> ntp_archiver::next(storage::partition_log& log, const archiver_context& ctx,
                                       int64_t now_ms) {
+    _owner = ctx.cluster_uuid;
     // Nothing goes locally before the manifest says what is uploaded.
     log.set_retention_limit(kafka_offset{_loaded && _manifest ? _manifest->next_offset() : 0});
     if (_in_flight || now_ms < _retry_at) {
@@ -63,6 +65,7 @@ std::optional<job> ntp_archiver::next(storage::partition_log& log, const archive
         m.partition = _partition;
         m.start_offset = log.log_start_offset().value();
         m.sequence = 1;
+        m.owner_cluster = _owner;
         _in_flight = true;
         return put_manifest_job(std::move(m), "the first manifest");
     }

@@ -76,6 +76,8 @@ struct archiver_context {
     std::optional<int64_t> final_migration;
     /// The partition's leader epoch (segment names when batches carry none).
     int64_t leader_epoch = 0;
+    /// This cluster's uuid: every manifest written names it as the owner.
+    std::string cluster_uuid;
 };
 
 class ntp_archiver;
@@ -126,6 +128,8 @@ class ntp_archiver {
     void succeeded();
     void failed(const error_info& e, const char* what, int64_t now_ms);
     tiered::partition_manifest next_manifest() const;
+    /// The cluster every manifest written names as its owner (the context's).
+    std::string _owner;
 
     std::string _name;
     std::string _location;

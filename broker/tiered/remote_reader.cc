@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/tiered/layout.h"
 
-namespace fjord::broker::tiered {
+namespace fjord::broker::tiered_read {
 
 namespace layout = ::fjord::tiered;
 
@@ -671,4 +671,4 @@ remote_answer<std::optional<storage::timestamp_offset>> remote_reader::max_times
     return answer::ready(*found);
 }
 
-}  // namespace fjord::broker::tiered
+}  // namespace fjord::broker::tiered_read

@@ -58,7 +58,7 @@
 #include "common/result.h"
 #include "common/tiered/manifest.h"
 
-namespace fjord::broker::tiered {
+namespace fjord::broker::tiered_read {
 
 /// One partition's remote log: its topic's location in the store (layout.h)
 /// and the partition.
@@ -314,4 +314,4 @@ class remote_reader {
     std::unique_ptr<worker_pool> _download_pool;
 };
 
-}  // namespace fjord::broker::tiered
+}  // namespace fjord::broker::tiered_read

@@ -21,7 +21,7 @@
 #include "common/objstore/errc.h"
 #include "common/objstore/testing.h"
 
-namespace fjord::broker::tiered {
+namespace fjord::broker::tiered_read {
 namespace {
 
 using testing::manual_io;
@@ -586,4 +586,4 @@ TEST(remote_reader_test, without_a_store_nothing_is_read) {
 }
 
 }  // namespace
-}  // namespace fjord::broker::tiered
+}  // namespace fjord::broker::tiered_read

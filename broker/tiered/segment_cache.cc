@@ -20,7 +20,7 @@
 #include "common/objstore/errc.h"
 #include "common/tiered/layout.h"
 
-namespace fjord::broker::tiered {
+namespace fjord::broker::tiered_read {
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -537,4 +537,4 @@ void segment_cache::bound_open_files() {
     }
 }
 
-}  // namespace fjord::broker::tiered
+}  // namespace fjord::broker::tiered_read

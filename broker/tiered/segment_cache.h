@@ -51,7 +51,7 @@
 #include "common/result.h"
 #include "common/tiered/manifest.h"
 
-namespace fjord::broker::tiered {
+namespace fjord::broker::tiered_read {
 
 /// One segment object of a partition's remote log, as its manifest describes it.
 struct segment_ref {
@@ -185,4 +185,4 @@ struct entry_name_parts {
 };
 std::optional<entry_name_parts> parse_entry_name(std::string_view name);
 
-}  // namespace fjord::broker::tiered
+}  // namespace fjord::broker::tiered_read

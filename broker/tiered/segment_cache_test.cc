@@ -18,7 +18,7 @@
 #include "common/objstore/errc.h"
 #include "common/objstore/testing.h"
 
-namespace fjord::broker::tiered {
+namespace fjord::broker::tiered_read {
 namespace {
 
 using testing::remote_log;
@@ -359,4 +359,4 @@ TEST(segment_cache_test, entry_names_round_trip) {
 }
 
 }  // namespace
-}  // namespace fjord::broker::tiered
+}  // namespace fjord::broker::tiered_read

@@ -23,7 +23,7 @@
 #include "common/tiered/layout.h"
 #include "common/tiered/manifest.h"
 
-namespace fjord::broker::tiered::testing {
+namespace fjord::broker::tiered_read::testing {
 
 namespace layout = ::fjord::tiered;
 
@@ -163,4 +163,4 @@ class manual_io {
     std::vector<timer> _timers;
 };
 
-}  // namespace fjord::broker::tiered::testing
+}  // namespace fjord::broker::tiered_read::testing

@@ -86,12 +86,13 @@ bool lookup(const request_context& ctx, const v1::Topic* topic, partition& part,
             pr.offset = local_start.value();
             return true;
         }
-        return from_remote(
-            remote->reader->bounds(remote->rp, local_start), [&](const tiered::remote_bounds& b) {
-                pr.offset = b.exists
-                                ? std::max(floor.value(), std::min(b.start, local_start.value()))
-                                : local_start.value();
-            });
+        return from_remote(remote->reader->bounds(remote->rp, local_start),
+                           [&](const tiered_read::remote_bounds& b) {
+                               pr.offset = b.exists
+                                               ? std::max(floor.value(),
+                                                          std::min(b.start, local_start.value()))
+                                               : local_start.value();
+                           });
     }
     if (ts == latest) {
         pr.offset = part.high_watermark().value();

@@ -29,8 +29,8 @@
 namespace fjord::broker {
 
 struct remote_source {
-    tiered::remote_reader* reader = nullptr;
-    tiered::remote_partition rp;
+    tiered_read::remote_reader* reader = nullptr;
+    tiered_read::remote_partition rp;
 };
 
 /// Whether `t` has redpanda.remote.read=true (a value that is not "true" is false).
