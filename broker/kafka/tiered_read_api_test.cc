@@ -155,6 +155,8 @@ struct fixture {
                 EXPECT_EQ(a->base_offset.value(), base);
             }
             EXPECT_TRUE(l.set_high_watermark(l.log_end_offset()));
+            // The bucket has 0-39: the archiver's limit lets retention go.
+            l.set_retention_limit(kafka_offset{40});
             storage::log_config c = l.config();
             c.retention_bytes = 1;
             EXPECT_TRUE(l.set_config(c));
