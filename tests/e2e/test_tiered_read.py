@@ -7,13 +7,14 @@ and the rest from the local log; ListOffsets earliest answers the remote
 start; /metrics counts the downloads and cache hits; a restart keeps the
 cache.
 
-The bucket is prepared here the way the archiver writes it (the segment
-objects, copied from the broker's own sealed segment files, then the
-partition manifest with their offsets, sizes and CRC-32Cs), for a topic that
-reads from the store without uploading to it (redpanda.remote.write=false):
-the read path is tested on its own. Local retention then removes the early
-segments (retention.bytes), as the archiver's local retention would once
-they are uploaded.
+The first test is the whole path: the broker's archiver uploads
+(redpanda.remote.write) and local retention (retention.local.target.bytes)
+removes what was uploaded. The others prepare the bucket here the way the
+archiver writes it (the segment objects, copied from the broker's own sealed
+segment files, then the partition manifest with their offsets, sizes and
+CRC-32Cs) for a topic that reads from the store without uploading to it
+(redpanda.remote.write=false), so that the read path is tested on its own;
+retention.bytes then removes the early segments.
 
 Every process is started by the fixtures on loopback and stopped by pid.
 """
@@ -26,6 +27,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.record import _crc32c
 
@@ -140,6 +142,46 @@ def check_every_client_reads_everything(broker: Broker, topic: str) -> None:
         assert r["value"].encode() == expected_value(i), f"rdkafka record {i}"
 
 
+@pytest.mark.timeout(240)
+def test_clients_read_what_the_archiver_uploaded_after_local_retention(cluster: Cluster,
+                                                                      broker: Broker,
+                                                                      tmp_path: Path):
+    bucket = tmp_path / "bucket"
+    fjord(cluster, "cluster", "config", "set", "cloud_storage_enabled=true",
+          f"cloud_storage_local_directory={bucket}",
+          "cloud_storage_segment_max_upload_interval_sec=1", "--wait=15s")
+    fjord(cluster, "topic", "create", "tiered", "-p", "1", "-c", "redpanda.remote.write=true",
+          "-c", "redpanda.remote.read=true", "-c", "segment.bytes=1048576",
+          "-c", "retention.local.target.bytes=1048576", "--wait=15s")
+    produced = rdkafka("produce", "--bootstrap", broker.bootstrap, "--topic", "tiered",
+                       "--count", str(COUNT), "--size", str(SIZE), "--linger-ms", "0")
+    assert produced[-1]["delivered"] == COUNT
+    uuid = json.loads(fjord(cluster, "--format", "json", "topic", "describe",
+                            "tiered").stdout)[0]["summary"]["uuid"]
+
+    def uploaded() -> int:
+        found = list((bucket / "topics" / "tiered").glob("*/*/0/manifest.json"))
+        if not found:
+            return -1
+        m = json.loads(found[0].read_text())
+        return m["segments"][-1]["last_offset"] + 1 if m["segments"] else m["start_offset"]
+
+    wait_until(lambda: uploaded() == COUNT, 90, "every record uploaded")
+    # Local retention removed the uploaded early segments.
+    wait_until(lambda: int(local_segments(broker, uuid)[0].stem) > 0, 30,
+               "the early segments gone from the broker's disk")
+    local_start = int(local_segments(broker, uuid)[0].stem)
+    assert watermarks(broker, "tiered") == (0, COUNT)  # EARLIEST is the remote start
+
+    check_every_client_reads_everything(broker, "tiered")
+    m = metrics(broker)
+    assert metric(m, "fjord_broker_tiered_downloads_total") >= 1
+    assert metric(m, "fjord_broker_tiered_cache_hits_total") > 0
+    assert metric(m, "fjord_broker_tiered_corrupt_downloads_total") == 0
+    assert local_start > 0
+
+
+@pytest.mark.timeout(180)
 def test_clients_read_from_zero_across_the_object_store_and_the_local_log(
         cluster: Cluster, broker: Broker, tmp_path: Path):
     bucket = tmp_path / "bucket"
