@@ -22,6 +22,7 @@
 #include "common/kafka/frame.h"
 #include "common/kafka/messages/api_versions.h"
 #include "common/kafka/messages/delete_records.h"
+#include "common/kafka/messages/describe_log_dirs.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/list_offsets.h"
 #include "common/kafka/record_batch.h"
@@ -289,6 +290,51 @@ TEST(delete_records_api, list_offsets_and_fetch_follow_the_new_start) {
     EXPECT_EQ(storage::testing::base_offset_of(batches[0]), 6);
 }
 
+// ------------------------------------------------------------ DescribeLogDirs
+
+TEST(describe_log_dirs_api, sizes_of_the_partitions_this_broker_has_at_every_version) {
+    fixture f(kafka_options{.log_dir = "/data/topics"});
+    f.fill("t", 0, 10);
+    const int64_t size0 = static_cast<int64_t>(f.log("t", 0).size_bytes());
+    ASSERT_GT(size0, 0);
+    for (int16_t v : {0, 1, 2, 3, 4}) {
+        SCOPED_TRACE(testing::Message() << "v" << v);
+        // Every topic: "elsewhere" has no log here, the rest do.
+        kafka::describe_log_dirs_request all;
+        all.topics = std::nullopt;
+        auto resp = f.call<kafka::describe_log_dirs_response>(all, v);
+        EXPECT_EQ(resp.error_code, k::none);
+        ASSERT_EQ(resp.results.size(), 1u);
+        const auto& dir = resp.results[0];
+        EXPECT_EQ(dir.error_code, k::none);
+        EXPECT_EQ(dir.log_dir, "/data/topics");
+        std::map<std::string, int64_t> sizes;
+        for (const auto& t : dir.topics) {
+            for (const auto& p : t.partitions) {
+                sizes[t.name + "-" + std::to_string(p.partition_index)] = p.partition_size;
+                EXPECT_EQ(p.offset_lag, 0);
+                EXPECT_FALSE(p.is_future_key);
+            }
+        }
+        EXPECT_EQ(sizes.count("elsewhere-0"), 0u);
+        EXPECT_EQ(sizes["t-0"], size0);
+        EXPECT_EQ(sizes["t-1"], 0);
+        // Named partitions: unknown ones are left out.
+        kafka::describe_log_dirs_request some;
+        some.topics = std::vector<kafka::describe_log_dirs_request::describable_log_dir_topic>{};
+        some.topics->push_back({"t", {0, 7}, {}});
+        some.topics->push_back({"ghost", {0}, {}});
+        resp = f.call<kafka::describe_log_dirs_response>(some, v);
+        ASSERT_EQ(resp.results.size(), 1u);
+        ASSERT_EQ(resp.results[0].topics.size(), 1u);
+        EXPECT_EQ(resp.results[0].topics[0].name, "t");
+        ASSERT_EQ(resp.results[0].topics[0].partitions.size(), 1u);
+        EXPECT_EQ(resp.results[0].topics[0].partitions[0].partition_size, size0);
+        // The volume, from v4 (the directory does not exist here: unknown).
+        EXPECT_EQ(resp.results[0].total_bytes, -1);
+    }
+}
+
 // ------------------------------------------------------------ fetch.max.bytes
 
 /// Bytes of records in a Fetch response, and per partition.
@@ -362,14 +408,15 @@ TEST(fetch_max_bytes, the_default_is_kafkas_55_mib) {
 // saw before the registry existed (key, min, max), byte for byte, plus the
 // security APIs (SaslHandshake 17, DescribeAcls 29, CreateAcls 30,
 // DeleteAcls 31, SaslAuthenticate 36, Describe/AlterUserScramCredentials
-// 50/51), and ListOffsets up to 8 (MAX_TIMESTAMP and EARLIEST_LOCAL).
+// 50/51), ListOffsets up to 8 (MAX_TIMESTAMP and EARLIEST_LOCAL) and
+// DescribeLogDirs 35.
 TEST(api_versions, advertises_the_registry_at_every_version) {
     const std::vector<std::tuple<int16_t, int16_t, int16_t>> want = {
-        {0, 0, 9},  {1, 4, 12}, {2, 1, 8},  {3, 0, 12}, {8, 0, 8},  {9, 0, 8},
-        {10, 0, 4}, {11, 0, 7}, {12, 0, 4}, {13, 0, 4}, {14, 0, 5}, {15, 0, 5},
-        {16, 0, 4}, {17, 0, 1}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2},
-        {22, 0, 4}, {29, 0, 3}, {30, 0, 3}, {31, 0, 3}, {32, 0, 4}, {33, 0, 2},
-        {36, 0, 2}, {37, 0, 3}, {44, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
+        {0, 0, 9},  {1, 4, 12}, {2, 1, 8},  {3, 0, 12}, {8, 0, 8},  {9, 0, 8},  {10, 0, 4},
+        {11, 0, 7}, {12, 0, 4}, {13, 0, 4}, {14, 0, 5}, {15, 0, 5}, {16, 0, 4}, {17, 0, 1},
+        {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {29, 0, 3}, {30, 0, 3},
+        {31, 0, 3}, {32, 0, 4}, {33, 0, 2}, {35, 0, 4}, {36, 0, 2}, {37, 0, 3}, {44, 0, 1},
+        {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
     };
     for (int16_t v : {0, 1, 2, 3}) {
         SCOPED_TRACE(testing::Message() << "ApiVersions v" << v);

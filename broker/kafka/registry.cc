@@ -88,6 +88,7 @@ constexpr api_entry table[] = {
     api<kafka::delete_acls_request, handlers::delete_acls>(0, 3),
     api<kafka::describe_configs_request, handlers::describe_configs>(0, 4),
     api<kafka::alter_configs_request, handlers::alter_configs>(0, 2),
+    api<kafka::describe_log_dirs_request, handlers::describe_log_dirs>(0, 4),
     api<kafka::sasl_authenticate_request, handlers::sasl_authenticate>(0, 2),
     api<kafka::create_partitions_request, handlers::create_partitions>(0, 3),
     api<kafka::incremental_alter_configs_request, handlers::incremental_alter_configs>(0, 1),

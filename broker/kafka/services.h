@@ -43,6 +43,8 @@ struct kafka_options {
     /// false none, nullopt: SASL exactly when the cluster's enable_sasl is
     /// true.
     std::optional<bool> require_sasl = std::nullopt;
+    /// The broker's log directory, <data_dir>/topics (DescribeLogDirs).
+    std::string log_dir = {};
     /// FIPS mode's floor for SASL/PLAIN passwords (tls::fips_min_password_length
     /// when broker.yaml's fips_mode is not disabled; 0 otherwise).
     size_t min_password_length = 0;

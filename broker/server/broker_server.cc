@@ -520,6 +520,7 @@ void broker_server::impl::build_services() {
                                     ? std::optional<bool>(*cfg.authentication_method.kafka ==
                                                           listener_authentication::sasl)
                                     : std::nullopt,
+                .log_dir = cfg.data_dir + "/topics",
                 .min_password_length = tls::min_password_length(cfg.fips.mode),
             },
         .md = md,

@@ -22,6 +22,7 @@
 #include "common/kafka/messages/describe_cluster.h"
 #include "common/kafka/messages/describe_configs.h"
 #include "common/kafka/messages/describe_groups.h"
+#include "common/kafka/messages/describe_log_dirs.h"
 #include "common/kafka/messages/describe_user_scram_credentials.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/find_coordinator.h"
@@ -49,11 +50,13 @@ void list_offsets(const request_context& ctx, kafka::list_offsets_request req);
 void delete_records(const request_context& ctx, kafka::delete_records_request req);
 void init_producer_id(const request_context& ctx, kafka::init_producer_id_request req);
 
-// The cluster (metadata.cc, api_versions.cc, describe_cluster.cc)
+// The cluster (metadata.cc, api_versions.cc, describe_cluster.cc,
+// describe_log_dirs.cc)
 void metadata(const request_context& ctx, kafka::metadata_request req);
 /// nullopt: the body did not decode (KIP-511: answered, not closed).
 void api_versions(const request_context& ctx, std::optional<kafka::api_versions_request> req);
 void describe_cluster(const request_context& ctx, kafka::describe_cluster_request req);
+void describe_log_dirs(const request_context& ctx, kafka::describe_log_dirs_request req);
 
 // The admin APIs, forwarded to the controller (admin_forwarder.h)
 void create_topics(const request_context& ctx, kafka::create_topics_request req);
