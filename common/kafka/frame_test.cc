@@ -17,7 +17,7 @@ using testing::hex;
 
 TEST(api_keys, table_matches_the_schemas) {
     const auto apis = known_apis();
-    ASSERT_EQ(apis.size(), 30u);
+    ASSERT_EQ(apis.size(), 31u);
     for (size_t i = 1; i < apis.size(); ++i) {
         EXPECT_LT(apis[i - 1].key, apis[i].key);
     }
@@ -40,6 +40,11 @@ TEST(api_keys, table_matches_the_schemas) {
     EXPECT_EQ(delete_records->name, "DeleteRecords");
     EXPECT_EQ(delete_records->max_version, 2);
     EXPECT_EQ(delete_records->flexible_version, 2);
+    const api_info* log_dirs = find_api(35);
+    ASSERT_NE(log_dirs, nullptr);
+    EXPECT_EQ(log_dirs->name, "DescribeLogDirs");
+    EXPECT_EQ(log_dirs->max_version, 4);
+    EXPECT_EQ(log_dirs->flexible_version, 2);
     const api_info* handshake = find_api(17);
     ASSERT_NE(handshake, nullptr);
     EXPECT_EQ(handshake->name, "SaslHandshake");

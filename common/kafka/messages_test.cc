@@ -18,6 +18,7 @@
 
 #include "common/kafka/messages/api_versions.h"
 #include "common/kafka/messages/create_topics.h"
+#include "common/kafka/messages/describe_log_dirs.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/join_group.h"
 #include "common/kafka/messages/list_offsets.h"
@@ -733,6 +734,55 @@ TEST(create_topics, v5_response) {
     ASSERT_TRUE(t.configs.has_value());
     EXPECT_EQ((*t.configs)[0].config_source, 5);
     EXPECT_EQ((*t.configs)[0].value, std::optional<std::string>("compact"));
+}
+
+// ---------------------------------------------------------------- DescribeLogDirs (35)
+// The schema files are written here (schemas/README.md); these bytes come
+// from the protocol's field list (no client at hand speaks DescribeLogDirs:
+// neither kafka-python 2.0.2 nor librdkafka 2.0.2 has it).
+
+TEST(describe_log_dirs, v1_request_topics_and_null) {
+    auto m = golden<describe_log_dirs_request>(
+        H("00000001 0001") + "t" + H("00000002 00000000 00000003"), 1);
+    ASSERT_TRUE(m.topics);
+    ASSERT_EQ(m.topics->size(), 1u);
+    EXPECT_EQ((*m.topics)[0].topic, "t");
+    EXPECT_EQ((*m.topics)[0].partitions, (std::vector<int32_t>{0, 3}));
+    auto all = golden<describe_log_dirs_request>(H("ffffffff"), 0);
+    EXPECT_FALSE(all.topics);
+}
+
+TEST(describe_log_dirs, v2_request_is_flexible) {
+    auto m = golden<describe_log_dirs_request>(H("02 02") + "t" + H("02 00000005 00 00"), 2);
+    ASSERT_TRUE(m.topics);
+    EXPECT_EQ((*m.topics)[0].partitions, (std::vector<int32_t>{5}));
+    EXPECT_FALSE(golden<describe_log_dirs_request>(H("00 00"), 2).topics);
+}
+
+TEST(describe_log_dirs, v1_response) {
+    const std::string wire = H("00000000 00000001 0000 0002") + "/d" + H("00000001 0001") + "t" +
+                             H("00000001 00000002 0000000000000400 0000000000000000 00");
+    auto m = golden<describe_log_dirs_response>(wire, 1);
+    ASSERT_EQ(m.results.size(), 1u);
+    EXPECT_EQ(m.results[0].log_dir, "/d");
+    ASSERT_EQ(m.results[0].topics.size(), 1u);
+    const auto& p = m.results[0].topics[0].partitions.at(0);
+    EXPECT_EQ(p.partition_index, 2);
+    EXPECT_EQ(p.partition_size, 1024);
+    EXPECT_EQ(p.offset_lag, 0);
+    EXPECT_FALSE(p.is_future_key);
+}
+
+TEST(describe_log_dirs, v4_response_error_code_and_volume) {
+    const std::string wire = H("00000000 0000 02 0000 03") + "/d" + H("02 02") + "t" +
+                             H("02 00000002 0000000000000400 0000000000000000 00 00 00") +
+                             H("0000000000002000 0000000000001000 00 00");
+    auto m = golden<describe_log_dirs_response>(wire, 4);
+    EXPECT_EQ(m.error_code, 0);
+    ASSERT_EQ(m.results.size(), 1u);
+    EXPECT_EQ(m.results[0].total_bytes, 8192);
+    EXPECT_EQ(m.results[0].usable_bytes, 4096);
+    EXPECT_EQ(m.results[0].topics.at(0).partitions.at(0).partition_size, 1024);
 }
 
 }  // namespace
