@@ -27,6 +27,7 @@
 #include "broker/tiered/remote_reader.h"
 #include "broker/tiered/test_util.h"
 #include "common/kafka/frame.h"
+#include "common/kafka/messages/describe_log_dirs.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/list_offsets.h"
 #include "common/objstore/testing.h"
@@ -124,7 +125,7 @@ struct fixture {
             [this] { return now; });
         EXPECT_TRUE(r);
         reader = std::move(*r);
-        reader->set_store(store);
+        reader->set_store(store, "test-bucket");
         reader->set_on_progress([this] { fetches.wake(); });
         services =
             std::make_unique<broker_services>(broker_services{.me = {1, "broker-1", 9092, ""},
@@ -478,6 +479,47 @@ TEST(tiered_list_offsets, the_store_down_is_a_storage_error_and_a_stuck_one_time
     ASSERT_TRUE(got->has_value());
     EXPECT_EQ(std::get<0>(answers(f.decode<kafka::list_offsets_response>(*got, 8))[0]),
               k::request_timed_out);
+}
+
+// ------------------------------------------------------------ DescribeLogDirs
+
+TEST(tiered_log_dirs, the_remote_directory_holds_the_uploaded_bytes) {
+    fixture f;
+    const int64_t remote_bytes =
+        static_cast<int64_t>(f.remote.objects[0].size() + f.remote.objects[1].size());
+    kafka::describe_log_dirs_request req;
+    req.topics = std::nullopt;
+    auto got = f.send(req, 4);
+    EXPECT_FALSE(got->has_value());  // the manifests load first
+    f.until_answered(got);
+    auto resp = f.decode<kafka::describe_log_dirs_response>(*got, 4);
+    ASSERT_EQ(resp.results.size(), 2u);
+    const auto& remote = resp.results[1];
+    EXPECT_EQ(remote.log_dir, "remote://test-bucket");
+    EXPECT_EQ(remote.error_code, k::none);
+    std::map<std::string, std::pair<int64_t, int64_t>> sizes;  // size, lag
+    for (const auto& t : remote.topics) {
+        for (const auto& p : t.partitions) {
+            sizes[t.name + "-" + std::to_string(p.partition_index)] = {p.partition_size,
+                                                                       p.offset_lag};
+        }
+    }
+    // Both topics upload to the same location in this fixture's bucket.
+    EXPECT_EQ(sizes["orders-0"], (std::pair<int64_t, int64_t>{remote_bytes, 0}));
+    // The local directory: the second segment only (the first was removed).
+    const auto& local = resp.results[0];
+    ASSERT_EQ(local.topics.size(), 2u);
+    EXPECT_EQ(local.topics[0].partitions.at(0).partition_size,
+              static_cast<int64_t>(f.pm.find(local.topics[0].name, 0)->log().size_bytes()));
+    // The store down: the remote directory answers KAFKA_STORAGE_ERROR.
+    fixture g;
+    g.store->set_down(true);
+    got = g.send(req, 4);
+    g.until_answered(got);
+    resp = g.decode<kafka::describe_log_dirs_response>(*got, 4);
+    ASSERT_EQ(resp.results.size(), 2u);
+    EXPECT_EQ(resp.results[1].error_code, k::kafka_storage_error);
+    EXPECT_EQ(resp.results[0].error_code, k::none);
 }
 
 }  // namespace

@@ -282,7 +282,11 @@ struct broker_server::impl {
             }
         }
         if (wanted != remote_store) {
-            remote->set_store(std::move(store));
+            const std::string name = !store ? std::string()
+                                     : md.config("cloud_storage_backend").value_or("local") == "s3"
+                                         ? md.config("cloud_storage_bucket").value_or("")
+                                         : md.config("cloud_storage_local_directory").value_or("");
+            remote->set_store(std::move(store), name);
             remote_store = wanted;
         }
         std::map<std::string, int32_t> locations;

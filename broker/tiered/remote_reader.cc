@@ -176,11 +176,12 @@ void remote_reader::post_back(std::function<void(remote_reader&)> fn) {
     });
 }
 
-void remote_reader::set_store(std::shared_ptr<objstore::object_store> store) {
+void remote_reader::set_store(std::shared_ptr<objstore::object_store> store, std::string name) {
     if (store == _store) {
         return;
     }
     _store = std::move(store);
+    _store_name = std::move(name);
     // What the old store said is not this one's word.
     _manifests.clear();
     for (auto it = _downloads.begin(); it != _downloads.end();) {
@@ -398,6 +399,15 @@ remote_answer<remote_bounds> remote_reader::bounds(const remote_partition& rp,
         return answer::ready(remote_bounds{});
     }
     auto m = manifest_reaching(rp, local_start);
+    if (!m.is_ready()) {
+        return m.is_pending() ? answer::pending() : answer::failed(m.error);
+    }
+    return answer::ready(bounds_of(m.value.get()));
+}
+
+remote_answer<remote_bounds> remote_reader::manifest_bounds(const remote_partition& rp) {
+    using answer = remote_answer<remote_bounds>;
+    auto m = manifest(rp);
     if (!m.is_ready()) {
         return m.is_pending() ? answer::pending() : answer::failed(m.error);
     }

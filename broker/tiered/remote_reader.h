@@ -171,8 +171,11 @@ class remote_reader {
 
     /// The store to read from (null: cloud storage is off; nothing is read).
     /// Loads and downloads under way finish with the store they began with.
-    void set_store(std::shared_ptr<objstore::object_store> store);
+    /// `name` names it for DescribeLogDirs ("remote://<name>": the bucket,
+    /// or the local backend's directory).
+    void set_store(std::shared_ptr<objstore::object_store> store, std::string name = {});
     bool has_store() const { return _store != nullptr; }
+    const std::string& store_name() const { return _store_name; }
     /// cloud_storage_cache_size changed.
     void set_cache_limit(uint64_t bytes);
     /// Runs after each load or download completes (io thread).
@@ -193,6 +196,10 @@ class remote_reader {
     /// background when there are none or they are old): for answers that
     /// only mention the remote start, such as a Fetch served locally.
     std::optional<remote_bounds> known_bounds(const remote_partition& rp);
+    /// The bounds the manifest gives, loading it first when there is none
+    /// (pending), whatever the local log holds: for DescribeLogDirs' remote
+    /// directory.
+    remote_answer<remote_bounds> manifest_bounds(const remote_partition& rp);
     /// Whole batches from the one holding `start` (or the first after it),
     /// from one remote segment, up to max_bytes (the first may exceed it if
     /// `rule` allows); `start` is below `local_start`. Below the remote
@@ -293,6 +300,7 @@ class remote_reader {
     clock_fn _clock;
     std::unique_ptr<segment_cache> _cache;
     std::shared_ptr<objstore::object_store> _store;
+    std::string _store_name;
     std::map<remote_partition, manifest_state> _manifests;
     std::map<std::string, download_state> _downloads;  ///< by cache entry name
     std::deque<std::string> _download_queue;           ///< entries waiting for a worker
