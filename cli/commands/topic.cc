@@ -17,6 +17,7 @@
 
 #include "cli/commands/commands.h"
 #include "cli/context.h"
+#include "cli/kafka/partition_storage.h"
 #include "cli/wait.h"
 
 namespace fjord::cli {
@@ -596,6 +597,46 @@ struct describe_options {
     bool all = false;
 };
 
+/// A storage fact as JSON: null when unknown.
+json opt(const std::optional<int64_t>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+std::string opt_text(const std::optional<int64_t>& v) {
+    return v ? std::to_string(*v) : "-";
+}
+
+/// The remote start: the log start clients see when the topic reads from
+/// the object store and the partition has data there (ListOffsets EARLIEST
+/// answers it then); unknown otherwise.
+std::optional<int64_t> remote_start(const v1::Topic& t, const kafka::partition_storage& ps) {
+    auto it = t.configs().find("redpanda.remote.read");
+    if (it == t.configs().end() || it->second != "true" || !ps.remote_bytes ||
+        *ps.remote_bytes <= 0) {
+        return std::nullopt;
+    }
+    return ps.log_start;
+}
+
+/// The brokers' Kafka endpoints by id (the one named "kafka", else the first).
+std::map<int32_t, std::string> kafka_endpoints(const v1::ListBrokersResponse& resp) {
+    std::map<int32_t, std::string> out;
+    for (const auto& item : resp.brokers()) {
+        const v1::Endpoint* ep = nullptr;
+        for (const auto& e : item.broker().endpoints()) {
+            if (ep == nullptr || e.name() == "kafka") {
+                ep = &e;
+            }
+        }
+        if (ep != nullptr) {
+            out[item.broker().id()] = ep->host().find(':') != std::string::npos
+                                          ? fmt::format("[{}]:{}", ep->host(), ep->port())
+                                          : fmt::format("{}:{}", ep->host(), ep->port());
+        }
+    }
+    return out;
+}
+
 void run_describe(cli_context& ctx, const describe_options& o) {
     if (ctx.format() == output_format::help) {
         std::cout << "[{\"summary\": {\"name\": string, \"uuid\": string, \"internal\": bool, "
@@ -603,7 +644,11 @@ void run_describe(cli_context& ctx, const describe_options& o) {
                      "\"created_by\": string, \"updated_by\": string}, \"configs\": [{\"key\": "
                      "string, \"value\": string, \"source\": \"topic\"}], \"partitions\": "
                      "[{\"partition\": int, \"leader\": int, \"epoch\": int, \"replicas\": "
-                     "[int]}]}]\n";
+                     "[int], \"log_start_offset\": int|null, \"local_start_offset\": int|null, "
+                     "\"high_watermark\": int|null, \"local_size_bytes\": int|null, "
+                     "\"remote_start_offset\": int|null, \"remote_size_bytes\": int|null, "
+                     "\"remote_lag_offsets\": int|null, \"storage_error\" (when something "
+                     "is unknown): string}]}]\n";
         return;
     }
     v1::ListTopicsRequest req;
@@ -623,6 +668,21 @@ void run_describe(cli_context& ctx, const describe_options& o) {
     const bool show_summary = all || o.summary || !any;
     const bool show_configs = all || o.configs || !any;
     const bool show_partitions = all || o.partitions;
+    // The partitions' offsets and sizes, from their leaders (JSON and YAML
+    // always carry every section).
+    std::map<kafka::topic_partition, kafka::partition_storage> storage;
+    if ((show_partitions || ctx.format() != output_format::text) && resp->topics_size() > 0) {
+        auto brokers = ctx.call(&ctl::list_brokers, v1::ListBrokersRequest{});
+        const std::vector<v1::Topic> topics(resp->topics().begin(), resp->topics().end());
+        storage = kafka::describe_storage(
+            ctx.cfg(), topics,
+            brokers ? kafka_endpoints(*brokers) : std::map<int32_t, std::string>{});
+        if (!brokers) {
+            for (auto& [tp, ps] : storage) {
+                ps.error = "the brokers are unknown: " + brokers.error().detail;
+            }
+        }
+    }
     json doc = json::array();
     std::string text;
     for (const auto& t : resp->topics()) {
@@ -641,8 +701,37 @@ void run_describe(cli_context& ctx, const describe_options& o) {
             configs.push_back({{"key", k}, {"value", v}, {"source", "topic"}});
             crow.push_back({k, v, "topic"});
         }
-        doc.push_back(
-            {{"summary", summary}, {"configs", configs}, {"partitions", partitions_json(t)}});
+        json parts = partitions_json(t);
+        std::vector<std::vector<std::string>> prow;
+        for (size_t i = 0; i < static_cast<size_t>(t.partitions_size()); ++i) {
+            const auto& p = t.partitions(static_cast<int>(i));
+            const kafka::partition_storage ps = storage.count({t.name(), p.partition()}) > 0
+                                                    ? storage.at({t.name(), p.partition()})
+                                                    : kafka::partition_storage{};
+            const auto rstart = remote_start(t, ps);
+            json& pj = parts[i];
+            pj["log_start_offset"] = opt(ps.log_start);
+            pj["local_start_offset"] = opt(ps.local_start);
+            pj["high_watermark"] = opt(ps.high_watermark);
+            pj["local_size_bytes"] = opt(ps.local_bytes);
+            pj["remote_start_offset"] = opt(rstart);
+            pj["remote_size_bytes"] = opt(ps.remote_bytes);
+            pj["remote_lag_offsets"] = opt(ps.remote_lag);
+            if (!ps.error.empty()) {
+                pj["storage_error"] = ps.error;
+                if (show_partitions && ctx.format() == output_format::text) {
+                    std::cerr << fmt::format("fjord: {}-{}: {}\n", t.name(), p.partition(),
+                                             ps.error);
+                }
+            }
+            prow.push_back({std::to_string(p.partition()), std::to_string(p.leader()),
+                            std::to_string(p.leader_epoch()),
+                            fmt::format("[{}]", fmt::join(p.replicas(), " ")),
+                            opt_text(ps.log_start), opt_text(ps.local_start),
+                            opt_text(ps.high_watermark), opt_text(ps.local_bytes), opt_text(rstart),
+                            opt_text(ps.remote_bytes)});
+        }
+        doc.push_back({{"summary", summary}, {"configs", configs}, {"partitions", parts}});
         if (show_summary) {
             text += render_table(
                 {"name", "uuid", "partitions", "replicas", "revision"},
@@ -654,13 +743,10 @@ void run_describe(cli_context& ctx, const describe_options& o) {
                                          : render_table({"key", "value", "source"}, crow));
         }
         if (show_partitions) {
-            std::vector<std::vector<std::string>> prow;
-            for (const auto& p : t.partitions()) {
-                prow.push_back({std::to_string(p.partition()), std::to_string(p.leader()),
-                                std::to_string(p.leader_epoch()),
-                                fmt::format("[{}]", fmt::join(p.replicas(), " "))});
-            }
-            text += "\n" + render_table({"partition", "leader", "epoch", "replicas"}, prow);
+            text += "\n" + render_table({"partition", "leader", "epoch", "replicas",
+                                         "log-start-offset", "local-start-offset", "high-watermark",
+                                         "local-size", "remote-start-offset", "remote-size"},
+                                        prow);
         }
         text += "\n";
     }

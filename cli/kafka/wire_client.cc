@@ -139,9 +139,9 @@ result<std::unique_ptr<wire_client>> wire_client::open(const std::string& addres
     addrinfo* found = nullptr;
     const std::string port = std::to_string(hp->port);
     if (const int rc = ::getaddrinfo(hp->host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-        return error_info(std::make_error_code(std::errc::host_unreachable),
-                          fmt::format("{}: cannot resolve {}: {}", address, hp->host,
-                                      ::gai_strerror(rc)));
+        return error_info(
+            std::make_error_code(std::errc::host_unreachable),
+            fmt::format("{}: cannot resolve {}: {}", address, hp->host, ::gai_strerror(rc)));
     }
     const auto ms = s.command_timeout.count();
     const timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
@@ -173,8 +173,7 @@ result<std::unique_ptr<wire_client>> wire_client::open(const std::string& addres
         }
         auto ctx = tls::make_client_context(*creds, s.tls_insecure_skip_verify);
         if (!ctx) {
-            return error_info(ctx.error().code,
-                              tls_error_in_cli_terms(ctx.error().detail, "tls"));
+            return error_info(ctx.error().code, tls_error_in_cli_terms(ctx.error().detail, "tls"));
         }
         c->_impl->ctx = std::move(*ctx);
         c->_impl->ssl = SSL_new(c->_impl->ctx.get());
@@ -188,9 +187,9 @@ result<std::unique_ptr<wire_client>> wire_client::open(const std::string& addres
             }
         }
         if (SSL_connect(c->_impl->ssl) != 1) {
-            return error_info(std::make_error_code(std::errc::protocol_error),
-                              fmt::format("TLS with the broker {} failed: {}", address,
-                                          openssl_reason()));
+            return error_info(
+                std::make_error_code(std::errc::protocol_error),
+                fmt::format("TLS with the broker {} failed: {}", address, openssl_reason()));
         }
     }
     if (auto v = c->negotiate(); !v) {
@@ -262,9 +261,9 @@ result<void> wire_client::negotiate() {
         return resp.error();
     }
     if (resp->error_code != 0) {
-        return error_info(std::make_error_code(std::errc::protocol_error),
-                          fmt::format("{}: ApiVersions answered error {}", _address,
-                                      resp->error_code));
+        return error_info(
+            std::make_error_code(std::errc::protocol_error),
+            fmt::format("{}: ApiVersions answered error {}", _address, resp->error_code));
     }
     for (const auto& a : resp->api_keys) {
         _versions[a.api_key] = {a.min_version, a.max_version};
@@ -288,8 +287,8 @@ result<void> wire_client::authenticate(const settings& s) {
     const std::string mechanism = s.sasl_mechanism.empty() ? "SCRAM-SHA-256" : s.sasl_mechanism;
     auto failed = [&](std::string_view why) {
         return error_info(std::make_error_code(std::errc::permission_denied),
-                          fmt::format("{}: SASL authentication as \"{}\" ({}) failed: {}",
-                                      _address, s.user, mechanism, why));
+                          fmt::format("{}: SASL authentication as \"{}\" ({}) failed: {}", _address,
+                                      s.user, mechanism, why));
     };
     const auto hs_version = version_for(static_cast<int16_t>(k::api_key::sasl_handshake), 1, 1);
     const auto auth_version =
@@ -309,8 +308,8 @@ result<void> wire_client::authenticate(const settings& s) {
     auto step = [&](std::string bytes) -> result<std::string> {
         k::sasl_authenticate_request req;
         req.auth_bytes = std::move(bytes);
-        auto r = call<k::sasl_authenticate_request, k::sasl_authenticate_response>(req,
-                                                                                   *auth_version);
+        auto r =
+            call<k::sasl_authenticate_request, k::sasl_authenticate_response>(req, *auth_version);
         if (!r) {
             return r.error();
         }

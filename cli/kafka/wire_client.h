@@ -38,8 +38,7 @@ class wire_client {
   public:
     /// Connects to `address` ("host:port"), negotiates versions and
     /// authenticates as `s` says.
-    static result<std::unique_ptr<wire_client>> open(const std::string& address,
-                                                     const settings& s);
+    static result<std::unique_ptr<wire_client>> open(const std::string& address, const settings& s);
     ~wire_client();
     wire_client(const wire_client&) = delete;
     wire_client& operator=(const wire_client&) = delete;

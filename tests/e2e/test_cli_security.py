@@ -199,6 +199,25 @@ def test_dev_start_sasl_tls_quickstart_through_the_profile(secured: Fjord):
     assert secured.json("topic", "describe", "quickstart")[0]["summary"]["partitions"] == 3
 
 
+def test_describe_asks_each_leader_over_tls_and_sasl(secured: Fjord):
+    """topic describe's offsets and sizes come from the partitions' leaders
+    over Kafka (ListOffsets, DescribeLogDirs) with the profile's TLS and
+    SCRAM login, as librdkafka's clients use them."""
+    secured.ok("topic", "create", "described", "-p", "2", "--wait")
+    secured.ok("topic", "produce", "described", stdin="a\nb\nc\n", timeout=60)
+    parts = secured.json("topic", "describe", "described")[0]["partitions"]
+    assert all("storage_error" not in p for p in parts), parts
+    assert sum(p["high_watermark"] for p in parts) == 3
+    assert all(p["log_start_offset"] == 0 and p["local_start_offset"] == 0 for p in parts)
+    assert sum(p["local_size_bytes"] for p in parts) > 0
+    assert all(p["remote_size_bytes"] is None for p in parts)  # no cloud storage here
+    # A wrong password for the brokers only is not possible (the controllers
+    # take the same login); an unknown SASL mechanism is named.
+    p = secured.run("topic", "describe", "described", "-p", "-X", "sasl.mechanism=PLAIN")
+    assert p.returncode == 0, p.stderr
+    assert "SASL authentication" in p.stderr, p.stderr
+
+
 def test_calls_without_or_with_wrong_credentials_are_refused(secured: Fjord):
     # -X with empty values overrides the profile's credentials: none are sent.
     p = secured.fails(1, "-X", "user=", "-X", "pass=", "topic", "create", "refused-1")

@@ -128,6 +128,15 @@ def test_topic_create_list_describe_delete(cli: Cli):
     assert s["name"] == "orders" and s["partitions"] == 3 and s["replicas"] == 1
     assert len(s["uuid"]) == 36 and s["revision"] > 0 and s["created_by"] == "anonymous"
     assert doc[0]["configs"] == [{"key": "retention.ms", "value": "60000", "source": "topic"}]
+    # The partitions' offsets and sizes come from their leader over Kafka;
+    # this broker is registered but serves nothing: unknown, with the
+    # reason, and describe still answers.
+    p0 = doc[0]["partitions"][0]
+    assert {"partition", "leader", "epoch", "replicas"} <= p0.keys()
+    for key in ("log_start_offset", "local_start_offset", "high_watermark", "local_size_bytes",
+                "remote_start_offset", "remote_size_bytes", "remote_lag_offsets"):
+        assert key in p0, key
+    assert p0["remote_start_offset"] is None and p0["remote_size_bytes"] is None
 
     rc, doc, _ = cli.json("topic", "delete", "payments", "ghost")
     assert rc == 1

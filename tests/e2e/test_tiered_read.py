@@ -180,6 +180,29 @@ def test_clients_read_what_the_archiver_uploaded_after_local_retention(cluster: 
     assert metric(m, "fjord_broker_tiered_corrupt_downloads_total") == 0
     assert local_start > 0
 
+    # fjord topic describe: where the records are, from the leader.
+    manifest = json.loads(next((bucket / "topics" / "tiered").glob("*/*/0/manifest.json"))
+                          .read_text())
+    local_bytes = sum(p.stat().st_size for p in local_segments(broker, uuid))
+    (p,) = json.loads(fjord(cluster, "--format", "json", "topic", "describe",
+                            "tiered").stdout)[0]["partitions"]
+    assert "storage_error" not in p, p
+    assert p["log_start_offset"] == 0 and p["remote_start_offset"] == 0
+    assert p["local_start_offset"] == int(local_segments(broker, uuid)[0].stem)
+    assert p["high_watermark"] == COUNT
+    assert p["local_size_bytes"] == local_bytes
+    assert p["remote_size_bytes"] == sum(s["size"] for s in manifest["segments"])
+    assert p["remote_lag_offsets"] == 0
+    text = fjord(cluster, "topic", "describe", "tiered", "-p").stdout
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    header = lines[0]
+    assert header == ["PARTITION", "LEADER", "EPOCH", "REPLICAS", "LOG-START-OFFSET",
+                      "LOCAL-START-OFFSET", "HIGH-WATERMARK", "LOCAL-SIZE",
+                      "REMOTE-START-OFFSET", "REMOTE-SIZE"], text
+    row = dict(zip(header, lines[1]))
+    assert row["LOG-START-OFFSET"] == "0" and row["HIGH-WATERMARK"] == str(COUNT)
+    assert row["REMOTE-SIZE"] == str(p["remote_size_bytes"])
+
 
 @pytest.mark.timeout(180)
 def test_clients_read_from_zero_across_the_object_store_and_the_local_log(
