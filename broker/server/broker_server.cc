@@ -254,12 +254,13 @@ struct broker_server::impl {
         } else {
             remote->set_cache_limit(tiered_read::remote_reader_options{}.cache_bytes);
         }
+        // The store: rebuilt (on the reader's worker) when its settings change.
         std::string wanted;
-        std::shared_ptr<objstore::object_store> store;
+        std::optional<objstore::store_config> config;
         if (objstore::cloud_storage_enabled(lookup)) {
             auto c = objstore::store_config_from(lookup);
             if (!c) {
-                wanted = "invalid";
+                wanted = "invalid: " + c.error().detail;
                 if (remote_store != wanted) {
                     log(log_level::error, component,
                         "tiered storage reads: {}; nothing is read from the object store",
@@ -267,26 +268,14 @@ struct broker_server::impl {
                 }
             } else {
                 wanted = store_identity(*c);
-                if (wanted != remote_store) {
-                    auto made = objstore::make_store(*c);
-                    if (!made) {
-                        log(log_level::error, component, "tiered storage reads: {}",
-                            made.error().detail);
-                        wanted = "invalid";
-                    } else {
-                        store = std::shared_ptr<objstore::object_store>(std::move(*made));
-                        log(log_level::info, component, "tiered storage reads from {}",
-                            store->describe());
-                    }
-                }
+                config = std::move(*c);
             }
         }
         if (wanted != remote_store) {
-            const std::string name = !store ? std::string()
-                                     : md.config("cloud_storage_backend").value_or("local") == "s3"
+            const std::string name = md.config("cloud_storage_backend").value_or("local") == "s3"
                                          ? md.config("cloud_storage_bucket").value_or("")
                                          : md.config("cloud_storage_local_directory").value_or("");
-            remote->set_store(std::move(store), name);
+            remote->configure_store(std::move(config), name);
             remote_store = wanted;
         }
         std::map<std::string, int32_t> locations;

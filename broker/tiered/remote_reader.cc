@@ -190,6 +190,47 @@ void remote_reader::set_store(std::shared_ptr<objstore::object_store> store, std
     _download_queue.clear();
 }
 
+void remote_reader::configure_store(std::optional<objstore::store_config> c, std::string name) {
+    const uint64_t generation = ++_store_generation;
+    if (!c) {
+        set_store(nullptr);
+        return;
+    }
+    build_store(generation, std::move(*c), std::move(name));
+}
+
+void remote_reader::build_store(uint64_t generation, objstore::store_config c, std::string name) {
+    _manifest_pool->submit(
+        [c, name, generation, post = _post, weak = std::weak_ptr<remote_reader*>(_self)] {
+            auto made = objstore::make_store(c);
+            auto shared =
+                std::make_shared<result<std::unique_ptr<objstore::object_store>>>(std::move(made));
+            post([weak, shared, c, name, generation] {
+                auto self = weak.lock();
+                if (!self || generation != (*self)->_store_generation) {
+                    return;  // gone, or configured again meanwhile
+                }
+                remote_reader& r = **self;
+                if (!*shared) {
+                    log(log_level::error, component,
+                        "tiered storage reads: cannot build the object store: {}; trying again in "
+                        "10 s",
+                        shared->error().detail);
+                    r.set_store(nullptr);
+                    r._schedule(std::chrono::milliseconds(10000), [weak, c, name, generation] {
+                        if (auto s = weak.lock(); s && generation == (*s)->_store_generation) {
+                            (*s)->build_store(generation, c, name);
+                        }
+                    });
+                    return;
+                }
+                std::shared_ptr<objstore::object_store> store(std::move(**shared));
+                log(log_level::info, component, "tiered storage reads from {}", store->describe());
+                r.set_store(std::move(store), name);
+            });
+        });
+}
+
 void remote_reader::set_cache_limit(uint64_t bytes) {
     if (bytes != _cache->limit()) {
         _cache->set_limit(bytes);

@@ -174,6 +174,11 @@ class remote_reader {
     /// `name` names it for DescribeLogDirs ("remote://<name>": the bucket,
     /// or the local backend's directory).
     void set_store(std::shared_ptr<objstore::object_store> store, std::string name = {});
+    /// The store `c` describes (nullopt: none), built on a worker thread
+    /// (making one touches the disk or initializes libcurl), then set_store.
+    /// A build that fails is logged and tried again every 10 s until a later
+    /// call replaces the configuration; a later call always wins.
+    void configure_store(std::optional<objstore::store_config> c, std::string name);
     bool has_store() const { return _store != nullptr; }
     const std::string& store_name() const { return _store_name; }
     /// cloud_storage_cache_size changed.
@@ -301,6 +306,9 @@ class remote_reader {
     std::unique_ptr<segment_cache> _cache;
     std::shared_ptr<objstore::object_store> _store;
     std::string _store_name;
+    /// configure_store()'s calls so far: a build for an older one is dropped.
+    uint64_t _store_generation = 0;
+    void build_store(uint64_t generation, objstore::store_config c, std::string name);
     std::map<remote_partition, manifest_state> _manifests;
     std::map<std::string, download_state> _downloads;  ///< by cache entry name
     std::deque<std::string> _download_queue;           ///< entries waiting for a worker

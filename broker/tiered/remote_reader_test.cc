@@ -573,6 +573,38 @@ TEST(remote_reader_test, await_runs_on_progress_or_at_its_deadline) {
     EXPECT_EQ(ran, 2);
 }
 
+TEST(remote_reader_test, configure_store_builds_on_a_worker_and_the_last_call_wins) {
+    fixture f;
+    f.reader->set_store(nullptr);
+    objstore::store_config c;
+    c.local_directory = f.tmp.sub("bucket");
+    f.reader->configure_store(c, "the-bucket");
+    EXPECT_FALSE(f.reader->has_store());  // built on the worker, then posted
+    ASSERT_TRUE(f.io.run_until([&] { return f.reader->has_store(); }));
+    EXPECT_EQ(f.reader->store_name(), "the-bucket");
+    // It reads the bucket.
+    remote_log l;
+    l.add({});
+    l.upload(*f.store);
+    auto a = f.read(l, 0);
+    ASSERT_TRUE(a.is_ready());
+    EXPECT_EQ(a.value.slice.bytes, l.objects[0]);
+    // A store that does not build: none, and tried again later.
+    objstore::store_config bad;
+    bad.local_directory = "relative/dir";
+    f.reader->configure_store(bad, "bad");
+    ASSERT_TRUE(f.io.run_until([&] { return !f.reader->has_store(); }));
+    EXPECT_EQ(f.io.timers(), 1u);
+    // A later configuration wins over the retry.
+    f.reader->configure_store(c, "again");
+    ASSERT_TRUE(f.io.run_until([&] { return f.reader->has_store(); }));
+    f.io.fire_timers();  // the old retry: dropped
+    f.io.run();
+    EXPECT_EQ(f.reader->store_name(), "again");
+    f.reader->configure_store(std::nullopt, "");
+    EXPECT_FALSE(f.reader->has_store());
+}
+
 TEST(remote_reader_test, without_a_store_nothing_is_read) {
     fixture f;
     remote_log l;
