@@ -73,9 +73,16 @@ result<store_config> store_config_from(const config_lookup& get) {
     c.port = static_cast<int32_t>(*port);
     c.disable_tls = bool_key(get, "cloud_storage_disable_tls", false);
     c.path_style = get("cloud_storage_url_style").value_or("virtual_host") == "path";
-    c.access_key = get("cloud_storage_access_key").value_or(env("AWS_ACCESS_KEY_ID"));
-    c.secret_key = get("cloud_storage_secret_key").value_or(env("AWS_SECRET_ACCESS_KEY"));
-    c.session_token = env("AWS_SESSION_TOKEN");
+    // Credentials come from the config or all from the environment, never
+    // mixed: a configured key paired with another identity's session token
+    // would sign requests nobody meant.
+    c.access_key = get("cloud_storage_access_key").value_or("");
+    c.secret_key = get("cloud_storage_secret_key").value_or("");
+    if (c.access_key.empty() && c.secret_key.empty()) {
+        c.access_key = env("AWS_ACCESS_KEY_ID");
+        c.secret_key = env("AWS_SECRET_ACCESS_KEY");
+        c.session_token = env("AWS_SESSION_TOKEN");
+    }
     auto timeout = int_key(get, "cloud_storage_request_timeout_ms", 10000);
     auto retries = int_key(get, "cloud_storage_max_retries", 5);
     auto backoff = int_key(get, "cloud_storage_initial_backoff_ms", 100);
