@@ -936,7 +936,6 @@ result<void> check_tiered_configs(const controller_stm& stm,
         return it == configs.end() ? std::string() : it->second;
     };
     const bool write = value("redpanda.remote.write") == "true";
-    const bool read = value("redpanda.remote.read") == "true";
     if (!stm.cluster_config().bool_value("cloud_storage_enabled")) {
         for (const char* key : {"redpanda.remote.write", "redpanda.remote.read"}) {
             if (value(key) == "true" && touched.count(key) > 0) {
@@ -947,7 +946,6 @@ result<void> check_tiered_configs(const controller_stm& stm,
             }
         }
     }
-    (void)read;
     const auto own = configs.find("cleanup.policy");
     const std::string policy =
         own != configs.end() ? own->second : stm.cluster_config().value("log_cleanup_policy");

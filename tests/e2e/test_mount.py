@@ -429,6 +429,44 @@ def test_mount_while_the_store_fails_waits_and_says_why(tiered):
     assert topic(cluster, "metrics").remote_location == location
 
 
+@pytest.mark.timeout(180)
+def test_a_killed_controller_leader_changes_nothing(tiered):
+    """SIGKILL of the controller leader while a migration waits in each
+    state: the next leader's driver continues from the replicated state and
+    the bucket, and the migration finishes with nothing lost."""
+    cluster, bucket = tiered
+    made = create_topic(cluster, "audit", partitions=3, retention_ms="7000")
+    location = made.remote_location
+    arch = Archiver(bucket)
+
+    def kill_leader() -> None:
+        leader = cluster.wait_for_leader()
+        cluster.kill(leader.id)
+        cluster.wait_for_leader(exclude=[leader.id])
+        cluster.start(leader.id)  # back as a follower, for the next kill's quorum
+
+    mid = started_id(storage(cluster, "unmount", "audit"))
+    wait_state(cluster, mid, "preparing")
+    kill_leader()
+    arch.upload(location, 3)
+    wait_state(cluster, mid, "executing")
+    kill_leader()
+    arch.upload(location, 3, final_migration=mid)
+    wait_state(cluster, mid, "finished", timeout=30)
+    assert topic(cluster, "audit") is None
+    assert json.loads(mount_manifest(bucket, location).read_text())["next_offsets"] == [10, 20, 30]
+
+    back = started_id(storage(cluster, "mount", "audit"))
+    kill_leader()  # wherever the mount is by now
+    wait_state(cluster, back, "finished", timeout=30)
+    t = topic(cluster, "audit")
+    assert [p.start_offset for p in t.partitions] == [10, 20, 30]
+    assert t.configs["retention.ms"] == "7000" and not t.HasField("migration")
+    assert not mount_manifest(bucket, location).exists()
+    ms = cluster.call("ListMigrations", pb.ListMigrationsRequest()).migrations
+    assert [(m.id, state_name(m.state)) for m in ms] == [(mid, "finished"), (back, "finished")]
+
+
 def test_secret_keys_are_redacted_and_still_set(tiered, tmp_path: Path):
     cluster, _ = tiered
     fjord(cluster, "cluster", "config", "set", "cloud_storage_secret_key=s3cr3t-value",
