@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <set>
@@ -14,6 +16,9 @@
 
 #include "broker/cluster/cluster_record.h"
 #include "broker/storage/errc.h"
+#include "broker/tiered/migration_rules.h"
+#include "broker/tiered/topic_settings.h"
+#include "common/data_dir.h"
 #include "common/fs/file_ops.h"
 #include "common/log.h"
 #include "common/uuid.h"
@@ -44,6 +49,10 @@ std::vector<fs::path> entries(const fs::path& dir) {
         out.push_back(it->path());
     }
     return out;
+}
+
+objstore::config_lookup lookup(const metadata_cache& md) {
+    return [&md](std::string_view key) { return md.config(std::string(key)); };
 }
 
 }  // namespace
@@ -164,6 +173,17 @@ result<storage::log_config> partition_manager::config_for(const v1::Topic& topic
         }
         c.min_cleanable_dirty_ratio = ratio;
     }
+    // Tiered topics keep locally what their local target says (never more
+    // than the whole log's retention); the archiver's retention limit
+    // keeps what is not uploaded yet.
+    auto tiered = tiered_settings_for(topic, md.cluster_uuid(), lookup(md));
+    if (!tiered) {
+        return tiered.error();
+    }
+    if (tiered->tiered) {
+        c.retention_ms = tighter_limit(tiered->local_target_ms, c.retention_ms);
+        c.retention_bytes = tighter_limit(tiered->local_target_bytes, c.retention_bytes);
+    }
     constexpr int64_t never = std::numeric_limits<int64_t>::max();
     // Only write caching leaves anything for a flush policy to do.
     c.flush_messages = c.write_caching && d.flush_messages > 0 ? d.flush_messages : never;
@@ -221,6 +241,14 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
     std::set<std::string> live_uuids;
     for (const auto& [name, topic] : md.topics()) {
         live_uuids.insert(topic.uuid());
+        auto tiered = tiered_settings_for(topic, md.cluster_uuid(), lookup(md));
+        const bool is_tiered = tiered && tiered->tiered;
+        if (tiered) {
+            _remote_intent[topic.uuid()] =
+                is_tiered && tiered->remote_delete && remote_delete_allowed(topic)
+                    ? tiered->location
+                    : std::string();
+        }  // else: the intent of the last state that parsed stands
         auto cfg = config_for(topic, md, _defaults);
         if (!cfg) {
             // Open logs keep the settings they have; only a log opened now
@@ -246,6 +274,12 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
                 it = _logs.end();
             }
             if (it != _logs.end()) {
+                auto& log = it->second.part->log();
+                if (is_tiered && !log.retention_limit()) {
+                    log.set_retention_limit(kafka_offset{0});  // until the archiver knows
+                } else if (tiered && !is_tiered && log.retention_limit()) {
+                    log.set_retention_limit(std::nullopt);
+                }
                 if (cfg && !(it->second.part->log().config() == *cfg)) {
                     const bool was_caching = it->second.part->log().config().write_caching;
                     (void)it->second.part->log().set_config(*cfg);
@@ -281,8 +315,12 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
                 ++_failed;  // retried on the next reconcile
                 continue;
             }
+            // A mounted partition's new log starts where its remote data
+            // ends (an existing one keeps its offsets).
+            const kafka_offset first{std::max<int64_t>(0, p.start_offset())};
             auto opened = storage::partition_log::open(
-                dir, cfg ? *cfg : fallback_config_for(topic, md, _defaults), now_ms);
+                dir, cfg ? *cfg : fallback_config_for(topic, md, _defaults), now_ms, nullptr,
+                first);
             if (!opened) {
                 ++_failed;
                 log(log_level::error, component, "{}-{}: cannot open the log in {}: {}", name,
@@ -292,6 +330,11 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
             // One replica holds the data until replication lands: what is
             // appended is committed.
             (void)(*opened)->set_high_watermark((*opened)->log_end_offset());
+            if (is_tiered || !tiered) {
+                // Nothing goes before the archiver knows what is uploaded
+                // (a topic whose tiered settings do not parse: neither).
+                (*opened)->set_retention_limit(kafka_offset{0});
+            }
             log(log_level::info, component, "{}-{}: log open in {} (offsets {}..{})", name,
                 p.partition(), dir, (*opened)->log_start_offset().value(),
                 (*opened)->log_end_offset().value());
@@ -370,6 +413,7 @@ void partition_manager::retire_deleted(const metadata_cache& md,
         const fs::path from = fs::path(_data_dir) / "topics" / uuid;
         const fs::path to = fs::path(_data_dir) / "trash" /
                             fmt::format("{}.{}.{}", uuid, md.applied_revision(), now_ms);
+        write_remote_intent(from.string(), uuid);
         std::error_code ec;
         fs::create_directories(to.parent_path(), ec);
         if (!ec) {
@@ -422,6 +466,61 @@ std::vector<partition_manager::tombstone> partition_manager::tombstones() const 
     return out;
 }
 
+void partition_manager::write_remote_intent(const std::string& topic_dir, const std::string& uuid) {
+    const auto it = _remote_intent.find(uuid);
+    const std::string location = it == _remote_intent.end() ? std::string() : it->second;
+    std::error_code ec;
+    if (location.empty()) {
+        // No remote deletion; a stale intent (a tombstone renamed back by
+        // hand) must not act for this deletion.
+        fs::remove(fs::path(topic_dir) / remote_delete_file, ec);
+        return;
+    }
+    const std::string body = encode_checked_kv(
+        fmt::format("# Delete this topic's objects from the object store when its tombstone is "
+                    "reclaimed.\nformat=1\nlocation={}\n",
+                    location));
+    if (auto r = write_file_durably(topic_dir, remote_delete_file, body); !r) {
+        log(log_level::error, component,
+            "topic {}: cannot record that its remote data at {} is to be deleted: {}; the remote "
+            "data is kept",
+            uuid, location, r.error().detail);
+        return;
+    }
+    log(log_level::info, component,
+        "topic {}: its remote data at {} will be deleted with its tombstone "
+        "(redpanda.remote.delete)",
+        uuid, location);
+}
+
+std::optional<std::string> partition_manager::remote_intent_of(const std::string& tomb) {
+    const std::string path = tomb + "/" + remote_delete_file;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        return std::nullopt;
+    }
+    std::string text;
+    {
+        std::ifstream in(path, std::ios::binary);
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto kv = decode_checked_kv(text, path, 4096);
+    if (kv) {
+        for (const auto& [k, v] : *kv) {
+            if (k == "location" && !v.empty()) {
+                return std::string(v);
+            }
+        }
+    }
+    // Damaged: nobody can tell which data it meant; the remote data stays.
+    if (_unremovable.insert(path).second) {
+        log(log_level::error, component,
+            "{} does not decode ({}): the tombstone is removed, its remote data kept", path,
+            kv ? "no location" : kv.error().detail);
+    }
+    return std::string();
+}
+
 size_t partition_manager::reclaim(int64_t now_ms) {
     size_t removed = 0;
     for (const tombstone& t : tombstones()) {
@@ -432,6 +531,25 @@ size_t partition_manager::reclaim(int64_t now_ms) {
             continue;
         }
         std::error_code ec;
+        if (auto location = remote_intent_of(t.path); location && !location->empty()) {
+            if (!_remote_reclaimer || !_remote_reclaimer(t.topic_uuid, *location)) {
+                // Not yet: the local data goes now, the intent stays.
+                for (const fs::path& e : entries(t.path)) {
+                    if (e.filename() != remote_delete_file) {
+                        fs::remove_all(e, ec);
+                    }
+                }
+                if (_remote_pending.insert(t.path).second) {
+                    log(log_level::info, component,
+                        "topic {}: local data of tombstone {} removed; waiting for its remote "
+                        "data at {} to be deleted{}",
+                        t.topic_uuid, t.path, *location,
+                        _remote_reclaimer ? "" : " (no object store configured)");
+                }
+                continue;
+            }
+            _remote_pending.erase(t.path);
+        }
         fs::remove_all(t.path, ec);
         if (ec) {
             if (_unremovable.insert(t.path).second) {  // retried every pass, logged once

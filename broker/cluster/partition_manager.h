@@ -41,11 +41,28 @@
 // removed (logged; the operator decides), and then the record is written.
 // A manager given no cluster_record at all (tests of other modules) never
 // moves a topic directory.
+//
+// Tiered storage (broker/tiered, topic_settings.h): a tiered topic's logs
+// get the local retention (retention.local.target.*, never longer than
+// retention.*) and, when opened (or when the topic becomes tiered), a
+// retention limit of 0: nothing goes locally until the archiver has read
+// what is uploaded and raised it; a topic that stops being tiered has the
+// limit removed. A mounted partition (PartitionAssignment.start_offset N)
+// whose directory is new starts its log at N. A deleted tiered topic with
+// redpanda.remote.delete, whose last state this broker saw had no migration
+// that keeps its data (migration_rules.h remote_delete_allowed), has a
+// remote-delete intent written into its directory before it goes to the
+// trash (<topic dir>/remote_delete: its location); reclaim() then asks the
+// remote reclaimer (set_remote_reclaimer) and removes the tombstone only
+// once that says the remote data is gone or kept; until then the tombstone's
+// local data is removed and the intent alone stays.
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -103,6 +120,17 @@ class partition_manager {
     };
     /// The trash's tombstones, oldest first (tests, logs).
     std::vector<tombstone> tombstones() const;
+
+    /// Tiered storage: deletes (or decides to keep) a deleted topic's
+    /// remote data at `location`. Called by reclaim() for a due tombstone
+    /// holding a remote-delete intent; true once the remote data is gone or
+    /// must stay (the tombstone is then removed), false while that is not
+    /// known yet (asked again at the next reclaim).
+    using remote_reclaimer =
+        std::function<bool(const std::string& topic_uuid, const std::string& location)>;
+    void set_remote_reclaimer(remote_reclaimer r) { _remote_reclaimer = std::move(r); }
+    /// The name of the intent file in a topic directory (and its tombstone).
+    static constexpr const char* remote_delete_file = "remote_delete";
 
     /// Group commit for the logs (log_flusher.h); appenders reach it
     /// through partition::sync().
@@ -168,6 +196,12 @@ class partition_manager {
     /// The first state of a data dir without a record: directories it lacks
     /// go to orphans/ (kept), then the record is written.
     void adopt(const metadata_cache& md, int64_t now_ms);
+    /// Writes (or removes) the remote-delete intent of the topic `uuid`
+    /// into its directory, before it goes to the trash.
+    void write_remote_intent(const std::string& topic_dir, const std::string& uuid);
+    /// The location a tombstone's intent names; "" for a damaged one (the
+    /// remote data is kept), nullopt for none.
+    std::optional<std::string> remote_intent_of(const std::string& tomb);
     /// The uuids of the topic directories under <data_dir>/topics.
     std::vector<std::string> topic_dirs() const;
 
@@ -182,8 +216,14 @@ class partition_manager {
     cluster_record* _record;
     std::map<key, open_log> _logs;
     size_t _failed = 0;
-    /// Tombstones whose removal failed (logged once each).
+    /// Tombstones whose removal failed (logged once each), and those whose
+    /// remote data is still pending (logged once each).
     std::set<std::string> _unremovable;
+    std::set<std::string> _remote_pending;
+    /// Tiered storage: per topic uuid of the cache's last state, the
+    /// location whose data a deletion would delete ("" for none).
+    std::map<std::string, std::string> _remote_intent;
+    remote_reclaimer _remote_reclaimer;
     compaction_totals _compaction;
     /// The log compaction last worked on; the next housekeeping() goes on
     /// with it if its pass is not over, else starts after it.

@@ -24,6 +24,7 @@
 #include "broker/kafka/services.h"
 #include "broker/security/security_snapshot.h"
 #include "broker/server/kafka_listener.h"
+#include "broker/tiered/archiver_service.h"
 #include "common/controller_client/client.h"
 #include "common/data_dir.h"
 #include "common/http_server.h"
@@ -76,6 +77,10 @@ struct broker_server::impl {
     /// thread. Stopped right after the listener, before what it calls back.
     std::unique_ptr<log_flusher> flusher;
     std::unique_ptr<partition_manager> partitions;
+    /// Tiered storage's upload side (broker/tiered): the object store and
+    /// the archivers, on a worker thread of its own; stopped with the
+    /// flusher, destroyed before the partitions it reads.
+    std::unique_ptr<archival::archiver_service> archiver;
     /// Admin calls to the controller from request handlers.
     std::unique_ptr<controller_client::client> controller;
     std::optional<producer_id_allocator> producer_ids;
@@ -141,6 +146,7 @@ struct broker_server::impl {
             link->set_cluster_uuid(linked_uuid);
         }
         partitions->reconcile(md, wall_ms());
+        archiver->reconcile(md, *partitions);
         open_logs = partitions->open_logs();
         publish_security();
         applied = md.applied_revision();
@@ -196,6 +202,7 @@ struct broker_server::impl {
     void stop_serving() {
         listener->stop();
         flusher->stop();
+        archiver->stop();
         controller->stop();
         admin->stop();
         groups->stop();
@@ -220,6 +227,7 @@ struct broker_server::impl {
 
     void housekeeping() {
         partitions->housekeeping(wall_ms());
+        archiver->tick();
         record_applied(false);
         listener->post_after(housekeeping_interval, [this] { housekeeping(); });
     }
@@ -319,6 +327,22 @@ void broker_server::impl::build_services() {
                            static_cast<int64_t>(cfg.flush.ms),
                            static_cast<int64_t>(cfg.log_delete_delay_ms)},
         &*record, flusher.get());
+    // The archiver's completions come back from its worker to the io thread
+    // (the first once a store is built, after the first Watch event).
+    archival::service_options aopts;
+    aopts.node_id = cfg.node_id;
+    aopts.now = wall_ms;
+    archiver =
+        std::make_unique<archival::archiver_service>(aopts, [this](std::function<void()> fn) {
+            kafka_listener* l = nullptr;
+            while ((l = listener_ptr.load()) == nullptr) {
+                std::this_thread::yield();
+            }
+            l->post(std::move(fn));
+        });
+    partitions->set_remote_reclaimer([this](const std::string& uuid, const std::string& location) {
+        return archiver->reclaim_remote(uuid, location);
+    });
     broker_endpoint me{cfg.node_id, cfg.advertise.kafka.host, cfg.advertise.kafka.port, cfg.rack};
     controller_client::options copts;
     copts.client_id_prefix = "broker-";
@@ -446,12 +470,15 @@ result<void> broker_server::impl::start_metrics() {
                             "Compaction passes finished (cleanup.policy=compact logs)");
     auto& compacted_counter = metrics.add_counter("fjord_broker_compaction_bytes_removed_total",
                                                   "Segment bytes compaction freed");
+    auto tiered_metrics = archiver->add_metrics(metrics);
     http_server_options ho;
     ho.host = cfg.listen.metrics->host;
     ho.port = cfg.listen.metrics->port;
     std::map<std::string, http_handler> handlers;
     handlers["/metrics"] = [this, &applied_gauge, &logs_gauge, &rounds_counter, &syncs_counter,
-                            &compactions_counter, &compacted_counter](const http_request&) {
+                            &compactions_counter, &compacted_counter,
+                            tiered_metrics](const http_request&) {
+        tiered_metrics();
         applied_gauge.set(static_cast<double>(applied.load()));
         logs_gauge.set(static_cast<double>(open_logs.load()));
         // Monotonic sources: catch the counters up (one scraper at a time).
@@ -554,6 +581,7 @@ void broker_server::shutdown() {
     _impl->partitions->flush_all(wall_ms());
     _impl->api.reset();
     _impl->fetches.reset();
+    _impl->archiver.reset();
     _impl->partitions.reset();
 }
 

@@ -136,15 +136,21 @@ partition_log::~partition_log() = default;
 
 result<std::unique_ptr<partition_log>> partition_log::open(std::string dir, log_config config,
                                                            int64_t now_ms,
-                                                           std::shared_ptr<fs::file_ops> fs) {
+                                                           std::shared_ptr<fs::file_ops> fs,
+                                                           kafka_offset first_offset) {
     if (dir.empty()) {
         return error_info(errc::invalid_config, "partition log: empty directory");
     }
     if (auto r = validate(config); !r) {
         return r.error();
     }
+    if (first_offset < kafka_offset{0}) {
+        return error_info(errc::invalid_config,
+                          fmt::format("partition log: first offset {} is negative", first_offset));
+    }
     std::unique_ptr<partition_log> out(
         new partition_log(std::move(dir), config, std::move(fs), now_ms));
+    out->_first_offset = first_offset;
     if (auto r = out->recover(now_ms); !r) {
         return r.error();
     }
@@ -216,7 +222,9 @@ result<void> partition_log::recover(int64_t now_ms) {
     }
 
     if (logs.empty()) {
-        auto s = segment::create(*_fs, _dir, kafka_offset{0}, now_ms);
+        // A new log (or one whose creation a crash interrupted before its
+        // first segment): it starts at its first offset, 0 unless mounted.
+        auto s = segment::create(*_fs, _dir, _first_offset, now_ms);
         if (!s) {
             return s.error();
         }
@@ -265,6 +273,7 @@ result<void> partition_log::recover(int64_t now_ms) {
     if (auto r = compaction_truncated(); !r) {
         return r;
     }
+    _active_since_ms = _segments.back()->empty() ? -1 : now_ms;
     log(log_level::info, component, "opened {}: offsets [{}, {}) in {} segments, {} bytes", _dir,
         log_start_offset(), log_end_offset(), _segments.size(), size_bytes());
     return ok();
@@ -335,8 +344,12 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
         h = kafka::decode_record_batch_header(batch);
         info.log_append_time = now_ms;
     }
+    const bool was_empty = active->empty();
     if (auto r = active->append(batch, h, index_interval()); !r) {
         return fail(r.error());
+    }
+    if (was_empty) {
+        _active_since_ms = now_ms;
     }
     _producers.update(h, now_ms, info.log_append_time);
     _last_append_ms = now_ms;
@@ -429,6 +442,7 @@ result<void> partition_log::roll(int64_t now_ms) {
         return fail(next.error());
     }
     _segments.push_back(std::move(*next));
+    _active_since_ms = -1;
     if (auto r = save_producer_state(now_ms); !r) {
         return fail(r.error());
     }
@@ -673,6 +687,7 @@ result<void> partition_log::load_log_start() {
                                       "deleted before the damaged start again)",
                                       saved.error().detail, base));
     }
+    _records_deleted_before = *saved;
     if (*saved <= base) {
         return ok();  // retention has gone past it
     }
@@ -696,7 +711,11 @@ result<void> partition_log::load_log_start() {
 }
 
 result<void> partition_log::write_log_start(kafka_offset o) {
-    return fs::replace_file(*_fs, _dir, log_start_name, {encode_log_start(o)});
+    auto r = fs::replace_file(*_fs, _dir, log_start_name, {encode_log_start(o)});
+    if (r) {
+        _records_deleted_before = o;
+    }
+    return r;
 }
 
 result<retention_info> partition_log::apply_retention(int64_t now_ms) {
@@ -709,9 +728,11 @@ result<retention_info> partition_log::apply_retention(int64_t now_ms) {
     }
     retention_info info = *below_start;
     uint64_t total = size_bytes();
-    // Never the active segment, never data consumers cannot see yet.
+    // Never the active segment, never data consumers cannot see yet, never
+    // what tiered storage has not uploaded yet (set_retention_limit).
     auto deletable = [this] {
-        return _segments.size() > 1 && _segments.front()->next() <= _high_watermark;
+        return _segments.size() > 1 && _segments.front()->next() <= _high_watermark &&
+               (!_retention_limit || _segments.front()->next() <= *_retention_limit);
     };
     auto remove_front = [&]() -> result<void> {
         segment& s = *_segments.front();
@@ -860,6 +881,24 @@ std::vector<segment_info> partition_log::segments() const {
         out.push_back({s->base(), s->next(), s->size(), s->max_timestamp()});
     }
     return out;
+}
+
+std::shared_ptr<fs::file> partition_log::segment_file(kafka_offset base) const {
+    for (const auto& s : _segments) {
+        if (s->base() == base) {
+            return s->log_file();
+        }
+    }
+    return nullptr;
+}
+
+std::optional<int64_t> partition_log::active_since_ms() const {
+    if (_segments.back()->empty()) {
+        return std::nullopt;
+    }
+    // A sealed segment truncate_to() made the active one: since its last
+    // append at the latest.
+    return _active_since_ms >= 0 ? _active_since_ms : _last_append_ms;
 }
 
 // --- helpers ----------------------------------------------------------------

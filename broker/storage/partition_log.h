@@ -195,9 +195,13 @@ class partition_log {
     /// Opens (or creates, with its directory, whose parent must exist) the
     /// log in `dir` and recovers it: see README.md. `fs` null means
     /// fs::posix_file_ops(errc::io_error); tests inject faults there.
+    /// `first_offset`: where a log whose directory holds no segment starts
+    /// (its first segment's base; a mounted partition's start, README.md
+    /// "Log start"); ignored once the log has a segment.
     static result<std::unique_ptr<partition_log>> open(std::string dir, log_config config,
                                                        int64_t now_ms,
-                                                       std::shared_ptr<fs::file_ops> fs = nullptr);
+                                                       std::shared_ptr<fs::file_ops> fs = nullptr,
+                                                       kafka_offset first_offset = kafka_offset{0});
 
     partition_log(const partition_log&) = delete;
     partition_log& operator=(const partition_log&) = delete;
@@ -265,6 +269,14 @@ class partition_log {
     result<retention_info> apply_retention(int64_t now_ms);
     /// Applies new settings (validated) from the next call on.
     result<void> set_config(log_config c);
+    /// Tiered storage (broker/tiered): apply_retention() removes no segment
+    /// holding an offset at or above `limit` (what is not uploaded yet);
+    /// nullopt, the default, sets no such bound. Not durable: the owner sets
+    /// it again after a restart, before the first apply_retention(). Does
+    /// not bound DeleteRecords (delete_records_before), an explicit
+    /// deletion.
+    void set_retention_limit(std::optional<kafka_offset> limit) { _retention_limit = limit; }
+    std::optional<kafka_offset> retention_limit() const { return _retention_limit; }
     /// Log compaction (Kafka's log cleaner; README.md, "Compaction"), if
     /// cleanup.policy has compact: when the dirty part of the cleanable log
     /// is at least min.cleanable.dirty.ratio of it, maps the latest offset
@@ -313,6 +325,24 @@ class partition_log {
     /// Bytes in all segments.
     uint64_t size_bytes() const;
     std::vector<segment_info> segments() const;
+    /// The open `.log` file of the segment based at `base`, or null: for a
+    /// reader on another thread (tiered storage uploads sealed segments from
+    /// a worker thread). Positional reads of it are thread-safe, and the
+    /// handle keeps the bytes readable after retention, compaction or
+    /// close() remove or replace the file. Only sealed segments stay as
+    /// they are (append writes the active one, truncate_to may cut any):
+    /// the reader checks what it reads (CRCs, offsets, the size it expects).
+    std::shared_ptr<fs::file> segment_file(kafka_offset base) const;
+    /// When the active segment got its first batch (or, for a non-empty
+    /// active segment found at open, the open time), by the `now_ms` of the
+    /// calls; nullopt while it is empty. Tiered storage rolls an active
+    /// segment holding data older than its upload interval.
+    std::optional<int64_t> active_since_ms() const;
+    /// The log start DeleteRecords set (its checkpoint, README.md "Log
+    /// start"); 0 if there is none. Unlike log_start_offset(), retention
+    /// never moves it: tiered storage moves the remote start to it, and to
+    /// nothing local retention did.
+    kafka_offset records_deleted_before() const { return _records_deleted_before; }
     const log_config& config() const { return _config; }
     const std::string& dir() const { return _dir; }
 
@@ -385,6 +415,14 @@ class partition_log {
     /// The log start set by DeleteRecords (checkpointed); log_start_offset()
     /// is the larger of this and the first segment's base.
     kafka_offset _log_start{0};
+    /// The checkpoint's value (records_deleted_before()).
+    kafka_offset _records_deleted_before{0};
+    /// Where an empty directory's first segment starts (open()).
+    kafka_offset _first_offset{0};
+    /// set_retention_limit().
+    std::optional<kafka_offset> _retention_limit;
+    /// active_since_ms(); -1 while the active segment is empty.
+    int64_t _active_since_ms = -1;
 };
 
 }  // namespace fjord::broker::storage

@@ -139,10 +139,10 @@ std::string encode(const partition_manifest& m) {
                         {"size", s.size},
                         {"crc32c", s.crc32c}});
     }
-    json j = {{"version", format_version}, {"location", m.location},
-              {"partition", m.partition},  {"start_offset", m.start_offset},
-              {"sequence", m.sequence},    {"segments", std::move(segs)},
-              {"final", nullptr}};
+    json j = {{"version", format_version},        {"location", m.location},
+              {"partition", m.partition},         {"start_offset", m.start_offset},
+              {"sequence", m.sequence},           {"segments", std::move(segs)},
+              {"owner_cluster", m.owner_cluster}, {"final", nullptr}};
     if (m.final) {
         j["final"] = {{"migration_id", m.final->migration_id},
                       {"next_offset", m.final->next_offset}};
@@ -165,6 +165,9 @@ result<partition_manifest> decode_partition_manifest(std::string_view bytes, std
     m.partition = static_cast<int32_t>(r.i64("partition"));
     m.start_offset = r.i64("start_offset");
     m.sequence = r.u64("sequence");
+    if (j.is_object() && j.contains("owner_cluster")) {
+        m.owner_cluster = r.str("owner_cluster");
+    }
     if (const json* segs = r.array("segments")) {
         for (size_t i = 0; i < segs->size(); ++i) {
             reader s((*segs)[i], fmt::format("segments[{}]", i));

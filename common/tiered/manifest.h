@@ -54,6 +54,11 @@ struct partition_manifest {
     std::vector<segment_meta> segments;
     std::optional<final_marker> final;
     uint64_t sequence = 0;  ///< incremented by every write (diagnostics)
+    /// The uuid of the cluster whose broker wrote this manifest last: a
+    /// deletion of the topic's remote data is only ever decided by that
+    /// cluster (a topic mounted into another cluster is that cluster's now).
+    /// Empty in a manifest that names none: nobody may delete its data.
+    std::string owner_cluster;
 
     /// The offset after the last uploaded one (start_offset when empty).
     int64_t next_offset() const;

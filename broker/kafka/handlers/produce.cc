@@ -22,9 +22,11 @@
 #include <memory>
 #include <vector>
 
+#include "broker/cluster/metadata_cache.h"
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers/handlers.h"
 #include "broker/kafka/handlers/led_log.h"
+#include "broker/tiered/migration_rules.h"
 #include "common/cluster/internal_topics.h"
 #include "common/kafka/record_batch.h"
 
@@ -96,6 +98,7 @@ void handlers::produce(const request_context& ctx, kafka::produce_request req) {
             pr.base_offset = -1;
             const led_log led = find_led_log(s, td.name, pd.index);
             partition* const part = led.part;
+            const v1::Topic* const topic = s.md.topic(td.name);
             if (transaction_denied) {
                 pr.error_code = k::transactional_id_authorization_failed;
             } else if (!may_write) {
@@ -112,6 +115,11 @@ void handlers::produce(const request_context& ctx, kafka::produce_request req) {
                 // appends there, as Kafka refuses clients' writes.
                 pr.error_code = k::invalid_topic_exception;
                 pr.error_message = "__consumer_offsets is internal: clients cannot produce";
+            } else if (topic != nullptr && topic_blocked(*topic)) {
+                // Mountable topics: an unmount or mount in progress
+                // (broker/tiered/migration_rules.h).
+                pr.error_code = k::invalid_topic_exception;
+                pr.error_message = blocked_reason(*topic);
             } else if (part == nullptr) {
                 pr.error_code = led.error;
             } else if (!pd.records || pd.records->empty()) {

@@ -1,0 +1,88 @@
+// File: broker/tiered/migration_rules.cc
+//
+// The migration rules (migration_rules.h).
+
+#include "broker/tiered/migration_rules.h"
+
+#include <fmt/format.h>
+
+namespace fjord::broker {
+namespace {
+
+bool has(const v1::Topic& t, v1::MigrationType type) {
+    return t.has_migration() && t.migration().type() == type;
+}
+
+std::string_view state_name(v1::MigrationState s) {
+    switch (s) {
+        case v1::MIGRATION_STATE_PLANNED:
+            return "planned";
+        case v1::MIGRATION_STATE_PREPARING:
+            return "preparing";
+        case v1::MIGRATION_STATE_PREPARED:
+            return "prepared";
+        case v1::MIGRATION_STATE_EXECUTING:
+            return "executing";
+        case v1::MIGRATION_STATE_EXECUTED:
+            return "executed";
+        case v1::MIGRATION_STATE_CUT_OVER:
+            return "cut_over";
+        case v1::MIGRATION_STATE_FINISHED:
+            return "finished";
+        case v1::MIGRATION_STATE_CANCELING:
+            return "canceling";
+        case v1::MIGRATION_STATE_CANCELLED:
+            return "cancelled";
+        default:
+            return "unknown";
+    }
+}
+
+}  // namespace
+
+bool topic_blocked(const v1::Topic& topic) {
+    const auto s = topic.migration().state();
+    if (has(topic, v1::MIGRATION_TYPE_UNMOUNT)) {
+        return s == v1::MIGRATION_STATE_EXECUTING || s == v1::MIGRATION_STATE_EXECUTED ||
+               s == v1::MIGRATION_STATE_CUT_OVER || s == v1::MIGRATION_STATE_CANCELING;
+    }
+    if (has(topic, v1::MIGRATION_TYPE_MOUNT)) {
+        return s != v1::MIGRATION_STATE_FINISHED && s != v1::MIGRATION_STATE_CANCELLED;
+    }
+    return false;
+}
+
+std::string blocked_reason(const v1::Topic& topic) {
+    return fmt::format("topic {} is being {} (migration {}, {}): not served", topic.name(),
+                       has(topic, v1::MIGRATION_TYPE_MOUNT) ? "mounted" : "unmounted",
+                       topic.migration().id(), state_name(topic.migration().state()));
+}
+
+std::optional<int64_t> final_upload_migration(const v1::Topic& topic) {
+    if (!has(topic, v1::MIGRATION_TYPE_UNMOUNT)) {
+        return std::nullopt;
+    }
+    const auto s = topic.migration().state();
+    if (s == v1::MIGRATION_STATE_EXECUTING || s == v1::MIGRATION_STATE_EXECUTED ||
+        s == v1::MIGRATION_STATE_CUT_OVER) {
+        return topic.migration().id();
+    }
+    return std::nullopt;
+}
+
+bool archiver_may_write(const v1::Topic& topic) {
+    return !has(topic, v1::MIGRATION_TYPE_MOUNT) ||
+           topic.migration().state() == v1::MIGRATION_STATE_FINISHED;
+}
+
+bool remote_delete_allowed(const v1::Topic& topic) {
+    if (has(topic, v1::MIGRATION_TYPE_UNMOUNT)) {
+        return topic.migration().state() == v1::MIGRATION_STATE_CANCELLED;
+    }
+    if (has(topic, v1::MIGRATION_TYPE_MOUNT)) {
+        return topic.migration().state() == v1::MIGRATION_STATE_FINISHED;
+    }
+    return true;
+}
+
+}  // namespace fjord::broker
