@@ -38,6 +38,8 @@ TEST(admin_errors, controller_item_codes_map_to_kafka_codes) {
     EXPECT_EQ(kafka_error(v1::OK), k::none);
     EXPECT_EQ(kafka_error(v1::TOPIC_ALREADY_EXISTS), k::topic_already_exists);
     EXPECT_EQ(kafka_error(v1::UNKNOWN_TOPIC), k::unknown_topic_or_partition);
+    EXPECT_EQ(kafka_error(v1::RESOURCE_IS_BEING_MIGRATED), k::invalid_topic_exception);
+    EXPECT_EQ(kafka_error(v1::MIGRATIONS_DISABLED), k::invalid_config);
     EXPECT_EQ(kafka_error(v1::INVALID_PARTITIONS), k::invalid_partitions);
     EXPECT_EQ(kafka_error(v1::INVALID_REPLICATION_FACTOR), k::invalid_replication_factor);
     EXPECT_EQ(kafka_error(v1::INVALID_CONFIG), k::invalid_config);

@@ -104,6 +104,13 @@ int16_t kafka_error(fjord::controller::v1::ErrorCode code, std::string_view fiel
         case v1::TIMEOUT:
         case v1::OUTCOME_UNKNOWN:  // Kafka's way to say "may have been applied"
             return k::request_timed_out;
+        case v1::RESOURCE_IS_BEING_MIGRATED:
+            // As Redpanda answers for a topic in a migration (mountable
+            // topics, docs/tiered-storage.md): Kafka has no closer code.
+            return k::invalid_topic_exception;
+        case v1::MIGRATIONS_DISABLED:
+            // Tiering asked for while cloud storage is off (a topic config).
+            return k::invalid_config;
         case v1::BROKER_ID_IN_USE:
         case v1::UNKNOWN_BROKER:
         case v1::UNKNOWN_MEMBER:

@@ -494,6 +494,9 @@ void run_config_import(cli_context& ctx, const config_options& o) {
     std::vector<std::string> removes;
     for (const auto& e : current->entries()) {
         auto it = wanted.find(e.key());
+        if (e.redacted() && it != wanted.end() && it->second == e.value()) {
+            continue;  // "[secret]" as exported: keep the stored credential
+        }
         if (it == wanted.end()) {
             if (!e.is_default() && !o.all) {
                 removes.push_back(e.key());
@@ -646,6 +649,8 @@ void register_cluster_commands(CLI::App& root, cli_context& ctx) {
             run_config_status(ctx);
         }
     });
+
+    register_storage_commands(*cluster, ctx);
 }
 
 }  // namespace fjord::cli

@@ -23,6 +23,8 @@ void register_record_commands(CLI::App& topic, cli_context& ctx);
 void register_trim_command(CLI::App& topic, cli_context& ctx);
 void register_controller_commands(CLI::App& root, cli_context& ctx);
 void register_cluster_commands(CLI::App& root, cli_context& ctx);
+/// `cluster storage ...` (storage.cc), under `cluster`: mountable topics.
+void register_storage_commands(CLI::App& cluster, cli_context& ctx);
 void register_version_command(CLI::App& root, cli_context& ctx);
 void register_profile_commands(CLI::App& root, cli_context& ctx);
 void register_dev_commands(CLI::App& root, cli_context& ctx);

@@ -109,8 +109,11 @@ std::vector<property> cluster_properties() {
                          "is fenced and its leaderships move."));
     // Tiered storage (docs/tiered-storage.md): the object store every
     // broker and controller of the cluster shares (common/objstore/config.h).
-    ps.push_back(text("cloud_storage_access_key", "",
-                      "S3 access key id; empty: the AWS_ACCESS_KEY_ID environment variable."));
+    property access_key = text("cloud_storage_access_key", "",
+                               "S3 access key id; empty: the AWS_ACCESS_KEY_ID environment "
+                               "variable. Secret: read back as [secret].");
+    access_key.secret = true;
+    ps.push_back(std::move(access_key));
     ps.push_back(text("cloud_storage_api_endpoint", "",
                       "S3 endpoint host; empty: s3.<cloud_storage_region>.amazonaws.com."));
     ps.push_back(integer("cloud_storage_api_endpoint_port", 443, 1, 65535, "S3 endpoint port."));
@@ -138,9 +141,11 @@ std::vector<property> cluster_properties() {
     ps.push_back(text("cloud_storage_region", "us-east-1", "S3 region (request signing)."));
     ps.push_back(integer("cloud_storage_request_timeout_ms", 10000, 100, 600000,
                          "Timeout of one object-store request attempt."));
-    ps.push_back(text("cloud_storage_secret_key", "",
-                      "S3 secret access key; empty: the AWS_SECRET_ACCESS_KEY environment "
-                      "variable."));
+    property secret_key = text("cloud_storage_secret_key", "",
+                               "S3 secret access key; empty: the AWS_SECRET_ACCESS_KEY "
+                               "environment variable. Secret: read back as [secret].");
+    secret_key.secret = true;
+    ps.push_back(std::move(secret_key));
     ps.push_back(integer("cloud_storage_segment_max_upload_interval_sec", 3600, 1, int64_max,
                          "A tiered partition's active segment holding data older than this is "
                          "closed and uploaded."));
@@ -480,6 +485,7 @@ std::vector<v1::ConfigProperty> config_schema::to_proto() const {
         cp.set_description(std::move(description));
         cp.set_needs_restart(p.needs_restart);
         cp.set_allowed(p.allowed());
+        cp.set_secret(p.secret);
         out.push_back(std::move(cp));
     }
     return out;

@@ -71,6 +71,9 @@ struct property {
     /// `enable_sasl`, as in Redpanda). `default_value` is the followed
     /// property's default, for readers that do not resolve it.
     std::string follows;
+    /// A credential: GetClusterConfig answers redacted_value instead of a
+    /// value that is set (only brokers, through Watch, get it).
+    bool secret = false;
 
     /// The allowed values as one line, e.g. "[1, 100000]", "odd, [1, 512]",
     /// "disabled|permissive|enabled", "list of compact|delete, 1 to 2 elements".
@@ -100,6 +103,10 @@ class config_schema {
     std::string _kind;
     std::vector<property> _props;
 };
+
+/// What GetClusterConfig and `fjord cluster config get|export` show for a
+/// secret property's set value.
+inline constexpr std::string_view redacted_value = "[secret]";
 
 /// Cluster-wide properties (SetClusterConfig / GetClusterConfig).
 const config_schema& cluster_config_schema();

@@ -52,6 +52,14 @@ std::string_view to_string(errc e) {
             return "unauthenticated";
         case errc::permission_denied:
             return "permission_denied";
+        case errc::resource_is_being_migrated:
+            return "resource_is_being_migrated";
+        case errc::unknown_migration:
+            return "unknown_migration";
+        case errc::invalid_migration_state:
+            return "invalid_migration_state";
+        case errc::migrations_disabled:
+            return "migrations_disabled";
     }
     return "unknown";
 }
@@ -105,6 +113,14 @@ class category final : public std::error_category {
                 return "unauthenticated";
             case errc::permission_denied:
                 return "permission denied";
+            case errc::resource_is_being_migrated:
+                return "resource is being migrated";
+            case errc::unknown_migration:
+                return "unknown migration";
+            case errc::invalid_migration_state:
+                return "invalid migration state";
+            case errc::migrations_disabled:
+                return "migrations disabled: cloud storage disabled";
         }
         return "unknown controller error " + std::to_string(c);
     }

@@ -46,10 +46,15 @@ enum class errc {
     unknown_role,         ///< no role with this name
     unauthenticated,      ///< no credentials, or credentials that do not verify
     permission_denied,    ///< authenticated, but not allowed (the ACL that is missing named)
+    // Mountable topics (docs/tiered-storage.md). Appended, never renumbered.
+    resource_is_being_migrated,  ///< the topic (or name) is in an active migration
+    unknown_migration,           ///< no migration with this id
+    invalid_migration_state,     ///< not allowed in the state the migration is in
+    migrations_disabled,         ///< cloud_storage_enabled is false
 };
 
 /// The highest value of errc: RecordRefusal codes above it are refused.
-inline constexpr errc last_errc = errc::permission_denied;
+inline constexpr errc last_errc = errc::migrations_disabled;
 
 /// The enumerator's name, e.g. "topic_already_exists" (for logs and tests).
 std::string_view to_string(errc e);

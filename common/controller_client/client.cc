@@ -499,7 +499,16 @@ FJORD_CONTROLLER_CALL_TO(create_role, CreateRole, RoleResponse, call_kind::sessi
 FJORD_CONTROLLER_CALL_TO(delete_role, DeleteRole, RoleResponse, call_kind::session_write)
 FJORD_CONTROLLER_CALL_TO(alter_role_members, AlterRoleMembers, RoleResponse,
                          call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(unmount_topics, UnmountTopics, MigrationResponse, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(mount_topics, MountTopics, MigrationResponse, call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(cancel_migration, CancelMigration, MigrationResponse,
+                         call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(delete_migration, DeleteMigration, MigrationResponse,
+                         call_kind::session_write)
 FJORD_CONTROLLER_CALL(list_topics, ListTopics, call_kind::read)
+FJORD_CONTROLLER_CALL(list_migrations, ListMigrations, call_kind::read)
+FJORD_CONTROLLER_CALL(get_migration, GetMigration, call_kind::read)
+FJORD_CONTROLLER_CALL(list_mountable_topics, ListMountableTopics, call_kind::read)
 FJORD_CONTROLLER_CALL(list_brokers, ListBrokers, call_kind::read)
 FJORD_CONTROLLER_CALL(get_cluster_config, GetClusterConfig, call_kind::read)
 FJORD_CONTROLLER_CALL(status, Status, call_kind::read)

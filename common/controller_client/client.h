@@ -141,7 +141,23 @@ class client {
                      done_fn<v1::RoleResponse> done);
     void alter_role_members(v1::AlterRoleMembersRequest req, std::chrono::milliseconds timeout,
                             done_fn<v1::RoleResponse> done);
+    // Mountable topics (session writes).
+    void unmount_topics(v1::UnmountTopicsRequest req, std::chrono::milliseconds timeout,
+                        done_fn<v1::MigrationResponse> done);
+    void mount_topics(v1::MountTopicsRequest req, std::chrono::milliseconds timeout,
+                      done_fn<v1::MigrationResponse> done);
+    void cancel_migration(v1::CancelMigrationRequest req, std::chrono::milliseconds timeout,
+                          done_fn<v1::MigrationResponse> done);
+    void delete_migration(v1::DeleteMigrationRequest req, std::chrono::milliseconds timeout,
+                          done_fn<v1::MigrationResponse> done);
     // Reads.
+    void list_migrations(v1::ListMigrationsRequest req, std::chrono::milliseconds timeout,
+                         done_fn<v1::ListMigrationsResponse> done);
+    void get_migration(v1::GetMigrationRequest req, std::chrono::milliseconds timeout,
+                       done_fn<v1::GetMigrationResponse> done);
+    void list_mountable_topics(v1::ListMountableTopicsRequest req,
+                               std::chrono::milliseconds timeout,
+                               done_fn<v1::ListMountableTopicsResponse> done);
     void list_topics(v1::ListTopicsRequest req, std::chrono::milliseconds timeout,
                      done_fn<v1::ListTopicsResponse> done);
     void list_brokers(v1::ListBrokersRequest req, std::chrono::milliseconds timeout,

@@ -123,6 +123,13 @@ result<v1::GetClusterConfigResponse> get_cluster_config(core& c,
         return entries.error();
     }
     for (auto& e : *entries) {
+        // Credentials never leave through this call (brokers get them by
+        // Watch, which needs CLUSTER_ACTION).
+        const auto* p = cluster::cluster_config_schema().find(e.key());
+        if (p != nullptr && p->secret && !e.is_default() && !e.value().empty()) {
+            e.set_value(std::string(cluster::redacted_value));
+            e.set_redacted(true);
+        }
         *resp.add_entries() = std::move(e);
     }
     if (req.include_schema()) {

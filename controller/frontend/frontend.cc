@@ -9,6 +9,9 @@
 #include <atomic>
 #include <memory>
 
+#include <fmt/format.h>
+
+#include "common/uuid.h"
 #include "controller/stm/session_table.h"
 
 namespace fjord::frontend {
@@ -31,6 +34,13 @@ std::optional<v1::CommandSession> command_session(const v1::Session& s, size_t i
     c.set_first_outstanding(s.first_outstanding());
     c.set_item(static_cast<uint32_t>(item));
     return c;
+}
+
+std::string request_id(const v1::Session& s, size_t item) {
+    if (s.client_id().empty()) {
+        return new_uuid();
+    }
+    return fmt::format("{}/{}/{}", s.client_id(), s.seq(), item);
 }
 
 result<void> check_session(const v1::Session& s) {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/cluster/errc.h"
+#include "common/objstore/object_store.h"
 #include "common/result.h"
 #include "controller/frontend/broker_liveness.h"
 #include "controller/loop/controller_state.h"
@@ -65,6 +66,12 @@ struct options {
     /// member (controller/transport), by member id; Status reports them.
     /// Empty: none known.
     std::function<std::map<uint64_t, v1::FipsMode>()> peer_fips_modes;
+    /// The object store the cluster config names (mountable topics: mount
+    /// checks, ListMountableTopics); the composition root's
+    /// controller/migration/store_cache.h. Unset: none (errors say so).
+    std::function<result<std::shared_ptr<objstore::object_store>>()> object_store;
+    /// Called after a migration was created or cancelled (wakes the driver).
+    std::function<void()> migrations_changed;
 };
 
 template <typename T>
@@ -97,6 +104,11 @@ int64_t now_ms();
 
 /// The command-level session of item `item` of a request, if it has one.
 std::optional<v1::CommandSession> command_session(const v1::Session& s, size_t item);
+/// The id a proposal of item `item` carries (ControllerCommand.request_id):
+/// for a session the same on every retry, so that a retry answered from the
+/// session still finds what its first attempt changed (changes_of); without
+/// a session a fresh one.
+std::string request_id(const v1::Session& s, size_t item);
 /// A request's session must be well formed before anything is proposed.
 result<void> check_session(const v1::Session& s);
 /// The RecordRefusal command to propose for item `item`'s `refusal` (made

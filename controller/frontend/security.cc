@@ -149,16 +149,6 @@ void upsert_user(core& c, const Req& req, bool create_only, bool update_only,
         std::move(then));
 }
 
-/// The id a proposal of item `i` carries (ControllerCommand.request_id): for
-/// a session the same on every retry, so that a retry answered from the
-/// session still finds what its first attempt changed.
-std::string request_id(const v1::Session& s, size_t i) {
-    if (s.client_id().empty()) {
-        return new_uuid();
-    }
-    return fmt::format("{}/{}/{}", s.client_id(), s.seq(), i);
-}
-
 /// The bindings the command proposed with `id` removed, as this member
 /// applied it.
 std::vector<v1::AclBinding> removed_by(const stm::controller_stm& s, const std::string& id) {

@@ -27,6 +27,8 @@
 #include "controller/frontend/members.h"
 #include "controller/loop/controller_state.h"
 #include "controller/loop/raft_loop.h"
+#include "controller/migration/driver.h"
+#include "controller/migration/store_cache.h"
 #include "controller/service/controller_service.h"
 #include "controller/stm/commands.h"
 #include "controller/storage/segmented_log.h"
@@ -96,6 +98,44 @@ raft_loop_options loop_options(const server::controller_config& cfg) {
     return lo;
 }
 
+/// The migration driver's view of this member (migration/driver.h): the
+/// applied state under its read lock, proposals through the frontend core,
+/// the store the cluster config names.
+class driver_host final : public migration::driver_host {
+  public:
+    driver_host(raft_loop& loop, controller_state& state, frontend::core& core,
+                migration::store_cache& stores)
+        : _loop(loop), _state(state), _core(core), _stores(stores) {}
+
+    void read(const std::function<void(const stm::controller_stm&)>& fn) override {
+        _state.read([&](const stm::controller_stm& s) {
+            fn(s);
+            return 0;
+        });
+    }
+    result<void> propose(const v1::ControllerCommand& cmd) override {
+        auto p = std::make_shared<std::promise<result<void>>>();
+        auto f = p->get_future();
+        _core.propose_one(cmd, [p](result<void> r) { p->set_value(std::move(r)); });
+        return f.get();  // the loop resolves every proposal by its deadline
+    }
+    bool is_leader() override { return _loop.is_leader(); }
+    result<void> linearize() override { return _core.linearize(v1::ReadOptions{}); }
+    result<std::shared_ptr<objstore::object_store>> store() override {
+        auto keys = _state.read(
+            [](const stm::controller_stm& s) { return migration::store_keys(s.cluster_config()); });
+        return _stores.get(keys);
+    }
+    int64_t now_ms() override { return frontend::now_ms(); }
+    std::string new_uuid() override { return fjord::new_uuid(); }
+
+  private:
+    raft_loop& _loop;
+    controller_state& _state;
+    frontend::core& _core;
+    migration::store_cache& _stores;
+};
+
 }  // namespace
 
 struct controller_server::impl {
@@ -114,7 +154,12 @@ struct controller_server::impl {
     /// leader hears from every member and holds the broker table).
     metrics::registry leader_metrics;
     frontend::broker_liveness liveness;
+    /// The object store of tiered storage, as the cluster config names it.
+    migration::store_cache stores;
     std::unique_ptr<frontend::core> frontend_core;
+    std::unique_ptr<driver_host> migration_host;
+    /// Moves mountable-topic migrations while this member leads.
+    std::unique_ptr<migration::driver> migrations;
     std::unique_ptr<service::controller_service> service;
     std::unique_ptr<grpc::Server> peer_server;
     std::unique_ptr<grpc::Server> api_server;
@@ -374,7 +419,19 @@ void controller_server::impl::build_loop_and_service() {
         }
         return out;
     };
+    fo.object_store = [this]() {
+        auto keys = state->read(
+            [](const stm::controller_stm& s) { return migration::store_keys(s.cluster_config()); });
+        return stores.get(keys);
+    };
+    fo.migrations_changed = [this] {
+        if (migrations) {
+            migrations->poke();
+        }
+    };
     frontend_core = std::make_unique<frontend::core>(fo, *loop, *state, liveness);
+    migration_host = std::make_unique<driver_host>(*loop, *state, *frontend_core, stores);
+    migrations = std::make_unique<migration::driver>(*migration_host);
     service::service_tls st;
     if (api_tls) {
         // A member forwarding to the leader is a client of the leader's API:
@@ -502,6 +559,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
         return r.error();
     }
     im->duties = std::thread([raw = im.get()] { raw->run_duties(); });
+    im->migrations->start();
     log(log_level::info, "controller",
         "node {} serving: api {} (port {}, {}), peer {} (port {}, {}), data {}", cfg.node_id,
         listen_address(cfg.listen.api), im->api_port,
@@ -584,6 +642,7 @@ void controller_server::shutdown() {
     if (im.duties.joinable()) {
         im.duties.join();
     }
+    im.migrations->stop();
     im.service->stop();
     im.state->notify_all();
     // Finish the calls in flight (they may need the loop), then stop.

@@ -22,6 +22,9 @@
 //   security_service.cc CreateUser UpdateUser DeleteUser ListUsers CreateAcls
 //                       DeleteAcls ListAcls CreateRole DeleteRole
 //                       AlterRoleMembers ListRoles CheckAcl
+//   migrations_service.cc UnmountTopics MountTopics CancelMigration
+//                       DeleteMigration ListMigrations GetMigration
+//                       ListMountableTopics
 //   access.cc           authentication and ACL checks of every call (auth.h)
 //
 // Reads (ListTopics, GetClusterConfig, ...) run on any member: a ReadIndex
@@ -221,6 +224,23 @@ class controller_service final : public detail::service_base {
                            v1::ListRolesResponse* resp) override;
     grpc::Status CheckAcl(grpc::ServerContext* ctx, const v1::CheckAclRequest* req,
                           v1::CheckAclResponse* resp) override;
+
+    // Mountable topics (migrations_service.cc).
+    grpc::Status UnmountTopics(grpc::ServerContext* ctx, const v1::UnmountTopicsRequest* req,
+                               v1::MigrationResponse* resp) override;
+    grpc::Status MountTopics(grpc::ServerContext* ctx, const v1::MountTopicsRequest* req,
+                             v1::MigrationResponse* resp) override;
+    grpc::Status CancelMigration(grpc::ServerContext* ctx, const v1::CancelMigrationRequest* req,
+                                 v1::MigrationResponse* resp) override;
+    grpc::Status DeleteMigration(grpc::ServerContext* ctx, const v1::DeleteMigrationRequest* req,
+                                 v1::MigrationResponse* resp) override;
+    grpc::Status ListMigrations(grpc::ServerContext* ctx, const v1::ListMigrationsRequest* req,
+                                v1::ListMigrationsResponse* resp) override;
+    grpc::Status GetMigration(grpc::ServerContext* ctx, const v1::GetMigrationRequest* req,
+                              v1::GetMigrationResponse* resp) override;
+    grpc::Status ListMountableTopics(grpc::ServerContext* ctx,
+                                     const v1::ListMountableTopicsRequest* req,
+                                     v1::ListMountableTopicsResponse* resp) override;
 
   private:
     using stub = v1::ControllerService::Stub;

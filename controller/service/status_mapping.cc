@@ -60,6 +60,14 @@ v1::ErrorCode to_error_code(const std::error_code& ec) {
                 return v1::UNAUTHENTICATED;
             case errc::permission_denied:
                 return v1::PERMISSION_DENIED;
+            case errc::resource_is_being_migrated:
+                return v1::RESOURCE_IS_BEING_MIGRATED;
+            case errc::unknown_migration:
+                return v1::UNKNOWN_MIGRATION;
+            case errc::invalid_migration_state:
+                return v1::INVALID_MIGRATION_STATE;
+            case errc::migrations_disabled:
+                return v1::MIGRATIONS_DISABLED;
         }
         return v1::INTERNAL;
     }
@@ -143,7 +151,12 @@ grpc::Status to_grpc_status(const error_info& e) {
         case v1::UNKNOWN_MEMBER:
         case v1::UNKNOWN_USER:
         case v1::UNKNOWN_ROLE:
+        case v1::UNKNOWN_MIGRATION:
             return {grpc::StatusCode::NOT_FOUND, msg};
+        case v1::RESOURCE_IS_BEING_MIGRATED:
+        case v1::INVALID_MIGRATION_STATE:
+        case v1::MIGRATIONS_DISABLED:
+            return {grpc::StatusCode::FAILED_PRECONDITION, msg};
         case v1::TOPIC_ALREADY_EXISTS:
         case v1::BROKER_ID_IN_USE:
         case v1::USER_ALREADY_EXISTS:

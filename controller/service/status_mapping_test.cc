@@ -103,7 +103,35 @@ TEST(status_mapping, security_codes) {
         EXPECT_EQ(s.error_code(), row.status) << to_string(row.e);
         EXPECT_EQ(s.error_message(), "why");
     }
-    EXPECT_EQ(cluster::last_errc, errc::permission_denied);
+}
+
+TEST(status_mapping, migration_codes) {
+    // Mountable topics: each errc has its ErrorCode; refusals about the
+    // state of things are FAILED_PRECONDITION (retrying the same call gets
+    // the same answer until the state changes), an unknown id NOT_FOUND.
+    const struct {
+        errc e;
+        v1::ErrorCode code;
+        grpc::StatusCode status;
+    } table[] = {
+        {errc::resource_is_being_migrated, v1::RESOURCE_IS_BEING_MIGRATED,
+         grpc::StatusCode::FAILED_PRECONDITION},
+        {errc::unknown_migration, v1::UNKNOWN_MIGRATION, grpc::StatusCode::NOT_FOUND},
+        {errc::invalid_migration_state, v1::INVALID_MIGRATION_STATE,
+         grpc::StatusCode::FAILED_PRECONDITION},
+        {errc::migrations_disabled, v1::MIGRATIONS_DISABLED, grpc::StatusCode::FAILED_PRECONDITION},
+    };
+    for (const auto& row : table) {
+        EXPECT_EQ(to_error_code(make_error_code(row.e)), row.code) << to_string(row.e);
+        const grpc::Status s = to_grpc_status(error_info(row.e, "why"));
+        EXPECT_EQ(s.error_code(), row.status) << to_string(row.e);
+        EXPECT_EQ(s.error_message(), "why");
+    }
+    // Appended in order after the security codes; stored in the log
+    // (RecordRefusal.code), so never renumbered.
+    EXPECT_EQ(static_cast<int>(errc::resource_is_being_migrated),
+              static_cast<int>(errc::permission_denied) + 1);
+    EXPECT_EQ(cluster::last_errc, errc::migrations_disabled);
 }
 
 }  // namespace

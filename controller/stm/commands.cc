@@ -14,9 +14,11 @@
 
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
+#include "common/cluster/migration.h"
 #include "common/cluster/topic_name.h"
 #include "common/security/acl_proto.h"
 #include "common/security/scram.h"
+#include "common/tiered/layout.h"
 #include "controller/stm/placement.h"
 
 namespace fjord::stm {
@@ -41,6 +43,90 @@ v1::ControllerCommand new_command(const command_meta& meta) {
 result<void> unknown_topic(std::string_view name) {
     return error_info::for_field(errc::unknown_topic, "name",
                                  fmt::format("topic {} does not exist", quoted(name)));
+}
+
+/// `s` in double quotes, never shortened (a location is read whole).
+std::string whole(std::string_view s) {
+    return fmt::format("\"{}\"", s);
+}
+
+/// The value of cluster property `key` after SetClusterConfig `c`.
+std::string config_after(const controller_stm& stm, const v1::SetClusterConfig& c,
+                         const char* key) {
+    if (const auto it = c.upsert().find(key); it != c.upsert().end()) {
+        return it->second;
+    }
+    if (std::find(c.remove().begin(), c.remove().end(), key) != c.remove().end()) {
+        return cluster_config_schema().find(key)->default_value;
+    }
+    return stm.cluster_config().value(key);
+}
+
+bool touches(const v1::SetClusterConfig& c, const char* key) {
+    return c.upsert().count(key) > 0 ||
+           std::find(c.remove().begin(), c.remove().end(), key) != c.remove().end();
+}
+
+bool has_compact(std::string_view policy) {
+    for (const std::string& p : cluster::split_list(policy)) {
+        if (p == "compact") {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool config_true(const v1::Topic& t, const char* key) {
+    const auto it = t.configs().find(key);
+    return it != t.configs().end() && it->second == "true";
+}
+
+/// Tiered storage cannot be turned off under tiered topics or running
+/// migrations, nor compaction turned on under tiered topics that follow
+/// the cluster's cleanup policy.
+result<void> check_config_keeps_tiering(const controller_stm& stm, const v1::SetClusterConfig& c) {
+    if (touches(c, "cloud_storage_enabled") &&
+        config_after(stm, c, "cloud_storage_enabled") != "true") {
+        std::vector<std::string> tiered;
+        for (const auto& [name, t] : stm.topics().all()) {
+            if (config_true(t, "redpanda.remote.write") || config_true(t, "redpanda.remote.read")) {
+                tiered.push_back(quoted(name));
+            }
+        }
+        if (!tiered.empty()) {
+            return error_info::for_field(
+                errc::invalid_config, "cloud_storage_enabled",
+                fmt::format("{} topic{} use{} tiered storage (redpanda.remote.write or "
+                            "redpanda.remote.read true): {}{}; turn it off on them first",
+                            tiered.size(), tiered.size() == 1 ? "" : "s",
+                            tiered.size() == 1 ? "s" : "",
+                            fmt::join(tiered.begin(),
+                                      tiered.begin() + std::min<size_t>(5, tiered.size()), ", "),
+                            tiered.size() > 5 ? ", ..." : ""));
+        }
+        for (const auto& [id, m] : stm.migrations().all()) {
+            if (!cluster::is_terminal(m.state())) {
+                return error_info::for_field(
+                    errc::invalid_config, "cloud_storage_enabled",
+                    fmt::format("migration {} ({}) is {}; wait for it to end or cancel it first",
+                                id, cluster::to_string(m.type()), cluster::to_string(m.state())));
+            }
+        }
+    }
+    if (touches(c, "log_cleanup_policy") &&
+        has_compact(config_after(stm, c, "log_cleanup_policy"))) {
+        for (const auto& [name, t] : stm.topics().all()) {
+            if (config_true(t, "redpanda.remote.write") &&
+                t.configs().count("cleanup.policy") == 0) {
+                return error_info::for_field(
+                    errc::invalid_config, "log_cleanup_policy",
+                    fmt::format("topic {} has redpanda.remote.write=true and follows "
+                                "log_cleanup_policy: compacted topics cannot be tiered yet",
+                                quoted(name)));
+            }
+        }
+    }
+    return ok();
 }
 
 const char* even_reason =
@@ -132,6 +218,56 @@ result<std::map<std::string, std::string>> validate_topic_configs(
 
 // ---------------------------------------------------------------- topics
 
+result<v1::Topic> build_topic(const controller_stm& stm, const topic_table& load,
+                              const std::string& name, int64_t partitions, int64_t rf,
+                              const google::protobuf::Map<std::string, std::string>& configs,
+                              std::string_view topic_uuid, std::string_view rf_note) {
+    if (rf % 2 == 0) {
+        return error_info::for_field(
+            errc::invalid_replication_factor, "replication_factor",
+            fmt::format("{}{} is even; it must be odd: {}", rf, rf_note, even_reason));
+    }
+    const size_t active = stm.brokers().active().size();
+    if (static_cast<size_t>(rf) > active) {
+        return error_info::for_field(
+            errc::invalid_replication_factor, "replication_factor",
+            fmt::format("{}{} is more than the {} active brokers", rf, rf_note, active));
+    }
+    auto canonical = validate_topic_configs(configs, static_cast<int32_t>(rf), "configs.");
+    if (!canonical) {
+        return canonical.error();
+    }
+    std::set<std::string> touched;
+    for (const auto& [k, v] : *canonical) {
+        touched.insert(k);
+    }
+    if (auto r = check_tiered_configs(stm, *canonical, touched, "configs."); !r) {
+        return r.error();
+    }
+    if (auto r = validate_uuid("uuid", topic_uuid); !r) {
+        return r.error();
+    }
+    auto placed = place_partitions(stm.brokers(), load, 0, static_cast<int32_t>(partitions),
+                                   static_cast<int32_t>(rf));
+    if (!placed) {
+        return placed.error();
+    }
+    v1::Topic t;
+    t.set_name(name);
+    t.set_uuid(std::string(topic_uuid));
+    t.set_replication_factor(static_cast<int32_t>(rf));
+    for (v1::PartitionAssignment& p : *placed) {
+        *t.add_partitions() = std::move(p);
+    }
+    for (const auto& [k, v] : *canonical) {
+        (*t.mutable_configs())[k] = v;
+    }
+    if (!stm.cluster_uuid().empty()) {
+        t.set_remote_location(tiered::default_location(name, stm.cluster_uuid(), topic_uuid));
+    }
+    return t;
+}
+
 result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
                                                 const v1::CreateTopicsRequest::Item& item,
                                                 std::string_view topic_uuid,
@@ -141,6 +277,9 @@ result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
         return r.error();
     }
     if (auto r = check_topic_name_available(stm.topics(), name); !r) {
+        return r.error();
+    }
+    if (auto r = check_name_not_migrating(stm, name, "name"); !r) {
         return r.error();
     }
 
@@ -172,49 +311,24 @@ result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
                                                  "-1 for the cluster default ({})",
                                                  rf, default_rf));
     }
-    if (rf % 2 == 0) {
-        return error_info::for_field(
-            errc::invalid_replication_factor, "replication_factor",
-            fmt::format("{}{} is even; it must be odd: {}", rf, from_default, even_reason));
+    auto t = build_topic(stm, stm.topics(), name, partitions, rf, item.configs(), topic_uuid,
+                         from_default);
+    if (!t) {
+        return t.error();
     }
-    const size_t active = stm.brokers().active().size();
-    if (static_cast<size_t>(rf) > active) {
-        return error_info::for_field(
-            errc::invalid_replication_factor, "replication_factor",
-            fmt::format("{}{} is more than the {} active brokers", rf, from_default, active));
-    }
-
-    auto configs = validate_topic_configs(item.configs(), static_cast<int32_t>(rf), "configs.");
-    if (!configs) {
-        return configs.error();
-    }
-    if (auto r = validate_uuid("uuid", topic_uuid); !r) {
-        return r.error();
-    }
-    auto placed = place_partitions(stm.brokers(), stm.topics(), 0, static_cast<int32_t>(partitions),
-                                   static_cast<int32_t>(rf));
-    if (!placed) {
-        return placed.error();
-    }
-
     v1::ControllerCommand cmd = new_command(meta);
-    v1::Topic* t = cmd.mutable_create_topic()->mutable_topic();
-    t->set_name(name);
-    t->set_uuid(std::string(topic_uuid));
-    t->set_replication_factor(static_cast<int32_t>(rf));
-    for (v1::PartitionAssignment& p : *placed) {
-        *t->add_partitions() = std::move(p);
-    }
-    for (const auto& [k, v] : *configs) {
-        (*t->mutable_configs())[k] = v;
-    }
+    *cmd.mutable_create_topic()->mutable_topic() = std::move(*t);
     return cmd;
 }
 
 result<v1::ControllerCommand> make_delete_topic(const controller_stm& stm, std::string_view name,
                                                 const command_meta& meta) {
-    if (stm.topics().find(name) == nullptr) {
+    const v1::Topic* t = stm.topics().find(name);
+    if (t == nullptr) {
         return unknown_topic(name).error();
+    }
+    if (auto r = check_not_migrating(*t, "name"); !r) {
+        return r.error();
     }
     v1::ControllerCommand cmd = new_command(meta);
     cmd.mutable_delete_topic()->set_name(std::string(name));
@@ -227,6 +341,9 @@ result<v1::ControllerCommand> make_alter_topic_configs(
     const v1::Topic* t = stm.topics().find(item.name());
     if (t == nullptr) {
         return unknown_topic(item.name()).error();
+    }
+    if (auto r = check_not_migrating(*t, "name"); !r) {
+        return r.error();
     }
     if (item.set().empty() && item.remove().empty()) {
         return error_info::for_field(errc::invalid_argument, "set", "no config change requested");
@@ -244,6 +361,26 @@ result<v1::ControllerCommand> make_alter_topic_configs(
         if (set->count(k) > 0) {
             return error_info::for_field(errc::invalid_argument, fmt::format("remove.{}", k),
                                          "the key is also set");
+        }
+    }
+    {
+        // Tiering's rules on the configs as they would be afterwards; a
+        // removed key is blamed as "remove.<key>", a set one as "set.<key>".
+        std::map<std::string, std::string> after(t->configs().begin(), t->configs().end());
+        std::set<std::string> touched;
+        for (const std::string& k : removed) {
+            after.erase(k);
+            touched.insert(k);
+        }
+        for (const auto& [k, v] : *set) {
+            after[k] = v;
+            touched.insert(k);
+        }
+        if (auto r = check_tiered_configs(stm, after, touched, ""); !r) {
+            const std::string& f = r.error().field;
+            return error_info::for_field(
+                r.error().code, fmt::format("{}.{}", removed.count(f) ? "remove" : "set", f),
+                std::string(r.error().reason()));
         }
     }
     v1::ControllerCommand cmd = new_command(meta);
@@ -264,6 +401,9 @@ result<v1::ControllerCommand> make_create_partitions(const controller_stm& stm,
     const v1::Topic* t = stm.topics().find(item.name());
     if (t == nullptr) {
         return unknown_topic(item.name()).error();
+    }
+    if (auto r = check_not_migrating(*t, "name"); !r) {
+        return r.error();
     }
     const int32_t current = t->partitions_size();
     if (item.total() <= current) {
@@ -456,6 +596,9 @@ result<v1::ControllerCommand> make_set_cluster_config(const controller_stm& stm,
         c->add_remove(k);
     }
     if (auto r = check_config_keeps_admin(stm, *c); !r) {
+        return r.error();
+    }
+    if (auto r = check_config_keeps_tiering(stm, *c); !r) {
         return r.error();
     }
     return cmd;
@@ -781,6 +924,431 @@ result<std::optional<v1::ControllerCommand>> make_alter_role_members(
         a->add_remove(p);
     }
     return std::optional(std::move(cmd));
+}
+
+// ---------------------------------------------------------------- tiering
+
+result<void> check_tiered_configs(const controller_stm& stm,
+                                  const std::map<std::string, std::string>& configs,
+                                  const std::set<std::string>& touched, std::string_view prefix) {
+    const auto value = [&](const char* key) {
+        const auto it = configs.find(key);
+        return it == configs.end() ? std::string() : it->second;
+    };
+    const bool write = value("redpanda.remote.write") == "true";
+    if (!stm.cluster_config().bool_value("cloud_storage_enabled")) {
+        for (const char* key : {"redpanda.remote.write", "redpanda.remote.read"}) {
+            if (value(key) == "true" && touched.count(key) > 0) {
+                return error_info::for_field(
+                    errc::invalid_config, fmt::format("{}{}", prefix, key),
+                    "true needs tiered storage, and cloud_storage_enabled is false in this "
+                    "cluster");
+            }
+        }
+    }
+    const auto own = configs.find("cleanup.policy");
+    const std::string policy =
+        own != configs.end() ? own->second : stm.cluster_config().value("log_cleanup_policy");
+    if (write && has_compact(policy)) {
+        const char* blamed = touched.count("redpanda.remote.write") > 0 ? "redpanda.remote.write"
+                             : touched.count("cleanup.policy") > 0      ? "cleanup.policy"
+                                                                        : nullptr;
+        if (blamed != nullptr) {
+            return error_info::for_field(
+                errc::invalid_config, fmt::format("{}{}", prefix, blamed),
+                fmt::format("compacted topics cannot be tiered yet (cleanup.policy {}{} with "
+                            "redpanda.remote.write=true)",
+                            policy, own != configs.end() ? "" : ", from log_cleanup_policy"));
+        }
+    }
+    return ok();
+}
+
+// ---------------------------------------------------------------- migrations
+
+namespace {
+
+std::string describe_migration(const v1::Migration& m) {
+    return fmt::format("migration {} ({}, {})", m.id(), cluster::to_string(m.type()),
+                       cluster::to_string(m.state()));
+}
+
+result<void> unknown_migration(int64_t id) {
+    return error_info::for_field(errc::unknown_migration, "id", fmt::format("no migration {}", id));
+}
+
+}  // namespace
+
+result<void> check_not_migrating(const v1::Topic& t, std::string_view field) {
+    if (!t.has_migration() || cluster::is_terminal(t.migration().state()) ||
+        t.migration().state() == v1::MIGRATION_STATE_UNSPECIFIED) {
+        return ok();
+    }
+    const v1::TopicMigration& m = t.migration();
+    return error_info::for_field(
+        errc::resource_is_being_migrated, field,
+        fmt::format("topic {} is being {}ed by migration {} ({}): its metadata is locked until "
+                    "the migration finishes or is cancelled",
+                    quoted(t.name()), cluster::to_string(m.type()), m.id(),
+                    cluster::to_string(m.state())));
+}
+
+result<void> check_name_not_migrating(const controller_stm& stm, std::string_view name,
+                                      std::string_view field, int64_t except) {
+    const std::string key = collision_key(name);
+    for (const auto& [id, m] : stm.migrations().all()) {
+        if (id == except || cluster::is_terminal(m.state())) {
+            continue;
+        }
+        for (const v1::MigrationTopic& t : m.topics()) {
+            if (collision_key(cluster::effective_name(t)) == key) {
+                return error_info::for_field(errc::resource_is_being_migrated, field,
+                                             fmt::format("topic name {} is taken by {}",
+                                                         quoted(name), describe_migration(m)));
+            }
+        }
+    }
+    return ok();
+}
+
+std::string topic_location(const controller_stm& stm, const v1::Topic& t) {
+    if (!t.remote_location().empty()) {
+        return t.remote_location();
+    }
+    return tiered::default_location(t.name(), stm.cluster_uuid(), t.uuid());
+}
+
+result<void> check_migrations_enabled(const controller_stm& stm, std::string_view field) {
+    if (stm.cluster_config().bool_value("cloud_storage_enabled")) {
+        return ok();
+    }
+    return error_info::for_field(errc::migrations_disabled, field,
+                                 "cloud storage disabled: mountable topics need tiered storage "
+                                 "(cloud_storage_enabled=true)");
+}
+
+result<void> check_unmountable(const controller_stm& stm, std::string_view name,
+                               std::string_view field) {
+    const v1::Topic* t = stm.topics().find(name);
+    if (t == nullptr) {
+        return error_info::for_field(errc::unknown_topic, field,
+                                     fmt::format("topic {} does not exist", quoted(name)));
+    }
+    if (!config_true(*t, "redpanda.remote.write")) {
+        return error_info::for_field(
+            errc::invalid_argument, field,
+            fmt::format("topic with name {} does not have archiving enabled "
+                        "(redpanda.remote.write=true)",
+                        name));
+    }
+    if (auto r = check_not_migrating(*t, field); !r) {
+        return r;
+    }
+    if (stm.cluster_uuid().empty() && t->remote_location().empty()) {
+        return error_info::for_field(errc::conflict, field,
+                                     "the cluster has no uuid yet; try again in a moment");
+    }
+    return ok();
+}
+
+result<v1::ControllerCommand> make_unmount(const controller_stm& stm,
+                                           const std::vector<std::string>& topics,
+                                           const command_meta& meta) {
+    if (topics.empty()) {
+        return error_info::for_field(errc::invalid_argument, "topics",
+                                     "at least one topic is required");
+    }
+    if (auto r = check_migrations_enabled(stm, "topics"); !r) {
+        return r.error();
+    }
+    std::set<std::string> seen;
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::CreateMigration* c = cmd.mutable_create_migration();
+    c->set_type(v1::MIGRATION_TYPE_UNMOUNT);
+    for (size_t i = 0; i < topics.size(); ++i) {
+        const std::string field = fmt::format("topics[{}]", i);
+        if (!seen.insert(topics[i]).second) {
+            return error_info::for_field(errc::invalid_argument, field,
+                                         fmt::format("{} appears twice", quoted(topics[i])));
+        }
+        if (auto r = check_unmountable(stm, topics[i], field); !r) {
+            return r.error();
+        }
+        v1::MigrationTopic* mt = c->add_topics();
+        mt->set_topic(topics[i]);
+        mt->set_location(topic_location(stm, *stm.topics().find(topics[i])));
+    }
+    return cmd;
+}
+
+result<void> check_mountable(const controller_stm& stm, const v1::MigrationTopic& t,
+                             std::string_view field) {
+    const std::string& name = cluster::effective_name(t);
+    const std::string name_field =
+        fmt::format("{}.{}", field, t.alias().empty() ? "topic" : "alias");
+    if (auto r = validate_topic_name(name); !r) {
+        return error_info::for_field(r.error().code, name_field, std::string(r.error().reason()));
+    }
+    if (auto r = check_topic_name_available(stm.topics(), name); !r) {
+        return error_info::for_field(r.error().code, name_field, std::string(r.error().reason()));
+    }
+    if (auto r = check_name_not_migrating(stm, name, name_field); !r) {
+        return r;
+    }
+    const std::string location_field = fmt::format("{}.location", field);
+    auto parts = tiered::parse_location(t.location());
+    if (!parts) {
+        return error_info::for_field(errc::invalid_argument, location_field,
+                                     std::string(parts.error().reason()));
+    }
+    if (parts->topic != t.topic()) {
+        return error_info::for_field(errc::invalid_argument, location_field,
+                                     fmt::format("{} holds topic {}, not {}", whole(t.location()),
+                                                 quoted(parts->topic), quoted(t.topic())));
+    }
+    if (const v1::Migration* other = stm.migrations().active_mount_of(t.location())) {
+        return error_info::for_field(errc::resource_is_being_migrated, location_field,
+                                     fmt::format("{} is being mounted by {}", whole(t.location()),
+                                                 describe_migration(*other)));
+    }
+    return ok();
+}
+
+result<v1::ControllerCommand> make_mount(const controller_stm& stm,
+                                         const std::vector<v1::MigrationTopic>& topics,
+                                         const command_meta& meta) {
+    if (topics.empty()) {
+        return error_info::for_field(errc::invalid_argument, "topics",
+                                     "at least one topic is required");
+    }
+    if (auto r = check_migrations_enabled(stm, "topics"); !r) {
+        return r.error();
+    }
+    std::set<std::string> names;
+    std::set<std::string> locations;
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::CreateMigration* c = cmd.mutable_create_migration();
+    c->set_type(v1::MIGRATION_TYPE_MOUNT);
+    for (size_t i = 0; i < topics.size(); ++i) {
+        const std::string field = fmt::format("topics[{}]", i);
+        if (auto r = check_mountable(stm, topics[i], field); !r) {
+            return r.error();
+        }
+        if (!names.insert(collision_key(cluster::effective_name(topics[i]))).second) {
+            return error_info::for_field(
+                errc::invalid_argument,
+                fmt::format("{}.{}", field, topics[i].alias().empty() ? "topic" : "alias"),
+                fmt::format("{} is mounted twice", quoted(cluster::effective_name(topics[i]))));
+        }
+        if (!locations.insert(topics[i].location()).second) {
+            return error_info::for_field(
+                errc::invalid_argument, fmt::format("{}.location", field),
+                fmt::format("{} is mounted twice", whole(topics[i].location())));
+        }
+        v1::MigrationTopic* mt = c->add_topics();
+        mt->set_topic(topics[i].topic());
+        mt->set_location(topics[i].location());
+        if (topics[i].alias() != topics[i].topic()) {
+            mt->set_alias(topics[i].alias());
+        }
+    }
+    return cmd;
+}
+
+result<std::optional<v1::ControllerCommand>> make_advance_migration(const controller_stm& stm,
+                                                                    int64_t id,
+                                                                    v1::MigrationState from,
+                                                                    v1::MigrationState to,
+                                                                    const command_meta& meta) {
+    const v1::Migration* m = stm.migrations().find(id);
+    if (m == nullptr) {
+        return unknown_migration(id).error();
+    }
+    if (!cluster::is_legal_transition(from, to) || to == v1::MIGRATION_STATE_CANCELING) {
+        return error_info::for_field(errc::invalid_migration_state, "to",
+                                     fmt::format("{} -> {} is not a step of a migration",
+                                                 cluster::to_string(from), cluster::to_string(to)));
+    }
+    if (m->state() == to) {
+        return std::optional<v1::ControllerCommand>{};
+    }
+    if (m->state() != from) {
+        return error_info::for_field(
+            errc::invalid_migration_state, "from",
+            fmt::format("{} is {}, not {}", describe_migration(*m), cluster::to_string(m->state()),
+                        cluster::to_string(from)));
+    }
+    if (m->type() == v1::MIGRATION_TYPE_MOUNT && from == v1::MIGRATION_STATE_PREPARING) {
+        return error_info::for_field(errc::invalid_argument, "to",
+                                     "a mount's preparing -> prepared creates its topics: "
+                                     "make_mount_prepared");
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::AdvanceMigration* a = cmd.mutable_advance_migration();
+    a->set_id(id);
+    a->set_from(from);
+    a->set_to(to);
+    return std::optional(std::move(cmd));
+}
+
+result<std::optional<v1::ControllerCommand>> make_mount_prepared(
+    const controller_stm& stm, int64_t id,
+    const std::vector<tiered::topic_mount_manifest>& manifests,
+    const std::vector<std::string>& uuids, const command_meta& meta) {
+    const v1::Migration* m = stm.migrations().find(id);
+    if (m == nullptr) {
+        return unknown_migration(id).error();
+    }
+    if (m->type() != v1::MIGRATION_TYPE_MOUNT) {
+        return error_info::for_field(errc::invalid_argument, "id",
+                                     fmt::format("{} is not a mount", describe_migration(*m)));
+    }
+    if (m->state() == v1::MIGRATION_STATE_PREPARED) {
+        return std::optional<v1::ControllerCommand>{};
+    }
+    if (m->state() != v1::MIGRATION_STATE_PREPARING) {
+        return error_info::for_field(errc::invalid_migration_state, "from",
+                                     fmt::format("{} is not preparing", describe_migration(*m)));
+    }
+    if (manifests.size() != static_cast<size_t>(m->topics_size()) ||
+        uuids.size() != manifests.size()) {
+        return error_info::for_field(errc::invalid_argument, "topics",
+                                     fmt::format("{} topics, {} manifests and {} uuids",
+                                                 m->topics_size(), manifests.size(), uuids.size()));
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::AdvanceMigration* a = cmd.mutable_advance_migration();
+    a->set_id(id);
+    a->set_from(v1::MIGRATION_STATE_PREPARING);
+    a->set_to(v1::MIGRATION_STATE_PREPARED);
+    // Placement counts the topics placed before in this command.
+    topic_table load = stm.topics();
+    for (size_t i = 0; i < manifests.size(); ++i) {
+        const v1::MigrationTopic& mt = m->topics(static_cast<int>(i));
+        const tiered::topic_mount_manifest& mf = manifests[i];
+        const std::string field = fmt::format("topics[{}]", i);
+        const std::string& name = cluster::effective_name(mt);
+        if (mf.location != mt.location()) {
+            return error_info::for_field(errc::invalid_argument, field,
+                                         fmt::format("the mount manifest is for {}, not {}",
+                                                     whole(mf.location), whole(mt.location())));
+        }
+        if (mf.next_offsets.empty() ||
+            mf.next_offsets.size() > static_cast<size_t>(max_partitions_per_topic)) {
+            return error_info::for_field(errc::invalid_partitions, field,
+                                         fmt::format("the mount manifest of {} has {} partitions",
+                                                     whole(mt.location()), mf.next_offsets.size()));
+        }
+        if (auto r = check_topic_name_available(load, name); !r) {
+            return r.error().within(field + ".");
+        }
+        google::protobuf::Map<std::string, std::string> configs(mf.configs.begin(),
+                                                                mf.configs.end());
+        configs["redpanda.remote.write"] = "true";
+        configs["redpanda.remote.read"] = "true";
+        auto t =
+            build_topic(stm, load, name, static_cast<int64_t>(mf.next_offsets.size()),
+                        mf.replication_factor, configs, uuids[i], " (from the mount manifest)");
+        if (!t) {
+            return t.error().within(field + ".");
+        }
+        for (size_t p = 0; p < mf.next_offsets.size(); ++p) {
+            t->mutable_partitions(static_cast<int>(p))->set_start_offset(mf.next_offsets[p]);
+        }
+        t->set_remote_location(mt.location());
+        load.upsert(*t);
+        *a->add_topics() = std::move(*t);
+    }
+    return std::optional(std::move(cmd));
+}
+
+result<std::optional<v1::ControllerCommand>> make_set_migration_status(const controller_stm& stm,
+                                                                       int64_t id,
+                                                                       v1::MigrationState state,
+                                                                       std::string_view status,
+                                                                       const command_meta& meta) {
+    const v1::Migration* m = stm.migrations().find(id);
+    if (m == nullptr) {
+        return unknown_migration(id).error();
+    }
+    if (m->state() != state || m->status() == status) {
+        return std::optional<v1::ControllerCommand>{};
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::SetMigrationStatus* c = cmd.mutable_set_migration_status();
+    c->set_id(id);
+    c->set_state(state);
+    c->set_status(std::string(status));
+    return std::optional(std::move(cmd));
+}
+
+result<void> check_cancellable(const v1::Migration& m) {
+    if (cluster::can_cancel(m.state())) {
+        return ok();
+    }
+    std::string why;
+    switch (m.state()) {
+        case v1::MIGRATION_STATE_PLANNED:
+            why = "it has not started; delete it instead";
+            break;
+        case v1::MIGRATION_STATE_CUT_OVER:
+            why = "it is cutting over, which cannot be undone; it finishes by itself";
+            break;
+        case v1::MIGRATION_STATE_FINISHED:
+            why = "it has finished";
+            break;
+        case v1::MIGRATION_STATE_CANCELING:
+            why = "it is being cancelled already";
+            break;
+        case v1::MIGRATION_STATE_CANCELLED:
+            why = "it was cancelled already";
+            break;
+        default:
+            why = "its state is unknown to this version";
+            break;
+    }
+    return error_info::for_field(errc::invalid_migration_state, "id",
+                                 fmt::format("cannot cancel {}: {}", describe_migration(m), why));
+}
+
+result<v1::ControllerCommand> make_cancel_migration(const controller_stm& stm, int64_t id,
+                                                    const command_meta& meta) {
+    const v1::Migration* m = stm.migrations().find(id);
+    if (m == nullptr) {
+        return unknown_migration(id).error();
+    }
+    if (auto r = check_cancellable(*m); !r) {
+        return r.error();
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_cancel_migration()->set_id(id);
+    return cmd;
+}
+
+result<void> check_removable(const v1::Migration& m) {
+    if (m.state() == v1::MIGRATION_STATE_PLANNED || cluster::is_terminal(m.state())) {
+        return ok();
+    }
+    return error_info::for_field(
+        errc::invalid_migration_state, "id",
+        fmt::format("cannot delete {}: only a planned, finished or cancelled migration can be "
+                    "deleted{}",
+                    describe_migration(m),
+                    cluster::can_cancel(m.state()) ? "; cancel it first" : ""));
+}
+
+result<v1::ControllerCommand> make_remove_migration(const controller_stm& stm, int64_t id,
+                                                    const command_meta& meta) {
+    const v1::Migration* m = stm.migrations().find(id);
+    if (m == nullptr) {
+        return unknown_migration(id).error();
+    }
+    if (auto r = check_removable(*m); !r) {
+        return r.error();
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    cmd.mutable_remove_migration()->set_id(id);
+    return cmd;
 }
 
 }  // namespace fjord::stm

@@ -21,11 +21,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "common/tiered/manifest.h"
 #include "controller/stm/controller_stm.h"
 #include "controller/stm/topic_table.h"
 #include "fjord/controller/v1/commands.pb.h"
@@ -42,6 +44,17 @@ struct command_meta {
     std::string principal;
     int64_t time_ms = 0;
 };
+
+/// The placement and checks a new topic gets, shared by CreateTopics and
+/// mounts: replication factor odd and at most the active brokers (field
+/// `replication_factor`), configs validated and tiering's rules (fields
+/// `configs.<key>`), the uuid, partitions placed counting `load` (the
+/// topics table, or a copy with topics placed before in the same command).
+/// `rf_note` follows the replication factor in its errors.
+result<v1::Topic> build_topic(const controller_stm& stm, const topic_table& load,
+                              const std::string& name, int64_t partitions, int64_t rf,
+                              const google::protobuf::Map<std::string, std::string>& configs,
+                              std::string_view topic_uuid, std::string_view rf_note = {});
 
 /// The most partitions one topic may have (also default_topic_partitions'
 /// upper bound): a typo must not make the controller allocate millions.
@@ -66,19 +79,41 @@ bool same_registration(const v1::Broker& a, const v1::Broker& b);
 result<std::map<std::string, std::string>> validate_topic_configs(
     const google::protobuf::Map<std::string, std::string>& configs, int32_t replication_factor,
     std::string_view prefix);
+/// Tiered storage's rules for a topic's explicit configs `configs` (as they
+/// would be after the change): redpanda.remote.write or redpanda.remote.read
+/// true needs cloud_storage_enabled, and remote.write is refused with a
+/// compacting cleanup.policy (its own, else log_cleanup_policy):
+/// "compacted topics cannot be tiered yet". Only keys in `touched` are
+/// blamed (invalid_config, field `<prefix><key>`); with none touched a
+/// topic's existing configs are not judged again.
+result<void> check_tiered_configs(const controller_stm& stm,
+                                  const std::map<std::string, std::string>& configs,
+                                  const std::set<std::string>& touched, std::string_view prefix);
+/// resource_is_being_migrated (field `field`) when `t` is in an active
+/// migration: its metadata is locked (no delete, config change or new
+/// partitions) until the migration finishes or is cancelled.
+result<void> check_not_migrating(const v1::Topic& t, std::string_view field);
+/// resource_is_being_migrated when an active migration holds topic name
+/// `name` (a mount's alias or topic, an unmount's topic; '.' and '_' count as
+/// the same), other than migration `except`.
+result<void> check_name_not_migrating(const controller_stm& stm, std::string_view name,
+                                      std::string_view field, int64_t except = 0);
 
 // ------------------------------------------------------------ builders
 
 /// CreateTopics item -> CreateTopic. partitions/replication_factor -1 take the
 /// cluster defaults; the replication factor must be odd and at most the
 /// number of active brokers; placement as placement.h. `topic_uuid` comes
-/// from the caller (the stm is pure).
+/// from the caller (the stm is pure). The name must not be held by an active
+/// migration. remote_location is set (tiered/layout.h default_location) once
+/// the cluster has its uuid.
 result<v1::ControllerCommand> make_create_topic(const controller_stm& stm,
                                                 const v1::CreateTopicsRequest::Item& item,
                                                 std::string_view topic_uuid,
                                                 const command_meta& meta);
 
-/// unknown_topic when `name` does not exist.
+/// unknown_topic when `name` does not exist; resource_is_being_migrated
+/// while it is in a migration (so are the next two).
 result<v1::ControllerCommand> make_delete_topic(const controller_stm& stm, std::string_view name,
                                                 const command_meta& meta);
 
@@ -116,8 +151,11 @@ result<std::optional<v1::ControllerCommand>> make_set_broker_state(const control
 /// Upserts validated against the cluster schema (field `<key>`, keys in
 /// order), removed keys must be in the schema, no key in both, something to
 /// change, and the controller API must stay reachable by a superuser
-/// (check_admin_reachable). All or nothing: the first error refuses the
-/// request.
+/// (check_admin_reachable). Tiered storage: cloud_storage_enabled cannot
+/// turn false while a topic has redpanda.remote.write or .read true or a
+/// migration is active, nor log_cleanup_policy compact while a topic with
+/// redpanda.remote.write=true follows it. All or nothing: the first error
+/// refuses the request.
 result<v1::ControllerCommand> make_set_cluster_config(const controller_stm& stm,
                                                       const v1::SetClusterConfigRequest& req,
                                                       const command_meta& meta);
@@ -201,6 +239,89 @@ result<v1::ControllerCommand> make_delete_role(const controller_stm& stm, std::s
 /// The whole request is proposed (apply inserts and erases idempotently).
 result<std::optional<v1::ControllerCommand>> make_alter_role_members(
     const controller_stm& stm, const v1::AlterRoleMembersRequest& req, const command_meta& meta);
+
+// ------------------------------------------------------------ migrations
+// Mountable topics (docs/tiered-storage.md, rpk-reference §11). The API
+// creates, cancels and removes migrations; the leader's migration driver
+// (controller/migration) advances them. The checks apply repeats are the
+// shared ones below.
+
+/// Where topic `t`'s tiered data is: its remote_location, or for a topic
+/// created before locations were recorded default_location(name, cluster
+/// uuid, uuid).
+std::string topic_location(const controller_stm& stm, const v1::Topic& t);
+
+/// migrations_disabled (field `field`) while cloud_storage_enabled is false:
+/// "cloud storage disabled".
+result<void> check_migrations_enabled(const controller_stm& stm, std::string_view field);
+
+/// An unmount of `topics` (one migration): at least one, no repeats, each
+/// exists (unknown_topic), uploads (redpanda.remote.write=true, else
+/// invalid_argument "topic with name X does not have archiving enabled") and
+/// is in no migration. Fields `topics[i]`.
+result<v1::ControllerCommand> make_unmount(const controller_stm& stm,
+                                           const std::vector<std::string>& topics,
+                                           const command_meta& meta);
+/// The same checks for one topic, as apply repeats them (field `field`).
+result<void> check_unmountable(const controller_stm& stm, std::string_view name,
+                               std::string_view field);
+
+/// A mount of `topics` (one migration), each with its location resolved by
+/// the caller (the API read its mount manifest): at least one; each
+/// effective name a valid topic name, free (topic_already_exists), not held
+/// by an active migration and not repeated; each location parses and is not
+/// being mounted by another migration. Fields `topics[i].topic|alias|location`.
+result<v1::ControllerCommand> make_mount(const controller_stm& stm,
+                                         const std::vector<v1::MigrationTopic>& topics,
+                                         const command_meta& meta);
+/// The same checks for one topic, as apply repeats them.
+result<void> check_mountable(const controller_stm& stm, const v1::MigrationTopic& t,
+                             std::string_view field);
+
+/// The driver's step of migration `id` from `from` to `to` (legal
+/// transitions only; not the mount's preparing -> prepared, which is
+/// make_mount_prepared). nullopt when the migration is already in `to`
+/// (a step taken twice); invalid_migration_state when it is in neither.
+result<std::optional<v1::ControllerCommand>> make_advance_migration(const controller_stm& stm,
+                                                                    int64_t id,
+                                                                    v1::MigrationState from,
+                                                                    v1::MigrationState to,
+                                                                    const command_meta& meta);
+
+/// A mount's preparing -> prepared: its topics built from their mount
+/// manifests (`manifests[i]` for topics[i]: partitions and their
+/// start_offset from next_offsets, replication factor and configs from the
+/// manifest with redpanda.remote.read and redpanda.remote.write set to true,
+/// remote_location the manifest's location), each a new `uuids[i]`, placed
+/// as a new topic. Errors (no room to place them, a config this cluster
+/// refuses) name `topics[i]` and become the migration's status.
+result<std::optional<v1::ControllerCommand>> make_mount_prepared(
+    const controller_stm& stm, int64_t id,
+    const std::vector<tiered::topic_mount_manifest>& manifests,
+    const std::vector<std::string>& uuids, const command_meta& meta);
+
+/// SetMigrationStatus; nullopt when the migration already says `status`
+/// (or is no longer in `state`).
+result<std::optional<v1::ControllerCommand>> make_set_migration_status(const controller_stm& stm,
+                                                                       int64_t id,
+                                                                       v1::MigrationState state,
+                                                                       std::string_view status,
+                                                                       const command_meta& meta);
+
+/// unknown_migration (field `id`); invalid_migration_state unless it is
+/// preparing, prepared, executing or executed, saying why (planned: delete
+/// it instead; cut_over, finished: too late; canceling, cancelled: already).
+result<v1::ControllerCommand> make_cancel_migration(const controller_stm& stm, int64_t id,
+                                                    const command_meta& meta);
+/// Shared with apply.
+result<void> check_cancellable(const v1::Migration& m);
+
+/// unknown_migration; invalid_migration_state unless planned, finished or
+/// cancelled.
+result<v1::ControllerCommand> make_remove_migration(const controller_stm& stm, int64_t id,
+                                                    const command_meta& meta);
+/// Shared with apply.
+result<void> check_removable(const v1::Migration& m);
 
 /// The lockout guard of make_set_cluster_config: with the config as it would
 /// be after the change (`require_auth`, `superusers`), turning

@@ -19,6 +19,7 @@
 #include "common/assert.h"
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
+#include "common/cluster/migration.h"
 #include "common/cluster/topic_name.h"
 #include "common/log.h"
 #include "common/security/acl_proto.h"
@@ -81,6 +82,10 @@ result<void> check_partition_shape(const v1::PartitionAssignment& p, int32_t exp
     if (p.leader_epoch() < 0) {
         return error_info::for_field(errc::invalid_argument, fmt::format("{}.leader_epoch", field),
                                      fmt::format("{} is negative", p.leader_epoch()));
+    }
+    if (p.start_offset() < 0) {
+        return error_info::for_field(errc::invalid_argument, fmt::format("{}.start_offset", field),
+                                     fmt::format("{} is negative", p.start_offset()));
     }
     return ok();
 }
@@ -210,6 +215,16 @@ apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1
             return apply(cmd.delete_role(), audit);
         case C::kAlterRoleMembers:
             return apply(cmd.alter_role_members(), audit);
+        case C::kCreateMigration:
+            return apply(cmd.create_migration(), audit);
+        case C::kAdvanceMigration:
+            return apply(cmd.advance_migration(), audit);
+        case C::kSetMigrationStatus:
+            return apply(cmd.set_migration_status(), audit);
+        case C::kCancelMigration:
+            return apply(cmd.cancel_migration(), audit);
+        case C::kRemoveMigration:
+            return apply(cmd.remove_migration(), audit);
         case C::COMMAND_NOT_SET:
             break;
     }
@@ -378,12 +393,16 @@ apply_result controller_stm::apply(const v1::CreateTopic& c, const v1::Audit& au
     if (auto r = check_topic_name_available(_topics, t.name()); !r) {
         return r;
     }
+    if (auto r = check_name_not_migrating(*this, t.name(), "name"); !r) {
+        return r;
+    }
     for (const v1::PartitionAssignment& p : t.partitions()) {
         if (auto r = check_replica_brokers(p); !r) {
             return r;
         }
     }
     v1::Topic stored = t;
+    stored.clear_migration();  // only a migration's own steps set it
     *stored.mutable_created() = audit;
     *stored.mutable_updated() = audit;
     v1::Delta d;
@@ -394,15 +413,23 @@ apply_result controller_stm::apply(const v1::CreateTopic& c, const v1::Audit& au
 }
 
 apply_result controller_stm::apply(const v1::DeleteTopic& c, const v1::Audit&) {
-    if (_topics.find(c.name()) == nullptr) {
+    const v1::Topic* cur = _topics.find(c.name());
+    if (cur == nullptr) {
         return error_info::for_field(errc::unknown_topic, "name",
                                      fmt::format("topic \"{}\" does not exist", c.name()));
     }
-    _topics.erase(c.name());
-    v1::Delta d;
-    d.set_topic_deleted(c.name());
-    record(std::move(d));
+    if (auto r = check_not_migrating(*cur, "name"); !r) {
+        return r;
+    }
+    remove_topic(c.name());
     return ok();
+}
+
+void controller_stm::remove_topic(const std::string& name) {
+    _topics.erase(name);
+    v1::Delta d;
+    d.set_topic_deleted(name);
+    record(std::move(d));
 }
 
 apply_result controller_stm::apply(const v1::AlterTopicConfigs& c, const v1::Audit& audit) {
@@ -410,6 +437,9 @@ apply_result controller_stm::apply(const v1::AlterTopicConfigs& c, const v1::Aud
     if (cur == nullptr) {
         return error_info::for_field(errc::unknown_topic, "name",
                                      fmt::format("topic \"{}\" does not exist", c.name()));
+    }
+    if (auto r = check_not_migrating(*cur, "name"); !r) {
+        return r;
     }
     const std::set<std::string> removed(c.remove().begin(), c.remove().end());
     for (const auto& [k, v] : sorted(c.set())) {
@@ -447,6 +477,9 @@ apply_result controller_stm::apply(const v1::CreatePartitions& c, const v1::Audi
     if (cur == nullptr) {
         return error_info::for_field(errc::unknown_topic, "name",
                                      fmt::format("topic \"{}\" does not exist", c.name()));
+    }
+    if (auto r = check_not_migrating(*cur, "name"); !r) {
+        return r;
     }
     if (c.partitions_size() == 0) {
         return error_info::for_field(errc::invalid_argument, "partitions", "no partitions to add");
@@ -847,6 +880,268 @@ apply_result controller_stm::apply(const v1::AlterRoleMembers& c, const v1::Audi
     return ok();
 }
 
+// ---------------------------------------------------------------- migrations
+
+void controller_stm::store_migration(v1::Migration m, const v1::Audit& audit) {
+    *m.mutable_updated() = audit;
+    const bool terminal = cluster::is_terminal(m.state());
+    if (terminal && m.completed_ms() == 0) {
+        m.set_completed_ms(audit.time_ms());
+    }
+    v1::Delta d;
+    *d.mutable_migration_upserted() = m;
+    // A mount's topics exist from prepared on; before, a topic of that name
+    // cannot exist (the name is the migration's).
+    const bool has_topics =
+        m.type() == v1::MIGRATION_TYPE_UNMOUNT ||
+        (m.state() != v1::MIGRATION_STATE_PLANNED && m.state() != v1::MIGRATION_STATE_PREPARING);
+    std::vector<v1::MigrationTopic> topics(m.topics().begin(), m.topics().end());
+    const int64_t id = m.id();
+    const v1::MigrationType type = m.type();
+    const v1::MigrationState state = m.state();
+    _migrations.upsert(std::move(m));
+    record(std::move(d));
+    if (!has_topics) {
+        return;
+    }
+    for (const v1::MigrationTopic& mt : topics) {
+        const v1::Topic* cur = _topics.find(cluster::effective_name(mt));
+        if (cur == nullptr || (cur->has_migration() && cur->migration().id() != id)) {
+            continue;
+        }
+        v1::Topic next = *cur;
+        if (terminal) {
+            next.clear_migration();
+        } else {
+            v1::TopicMigration* tm = next.mutable_migration();
+            tm->set_id(id);
+            tm->set_type(type);
+            tm->set_state(state);
+        }
+        // Only the migration changes here (a message without maps, so its
+        // bytes compare deterministically; a Topic's configs map does not).
+        if (next.has_migration() == cur->has_migration() &&
+            next.migration().SerializeAsString() == cur->migration().SerializeAsString()) {
+            continue;
+        }
+        *next.mutable_updated() = audit;
+        v1::Delta td;
+        *td.mutable_topic_upserted() = next;
+        _topics.upsert(std::move(next));
+        record(std::move(td));
+    }
+}
+
+apply_result controller_stm::apply(const v1::CreateMigration& c, const v1::Audit& audit) {
+    if (c.type() != v1::MIGRATION_TYPE_MOUNT && c.type() != v1::MIGRATION_TYPE_UNMOUNT) {
+        return error_info::for_field(
+            errc::invalid_argument, "type",
+            fmt::format("{} is not mount or unmount", static_cast<int>(c.type())));
+    }
+    if (c.topics_size() == 0) {
+        return error_info::for_field(errc::invalid_argument, "topics",
+                                     "at least one topic is required");
+    }
+    if (auto r = check_migrations_enabled(*this, "topics"); !r) {
+        return r;
+    }
+    v1::Migration m;
+    m.set_id(_migrations.next_id());
+    m.set_type(c.type());
+    m.set_state(v1::MIGRATION_STATE_PLANNED);
+    *m.mutable_created() = audit;
+    std::set<std::string> names;
+    std::set<std::string> locations;
+    for (int i = 0; i < c.topics_size(); ++i) {
+        const v1::MigrationTopic& t = c.topics(i);
+        const std::string field = fmt::format("topics[{}]", i);
+        v1::MigrationTopic* stored = m.add_topics();
+        stored->set_topic(t.topic());
+        if (c.type() == v1::MIGRATION_TYPE_UNMOUNT) {
+            if (auto r = check_unmountable(*this, t.topic(), field); !r) {
+                return r;
+            }
+            // Where the data is, as the table says now.
+            stored->set_location(topic_location(*this, *_topics.find(t.topic())));
+        } else {
+            if (auto r = check_mountable(*this, t, field); !r) {
+                return r;
+            }
+            stored->set_location(t.location());
+            if (t.alias() != t.topic()) {
+                stored->set_alias(t.alias());
+            }
+        }
+        if (!names.insert(collision_key(cluster::effective_name(*stored))).second ||
+            !locations.insert(stored->location()).second) {
+            return error_info::for_field(
+                errc::invalid_argument, field,
+                fmt::format("\"{}\" appears twice", cluster::effective_name(*stored)));
+        }
+    }
+    store_migration(std::move(m), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::AdvanceMigration& c, const v1::Audit& audit) {
+    const v1::Migration* cur = _migrations.find(c.id());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_migration, "id",
+                                     fmt::format("no migration {}", c.id()));
+    }
+    if (!cluster::is_legal_transition(c.from(), c.to()) ||
+        c.to() == v1::MIGRATION_STATE_CANCELING) {
+        return error_info::for_field(
+            errc::invalid_migration_state, "to",
+            fmt::format("{} -> {} is not a step of a migration", cluster::to_string(c.from()),
+                        cluster::to_string(c.to())));
+    }
+    if (cur->state() == c.to()) {
+        return ok();  // the step was taken already (a new leader's driver redid it)
+    }
+    if (cur->state() != c.from()) {
+        return error_info::for_field(
+            errc::invalid_migration_state, "from",
+            fmt::format("migration {} is {}, not {}", c.id(), cluster::to_string(cur->state()),
+                        cluster::to_string(c.from())));
+    }
+    const bool mount = cur->type() == v1::MIGRATION_TYPE_MOUNT;
+    const bool creates = mount && c.from() == v1::MIGRATION_STATE_PREPARING;
+    if (!creates && c.topics_size() > 0) {
+        return error_info::for_field(errc::invalid_argument, "topics",
+                                     "only a mount's preparing -> prepared creates topics");
+    }
+    if (creates) {
+        if (c.topics_size() != cur->topics_size()) {
+            return error_info::for_field(errc::invalid_argument, "topics",
+                                         fmt::format("{} topics for the {} of migration {}",
+                                                     c.topics_size(), cur->topics_size(), c.id()));
+        }
+        std::set<std::string> keys;
+        for (int i = 0; i < c.topics_size(); ++i) {
+            const v1::Topic& t = c.topics(i);
+            const std::string prefix = fmt::format("topics[{}].", i);
+            if (t.name() != cluster::effective_name(cur->topics(i))) {
+                return error_info::for_field(errc::invalid_argument, prefix + "name",
+                                             fmt::format("\"{}\" is not \"{}\"", t.name(),
+                                                         cluster::effective_name(cur->topics(i))));
+            }
+            if (auto r = check_topic_shape(t); !r) {
+                return r.error().within(prefix);
+            }
+            if (auto r = check_topic_name_available(_topics, t.name()); !r) {
+                return r.error().within(prefix);
+            }
+            if (auto r = check_name_not_migrating(*this, t.name(), "name", c.id()); !r) {
+                return r.error().within(prefix);
+            }
+            if (!keys.insert(collision_key(t.name())).second) {
+                return error_info::for_field(errc::invalid_argument, prefix + "name",
+                                             "appears twice");
+            }
+            for (const v1::PartitionAssignment& p : t.partitions()) {
+                if (auto r = check_replica_brokers(p); !r) {
+                    return r.error().within(prefix);
+                }
+            }
+        }
+    }
+    // Checked; now change.
+    v1::Migration next = *cur;
+    if (creates) {
+        for (int i = 0; i < c.topics_size(); ++i) {
+            v1::Topic stored = c.topics(i);
+            stored.set_remote_location(cur->topics(i).location());
+            v1::TopicMigration* tm = stored.mutable_migration();
+            tm->set_id(c.id());
+            tm->set_type(v1::MIGRATION_TYPE_MOUNT);
+            tm->set_state(c.to());
+            *stored.mutable_created() = audit;
+            *stored.mutable_updated() = audit;
+            v1::Delta d;
+            *d.mutable_topic_upserted() = stored;
+            _topics.upsert(std::move(stored));
+            record(std::move(d));
+        }
+    }
+    const bool removes =
+        mount ? c.to() == v1::MIGRATION_STATE_CANCELLED : c.to() == v1::MIGRATION_STATE_CUT_OVER;
+    if (removes) {
+        for (const v1::MigrationTopic& mt : cur->topics()) {
+            const std::string& name = cluster::effective_name(mt);
+            const v1::Topic* t = _topics.find(name);
+            if (t != nullptr && t->migration().id() == c.id()) {
+                remove_topic(name);
+            }
+        }
+    }
+    next.set_state(c.to());
+    next.set_status(c.status());
+    store_migration(std::move(next), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::SetMigrationStatus& c, const v1::Audit& audit) {
+    const v1::Migration* cur = _migrations.find(c.id());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_migration, "id",
+                                     fmt::format("no migration {}", c.id()));
+    }
+    if (cur->state() != c.state() || cur->status() == c.status()) {
+        return ok();  // a late status of an earlier state, or nothing new
+    }
+    v1::Migration next = *cur;
+    next.set_status(c.status());
+    store_migration(std::move(next), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::CancelMigration& c, const v1::Audit& audit) {
+    const v1::Migration* cur = _migrations.find(c.id());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_migration, "id",
+                                     fmt::format("no migration {}", c.id()));
+    }
+    if (auto r = check_cancellable(*cur); !r) {
+        return r;
+    }
+    v1::Migration next = *cur;
+    next.set_state(v1::MIGRATION_STATE_CANCELING);
+    next.clear_status();
+    store_migration(std::move(next), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::RemoveMigration& c, const v1::Audit& audit) {
+    const v1::Migration* cur = _migrations.find(c.id());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_migration, "id",
+                                     fmt::format("no migration {}", c.id()));
+    }
+    if (auto r = check_removable(*cur); !r) {
+        return r;
+    }
+    // A planned unmount's topics are released.
+    for (const v1::MigrationTopic& mt : cur->topics()) {
+        const v1::Topic* t = _topics.find(cluster::effective_name(mt));
+        if (t == nullptr || !t->has_migration() || t->migration().id() != c.id()) {
+            continue;
+        }
+        v1::Topic next = *t;
+        next.clear_migration();
+        *next.mutable_updated() = audit;
+        v1::Delta d;
+        *d.mutable_topic_upserted() = next;
+        _topics.upsert(std::move(next));
+        record(std::move(d));
+    }
+    _migrations.erase(c.id());
+    v1::Delta d;
+    d.set_migration_removed(c.id());
+    record(std::move(d));
+    return ok();
+}
+
 // ---------------------------------------------------------------- snapshots
 
 v1::ClusterState controller_stm::full_state() const {
@@ -874,6 +1169,10 @@ v1::ClusterState controller_stm::full_state() const {
     for (const auto& [name, r] : _roles.all()) {
         *s.add_roles() = r;
     }
+    for (const auto& [id, m] : _migrations.all()) {
+        *s.add_migrations() = m;
+    }
+    s.set_next_migration_id(_migrations.next_id_field());
     return s;
 }
 
@@ -931,6 +1230,13 @@ std::string controller_stm::snapshot() const {
         }
         for (const auto& [name, r] : _roles.all()) {
             message(v1::ClusterState::kRolesFieldNumber, r);
+        }
+        for (const auto& [id, m] : _migrations.all()) {
+            message(v1::ClusterState::kMigrationsFieldNumber, m);
+        }
+        if (_migrations.next_id_field() != 0) {
+            WireFormatLite::WriteInt64(v1::ClusterState::kNextMigrationIdFieldNumber,
+                                       _migrations.next_id_field(), &cos);
         }
     }
     return out;
@@ -1022,6 +1328,19 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
         }
         roles.upsert(r);
     }
+    migration_table migrations;
+    for (const v1::Migration& m : s.migrations()) {
+        if (m.id() <= 0 || migrations.find(m.id()) != nullptr || m.id() >= s.next_migration_id()) {
+            return bad(fmt::format(
+                "migration {} has a bad id, appears twice or is not below next_migration_id {}",
+                m.id(), s.next_migration_id()));
+        }
+        migrations.upsert(m);
+    }
+    if (s.next_migration_id() < 0) {
+        return bad(fmt::format("next_migration_id {} is negative", s.next_migration_id()));
+    }
+    migrations.set_next_id_field(s.next_migration_id());
     _topics = std::move(topics);
     _brokers = std::move(brokers);
     _sessions = std::move(sessions);
@@ -1030,6 +1349,7 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
     _users = std::move(users);
     _acls = std::move(acls);
     _roles = std::move(roles);
+    _migrations = std::move(migrations);
     _by_request.clear();
     _request_order.clear();
     security_changed();

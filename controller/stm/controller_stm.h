@@ -75,6 +75,7 @@
 #include "controller/stm/broker_table.h"
 #include "controller/stm/config_table.h"
 #include "controller/stm/members_table.h"
+#include "controller/stm/migration_table.h"
 #include "controller/stm/security_tables.h"
 #include "controller/stm/session_table.h"
 #include "controller/stm/topic_table.h"
@@ -159,6 +160,8 @@ class controller_stm {
     const user_table& users() const { return _users; }
     const acl_table& acls() const { return _acls; }
     const role_table& roles() const { return _roles; }
+    /// Mountable topics' migrations (docs/tiered-storage.md).
+    const migration_table& migrations() const { return _migrations; }
     /// The cluster config `superusers`, as a list of user names.
     std::vector<std::string> superusers() const;
     /// The authorizer of the current bindings, roles and superusers (see the
@@ -183,8 +186,19 @@ class controller_stm {
     apply_result apply(const v1::UpsertRole& c, const v1::Audit& audit);
     apply_result apply(const v1::DeleteRole& c, const v1::Audit& audit);
     apply_result apply(const v1::AlterRoleMembers& c, const v1::Audit& audit);
+    apply_result apply(const v1::CreateMigration& c, const v1::Audit& audit);
+    apply_result apply(const v1::AdvanceMigration& c, const v1::Audit& audit);
+    apply_result apply(const v1::SetMigrationStatus& c, const v1::Audit& audit);
+    apply_result apply(const v1::CancelMigration& c, const v1::Audit& audit);
+    apply_result apply(const v1::RemoveMigration& c, const v1::Audit& audit);
     apply_result record_refusal(const v1::ControllerCommand& cmd);
 
+    /// Stores migration `m` as changed by `audit` (state, status) and every
+    /// topic it names that exists gets Topic.migration in step (cleared
+    /// once the migration is finished or cancelled); records the deltas.
+    void store_migration(v1::Migration m, const v1::Audit& audit);
+    /// Removes topic `name`, recording its topic_deleted delta.
+    void remove_topic(const std::string& name);
     /// Replicas must name brokers that exist and are not decommissioned.
     result<void> check_replica_brokers(const v1::PartitionAssignment& p) const;
     void advance(log_index index);
@@ -213,6 +227,7 @@ class controller_stm {
     user_table _users;
     acl_table _acls;
     role_table _roles;
+    migration_table _migrations;
 
     std::deque<v1::Delta> _changes;  // revisions ascending
 

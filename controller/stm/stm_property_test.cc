@@ -28,6 +28,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include "common/cluster/migration.h"
 #include "common/log.h"
 #include "common/security/scram.h"
 #include "controller/stm/commands.h"
@@ -58,7 +59,7 @@ class sequence {
             return e;
         }
         const command_meta meta{pick(2) == 0 ? "alice" : "bob", _clock += 10};
-        switch (pick(21)) {
+        switch (pick(27)) {
             case 0:
             case 1: {
                 v1::Broker b;
@@ -88,6 +89,8 @@ class sequence {
                 }
                 if (pick(3) == 0) {
                     (*item.mutable_configs())["cleanup.policy"] = "compact,delete";
+                } else if (pick(2) == 0) {
+                    (*item.mutable_configs())["redpanda.remote.write"] = "true";
                 }
                 return maybe(make_create_topic(stm, item, uuid(), meta));
             }
@@ -125,14 +128,15 @@ class sequence {
             }
             case 10: {
                 v1::SetClusterConfigRequest req;
-                const char* keys[] = {"default_topic_partitions", "superusers", "enable_sasl"};
-                const std::string k = keys[pick(3)];
+                const char* keys[] = {"default_topic_partitions", "superusers", "enable_sasl",
+                                      "cloud_storage_enabled"};
+                const std::string k = keys[pick(4)];
                 if (pick(3) == 0) {
                     req.add_remove(k);
                 } else if (k == "superusers") {
                     (*req.mutable_upsert())[k] = pick(2) == 0 ? "alice" : "alice,bob";
-                } else if (k == "enable_sasl") {
-                    (*req.mutable_upsert())[k] = pick(2) == 0 ? "true" : "false";
+                } else if (k == "enable_sasl" || k == "cloud_storage_enabled") {
+                    (*req.mutable_upsert())[k] = pick(4) != 0 ? "true" : "false";
                 } else {
                     (*req.mutable_upsert())[k] = std::to_string(1 + pick(4));
                 }
@@ -215,6 +219,81 @@ class sequence {
                 req.set_role(role_name());
                 (pick(2) == 0 ? req.add_add() : req.add_remove())->assign("User:" + user_name());
                 return maybe(make_alter_role_members(stm, req, meta));
+            }
+            case 21:
+                // A migration: unmount a topic, or mount one (maybe under
+                // another name) from one of a few locations.
+                if (pick(2) == 0) {
+                    return maybe(make_unmount(stm, {topic_name()}, meta));
+                } else {
+                    v1::MigrationTopic t;
+                    t.set_topic(topic_name());
+                    t.set_location(
+                        fmt::format("{}/00000000-0000-4000-8000-00000000000{}/"
+                                    "00000000-0000-4000-8000-0000000000{:02}",
+                                    t.topic(), pick(2), pick(3)));
+                    if (pick(2) == 0) {
+                        t.set_alias(topic_name());
+                    }
+                    return maybe(make_mount(stm, {t}, meta));
+                }
+            case 22:
+            case 23:
+            case 24:
+            case 25:
+            case 26: {
+                // The driver's next step of some migration, or a cancel,
+                // status or removal; sometimes a raw step that skipped
+                // validation.
+                const auto& all = stm.migrations().all();
+                if (all.empty()) {
+                    return std::nullopt;
+                }
+                auto it = all.begin();
+                std::advance(it, static_cast<long>(pick(all.size())));
+                const v1::Migration& m = it->second;
+                const uint64_t what = pick(10);
+                if (what == 0) {
+                    return maybe(make_cancel_migration(stm, m.id(), meta));
+                }
+                if (what == 1) {
+                    return maybe(make_remove_migration(stm, m.id(), meta));
+                }
+                if (what == 2) {
+                    return maybe(make_set_migration_status(
+                        stm, m.id(), m.state(), fmt::format("waiting {}", pick(3)), meta));
+                }
+                if (what == 3) {
+                    v1::ControllerCommand cmd;
+                    cmd.set_principal("raw");
+                    v1::AdvanceMigration* a = cmd.mutable_advance_migration();
+                    a->set_id(m.id());
+                    a->set_from(static_cast<v1::MigrationState>(1 + pick(9)));
+                    a->set_to(static_cast<v1::MigrationState>(1 + pick(9)));
+                    return command(cmd);
+                }
+                const auto next = cluster::next_state(m.state());
+                if (!next) {
+                    return std::nullopt;
+                }
+                if (m.type() == v1::MIGRATION_TYPE_MOUNT &&
+                    m.state() == v1::MIGRATION_STATE_PREPARING) {
+                    std::vector<tiered::topic_mount_manifest> manifests;
+                    std::vector<std::string> uuids;
+                    for (const v1::MigrationTopic& t : m.topics()) {
+                        tiered::topic_mount_manifest mf;
+                        mf.topic = t.topic();
+                        mf.location = t.location();
+                        mf.replication_factor = pick(3) == 0 ? 3 : 1;
+                        for (uint64_t p = 0; p <= pick(3); ++p) {
+                            mf.next_offsets.push_back(static_cast<int64_t>(pick(1000)));
+                        }
+                        manifests.push_back(std::move(mf));
+                        uuids.push_back(uuid());
+                    }
+                    return maybe(make_mount_prepared(stm, m.id(), manifests, uuids, meta));
+                }
+                return maybe(make_advance_migration(stm, m.id(), m.state(), *next, meta));
             }
             default: {
                 entry e;
@@ -475,6 +554,8 @@ TEST_F(stm_property, sequences_cover_the_commands) {
     size_t refused = 0;
     size_t topics = 0;
     size_t deltas_dropped = 0;
+    size_t migrations_ended = 0;
+    size_t mounted_topics = 0;
     for (uint64_t seed = 1; seed <= 20; ++seed) {
         stm_config cfg;
         cfg.max_retained_deltas = 3;
@@ -493,12 +574,22 @@ TEST_F(stm_property, sequences_cover_the_commands) {
         }
         topics += stm.topics().size();
         deltas_dropped += stm.horizon() > revision_id{0} ? 1 : 0;
+        for (const auto& [id, m] : stm.migrations().all()) {
+            migrations_ended += cluster::is_terminal(m.state()) ? 1 : 0;
+        }
+        for (const auto& [name, t] : stm.topics().all()) {
+            mounted_topics += t.partitions(0).start_offset() > 0 ? 1 : 0;
+        }
         EXPECT_GT(stm.brokers().size(), 0u);
         EXPECT_GT(stm.members().size(), 0u);
     }
     EXPECT_GT(refused, 100u);
     EXPECT_GT(topics, 20u);
     EXPECT_EQ(deltas_dropped, 20u);
+    // Migrations run to their end (finished or cancelled), and mounts
+    // create topics.
+    EXPECT_GT(migrations_ended, 2u);
+    EXPECT_GT(mounted_topics, 0u);
 }
 
 }  // namespace

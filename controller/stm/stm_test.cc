@@ -65,6 +65,20 @@
 //   create-role name=R / delete-role name=R (prints the bindings removed)
 //   alter-role role=R [add=(p,...)] [remove=(p,...)]
 //   check principal=P op=O resource=R [name=N] [host=H]   the authorizer
+//   unmount topics=(T,...)              CreateMigration (unmount)
+//   mount topics=(T:LOCATION[:ALIAS],...)   CreateMigration (mount), locations
+//       as the API resolved them
+//   advance id=N from=S to=S            the driver's step (state names of
+//       common/cluster/migration.h)
+//   mount-prepared id=N [rf=N] [offsets=(O,...)] [config=(k=v,...)]
+//       [location=L] [uuid=U]   the mount's preparing -> prepared, every
+//       topic from a manifest with these values (location: the migration
+//       topic's unless given)
+//   migration-status id=N state=S status=TEXT
+//   cancel-migration id=N / remove-migration id=N
+//   apply-raw-advance id=N from=S to=S  an AdvanceMigration that skipped
+//       validation
+//   migrations                          the migration table
 
 #include <gtest/gtest.h>
 
@@ -81,6 +95,7 @@
 
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
+#include "common/cluster/migration.h"
 #include "common/security/acl_proto.h"
 #include "common/security/scram.h"
 #include "controller/stm/commands.h"
@@ -145,13 +160,37 @@ std::string configs(const google::protobuf::Map<std::string, std::string>& m) {
 }
 
 std::string partition(const v1::PartitionAssignment& p) {
-    return fmt::format("p{} replicas=[{}] leader={} epoch={}", p.partition(),
-                       fmt::join(p.replicas(), ","), p.leader(), p.leader_epoch());
+    return fmt::format("p{} replicas=[{}] leader={} epoch={}{}", p.partition(),
+                       fmt::join(p.replicas(), ","), p.leader(), p.leader_epoch(),
+                       p.start_offset() != 0 ? fmt::format(" start={}", p.start_offset()) : "");
 }
 
 std::string topic_line(const v1::Topic& t) {
-    return fmt::format("topic {} uuid={} rf={} partitions={} configs={}", t.name(), t.uuid(),
-                       t.replication_factor(), t.partitions_size(), configs(t.configs()));
+    std::string extra;
+    if (!t.remote_location().empty()) {
+        extra += " location=" + t.remote_location();
+    }
+    if (t.has_migration()) {
+        extra += fmt::format(" migration={}:{}:{}", t.migration().id(),
+                             cluster::to_string(t.migration().type()),
+                             cluster::to_string(t.migration().state()));
+    }
+    return fmt::format("topic {} uuid={} rf={} partitions={} configs={}{}", t.name(), t.uuid(),
+                       t.replication_factor(), t.partitions_size(), configs(t.configs()), extra);
+}
+
+std::string migration_line(const v1::Migration& m) {
+    std::vector<std::string> topics;
+    for (const v1::MigrationTopic& t : m.topics()) {
+        topics.push_back(t.topic() + (t.alias().empty() ? "" : "->" + t.alias()) + "@" +
+                         t.location());
+    }
+    return fmt::format("{} {} {} topics=[{}]{}{} created={} updated={}", m.id(),
+                       cluster::to_string(m.type()), cluster::to_string(m.state()),
+                       fmt::join(topics, ","),
+                       m.status().empty() ? "" : fmt::format(" status=\"{}\"", m.status()),
+                       m.completed_ms() != 0 ? fmt::format(" completed={}", m.completed_ms()) : "",
+                       audit(m.created()), audit(m.updated()));
 }
 
 std::string broker_line(const v1::Broker& b) {
@@ -225,7 +264,7 @@ std::string delta_line(const v1::Delta& d) {
         case v1::Delta::kRoleDeleted:
             return r + "role_deleted " + d.role_deleted();
         case v1::Delta::kMigrationUpserted:
-            return r + "migration_upserted " + d.migration_upserted().ShortDebugString();
+            return r + "migration_upserted " + migration_line(d.migration_upserted());
         case v1::Delta::kMigrationRemoved:
             return r + "migration_removed " + std::to_string(d.migration_removed());
         case v1::Delta::CHANGE_NOT_SET:
@@ -642,9 +681,97 @@ class stm_env {
                 *who, c.get_string("host", "10.0.0.1"), *op, *rt,
                 c.get_string("name", std::string(security::cluster_resource_name)));
             print(d.to_string());
+        } else if (n == "unmount") {
+            c.expect_keys({"topics", "as", "defer"});
+            propose(c, make_unmount(*_stm, c.get_list("topics"), meta(c)));
+        } else if (n == "mount") {
+            c.expect_keys({"topics", "as", "defer"});
+            std::vector<v1::MigrationTopic> topics;
+            for (const std::string& e : c.get_list("topics")) {
+                v1::MigrationTopic t;
+                const size_t a = e.find(':');
+                const size_t b = a == std::string::npos ? a : e.find(':', a + 1);
+                t.set_topic(e.substr(0, a));
+                if (a != std::string::npos) {
+                    t.set_location(e.substr(a + 1, b == std::string::npos ? b : b - a - 1));
+                }
+                if (b != std::string::npos) {
+                    t.set_alias(e.substr(b + 1));
+                }
+                topics.push_back(std::move(t));
+            }
+            propose(c, make_mount(*_stm, topics, meta(c)));
+        } else if (n == "advance") {
+            c.expect_keys({"id", "from", "to", "as", "defer"});
+            propose(c, make_advance_migration(*_stm, parse_int_arg(c, "id", 0),
+                                              state_arg(c, "from"), state_arg(c, "to"), meta(c)));
+        } else if (n == "apply-raw-advance") {
+            c.expect_keys({"id", "from", "to"});
+            v1::ControllerCommand cmd;
+            cmd.set_principal("raw");
+            v1::AdvanceMigration* a = cmd.mutable_advance_migration();
+            a->set_id(parse_int_arg(c, "id", 0));
+            a->set_from(state_arg(c, "from"));
+            a->set_to(state_arg(c, "to"));
+            apply_bytes(cmd.SerializeAsString());
+        } else if (n == "mount-prepared") {
+            c.expect_keys({"id", "rf", "offsets", "config", "location", "uuid", "as", "defer"});
+            mount_prepared(c);
+        } else if (n == "migration-status") {
+            c.expect_keys({"id", "state", "status", "as", "defer"});
+            propose(c, make_set_migration_status(*_stm, parse_int_arg(c, "id", 0),
+                                                 state_arg(c, "state"), c.get_string("status", ""),
+                                                 meta(c)));
+        } else if (n == "cancel-migration") {
+            c.expect_keys({"id", "as", "defer"});
+            propose(c, make_cancel_migration(*_stm, parse_int_arg(c, "id", 0), meta(c)));
+        } else if (n == "remove-migration") {
+            c.expect_keys({"id", "as", "defer"});
+            propose(c, make_remove_migration(*_stm, parse_int_arg(c, "id", 0), meta(c)));
+        } else if (n == "migrations") {
+            if (_stm->migrations().all().empty()) {
+                print("no migrations");
+            }
+            for (const auto& [id, m] : _stm->migrations().all()) {
+                print("migration " + migration_line(m));
+            }
+            print(fmt::format("next id {}", _stm->migrations().next_id()));
         } else {
             c.fail("unknown command");
         }
+    }
+
+    v1::MigrationState state_arg(const test_command& c, const std::string& key) {
+        const auto s = cluster::parse_migration_state(c.get_string(key));
+        if (!s) {
+            c.fail(fmt::format("{}: not a migration state", key));
+        }
+        return *s;
+    }
+
+    void mount_prepared(const test_command& c) {
+        const int64_t id = parse_int_arg(c, "id", 0);
+        const v1::Migration* m = _stm->migrations().find(id);
+        std::vector<tiered::topic_mount_manifest> manifests;
+        std::vector<std::string> uuids;
+        for (int i = 0; m != nullptr && i < m->topics_size(); ++i) {
+            tiered::topic_mount_manifest mf;
+            mf.topic = m->topics(i).topic();
+            mf.location = c.get_string("location", m->topics(i).location());
+            mf.replication_factor = static_cast<int32_t>(parse_int_arg(c, "rf", 1));
+            for (const std::string& o : c.get_list("offsets")) {
+                mf.next_offsets.push_back(*parse_int(o));
+            }
+            if (!c.has("offsets")) {
+                mf.next_offsets = {0};
+            }
+            for (const auto& [k, v] : kv_list(c, "config")) {
+                mf.configs[k] = v;
+            }
+            manifests.push_back(std::move(mf));
+            uuids.push_back(c.has("uuid") ? c.get_string("uuid") : next_uuid());
+        }
+        propose(c, make_mount_prepared(*_stm, id, manifests, uuids, meta(c)));
     }
 
     /// An enum argument as its wire value: a word acl.h parses, a number, or
@@ -849,6 +976,9 @@ class stm_env {
         }
         for (const auto& [name, r] : _stm->roles().all()) {
             print("role " + role_line(r));
+        }
+        for (const auto& [id, m] : _stm->migrations().all()) {
+            print("migration " + migration_line(m));
         }
     }
 

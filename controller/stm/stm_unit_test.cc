@@ -105,6 +105,46 @@ TEST_F(stm_unit, restore_refuses_images_that_break_invariants) {
     refused(shape, log_index{5}, "appears twice");
 }
 
+TEST_F(stm_unit, restore_refuses_migration_images_that_break_invariants) {
+    controller_stm stm = populated();
+    const std::string before = stm.snapshot();
+    const auto refused = [&](const v1::ClusterState& s, const std::string& why) {
+        const result<void> r = stm.restore(s.SerializeAsString(), log_index{5});
+        ASSERT_FALSE(r) << why;
+        EXPECT_NE(r.error().detail.find(why), std::string::npos) << r.error().detail;
+        EXPECT_EQ(stm.snapshot(), before);
+    };
+    v1::Migration m;
+    m.set_id(3);
+    m.set_type(v1::MIGRATION_TYPE_UNMOUNT);
+    m.set_state(v1::MIGRATION_STATE_PLANNED);
+    v1::ClusterState twice;
+    *twice.add_migrations() = m;
+    *twice.add_migrations() = m;
+    twice.set_next_migration_id(4);
+    refused(twice, "appears twice");
+    v1::ClusterState ahead;  // an id the table would hand out again
+    *ahead.add_migrations() = m;
+    ahead.set_next_migration_id(3);
+    refused(ahead, "not below next_migration_id 3");
+    v1::ClusterState zero;
+    m.set_id(0);
+    *zero.add_migrations() = m;
+    zero.set_next_migration_id(4);
+    refused(zero, "bad id");
+
+    // A good one round-trips, and the next id is never reused.
+    v1::ClusterState good;
+    m.set_id(3);
+    *good.add_migrations() = m;
+    good.set_next_migration_id(7);
+    controller_stm fresh;
+    ASSERT_TRUE(fresh.restore(good.SerializeAsString(), log_index{5}));
+    EXPECT_EQ(fresh.migrations().next_id(), 7);
+    EXPECT_NE(fresh.migrations().find(3), nullptr);
+    EXPECT_EQ(fresh.full_state().next_migration_id(), 7);
+}
+
 TEST_F(stm_unit, restore_refuses_security_images_that_break_invariants) {
     controller_stm stm = populated();
     const std::string before = stm.snapshot();
