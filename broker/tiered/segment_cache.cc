@@ -452,8 +452,15 @@ result<storage::segment*> segment_cache::find(const std::string& name, int64_t n
 }
 
 void segment_cache::insert(const std::string& name, std::unique_ptr<storage::segment> seg) {
-    if (_entries.count(name) > 0) {
-        drop(name, false);  // cannot happen: one download per entry at a time
+    if (auto old = _entries.find(name); old != _entries.end()) {
+        // Not expected (one download per entry at a time), and harmless: the
+        // files on disk are the new download's; only the record is replaced.
+        if (old->second.seg) {
+            --_open;
+        }
+        _lru.erase(old->second.lru);
+        _used -= std::min(_used, old->second.bytes);
+        _entries.erase(old);
     }
     entry e;
     e.name = name;
