@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/cluster/migration.h"
+
 namespace fjord::broker {
 namespace {
 
@@ -13,49 +15,16 @@ bool has(const v1::Topic& t, v1::MigrationType type) {
     return t.has_migration() && t.migration().type() == type;
 }
 
-std::string_view state_name(v1::MigrationState s) {
-    switch (s) {
-        case v1::MIGRATION_STATE_PLANNED:
-            return "planned";
-        case v1::MIGRATION_STATE_PREPARING:
-            return "preparing";
-        case v1::MIGRATION_STATE_PREPARED:
-            return "prepared";
-        case v1::MIGRATION_STATE_EXECUTING:
-            return "executing";
-        case v1::MIGRATION_STATE_EXECUTED:
-            return "executed";
-        case v1::MIGRATION_STATE_CUT_OVER:
-            return "cut_over";
-        case v1::MIGRATION_STATE_FINISHED:
-            return "finished";
-        case v1::MIGRATION_STATE_CANCELING:
-            return "canceling";
-        case v1::MIGRATION_STATE_CANCELLED:
-            return "cancelled";
-        default:
-            return "unknown";
-    }
-}
-
 }  // namespace
 
 bool topic_blocked(const v1::Topic& topic) {
-    const auto s = topic.migration().state();
-    if (has(topic, v1::MIGRATION_TYPE_UNMOUNT)) {
-        return s == v1::MIGRATION_STATE_EXECUTING || s == v1::MIGRATION_STATE_EXECUTED ||
-               s == v1::MIGRATION_STATE_CUT_OVER || s == v1::MIGRATION_STATE_CANCELING;
-    }
-    if (has(topic, v1::MIGRATION_TYPE_MOUNT)) {
-        return s != v1::MIGRATION_STATE_FINISHED && s != v1::MIGRATION_STATE_CANCELLED;
-    }
-    return false;
+    return topic.has_migration() && cluster::blocks_clients(topic.migration());
 }
 
 std::string blocked_reason(const v1::Topic& topic) {
     return fmt::format("topic {} is being {} (migration {}, {}): not served", topic.name(),
                        has(topic, v1::MIGRATION_TYPE_MOUNT) ? "mounted" : "unmounted",
-                       topic.migration().id(), state_name(topic.migration().state()));
+                       topic.migration().id(), cluster::to_string(topic.migration().state()));
 }
 
 std::optional<int64_t> final_upload_migration(const v1::Topic& topic) {
