@@ -47,8 +47,13 @@ tiered::partition_manifest ntp_archiver::next_manifest() const {
 std::optional<job> ntp_archiver::next(storage::partition_log& log, const archiver_context& ctx,
                                       int64_t now_ms) {
     _owner = ctx.cluster_uuid;
-    // Nothing goes locally before the manifest says what is uploaded.
-    log.set_retention_limit(kafka_offset{_loaded && _manifest ? _manifest->next_offset() : 0});
+    // Nothing goes locally before the manifest says what is uploaded; and
+    // nothing at all while the remote log is ahead of the local one (a lost
+    // data directory: the offsets the manifest names are not the records
+    // this log holds, so they prove nothing about them).
+    const int64_t uploaded = _loaded && _manifest ? _manifest->next_offset() : 0;
+    log.set_retention_limit(
+        kafka_offset{uploaded <= log.log_end_offset().value() ? uploaded : int64_t{0}});
     if (_in_flight || now_ms < _retry_at) {
         return std::nullopt;
     }
@@ -86,7 +91,12 @@ std::optional<job> ntp_archiver::next(storage::partition_log& log, const archive
         _in_flight = true;
         return delete_job(_garbage);
     }
-    if (m.final && (!ctx.final_migration || *ctx.final_migration != m.final->migration_id)) {
+    // A marker is this cluster's migration's only if this cluster wrote it:
+    // migration ids are per cluster, so another cluster's unmount (the one
+    // this topic was mounted from) may carry the same id.
+    const bool ours = m.final && m.owner_cluster == ctx.cluster_uuid && ctx.final_migration &&
+                      *ctx.final_migration == m.final->migration_id;
+    if (m.final && !ours) {
         // Cancelled, or the marker of the unmount this topic was mounted
         // from: the partition is writable again.
         auto n = next_manifest();

@@ -137,11 +137,10 @@ step_outcome driver::step_unmount(const v1::Migration& m) {
             return advance(m, v1::MIGRATION_STATE_PREPARING);
         case v1::MIGRATION_STATE_PREPARED:
             return advance(m, v1::MIGRATION_STATE_EXECUTING);
-        case v1::MIGRATION_STATE_CUT_OVER:
-            return advance(m, v1::MIGRATION_STATE_FINISHED);
         case v1::MIGRATION_STATE_PREPARING:
         case v1::MIGRATION_STATE_EXECUTING:
         case v1::MIGRATION_STATE_EXECUTED:
+        case v1::MIGRATION_STATE_CUT_OVER:
         case v1::MIGRATION_STATE_CANCELING:
             break;
         default:
@@ -151,9 +150,22 @@ step_outcome driver::step_unmount(const v1::Migration& m) {
     if (!store) {
         return waiting(fmt::format("object store unavailable: {}", store.error().detail));
     }
+    if (m.state() == v1::MIGRATION_STATE_CUT_OVER) {
+        // The topic has left the cluster: its mount manifests (decided at
+        // executed, kept in the migration) make it mountable. Written only
+        // now, once nothing can cancel the unmount.
+        for (const v1::MigrationTopic& mt : m.topics()) {
+            const std::string key = tiered::mount_manifest_key(mt.location());
+            if (auto r = (*store)->put(key, mt.mount_manifest()); !r) {
+                return waiting(store_trouble(r.error(), "writing " + key));
+            }
+        }
+        return advance(m, v1::MIGRATION_STATE_FINISHED);
+    }
     if (m.state() == v1::MIGRATION_STATE_CANCELING) {
-        // A mount manifest this unmount wrote (executed, before cut_over)
-        // would make the topic mountable elsewhere while it is served here:
+        // Mount manifests are written only in cut_over, which cannot be
+        // cancelled; one left by an earlier version's executed step would
+        // make the topic mountable elsewhere while it is served here:
         // remove it before the topic is served again.
         for (const v1::MigrationTopic& mt : m.topics()) {
             const std::string key = tiered::mount_manifest_key(mt.location());
@@ -220,7 +232,10 @@ step_outcome driver::step_unmount(const v1::Migration& m) {
                 return waiting(pm.error().detail);
             }
             if (sealed) {
-                if (!pm->final || pm->final->migration_id != m.id()) {
+                // The marker must be this cluster's (ids are per cluster: the
+                // unmount this topic was mounted from may share the id).
+                if (!pm->final || pm->final->migration_id != m.id() ||
+                    pm->owner_cluster != cluster_uuid) {
                     return waiting(fmt::format(
                         "partition {} of topic \"{}\" has not sealed its final upload yet", p,
                         topics[i].name));
@@ -235,7 +250,9 @@ step_outcome driver::step_unmount(const v1::Migration& m) {
     if (m.state() == v1::MIGRATION_STATE_EXECUTING) {
         return advance(m, v1::MIGRATION_STATE_EXECUTED);
     }
-    // executed: the topic mount manifests, then cut over.
+    // executed: decide the topic mount manifests and cut over with them;
+    // cut_over writes them.
+    std::vector<std::string> manifests;
     for (size_t i = 0; i < topics.size(); ++i) {
         const std::string& location = m.topics(static_cast<int>(i)).location();
         tiered::topic_mount_manifest mf;
@@ -248,12 +265,12 @@ step_outcome driver::step_unmount(const v1::Migration& m) {
         mf.next_offsets = next_offsets[i];
         mf.migration_id = m.id();
         mf.unmounted_ms = _host.now_ms();
-        const std::string key = tiered::mount_manifest_key(location);
-        if (auto r = (*store)->put(key, tiered::encode(mf)); !r) {
-            return waiting(store_trouble(r.error(), "writing " + key));
-        }
+        manifests.push_back(tiered::encode(mf));
     }
-    return advance(m, v1::MIGRATION_STATE_CUT_OVER);
+    return propose([&](const stm::controller_stm& s) {
+        return stm::make_advance_migration(s, m.id(), m.state(), v1::MIGRATION_STATE_CUT_OVER,
+                                           meta(), manifests);
+    });
 }
 
 step_outcome driver::step_mount(const v1::Migration& m) {

@@ -167,9 +167,14 @@ class fake_broker {
                     m.segments.push_back({tiered::segment_name(m.next_offset(), end - 1, 1),
                                           m.next_offset(), end - 1, 1, 2, 1, 4096, 7});
                 }
-                if (seal && (!m.final || m.final->migration_id != t.migration().id())) {
+                // As the real archiver: a marker is ours only if this
+                // cluster wrote it (migration ids are per cluster).
+                const bool ours = m.final && m.final->migration_id == t.migration().id() &&
+                                  m.owner_cluster == _stm.cluster_uuid();
+                if (seal && !ours) {
                     m.final = tiered::final_marker{t.migration().id(), m.next_offset()};
                 }
+                m.owner_cluster = _stm.cluster_uuid();
                 ++m.sequence;
                 ASSERT_TRUE(_store.put(key, tiered::encode(m)));
             }
@@ -329,10 +334,13 @@ TEST_F(driver_test, unmount_waits_for_every_step_then_leaves_a_mount_manifest) {
     broker->tick();
     EXPECT_EQ(d.step(id).result, step_result::advanced);  // -> executed
     EXPECT_FALSE(mount_manifest(location));
-    EXPECT_EQ(d.step(id).result, step_result::advanced);  // manifest, -> cut_over
+    EXPECT_EQ(d.step(id).result, step_result::advanced);  // -> cut_over with the manifest
     EXPECT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_CUT_OVER);
     EXPECT_EQ(host->stm.topics().find("orders"), nullptr);  // left the cluster
-    EXPECT_EQ(d.step(id).result, step_result::advanced);    // -> finished
+    // Not written before cut_over, which nothing cancels: a cancelled
+    // unmount never leaves a mountable copy of a topic served again.
+    EXPECT_FALSE(mount_manifest(location));
+    EXPECT_EQ(d.step(id).result, step_result::advanced);  // manifest written, -> finished
     EXPECT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_FINISHED);
     EXPECT_EQ(d.step(id).result, step_result::idle);
 
@@ -480,7 +488,7 @@ TEST_F(driver_test, a_corrupt_partition_manifest_is_named_and_never_acted_on) {
     EXPECT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_PREPARING);
 }
 
-TEST_F(driver_test, cancelling_an_unmount_after_its_manifest_was_written_removes_it) {
+TEST_F(driver_test, cancelling_an_unmount_in_executed_leaves_nothing_mountable) {
     const std::string location = location_of("orders");
     const int64_t id = unmount("orders");
     driver d(*host);
@@ -489,11 +497,12 @@ TEST_F(driver_test, cancelling_an_unmount_after_its_manifest_was_written_removes
         d.step(id);
     }
     ASSERT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_EXECUTED);
-    // The manifest is written, the cut_over proposal never made it.
+    // The cut_over proposal (carrying the mount manifest) is lost: nothing
+    // was written to the store, since only cut_over writes it.
     host->drop = 1;
     d.step(id);
-    ASSERT_TRUE(mount_manifest(location));
     ASSERT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_EXECUTED);
+    EXPECT_FALSE(mount_manifest(location));
     host->must(stm::make_cancel_migration(host->stm, id, host->meta()));
     EXPECT_EQ(d.step(id).result, step_result::advanced);
     EXPECT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_CANCELLED);
@@ -502,6 +511,29 @@ TEST_F(driver_test, cancelling_an_unmount_after_its_manifest_was_written_removes
     ASSERT_NE(t, nullptr);
     EXPECT_FALSE(t->has_migration());  // served again, unchanged
     EXPECT_EQ(t->configs().at("retention.ms"), "100000");
+}
+
+TEST_F(driver_test, a_mount_manifest_left_by_an_executed_step_is_removed_on_cancel) {
+    // A manifest an earlier version wrote in executed (before cut_over):
+    // cancelling removes it before the topic is served again.
+    const std::string location = location_of("orders");
+    const int64_t id = unmount("orders");
+    driver d(*host);
+    for (int i = 0; i < 20 && host->migration(id).state() != v1::MIGRATION_STATE_EXECUTED; ++i) {
+        broker->tick();
+        d.step(id);
+    }
+    ASSERT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_EXECUTED);
+    tiered::topic_mount_manifest mf;
+    mf.topic = "orders";
+    mf.location = location;
+    mf.next_offsets = {100, 200};
+    mf.migration_id = id;
+    ASSERT_TRUE(faults->put(tiered::mount_manifest_key(location), tiered::encode(mf)));
+    host->must(stm::make_cancel_migration(host->stm, id, host->meta()));
+    EXPECT_EQ(d.step(id).result, step_result::advanced);
+    EXPECT_EQ(host->migration(id).state(), v1::MIGRATION_STATE_CANCELLED);
+    EXPECT_FALSE(mount_manifest(location));
 }
 
 TEST_F(driver_test, a_mount_whose_manifest_is_gone_waits_and_cancels_cleanly) {

@@ -1155,11 +1155,9 @@ result<v1::ControllerCommand> make_mount(const controller_stm& stm,
     return cmd;
 }
 
-result<std::optional<v1::ControllerCommand>> make_advance_migration(const controller_stm& stm,
-                                                                    int64_t id,
-                                                                    v1::MigrationState from,
-                                                                    v1::MigrationState to,
-                                                                    const command_meta& meta) {
+result<std::optional<v1::ControllerCommand>> make_advance_migration(
+    const controller_stm& stm, int64_t id, v1::MigrationState from, v1::MigrationState to,
+    const command_meta& meta, std::vector<std::string> mount_manifests) {
     const v1::Migration* m = stm.migrations().find(id);
     if (m == nullptr) {
         return unknown_migration(id).error();
@@ -1188,6 +1186,9 @@ result<std::optional<v1::ControllerCommand>> make_advance_migration(const contro
     a->set_id(id);
     a->set_from(from);
     a->set_to(to);
+    for (std::string& mf : mount_manifests) {
+        a->add_mount_manifests(std::move(mf));
+    }
     return std::optional(std::move(cmd));
 }
 

@@ -282,11 +282,9 @@ result<void> check_mountable(const controller_stm& stm, const v1::MigrationTopic
 /// transitions only; not the mount's preparing -> prepared, which is
 /// make_mount_prepared). nullopt when the migration is already in `to`
 /// (a step taken twice); invalid_migration_state when it is in neither.
-result<std::optional<v1::ControllerCommand>> make_advance_migration(const controller_stm& stm,
-                                                                    int64_t id,
-                                                                    v1::MigrationState from,
-                                                                    v1::MigrationState to,
-                                                                    const command_meta& meta);
+result<std::optional<v1::ControllerCommand>> make_advance_migration(
+    const controller_stm& stm, int64_t id, v1::MigrationState from, v1::MigrationState to,
+    const command_meta& meta, std::vector<std::string> mount_manifests = {});
 
 /// A mount's preparing -> prepared: its topics built from their mount
 /// manifests (`manifests[i]` for topics[i]: partitions and their

@@ -1011,6 +1011,14 @@ apply_result controller_stm::apply(const v1::AdvanceMigration& c, const v1::Audi
         return error_info::for_field(errc::invalid_argument, "topics",
                                      "only a mount's preparing -> prepared creates topics");
     }
+    const bool cuts_over = !mount && c.to() == v1::MIGRATION_STATE_CUT_OVER;
+    if (cuts_over ? c.mount_manifests_size() != cur->topics_size() : c.mount_manifests_size() > 0) {
+        return error_info::for_field(
+            errc::invalid_argument, "mount_manifests",
+            cuts_over ? fmt::format("{} mount manifests for the {} topics of migration {}",
+                                    c.mount_manifests_size(), cur->topics_size(), c.id())
+                      : std::string("only an unmount's executed -> cut_over carries them"));
+    }
     if (creates) {
         if (c.topics_size() != cur->topics_size()) {
             return error_info::for_field(errc::invalid_argument, "topics",
@@ -1073,6 +1081,11 @@ apply_result controller_stm::apply(const v1::AdvanceMigration& c, const v1::Audi
             if (t != nullptr && t->migration().id() == c.id()) {
                 remove_topic(name);
             }
+        }
+    }
+    if (cuts_over) {
+        for (int i = 0; i < c.mount_manifests_size(); ++i) {
+            next.mutable_topics(i)->set_mount_manifest(c.mount_manifests(i));
         }
     }
     next.set_state(c.to());

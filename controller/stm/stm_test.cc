@@ -183,7 +183,8 @@ std::string migration_line(const v1::Migration& m) {
     std::vector<std::string> topics;
     for (const v1::MigrationTopic& t : m.topics()) {
         topics.push_back(t.topic() + (t.alias().empty() ? "" : "->" + t.alias()) + "@" +
-                         t.location());
+                         t.location() +
+                         (t.mount_manifest().empty() ? "" : " manifest=" + t.mount_manifest()));
     }
     return fmt::format("{} {} {} topics=[{}]{}{} created={} updated={}", m.id(),
                        cluster::to_string(m.type()), cluster::to_string(m.state()),
@@ -702,9 +703,21 @@ class stm_env {
             }
             propose(c, make_mount(*_stm, topics, meta(c)));
         } else if (n == "advance") {
-            c.expect_keys({"id", "from", "to", "as", "defer"});
-            propose(c, make_advance_migration(*_stm, parse_int_arg(c, "id", 0),
-                                              state_arg(c, "from"), state_arg(c, "to"), meta(c)));
+            c.expect_keys({"id", "from", "to", "as", "defer", "manifests"});
+            // An unmount's executed -> cut_over carries one mount manifest
+            // per topic (the driver's JSON; any text to the table).
+            std::vector<std::string> manifests;
+            const int64_t id = parse_int_arg(c, "id", 0);
+            const v1::Migration* m = _stm->migrations().find(id);
+            const int64_t dflt = m != nullptr && m->type() == v1::MIGRATION_TYPE_UNMOUNT &&
+                                         state_arg(c, "to") == v1::MIGRATION_STATE_CUT_OVER
+                                     ? m->topics_size()
+                                     : 0;
+            for (int64_t i = 0; i < parse_int_arg(c, "manifests", dflt); ++i) {
+                manifests.push_back(fmt::format("{{\"mount manifest\": {}}}", i));
+            }
+            propose(c, make_advance_migration(*_stm, id, state_arg(c, "from"), state_arg(c, "to"),
+                                              meta(c), manifests));
         } else if (n == "apply-raw-advance") {
             c.expect_keys({"id", "from", "to"});
             v1::ControllerCommand cmd;
