@@ -1,0 +1,275 @@
+"""Mountable topics under faults, end to end (issue 16's remaining tests;
+docs/tiered-storage.md "Migration states" and "Failures"): real
+fjord-controller groups and fjord-broker processes on loopback, records
+produced and consumed with librdkafka (tests/clients/rdkafka_client).
+
+* Kill at each state: an unmount (and a mount) is held in a state, the
+  controller leader or the broker is SIGKILLed and restarted there, the
+  hold is released, and the migration must still finish; the topic is then
+  mounted back and every record read at its original offset, byte for byte.
+* Cancel at each cancellable state: held the same way, cancelled; the topic
+  is served again unchanged (every record at its offset) and takes new
+  records.
+* Two clusters sharing one bucket: unmounted in A, mounted and read in B;
+  A no longer lists it and cannot mount it (the mount manifest is the lock).
+* The same round trip on the S3 backend against s3rver, started here on
+  loopback (scripts/s3rver, installed by scripts/install-deps) and stopped
+  by pid.
+
+How a state is held (the driver leaves a state as soon as what it waits for
+holds, so a state is only seen if something keeps it there):
+
+| state | held by | released by |
+|---|---|---|
+| unmount preparing | a partition added while the broker is SIGSTOPped: it has no manifest yet | SIGCONT (or the restart) of the broker |
+| unmount executing | the broker SIGSTOPped: no partition seals its final upload | SIGCONT (or the restart) |
+| unmount executed | a file where `mountable/<topic>` should be: the mount manifest cannot be written | removing the file |
+| mount preparing | a directory where the mount manifest should be: it cannot be read | putting the manifest back |
+
+prepared and cut_over (unmount) and prepared, executing, executed (mount)
+are left in the same driver pass as they are entered, with nothing to wait
+for, so no test can stop a migration in them without changing the product;
+the tests that cross them (every round trip) check the outcome only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import (RDKAFKA_CLIENT, Broker, Cluster, enable_cloud_storage, fjord, migration,
+                      mount_manifest, rdkafka, started_id, state_name, storage, topic,
+                      wait_state, wait_until)
+
+PARTITIONS = 3
+COUNT = 300  # records produced before the unmount
+SIZE = 200
+
+Record = tuple[int, int, str]  # (partition, offset, value)
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def produce(broker: Broker, name: str, count: int = COUNT) -> None:
+    out = rdkafka("produce", "--bootstrap", broker.bootstrap, "--topic", name, "--count",
+                  str(count), "--size", str(SIZE), "--linger-ms", "0", timeout=60)
+    assert out[-1]["delivered"] == count and out[-1]["failed"] == 0, out[-1]
+
+
+def consume(broker: Broker, name: str, count: int) -> list[Record]:
+    """Every partition from its start until `count` records, sorted; [] when
+    they cannot all be read (yet)."""
+    try:
+        p = subprocess.run([str(RDKAFKA_CLIENT), "consume", "--bootstrap", broker.bootstrap,
+                            "--topic", name, "--count", str(count), "--records", "--timeout-s",
+                            "15"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return []
+    if p.returncode != 0:
+        return []
+    events = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
+    return sorted((e["partition"], e["offset"], e["value"]) for e in events
+                  if e["event"] == "record")
+
+
+def expected_value(i: int) -> str:
+    """rdkafka_client's record i: "<i>:" padded with 'x' to SIZE bytes."""
+    head = f"{i}:"
+    return head + "x" * (SIZE - len(head))
+
+
+def ends(records: list[Record], partitions: int) -> list[int]:
+    """Each partition's next offset."""
+    return [max((o + 1 for p, o, _ in records if p == q), default=0) for q in range(partitions)]
+
+
+def create_tiered(cluster: Cluster, name: str, partitions: int = PARTITIONS) -> None:
+    fjord(cluster, "topic", "create", name, "-p", str(partitions), "-c",
+          "redpanda.remote.write=true", "-c", "redpanda.remote.read=true", "--wait=15s")
+
+
+def produce_and_read_back(cluster: Cluster, broker: Broker, bucket: Path,
+                          name: str) -> list[Record]:
+    """A tiered topic with COUNT records; what a consumer reads of it, once
+    every partition has its manifest in the bucket."""
+    create_tiered(cluster, name)
+    produce(broker, name)
+    before = wait_until(lambda: consume(broker, name, COUNT), 30, "the records produced")
+    assert sorted(v for _, _, v in before) == sorted(expected_value(i) for i in range(COUNT))
+    assert len({p for p, _, _ in before}) > 1, "the records span several partitions"
+    location = topic(cluster, name).remote_location
+    wait_until(lambda: all(partition_manifest(bucket, location, p).exists()
+                           for p in range(PARTITIONS)), 20, "every partition manifest")
+    return before
+
+
+def partition_manifest(bucket: Path, location: str, p: int) -> Path:
+    return bucket / "topics" / location / str(p) / "manifest.json"
+
+
+def mountable(cluster: Cluster) -> list[dict]:
+    return json.loads(storage(cluster, "list-mountable", "--format", "json").stdout)
+
+
+def kill_controller_leader(cluster: Cluster) -> None:
+    leader = cluster.wait_for_leader()
+    cluster.kill(leader.id)
+    cluster.wait_for_leader(exclude=[leader.id])
+    cluster.start(leader.id)  # back as a follower
+
+
+def pause(broker: Broker) -> None:
+    os.kill(broker.proc.pid, signal.SIGSTOP)
+
+
+def resume(broker: Broker) -> None:
+    if broker.proc is not None and broker.proc.poll() is None:
+        os.kill(broker.proc.pid, signal.SIGCONT)
+
+
+def mount_back_and_check(cluster: Cluster, broker: Broker, bucket: Path, name: str,
+                         location: str, before: list[Record], partitions: int) -> None:
+    """Mounts `location` under `name`; every record is read at its original
+    offset, byte for byte, and the lock (the mount manifest) is taken."""
+    storage(cluster, "mount", location, "--to", name, "--wait", timeout=60)
+    t = topic(cluster, name)
+    assert t.remote_location == location and not t.HasField("migration")
+    assert [p.start_offset for p in t.partitions] == ends(before, partitions)
+    assert not mount_manifest(bucket, location).exists()
+    wait_until(lambda: consume(broker, name, COUNT) == before, 60,
+               "every record at its original offset after the mount")
+
+
+class Hold:
+    """Keeps a migration of `name` in `state` (module docstring) until
+    released; `release` is idempotent and runs at teardown too."""
+
+    def __init__(self, state: str, cluster: Cluster, broker: Broker, bucket: Path, name: str):
+        self.state, self.cluster, self.broker, self.bucket, self.name = (
+            state, cluster, broker, bucket, name)
+        self.blocker: Path | None = None
+        self.paused = False
+        self.saved: bytes | None = None
+
+    def set(self) -> None:
+        """Before the migration starts."""
+        if self.state == "preparing":
+            pause(self.broker)
+            self.paused = True
+            # Assigned to the paused broker (the only one): no manifest yet.
+            fjord(self.cluster, "topic", "add-partitions", self.name, "-n", "1")
+        elif self.state == "executing":
+            pause(self.broker)
+            self.paused = True
+        elif self.state == "executed":
+            self.blocker = self.bucket / "mountable" / self.name
+            self.blocker.parent.mkdir(parents=True, exist_ok=True)
+            self.blocker.write_text("not a directory: the mount manifest cannot be written\n")
+        elif self.state == "mount-preparing":
+            location = topic_location_in_bucket(self.bucket, self.name)
+            self.blocker = mount_manifest(self.bucket, location)
+            self.saved = self.blocker.read_bytes()
+            self.blocker.unlink()
+            self.blocker.mkdir()
+        else:
+            raise AssertionError(self.state)
+
+    def why(self) -> str:
+        """What the migration's status says while held."""
+        return {"preparing": f'partition {PARTITIONS} of topic "{self.name}" has not uploaded '
+                             "its manifest yet",
+                "executing": f'of topic "{self.name}" has not sealed its final upload yet',
+                "executed": f"object store error while writing mountable/{self.name}/",
+                "mount-preparing": "object store error while reading mountable/"}[self.state]
+
+    def release(self) -> None:
+        if self.paused:
+            resume(self.broker)
+            self.paused = False
+        if self.blocker is not None:
+            if self.saved is not None:
+                self.blocker.rmdir()
+                self.blocker.write_bytes(self.saved)
+            else:
+                self.blocker.unlink()
+            self.blocker = None
+
+
+def topic_location_in_bucket(bucket: Path, name: str) -> str:
+    (found,) = (bucket / "mountable" / name).glob("*/*/topic_manifest.json")
+    return str(found.parent.relative_to(bucket / "mountable"))
+
+
+def wait_held(cluster: Cluster, mid: int, hold: Hold) -> None:
+    state = hold.state.removeprefix("mount-")
+
+    def held():
+        m = migration(cluster, mid)
+        return m if state_name(m.state) == state and hold.why() in m.status else None
+    wait_until(held, 20, f"migration {mid} held in {state} ({hold.why()})")
+
+
+@pytest.fixture
+def tiered(cluster: Cluster, broker: Broker, tmp_path: Path):
+    bucket = tmp_path / "bucket"
+    enable_cloud_storage(cluster, bucket)
+    return cluster, broker, bucket
+
+
+# --------------------------------------------------------------------------
+# kill at each state
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("victim", ["controller-leader", "broker"])
+@pytest.mark.parametrize("state", ["preparing", "executing", "executed", "mount-preparing"])
+def test_kill_at_each_state_and_the_migration_finishes(tiered, state: str, victim: str):
+    cluster, broker, bucket = tiered
+    before = produce_and_read_back(cluster, broker, bucket, "t")
+    location = topic(cluster, "t").remote_location
+    hold = Hold(state, cluster, broker, bucket, "t")
+    partitions = PARTITIONS + (1 if state == "preparing" else 0)
+    try:
+        if state.startswith("mount-"):
+            storage(cluster, "unmount", "t", "--wait", timeout=60)
+            hold.set()
+            mid = started_id(storage(cluster, "mount", location))
+        else:
+            hold.set()
+            mid = started_id(storage(cluster, "unmount", "t"))
+        wait_held(cluster, mid, hold)
+
+        if victim == "controller-leader":
+            kill_controller_leader(cluster)
+            # The new leader's driver takes over where it was: still held.
+            wait_held(cluster, mid, hold)
+            hold.release()
+        else:
+            hold.paused = False  # SIGKILL ends a stopped process as well
+            broker.kill()
+            broker.start()
+            if hold.state != "preparing" and hold.state != "executing":
+                wait_held(cluster, mid, hold)
+            hold.release()
+        wait_state(cluster, mid, "finished", timeout=30)
+    finally:
+        hold.release()
+
+    if state.startswith("mount-"):
+        t = topic(cluster, "t")
+        assert [p.start_offset for p in t.partitions] == ends(before, partitions)
+        wait_until(lambda: consume(broker, "t", COUNT) == before, 60,
+                   "every record at its original offset after the mount")
+        return
+    assert topic(cluster, "t") is None
+    assert mountable(cluster) == [{"topic": "t", "namespace": "kafka", "topic_location": location}]
+    mf = json.loads(mount_manifest(bucket, location).read_text())
+    assert mf["migration_id"] == mid and mf["next_offsets"] == ends(before, partitions)
+    mount_back_and_check(cluster, broker, bucket, "t", location, before, partitions)
