@@ -273,3 +273,53 @@ def test_kill_at_each_state_and_the_migration_finishes(tiered, state: str, victi
     mf = json.loads(mount_manifest(bucket, location).read_text())
     assert mf["migration_id"] == mid and mf["next_offsets"] == ends(before, partitions)
     mount_back_and_check(cluster, broker, bucket, "t", location, before, partitions)
+
+
+# --------------------------------------------------------------------------
+# cancel at each cancellable state
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("state", ["preparing", "executing", "executed"])
+def test_cancel_at_each_state_serves_the_topic_again_unchanged(tiered, state: str):
+    cluster, broker, bucket = tiered
+    before = produce_and_read_back(cluster, broker, bucket, "t")
+    hold = Hold(state, cluster, broker, bucket, "t")
+    try:
+        hold.set()
+        made = topic(cluster, "t")
+        mid = started_id(storage(cluster, "unmount", "t"))
+        wait_held(cluster, mid, hold)
+        if state == "executed":
+            # Every partition sealed its final upload for this migration.
+            for p in range(PARTITIONS):
+                final = json.loads(partition_manifest(bucket, made.remote_location,
+                                                      p).read_text())["final"]
+                assert final is not None and final["migration_id"] == mid, final
+        p = storage(cluster, "cancel-mount", str(mid))
+        assert p.stdout.strip() == f"Successfully canceled the operation with ID {mid}"
+        hold.release()
+        wait_state(cluster, mid, "cancelled")
+    finally:
+        hold.release()
+
+    t = topic(cluster, "t")
+    assert not t.HasField("migration")
+    assert (t.uuid, dict(t.configs), t.remote_location, len(t.partitions)) == (
+        made.uuid, dict(made.configs), made.remote_location, len(made.partitions))
+    assert not mount_manifest(bucket, made.remote_location).exists()
+    assert mountable(cluster) == []
+    # Served again, unchanged: every record at its offset.
+    wait_until(lambda: consume(broker, "t", COUNT) == before, 30,
+               "every record at its offset after the cancel")
+    # And it takes new records, after the old ones.
+    produce(broker, "t", 50)
+    after = wait_until(lambda: consume(broker, "t", COUNT + 50), 30, "the new records")
+    assert set(before) <= set(after)
+    old_ends = ends(before, len(made.partitions))
+    assert all(o >= old_ends[p] for p, o, _ in set(after) - set(before))
+    # A sealed partition's final marker is dropped: it is no longer owed.
+    for p in range(len(made.partitions)):
+        wait_until(lambda p=p: json.loads(partition_manifest(
+            bucket, made.remote_location, p).read_text())["final"] is None, 20,
+            f"partition {p}'s manifest without a final marker")
