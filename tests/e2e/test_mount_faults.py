@@ -323,3 +323,52 @@ def test_cancel_at_each_state_serves_the_topic_again_unchanged(tiered, state: st
         wait_until(lambda p=p: json.loads(partition_manifest(
             bucket, made.remote_location, p).read_text())["final"] is None, 20,
             f"partition {p}'s manifest without a final marker")
+
+
+# --------------------------------------------------------------------------
+# a second cluster sharing the bucket
+
+
+@pytest.mark.timeout(120)
+def test_a_second_cluster_sharing_the_bucket_mounts_it_and_takes_the_lock(cluster_factory,
+                                                                          tmp_path: Path):
+    bucket = tmp_path / "bucket"
+    clusters, brokers = [], []
+    try:
+        for side in ("a", "b"):
+            c = cluster_factory(1)
+            c.start()
+            c.wait_for_leader()
+            b = Broker(c, tmp_path / side)
+            b.start()
+            enable_cloud_storage(c, bucket)
+            clusters.append(c)
+            brokers.append(b)
+        (a, b), (broker_a, broker_b) = clusters, brokers
+        before = produce_and_read_back(a, broker_a, bucket, "t")
+        location = topic(a, "t").remote_location
+        storage(a, "unmount", "t", "--wait", timeout=60)
+        assert topic(a, "t") is None
+        listed = [{"topic": "t", "namespace": "kafka", "topic_location": location}]
+        assert mountable(a) == listed and mountable(b) == listed
+
+        p = storage(b, "mount", "t", "--wait", timeout=60)
+        assert '"t" to your Fjord cluster topic "t"' in p.stdout
+        t = topic(b, "t")
+        assert t.remote_location == location  # A's cluster and topic uuids: no copy
+        assert [pa.start_offset for pa in t.partitions] == ends(before, PARTITIONS)
+        wait_until(lambda: consume(broker_b, "t", COUNT) == before, 60,
+                   "every record at its original offset in cluster B")
+
+        # The mount manifest is gone: A sees nothing to mount, and cannot
+        # mount it again, by name or by location.
+        assert not mount_manifest(bucket, location).exists()
+        assert mountable(a) == [] and mountable(b) == []
+        p = storage(a, "mount", "t", check=False)
+        assert p.returncode == 1 and 'no unmounted topic "t"' in p.stderr, p.stderr
+        p = storage(a, "mount", location, check=False)
+        assert p.returncode == 1 and f'"{location}" is not mountable' in p.stderr, p.stderr
+        assert topic(a, "t") is None
+    finally:
+        for b in brokers:
+            b.stop()
