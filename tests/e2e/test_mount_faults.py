@@ -38,13 +38,14 @@ import json
 import os
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import (RDKAFKA_CLIENT, Broker, Cluster, enable_cloud_storage, fjord, migration,
-                      mount_manifest, rdkafka, started_id, state_name, storage, topic,
-                      wait_state, wait_until)
+from conftest import (RDKAFKA_CLIENT, REPO_ROOT, Broker, Cluster, enable_cloud_storage, fjord,
+                      metric, migration, mount_manifest, parse_metrics, rdkafka, spawn,
+                      started_id, state_name, storage, topic, wait_state, wait_until)
 
 PARTITIONS = 3
 COUNT = 300  # records produced before the unmount
@@ -372,3 +373,87 @@ def test_a_second_cluster_sharing_the_bucket_mounts_it_and_takes_the_lock(cluste
     finally:
         for b in brokers:
             b.stop()
+
+
+# --------------------------------------------------------------------------
+# the S3 backend, on s3rver
+
+S3_BUCKET = "fjord-e2e"
+
+
+@pytest.fixture
+def s3rver(tmp_path: Path):
+    """s3rver on 127.0.0.1 (a free port the kernel picks), its bucket made at
+    start (--configure-bucket), as common/objstore/s3_store_s3rver_test.cc
+    starts it; stopped by pid. Yields (port, its data directory)."""
+    data = tmp_path / "s3rver"
+    data.mkdir()
+    log = tmp_path / "s3rver.log"
+    proc = spawn([str(REPO_ROOT / "scripts" / "s3rver"), "--port", "0", "--directory", str(data),
+                  "--configure-bucket", S3_BUCKET, "--silent"], log)
+    ready = "S3rver listening on 127.0.0.1:"
+    try:
+        def listening():
+            text = log.read_text(errors="replace")
+            if ready in text:
+                return int(text.split(ready, 1)[1].split()[0])
+            if proc.poll() is not None:
+                pytest.fail(f"scripts/s3rver exited with {proc.returncode} before listening "
+                            f"(run scripts/install-deps if s3rver is missing):\n{text}",
+                            pytrace=False)
+            return None
+        port = wait_until(listening, 20, "s3rver listening")
+        yield port, data
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.mark.timeout(120)
+def test_round_trip_on_the_s3_backend(cluster: Cluster, broker: Broker, s3rver, tmp_path: Path):
+    port, data = s3rver
+    fjord(cluster, "cluster", "config", "set", "cloud_storage_enabled=true",
+          "cloud_storage_backend=s3", f"cloud_storage_bucket={S3_BUCKET}",
+          "cloud_storage_api_endpoint=127.0.0.1", f"cloud_storage_api_endpoint_port={port}",
+          "cloud_storage_url_style=path", "cloud_storage_disable_tls=true",
+          # the one access key id s3rver accepts (it does not check signatures)
+          "cloud_storage_access_key=S3RVER", "cloud_storage_secret_key=S3RVER", "--wait=15s")
+    objects = data / S3_BUCKET
+
+    def in_s3rver(key: str) -> Path:
+        return objects / f"{key}._S3rver_object"
+
+    create_tiered(cluster, "t")
+    produce(broker, "t")
+    before = wait_until(lambda: consume(broker, "t", COUNT), 30, "the records produced")
+    location = topic(cluster, "t").remote_location
+    wait_until(lambda: all(in_s3rver(f"topics/{location}/{p}/manifest.json").exists()
+                           for p in range(PARTITIONS)), 20, "every partition manifest in s3rver")
+
+    storage(cluster, "unmount", "t", "--wait", timeout=60)
+    assert topic(cluster, "t") is None
+    assert mountable(cluster) == [{"topic": "t", "namespace": "kafka",
+                                   "topic_location": location}]
+    mf = json.loads(in_s3rver(f"mountable/{location}/topic_manifest.json").read_text())
+    assert mf["next_offsets"] == ends(before, PARTITIONS)
+    # Every record went to s3rver: the sealed manifests name segments ending
+    # where the partitions ended, and each segment object is there.
+    for p in range(PARTITIONS):
+        m = json.loads(in_s3rver(f"topics/{location}/{p}/manifest.json").read_text())
+        assert m["final"]["next_offset"] == ends(before, PARTITIONS)[p]
+        for s in m["segments"]:
+            assert in_s3rver(f"topics/{location}/{p}/{s['name']}").stat().st_size == s["size"]
+
+    storage(cluster, "mount", "t", "--wait", timeout=60)
+    assert not in_s3rver(f"mountable/{location}/topic_manifest.json").exists()
+    assert mountable(cluster) == []
+    t = topic(cluster, "t")
+    assert [pa.start_offset for pa in t.partitions] == ends(before, PARTITIONS)
+    wait_until(lambda: consume(broker, "t", COUNT) == before, 60,
+               "every record at its original offset, read from s3rver")
+    with urllib.request.urlopen(f"http://127.0.0.1:{broker.metrics_port}/metrics",
+                                timeout=5) as r:
+        samples = parse_metrics(r.read().decode())
+    assert metric(samples, "fjord_broker_tiered_downloads_total") >= PARTITIONS - 1
+    assert metric(samples, "fjord_broker_tiered_corrupt_downloads_total") == 0
