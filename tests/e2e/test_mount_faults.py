@@ -44,7 +44,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (RDKAFKA_CLIENT, REPO_ROOT, Broker, Cluster, enable_cloud_storage, fjord,
-                      metric, migration, mount_manifest, parse_metrics, rdkafka, spawn,
+                      kcat, metric, migration, mount_manifest, parse_metrics, rdkafka, spawn,
                       started_id, state_name, storage, topic, wait_state, wait_until)
 
 PARTITIONS = 3
@@ -78,6 +78,22 @@ def consume(broker: Broker, name: str, count: int) -> list[Record]:
     events = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
     return sorted((e["partition"], e["offset"], e["value"]) for e in events
                   if e["event"] == "record")
+
+
+def wait_served(broker: Broker, name: str, partitions: int) -> None:
+    """Until the broker's metadata has the topic with its partitions, as a
+    client retrying UNKNOWN_TOPIC_OR_PART sees it (rdkafka_client assigns
+    itself the partitions of its first metadata answer only). The broker
+    learns of a mount through its controller Watch: after a controller
+    leader kill that takes up to ~5 s when its Watch reconnects to a follower
+    during the election (the follower's read barrier times out first)."""
+    def served():
+        c = kcat("-b", broker.bootstrap, "-L", "-J", "-t", name, timeout=10)
+        if c.returncode != 0:
+            return False
+        (t,) = json.loads(c.stdout)["topics"]
+        return not t.get("error") and len(t["partitions"]) == partitions
+    wait_until(served, 20, f"the broker serving {name}'s {partitions} partitions", interval=0.1)
 
 
 def expected_value(i: int) -> str:
@@ -144,6 +160,7 @@ def mount_back_and_check(cluster: Cluster, broker: Broker, bucket: Path, name: s
     assert t.remote_location == location and not t.HasField("migration")
     assert [p.start_offset for p in t.partitions] == ends(before, partitions)
     assert not mount_manifest(bucket, location).exists()
+    wait_served(broker, name, partitions)
     wait_until(lambda: consume(broker, name, COUNT) == before, 60,
                "every record at its original offset after the mount")
 
@@ -266,6 +283,7 @@ def test_kill_at_each_state_and_the_migration_finishes(tiered, state: str, victi
     if state.startswith("mount-"):
         t = topic(cluster, "t")
         assert [p.start_offset for p in t.partitions] == ends(before, partitions)
+        wait_served(broker, "t", partitions)
         wait_until(lambda: consume(broker, "t", COUNT) == before, 60,
                    "every record at its original offset after the mount")
         return
@@ -358,6 +376,7 @@ def test_a_second_cluster_sharing_the_bucket_mounts_it_and_takes_the_lock(cluste
         t = topic(b, "t")
         assert t.remote_location == location  # A's cluster and topic uuids: no copy
         assert [pa.start_offset for pa in t.partitions] == ends(before, PARTITIONS)
+        wait_served(broker_b, "t", PARTITIONS)
         wait_until(lambda: consume(broker_b, "t", COUNT) == before, 60,
                    "every record at its original offset in cluster B")
 
@@ -450,6 +469,7 @@ def test_round_trip_on_the_s3_backend(cluster: Cluster, broker: Broker, s3rver, 
     assert mountable(cluster) == []
     t = topic(cluster, "t")
     assert [pa.start_offset for pa in t.partitions] == ends(before, PARTITIONS)
+    wait_served(broker, "t", PARTITIONS)
     wait_until(lambda: consume(broker, "t", COUNT) == before, 60,
                "every record at its original offset, read from s3rver")
     with urllib.request.urlopen(f"http://127.0.0.1:{broker.metrics_port}/metrics",
