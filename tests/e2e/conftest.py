@@ -729,6 +729,72 @@ def kcat(*args: str, stdin: str | None = None, timeout: float = 30) -> subproces
                           timeout=timeout)
 
 
+# Tiered storage and mountable topics (docs/tiered-storage.md): shared by
+# test_mount.py, test_mount_faults.py and test_tiered_*.py.
+
+RDKAFKA_CLIENT = BUILD_DIR / "bin" / "rdkafka_client"
+
+
+def rdkafka(*args: str, timeout: float = 120) -> list[dict]:
+    """tests/clients/rdkafka_client ARGS (librdkafka); its JSON lines. Fails
+    unless it exits 0."""
+    p = subprocess.run([str(RDKAFKA_CLIENT), *args], capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0, f"rdkafka_client {' '.join(args)}: {p.stdout}\n{p.stderr}"
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def storage(cluster: Cluster, *args: str, check: bool = True,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+    """`fjord cluster storage ARGS`, as an operator runs it."""
+    controllers = ",".join(m.api for m in cluster.members.values())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FJORD_")}
+    env["HOME"] = "/nonexistent"
+    p = subprocess.run([str(FJORD), "-X", f"controllers={controllers}", "-X",
+                        "globals.retry_timeout=5s", "cluster", "storage", *args],
+                       capture_output=True, text=True, env=env, timeout=timeout)
+    if check:
+        assert p.returncode == 0, f"storage {' '.join(args)}: {p.stdout}\n{p.stderr}"
+    return p
+
+
+def enable_cloud_storage(cluster: Cluster, bucket: Path) -> None:
+    bucket.mkdir(parents=True, exist_ok=True)
+    fjord(cluster, "cluster", "config", "set", "cloud_storage_enabled=true",
+          f"cloud_storage_local_directory={bucket}")
+
+
+def topic(cluster: Cluster, name: str) -> md.Topic | None:
+    r = cluster.call("ListTopics", pb.ListTopicsRequest(names=[name]))
+    return r.topics[0] if r.topics else None
+
+
+def migration(cluster: Cluster, mid: int) -> md.Migration:
+    return cluster.call("GetMigration", pb.GetMigrationRequest(id=mid)).migration
+
+
+def state_name(s: int) -> str:
+    return md.MigrationState.Name(s).removeprefix("MIGRATION_STATE_").lower()
+
+
+def wait_state(cluster: Cluster, mid: int, state: str, timeout: float = 20) -> md.Migration:
+    def check():
+        m = migration(cluster, mid)
+        return m if state_name(m.state) == state else None
+    return wait_until(check, timeout, f"migration {mid} {state}")
+
+
+def started_id(p: subprocess.CompletedProcess) -> int:
+    """The id in rpk's "... has started with Migration ID N" line."""
+    line = next(ln for ln in p.stdout.splitlines() if "Migration ID" in ln)
+    return int(line.rsplit(" ", 1)[1])
+
+
+def mount_manifest(bucket: Path, location: str) -> Path:
+    return bucket / "mountable" / location / "topic_manifest.json"
+
+
+
 # Hand-made Kafka requests, for what no client library will send.
 
 

@@ -25,42 +25,17 @@ Every process is started by the fixtures on loopback and stopped by pid.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BUILD_DIR, Broker, Cluster, fjord, md, pb, register_broker, wait_until
-
-FJORD = BUILD_DIR / "bin" / "fjord"
-
+from conftest import (FJORD, Broker, Cluster, enable_cloud_storage, fjord, md, migration,
+                      mount_manifest, pb, register_broker, started_id, state_name, storage,
+                      topic, wait_state, wait_until)
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def storage(cluster: Cluster, *args: str, check: bool = True,
-            timeout: float = 60) -> subprocess.CompletedProcess:
-    """`fjord cluster storage ARGS`, as an operator runs it."""
-    controllers = ",".join(m.api for m in cluster.members.values())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FJORD_")}
-    env["HOME"] = "/nonexistent"
-    p = subprocess.run([str(FJORD), "-X", f"controllers={controllers}", "-X",
-                        "globals.retry_timeout=5s", "cluster", "storage", *args],
-                       capture_output=True, text=True, env=env, timeout=timeout)
-    if check:
-        assert p.returncode == 0, f"storage {' '.join(args)}: {p.stdout}\n{p.stderr}"
-    return p
-
-
-def enable_cloud_storage(cluster: Cluster, bucket: Path) -> None:
-    bucket.mkdir(parents=True, exist_ok=True)
-    fjord(cluster, "cluster", "config", "set", "cloud_storage_enabled=true",
-          f"cloud_storage_local_directory={bucket}")
 
 
 def create_topic(cluster: Cluster, name: str, partitions: int = 2, tiered: bool = True,
@@ -71,32 +46,6 @@ def create_topic(cluster: Cluster, name: str, partitions: int = 2, tiered: bool 
         name=name, partitions=partitions, replication_factor=1, configs=cfg)]))
     assert r.topics[0].result.code == pb.OK, r.topics[0].result
     return r.topics[0].topic
-
-
-def topic(cluster: Cluster, name: str) -> md.Topic | None:
-    r = cluster.call("ListTopics", pb.ListTopicsRequest(names=[name]))
-    return r.topics[0] if r.topics else None
-
-
-def migration(cluster: Cluster, mid: int) -> md.Migration:
-    return cluster.call("GetMigration", pb.GetMigrationRequest(id=mid)).migration
-
-
-def state_name(s: int) -> str:
-    return md.MigrationState.Name(s).removeprefix("MIGRATION_STATE_").lower()
-
-
-def wait_state(cluster: Cluster, mid: int, state: str, timeout: float = 20) -> md.Migration:
-    def check():
-        m = migration(cluster, mid)
-        return m if state_name(m.state) == state else None
-    return wait_until(check, timeout, f"migration {mid} {state}")
-
-
-def started_id(p: subprocess.CompletedProcess) -> int:
-    """The id in rpk's "... has started with Migration ID N" line."""
-    line = next(ln for ln in p.stdout.splitlines() if "Migration ID" in ln)
-    return int(line.rsplit(" ", 1)[1])
 
 
 class Archiver:
@@ -128,10 +77,6 @@ class Archiver:
             tmp = path.with_suffix(".tmp.fjord-tmp")
             tmp.write_text(json.dumps(m))
             tmp.rename(path)
-
-
-def mount_manifest(bucket: Path, location: str) -> Path:
-    return bucket / "mountable" / location / "topic_manifest.json"
 
 
 def unmount_to_the_bucket(cluster: Cluster, bucket: Path, name: str, partitions: int,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -31,18 +30,11 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.record import _crc32c
 
-from conftest import BUILD_DIR, Broker, Cluster, fjord, kcat, metric, parse_metrics, wait_until
+from conftest import (Broker, Cluster, fjord, kcat, metric, parse_metrics, rdkafka,
+                      wait_until)
 
-RDKAFKA_CLIENT = BUILD_DIR / "bin" / "rdkafka_client"
 COUNT = 400
 SIZE = 8000  # 400 x 8 KB: three sealed 1 MiB segments and an active one
-
-
-def rdkafka(*args: str, timeout: float = 120) -> list[dict]:
-    p = subprocess.run([str(RDKAFKA_CLIENT), *args], capture_output=True, text=True,
-                       timeout=timeout)
-    assert p.returncode == 0, f"rdkafka_client {' '.join(args)}: {p.stdout}\n{p.stderr}"
-    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
 
 
 def expected_value(i: int) -> bytes:
