@@ -67,6 +67,9 @@ class Archiver:
             end = first + 10 * (p + 1)
             m = {"version": 1, "location": location, "partition": p, "start_offset": first,
                  "sequence": 1, "final": None,
+                 # Written by this cluster (the location's): its final
+                 # markers count only then (migration ids are per cluster).
+                 "owner_cluster": location.split("/")[1],
                  "segments": [{"name": f"{first:020}-{end - 1:020}-1.log", "base_offset": first,
                                "last_offset": end - 1, "base_timestamp": 1, "max_timestamp": 2,
                                "epoch": 1, "size": 100, "crc32c": 7}]}
