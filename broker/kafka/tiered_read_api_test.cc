@@ -27,6 +27,7 @@
 #include "broker/tiered/remote_reader.h"
 #include "broker/tiered/test_util.h"
 #include "common/kafka/frame.h"
+#include "common/kafka/messages/delete_records.h"
 #include "common/kafka/messages/describe_log_dirs.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/list_offsets.h"
@@ -370,6 +371,36 @@ TEST(tiered_fetch, nothing_below_the_delete_records_start_is_served) {
               (std::vector<std::tuple<int16_t, int64_t, int64_t>>{{k::none, 25, -1},
                                                                   {k::none, 25, 1029}}));
     EXPECT_EQ(f.reader->stats().downloads.load(), 0u);
+}
+
+TEST(tiered_fetch, delete_records_below_the_local_start_deletes_the_remote_records) {
+    fixture f;
+    // 0-19 are only in the bucket (the local log starts at 20). DeleteRecords
+    // to 10 must hide 0-9 for good, not answer success and serve them on.
+    auto warm = f.send(fetch_req("orders", 0, 500), 11);
+    f.until_answered(warm);
+    kafka::delete_records_request dr;
+    dr.topics.resize(1);
+    dr.topics[0].name = "orders";
+    dr.topics[0].partitions.resize(1);
+    dr.topics[0].partitions[0].partition_index = 0;
+    dr.topics[0].partitions[0].offset = 10;
+    auto got = f.send(dr, 2);
+    ASSERT_TRUE(got->has_value());
+    auto resp = f.decode<kafka::delete_records_response>(*got, 2);
+    ASSERT_EQ(resp.topics.size(), 1u);
+    ASSERT_EQ(resp.topics[0].partitions.size(), 1u);
+    EXPECT_EQ(resp.topics[0].partitions[0].error_code, k::none);
+    EXPECT_EQ(resp.topics[0].partitions[0].low_watermark, 10);
+    EXPECT_EQ(f.pm.find("orders", 0)->log().records_deleted_before().value(), 10);
+    auto below = f.send(fetch_req("orders", 5, 500), 11);
+    f.until_answered(below);
+    EXPECT_EQ(only(f.decode<kafka::fetch_response>(*below, 11)).error_code, k::offset_out_of_range);
+    auto at = f.send(fetch_req("orders", 10, 500), 11);
+    f.until_answered(at);
+    auto served = f.decode<kafka::fetch_response>(*at, 11);
+    EXPECT_EQ(only(served).error_code, k::none);
+    EXPECT_EQ(only(served).log_start_offset, 10);
 }
 
 TEST(tiered_fetch, the_store_down_is_a_storage_error_clients_retry) {

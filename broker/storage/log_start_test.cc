@@ -240,6 +240,36 @@ TEST(log_start, retention_moves_the_start_past_the_checkpoint) {
     EXPECT_EQ(log->log_start_offset(), kafka_offset{8}) << "a checkpoint below the first segment";
 }
 
+TEST(log_start, delete_records_below_the_local_start_moves_the_deleted_before_start_durably) {
+    // Retention moved the local start past the DeleteRecords start (a
+    // tiered log: the records below live on in the object store). A
+    // DeleteRecords between the two moves records_deleted_before, which the
+    // read side and the archiver go by, and it survives a restart; the
+    // local start and the answer stay the local start.
+    temp_dir dir;
+    log_config c = small_config(1 << 20);
+    auto log = open_ok(dir.log(), c);
+    ASSERT_TRUE(log);
+    fill(*log, 12);
+    c.retention_ms = 1000;
+    ASSERT_TRUE(log->set_config(c));
+    ASSERT_TRUE(log->apply_retention(2008));
+    ASSERT_EQ(log->log_start_offset(), kafka_offset{8});
+    ASSERT_EQ(log->records_deleted_before(), kafka_offset{0});
+    auto r = log->delete_records_before(kafka_offset{5});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, kafka_offset{8});
+    EXPECT_EQ(log->records_deleted_before(), kafka_offset{5});
+    // At or below it: nothing changes.
+    ASSERT_TRUE(log->delete_records_before(kafka_offset{3}));
+    EXPECT_EQ(log->records_deleted_before(), kafka_offset{5});
+    log.reset();
+    log = open_ok(dir.log(), c);
+    ASSERT_TRUE(log);
+    EXPECT_EQ(log->records_deleted_before(), kafka_offset{5});
+    EXPECT_EQ(log->log_start_offset(), kafka_offset{8});
+}
+
 TEST(log_start, a_checkpoint_beyond_the_recovered_end_is_clamped) {
     // The high watermark may run ahead of what is synced (write caching):
     // a crash can lose records below a start that DeleteRecords made

@@ -626,13 +626,16 @@ result<kafka_offset> partition_log::delete_records_before(kafka_offset o) {
                             o, log_start_offset(), _high_watermark)};
     }
     const kafka_offset was = log_start_offset();
-    if (target > was) {
+    // The DeleteRecords start moves even below the local log start: a
+    // tiered log's records below it live on in the object store, and the
+    // read side and the archiver go by records_deleted_before().
+    if (target > _records_deleted_before) {
         // Durable before anything is removed or the answer given: a crash
         // after this leaves the new start, before it the old one.
         if (auto r = write_log_start(target); !r) {
             return fail(r.error());
         }
-        _log_start = target;
+        _log_start = std::max(_log_start, target);
     }
     auto removed = remove_segments_below_start();
     if (!removed) {

@@ -19,13 +19,18 @@
 //
 // An offset below the current log start changes nothing and succeeds. The
 // answer's low_watermark is the partition's log start after the request (-1
-// with an error). One replica per partition (no replication yet): nothing to
-// wait for, so timeout_ms is not used. Codes come from errors.h.
+// with an error). On a topic read from the object store (redpanda.remote.read)
+// the log starts below the local start: an offset there moves the
+// DeleteRecords start too (nothing below it is served again, and the
+// archiver moves the remote start up to it), and the answer is the start
+// clients see (tiered_read.h visible_log_start). One replica per partition (no replication yet):
+// nothing to wait for, so timeout_ms is not used. Codes come from errors.h.
 
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers/handlers.h"
+#include "broker/kafka/handlers/tiered_read.h"
 #include "common/cluster/internal_topics.h"
 #include "common/log.h"
 
@@ -80,6 +85,11 @@ void handlers::delete_records(const request_context& ctx, kafka::delete_records_
                         p.partition_index, p.offset, ctx.peer(), r.error().detail);
                 } else {
                     pr.low_watermark = r->value();
+                    if (remote_read_enabled(*topic)) {
+                        pr.low_watermark =
+                            visible_log_start(remote_of(s, *topic, p.partition_index), r->value(),
+                                              part->log().records_deleted_before().value());
+                    }
                 }
             }
             tr.partitions.push_back(pr);
