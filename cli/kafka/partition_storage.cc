@@ -98,7 +98,7 @@ std::map<topic_partition, partition_storage> describe_storage(
             fail_all(fmt::format("leader {} has no Kafka endpoint", leader));
             continue;
         }
-        auto c = wire_client::open(addr->second, s);
+        auto c = open_wire_client(addr->second, s);
         if (!c) {
             fail_all(c.error().detail);
             continue;
