@@ -111,6 +111,9 @@ int16_t kafka_error(fjord::controller::v1::ErrorCode code, std::string_view fiel
         case v1::MIGRATIONS_DISABLED:
             // Tiering asked for while cloud storage is off (a topic config).
             return k::invalid_config;
+        case v1::SHADOW_TOPIC_READ_ONLY:
+            // rpk-reference §10.6: a shadow topic not failed over.
+            return k::policy_violation;
         case v1::BROKER_ID_IN_USE:
         case v1::UNKNOWN_BROKER:
         case v1::UNKNOWN_MEMBER:

@@ -60,6 +60,20 @@ std::string_view to_string(errc e) {
             return "invalid_migration_state";
         case errc::migrations_disabled:
             return "migrations_disabled";
+        case errc::shadow_link_already_exists:
+            return "shadow_link_already_exists";
+        case errc::unknown_shadow_link:
+            return "unknown_shadow_link";
+        case errc::shadow_link_limit_reached:
+            return "shadow_link_limit_reached";
+        case errc::shadow_link_has_active_topics:
+            return "shadow_link_has_active_topics";
+        case errc::shadow_topic_read_only:
+            return "shadow_topic_read_only";
+        case errc::shadow_link_unreachable:
+            return "shadow_link_unreachable";
+        case errc::shadow_link_unsupported_api:
+            return "shadow_link_unsupported_api";
     }
     return "unknown";
 }
@@ -121,6 +135,20 @@ class category final : public std::error_category {
                 return "invalid migration state";
             case errc::migrations_disabled:
                 return "migrations disabled: cloud storage disabled";
+            case errc::shadow_link_already_exists:
+                return "shadow link already exists";
+            case errc::unknown_shadow_link:
+                return "unknown shadow link";
+            case errc::shadow_link_limit_reached:
+                return "shadow link limit reached: one link per cluster";
+            case errc::shadow_link_has_active_topics:
+                return "shadow link has active shadow topics";
+            case errc::shadow_topic_read_only:
+                return "shadow topic is read-only until failed over";
+            case errc::shadow_link_unreachable:
+                return "shadow link source cluster unreachable";
+            case errc::shadow_link_unsupported_api:
+                return "shadow link source cluster lacks a required API version";
         }
         return "unknown controller error " + std::to_string(c);
     }

@@ -51,10 +51,18 @@ enum class errc {
     unknown_migration,           ///< no migration with this id
     invalid_migration_state,     ///< not allowed in the state the migration is in
     migrations_disabled,         ///< cloud_storage_enabled is false
+    // Shadow links (docs/shadow-links.md). Appended, never renumbered.
+    shadow_link_already_exists,     ///< a link with this name exists
+    unknown_shadow_link,            ///< no link with this name
+    shadow_link_limit_reached,      ///< the cluster has its one link already
+    shadow_link_has_active_topics,  ///< delete without force while topics replicate
+    shadow_topic_read_only,         ///< a shadow topic not failed over (Kafka: POLICY_VIOLATION)
+    shadow_link_unreachable,      ///< preflight: the source cannot be reached or is another cluster
+    shadow_link_unsupported_api,  ///< preflight: the source lacks an API version the link needs
 };
 
 /// The highest value of errc: RecordRefusal codes above it are refused.
-inline constexpr errc last_errc = errc::migrations_disabled;
+inline constexpr errc last_errc = errc::shadow_link_unsupported_api;
 
 /// The enumerator's name, e.g. "topic_already_exists" (for logs and tests).
 std::string_view to_string(errc e);

@@ -68,6 +68,20 @@ v1::ErrorCode to_error_code(const std::error_code& ec) {
                 return v1::INVALID_MIGRATION_STATE;
             case errc::migrations_disabled:
                 return v1::MIGRATIONS_DISABLED;
+            case errc::shadow_link_already_exists:
+                return v1::SHADOW_LINK_ALREADY_EXISTS;
+            case errc::unknown_shadow_link:
+                return v1::UNKNOWN_SHADOW_LINK;
+            case errc::shadow_link_limit_reached:
+                return v1::SHADOW_LINK_LIMIT_REACHED;
+            case errc::shadow_link_has_active_topics:
+                return v1::SHADOW_LINK_HAS_ACTIVE_TOPICS;
+            case errc::shadow_topic_read_only:
+                return v1::SHADOW_TOPIC_READ_ONLY;
+            case errc::shadow_link_unreachable:
+                return v1::SHADOW_LINK_UNREACHABLE;
+            case errc::shadow_link_unsupported_api:
+                return v1::SHADOW_LINK_UNSUPPORTED_API;
         }
         return v1::INTERNAL;
     }
@@ -152,15 +166,23 @@ grpc::Status to_grpc_status(const error_info& e) {
         case v1::UNKNOWN_USER:
         case v1::UNKNOWN_ROLE:
         case v1::UNKNOWN_MIGRATION:
+        case v1::UNKNOWN_SHADOW_LINK:
             return {grpc::StatusCode::NOT_FOUND, msg};
+        case v1::SHADOW_LINK_UNREACHABLE:
+            return {grpc::StatusCode::UNAVAILABLE, msg};
         case v1::RESOURCE_IS_BEING_MIGRATED:
         case v1::INVALID_MIGRATION_STATE:
         case v1::MIGRATIONS_DISABLED:
+        case v1::SHADOW_LINK_LIMIT_REACHED:
+        case v1::SHADOW_LINK_HAS_ACTIVE_TOPICS:
+        case v1::SHADOW_TOPIC_READ_ONLY:
+        case v1::SHADOW_LINK_UNSUPPORTED_API:
             return {grpc::StatusCode::FAILED_PRECONDITION, msg};
         case v1::TOPIC_ALREADY_EXISTS:
         case v1::BROKER_ID_IN_USE:
         case v1::USER_ALREADY_EXISTS:
         case v1::ROLE_ALREADY_EXISTS:
+        case v1::SHADOW_LINK_ALREADY_EXISTS:
             return {grpc::StatusCode::ALREADY_EXISTS, msg};
         case v1::UNAUTHENTICATED:
             return {grpc::StatusCode::UNAUTHENTICATED, msg};

@@ -131,7 +131,36 @@ TEST(status_mapping, migration_codes) {
     // (RecordRefusal.code), so never renumbered.
     EXPECT_EQ(static_cast<int>(errc::resource_is_being_migrated),
               static_cast<int>(errc::permission_denied) + 1);
-    EXPECT_EQ(cluster::last_errc, errc::migrations_disabled);
+}
+
+TEST(status_mapping, shadow_link_codes) {
+    const struct {
+        errc e;
+        v1::ErrorCode code;
+        grpc::StatusCode status;
+    } table[] = {
+        {errc::shadow_link_already_exists, v1::SHADOW_LINK_ALREADY_EXISTS,
+         grpc::StatusCode::ALREADY_EXISTS},
+        {errc::unknown_shadow_link, v1::UNKNOWN_SHADOW_LINK, grpc::StatusCode::NOT_FOUND},
+        {errc::shadow_link_limit_reached, v1::SHADOW_LINK_LIMIT_REACHED,
+         grpc::StatusCode::FAILED_PRECONDITION},
+        {errc::shadow_link_has_active_topics, v1::SHADOW_LINK_HAS_ACTIVE_TOPICS,
+         grpc::StatusCode::FAILED_PRECONDITION},
+        {errc::shadow_topic_read_only, v1::SHADOW_TOPIC_READ_ONLY,
+         grpc::StatusCode::FAILED_PRECONDITION},
+        {errc::shadow_link_unreachable, v1::SHADOW_LINK_UNREACHABLE, grpc::StatusCode::UNAVAILABLE},
+        {errc::shadow_link_unsupported_api, v1::SHADOW_LINK_UNSUPPORTED_API,
+         grpc::StatusCode::FAILED_PRECONDITION},
+    };
+    for (const auto& row : table) {
+        EXPECT_EQ(to_error_code(make_error_code(row.e)), row.code) << to_string(row.e);
+        const grpc::Status s = to_grpc_status(error_info(row.e, "why"));
+        EXPECT_EQ(s.error_code(), row.status) << to_string(row.e);
+    }
+    // Appended in order after the migration codes, never renumbered.
+    EXPECT_EQ(static_cast<int>(errc::shadow_link_already_exists),
+              static_cast<int>(errc::migrations_disabled) + 1);
+    EXPECT_EQ(cluster::last_errc, errc::shadow_link_unsupported_api);
 }
 
 }  // namespace
