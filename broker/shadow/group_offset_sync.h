@@ -39,7 +39,11 @@
 //
 // The task's status per link ("Consumer Group Shadowing": ACTIVE, PAUSED,
 // LINK_UNAVAILABLE, FAULTED, with a reason) goes to group_sync_env::publish
-// after every pass, the whole set each time, for the heartbeat report.
+// after every pass, the whole set each time, for the heartbeat report. A
+// failed pass (the source unreachable, a refusal) is tried again at the
+// next interval, over a new connection; a new link, a changed
+// client_options and a resumed sync run at once. A broker that leads no
+// partition of __consumer_offsets does not connect at all.
 //
 // Threads: a worker of its own runs the passes (the source calls block);
 // what reads or writes the broker's state is posted to the io thread and
