@@ -7,8 +7,6 @@
 
 #include <filesystem>
 #include <future>
-#include <mutex>
-#include <optional>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -32,9 +30,9 @@
 #include "controller/loop/raft_loop.h"
 #include "controller/migration/driver.h"
 #include "controller/migration/store_cache.h"
+#include "controller/service/controller_service.h"
 #include "controller/shadow/driver.h"
 #include "controller/shadow/source.h"
-#include "controller/service/controller_service.h"
 #include "controller/stm/commands.h"
 #include "controller/storage/segmented_log.h"
 #include "controller/transport/peer_transport.h"
@@ -167,19 +165,13 @@ class shadow_host final : public shadow::driver_host {
         });
     }
     std::vector<v1::ShadowLink> links() override {
-        // TODO(lead): read the stm's shadow-link table directly once h-ctl's
-        // accessor lands; until then the full state, copied only when a
-        // revision changed something.
-        std::lock_guard g(_links_mu);
-        _state.read([&](const stm::controller_stm& s) {
-            if (!_links_at || *_links_at != s.revision().value()) {
-                const v1::ClusterState cs = s.full_state();
-                _links.assign(cs.shadow_links().begin(), cs.shadow_links().end());
-                _links_at = s.revision().value();
+        return _state.read([](const stm::controller_stm& s) {
+            std::vector<v1::ShadowLink> out;
+            for (const auto& [name, l] : s.shadow_links().all()) {
+                out.push_back(l);
             }
-            return 0;
+            return out;
         });
-        return _links;
     }
     result<void> propose(const v1::ControllerCommand& cmd) override {
         auto p = std::make_shared<std::promise<result<void>>>();
@@ -210,9 +202,6 @@ class shadow_host final : public shadow::driver_host {
     frontend::core& _core;
     frontend::broker_liveness& _liveness;
     const std::chrono::milliseconds _session_timeout;
-    std::mutex _links_mu;
-    std::optional<uint64_t> _links_at;
-    std::vector<v1::ShadowLink> _links;
 };
 
 }  // namespace
@@ -519,9 +508,9 @@ void controller_server::impl::build_loop_and_service() {
     frontend_core = std::make_unique<frontend::core>(fo, *loop, *state, liveness);
     migration_host = std::make_unique<driver_host>(*loop, *state, *frontend_core, stores);
     migrations = std::make_unique<migration::driver>(*migration_host);
-    shadow_link_host = std::make_unique<shadow_host>(
-        *loop, *state, *frontend_core, liveness,
-        std::chrono::milliseconds(cfg.broker_session_timeout_ms));
+    shadow_link_host =
+        std::make_unique<shadow_host>(*loop, *state, *frontend_core, liveness,
+                                      std::chrono::milliseconds(cfg.broker_session_timeout_ms));
     // TODO(lead): connect to h-ctl's controller/frontend/shadow_reports.h:
     //   shadow_link_host->on_publish = [&r](const std::string& link, auto tasks) {
     //       r.set_controller_tasks(link, std::move(tasks)); };

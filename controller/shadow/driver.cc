@@ -210,7 +210,8 @@ size_t driver::run_topic_sync(const v1::ShadowLink& link, source_session& src, t
     in.absent = std::move(*absent);
     plan p;
     _host.read([&](const stm::controller_stm& s) {
-        p = plan_topic_sync(s, link, in, [&] { return _host.new_uuid(); }, meta());
+        p = plan_topic_sync(
+            s, link, in, [&] { return _host.new_uuid(); }, meta());
     });
     const auto [applied, complete] = propose_all(p);
     succeed(link, topic_sync_task, t, p.notes, complete);
@@ -221,8 +222,7 @@ size_t driver::run_topic_sync(const v1::ShadowLink& link, source_session& src, t
     return applied;
 }
 
-size_t driver::run_security_sync(const v1::ShadowLink& link, source_session& src,
-                                 task_timer& t) {
+size_t driver::run_security_sync(const v1::ShadowLink& link, source_session& src, task_timer& t) {
     // The listing checks that the source is the cluster the link names.
     if (const auto md = src.metadata(); !md) {
         return fail(link, security_task, t, md.error());
@@ -252,8 +252,8 @@ size_t driver::fail(const v1::ShadowLink& link, std::string_view task, task_time
         t.status.reason() != e.detail) {
         log(log_level::warn, component, "link {}: {}: {}", link.name(), task, e.detail);
     }
-    t.status = task_status(link.name(), task, unreachable ? "LINK_UNAVAILABLE" : "FAULTED",
-                           e.detail);
+    t.status =
+        task_status(link.name(), task, unreachable ? "LINK_UNAVAILABLE" : "FAULTED", e.detail);
     retry_later(link, task, t);
     return 0;
 }
@@ -324,18 +324,18 @@ size_t driver::run_once() {
         source_session src{link, _host, nullptr, std::nullopt, std::nullopt};
         const bool link_paused = link.state() == v1::SHADOW_LINK_STATE_PAUSED;
         const auto now = steady::now();
-        const auto run = [&](std::string_view task, bool paused, task_timer& t,
-                             size_t (driver::*fn)(const v1::ShadowLink&, source_session&,
-                                                  task_timer&)) {
-            if (link_paused || paused) {
-                t.status = task_status(link.name(), task, "PAUSED",
-                                       link_paused ? "the link is paused" : "");
-                return;
-            }
-            if (t.due <= now) {
-                applied += (this->*fn)(link, src, t);
-            }
-        };
+        const auto run =
+            [&](std::string_view task, bool paused, task_timer& t,
+                size_t (driver::*fn)(const v1::ShadowLink&, source_session&, task_timer&)) {
+                if (link_paused || paused) {
+                    t.status = task_status(link.name(), task, "PAUSED",
+                                           link_paused ? "the link is paused" : "");
+                    return;
+                }
+                if (t.due <= now) {
+                    applied += (this->*fn)(link, src, t);
+                }
+            };
         run(topic_sync_task, link.config().topic_metadata_sync_options().paused(), lt.topics,
             &driver::run_topic_sync);
         run(security_task, link.config().security_sync_options().paused(), lt.security,

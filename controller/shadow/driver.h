@@ -85,7 +85,8 @@ class driver_host {
     virtual result<std::unique_ptr<source_client>> connect(const v1::ShadowLink& link) = 0;
     /// The link's controller-side task states, as of now; an empty list when
     /// the link is gone (GetShadowLinkStatus reads them).
-    virtual void publish_tasks(const std::string& link, std::vector<v1::ShadowTaskStatus> tasks) = 0;
+    virtual void publish_tasks(const std::string& link,
+                               std::vector<v1::ShadowTaskStatus> tasks) = 0;
 };
 
 struct driver_options {

@@ -310,15 +310,14 @@ class shadow_test : public ::testing::Test {
         in.source.topics = host.source.topics;
         fake_client c(host.source);
         topic_sync_questions q = topic_sync_questions_of(host.stm, link, in.source);
-        in.configs =
-            *c.topic_configs(q.describe, synced_keys(link));
+        in.configs = *c.topic_configs(q.describe, synced_keys(link));
         in.absent = *c.absent_topics(q.check_absent);
         return in;
     }
 
     plan topic_plan() {
-        return plan_topic_sync(host.stm, link, source_view(), [&] { return host.new_uuid(); },
-                               host.meta());
+        return plan_topic_sync(
+            host.stm, link, source_view(), [&] { return host.new_uuid(); }, host.meta());
     }
 
     log_level _saved = log_level::info;
@@ -333,9 +332,9 @@ TEST_F(shadow_test, new_source_topics_passing_the_filters_become_shadow_topics) 
                           {{"retention.ms", "86400000"},
                            {"cleanup.policy", "delete"},
                            {"segment.bytes", "1048576"}});  // not synced
-    host.source.add_topic("orders.tmp", 1);                  // excluded
-    host.source.add_topic("payments", 1);                    // no filter matches
-    host.source.add_topic("__consumer_offsets", 50);         // system topic
+    host.source.add_topic("orders.tmp", 1);                 // excluded
+    host.source.add_topic("payments", 1);                   // no filter matches
+    host.source.add_topic("__consumer_offsets", 50);        // system topic
     const plan p = topic_plan();
     ASSERT_EQ(p.commands.size(), 1u) << fmt::format("{}", fmt::join(p.notes, "; "));
     EXPECT_TRUE(p.notes.empty()) << fmt::format("{}", fmt::join(p.notes, "; "));
@@ -394,10 +393,9 @@ TEST_F(shadow_test, start_at_and_synced_properties_follow_the_link) {
     o->set_start_at_latest(true);
     o->set_exclude_default(true);  // only the always-synced ones
     o->add_synced_shadow_topic_properties("segment.bytes");
-    host.source.add_topic("orders", 1, 1,
-                          {{"retention.ms", "1000"},
-                           {"max.message.bytes", "2000000"},
-                           {"segment.bytes", "1048576"}});
+    host.source.add_topic(
+        "orders", 1, 1,
+        {{"retention.ms", "1000"}, {"max.message.bytes", "2000000"}, {"segment.bytes", "1048576"}});
     const plan p = topic_plan();
     ASSERT_EQ(p.commands.size(), 1u);
     const v1::Topic& t = p.commands[0].create_shadow_topic().topic();
@@ -430,11 +428,10 @@ TEST_F(shadow_test, a_topic_of_that_name_that_is_no_shadow_of_the_link_is_report
 }
 
 TEST_F(shadow_test, partition_increases_and_synced_values_follow_the_source) {
-    host.source.add_topic("orders", 5, 1,
-                          {{"retention.ms", "1000"}, {"compression.type", "zstd"}});
+    host.source.add_topic("orders", 5, 1, {{"retention.ms", "1000"}, {"compression.type", "zstd"}});
     host.install_topic(shadow_topic("orders", 2, v1::SHADOW_TOPIC_STATE_ACTIVE,
                                     {{"retention.ms", "5000"},
-                                     {"retention.bytes", "100"},   // gone at the source
+                                     {"retention.bytes", "100"},       // gone at the source
                                      {"segment.bytes", "1048576"}}));  // not synced: kept
     const plan p = topic_plan();
     ASSERT_EQ(p.commands.size(), 1u) << fmt::format("{}", fmt::join(p.notes, "; "));
@@ -487,8 +484,8 @@ TEST_F(shadow_test, a_source_topic_gone_faults_its_shadow_topic) {
     // describe it): noted, never faulted.
     topic_sync_input in = source_view();
     in.absent.clear();
-    const plan q =
-        plan_topic_sync(host.stm, link, in, [&] { return host.new_uuid(); }, host.meta());
+    const plan q = plan_topic_sync(
+        host.stm, link, in, [&] { return host.new_uuid(); }, host.meta());
     EXPECT_TRUE(q.commands.empty());
     ASSERT_EQ(q.notes.size(), 1u);
     EXPECT_NE(q.notes[0].find("not listed by the source"), std::string::npos);
@@ -532,8 +529,7 @@ TEST_F(shadow_test, acl_sync_creates_what_is_missing_and_removes_what_the_source
     // Synced before and still there: kept.
     *link.add_synced_acls() = binding("User:bob", "orders");
     const std::vector<v1::AclBinding> source = {
-        binding("User:alice", "orders"),
-        binding("User:bob", "orders"),
+        binding("User:alice", "orders"), binding("User:bob", "orders"),
         binding("User:alice", "orders"),  // the union of two filters may repeat one
         binding("Group:ops", "orders"),   // a principal type this cluster does not know
     };
@@ -580,7 +576,8 @@ TEST_F(shadow_test, failover_completes_once_every_live_broker_applied_its_revisi
     // A broker not heard from since this leadership began is alive with
     // nothing applied: it blocks until its first heartbeat.
     host.brokers[3] = {true, 0};
-    EXPECT_TRUE(plan_failover_completion(host.stm, link, host.brokers, host.meta()).commands.empty());
+    EXPECT_TRUE(
+        plan_failover_completion(host.stm, link, host.brokers, host.meta()).commands.empty());
 }
 
 // ------------------------------------------------------------ the driver
@@ -628,9 +625,9 @@ TEST_F(shadow_test, a_source_of_another_cluster_is_unavailable_naming_both_ids) 
 }
 
 TEST_F(shadow_test, a_refusal_by_the_source_faults_the_task_with_the_reason) {
-    host.source.acl_error = error_info(
-        cluster::errc::invalid_argument,
-        "the source 127.0.0.1:19092 refused DescribeAcls: CLUSTER_AUTHORIZATION_FAILED");
+    host.source.acl_error =
+        error_info(cluster::errc::invalid_argument,
+                   "the source 127.0.0.1:19092 refused DescribeAcls: CLUSTER_AUTHORIZATION_FAILED");
     driver d(host);
     d.run_once();
     EXPECT_EQ(host.task_state("dr", security_task), "FAULTED");

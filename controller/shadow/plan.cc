@@ -63,10 +63,11 @@ std::map<std::string, std::string> accepted_configs(
         one[k] = it->second;
         auto c = stm::validate_topic_configs(one, rf, "");
         if (!c || c->empty()) {
-            notes.push_back(fmt::format("topic \"{}\": the source's {}={} is not accepted here "
-                                        "({}); not synced",
-                                        topic, k, it->second,
-                                        c ? std::string("unknown key") : std::string(c.error().reason())));
+            notes.push_back(
+                fmt::format("topic \"{}\": the source's {}={} is not accepted here "
+                            "({}); not synced",
+                            topic, k, it->second,
+                            c ? std::string("unknown key") : std::string(c.error().reason())));
             continue;
         }
         out[k] = c->begin()->second;
@@ -128,8 +129,7 @@ topic_sync_questions topic_sync_questions_of(const stm::controller_stm& s,
 int32_t shadow_replication_factor(const stm::controller_stm& s, const v1::ShadowLink& link,
                                   int32_t source_rf) {
     const bool rf_synced = !link.config().topic_metadata_sync_options().exclude_default();
-    int64_t rf = rf_synced ? source_rf
-                           : s.cluster_config().int_value("default_topic_replications");
+    int64_t rf = rf_synced ? source_rf : s.cluster_config().int_value("default_topic_replications");
     rf = std::min<int64_t>(rf, static_cast<int64_t>(s.brokers().active().size()));
     if (rf > 0 && rf % 2 == 0) {
         --rf;  // this cluster's replication factors are odd
@@ -157,8 +157,8 @@ plan plan_topic_sync(const stm::controller_stm& s, const v1::ShadowLink& link,
         const auto src = in.source.topics.find(src_name);
         if (src == in.source.topics.end()) {
             if (in.absent.count(src_name) > 0) {
-                out.commands.push_back(
-                    set_state(t, link, v1::SHADOW_TOPIC_STATE_FAULTED, "source topic deleted", meta));
+                out.commands.push_back(set_state(t, link, v1::SHADOW_TOPIC_STATE_FAULTED,
+                                                 "source topic deleted", meta));
             } else {
                 out.notes.push_back(fmt::format(
                     "source topic \"{}\" is not listed by the source (not described to this "
@@ -169,11 +169,11 @@ plan plan_topic_sync(const stm::controller_stm& s, const v1::ShadowLink& link,
         }
         if (!t.shadow().source_topic_id().empty() && !src->second.id.empty() &&
             src->second.id != t.shadow().source_topic_id()) {
-            out.commands.push_back(set_state(
-                t, link, v1::SHADOW_TOPIC_STATE_FAULTED,
-                fmt::format("source topic deleted and recreated (topic id {}, was {})",
-                            src->second.id, t.shadow().source_topic_id()),
-                meta));
+            out.commands.push_back(
+                set_state(t, link, v1::SHADOW_TOPIC_STATE_FAULTED,
+                          fmt::format("source topic deleted and recreated (topic id {}, was {})",
+                                      src->second.id, t.shadow().source_topic_id()),
+                          meta));
             continue;
         }
         v1::SyncShadowTopic sync;
@@ -309,9 +309,8 @@ plan plan_acl_sync(const stm::controller_stm& s, const v1::ShadowLink& link,
             }
         }
         if (!m) {
-            out.notes.push_back(fmt::format(
-                "source ACL for {} on \"{}\" not synced: {}", b.principal(), b.resource_name(),
-                m.error().detail));
+            out.notes.push_back(fmt::format("source ACL for {} on \"{}\" not synced: {}",
+                                            b.principal(), b.resource_name(), m.error().detail));
             continue;
         }
         want.emplace(*m, security::to_proto(*m));
@@ -357,7 +356,8 @@ plan plan_failover_completion(const stm::controller_stm& s, const v1::ShadowLink
             }
         }
         if (waiting.empty()) {
-            out.commands.push_back(set_state(t, link, v1::SHADOW_TOPIC_STATE_FAILED_OVER, "", meta));
+            out.commands.push_back(
+                set_state(t, link, v1::SHADOW_TOPIC_STATE_FAILED_OVER, "", meta));
         } else {
             out.notes.push_back(
                 fmt::format("topic \"{}\" fails over once brokers {} apply revision {}", name,

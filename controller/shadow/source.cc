@@ -187,7 +187,8 @@ class wire_source final : public source_client {
                 r.configuration_keys = keys;
                 req.resources.push_back(std::move(r));
             }
-            auto resp = _c->call<k::describe_configs_request, k::describe_configs_response>(req, *v);
+            auto resp =
+                _c->call<k::describe_configs_request, k::describe_configs_response>(req, *v);
             if (!resp) {
                 return unreachable(resp.error());
             }
@@ -232,13 +233,12 @@ class wire_source final : public source_client {
             return unreachable(resp.error());
         }
         if (resp->error_code != 0) {
-            return error_info(
-                errc::invalid_argument,
-                fmt::format("the source {} refused DescribeAcls: {}{}", _c->address(),
-                            kafka_error_name(resp->error_code),
-                            resp->error_message && !resp->error_message->empty()
-                                ? fmt::format(" ({})", *resp->error_message)
-                                : std::string()));
+            return error_info(errc::invalid_argument,
+                              fmt::format("the source {} refused DescribeAcls: {}{}", _c->address(),
+                                          kafka_error_name(resp->error_code),
+                                          resp->error_message && !resp->error_message->empty()
+                                              ? fmt::format(" ({})", *resp->error_message)
+                                              : std::string()));
         }
         std::vector<v1::AclBinding> out;
         for (const auto& r : resp->resources) {
@@ -381,10 +381,10 @@ result<void> preflight(const v1::ShadowLink& link) {
     }
     const std::string& want = link.config().client_options().source_cluster_id();
     if (!want.empty() && md->cluster_id != want) {
-        return error_info::for_field(
-            errc::shadow_link_unreachable, "client_options.source_cluster_id",
-            fmt::format("the source {} is cluster \"{}\", not \"{}\"", src.client().address(),
-                        md->cluster_id, want));
+        return error_info::for_field(errc::shadow_link_unreachable,
+                                     "client_options.source_cluster_id",
+                                     fmt::format("the source {} is cluster \"{}\", not \"{}\"",
+                                                 src.client().address(), md->cluster_id, want));
     }
     return ok();
 }
