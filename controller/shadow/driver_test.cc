@@ -133,7 +133,9 @@ class test_host final : public driver_host {
   public:
     stm::controller_stm stm;
     fake_cluster source;
-    std::vector<v1::ShadowLink> link_list;
+    /// Set: links() answers this instead of the state (a link state the
+    /// API cannot set yet: PAUSED).
+    std::optional<std::vector<v1::ShadowLink>> links_override;
     bool leader = true;
     std::map<int32_t, broker_view> brokers;
     std::vector<v1::ControllerCommand> proposed;
@@ -144,7 +146,17 @@ class test_host final : public driver_host {
         std::lock_guard g(_mu);
         fn(stm);
     }
-    std::vector<v1::ShadowLink> links() override { return link_list; }
+    std::vector<v1::ShadowLink> links() override {
+        if (links_override) {
+            return *links_override;
+        }
+        std::lock_guard g(_mu);
+        std::vector<v1::ShadowLink> out;
+        for (const auto& [name, l] : stm.shadow_links().all()) {
+            out.push_back(l);
+        }
+        return out;
+    }
     result<void> propose(const v1::ControllerCommand& cmd) override {
         std::lock_guard g(_mu);
         proposed.push_back(cmd);
@@ -262,8 +274,6 @@ class shadow_test : public ::testing::Test {
         host.must(stm::make_init_cluster(host.stm, cluster_uuid, host.meta()));
 
         link.set_name("dr");
-        link.set_uuid(link_uuid);
-        link.set_state(v1::SHADOW_LINK_STATE_ACTIVE);
         auto* cfg = link.mutable_config();
         cfg->mutable_client_options()->add_bootstrap_servers("127.0.0.1:19092");
         auto* topics = cfg->mutable_topic_metadata_sync_options();
@@ -274,9 +284,16 @@ class shadow_test : public ::testing::Test {
         v1::AclFilter all_topics;
         all_topics.set_resource_type(v1::ACL_RESOURCE_TOPIC);
         *cfg->mutable_security_sync_options()->add_acl_filters() = all_topics;
-        host.link_list = {link};
+        host.must(stm::make_create_shadow_link(host.stm, link, link_uuid, host.meta()));
+        link = *host.stm.shadow_links().find("dr");
     }
     void TearDown() override { set_log_level(_saved); }
+
+    /// Stores `link` as changed by the test (UpdateShadowLink).
+    void update_link() {
+        host.must(stm::make_update_shadow_link(host.stm, link, host.meta()));
+        link = *host.stm.shadow_links().find("dr");
+    }
 
     /// A shadow topic of `link` in `state`, placed on broker 1..3.
     v1::Topic shadow_topic(const std::string& name, int32_t partitions, v1::ShadowTopicState state,
@@ -614,7 +631,7 @@ TEST_F(shadow_test, an_unreachable_source_makes_the_tasks_link_unavailable_and_r
 
 TEST_F(shadow_test, a_source_of_another_cluster_is_unavailable_naming_both_ids) {
     link.mutable_config()->mutable_client_options()->set_source_cluster_id("the-right-one");
-    host.link_list = {link};
+    update_link();
     driver d(host);
     d.run_once();
     EXPECT_EQ(host.task_state("dr", topic_sync_task), "LINK_UNAVAILABLE");
@@ -639,7 +656,7 @@ TEST_F(shadow_test, a_refusal_by_the_source_faults_the_task_with_the_reason) {
 TEST_F(shadow_test, paused_tasks_and_links_do_not_run) {
     host.source.add_topic("orders", 1, 1);
     link.mutable_config()->mutable_topic_metadata_sync_options()->set_paused(true);
-    host.link_list = {link};
+    update_link();
     driver d(host);
     d.run_once();
     EXPECT_EQ(host.task_state("dr", topic_sync_task), "PAUSED");
@@ -649,7 +666,7 @@ TEST_F(shadow_test, paused_tasks_and_links_do_not_run) {
     }
     link.mutable_config()->mutable_topic_metadata_sync_options()->set_paused(false);
     link.set_state(v1::SHADOW_LINK_STATE_PAUSED);
-    host.link_list = {link};
+    host.links_override = std::vector<v1::ShadowLink>{link};
     const int connects = host.source.connects;
     d.make_due();
     d.run_once();
@@ -667,9 +684,133 @@ TEST_F(shadow_test, only_the_leader_drives_and_a_deleted_link_is_unpublished) {
     host.leader = true;
     d.run_once();
     EXPECT_EQ(host.published["dr"].size(), 2u);
-    host.link_list.clear();
+    host.must(stm::make_delete_shadow_link(host.stm, "dr", false, host.meta()));
     d.run_once();
     EXPECT_TRUE(host.published["dr"].empty());
+}
+
+// ------------------------------------------------------------ the driver, applied
+
+TEST_F(shadow_test, the_source_is_followed_by_a_driver_thrown_away_after_every_pass) {
+    host.source.add_topic("orders", 2, 1, {{"retention.ms", "1000"}});
+    host.source.add_topic("orders.tmp", 1, 1);
+    host.source.add_topic("payments", 1, 1);
+    host.source.acls = {binding("User:alice", "orders")};
+    // A leader crash between passes: a new driver each time, nothing kept.
+    const auto pass = [&] { return driver(host).run_once(); };
+
+    EXPECT_EQ(pass(), 2u);  // the topic, the ACLs
+    const v1::Topic* t = host.stm.topics().find("orders");
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->partitions_size(), 2);
+    EXPECT_EQ(t->configs().at("retention.ms"), "1000");
+    EXPECT_EQ(t->shadow().link_uuid(), link_uuid);
+    EXPECT_EQ(t->shadow().state(), v1::SHADOW_TOPIC_STATE_ACTIVE);
+    EXPECT_GT(t->shadow().state_revision(), 0u);
+    EXPECT_EQ(host.stm.topics().find("orders.tmp"), nullptr);
+    EXPECT_EQ(host.stm.topics().find("payments"), nullptr);
+    ASSERT_NE(host.stm.acls().find(*security::binding_from_proto(binding("User:alice", "orders"))),
+              nullptr);
+    ASSERT_EQ(host.stm.shadow_links().find("dr")->synced_acls_size(), 1);
+    EXPECT_EQ(host.task_state("dr", topic_sync_task), "ACTIVE");
+    EXPECT_EQ(host.task_reason("dr", topic_sync_task), "");
+
+    // In step: a pass proposes nothing.
+    const size_t proposals = host.proposed.size();
+    EXPECT_EQ(pass(), 0u);
+    EXPECT_EQ(host.proposed.size(), proposals);
+
+    // The source grows and changes.
+    host.source.topics["orders"].partitions = 4;
+    host.source.configs["orders"]["retention.ms"] = "2000";
+    host.source.acls = {binding("User:bob", "orders")};
+    EXPECT_EQ(pass(), 2u);
+    t = host.stm.topics().find("orders");
+    EXPECT_EQ(t->partitions_size(), 4);
+    EXPECT_EQ(t->partitions(3).partition(), 3);
+    EXPECT_EQ(t->configs().at("retention.ms"), "2000");
+    EXPECT_EQ(host.stm.acls().find(*security::binding_from_proto(binding("User:alice", "orders"))),
+              nullptr);
+    EXPECT_NE(host.stm.acls().find(*security::binding_from_proto(binding("User:bob", "orders"))),
+              nullptr);
+    ASSERT_EQ(host.stm.shadow_links().find("dr")->synced_acls_size(), 1);
+    EXPECT_EQ(host.stm.shadow_links().find("dr")->synced_acls(0).principal(), "User:bob");
+
+    // The source topic goes: its shadow faults, and stays so.
+    host.source.topics.erase("orders");
+    EXPECT_EQ(pass(), 1u);
+    t = host.stm.topics().find("orders");
+    EXPECT_EQ(t->shadow().state(), v1::SHADOW_TOPIC_STATE_FAULTED);
+    EXPECT_EQ(t->shadow().reason(), "source topic deleted");
+    EXPECT_EQ(pass(), 0u);
+}
+
+TEST_F(shadow_test, a_stale_leaders_proposals_apply_once_or_are_refused) {
+    host.source.add_topic("orders", 2, 1);
+    const plan create = topic_plan();
+    ASSERT_EQ(create.commands.size(), 1u);
+    ASSERT_TRUE(host.propose(create.commands[0]));
+    // The same creation again (a new leader that planned before it applied).
+    auto again = host.propose(create.commands[0]);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, cluster::errc::topic_already_exists);
+
+    host.source.topics["orders"].partitions = 3;
+    const plan grow = topic_plan();
+    ASSERT_EQ(grow.commands.size(), 1u);
+    ASSERT_TRUE(host.propose(grow.commands[0]));
+    again = host.propose(grow.commands[0]);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, cluster::errc::conflict);
+    EXPECT_EQ(host.stm.topics().find("orders")->partitions_size(), 3);
+
+    // The link is deleted and created again: a plan made with the old uuid
+    // is refused and creates nothing under the new link.
+    host.source.add_topic("orders.new", 1, 1);
+    const plan stale = topic_plan();
+    ASSERT_EQ(stale.commands.size(), 1u);
+    host.must(stm::make_delete_shadow_link(host.stm, "dr", true, host.meta()));
+    v1::ShadowLink fresh = link;
+    fresh.clear_uuid();
+    fresh.clear_synced_acls();
+    host.must(stm::make_create_shadow_link(host.stm, fresh, "66666666-6666-4666-8666-666666666666",
+                                           host.meta()));
+    auto refused = host.propose(stale.commands[0]);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, cluster::errc::conflict) << refused.error().message();
+    EXPECT_EQ(host.stm.topics().find("orders.new"), nullptr);
+    // The new link's driver creates it under the new uuid.
+    driver(host).run_once();
+    ASSERT_NE(host.stm.topics().find("orders.new"), nullptr);
+    EXPECT_EQ(host.stm.topics().find("orders.new")->shadow().link_uuid(),
+              "66666666-6666-4666-8666-666666666666");
+}
+
+TEST_F(shadow_test, the_driver_finishes_a_failover_once_every_live_broker_caught_up) {
+    host.source.add_topic("orders", 1, 1);
+    driver(host).run_once();
+    ASSERT_NE(host.stm.topics().find("orders"), nullptr);
+    host.must(stm::make_set_shadow_topic_state(host.stm, "orders", v1::SHADOW_TOPIC_STATE_ACTIVE,
+                                               v1::SHADOW_TOPIC_STATE_FAILING_OVER, "",
+                                               host.meta()));
+    const uint64_t r = host.stm.topics().find("orders")->shadow().state_revision();
+    for (auto& [id, b] : host.brokers) {
+        b.applied_revision = r - 1;
+    }
+    driver d(host);
+    d.run_once();
+    EXPECT_EQ(host.stm.topics().find("orders")->shadow().state(),
+              v1::SHADOW_TOPIC_STATE_FAILING_OVER);
+    host.brokers[1].applied_revision = r;
+    host.brokers[2].applied_revision = r + 5;
+    host.brokers[3].alive = false;
+    d.run_once();  // not due: failovers are looked at every pass all the same
+    EXPECT_EQ(host.stm.topics().find("orders")->shadow().state(),
+              v1::SHADOW_TOPIC_STATE_FAILED_OVER);
+    // The source grows: a failed-over topic no longer follows it.
+    host.source.topics["orders"].partitions = 3;
+    driver(host).run_once();
+    EXPECT_EQ(host.stm.topics().find("orders")->partitions_size(), 1);
 }
 
 TEST_F(shadow_test, the_thread_runs_until_stopped) {
