@@ -319,6 +319,12 @@ size_t driver::run_once() {
             lt = link_timers{};  // a new link (or recreated): every task due now
             lt.uuid = link.uuid();
         }
+        if (std::string config = link.config().SerializeAsString(); config != lt.config) {
+            // Updated (filters, intervals, the source): run with it now.
+            lt.config = std::move(config);
+            lt.topics.due = {};
+            lt.security.due = {};
+        }
         applied += finish_failovers(link);
 
         source_session src{link, _host, nullptr, std::nullopt, std::nullopt};

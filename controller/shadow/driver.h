@@ -22,7 +22,8 @@
 //
 // Stateless but for timers and the last task states it published: every
 // decision is re-derived from the replicated state and the source, so a new
-// leader (or a restarted one) just runs. Commands name the link's uuid and
+// leader (or a restarted one) just runs. A new link, or a link whose config
+// changed, has its tasks due at once. Commands name the link's uuid and
 // the state they expect, so a stale leader's proposal applies once or is
 // refused. A source that cannot be reached makes the link's due tasks
 // LINK_UNAVAILABLE (the connection error as the reason) and they retry
@@ -124,6 +125,7 @@ class driver {
     };
     struct link_timers {
         std::string uuid;
+        std::string config;  // the config the timers are for (serialized)
         task_timer topics;
         task_timer security;
         std::vector<v1::ShadowTaskStatus> published;

@@ -813,6 +813,23 @@ TEST_F(shadow_test, the_driver_finishes_a_failover_once_every_live_broker_caught
     EXPECT_EQ(host.stm.topics().find("orders")->partitions_size(), 1);
 }
 
+TEST_F(shadow_test, a_config_change_makes_the_tasks_due_at_once) {
+    host.source.add_topic("orders", 1, 1);
+    host.source.add_topic("payments", 1, 1);
+    driver d(host);
+    d.run_once();
+    EXPECT_NE(host.stm.topics().find("orders"), nullptr);
+    EXPECT_EQ(host.stm.topics().find("payments"), nullptr);
+    d.run_once();  // not due for 30 s
+    *link.mutable_config()
+         ->mutable_topic_metadata_sync_options()
+         ->add_auto_create_shadow_topic_filters() =
+        filter(v1::SHADOW_PATTERN_LITERAL, v1::SHADOW_FILTER_INCLUDE, "payments");
+    update_link();
+    d.run_once();
+    EXPECT_NE(host.stm.topics().find("payments"), nullptr);
+}
+
 TEST_F(shadow_test, the_thread_runs_until_stopped) {
     host.source.reachable = false;
     driver_options o;

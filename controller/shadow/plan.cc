@@ -178,7 +178,12 @@ plan plan_topic_sync(const stm::controller_stm& s, const v1::ShadowLink& link,
         }
         v1::SyncShadowTopic sync;
         const int32_t have = t.partitions_size();
-        if (src->second.partitions > have) {
+        if (src->second.partitions > stm::max_partitions_per_topic) {
+            out.notes.push_back(fmt::format(
+                "topic \"{}\": the source's {} partitions are more than the limit of {} per "
+                "topic; not followed",
+                name, src->second.partitions, stm::max_partitions_per_topic));
+        } else if (src->second.partitions > have) {
             auto p = stm::place_partitions(s.brokers(), load(), have, src->second.partitions - have,
                                            t.replication_factor());
             if (!p) {
@@ -253,6 +258,13 @@ plan plan_topic_sync(const stm::controller_stm& s, const v1::ShadowLink& link,
         if (auto r = stm::check_name_not_migrating(s, name, "name"); !r) {
             out.notes.push_back(
                 fmt::format("source topic \"{}\" not shadowed: {}", name, r.error().reason()));
+            continue;
+        }
+        if (st.partitions > stm::max_partitions_per_topic) {
+            out.notes.push_back(fmt::format(
+                "source topic \"{}\" not shadowed: its {} partitions are more than the limit of "
+                "{} per topic",
+                name, st.partitions, stm::max_partitions_per_topic));
             continue;
         }
         const auto described = in.configs.find(name);
