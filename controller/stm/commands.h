@@ -362,12 +362,9 @@ result<void> check_shadow_link_deletable(const controller_stm& stm, std::string_
 /// topic of CreateTopics item `item` (make_create_topic's checks and
 /// placement, its fields), with Topic.shadow from `shadow` (source_topic,
 /// source_topic_id, start_at) and the link's name and uuid, state ACTIVE.
-result<v1::ControllerCommand> make_create_shadow_topic(const controller_stm& stm,
-                                                       std::string_view link,
-                                                       const v1::CreateTopicsRequest::Item& item,
-                                                       const v1::TopicShadow& shadow,
-                                                       std::string_view topic_uuid,
-                                                       const command_meta& meta);
+result<v1::ControllerCommand> make_create_shadow_topic(
+    const controller_stm& stm, std::string_view link, const v1::CreateTopicsRequest::Item& item,
+    const v1::TopicShadow& shadow, std::string_view topic_uuid, const command_meta& meta);
 /// Shadow topic `topic` from `from` to `to` (shadow_link.h
 /// transition_allowed, else invalid_argument field `to`). nullopt when it is
 /// in `to` already; conflict (field `from`) when it is in neither.

@@ -1231,14 +1231,16 @@ apply_result controller_stm::apply(const v1::UpsertShadowLink& c, const v1::Audi
     }
     if (l.state() != v1::SHADOW_LINK_STATE_UNSPECIFIED &&
         l.state() != v1::SHADOW_LINK_STATE_ACTIVE && l.state() != v1::SHADOW_LINK_STATE_PAUSED) {
-        return error_info::for_field(errc::invalid_argument, "link.state",
-                                     fmt::format("{} is not a link state", static_cast<int>(l.state())));
+        return error_info::for_field(
+            errc::invalid_argument, "link.state",
+            fmt::format("{} is not a link state", static_cast<int>(l.state())));
     }
     const v1::ShadowLink* cur = _shadow_links.find(l.name());
     if (c.create_only()) {
         if (cur != nullptr) {
-            return error_info::for_field(errc::shadow_link_already_exists, "name",
-                                         fmt::format("shadow link \"{}\" already exists", l.name()));
+            return error_info::for_field(
+                errc::shadow_link_already_exists, "name",
+                fmt::format("shadow link \"{}\" already exists", l.name()));
         }
         if (!_shadow_links.all().empty()) {
             return error_info::for_field(
@@ -1361,20 +1363,20 @@ apply_result controller_stm::apply(const v1::SetShadowTopicState& c, const v1::A
                         cur->shadow().link_uuid(), c.link_uuid()));
     }
     if (!shadow::transition_allowed(c.from(), c.to())) {
-        return error_info::for_field(errc::invalid_argument, "to",
-                                     fmt::format("{} -> {} is not a shadow topic transition",
-                                                 shadow::to_string(c.from()),
-                                                 shadow::to_string(c.to())));
+        return error_info::for_field(
+            errc::invalid_argument, "to",
+            fmt::format("{} -> {} is not a shadow topic transition", shadow::to_string(c.from()),
+                        shadow::to_string(c.to())));
     }
     const v1::ShadowTopicState now = cur->shadow().state();
     if (now == c.to()) {
         return ok();  // a repeated proposal (a new leader's driver, a retry)
     }
     if (now != c.from()) {
-        return error_info::for_field(errc::conflict, "from",
-                                     fmt::format("topic \"{}\" is {}, not {}", c.topic(),
-                                                 shadow::to_string(now),
-                                                 shadow::to_string(c.from())));
+        return error_info::for_field(
+            errc::conflict, "from",
+            fmt::format("topic \"{}\" is {}, not {}", c.topic(), shadow::to_string(now),
+                        shadow::to_string(c.from())));
     }
     v1::Topic next = *cur;
     v1::TopicShadow* s = next.mutable_shadow();
@@ -1417,8 +1419,8 @@ apply_result controller_stm::apply(const v1::SyncShadowTopic& c, const v1::Audit
     for (int i = 0; i < c.new_partitions_size(); ++i) {
         const v1::PartitionAssignment& p = c.new_partitions(i);
         const std::string field = fmt::format("new_partitions[{}]", i);
-        if (auto r = check_partition_shape(p, cur->partitions_size() + i,
-                                           cur->replication_factor(), field);
+        if (auto r = check_partition_shape(p, cur->partitions_size() + i, cur->replication_factor(),
+                                           field);
             !r) {
             return r;
         }

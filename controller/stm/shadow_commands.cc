@@ -151,8 +151,9 @@ result<v1::ControllerCommand> make_create_shadow_link(const controller_stm& stm,
         return r.error();
     }
     if (stm.shadow_links().find(link.name()) != nullptr) {
-        return error_info::for_field(errc::shadow_link_already_exists, "name",
-                                     fmt::format("shadow link {} already exists", quoted(link.name())));
+        return error_info::for_field(
+            errc::shadow_link_already_exists, "name",
+            fmt::format("shadow link {} already exists", quoted(link.name())));
     }
     if (!stm.shadow_links().all().empty()) {
         return error_info::for_field(
@@ -228,12 +229,12 @@ result<void> check_shadow_link_deletable(const controller_stm& stm, std::string_
     }
     return error_info::for_field(
         errc::shadow_link_has_active_topics, "name",
-        fmt::format("shadow link {} has {} topic{} not failed over: {}{}; fail {} over first, or "
-                    "delete with force (every topic fails over at once)",
-                    quoted(link), active.size(), active.size() == 1 ? "" : "s",
-                    fmt::join(active.begin(), active.begin() + std::min<size_t>(5, active.size()),
-                              ", "),
-                    active.size() > 5 ? ", ..." : "", active.size() == 1 ? "it" : "them"));
+        fmt::format(
+            "shadow link {} has {} topic{} not failed over: {}{}; fail {} over first, or "
+            "delete with force (every topic fails over at once)",
+            quoted(link), active.size(), active.size() == 1 ? "" : "s",
+            fmt::join(active.begin(), active.begin() + std::min<size_t>(5, active.size()), ", "),
+            active.size() > 5 ? ", ..." : "", active.size() == 1 ? "it" : "them"));
 }
 
 result<v1::ControllerCommand> make_delete_shadow_link(const controller_stm& stm,
@@ -258,12 +259,9 @@ result<v1::ControllerCommand> make_delete_shadow_link(const controller_stm& stm,
 
 // ---------------------------------------------------------------- topics
 
-result<v1::ControllerCommand> make_create_shadow_topic(const controller_stm& stm,
-                                                       std::string_view link,
-                                                       const v1::CreateTopicsRequest::Item& item,
-                                                       const v1::TopicShadow& shadow,
-                                                       std::string_view topic_uuid,
-                                                       const command_meta& meta) {
+result<v1::ControllerCommand> make_create_shadow_topic(
+    const controller_stm& stm, std::string_view link, const v1::CreateTopicsRequest::Item& item,
+    const v1::TopicShadow& shadow, std::string_view topic_uuid, const command_meta& meta) {
     const v1::ShadowLink* l = stm.shadow_links().find(link);
     if (l == nullptr) {
         return unknown_link(link, "link").error();
@@ -314,10 +312,9 @@ result<std::optional<v1::ControllerCommand>> make_set_shadow_topic_state(
         return std::optional<v1::ControllerCommand>();
     }
     if (now != from) {
-        return error_info::for_field(
-            errc::conflict, "from",
-            fmt::format("topic {} is {}, not {}", quoted(topic), shadow::to_string(now),
-                        shadow::to_string(from)));
+        return error_info::for_field(errc::conflict, "from",
+                                     fmt::format("topic {} is {}, not {}", quoted(topic),
+                                                 shadow::to_string(now), shadow::to_string(from)));
     }
     v1::ControllerCommand cmd = new_command(meta);
     v1::SetShadowTopicState* c = cmd.mutable_set_shadow_topic_state();
@@ -361,7 +358,8 @@ result<std::optional<v1::ControllerCommand>> make_sync_shadow_topic(
     // The synced keys this cluster's schema knows (a key it does not is not
     // synced: it could not be stored).
     std::vector<std::string> keys;
-    for (const std::string& k : shadow::synced_properties(l->config().topic_metadata_sync_options())) {
+    for (const std::string& k :
+         shadow::synced_properties(l->config().topic_metadata_sync_options())) {
         if (cluster::topic_config_schema().find(k) != nullptr) {
             keys.push_back(k);
         }

@@ -227,8 +227,9 @@ std::string link_line(const v1::ShadowLink& l) {
                            a.password_set_at_ms());
     };
     if (c.authentication_configuration().has_scram_configuration()) {
-        auth = sasl(c.authentication_configuration().scram_configuration().scram_mechanism().c_str(),
-                    c.authentication_configuration().scram_configuration());
+        auth =
+            sasl(c.authentication_configuration().scram_configuration().scram_mechanism().c_str(),
+                 c.authentication_configuration().scram_configuration());
     } else if (c.authentication_configuration().has_plain_configuration()) {
         auth = sasl("PLAIN", c.authentication_configuration().plain_configuration());
     }
@@ -243,10 +244,10 @@ std::string link_line(const v1::ShadowLink& l) {
         auto m = security::binding_from_proto(b);
         acls.push_back(m ? security::to_string(*m) : "unconvertible");
     }
-    return fmt::format("{} uuid={} {} servers=[{}] auth={}{} synced_acls=[{}] created={} updated={}",
-                       l.name(), l.uuid(), cluster::shadow::to_string(l.state()),
-                       fmt::join(c.bootstrap_servers(), ","), auth, tls, fmt::join(acls, "; "),
-                       audit(l.created()), audit(l.updated()));
+    return fmt::format(
+        "{} uuid={} {} servers=[{}] auth={}{} synced_acls=[{}] created={} updated={}", l.name(),
+        l.uuid(), cluster::shadow::to_string(l.state()), fmt::join(c.bootstrap_servers(), ","),
+        auth, tls, fmt::join(acls, "; "), audit(l.created()), audit(l.updated()));
 }
 
 std::string broker_line(const v1::Broker& b) {
@@ -824,9 +825,8 @@ class stm_env {
             propose(c, make_delete_shadow_link(*_stm, c.get_string("name"),
                                                c.get_bool("force", false), meta(c)));
         } else if (n == "apply-raw-upsert-link") {
-            c.expect_keys({"name", "uuid", "create-only", "servers", "scram", "plain",
-                           "mechanism", "pem", "filters", "synced", "exclude-default", "state",
-                           "password-set"});
+            c.expect_keys({"name", "uuid", "create-only", "servers", "scram", "plain", "mechanism",
+                           "pem", "filters", "synced", "exclude-default", "state", "password-set"});
             v1::ControllerCommand cmd;
             cmd.set_principal("raw");
             v1::UpsertShadowLink* u = cmd.mutable_upsert_shadow_link();
@@ -835,8 +835,8 @@ class stm_env {
             u->set_create_only(c.get_bool("create-only", true));
             apply_bytes(cmd.SerializeAsString());
         } else if (n == "create-shadow-topic") {
-            c.expect_keys({"link", "name", "partitions", "rf", "config", "source", "uuid", "as",
-                           "defer"});
+            c.expect_keys(
+                {"link", "name", "partitions", "rf", "config", "source", "uuid", "as", "defer"});
             v1::CreateTopicsRequest::Item item;
             item.set_name(c.get_string("name"));
             item.set_partitions(static_cast<int32_t>(parse_int_arg(c, "partitions", -1)));
@@ -847,14 +847,13 @@ class stm_env {
             v1::TopicShadow sh;
             sh.set_source_topic(c.get_string("source", ""));
             const std::string uuid = c.has("uuid") ? c.get_string("uuid") : next_uuid();
-            propose(c, make_create_shadow_topic(*_stm, c.get_string("link"), item, sh, uuid,
-                                                meta(c)));
+            propose(c,
+                    make_create_shadow_topic(*_stm, c.get_string("link"), item, sh, uuid, meta(c)));
         } else if (n == "shadow-state") {
             c.expect_keys({"topic", "from", "to", "reason", "as", "defer"});
-            propose(c, make_set_shadow_topic_state(*_stm, c.get_string("topic"),
-                                                   topic_state_arg(c, "from"),
-                                                   topic_state_arg(c, "to"),
-                                                   c.get_string("reason", ""), meta(c)));
+            propose(c, make_set_shadow_topic_state(
+                           *_stm, c.get_string("topic"), topic_state_arg(c, "from"),
+                           topic_state_arg(c, "to"), c.get_string("reason", ""), meta(c)));
         } else if (n == "apply-raw-shadow-state") {
             c.expect_keys({"topic", "from", "to", "link-uuid"});
             v1::ControllerCommand cmd;
@@ -871,15 +870,14 @@ class stm_env {
             for (const auto& [k, v] : kv_list(c, "config")) {
                 configs[k] = v;
             }
-            propose(c, make_sync_shadow_topic(
-                           *_stm, c.get_string("topic"),
-                           static_cast<int32_t>(parse_int_arg(c, "partitions", 0)), configs,
-                           meta(c)));
+            propose(c,
+                    make_sync_shadow_topic(*_stm, c.get_string("topic"),
+                                           static_cast<int32_t>(parse_int_arg(c, "partitions", 0)),
+                                           configs, meta(c)));
         } else if (n == "sync-acls") {
             c.expect_keys({"link", "create", "remove", "as", "defer"});
-            propose(c, make_sync_shadow_acls(*_stm, c.get_string("link"),
-                                             acl_list(c, "create"), acl_list(c, "remove"),
-                                             meta(c)));
+            propose(c, make_sync_shadow_acls(*_stm, c.get_string("link"), acl_list(c, "create"),
+                                             acl_list(c, "remove"), meta(c)));
         } else if (n == "links") {
             if (_stm->shadow_links().all().empty()) {
                 print("no links");
@@ -966,7 +964,8 @@ class stm_env {
         }
         v1::ShadowTopicSyncOptions* ts = cfg->mutable_topic_metadata_sync_options();
         const std::vector<std::string> filters =
-            c.has("filters") ? c.get_list("filters") : std::vector<std::string>{"include:literal:*"};
+            c.has("filters") ? c.get_list("filters")
+                             : std::vector<std::string>{"include:literal:*"};
         for (const std::string& f : filters) {
             const size_t a = f.find(':');
             const size_t b = f.find(':', a + 1);
@@ -976,8 +975,9 @@ class stm_env {
             v1::ShadowNameFilter* nf = ts->add_auto_create_shadow_topic_filters();
             nf->set_filter_type(f.substr(0, a) == "exclude" ? v1::SHADOW_FILTER_EXCLUDE
                                                             : v1::SHADOW_FILTER_INCLUDE);
-            nf->set_pattern_type(f.substr(a + 1, b - a - 1) == "prefix" ? v1::SHADOW_PATTERN_PREFIX
-                                                                        : v1::SHADOW_PATTERN_LITERAL);
+            nf->set_pattern_type(f.substr(a + 1, b - a - 1) == "prefix"
+                                     ? v1::SHADOW_PATTERN_PREFIX
+                                     : v1::SHADOW_PATTERN_LITERAL);
             nf->set_name(f.substr(b + 1));
         }
         for (const std::string& k : c.get_list("synced")) {
