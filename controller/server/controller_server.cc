@@ -506,18 +506,22 @@ void controller_server::impl::build_loop_and_service() {
     };
     // Shadow links (controller/shadow): the API's create/update preflight
     // dials the source from the API thread; a link change wakes the driver.
-    // TODO(lead): once h-ctl's frontend options land:
-    //   fo.shadow_preflight = [](const v1::ShadowLink& l) { return shadow::preflight(l); };
-    //   fo.shadow_links_changed = [this] { if (shadow_links) shadow_links->poke(); };
+    fo.shadow_preflight = [](const v1::ShadowLink& l) { return shadow::preflight(l); };
+    fo.shadow_links_changed = [this] {
+        if (shadow_links) {
+            shadow_links->poke();
+        }
+    };
     frontend_core = std::make_unique<frontend::core>(fo, *loop, *state, liveness);
     migration_host = std::make_unique<driver_host>(*loop, *state, *frontend_core, stores);
     migrations = std::make_unique<migration::driver>(*migration_host);
     shadow_link_host =
         std::make_unique<shadow_host>(*loop, *state, *frontend_core, liveness,
                                       std::chrono::milliseconds(cfg.broker_session_timeout_ms));
-    // TODO(lead): connect to h-ctl's controller/frontend/shadow_reports.h:
-    //   shadow_link_host->on_publish = [&r](const std::string& link, auto tasks) {
-    //       r.set_controller_tasks(link, std::move(tasks)); };
+    shadow_link_host->on_publish = [this](const std::string& link,
+                                          std::vector<v1::ShadowTaskStatus> tasks) {
+        frontend_core->shadow().set_controller_tasks(link, std::move(tasks));
+    };
     shadow_links = std::make_unique<shadow::driver>(*shadow_link_host);
     service::service_tls st;
     if (api_tls) {

@@ -297,7 +297,12 @@ size_t driver::run_once() {
         }
     }
     if (!_host.is_leader()) {
-        _links.clear();  // a new leadership starts afresh (and publishes anew)
+        // A follower's task states are not current: withdraw them; a new
+        // leadership starts afresh (and publishes anew).
+        for (const auto& [name, lt] : _links) {
+            _host.publish_tasks(name, {});
+        }
+        _links.clear();
         return 0;
     }
     std::vector<v1::ShadowLink> links = _host.links();

@@ -684,6 +684,13 @@ TEST_F(shadow_test, only_the_leader_drives_and_a_deleted_link_is_unpublished) {
     host.leader = true;
     d.run_once();
     EXPECT_EQ(host.published["dr"].size(), 2u);
+    // Leadership lost: a follower's states are not current.
+    host.leader = false;
+    d.run_once();
+    EXPECT_TRUE(host.published["dr"].empty());
+    host.leader = true;
+    d.run_once();
+    EXPECT_EQ(host.published["dr"].size(), 2u);
     host.must(stm::make_delete_shadow_link(host.stm, "dr", false, host.meta()));
     d.run_once();
     EXPECT_TRUE(host.published["dr"].empty());
