@@ -6,6 +6,8 @@
 
 #include "controller/shadow/source.h"
 
+#include "common/kafka/client/shadow_options.h"
+
 #include <limits>
 
 #include <fmt/format.h>
@@ -299,61 +301,8 @@ const std::vector<required_api>& required_apis() {
 }
 
 result<kafka::client::client_options> make_client_options(const v1::ShadowClientOptions& o) {
-    kafka::client::client_options out;
-    const cluster::shadow::client_tunables t = cluster::shadow::effective(o);
-    out.timeout = std::chrono::milliseconds(t.connection_timeout_ms);
-    out.client_id = "fjord-shadow";
-    const v1::ShadowTlsSettings& tls = o.tls_settings();
-    if (tls.enabled()) {
-        const std::string base = "client_options.tls_settings.";
-        const auto now = std::chrono::system_clock::now();
-        out.tls_sni = !tls.do_not_set_sni_hostname();
-        if (tls.has_tls_file_settings() && tls.has_tls_pem_settings()) {
-            return error_info::for_field(errc::invalid_argument, base + "tls_pem_settings",
-                                         "set either tls_file_settings or tls_pem_settings");
-        }
-        if (tls.has_tls_pem_settings()) {
-            const v1::ShadowTlsPemSettings& p = tls.tls_pem_settings();
-            auto c = tls::check_credentials(p.key(), p.cert(), p.ca(), now);
-            if (!c) {
-                // check_credentials names the part by its file setting.
-                const std::string part = c.error().field == "key_file"          ? "key"
-                                         : c.error().field == "truststore_file" ? "ca"
-                                                                                : "cert";
-                return error_info::for_field(errc::invalid_argument,
-                                             base + "tls_pem_settings." + part, c.error().reason());
-            }
-            out.tls = std::move(*c);
-        } else {
-            const v1::ShadowTlsFileSettings& f = tls.tls_file_settings();
-            tls::tls_settings s;
-            s.enabled = true;
-            s.truststore_file = f.ca_path();
-            s.cert_file = f.cert_path();
-            s.key_file = f.key_path();
-            auto c = tls::load_credentials(s, now);
-            if (!c) {
-                const std::string& detail = c.error().detail;
-                const std::string part = detail.starts_with("key_file")          ? "key_path"
-                                         : detail.starts_with("truststore_file") ? "ca_path"
-                                                                                 : "cert_path";
-                return error_info::for_field(errc::invalid_argument,
-                                             base + "tls_file_settings." + part, detail);
-            }
-            out.tls = std::move(*c);
-        }
-    }
-    const v1::ShadowAuthentication& auth = o.authentication_configuration();
-    if (auth.has_scram_configuration()) {
-        out.user = auth.scram_configuration().username();
-        out.pass = auth.scram_configuration().password();
-        out.sasl_mechanism = auth.scram_configuration().scram_mechanism();
-    } else if (auth.has_plain_configuration()) {
-        out.user = auth.plain_configuration().username();
-        out.pass = auth.plain_configuration().password();
-        out.sasl_mechanism = "PLAIN";
-    }
-    return out;
+    // One conversion for the controller and the brokers (shadow_options.h).
+    return kafka::client::client_options_for(o, "fjord-shadow");
 }
 
 result<std::unique_ptr<source_client>> connect(const v1::ShadowLink& link) {

@@ -148,7 +148,7 @@ TEST(source_test, client_options_follow_the_link) {
     v1::ShadowClientOptions o;
     auto c = make_client_options(o);
     ASSERT_TRUE(c) << c.error().message();
-    EXPECT_EQ(c->timeout, std::chrono::milliseconds(1000));  // the effective default
+    EXPECT_EQ(c->timeout, std::chrono::milliseconds(1500));  // connect + fetch wait defaults
     EXPECT_FALSE(c->tls);
     EXPECT_TRUE(c->user.empty());
 
@@ -159,7 +159,7 @@ TEST(source_test, client_options_follow_the_link) {
     scram->set_scram_mechanism("SCRAM-SHA-512");
     c = make_client_options(o);
     ASSERT_TRUE(c);
-    EXPECT_EQ(c->timeout, std::chrono::milliseconds(2500));
+    EXPECT_EQ(c->timeout, std::chrono::milliseconds(3000));
     EXPECT_EQ(c->user, "alice");
     EXPECT_EQ(c->pass, "secret");
     EXPECT_EQ(c->sasl_mechanism, "SCRAM-SHA-512");

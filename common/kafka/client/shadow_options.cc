@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/cluster/errc.h"
 #include "common/cluster/shadow_link.h"
 #include "common/tls/tls.h"
 
@@ -28,6 +29,7 @@ result<client_options> client_options_for(const v1::ShadowClientOptions& o, std:
                               "client_options.tls_settings: tls_file_settings and "
                               "tls_pem_settings are exclusive");
         }
+        const std::string base = "client_options.tls_settings.";
         if (tls_cfg.has_tls_file_settings()) {
             const auto& f = tls_cfg.tls_file_settings();
             tls::tls_settings s;
@@ -37,9 +39,13 @@ result<client_options> client_options_for(const v1::ShadowClientOptions& o, std:
             s.cert_file = f.cert_path();
             auto creds = tls::load_credentials(s);
             if (!creds) {
-                return error_info(creds.error().code,
-                                  fmt::format("client_options.tls_settings.tls_file_settings: {}",
-                                              creds.error().detail));
+                // load_credentials names the part by its daemon setting.
+                const std::string& d = creds.error().detail;
+                const std::string part = d.starts_with("key_file")          ? "key_path"
+                                         : d.starts_with("truststore_file") ? "ca_path"
+                                                                            : "cert_path";
+                return error_info::for_field(cluster::errc::invalid_argument,
+                                             base + "tls_file_settings." + part, d);
             }
             out.tls = std::move(*creds);
         } else if (tls_cfg.has_tls_pem_settings()) {
@@ -47,9 +53,12 @@ result<client_options> client_options_for(const v1::ShadowClientOptions& o, std:
             auto creds =
                 tls::check_credentials(p.key(), p.cert(), p.ca(), std::chrono::system_clock::now());
             if (!creds) {
-                return error_info(creds.error().code,
-                                  fmt::format("client_options.tls_settings.tls_pem_settings: {}",
-                                              creds.error().detail));
+                const std::string part = creds.error().field == "key_file"          ? "key"
+                                         : creds.error().field == "truststore_file" ? "ca"
+                                                                                    : "cert";
+                return error_info::for_field(cluster::errc::invalid_argument,
+                                             base + "tls_pem_settings." + part,
+                                             creds.error().reason());
             }
             out.tls = std::move(*creds);
         } else {
