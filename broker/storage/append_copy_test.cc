@@ -253,9 +253,13 @@ TEST(move_empty_start, moves_an_empty_log_durably) {
         EXPECT_EQ(log->log_end_offset(), kafka_offset{500});
         EXPECT_EQ(log->high_watermark(), kafka_offset{500});
         EXPECT_EQ(log->flushed_offset(), kafka_offset{500});
-        auto below = log->move_empty_start(kafka_offset{400}, 0);
-        ASSERT_FALSE(below);
-        EXPECT_EQ(below.error().code, errc::offset_out_of_range);
+        // Down too, while it is empty (the source's start fell inside a
+        // batch, which is kept whole).
+        ASSERT_TRUE(log->move_empty_start(kafka_offset{400}, 0));
+        ASSERT_TRUE(log->move_empty_start(kafka_offset{500}, 0));
+        auto negative = log->move_empty_start(kafka_offset{-1}, 0);
+        ASSERT_FALSE(negative);
+        EXPECT_EQ(negative.error().code, errc::offset_out_of_range);
     }
     {
         auto log = open_ok(dir.log(), shadow_config());

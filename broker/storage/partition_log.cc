@@ -456,9 +456,11 @@ result<void> partition_log::move_empty_start(kafka_offset o, int64_t now_ms) {
         return {errc::offset_out_of_range,
                 fmt::format("cannot move the start to {}: the log holds batches up to {}", o, end)};
     }
-    if (o < end) {
-        return {errc::offset_out_of_range,
-                fmt::format("cannot move the start to {}: below the log end {}", o, end)};
+    if (const kafka_offset floor = std::max(_log_start, _records_deleted_before);
+        o < floor || o < kafka_offset{0}) {
+        return {
+            errc::offset_out_of_range,
+            fmt::format("cannot move the start to {}: below the DeleteRecords start {}", o, floor)};
     }
     if (o == end) {
         return ok();
@@ -466,7 +468,6 @@ result<void> partition_log::move_empty_start(kafka_offset o, int64_t now_ms) {
     if (auto r = rebase_empty_active(o, now_ms); !r) {
         return r;
     }
-    _flushed = o;
     _high_watermark = o;
     log(log_level::info, component, "{}: empty log moved to start at offset {}", _dir, o);
     return ok();
@@ -483,7 +484,8 @@ result<void> partition_log::rebase_empty_active(kafka_offset base, int64_t now_m
         return fail(r.error());
     }
     // Nothing lies between the old base and the new one: nothing to sync.
-    _flushed = std::max(_flushed, base);
+    _flushed = base;
+    _high_watermark = std::min(_high_watermark, base);
     _active_since_ms = -1;
     return ok();
 }

@@ -236,12 +236,14 @@ class partition_log {
     /// compaction's. The log end becomes the batch's last offset + 1. The
     /// flush policy and the high watermark rule are append()'s.
     result<append_info> append_copy(std::string batch, int64_t now_ms);
-    /// Moves the start of a log that holds no batch (size_bytes() == 0) up
-    /// to `o`: its empty active segment is replaced by one based at `o`, so
-    /// the log start, end, high watermark and flushed offset all become `o`
-    /// (a shadow partition starting where its source starts, as a mounted
-    /// partition starts at open()'s first_offset). `o` equal to the log end
-    /// changes nothing; below it, or a log holding batches, is
+    /// Moves the start of a log that holds no batch (size_bytes() == 0) to
+    /// `o`: its empty active segment is replaced by one based at `o`, so the
+    /// log start, end, high watermark and flushed offset all become `o` (a
+    /// shadow partition starting where its source starts, as a mounted
+    /// partition starts at open()'s first_offset). Down as well as up: an
+    /// empty log has nothing a reader has seen; but never below the
+    /// DeleteRecords start (records_deleted_before()). `o` equal to the log
+    /// end changes nothing; a log holding batches, or a negative `o`, is
     /// errc::offset_out_of_range. Durable before it returns.
     result<void> move_empty_start(kafka_offset o, int64_t now_ms);
     /// Makes every append so far durable (fdatasync of the active segment).
@@ -384,7 +386,7 @@ class partition_log {
     /// gap.
     result<void> roll_at(kafka_offset base, int64_t now_ms);
     /// Replaces the empty active segment with an empty one based at `base`
-    /// (> its base): the new file is created first, then the old removed,
+    /// (!= its base): the new file is created first, then the old removed,
     /// so a crash leaves one or both; recover() removes an empty segment
     /// that is not the last.
     result<void> rebase_empty_active(kafka_offset base, int64_t now_ms);
