@@ -194,6 +194,8 @@ struct link_worker {
 
     void set_task_state(std::string_view state, const std::string& reason);
     void set_partition(const task& t, std::string_view state, const std::string& reason);
+    /// Runs `fn` on t's status, if the io thread still lists it (under mu).
+    void with_status(const task& t, const std::function<void(partition_status&)>& fn);
     void client_error(const std::string& why);
     void drop_connections() {
         bootstrap.reset();
@@ -594,17 +596,22 @@ void link_worker::set_task_state(std::string_view state, const std::string& reas
     }
 }
 
-void link_worker::set_partition(const task& t, std::string_view state, const std::string& reason) {
+void link_worker::with_status(const task& t, const std::function<void(partition_status&)>& fn) {
     std::lock_guard g(svc->mu);
     auto l = svc->parts.find(name);
     if (l == svc->parts.end()) {
         return;
     }
-    auto p = l->second.find({t.topic, t.partition});
-    if (p != l->second.end()) {
-        p->second.state = std::string(state);
-        p->second.reason = reason;
+    if (auto p = l->second.find({t.topic, t.partition}); p != l->second.end()) {
+        fn(p->second);
     }
+}
+
+void link_worker::set_partition(const task& t, std::string_view state, const std::string& reason) {
+    with_status(t, [&](partition_status& st) {
+        st.state = std::string(state);
+        st.reason = reason;
+    });
 }
 
 void link_worker::client_error(const std::string& why) {
@@ -865,14 +872,16 @@ void link_worker::fetch_from(int32_t leader, const std::vector<const task*>& ts,
                 continue;
             }
             {
-                std::lock_guard g(svc->mu);
-                auto& st = svc->parts[name][{t.topic, t.partition}];
-                st.source_hwm = pr.high_watermark;
-                st.source_lso =
-                    pr.last_stable_offset >= 0 ? pr.last_stable_offset : pr.high_watermark;
-                st.updated_ms = now;
-                st.state = std::string(state_active);
-                st.reason.clear();
+                // Only a partition the io thread still lists (a retired
+                // worker's last answer is not reported).
+                with_status(t, [&](partition_status& st) {
+                    st.source_hwm = pr.high_watermark;
+                    st.source_lso =
+                        pr.last_stable_offset >= 0 ? pr.last_stable_offset : pr.high_watermark;
+                    st.updated_ms = now;
+                    st.state = std::string(state_active);
+                    st.reason.clear();
+                });
             }
             if (!pr.records || pr.records->empty()) {
                 continue;
