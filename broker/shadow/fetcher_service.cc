@@ -552,7 +552,12 @@ std::optional<io_answer> link_worker::append(const task& t, std::shared_ptr<std:
             return a;
         }
         const int64_t now = s.now();
+        // The source's start (or start_at) inside the first batch: the log
+        // takes the batch whole from its base, and its start then moves up
+        // to where the source's is (DeleteRecords' rule, once durable).
+        std::optional<int64_t> start_within;
         if (plan.move_start_to && p->log().size_bytes() == 0) {
+            start_within = p->log().log_end_offset().value();
             if (auto r = p->move_empty_start(kafka_offset{*plan.move_start_to}, now); !r) {
                 a.failed = true;
                 a.why = r.error().detail;
@@ -573,14 +578,23 @@ std::optional<io_answer> link_worker::append(const task& t, std::shared_ptr<std:
         if (a.bytes_written > 0) {
             // Readable (and counted in the high watermark) once durable.
             std::weak_ptr<fetcher_service::impl> weak = s.shared_from_this();
-            p->sync([weak, link, k = pkey{t.topic, t.partition}](const result<void>&) {
+            p->sync([weak, link, k = pkey{t.topic, t.partition},
+                     start_within](const result<void>& synced) {
                 auto self = weak.lock();
                 if (!self || self->stopped || self->pm == nullptr) {
                     return;
                 }
-                if (partition* q = self->pm->find(k.first, k.second)) {
-                    self->note_hwm(link, k, q->high_watermark().value());
+                partition* q = self->pm->find(k.first, k.second);
+                if (q == nullptr) {
+                    return;
                 }
+                if (synced && start_within && q->high_watermark().value() >= *start_within) {
+                    if (auto r = q->log().delete_records_before(kafka_offset{*start_within}); !r) {
+                        log(log_level::warn, component, "{}-{}: moving the start to {}: {}",
+                            k.first, k.second, *start_within, r.error().detail);
+                    }
+                }
+                self->note_hwm(link, k, q->high_watermark().value());
             });
         }
         fetcher_service::impl::describe(*p, a);
