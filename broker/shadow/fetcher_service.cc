@@ -699,7 +699,7 @@ bool link_worker::refresh_metadata(const std::vector<task>& ts, const v1::Shadow
             bootstrap.reset();
             continue;
         }
-        const std::string& want = l.config().client_options().source_cluster_id();
+        const std::string& want = cluster::shadow::expected_source_cluster_id(l);
         if (!want.empty() && resp->cluster_id.value_or("") != want) {
             why = fmt::format(
                 "client_options.source_cluster_id: the source at {} is cluster \"{}\", not \"{}\"",

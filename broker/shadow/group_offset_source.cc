@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/cluster/shadow_link.h"
 #include "common/kafka/api_keys.h"
 #include "common/kafka/client/shadow_options.h"
 #include "common/kafka/client/wire_client.h"
@@ -65,7 +66,7 @@ class kafka_source final : public source_cluster {
             _conns.erase(_bootstrap);
             return r.error();
         }
-        const auto& want = _link.config().client_options().source_cluster_id();
+        const auto& want = cluster::shadow::expected_source_cluster_id(_link);
         if (!want.empty() && r->cluster_id.value_or("") != want) {
             return error_info(std::make_error_code(std::errc::invalid_argument),
                               fmt::format("the source's cluster id is \"{}\", not the configured "

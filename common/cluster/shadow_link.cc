@@ -497,6 +497,11 @@ bool is_read_only(const v1::Topic& t) {
     return t.has_shadow() && !is_writable(t.shadow().state());
 }
 
+const std::string& expected_source_cluster_id(const v1::ShadowLink& l) {
+    const std::string& configured = l.config().client_options().source_cluster_id();
+    return configured.empty() ? l.source_cluster_id_observed() : configured;
+}
+
 v1::ShadowLink redacted(v1::ShadowLink l) {
     auto* c = l.mutable_config()->mutable_client_options();
     if (c->has_authentication_configuration()) {

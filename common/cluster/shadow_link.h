@@ -125,6 +125,11 @@ bool replicates(v1::ShadowTopicState s);
 /// and its state not writable. A topic that is no shadow is writable.
 bool is_read_only(const v1::Topic& t);
 
+/// The cluster id the link's source must answer with: client_options.
+/// source_cluster_id when set, else the one observed at create; "" when
+/// neither (nothing to check).
+const std::string& expected_source_cluster_id(const v1::ShadowLink& l);
+
 /// The link as the API returns it: passwords and the PEM key removed,
 /// password_set / password_set_at_ms kept (the proposer sets them).
 v1::ShadowLink redacted(v1::ShadowLink l);

@@ -80,8 +80,9 @@ struct options {
     /// one; errors shadow_link_unreachable / shadow_link_unsupported_api
     /// naming the field. The composition root's controller/shadow/source.h
     /// `preflight`. Unset: none (nothing is checked beyond the config). It
-    /// blocks: called on a sync handler's thread.
-    std::function<result<void>(const v1::ShadowLink&)> shadow_preflight;
+    /// blocks: called on a sync handler's thread. Answers the source's
+    /// cluster id, which the link records (source_cluster_id_observed).
+    std::function<result<std::string>(const v1::ShadowLink&)> shadow_preflight;
     /// Called after a link was created, updated, deleted or failed over
     /// (wakes the shadow driver). Unset: nothing.
     std::function<void()> shadow_links_changed;

@@ -143,22 +143,30 @@ void create_shadow_link(core& c, const v1::CreateShadowLinkRequest& req, const c
     }
     v1::ShadowLink link = req.link();
     fingerprint_key(link);
+    link.clear_source_cluster_id_observed();  // the controller's to find
     const std::string uuid = new_uuid();
-    auto build = [link, uuid, meta](const stm::controller_stm& s, size_t) {
-        return stm::make_create_shadow_link(s, link, uuid, meta);
-    };
     // The config and the tables first, so a bad config is refused without
     // dialling anyone; a refusal here is left to run_batch (it answers it on
     // linearizable tables, and in the log for a retry).
-    auto local = c.state().read([&](const stm::controller_stm& s) { return build(s, 0); });
+    auto local = c.state().read([&](const stm::controller_stm& s) {
+        return stm::make_create_shadow_link(s, link, uuid, meta);
+    });
     // Then the source. Not for a retry: its first attempt ran the preflight
     // and may have been applied, which a "no" now must not contradict.
     if (local && !req.session().retry() && c.opts().shadow_preflight) {
-        if (auto r = c.opts().shadow_preflight(link); !r) {
-            refuse(c, std::move(r.error()), then);
+        auto id = c.opts().shadow_preflight(link);
+        if (!id) {
+            refuse(c, std::move(id.error()), then);
             return;
         }
+        link.set_source_cluster_id_observed(*id);
+        local = c.state().read([&](const stm::controller_stm& s) {
+            return stm::make_create_shadow_link(s, link, uuid, meta);
+        });
     }
+    auto build = [link, uuid, meta](const stm::controller_stm& s, size_t) {
+        return stm::make_create_shadow_link(s, link, uuid, meta);
+    };
     if (req.validate_only()) {
         if (!local) {
             refuse(c, std::move(local.error()), then);
@@ -182,6 +190,64 @@ void update_shadow_link(core& c, const v1::UpdateShadowLinkRequest& req, const c
     v1::ShadowLink link = req.link();
     fingerprint_key(link);
     const std::string name = link.name();
+    // The pinned source id: kept, unless the connection changed, in which
+    // case the source is asked again (an operator moving the link to a new
+    // source means it; a typo in a server list is refused here instead of
+    // faulting every topic later).
+    link.clear_source_cluster_id_observed();
+    std::optional<v1::ShadowLink> stored;
+    c.state().read([&](const stm::controller_stm& s) {
+        if (const v1::ShadowLink* cur = s.shadow_links().find(name); cur != nullptr) {
+            stored = *cur;
+        }
+        return 0;
+    });
+    if (stored) {
+        link.set_source_cluster_id_observed(stored->source_cluster_id_observed());
+        v1::ShadowClientOptions before = stored->config().client_options();
+        v1::ShadowClientOptions after = link.config().client_options();
+        // Secrets are not part of "where": an update re-sends them or not.
+        for (v1::ShadowClientOptions* o : {&before, &after}) {
+            o->clear_authentication_configuration();
+            if (o->has_tls_settings()) {
+                o->mutable_tls_settings()->clear_tls_pem_settings();
+            }
+        }
+        if (before.SerializeAsString() != after.SerializeAsString() && !req.session().retry() &&
+            c.opts().shadow_preflight) {
+            v1::ShadowLink probe = link;
+            // The stored secrets, where the update keeps them.
+            auto& pa = *probe.mutable_config()->mutable_client_options();
+            const auto& sa = stored->config().client_options();
+            if (pa.authentication_configuration().has_scram_configuration() &&
+                pa.authentication_configuration().scram_configuration().password().empty() &&
+                sa.authentication_configuration().has_scram_configuration()) {
+                pa.mutable_authentication_configuration()
+                    ->mutable_scram_configuration()
+                    ->set_password(
+                        sa.authentication_configuration().scram_configuration().password());
+            }
+            if (pa.authentication_configuration().has_plain_configuration() &&
+                pa.authentication_configuration().plain_configuration().password().empty() &&
+                sa.authentication_configuration().has_plain_configuration()) {
+                pa.mutable_authentication_configuration()
+                    ->mutable_plain_configuration()
+                    ->set_password(
+                        sa.authentication_configuration().plain_configuration().password());
+            }
+            if (pa.has_tls_settings() && pa.tls_settings().has_tls_pem_settings() &&
+                pa.tls_settings().tls_pem_settings().key().empty() && sa.has_tls_settings()) {
+                pa.mutable_tls_settings()->mutable_tls_pem_settings()->set_key(
+                    sa.tls_settings().tls_pem_settings().key());
+            }
+            auto id = c.opts().shadow_preflight(probe);
+            if (!id) {
+                refuse(c, std::move(id.error()), then);
+                return;
+            }
+            link.set_source_cluster_id_observed(*id);
+        }
+    }
     run_one(
         c, req.session(), false, meta, name, true,
         [link = std::move(link), meta](const stm::controller_stm& s, size_t) {

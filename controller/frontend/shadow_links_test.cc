@@ -66,14 +66,17 @@ class shadow_links_test : public ::testing::Test {
 
     void SetUp() override {
         options o;
-        o.shadow_preflight = [this](const v1::ShadowLink& l) -> result<void> {
+        o.shadow_preflight = [this](const v1::ShadowLink& l) -> result<std::string> {
             ++preflights;
             preflight_password = l.config()
                                      .client_options()
                                      .authentication_configuration()
                                      .scram_configuration()
                                      .password();
-            return preflight_answer;
+            if (!preflight_answer) {
+                return preflight_answer.error();
+            }
+            return std::string("source-cluster-id");
         };
         c = std::make_unique<core>(o, loop, state, liveness);
         for (int32_t id : {1, 2, 3}) {
@@ -290,15 +293,32 @@ TEST_F(shadow_links_test, update_keeps_or_replaces_the_password) {
                                  .password_set_at_ms();
     const std::string uuid = stored().uuid();
 
-    // As describe returned it: no password, password_set; no PEM key.
+    // The preflight's cluster id is pinned at create.
+    EXPECT_EQ(stored().source_cluster_id_observed(), "source-cluster-id");
+    EXPECT_EQ(preflights, 1);
+
+    // As describe returned it: no password, password_set; no PEM key. A
+    // new server: the source is asked again (with the stored password), and
+    // an update the source refuses changes nothing.
     v1::UpdateShadowLinkRequest req;
     *req.mutable_link() = link("");
     req.mutable_link()->mutable_config()->mutable_client_options()->add_bootstrap_servers(
         "src2:9092");
     command_meta m = meta();
+    preflight_answer = error_info(errc::shadow_link_unreachable, "src2:9092: down");
     shadow_link_outcome out = run([&](auto then) { update_shadow_link(*c, req, m, then); });
+    ASSERT_FALSE(out.outcome);
+    EXPECT_EQ(out.outcome.error().code, errc::shadow_link_unreachable);
+    EXPECT_EQ(stored().config().client_options().bootstrap_servers_size(), 1);
+    EXPECT_EQ(preflights, 2);
+    EXPECT_EQ(preflight_password, "secret");
+    preflight_answer = ok();
+    m = meta();
+    out = run([&](auto then) { update_shadow_link(*c, req, m, then); });
     ASSERT_TRUE(out.outcome) << out.outcome.error().message();
+    EXPECT_EQ(preflights, 3);
     v1::ShadowLink s = stored();
+    EXPECT_EQ(s.source_cluster_id_observed(), "source-cluster-id");
     EXPECT_EQ(s.uuid(), uuid);
     EXPECT_EQ(s.config().client_options().bootstrap_servers_size(), 2);
     const auto& kept =
@@ -313,11 +333,16 @@ TEST_F(shadow_links_test, update_keeps_or_replaces_the_password) {
                     .password()
                     .empty());
 
-    // A new password: a new time.
+    // A new password: a new time (the servers are as stored: no preflight,
+    // and the pinned id is kept).
     *req.mutable_link() = link("fresh");
+    req.mutable_link()->mutable_config()->mutable_client_options()->add_bootstrap_servers(
+        "src2:9092");
     m = meta();
     out = run([&](auto then) { update_shadow_link(*c, req, m, then); });
     ASSERT_TRUE(out.outcome) << out.outcome.error().message();
+    EXPECT_EQ(preflights, 3);
+    EXPECT_EQ(stored().source_cluster_id_observed(), "source-cluster-id");
     const v1::ShadowLink after = stored();
     const auto& replaced =
         after.config().client_options().authentication_configuration().scram_configuration();

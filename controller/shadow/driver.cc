@@ -99,7 +99,7 @@ struct driver::source_session {
         if (!m) {
             return fail(m.error());
         }
-        const std::string& want = link.config().client_options().source_cluster_id();
+        const std::string& want = cluster::shadow::expected_source_cluster_id(link);
         if (!want.empty() && m->cluster_id != want) {
             return fail(error_info(errc::shadow_link_unreachable,
                                    fmt::format("the source is cluster \"{}\", not \"{}\" "
@@ -188,7 +188,8 @@ size_t driver::finish_failovers(const v1::ShadowLink& link) {
     return applied;
 }
 
-size_t driver::run_topic_sync(const v1::ShadowLink& link, source_session& src, task_timer& t) {
+size_t driver::run_topic_sync(const v1::ShadowLink& link, source_session& src, task_timer& t,
+                              std::map<std::string, int>& absent_passes) {
     const auto md = src.metadata();
     if (!md) {
         return fail(link, topic_sync_task, t, md.error());
@@ -207,11 +208,25 @@ size_t driver::run_topic_sync(const v1::ShadowLink& link, source_session& src, t
     if (!absent) {
         return fail(link, topic_sync_task, t, src.fail(absent.error()));
     }
-    in.absent = std::move(*absent);
+    std::map<std::string, int> counted;
+    for (const std::string& name : *absent) {
+        const int n = absent_passes[name] + 1;
+        counted[name] = n;
+        if (n >= absent_passes_to_fault) {
+            in.absent.insert(name);
+        }
+    }
+    absent_passes = std::move(counted);
     plan p;
     _host.read([&](const stm::controller_stm& s) {
+        // The link as it is now (an update may have landed during the
+        // source I/O): its filters and synced keys decide.
+        const v1::ShadowLink* now = s.shadow_links().find(link.name());
+        if (now == nullptr || now->uuid() != link.uuid()) {
+            return;
+        }
         p = plan_topic_sync(
-            s, link, in, [&] { return _host.new_uuid(); }, meta());
+            s, *now, in, [&] { return _host.new_uuid(); }, meta());
     });
     const auto [applied, complete] = propose_all(p);
     succeed(link, topic_sync_task, t, p.notes, complete);
@@ -335,22 +350,21 @@ size_t driver::run_once() {
         source_session src{link, _host, nullptr, std::nullopt, std::nullopt};
         const bool link_paused = link.state() == v1::SHADOW_LINK_STATE_PAUSED;
         const auto now = steady::now();
-        const auto run =
-            [&](std::string_view task, bool paused, task_timer& t,
-                size_t (driver::*fn)(const v1::ShadowLink&, source_session&, task_timer&)) {
-                if (link_paused || paused) {
-                    t.status = task_status(link.name(), task, "PAUSED",
-                                           link_paused ? "the link is paused" : "");
-                    return;
-                }
-                if (t.due <= now) {
-                    applied += (this->*fn)(link, src, t);
-                }
-            };
+        const auto run = [&](std::string_view task, bool paused, task_timer& t,
+                             const std::function<size_t()>& fn) {
+            if (link_paused || paused) {
+                t.status = task_status(link.name(), task, "PAUSED",
+                                       link_paused ? "the link is paused" : "");
+                return;
+            }
+            if (t.due <= now) {
+                applied += fn();
+            }
+        };
         run(topic_sync_task, link.config().topic_metadata_sync_options().paused(), lt.topics,
-            &driver::run_topic_sync);
+            [&] { return run_topic_sync(link, src, lt.topics, lt.absent_passes); });
         run(security_task, link.config().security_sync_options().paused(), lt.security,
-            &driver::run_security_sync);
+            [&] { return run_security_sync(link, src, lt.security); });
 
         std::vector<v1::ShadowTaskStatus> tasks;
         for (const task_timer* t : {&lt.topics, &lt.security}) {

@@ -117,6 +117,10 @@ class driver {
     /// Look for work now (a link was created, updated, failed over).
     void poke();
 
+    /// Consecutive passes a source topic must be missing before its shadow
+    /// topic is faulted.
+    static constexpr int absent_passes_to_fault = 3;
+
   private:
     struct task_timer {
         std::chrono::steady_clock::time_point due{};
@@ -128,6 +132,10 @@ class driver {
         std::string config;  // the config the timers are for (serialized)
         task_timer topics;
         task_timer security;
+        /// Source topics answered as missing, and in how many passes in a
+        /// row: a topic is faulted only after absent_passes_to_fault, so one
+        /// odd answer (a source broker starting) never faults it for good.
+        std::map<std::string, int> absent_passes;
         std::vector<v1::ShadowTaskStatus> published;
     };
     /// A pass's connection to one link's source, opened when a task needs it.
@@ -135,7 +143,8 @@ class driver {
 
     size_t finish_failovers(const v1::ShadowLink& link);
     /// Runs a due task; sets its status and next due time.
-    size_t run_topic_sync(const v1::ShadowLink& link, source_session& src, task_timer& t);
+    size_t run_topic_sync(const v1::ShadowLink& link, source_session& src, task_timer& t,
+                          std::map<std::string, int>& absent_passes);
     size_t run_security_sync(const v1::ShadowLink& link, source_session& src, task_timer& t);
     /// Proposes `p`'s commands in order; a refusal is noted (the state moved
     /// on: the next pass plans again); a proposal that did not apply (not

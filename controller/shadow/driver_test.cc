@@ -743,9 +743,23 @@ TEST_F(shadow_test, the_source_is_followed_by_a_driver_thrown_away_after_every_p
     ASSERT_EQ(host.stm.shadow_links().find("dr")->synced_acls_size(), 1);
     EXPECT_EQ(host.stm.shadow_links().find("dr")->synced_acls(0).principal(), "User:bob");
 
-    // The source topic goes: its shadow faults, and stays so.
+    // The source topic goes: a driver thrown away after every pass never
+    // counts it missing often enough to fault it (one odd answer never
+    // faults a topic); one driver, after absent_passes_to_fault passes in
+    // a row, faults it, and it stays so.
     host.source.topics.erase("orders");
-    EXPECT_EQ(pass(), 1u);
+    EXPECT_EQ(pass(), 0u);
+    EXPECT_EQ(pass(), 0u);
+    EXPECT_EQ(host.stm.topics().find("orders")->shadow().state(), v1::SHADOW_TOPIC_STATE_ACTIVE);
+    {
+        driver d(host);
+        size_t applied = 0;
+        for (int i = 0; i < shadow::driver::absent_passes_to_fault; ++i) {
+            applied += d.run_once();
+            d.poke();
+        }
+        EXPECT_EQ(applied, 1u);
+    }
     t = host.stm.topics().find("orders");
     EXPECT_EQ(t->shadow().state(), v1::SHADOW_TOPIC_STATE_FAULTED);
     EXPECT_EQ(t->shadow().reason(), "source topic deleted");

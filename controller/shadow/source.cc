@@ -313,7 +313,7 @@ result<std::unique_ptr<source_client>> connect(const v1::ShadowLink& link) {
     return std::unique_ptr<source_client>(std::make_unique<wire_source>(std::move(*c)));
 }
 
-result<void> preflight(const v1::ShadowLink& link) {
+result<std::string> preflight(const v1::ShadowLink& link) {
     auto c = dial(link);
     if (!c) {
         return c.error();
@@ -328,14 +328,14 @@ result<void> preflight(const v1::ShadowLink& link) {
     if (!md) {
         return md.error();
     }
-    const std::string& want = link.config().client_options().source_cluster_id();
+    const std::string& want = cluster::shadow::expected_source_cluster_id(link);
     if (!want.empty() && md->cluster_id != want) {
         return error_info::for_field(errc::shadow_link_unreachable,
                                      "client_options.source_cluster_id",
                                      fmt::format("the source {} is cluster \"{}\", not \"{}\"",
                                                  src.client().address(), md->cluster_id, want));
     }
-    return ok();
+    return md->cluster_id;
 }
 
 }  // namespace fjord::shadow

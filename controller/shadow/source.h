@@ -111,7 +111,8 @@ result<std::unique_ptr<source_client>> connect(const v1::ShadowLink& link);
 /// (else shadow_link_unsupported_api naming the API, the versions needed
 /// and what the source serves); Metadata answers; when source_cluster_id is
 /// set, the source's cluster id equals it (else shadow_link_unreachable
-/// naming both).
-result<void> preflight(const v1::ShadowLink& link);
+/// naming both). The source's cluster id (ShadowLink.
+/// source_cluster_id_observed pins it).
+result<std::string> preflight(const v1::ShadowLink& link);
 
 }  // namespace fjord::shadow
