@@ -505,6 +505,17 @@ FJORD_CONTROLLER_CALL_TO(cancel_migration, CancelMigration, MigrationResponse,
                          call_kind::session_write)
 FJORD_CONTROLLER_CALL_TO(delete_migration, DeleteMigration, MigrationResponse,
                          call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(create_shadow_link, CreateShadowLink, ShadowLinkResponse,
+                         call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(update_shadow_link, UpdateShadowLink, ShadowLinkResponse,
+                         call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(delete_shadow_link, DeleteShadowLink, ShadowLinkResponse,
+                         call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(fail_over_shadow_link, FailOverShadowLink, ShadowLinkResponse,
+                         call_kind::session_write)
+FJORD_CONTROLLER_CALL_TO(get_shadow_link, GetShadowLink, ShadowLinkResponse, call_kind::read)
+FJORD_CONTROLLER_CALL(list_shadow_links, ListShadowLinks, call_kind::read)
+FJORD_CONTROLLER_CALL(get_shadow_link_status, GetShadowLinkStatus, call_kind::read)
 FJORD_CONTROLLER_CALL(list_topics, ListTopics, call_kind::read)
 FJORD_CONTROLLER_CALL(list_migrations, ListMigrations, call_kind::read)
 FJORD_CONTROLLER_CALL(get_migration, GetMigration, call_kind::read)

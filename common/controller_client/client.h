@@ -150,7 +150,25 @@ class client {
                           done_fn<v1::MigrationResponse> done);
     void delete_migration(v1::DeleteMigrationRequest req, std::chrono::milliseconds timeout,
                           done_fn<v1::MigrationResponse> done);
+    // Shadow links (session writes; create with validate_only carries no
+    // session).
+    void create_shadow_link(v1::CreateShadowLinkRequest req, std::chrono::milliseconds timeout,
+                            done_fn<v1::ShadowLinkResponse> done);
+    void update_shadow_link(v1::UpdateShadowLinkRequest req, std::chrono::milliseconds timeout,
+                            done_fn<v1::ShadowLinkResponse> done);
+    void delete_shadow_link(v1::DeleteShadowLinkRequest req, std::chrono::milliseconds timeout,
+                            done_fn<v1::ShadowLinkResponse> done);
+    void fail_over_shadow_link(v1::FailOverShadowLinkRequest req, std::chrono::milliseconds timeout,
+                               done_fn<v1::ShadowLinkResponse> done);
     // Reads.
+    void get_shadow_link(v1::GetShadowLinkRequest req, std::chrono::milliseconds timeout,
+                         done_fn<v1::ShadowLinkResponse> done);
+    void list_shadow_links(v1::ListShadowLinksRequest req, std::chrono::milliseconds timeout,
+                           done_fn<v1::ListShadowLinksResponse> done);
+    /// The leader's view (the call is forwarded there).
+    void get_shadow_link_status(v1::GetShadowLinkStatusRequest req,
+                                std::chrono::milliseconds timeout,
+                                done_fn<v1::GetShadowLinkStatusResponse> done);
     void list_migrations(v1::ListMigrationsRequest req, std::chrono::milliseconds timeout,
                          done_fn<v1::ListMigrationsResponse> done);
     void get_migration(v1::GetMigrationRequest req, std::chrono::milliseconds timeout,

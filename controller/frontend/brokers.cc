@@ -56,8 +56,11 @@ heartbeat_outcome heartbeat(core& c, const v1::HeartbeatRequest& req) {
                b->state() != v1::BROKER_STATE_DECOMMISSIONED;
     });
     if (out.known) {
-        c.liveness().heartbeat(req.broker_id(), req.incarnation(), req.applied_revision(),
-                               clock::now());
+        const auto now = clock::now();
+        c.liveness().heartbeat(req.broker_id(), req.incarnation(), req.applied_revision(), now);
+        c.shadow().report(req.broker_id(),
+                          {req.shadow_partitions().begin(), req.shadow_partitions().end()},
+                          {req.shadow_tasks().begin(), req.shadow_tasks().end()}, now);
     }
     return out;
 }

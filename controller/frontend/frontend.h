@@ -11,7 +11,8 @@
 //
 // This file holds what every domain shares (`core`: the loop, the state, the
 // proposal and batch machinery, sessions); the domains are topics.h,
-// brokers.h, cluster_config.h, members.h and security.h. Leader forwarding and the API's
+// brokers.h, cluster_config.h, members.h, security.h, migrations.h and
+// shadow_links.h. Leader forwarding and the API's
 // encoding are the service's (controller/service).
 //
 // Errors are values. A function answers either a whole-call error (the
@@ -35,6 +36,7 @@
 #include "common/objstore/object_store.h"
 #include "common/result.h"
 #include "controller/frontend/broker_liveness.h"
+#include "controller/frontend/shadow_reports.h"
 #include "controller/loop/controller_state.h"
 #include "controller/loop/loop_port.h"
 #include "controller/stm/commands.h"
@@ -72,6 +74,17 @@ struct options {
     std::function<result<std::shared_ptr<objstore::object_store>>()> object_store;
     /// Called after a migration was created or cancelled (wakes the driver).
     std::function<void()> migrations_changed;
+    /// Shadow links (docs/shadow-links.md): the preflight CreateShadowLink
+    /// runs before it proposes (and alone with validate_only): the source
+    /// reachable, its API versions sufficient, its cluster id the configured
+    /// one; errors shadow_link_unreachable / shadow_link_unsupported_api
+    /// naming the field. The composition root's controller/shadow/source.h
+    /// `preflight`. Unset: none (nothing is checked beyond the config). It
+    /// blocks: called on a sync handler's thread.
+    std::function<result<void>(const v1::ShadowLink&)> shadow_preflight;
+    /// Called after a link was created, updated, deleted or failed over
+    /// (wakes the shadow driver). Unset: nothing.
+    std::function<void()> shadow_links_changed;
 };
 
 template <typename T>
@@ -128,6 +141,10 @@ class core {
     loop::loop_port& loop() { return _loop; }
     const loop::controller_state& state() const { return _state; }
     broker_liveness& liveness() { return _liveness; }
+    /// The brokers' shadow-link reports and the driver's task statuses
+    /// (leader-only, volatile): GetShadowLinkStatus reads them.
+    shadow_reports& shadow() { return _shadow; }
+    const shadow_reports& shadow() const { return _shadow; }
 
     /// Shutting down: long waits (AddMember, Watch) end and new calls are
     /// refused.
@@ -178,6 +195,7 @@ class core {
     loop::loop_port& _loop;
     loop::controller_state& _state;
     broker_liveness& _liveness;
+    shadow_reports _shadow{_o.broker_session_timeout};
     std::atomic<bool> _stopping{false};
 };
 

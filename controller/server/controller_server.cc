@@ -401,6 +401,10 @@ void controller_server::impl::build_loop_and_service() {
     loop->set_leader_observer([this] {
         if (loop->is_leader()) {
             liveness.reset(clock::now());
+            if (frontend_core) {
+                // Shadow-link reports of an earlier term are not current.
+                frontend_core->shadow().forget_brokers();
+            }
             duties_cv.notify_all();
         }
     });

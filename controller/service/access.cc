@@ -304,6 +304,16 @@ std::optional<grpc::Status> controller_service::check_access(
     const security::principal who = security::principal::user(*user);
     for (const access& a : needs) {
         security::decision d = authz->authorize(who, host, a.op, a.rt, a.name);
+        if (a.superuser_only) {
+            if (d.reason != security::decision_reason::superuser) {
+                return to_grpc_status(error_info(
+                    errc::permission_denied,
+                    fmt::format("User:{} from {} must be a superuser (the cluster config "
+                                "superusers): no ACL grants this call",
+                                *user, host)));
+            }
+            continue;
+        }
         if (!d.allowed && a.or_cluster &&
             authz->allowed(who, host, a.op, security::resource_type::cluster,
                            security::cluster_resource_name)) {

@@ -48,10 +48,20 @@ struct access {
     security::resource_type rt = security::resource_type::cluster;
     std::string name = std::string(security::cluster_resource_name);
     bool or_cluster = false;
+    /// Only a superuser (the cluster config `superusers`) may: no ACL
+    /// binding grants it (shadow links: they hold another cluster's
+    /// credentials).
+    bool superuser_only = false;
 };
 /// `op` on the cluster.
 inline access on_cluster(security::acl_operation op) {
     return access{op};
+}
+/// Superusers only (see access::superuser_only).
+inline access superuser() {
+    access a{security::acl_operation::alter};
+    a.superuser_only = true;
+    return a;
 }
 /// `op` on topic `name`.
 inline access on_topic(security::acl_operation op, std::string name, bool or_cluster = false) {

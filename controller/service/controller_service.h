@@ -25,6 +25,9 @@
 //   migrations_service.cc UnmountTopics MountTopics CancelMigration
 //                       DeleteMigration ListMigrations GetMigration
 //                       ListMountableTopics
+//   shadow_service.cc   CreateShadowLink UpdateShadowLink DeleteShadowLink
+//                       GetShadowLink ListShadowLinks FailOverShadowLink
+//                       GetShadowLinkStatus
 //   access.cc           authentication and ACL checks of every call (auth.h)
 //
 // Reads (ListTopics, GetClusterConfig, ...) run on any member: a ReadIndex
@@ -241,6 +244,24 @@ class controller_service final : public detail::service_base {
     grpc::Status ListMountableTopics(grpc::ServerContext* ctx,
                                      const v1::ListMountableTopicsRequest* req,
                                      v1::ListMountableTopicsResponse* resp) override;
+
+    // Shadow links (shadow_service.cc).
+    grpc::Status CreateShadowLink(grpc::ServerContext* ctx, const v1::CreateShadowLinkRequest* req,
+                                  v1::ShadowLinkResponse* resp) override;
+    grpc::Status UpdateShadowLink(grpc::ServerContext* ctx, const v1::UpdateShadowLinkRequest* req,
+                                  v1::ShadowLinkResponse* resp) override;
+    grpc::Status DeleteShadowLink(grpc::ServerContext* ctx, const v1::DeleteShadowLinkRequest* req,
+                                  v1::ShadowLinkResponse* resp) override;
+    grpc::Status GetShadowLink(grpc::ServerContext* ctx, const v1::GetShadowLinkRequest* req,
+                               v1::ShadowLinkResponse* resp) override;
+    grpc::Status ListShadowLinks(grpc::ServerContext* ctx, const v1::ListShadowLinksRequest* req,
+                                 v1::ListShadowLinksResponse* resp) override;
+    grpc::Status FailOverShadowLink(grpc::ServerContext* ctx,
+                                    const v1::FailOverShadowLinkRequest* req,
+                                    v1::ShadowLinkResponse* resp) override;
+    grpc::Status GetShadowLinkStatus(grpc::ServerContext* ctx,
+                                     const v1::GetShadowLinkStatusRequest* req,
+                                     v1::GetShadowLinkStatusResponse* resp) override;
 
   private:
     using stub = v1::ControllerService::Stub;

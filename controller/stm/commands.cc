@@ -353,6 +353,15 @@ result<v1::ControllerCommand> make_alter_topic_configs(
         return set.error();
     }
     const std::set<std::string> removed(item.remove().begin(), item.remove().end());
+    {
+        std::set<std::string> set_keys;
+        for (const auto& [k, v] : *set) {
+            set_keys.insert(k);
+        }
+        if (auto r = check_shadow_configs_writable(stm, *t, set_keys, removed); !r) {
+            return r.error();
+        }
+    }
     for (const std::string& k : removed) {
         if (topic_config_schema().find(k) == nullptr) {
             return error_info::for_field(errc::invalid_config, fmt::format("remove.{}", k),
@@ -403,6 +412,9 @@ result<v1::ControllerCommand> make_create_partitions(const controller_stm& stm,
         return unknown_topic(item.name()).error();
     }
     if (auto r = check_not_migrating(*t, "name"); !r) {
+        return r.error();
+    }
+    if (auto r = check_shadow_partitions_writable(*t, "name"); !r) {
         return r.error();
     }
     const int32_t current = t->partitions_size();

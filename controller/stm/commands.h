@@ -321,6 +321,85 @@ result<v1::ControllerCommand> make_remove_migration(const controller_stm& stm, i
 /// Shared with apply.
 result<void> check_removable(const v1::Migration& m);
 
+// ------------------------------------------------------------ shadow links
+// Offset-preserving replication from a source cluster (docs/shadow-links.md,
+// rpk-reference §4, §10; the rules: common/cluster/shadow_link.h). The API
+// creates, updates, deletes and fails over links; the leader's shadow driver
+// (controller/shadow) creates and syncs shadow topics and ACLs and finishes
+// failovers. Fields in errors are the link's YAML paths
+// ("client_options.bootstrap_servers[1]") or the builder's argument names.
+
+/// A new link: validate_link (passwords required); the name free
+/// (shadow_link_already_exists, field `name`) and the cluster without another
+/// link (shadow_link_limit_reached: one per cluster, as Redpanda). `link` as
+/// the caller prepared it (key_fingerprint filled when a PEM key is given);
+/// here the uuid is set, the state ACTIVE (PAUSED is refused: not
+/// implemented, as in Redpanda), password_set / password_set_at_ms from the
+/// password and the clock, and the output-only fields cleared.
+result<v1::ControllerCommand> make_create_shadow_link(const controller_stm& stm,
+                                                      v1::ShadowLink link, std::string_view uuid,
+                                                      const command_meta& meta);
+/// The whole new config of link `link.name()` (unknown_shadow_link, field
+/// `name`): validate_link with passwords that may be kept. An empty password
+/// with password_set keeps the stored one and its time (none stored:
+/// invalid_argument naming the password); a new password gets this clock's
+/// time. A PEM cert without its key keeps the stored key and fingerprint.
+/// The uuid, created audit, state (UNSPECIFIED or ACTIVE) and synced_acls
+/// are the stored ones.
+result<v1::ControllerCommand> make_update_shadow_link(const controller_stm& stm,
+                                                      v1::ShadowLink link,
+                                                      const command_meta& meta);
+/// unknown_shadow_link (field `name`); without `force`,
+/// check_shadow_link_deletable.
+result<v1::ControllerCommand> make_delete_shadow_link(const controller_stm& stm,
+                                                      std::string_view name, bool force,
+                                                      const command_meta& meta);
+/// shadow_link_has_active_topics (field `name`) while a topic of link
+/// `link` is not terminal (shadow_link.h is_terminal), naming them.
+result<void> check_shadow_link_deletable(const controller_stm& stm, std::string_view link);
+
+/// A shadow topic of link `link` (unknown_shadow_link, field `link`): the
+/// topic of CreateTopics item `item` (make_create_topic's checks and
+/// placement, its fields), with Topic.shadow from `shadow` (source_topic,
+/// source_topic_id, start_at) and the link's name and uuid, state ACTIVE.
+result<v1::ControllerCommand> make_create_shadow_topic(
+    const controller_stm& stm, std::string_view link, const v1::CreateTopicsRequest::Item& item,
+    const v1::TopicShadow& shadow, std::string_view topic_uuid, const command_meta& meta);
+/// Shadow topic `topic` from `from` to `to` (shadow_link.h
+/// transition_allowed, else invalid_argument field `to`). nullopt when it is
+/// in `to` already; conflict (field `from`) when it is in neither.
+/// unknown_topic (field `topic`); invalid_argument when it is no shadow
+/// topic.
+result<std::optional<v1::ControllerCommand>> make_set_shadow_topic_state(
+    const controller_stm& stm, std::string_view topic, v1::ShadowTopicState from,
+    v1::ShadowTopicState to, std::string_view reason, const command_meta& meta);
+/// The source's shape of ACTIVE or PAUSED shadow topic `topic`: partitions
+/// up to `source_partitions` (more than now: the new ones placed; fewer or
+/// equal: none added, partitions are never removed), and `configs` (the
+/// source's values) for exactly the link's synced keys (synced_properties):
+/// validated (field `configs.<key>`), a synced key absent from `configs`
+/// removed. nullopt when nothing changes.
+result<std::optional<v1::ControllerCommand>> make_sync_shadow_topic(
+    const controller_stm& stm, std::string_view topic, int32_t source_partitions,
+    const std::map<std::string, std::string>& configs, const command_meta& meta);
+/// The security sync's diff for link `link`: `create` (validated, fields
+/// `create[i].*`; bindings that exist already are left out) and `remove`
+/// (only those in link.synced_acls are kept). nullopt when nothing is left.
+result<std::optional<v1::ControllerCommand>> make_sync_shadow_acls(
+    const controller_stm& stm, std::string_view link, const std::vector<v1::AclBinding>& create,
+    const std::vector<v1::AclBinding>& remove, const command_meta& meta);
+
+/// Read-only shadow topics (shadow_link.h is_read_only): a config change
+/// touching a key the link syncs (is_synced_property with its options)
+/// is refused, shadow_topic_read_only, field `set.<key>` / `remove.<key>`.
+/// Builder and apply.
+result<void> check_shadow_configs_writable(const controller_stm& stm, const v1::Topic& t,
+                                           const std::set<std::string>& set,
+                                           const std::set<std::string>& removed);
+/// New partitions on a read-only shadow topic: shadow_topic_read_only, field
+/// `field`. Builder and apply.
+result<void> check_shadow_partitions_writable(const v1::Topic& t, std::string_view field);
+
 /// The lockout guard of make_set_cluster_config: with the config as it would
 /// be after the change (`require_auth`, `superusers`), turning
 /// admin_api_require_auth on, or changing superusers while it is on, needs

@@ -20,6 +20,7 @@
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 #include "common/cluster/migration.h"
+#include "common/cluster/shadow_link.h"
 #include "common/cluster/topic_name.h"
 #include "common/log.h"
 #include "common/security/acl_proto.h"
@@ -225,6 +226,18 @@ apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1
             return apply(cmd.cancel_migration(), audit);
         case C::kRemoveMigration:
             return apply(cmd.remove_migration(), audit);
+        case C::kUpsertShadowLink:
+            return apply(cmd.upsert_shadow_link(), audit);
+        case C::kDeleteShadowLink:
+            return apply(cmd.delete_shadow_link(), audit);
+        case C::kCreateShadowTopic:
+            return apply(cmd.create_shadow_topic(), audit);
+        case C::kSetShadowTopicState:
+            return apply(cmd.set_shadow_topic_state(), audit);
+        case C::kSyncShadowTopic:
+            return apply(cmd.sync_shadow_topic(), audit);
+        case C::kSyncShadowAcls:
+            return apply(cmd.sync_shadow_acls(), audit);
         case C::COMMAND_NOT_SET:
             break;
     }
@@ -403,6 +416,7 @@ apply_result controller_stm::apply(const v1::CreateTopic& c, const v1::Audit& au
     }
     v1::Topic stored = t;
     stored.clear_migration();  // only a migration's own steps set it
+    stored.clear_shadow();     // only CreateShadowTopic sets it
     *stored.mutable_created() = audit;
     *stored.mutable_updated() = audit;
     v1::Delta d;
@@ -448,6 +462,15 @@ apply_result controller_stm::apply(const v1::AlterTopicConfigs& c, const v1::Aud
                                          "the key is empty or also removed");
         }
     }
+    {
+        std::set<std::string> set_keys;
+        for (const auto& [k, v] : sorted(c.set())) {
+            set_keys.insert(k);
+        }
+        if (auto r = check_shadow_configs_writable(*this, *cur, set_keys, removed); !r) {
+            return r;
+        }
+    }
     v1::Topic next = *cur;
     auto& configs = *next.mutable_configs();
     bool changed = false;
@@ -479,6 +502,9 @@ apply_result controller_stm::apply(const v1::CreatePartitions& c, const v1::Audi
                                      fmt::format("topic \"{}\" does not exist", c.name()));
     }
     if (auto r = check_not_migrating(*cur, "name"); !r) {
+        return r;
+    }
+    if (auto r = check_shadow_partitions_writable(*cur, "name"); !r) {
         return r;
     }
     if (c.partitions_size() == 0) {
@@ -1155,6 +1181,362 @@ apply_result controller_stm::apply(const v1::RemoveMigration& c, const v1::Audit
     return ok();
 }
 
+// ---------------------------------------------------------------- shadow links
+
+namespace {
+
+namespace shadow = cluster::shadow;
+
+result<void> link_conflict(std::string_view field, std::string_view link, std::string_view uuid,
+                           const v1::ShadowLink* cur) {
+    return error_info::for_field(
+        errc::conflict, field,
+        cur == nullptr ? fmt::format("shadow link \"{}\" is gone", link)
+                       : fmt::format("shadow link \"{}\" is {} now, not {} (deleted and created "
+                                     "again meanwhile)",
+                                     link, cur->uuid(), uuid));
+}
+
+result<void> not_a_shadow_topic(const v1::Topic& t) {
+    return error_info::for_field(errc::invalid_argument, "topic",
+                                 fmt::format("topic \"{}\" is not a shadow topic", t.name()));
+}
+
+}  // namespace
+
+void controller_stm::store_shadow_link(v1::ShadowLink l) {
+    v1::Delta d;
+    *d.mutable_shadow_link_upserted() = l;
+    _shadow_links.upsert(std::move(l));
+    record(std::move(d));
+}
+
+void controller_stm::store_topic(v1::Topic t, const v1::Audit& audit) {
+    *t.mutable_updated() = audit;
+    v1::Delta d;
+    *d.mutable_topic_upserted() = t;
+    _topics.upsert(std::move(t));
+    record(std::move(d));
+}
+
+apply_result controller_stm::apply(const v1::UpsertShadowLink& c, const v1::Audit& audit) {
+    const v1::ShadowLink& l = c.link();
+    // The proposer validated and filled in any kept password; checked again
+    // here as the brief of the command says (commands.proto).
+    if (auto r = shadow::validate_link(l); !r) {
+        return r;
+    }
+    if (auto r = validate_uuid("link.uuid", l.uuid()); !r) {
+        return r;
+    }
+    if (l.state() != v1::SHADOW_LINK_STATE_UNSPECIFIED &&
+        l.state() != v1::SHADOW_LINK_STATE_ACTIVE && l.state() != v1::SHADOW_LINK_STATE_PAUSED) {
+        return error_info::for_field(
+            errc::invalid_argument, "link.state",
+            fmt::format("{} is not a link state", static_cast<int>(l.state())));
+    }
+    const v1::ShadowLink* cur = _shadow_links.find(l.name());
+    if (c.create_only()) {
+        if (cur != nullptr) {
+            return error_info::for_field(
+                errc::shadow_link_already_exists, "name",
+                fmt::format("shadow link \"{}\" already exists", l.name()));
+        }
+        if (!_shadow_links.all().empty()) {
+            return error_info::for_field(
+                errc::shadow_link_limit_reached, "name",
+                fmt::format("this cluster has shadow link \"{}\" already: one link per cluster",
+                            _shadow_links.all().begin()->first));
+        }
+    } else {
+        if (cur == nullptr) {
+            return error_info::for_field(errc::unknown_shadow_link, "name",
+                                         fmt::format("no shadow link \"{}\"", l.name()));
+        }
+        if (cur->uuid() != l.uuid()) {
+            return link_conflict("link.uuid", l.name(), l.uuid(), cur);
+        }
+    }
+    v1::ShadowLink next = l;
+    if (next.state() == v1::SHADOW_LINK_STATE_UNSPECIFIED) {
+        next.set_state(v1::SHADOW_LINK_STATE_ACTIVE);
+    }
+    // The security sync's record is the stm's, whatever the proposer sent.
+    next.clear_synced_acls();
+    if (cur != nullptr) {
+        *next.mutable_synced_acls() = cur->synced_acls();
+        *next.mutable_created() = cur->created();
+        *next.mutable_updated() = cur->updated();
+        // ShadowLink holds no map: its bytes compare deterministically.
+        if (next.SerializeAsString() == cur->SerializeAsString()) {
+            return ok();  // a replay of what is stored
+        }
+    } else {
+        *next.mutable_created() = audit;
+    }
+    *next.mutable_updated() = audit;
+    store_shadow_link(std::move(next));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::DeleteShadowLink& c, const v1::Audit& audit) {
+    const v1::ShadowLink* cur = _shadow_links.find(c.name());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_shadow_link, "name",
+                                     fmt::format("no shadow link \"{}\"", c.name()));
+    }
+    if (!c.uuid().empty() && c.uuid() != cur->uuid()) {
+        return link_conflict("uuid", c.name(), c.uuid(), cur);
+    }
+    if (!c.force()) {
+        if (auto r = check_shadow_link_deletable(*this, c.name()); !r) {
+            return r;
+        }
+    }
+    // With force every topic not yet terminal fails over at once; either
+    // way the topics stay as ordinary writable topics (no Topic.shadow: no
+    // fetcher runs them, clients may write them).
+    std::vector<v1::Topic> released;
+    for (const v1::Topic* t : topics_of(_topics, c.name())) {
+        released.push_back(*t);
+    }
+    for (v1::Topic& t : released) {
+        t.clear_shadow();
+        store_topic(std::move(t), audit);
+    }
+    _shadow_links.erase(c.name());
+    v1::Delta d;
+    d.set_shadow_link_removed(c.name());
+    record(std::move(d));
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::CreateShadowTopic& c, const v1::Audit& audit) {
+    const v1::ShadowLink* l = _shadow_links.find(c.link());
+    if (l == nullptr || l->uuid() != c.link_uuid()) {
+        return link_conflict("link", c.link(), c.link_uuid(), l);
+    }
+    const v1::Topic& t = c.topic();
+    if (auto r = check_topic_shape(t); !r) {
+        return r.error().within("topic.");
+    }
+    if (auto r = check_topic_name_available(_topics, t.name()); !r) {
+        return r.error().within("topic.");
+    }
+    if (auto r = check_name_not_migrating(*this, t.name(), "topic.name"); !r) {
+        return r;
+    }
+    for (const v1::PartitionAssignment& p : t.partitions()) {
+        if (auto r = check_replica_brokers(p); !r) {
+            return r.error().within("topic.");
+        }
+    }
+    v1::Topic stored = t;
+    stored.clear_migration();
+    v1::TopicShadow* s = stored.mutable_shadow();
+    s->set_link(l->name());
+    s->set_link_uuid(l->uuid());
+    if (s->source_topic().empty()) {
+        s->set_source_topic(t.name());
+    }
+    s->set_state(v1::SHADOW_TOPIC_STATE_ACTIVE);
+    s->clear_reason();
+    s->set_state_revision(audit.revision());
+    *stored.mutable_created() = audit;
+    store_topic(std::move(stored), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::SetShadowTopicState& c, const v1::Audit& audit) {
+    const v1::Topic* cur = _topics.find(c.topic());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_topic, "topic",
+                                     fmt::format("topic \"{}\" does not exist", c.topic()));
+    }
+    if (!cur->has_shadow()) {
+        return not_a_shadow_topic(*cur);
+    }
+    if (!c.link_uuid().empty() && c.link_uuid() != cur->shadow().link_uuid()) {
+        return error_info::for_field(
+            errc::conflict, "link_uuid",
+            fmt::format("topic \"{}\" is shadowed by link {} now, not {}", c.topic(),
+                        cur->shadow().link_uuid(), c.link_uuid()));
+    }
+    if (!shadow::transition_allowed(c.from(), c.to())) {
+        return error_info::for_field(
+            errc::invalid_argument, "to",
+            fmt::format("{} -> {} is not a shadow topic transition", shadow::to_string(c.from()),
+                        shadow::to_string(c.to())));
+    }
+    const v1::ShadowTopicState now = cur->shadow().state();
+    if (now == c.to()) {
+        return ok();  // a repeated proposal (a new leader's driver, a retry)
+    }
+    if (now != c.from()) {
+        return error_info::for_field(
+            errc::conflict, "from",
+            fmt::format("topic \"{}\" is {}, not {}", c.topic(), shadow::to_string(now),
+                        shadow::to_string(c.from())));
+    }
+    v1::Topic next = *cur;
+    v1::TopicShadow* s = next.mutable_shadow();
+    s->set_state(c.to());
+    s->set_reason(c.reason());
+    s->set_state_revision(audit.revision());
+    store_topic(std::move(next), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::SyncShadowTopic& c, const v1::Audit& audit) {
+    const v1::Topic* cur = _topics.find(c.topic());
+    if (cur == nullptr) {
+        return error_info::for_field(errc::unknown_topic, "topic",
+                                     fmt::format("topic \"{}\" does not exist", c.topic()));
+    }
+    if (!cur->has_shadow()) {
+        return not_a_shadow_topic(*cur);
+    }
+    if (c.link_uuid() != cur->shadow().link_uuid()) {
+        return error_info::for_field(
+            errc::conflict, "link_uuid",
+            fmt::format("topic \"{}\" is shadowed by link {} now, not {}", c.topic(),
+                        cur->shadow().link_uuid(), c.link_uuid()));
+    }
+    const v1::ShadowTopicState state = cur->shadow().state();
+    if (state != v1::SHADOW_TOPIC_STATE_ACTIVE && state != v1::SHADOW_TOPIC_STATE_PAUSED) {
+        return error_info::for_field(
+            errc::conflict, "topic",
+            fmt::format("topic \"{}\" is {}: only ACTIVE and PAUSED shadow topics follow the "
+                        "source",
+                        c.topic(), shadow::to_string(state)));
+    }
+    if (c.new_partitions_size() > 0 && c.new_partitions(0).partition() != cur->partitions_size()) {
+        return error_info::for_field(
+            errc::conflict, "new_partitions",
+            fmt::format("topic \"{}\" has {} partitions now; the command adds partitions from {}",
+                        c.topic(), cur->partitions_size(), c.new_partitions(0).partition()));
+    }
+    for (int i = 0; i < c.new_partitions_size(); ++i) {
+        const v1::PartitionAssignment& p = c.new_partitions(i);
+        const std::string field = fmt::format("new_partitions[{}]", i);
+        if (auto r = check_partition_shape(p, cur->partitions_size() + i, cur->replication_factor(),
+                                           field);
+            !r) {
+            return r;
+        }
+        if (auto r = check_replica_brokers(p); !r) {
+            return r;
+        }
+    }
+    const std::set<std::string> keys(c.synced_keys().begin(), c.synced_keys().end());
+    const std::map<std::string, std::string> configs = sorted(c.configs());
+    for (const auto& [k, v] : configs) {
+        if (k.empty() || keys.count(k) == 0) {
+            return error_info::for_field(errc::invalid_argument, fmt::format("configs.{}", k),
+                                         "not one of synced_keys");
+        }
+    }
+    v1::Topic next = *cur;
+    bool changed = c.new_partitions_size() > 0;
+    for (const v1::PartitionAssignment& p : c.new_partitions()) {
+        *next.add_partitions() = p;
+    }
+    auto& stored = *next.mutable_configs();
+    for (const std::string& k : keys) {
+        const auto want = configs.find(k);
+        const auto have = stored.find(k);
+        if (want == configs.end()) {
+            if (have != stored.end()) {
+                stored.erase(have);
+                changed = true;
+            }
+        } else if (have == stored.end() || have->second != want->second) {
+            stored[k] = want->second;
+            changed = true;
+        }
+    }
+    if (!changed) {
+        return ok();
+    }
+    store_topic(std::move(next), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply(const v1::SyncShadowAcls& c, const v1::Audit& audit) {
+    const v1::ShadowLink* l = _shadow_links.find(c.link());
+    if (l == nullptr) {
+        return error_info::for_field(errc::unknown_shadow_link, "link",
+                                     fmt::format("no shadow link \"{}\"", c.link()));
+    }
+    if (l->uuid() != c.link_uuid()) {
+        return link_conflict("link_uuid", c.link(), c.link_uuid(), l);
+    }
+    std::vector<security::acl_binding> create;
+    for (int i = 0; i < c.create_size(); ++i) {
+        auto b = security::binding_from_proto(c.create(i));
+        if (b) {
+            if (auto r = security::validate(*b); !r) {
+                b = r.error();
+            }
+        }
+        if (!b) {
+            return b.error().within(fmt::format("create[{}].", i));
+        }
+        create.push_back(std::move(*b));
+    }
+    std::vector<security::acl_binding> remove;
+    for (int i = 0; i < c.remove_size(); ++i) {
+        auto b = security::binding_from_proto(c.remove(i));
+        if (!b) {
+            return b.error().within(fmt::format("remove[{}].", i));
+        }
+        remove.push_back(std::move(*b));
+    }
+    // What the sync owns: only bindings it created itself are ever removed
+    // by it, so a binding an operator made is never taken away.
+    std::map<security::acl_binding, v1::AclBinding> synced;
+    for (const v1::AclBinding& b : l->synced_acls()) {
+        if (auto k = security::binding_from_proto(b)) {
+            synced.emplace(std::move(*k), b);
+        }
+    }
+    bool owned_changed = false;
+    for (const security::acl_binding& key : create) {
+        if (_acls.find(key) != nullptr) {
+            continue;  // there already: not the sync's to remove later
+        }
+        v1::AclBinding stored = security::to_proto(key);
+        *stored.mutable_created() = audit;
+        v1::Delta d;
+        *d.mutable_acl_created() = stored;
+        _acls.insert(key, std::move(stored));
+        record(std::move(d));
+        security_changed();
+        owned_changed = synced.emplace(key, security::to_proto(key)).second || owned_changed;
+    }
+    for (const security::acl_binding& key : remove) {
+        if (synced.erase(key) == 0) {
+            continue;
+        }
+        owned_changed = true;
+        if (_acls.find(key) != nullptr) {
+            remove_acl(key);
+            security_changed();
+        }
+    }
+    if (!owned_changed) {
+        return ok();
+    }
+    v1::ShadowLink next = *l;
+    next.clear_synced_acls();
+    for (const auto& [key, b] : synced) {
+        *next.add_synced_acls() = b;
+    }
+    *next.mutable_updated() = audit;
+    store_shadow_link(std::move(next));
+    return ok();
+}
+
 // ---------------------------------------------------------------- snapshots
 
 v1::ClusterState controller_stm::full_state() const {
@@ -1186,6 +1568,9 @@ v1::ClusterState controller_stm::full_state() const {
         *s.add_migrations() = m;
     }
     s.set_next_migration_id(_migrations.next_id_field());
+    for (const auto& [name, l] : _shadow_links.all()) {
+        *s.add_shadow_links() = l;
+    }
     return s;
 }
 
@@ -1250,6 +1635,9 @@ std::string controller_stm::snapshot() const {
         if (_migrations.next_id_field() != 0) {
             WireFormatLite::WriteInt64(v1::ClusterState::kNextMigrationIdFieldNumber,
                                        _migrations.next_id_field(), &cos);
+        }
+        for (const auto& [name, l] : _shadow_links.all()) {
+            message(v1::ClusterState::kShadowLinksFieldNumber, l);
         }
     }
     return out;
@@ -1354,6 +1742,14 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
         return bad(fmt::format("next_migration_id {} is negative", s.next_migration_id()));
     }
     migrations.set_next_id_field(s.next_migration_id());
+    shadow_link_table shadow_links;
+    for (const v1::ShadowLink& l : s.shadow_links()) {
+        if (l.name().empty() || l.uuid().empty() || shadow_links.find(l.name()) != nullptr) {
+            return bad(fmt::format("shadow link \"{}\" is unnamed, has no uuid or appears twice",
+                                   l.name()));
+        }
+        shadow_links.upsert(l);
+    }
     _topics = std::move(topics);
     _brokers = std::move(brokers);
     _sessions = std::move(sessions);
@@ -1363,6 +1759,7 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
     _acls = std::move(acls);
     _roles = std::move(roles);
     _migrations = std::move(migrations);
+    _shadow_links = std::move(shadow_links);
     _by_request.clear();
     _request_order.clear();
     security_changed();

@@ -78,6 +78,7 @@
 #include "controller/stm/migration_table.h"
 #include "controller/stm/security_tables.h"
 #include "controller/stm/session_table.h"
+#include "controller/stm/shadow_link_table.h"
 #include "controller/stm/topic_table.h"
 #include "fjord/controller/v1/commands.pb.h"
 #include "fjord/controller/v1/metadata.pb.h"
@@ -162,6 +163,9 @@ class controller_stm {
     const role_table& roles() const { return _roles; }
     /// Mountable topics' migrations (docs/tiered-storage.md).
     const migration_table& migrations() const { return _migrations; }
+    /// Shadow links (docs/shadow-links.md); their topics are in topics()
+    /// with Topic.shadow set.
+    const shadow_link_table& shadow_links() const { return _shadow_links; }
     /// The cluster config `superusers`, as a list of user names.
     std::vector<std::string> superusers() const;
     /// The authorizer of the current bindings, roles and superusers (see the
@@ -191,12 +195,22 @@ class controller_stm {
     apply_result apply(const v1::SetMigrationStatus& c, const v1::Audit& audit);
     apply_result apply(const v1::CancelMigration& c, const v1::Audit& audit);
     apply_result apply(const v1::RemoveMigration& c, const v1::Audit& audit);
+    apply_result apply(const v1::UpsertShadowLink& c, const v1::Audit& audit);
+    apply_result apply(const v1::DeleteShadowLink& c, const v1::Audit& audit);
+    apply_result apply(const v1::CreateShadowTopic& c, const v1::Audit& audit);
+    apply_result apply(const v1::SetShadowTopicState& c, const v1::Audit& audit);
+    apply_result apply(const v1::SyncShadowTopic& c, const v1::Audit& audit);
+    apply_result apply(const v1::SyncShadowAcls& c, const v1::Audit& audit);
     apply_result record_refusal(const v1::ControllerCommand& cmd);
 
     /// Stores migration `m` as changed by `audit` (state, status) and every
     /// topic it names that exists gets Topic.migration in step (cleared
     /// once the migration is finished or cancelled); records the deltas.
     void store_migration(v1::Migration m, const v1::Audit& audit);
+    /// Stores link `l` (created/updated already stamped), recording its delta.
+    void store_shadow_link(v1::ShadowLink l);
+    /// Stores topic `t` as changed by `audit`, recording its delta.
+    void store_topic(v1::Topic t, const v1::Audit& audit);
     /// Removes topic `name`, recording its topic_deleted delta.
     void remove_topic(const std::string& name);
     /// Replicas must name brokers that exist and are not decommissioned.
@@ -228,6 +242,7 @@ class controller_stm {
     acl_table _acls;
     role_table _roles;
     migration_table _migrations;
+    shadow_link_table _shadow_links;
 
     std::deque<v1::Delta> _changes;  // revisions ascending
 

@@ -51,6 +51,7 @@ void apply_delta(v1::ClusterState& state, const v1::Delta& d) {
     const auto user_key = [](const v1::User& u) -> const std::string& { return u.name(); };
     const auto role_key = [](const v1::Role& r) -> const std::string& { return r.name(); };
     const auto migration_key = [](const v1::Migration& m) { return m.id(); };
+    const auto link_key = [](const v1::ShadowLink& l) -> const std::string& { return l.name(); };
     // ACLs in common/security/acl.h order, as the stm keeps them (a record
     // that does not convert, from a newer version, sorts first).
     const auto acl_key = [](const v1::AclBinding& b) -> std::optional<security::acl_binding> {
@@ -107,6 +108,12 @@ void apply_delta(v1::ClusterState& state, const v1::Delta& d) {
             break;
         case v1::Delta::kMigrationRemoved:
             sorted_erase(*state.mutable_migrations(), d.migration_removed(), migration_key);
+            break;
+        case v1::Delta::kShadowLinkUpserted:
+            sorted_upsert(*state.mutable_shadow_links(), d.shadow_link_upserted(), link_key);
+            break;
+        case v1::Delta::kShadowLinkRemoved:
+            sorted_erase(*state.mutable_shadow_links(), d.shadow_link_removed(), link_key);
             break;
         case v1::Delta::CHANGE_NOT_SET:
             break;

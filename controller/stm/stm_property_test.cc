@@ -59,7 +59,7 @@ class sequence {
             return e;
         }
         const command_meta meta{pick(2) == 0 ? "alice" : "bob", _clock += 10};
-        switch (pick(27)) {
+        switch (pick(30)) {
             case 0:
             case 1: {
                 v1::Broker b;
@@ -294,6 +294,81 @@ class sequence {
                     return maybe(make_mount_prepared(stm, m.id(), manifests, uuids, meta));
                 }
                 return maybe(make_advance_migration(stm, m.id(), m.state(), *next, meta));
+            }
+            case 27: {
+                // A shadow link: created (maybe with a password), updated
+                // keeping it, or deleted (maybe with force).
+                const std::string name = pick(3) == 0 ? "dr2" : "dr";
+                const uint64_t what = pick(4);
+                if (what == 0) {
+                    return maybe(make_delete_shadow_link(stm, name, pick(2) == 0, meta));
+                }
+                v1::ShadowLink l;
+                l.set_name(name);
+                l.mutable_config()->mutable_client_options()->add_bootstrap_servers(
+                    fmt::format("src{}:9092", pick(2)));
+                auto* scram = l.mutable_config()
+                                  ->mutable_client_options()
+                                  ->mutable_authentication_configuration()
+                                  ->mutable_scram_configuration();
+                scram->set_username("u");
+                scram->set_scram_mechanism("SCRAM-SHA-256");
+                scram->set_password(pick(2) == 0 ? "" : "pw");
+                scram->set_password_set(true);
+                l.mutable_config()
+                    ->mutable_topic_metadata_sync_options()
+                    ->add_synced_shadow_topic_properties("segment.ms");
+                return what == 1 ? maybe(make_update_shadow_link(stm, l, meta))
+                                 : maybe(make_create_shadow_link(stm, l, uuid(), meta));
+            }
+            case 28: {
+                if (stm.shadow_links().all().empty()) {
+                    return std::nullopt;
+                }
+                v1::CreateTopicsRequest::Item item;
+                item.set_name(topic_name());
+                item.set_partitions(1 + static_cast<int32_t>(pick(2)));
+                item.set_replication_factor(1);
+                return maybe(make_create_shadow_topic(stm, stm.shadow_links().all().begin()->first,
+                                                      item, v1::TopicShadow{}, uuid(), meta));
+            }
+            case 29: {
+                // The driver: a state change, a sync of partitions and synced
+                // keys, or the security sync.
+                const std::string name = topic_name();
+                const v1::Topic* t = stm.topics().find(name);
+                const uint64_t what = pick(3);
+                if (what == 2 && !stm.shadow_links().all().empty()) {
+                    v1::AclBinding b;
+                    b.set_principal("User:" + user_name());
+                    b.set_resource_type(v1::ACL_RESOURCE_TOPIC);
+                    b.set_resource_name(name);
+                    b.set_pattern_type(v1::ACL_PATTERN_LITERAL);
+                    b.set_host("*");
+                    b.set_operation(v1::ACL_OPERATION_READ);
+                    b.set_permission(v1::ACL_PERMISSION_ALLOW);
+                    std::vector<v1::AclBinding> one{b};
+                    const bool add = pick(2) == 0;
+                    return maybe(make_sync_shadow_acls(stm, stm.shadow_links().all().begin()->first,
+                                                       add ? one : std::vector<v1::AclBinding>{},
+                                                       add ? std::vector<v1::AclBinding>{} : one,
+                                                       meta));
+                }
+                if (t == nullptr || !t->has_shadow()) {
+                    return std::nullopt;
+                }
+                if (what == 1) {
+                    std::map<std::string, std::string> configs;
+                    if (pick(2) == 0) {
+                        configs["segment.ms"] = std::to_string(1 + pick(1000));
+                    }
+                    return maybe(make_sync_shadow_topic(
+                        stm, name, t->partitions_size() + static_cast<int32_t>(pick(2)), configs,
+                        meta));
+                }
+                const auto to = static_cast<v1::ShadowTopicState>(1 + pick(7));
+                return maybe(
+                    make_set_shadow_topic_state(stm, name, t->shadow().state(), to, "", meta));
             }
             default: {
                 entry e;
@@ -556,6 +631,8 @@ TEST_F(stm_property, sequences_cover_the_commands) {
     size_t deltas_dropped = 0;
     size_t migrations_ended = 0;
     size_t mounted_topics = 0;
+    size_t links = 0;
+    size_t shadow_topics = 0;
     for (uint64_t seed = 1; seed <= 20; ++seed) {
         stm_config cfg;
         cfg.max_retained_deltas = 3;
@@ -579,7 +656,9 @@ TEST_F(stm_property, sequences_cover_the_commands) {
         }
         for (const auto& [name, t] : stm.topics().all()) {
             mounted_topics += t.partitions(0).start_offset() > 0 ? 1 : 0;
+            shadow_topics += t.has_shadow() ? 1 : 0;
         }
+        links += stm.shadow_links().size();
         EXPECT_GT(stm.brokers().size(), 0u);
         EXPECT_GT(stm.members().size(), 0u);
     }
@@ -590,6 +669,9 @@ TEST_F(stm_property, sequences_cover_the_commands) {
     // create topics.
     EXPECT_GT(migrations_ended, 2u);
     EXPECT_GT(mounted_topics, 0u);
+    // Shadow links exist at the end of some sequences, with shadow topics.
+    EXPECT_GT(links, 0u);
+    EXPECT_GT(shadow_topics, 0u);
 }
 
 }  // namespace

@@ -79,6 +79,22 @@
 //   apply-raw-advance id=N from=S to=S  an AdvanceMigration that skipped
 //       validation
 //   migrations                          the migration table
+//   create-link name=L [servers=(h:p,...)] [scram=user:pw] [plain=user:pw]
+//       [mechanism=M] [pem=cert:key] [filters=(include:literal:NAME,...)]
+//       [synced=(k,...)] [exclude-default=B] [state=S] [uuid=U]
+//       a link through make_create_shadow_link (servers default
+//       (src:9092), filters default include:literal:*)
+//   update-link name=L [the same] [password-set=B]   make_update_shadow_link
+//   delete-link name=L [force=B]
+//   apply-raw-upsert-link name=L uuid=U [create-only=B] [servers=...]  skips validation
+//   create-shadow-topic link=L name=T [partitions=N] [rf=N] [config=(k=v,...)]
+//       [source=S] [uuid=U]
+//   shadow-state topic=T from=S to=S [reason=R]   (ShadowTopicState names)
+//   apply-raw-shadow-state topic=T from=S to=S [link-uuid=U]   skips validation
+//   sync-shadow-topic topic=T partitions=N [config=(k=v,...)]
+//   sync-acls link=L [create=(user:topic,...)] [remove=(user:topic,...)]
+//       User:<user> ALLOW READ on literal topic <topic> from any host
+//   links                               the shadow link table
 
 #include <gtest/gtest.h>
 
@@ -96,6 +112,7 @@
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 #include "common/cluster/migration.h"
+#include "common/cluster/shadow_link.h"
 #include "common/security/acl_proto.h"
 #include "common/security/scram.h"
 #include "controller/stm/commands.h"
@@ -175,6 +192,13 @@ std::string topic_line(const v1::Topic& t) {
                              cluster::to_string(t.migration().type()),
                              cluster::to_string(t.migration().state()));
     }
+    if (t.has_shadow()) {
+        const v1::TopicShadow& sh = t.shadow();
+        extra += fmt::format(" shadow={}:{}:{}@r{}{}{}", sh.link(), sh.source_topic(),
+                             cluster::shadow::to_string(sh.state()), sh.state_revision(),
+                             sh.start_at() != 0 ? fmt::format(" start_at={}", sh.start_at()) : "",
+                             sh.reason().empty() ? "" : fmt::format(" reason=\"{}\"", sh.reason()));
+    }
     return fmt::format("topic {} uuid={} rf={} partitions={} configs={}{}", t.name(), t.uuid(),
                        t.replication_factor(), t.partitions_size(), configs(t.configs()), extra);
 }
@@ -192,6 +216,38 @@ std::string migration_line(const v1::Migration& m) {
                        m.status().empty() ? "" : fmt::format(" status=\"{}\"", m.status()),
                        m.completed_ms() != 0 ? fmt::format(" completed={}", m.completed_ms()) : "",
                        audit(m.created()), audit(m.updated()));
+}
+
+std::string link_line(const v1::ShadowLink& l) {
+    const v1::ShadowClientOptions& c = l.config().client_options();
+    std::string auth = "none";
+    const auto sasl = [](const char* mech, const auto& a) {
+        return fmt::format("{}:{}:{} set={}@{}", mech, a.username(),
+                           a.password().empty() ? "-" : a.password(), a.password_set(),
+                           a.password_set_at_ms());
+    };
+    if (c.authentication_configuration().has_scram_configuration()) {
+        auth =
+            sasl(c.authentication_configuration().scram_configuration().scram_mechanism().c_str(),
+                 c.authentication_configuration().scram_configuration());
+    } else if (c.authentication_configuration().has_plain_configuration()) {
+        auth = sasl("PLAIN", c.authentication_configuration().plain_configuration());
+    }
+    std::string tls;
+    if (c.tls_settings().has_tls_pem_settings()) {
+        const auto& p = c.tls_settings().tls_pem_settings();
+        tls = fmt::format(" pem=cert:{},key:{},fp:{}", p.cert(), p.key().empty() ? "-" : p.key(),
+                          p.key_fingerprint().empty() ? "-" : p.key_fingerprint());
+    }
+    std::vector<std::string> acls;
+    for (const v1::AclBinding& b : l.synced_acls()) {
+        auto m = security::binding_from_proto(b);
+        acls.push_back(m ? security::to_string(*m) : "unconvertible");
+    }
+    return fmt::format(
+        "{} uuid={} {} servers=[{}] auth={}{} synced_acls=[{}] created={} updated={}", l.name(),
+        l.uuid(), cluster::shadow::to_string(l.state()), fmt::join(c.bootstrap_servers(), ","),
+        auth, tls, fmt::join(acls, "; "), audit(l.created()), audit(l.updated()));
 }
 
 std::string broker_line(const v1::Broker& b) {
@@ -268,6 +324,10 @@ std::string delta_line(const v1::Delta& d) {
             return r + "migration_upserted " + migration_line(d.migration_upserted());
         case v1::Delta::kMigrationRemoved:
             return r + "migration_removed " + std::to_string(d.migration_removed());
+        case v1::Delta::kShadowLinkUpserted:
+            return r + "shadow_link_upserted " + link_line(d.shadow_link_upserted());
+        case v1::Delta::kShadowLinkRemoved:
+            return r + "shadow_link_removed " + d.shadow_link_removed();
         case v1::Delta::CHANGE_NOT_SET:
             break;
     }
@@ -749,9 +809,188 @@ class stm_env {
                 print("migration " + migration_line(m));
             }
             print(fmt::format("next id {}", _stm->migrations().next_id()));
+        } else if (n == "create-link" || n == "update-link") {
+            c.expect_keys({"name", "servers", "scram", "plain", "mechanism", "pem", "filters",
+                           "synced", "exclude-default", "state", "uuid", "password-set", "as",
+                           "defer"});
+            v1::ShadowLink l = link_arg(c);
+            if (n == "create-link") {
+                const std::string uuid = c.has("uuid") ? c.get_string("uuid") : next_uuid();
+                propose(c, make_create_shadow_link(*_stm, l, uuid, meta(c)));
+            } else {
+                propose(c, make_update_shadow_link(*_stm, l, meta(c)));
+            }
+        } else if (n == "delete-link") {
+            c.expect_keys({"name", "force", "as", "defer"});
+            propose(c, make_delete_shadow_link(*_stm, c.get_string("name"),
+                                               c.get_bool("force", false), meta(c)));
+        } else if (n == "apply-raw-upsert-link") {
+            c.expect_keys({"name", "uuid", "create-only", "servers", "scram", "plain", "mechanism",
+                           "pem", "filters", "synced", "exclude-default", "state", "password-set"});
+            v1::ControllerCommand cmd;
+            cmd.set_principal("raw");
+            v1::UpsertShadowLink* u = cmd.mutable_upsert_shadow_link();
+            *u->mutable_link() = link_arg(c);
+            u->mutable_link()->set_uuid(c.get_string("uuid", ""));
+            u->set_create_only(c.get_bool("create-only", true));
+            apply_bytes(cmd.SerializeAsString());
+        } else if (n == "create-shadow-topic") {
+            c.expect_keys(
+                {"link", "name", "partitions", "rf", "config", "source", "uuid", "as", "defer"});
+            v1::CreateTopicsRequest::Item item;
+            item.set_name(c.get_string("name"));
+            item.set_partitions(static_cast<int32_t>(parse_int_arg(c, "partitions", -1)));
+            item.set_replication_factor(static_cast<int32_t>(parse_int_arg(c, "rf", -1)));
+            for (const auto& [k, v] : kv_list(c, "config")) {
+                (*item.mutable_configs())[k] = v;
+            }
+            v1::TopicShadow sh;
+            sh.set_source_topic(c.get_string("source", ""));
+            const std::string uuid = c.has("uuid") ? c.get_string("uuid") : next_uuid();
+            propose(c,
+                    make_create_shadow_topic(*_stm, c.get_string("link"), item, sh, uuid, meta(c)));
+        } else if (n == "shadow-state") {
+            c.expect_keys({"topic", "from", "to", "reason", "as", "defer"});
+            propose(c, make_set_shadow_topic_state(
+                           *_stm, c.get_string("topic"), topic_state_arg(c, "from"),
+                           topic_state_arg(c, "to"), c.get_string("reason", ""), meta(c)));
+        } else if (n == "apply-raw-shadow-state") {
+            c.expect_keys({"topic", "from", "to", "link-uuid"});
+            v1::ControllerCommand cmd;
+            cmd.set_principal("raw");
+            v1::SetShadowTopicState* st = cmd.mutable_set_shadow_topic_state();
+            st->set_topic(c.get_string("topic"));
+            st->set_from(topic_state_arg(c, "from"));
+            st->set_to(topic_state_arg(c, "to"));
+            st->set_link_uuid(c.get_string("link-uuid", ""));
+            apply_bytes(cmd.SerializeAsString());
+        } else if (n == "sync-shadow-topic") {
+            c.expect_keys({"topic", "partitions", "config", "as", "defer"});
+            std::map<std::string, std::string> configs;
+            for (const auto& [k, v] : kv_list(c, "config")) {
+                configs[k] = v;
+            }
+            propose(c,
+                    make_sync_shadow_topic(*_stm, c.get_string("topic"),
+                                           static_cast<int32_t>(parse_int_arg(c, "partitions", 0)),
+                                           configs, meta(c)));
+        } else if (n == "sync-acls") {
+            c.expect_keys({"link", "create", "remove", "as", "defer"});
+            propose(c, make_sync_shadow_acls(*_stm, c.get_string("link"), acl_list(c, "create"),
+                                             acl_list(c, "remove"), meta(c)));
+        } else if (n == "links") {
+            if (_stm->shadow_links().all().empty()) {
+                print("no links");
+            }
+            for (const auto& [name, l] : _stm->shadow_links().all()) {
+                print("link " + link_line(l));
+            }
         } else {
             c.fail("unknown command");
         }
+    }
+
+    v1::ShadowTopicState topic_state_arg(const test_command& c, const std::string& key) {
+        const auto s = cluster::shadow::parse_topic_state(c.get_string(key));
+        if (!s) {
+            c.fail(fmt::format("{}: not a shadow topic state", key));
+        }
+        return *s;
+    }
+
+    /// "user:topic" -> User:<user> ALLOW READ on literal topic <topic>, any host.
+    std::vector<v1::AclBinding> acl_list(const test_command& c, const std::string& key) {
+        std::vector<v1::AclBinding> out;
+        for (const std::string& e : c.get_list(key)) {
+            const size_t colon = e.find(':');
+            if (colon == std::string::npos) {
+                c.fail(fmt::format("{}: '{}' is not user:topic", key, e));
+            }
+            v1::AclBinding b;
+            b.set_principal("User:" + e.substr(0, colon));
+            b.set_resource_type(v1::ACL_RESOURCE_TOPIC);
+            b.set_resource_name(e.substr(colon + 1));
+            b.set_pattern_type(v1::ACL_PATTERN_LITERAL);
+            b.set_host("*");
+            b.set_operation(v1::ACL_OPERATION_READ);
+            b.set_permission(v1::ACL_PERMISSION_ALLOW);
+            out.push_back(std::move(b));
+        }
+        return out;
+    }
+
+    v1::ShadowLink link_arg(const test_command& c) {
+        v1::ShadowLink l;
+        l.set_name(c.get_string("name"));
+        v1::ShadowLinkConfig* cfg = l.mutable_config();
+        v1::ShadowClientOptions* co = cfg->mutable_client_options();
+        if (c.has("servers")) {
+            for (const std::string& s : c.get_list("servers")) {
+                co->add_bootstrap_servers(s);
+            }
+        } else {
+            co->add_bootstrap_servers("src:9092");
+        }
+        const auto split = [&](const std::string& key) {
+            const std::string v = c.get_string(key);
+            const size_t colon = v.find(':');
+            return std::pair(v.substr(0, colon),
+                             colon == std::string::npos ? std::string() : v.substr(colon + 1));
+        };
+        const bool password_set = c.get_bool("password-set", false);
+        if (c.has("scram")) {
+            auto [user, pw] = split("scram");
+            auto* a = co->mutable_authentication_configuration()->mutable_scram_configuration();
+            a->set_username(user);
+            a->set_password(pw);
+            a->set_scram_mechanism(c.get_string("mechanism", "SCRAM-SHA-256"));
+            a->set_password_set(password_set);
+        } else if (c.has("plain")) {
+            auto [user, pw] = split("plain");
+            auto* a = co->mutable_authentication_configuration()->mutable_plain_configuration();
+            a->set_username(user);
+            a->set_password(pw);
+            a->set_password_set(password_set);
+        }
+        if (c.has("pem")) {
+            auto [cert, key] = split("pem");
+            v1::ShadowTlsSettings* t = co->mutable_tls_settings();
+            t->set_enabled(true);
+            t->mutable_tls_pem_settings()->set_cert(cert);
+            t->mutable_tls_pem_settings()->set_key(key);
+            if (!key.empty()) {
+                t->mutable_tls_pem_settings()->set_key_fingerprint("fp-" + key);
+            }
+        }
+        v1::ShadowTopicSyncOptions* ts = cfg->mutable_topic_metadata_sync_options();
+        const std::vector<std::string> filters =
+            c.has("filters") ? c.get_list("filters")
+                             : std::vector<std::string>{"include:literal:*"};
+        for (const std::string& f : filters) {
+            const size_t a = f.find(':');
+            const size_t b = f.find(':', a + 1);
+            if (a == std::string::npos || b == std::string::npos) {
+                c.fail(fmt::format("filters: '{}' is not include|exclude:literal|prefix:name", f));
+            }
+            v1::ShadowNameFilter* nf = ts->add_auto_create_shadow_topic_filters();
+            nf->set_filter_type(f.substr(0, a) == "exclude" ? v1::SHADOW_FILTER_EXCLUDE
+                                                            : v1::SHADOW_FILTER_INCLUDE);
+            nf->set_pattern_type(f.substr(a + 1, b - a - 1) == "prefix"
+                                     ? v1::SHADOW_PATTERN_PREFIX
+                                     : v1::SHADOW_PATTERN_LITERAL);
+            nf->set_name(f.substr(b + 1));
+        }
+        for (const std::string& k : c.get_list("synced")) {
+            ts->add_synced_shadow_topic_properties(k);
+        }
+        ts->set_exclude_default(c.get_bool("exclude-default", false));
+        if (c.has("state")) {
+            const std::string st = c.get_string("state");
+            l.set_state(st == "ACTIVE"   ? v1::SHADOW_LINK_STATE_ACTIVE
+                        : st == "PAUSED" ? v1::SHADOW_LINK_STATE_PAUSED
+                                         : v1::SHADOW_LINK_STATE_UNSPECIFIED);
+        }
+        return l;
     }
 
     v1::MigrationState state_arg(const test_command& c, const std::string& key) {
@@ -992,6 +1231,9 @@ class stm_env {
         }
         for (const auto& [id, m] : _stm->migrations().all()) {
             print("migration " + migration_line(m));
+        }
+        for (const auto& [name, l] : _stm->shadow_links().all()) {
+            print("link " + link_line(l));
         }
     }
 
