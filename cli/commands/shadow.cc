@@ -66,28 +66,6 @@ struct shadow_options {
 
 // ------------------------------------------------------------- the calls
 
-// The controller client's Shadow methods (common/controller_client/client.h),
-// reached through `if constexpr` so that this file builds before they exist
-// in a branch (they answer "not available" then).
-#define FJORD_SHADOW_CALL(method, Req, Resp)                                                    \
-    template <typename C = ctl>                                                                 \
-    result<v1::Resp> method(cli_context& ctx, v1::Req req) {                                    \
-        if constexpr (requires { &C::method; }) {                                               \
-            return ctx.call(&C::method, std::move(req));                                        \
-        } else {                                                                                \
-            return error_info(std::make_error_code(std::errc::function_not_supported),          \
-                              "this fjord was built without the controller's shadow link API"); \
-        }                                                                                       \
-    }
-FJORD_SHADOW_CALL(create_shadow_link, CreateShadowLinkRequest, ShadowLinkResponse)
-FJORD_SHADOW_CALL(update_shadow_link, UpdateShadowLinkRequest, ShadowLinkResponse)
-FJORD_SHADOW_CALL(delete_shadow_link, DeleteShadowLinkRequest, ShadowLinkResponse)
-FJORD_SHADOW_CALL(get_shadow_link, GetShadowLinkRequest, ShadowLinkResponse)
-FJORD_SHADOW_CALL(list_shadow_links, ListShadowLinksRequest, ListShadowLinksResponse)
-FJORD_SHADOW_CALL(fail_over_shadow_link, FailOverShadowLinkRequest, ShadowLinkResponse)
-FJORD_SHADOW_CALL(get_shadow_link_status, GetShadowLinkStatusRequest, GetShadowLinkStatusResponse)
-#undef FJORD_SHADOW_CALL
-
 std::string not_found(std::string_view name) {
     return fmt::format(
         "shadow link \"{}\" not found; to get all active shadow links run 'fjord shadow list'",
@@ -238,7 +216,7 @@ void run_create(cli_context& ctx, const shadow_options& o) {
     }
     v1::CreateShadowLinkRequest req;
     *req.mutable_link() = *link;
-    auto r = create_shadow_link(ctx, std::move(req));
+    auto r = ctx.call(&ctl::create_shadow_link, std::move(req));
     if (!answered(ctx, r, "create", link->name())) {
         return;
     }
@@ -258,7 +236,7 @@ void run_list(cli_context& ctx, const shadow_options&) {
             "[{\"name\": string, \"UID\": string, \"state\": \"ACTIVE\"|\"PAUSED\"}]")) {
         return;
     }
-    auto r = list_shadow_links(ctx, v1::ListShadowLinksRequest{});
+    auto r = ctx.call(&ctl::list_shadow_links, v1::ListShadowLinksRequest{});
     if (!answered(ctx, r, "list", "")) {
         return;
     }
@@ -272,7 +250,7 @@ void run_list(cli_context& ctx, const shadow_options&) {
 result<v1::ShadowLink> fetch_link(cli_context& ctx, const std::string& name, std::string_view op) {
     v1::GetShadowLinkRequest req;
     req.set_name(name);
-    auto r = get_shadow_link(ctx, std::move(req));
+    auto r = ctx.call(&ctl::get_shadow_link, std::move(req));
     if (!answered(ctx, r, op, name)) {
         return error_info(std::make_error_code(std::errc::no_such_file_or_directory));
     }
@@ -315,7 +293,7 @@ void run_status(cli_context& ctx, const shadow_options& o) {
     }
     v1::GetShadowLinkStatusRequest req;
     req.set_name(o.link);
-    auto r = get_shadow_link_status(ctx, std::move(req));
+    auto r = ctx.call(&ctl::get_shadow_link_status, std::move(req));
     if (!answered(ctx, r, "get the status of", o.link)) {
         return;
     }
@@ -462,7 +440,7 @@ void run_update(cli_context& ctx, const shadow_options& o) {
     for (const auto& p : mask) {
         req.add_update_mask(p);
     }
-    auto r = update_shadow_link(ctx, std::move(req));
+    auto r = ctx.call(&ctl::update_shadow_link, std::move(req));
     if (!answered(ctx, r, "update", o.link)) {
         return;
     }
@@ -512,7 +490,7 @@ void run_failover(cli_context& ctx, const shadow_options& o) {
     v1::FailOverShadowLinkRequest req;
     req.set_name(o.link);
     req.set_topic(o.topic);
-    auto r = fail_over_shadow_link(ctx, std::move(req));
+    auto r = ctx.call(&ctl::fail_over_shadow_link, std::move(req));
     if (!answered(ctx, r, "fail over", o.link)) {
         return;
     }
@@ -548,7 +526,7 @@ void run_delete(cli_context& ctx, const shadow_options& o) {
     v1::DeleteShadowLinkRequest req;
     req.set_name(o.link);
     req.set_force(o.force);
-    auto r = delete_shadow_link(ctx, std::move(req));
+    auto r = ctx.call(&ctl::delete_shadow_link, std::move(req));
     if (!answered(ctx, r, "delete", o.link)) {
         return;
     }

@@ -127,12 +127,19 @@ std::string join(std::string_view path, std::string_view key) {
 /// An error about `path` at `n`'s line.
 error_info bad(const node& n, std::string_view path, std::string_view reason) {
     std::string r(reason);
-    const YAML::Mark m = n.Mark();
+    // A key that is absent is an invalid node, which has no mark (and
+    // throws when asked for one).
+    const YAML::Mark m = n.IsDefined() ? n.Mark() : YAML::Mark::null_mark();
     if (m.line >= 0) {
         r += fmt::format(" (line {})", m.line + 1);
     }
     return error_info::for_field(std::make_error_code(std::errc::invalid_argument), path, r);
 }
+
+/// Every reader takes a node that may be absent (operator[] on a const map
+/// gives an invalid node for a missing key, on which anything but
+/// IsDefined() throws): each checks present() first.
+bool present(const node& n);
 
 /// A map (or nothing: null) whose keys are all in `known`, each once.
 result<void> check_map(const node& n, std::string_view path,
@@ -575,9 +582,9 @@ result<void> read_acl_filter(const node& n, std::string_view path, v1::AclFilter
     const node res = n["resource_filter"];
     const std::string rp = join(path, "resource_filter");
     FJORD_TRY(check_map(res, rp, {"resource_type", "pattern_type", "name"}));
-    if (res.IsMap()) {
+    if (present(res) && res.IsMap()) {
         const node type = res["resource_type"];
-        if (type.IsScalar()) {
+        if (present(type) && type.IsScalar()) {
             const std::string t = upper(type.Scalar());
             if (t == "SUBJECT" || t == "REGISTRY" || t == "SR_ANY") {
                 return bad(type, join(rp, "resource_type"),
@@ -605,7 +612,7 @@ result<void> read_acl_filter(const node& n, std::string_view path, v1::AclFilter
     const node acc = n["access_filter"];
     const std::string ap = join(path, "access_filter");
     FJORD_TRY(check_map(acc, ap, {"principal", "operation", "permission_type", "host"}));
-    if (acc.IsMap()) {
+    if (present(acc) && acc.IsMap()) {
         auto principal = read_string(acc["principal"], join(ap, "principal"));
         if (!principal) {
             return principal.error();

@@ -324,7 +324,7 @@ TEST(ShadowConfigYaml, RedactionForUpdate) {
     scram->set_password_set(true);
     scram->set_password_set_at_ms(1767323045000);
     const std::string shown = render_link_yaml(l, {.mark_redacted = true});
-    EXPECT_NE(shown.find("password: <redacted>"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("password: \"<redacted>\""), std::string::npos) << shown;
     EXPECT_EQ(shown.find("password_set"), std::string::npos) << shown;
     auto back = parse_link_yaml(shown);
     ASSERT_TRUE(back) << back.error().detail;
@@ -339,7 +339,7 @@ TEST(ShadowConfigYaml, RedactionForUpdate) {
     // describe's output fields are accepted and ignored when fed back.
     const std::string described = render_link_yaml(l, {.output_fields = true});
     EXPECT_NE(described.find("password_set: true"), std::string::npos) << described;
-    EXPECT_NE(described.find("password_set_at: 2026-01-02T03:04:05Z"), std::string::npos);
+    EXPECT_NE(described.find("password_set_at: \"2026-01-02T03:04:05Z\""), std::string::npos);
     EXPECT_EQ(described.find("<redacted>"), std::string::npos);
     EXPECT_TRUE(parse_link_yaml(described + "uid: x\nstate: ACTIVE\n"));
 }

@@ -639,7 +639,7 @@ def test_dev_named_cluster_beside_the_default(dev: Fjord):
         assert not others & {str(x) for x in ports}
 
         # The profile reaches the named cluster; the current one the default.
-        prof = dev.json("--profile", "dst", "profile", "print")
+        prof = dev.json("profile", "print", "dst")
         assert prof["settings"]["controllers"] == mine["controllers"]
         dev.ok("--profile", "dst", "topic", "create", "only-in-dst", "-p", "1")
         assert [t["name"] for t in dev.json("--profile", "dst", "topic", "list")] == ["only-in-dst"]

@@ -37,11 +37,17 @@ from typing import Callable, Optional
 
 import pytest
 
-from conftest import BUILD_DIR, RDKAFKA_CLIENT, wait_until
+from conftest import BUILD_DIR, RDKAFKA_CLIENT, wait_until as _wait_until
 
 FJORD = BUILD_DIR / "bin" / "fjord"
 INTERVAL = "1s"
 REPLICATION_TIMEOUT = 60
+
+
+def wait_until(pred: Callable[[], object], timeout: float, what: str):
+    """conftest's, polling every 0.3 s: most predicates here run a fjord
+    process or open a Kafka connection."""
+    return _wait_until(pred, timeout, what, interval=0.3)
 
 
 # --------------------------------------------------------------------------
@@ -310,17 +316,22 @@ def records_via_kafka_python(bootstrap: str, topic: str, partitions: int) -> lis
     return sorted(out)
 
 
+def shadow_hwms(c: Clusters, topic: str, partitions: int) -> Optional[list[int]]:
+    """The shadow's high watermarks, or None while the topic is not served
+    there (not created yet, or its broker restarting)."""
+    try:
+        return high_watermarks(c.dst, topic, partitions)
+    except (AssertionError, OSError, struct.error):
+        return None
+
+
 def wait_replicated(c: Clusters, topic: str, partitions: int,
                     timeout: float = REPLICATION_TIMEOUT) -> list[int]:
     """Until the shadow topic exists with the source's partitions and every
     shadow partition's high watermark equals the source's."""
     def caught_up():
         src = high_watermarks(c.src, topic, partitions)
-        try:
-            dst = high_watermarks(c.dst, topic, partitions)
-        except (AssertionError, OSError):
-            return None  # not created (or not led) yet
-        return src if src == dst else None
+        return src if shadow_hwms(c, topic, partitions) == src else None
     return wait_until(caught_up, timeout, f"{topic} replicated")
 
 
@@ -642,8 +653,7 @@ def test_sigkill_shadow_broker_and_controller_leader_during_replication(clusters
         rdkafka_produce(c.src, topic, total, "linger.ms=5", idempotent=True, size=200)))
     producer.start()
     try:
-        wait_until(lambda: sum(high_watermarks(c.dst, topic, 3)) > 0 if topic in
-                   {t["name"] for t in c.json_topics("dst")} else False, REPLICATION_TIMEOUT,
+        wait_until(lambda: sum(shadow_hwms(c, topic, 3) or [0]) > 0, REPLICATION_TIMEOUT,
                    "replication under way")
         # The shadow's broker.
         [broker_pid] = c.dev.live("dst", "broker").values()
