@@ -20,9 +20,10 @@ using json = nlohmann::json;
 using rows = std::vector<std::pair<std::string, std::string>>;
 namespace rules = cluster::shadow;
 
-/// An rpk section: the title, underlined, then the body and a blank line.
+/// An rpk section: the title, underlined, then the body (sections are
+/// joined with a blank line).
 std::string section(std::string_view title, const std::string& body) {
-    return fmt::format("{}\n{}\n{}\n", title, std::string(title.size(), '='), body);
+    return fmt::format("{}\n{}\n{}", title, std::string(title.size(), '='), body);
 }
 
 /// KEY  value rows, keys aligned.
@@ -332,7 +333,7 @@ std::string status_text(const v1::GetShadowLinkStatusResponse& r, const status_s
     if (s.topics) {
         std::string body;
         if (r.topics().empty()) {
-            body = "No topics are being shadowed.\n";
+            body = "No topics are being shadowed.\n\n";
         }
         for (const auto& t : r.topics()) {
             body += fmt::format("Name: {}, ID: {}, State: {}{}\n", t.name(), or_dash(t.id()),
