@@ -634,4 +634,28 @@ void group_coordinator::store_offsets(const std::string& group_id,
         });
 }
 
+void group_coordinator::store_admin_offsets(const std::string& group_id,
+                                            const std::vector<commit>& commits,
+                                            std::function<void(int16_t)> done) {
+    if (const int16_t e = check(group_id); e != k::none) {
+        done(e);
+        return;
+    }
+    if (const group* g = _groups.find(group_id); g != nullptr && !g->idle()) {
+        done(k::non_empty_group);
+        return;
+    }
+    if (commits.empty()) {
+        done(k::none);
+        return;
+    }
+    // The rule an OffsetCommit with generation -1 and no member meets
+    // (creates the group Empty when missing).
+    if (const int16_t e = _groups.validate_commit(group_id, "", -1, _now()); e != k::none) {
+        done(e);
+        return;
+    }
+    store_offsets(group_id, commits, std::move(done));
+}
+
 }  // namespace fjord::broker

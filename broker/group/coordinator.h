@@ -147,6 +147,19 @@ class group_coordinator {
     void store_offsets(const std::string& group_id, const std::vector<commit>& commits,
                        std::function<void(int16_t)> done);
 
+    /// Offsets the broker writes for a group on an administrator's behalf
+    /// (a shadow link's Consumer Group Shadowing, broker/shadow/): a commit
+    /// from outside group management (generation -1, no member), stored as
+    /// store_offsets stores it (durable first; then OffsetFetch answers
+    /// them, and a replay reads them back). Only while the group has no
+    /// member and no pending member: a live group's offsets are its
+    /// members' to commit, so NON_EMPTY_GROUP and nothing is written. A
+    /// group not known yet is created Empty (as any commit creates it).
+    /// Otherwise `done` as store_offsets' (check()'s errors included); an
+    /// empty `commits` is answered NONE at once.
+    void store_admin_offsets(const std::string& group_id, const std::vector<commit>& commits,
+                             std::function<void(int16_t)> done);
+
     /// Whether `c`, committed on `topic`, belongs to the topic of that name
     /// that exists now (see "Topic identity").
     bool is_current(const std::string& topic, const committed_offset& c) const;

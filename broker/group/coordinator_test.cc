@@ -6,7 +6,8 @@
 // replay runs, NOT_COORDINATOR once leadership moves, and
 // COORDINATOR_NOT_AVAILABLE without the offsets topic; offsets that follow
 // their topic (tombstoned when it is deleted or recreated, while running or
-// found at a replay; offsets without a topic id).
+// found at a replay; offsets without a topic id); admin offsets (a shadow
+// link's) that spare groups with members.
 
 #include "broker/group/coordinator.h"
 
@@ -255,6 +256,60 @@ TEST(coordinator, without_the_offsets_topic_nothing_is_coordinated) {
     n.apply(snapshot(11, {topic("__consumer_offsets", offsets_uuid, 1, -1)}));
     EXPECT_EQ(n.coord->check("g"), k::coordinator_not_available);
     EXPECT_EQ(n.coord->locate("g").error, k::coordinator_not_available);
+}
+
+/// store_admin_offsets' answer (inline, as store()).
+int16_t store_admin(group_coordinator& c, const std::string& group,
+                    const std::vector<group_coordinator::commit>& commits) {
+    std::optional<int16_t> answer;
+    c.store_admin_offsets(group, commits, [&](int16_t e) { answer = e; });
+    EXPECT_TRUE(answer.has_value()) << "store_admin_offsets did not answer";
+    return answer.value_or(-1);
+}
+
+TEST(admin_offsets, are_fetched_like_commits_survive_a_reload_and_spare_live_groups) {
+    temp_dir dir;
+    const auto state = snapshot(
+        10, {topic("__consumer_offsets", offsets_uuid, 1, 1), topic("t", data_uuid, 2, 1)});
+    {
+        node n(dir.path());
+        n.apply(state);
+        // A group nobody knows yet: created Empty, its offsets durable.
+        ASSERT_EQ(store_admin(*n.coord, "g", {make_commit("t", 0, 42), make_commit("t", 1, 7)}),
+                  k::none);
+        const committed_offset* c = n.coord->fetch_offset("g", "t", 0);
+        ASSERT_NE(c, nullptr);
+        EXPECT_EQ(c->offset, 42);
+        ASSERT_NE(n.coord->groups().find("g"), nullptr);
+        EXPECT_EQ(n.coord->groups().find("g")->state(), group_state::empty);
+        EXPECT_EQ(store_admin(*n.coord, "g", {}), k::none);  // nothing to write
+
+        // A member joins "live": it is left alone, nothing is written.
+        join_request jr;
+        jr.client_id = "c";
+        jr.session_timeout_ms = 10000;
+        jr.rebalance_timeout_ms = 10000;
+        jr.protocol_type = "consumer";
+        jr.protocols = {{"range", ""}};
+        n.coord->groups().join("live", jr, n.now, [](join_result) {});
+        EXPECT_EQ(store_admin(*n.coord, "live", {make_commit("t", 0, 5)}), k::non_empty_group);
+        EXPECT_EQ(n.coord->fetch_offset("live", "t", 0), nullptr);
+    }
+    // The offsets partition replayed by a new coordinator.
+    node n(dir.path());
+    n.apply(state);
+    ASSERT_EQ(n.coord->check("g"), k::none);
+    const committed_offset* c0 = n.coord->fetch_offset("g", "t", 0);
+    const committed_offset* c1 = n.coord->fetch_offset("g", "t", 1);
+    ASSERT_NE(c0, nullptr);
+    ASSERT_NE(c1, nullptr);
+    EXPECT_EQ(c0->offset, 42);
+    EXPECT_EQ(c1->offset, 7);
+    EXPECT_EQ(n.coord->fetch_offset("live", "t", 0), nullptr);
+    // Not coordinated here: the coordinator's error, nothing written.
+    n.apply(snapshot(
+        11, {topic("__consumer_offsets", offsets_uuid, 1, 2), topic("t", data_uuid, 2, 1)}));
+    EXPECT_EQ(store_admin(*n.coord, "g", {make_commit("t", 0, 50)}), k::not_coordinator);
 }
 
 // ---------------------------------------------------------------- offsets follow their topic

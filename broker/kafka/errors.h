@@ -55,6 +55,7 @@ inline constexpr int16_t invalid_producer_epoch = 47;
 inline constexpr int16_t transactional_id_authorization_failed = 53;
 inline constexpr int16_t kafka_storage_error = 56;
 inline constexpr int16_t sasl_authentication_failed = 58;
+inline constexpr int16_t non_empty_group = 68;
 inline constexpr int16_t unsupported_compression_type = 76;
 inline constexpr int16_t member_id_required = 79;
 inline constexpr int16_t invalid_record = 87;

@@ -9,8 +9,10 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -26,6 +28,8 @@
 #include "broker/kafka/services.h"
 #include "broker/security/security_snapshot.h"
 #include "broker/server/kafka_listener.h"
+#include "broker/shadow/group_offset_source.h"
+#include "broker/shadow/group_offset_sync.h"
 #include "broker/tiered/archiver_service.h"
 #include "broker/tiered/remote_reader.h"
 #include "broker/tiered/topic_settings.h"
@@ -76,6 +80,12 @@ std::string store_identity(const objstore::store_config& c) {
                        c.request_timeout_ms, c.max_retries, c.backoff_ms);
 }
 
+/// The shadow links of the metadata cache, for the sync tasks.
+std::vector<v1::ShadowLink> shadow_links_of(const metadata_cache& md) {
+    (void)md;  // at merge: every value of md.shadow_links() (h-fetch's accessor)
+    return {};
+}
+
 }  // namespace
 
 struct broker_server::impl {
@@ -110,6 +120,13 @@ struct broker_server::impl {
     std::unique_ptr<group_gateway> groups;
     /// Fetch's long poll.
     std::unique_ptr<parked_fetches> fetches;
+    /// Shadow links' Consumer Group Shadowing (broker/shadow): source
+    /// offsets into the groups coordinated here. Stopped first, destroyed
+    /// before the coordinator and the logs it writes.
+    std::unique_ptr<shadow::group_offset_sync> group_offset_sync;
+    /// Its latest task statuses, one per link, for the heartbeat report.
+    std::mutex shadow_tasks_mu;
+    std::vector<v1::ShadowTaskStatus> shadow_tasks;
     /// Tiered storage's read side: offsets below the local log start from
     /// the object store, through <data_dir>/cloud_cache. Its store and cache
     /// size follow the cluster config (configure_remote_reader).
@@ -223,6 +240,7 @@ struct broker_server::impl {
     result<void> load_tls();
     result<void> open_remote_reader();
     void build_services();
+    void build_group_offset_sync();
     result<void> start_listener();
     result<void> start_metrics();
     void link_to_controllers();
@@ -289,6 +307,7 @@ struct broker_server::impl {
     }
 
     void stop_serving() {
+        group_offset_sync->stop();  // its source calls end at their timeout
         listener->stop();
         flusher->stop();
         archiver->stop();
@@ -494,6 +513,7 @@ void broker_server::impl::build_services() {
         static_cast<int32_t>(cfg.group.initial_rebalance_delay_ms);
     groups = std::make_unique<group_gateway>(go, md, *partitions, controller.get(), post_to_io,
                                              wall_ms, new_uuid);
+    build_group_offset_sync();
     fetches = std::make_unique<parked_fetches>(
         [this](std::chrono::milliseconds d, std::function<void()> fn) {
             // Connections are served from the moment the listener starts,
@@ -529,6 +549,29 @@ void broker_server::impl::build_services() {
     // A download's completion wakes the Fetches waiting for it.
     remote->set_on_progress([this] { fetches->wake(); });
     api = std::make_unique<dispatcher>(*services);
+}
+
+/// The Consumer Group Shadowing of shadow links (broker/shadow/
+/// group_offset_sync.h), filled with what it reads here.
+void broker_server::impl::build_group_offset_sync() {
+    shadow::group_sync_env env;
+    env.node_id = cfg.node_id;
+    env.post = [this](std::function<void()> fn) { listener->post(std::move(fn)); };
+    // The links as the metadata cache holds them (with their passwords).
+    env.links = [this] { return shadow_links_of(md); };
+    // GetShadowLinkStatus (the other brokers' shadow high watermarks) once
+    // the controller client offers it; meanwhile only partitions led here
+    // are clamped and synced.
+    env.link_status = nullptr;
+    env.publish = [this](std::vector<v1::ShadowTaskStatus> s) {
+        std::lock_guard g(shadow_tasks_mu);
+        shadow_tasks = std::move(s);
+    };
+    env.connect = shadow::connect_source;
+    env.now_ms = monotonic_ms;
+    env.wall_ms = wall_ms;
+    group_offset_sync = std::make_unique<shadow::group_offset_sync>(std::move(env), md, *partitions,
+                                                                    groups->coordinator());
 }
 
 /// The Kafka listener; from here on requests are served.
@@ -567,6 +610,7 @@ result<void> broker_server::impl::start_listener() {
     listener = std::move(*started);
     listener_ptr = listener.get();
     groups->start();
+    group_offset_sync->start();
     return ok();
 }
 

@@ -6,6 +6,7 @@
 #include "controller/server/controller_server.h"
 
 #include <filesystem>
+#include <future>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -30,6 +31,8 @@
 #include "controller/migration/driver.h"
 #include "controller/migration/store_cache.h"
 #include "controller/service/controller_service.h"
+#include "controller/shadow/driver.h"
+#include "controller/shadow/source.h"
 #include "controller/stm/commands.h"
 #include "controller/storage/segmented_log.h"
 #include "controller/transport/peer_transport.h"
@@ -136,6 +139,71 @@ class driver_host final : public migration::driver_host {
     migration::store_cache& _stores;
 };
 
+/// The shadow driver's view of this member (shadow/driver.h): the applied
+/// state under its read lock, proposals through the frontend core, the
+/// leader's broker liveness, the source connections, and the status
+/// reports the tasks' states go to.
+class shadow_host final : public shadow::driver_host {
+  public:
+    using publish_fn = std::function<void(const std::string&, std::vector<v1::ShadowTaskStatus>)>;
+
+    shadow_host(raft_loop& loop, controller_state& state, frontend::core& core,
+                frontend::broker_liveness& liveness, std::chrono::milliseconds session_timeout)
+        : _loop(loop),
+          _state(state),
+          _core(core),
+          _liveness(liveness),
+          _session_timeout(session_timeout) {}
+
+    /// Where the tasks' states go (GetShadowLinkStatus reads them).
+    publish_fn on_publish;
+
+    void read(const std::function<void(const stm::controller_stm&)>& fn) override {
+        _state.read([&](const stm::controller_stm& s) {
+            fn(s);
+            return 0;
+        });
+    }
+    std::vector<v1::ShadowLink> links() override {
+        return _state.read([](const stm::controller_stm& s) {
+            std::vector<v1::ShadowLink> out;
+            for (const auto& [name, l] : s.shadow_links().all()) {
+                out.push_back(l);
+            }
+            return out;
+        });
+    }
+    result<void> propose(const v1::ControllerCommand& cmd) override {
+        auto p = std::make_shared<std::promise<result<void>>>();
+        auto f = p->get_future();
+        _core.propose_one(cmd, [p](result<void> r) { p->set_value(std::move(r)); });
+        return f.get();  // the loop resolves every proposal by its deadline
+    }
+    bool is_leader() override { return _loop.is_leader(); }
+    result<void> linearize() override { return _core.linearize(v1::ReadOptions{}); }
+    int64_t now_ms() override { return frontend::now_ms(); }
+    std::string new_uuid() override { return fjord::new_uuid(); }
+    shadow::broker_view liveness(int32_t id, const std::string& incarnation) override {
+        const auto v = _liveness.get(id, incarnation, _session_timeout, clock::now());
+        return shadow::broker_view{v.alive, v.applied_revision};
+    }
+    result<std::unique_ptr<shadow::source_client>> connect(const v1::ShadowLink& link) override {
+        return shadow::connect(link);
+    }
+    void publish_tasks(const std::string& link, std::vector<v1::ShadowTaskStatus> tasks) override {
+        if (on_publish) {
+            on_publish(link, std::move(tasks));
+        }
+    }
+
+  private:
+    raft_loop& _loop;
+    controller_state& _state;
+    frontend::core& _core;
+    frontend::broker_liveness& _liveness;
+    const std::chrono::milliseconds _session_timeout;
+};
+
 }  // namespace
 
 struct controller_server::impl {
@@ -160,6 +228,9 @@ struct controller_server::impl {
     std::unique_ptr<driver_host> migration_host;
     /// Moves mountable-topic migrations while this member leads.
     std::unique_ptr<migration::driver> migrations;
+    std::unique_ptr<shadow_host> shadow_link_host;
+    /// Runs the shadow links' controller-side tasks while this member leads.
+    std::unique_ptr<shadow::driver> shadow_links;
     std::unique_ptr<service::controller_service> service;
     std::unique_ptr<grpc::Server> peer_server;
     std::unique_ptr<grpc::Server> api_server;
@@ -433,9 +504,25 @@ void controller_server::impl::build_loop_and_service() {
             migrations->poke();
         }
     };
+    // Shadow links (controller/shadow): the API's create/update preflight
+    // dials the source from the API thread; a link change wakes the driver.
+    fo.shadow_preflight = [](const v1::ShadowLink& l) { return shadow::preflight(l); };
+    fo.shadow_links_changed = [this] {
+        if (shadow_links) {
+            shadow_links->poke();
+        }
+    };
     frontend_core = std::make_unique<frontend::core>(fo, *loop, *state, liveness);
     migration_host = std::make_unique<driver_host>(*loop, *state, *frontend_core, stores);
     migrations = std::make_unique<migration::driver>(*migration_host);
+    shadow_link_host =
+        std::make_unique<shadow_host>(*loop, *state, *frontend_core, liveness,
+                                      std::chrono::milliseconds(cfg.broker_session_timeout_ms));
+    shadow_link_host->on_publish = [this](const std::string& link,
+                                          std::vector<v1::ShadowTaskStatus> tasks) {
+        frontend_core->shadow().set_controller_tasks(link, std::move(tasks));
+    };
+    shadow_links = std::make_unique<shadow::driver>(*shadow_link_host);
     service::service_tls st;
     if (api_tls) {
         // A member forwarding to the leader is a client of the leader's API:
@@ -564,6 +651,7 @@ result<std::unique_ptr<controller_server>> controller_server::start(
     }
     im->duties = std::thread([raw = im.get()] { raw->run_duties(); });
     im->migrations->start();
+    im->shadow_links->start();
     log(log_level::info, "controller",
         "node {} serving: api {} (port {}, {}), peer {} (port {}, {}), data {}", cfg.node_id,
         listen_address(cfg.listen.api), im->api_port,
@@ -647,6 +735,7 @@ void controller_server::shutdown() {
         im.duties.join();
     }
     im.migrations->stop();
+    im.shadow_links->stop();
     im.service->stop();
     im.state->notify_all();
     // Finish the calls in flight (they may need the loop), then stop.
