@@ -465,6 +465,10 @@ bool transition_allowed(v1::ShadowTopicState from, v1::ShadowTopicState to) {
         case S::SHADOW_TOPIC_STATE_PROMOTING:
             return to == S::SHADOW_TOPIC_STATE_PROMOTED || to == S::SHADOW_TOPIC_STATE_FAULTED ||
                    to == S::SHADOW_TOPIC_STATE_FAILED_OVER;
+        case S::SHADOW_TOPIC_STATE_FAULTED:
+            // Nothing replicates a FAULTED topic: failing it over makes what
+            // it holds writable, which is what a disaster needs.
+            return to == S::SHADOW_TOPIC_STATE_FAILED_OVER;
         default:
             return false;
     }

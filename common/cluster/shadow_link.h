@@ -12,6 +12,7 @@
 //   ACTIVE | PAUSED -> FAILING_OVER -> FAILED_OVER      (failover)
 //   ACTIVE -> PROMOTING -> PROMOTED                     (not offered yet)
 //   FAILING_OVER | PROMOTING -> FAULTED; ACTIVE | PAUSED -> FAULTED
+//   FAULTED -> FAILED_OVER                              (failover of what it has)
 //   any non-terminal -> FAILED_OVER                     (delete --force)
 //
 // Pure: no I/O. Field names in errors are rpk's YAML paths

@@ -196,7 +196,8 @@ TEST(shadow_link, states) {
     // Irreversible.
     for (int to = 1; to <= 7; ++to) {
         EXPECT_FALSE(transition_allowed(S::SHADOW_TOPIC_STATE_FAILED_OVER, static_cast<S>(to)));
-        EXPECT_FALSE(transition_allowed(S::SHADOW_TOPIC_STATE_FAULTED, static_cast<S>(to)));
+        EXPECT_EQ(transition_allowed(S::SHADOW_TOPIC_STATE_FAULTED, static_cast<S>(to)),
+                  to == S::SHADOW_TOPIC_STATE_FAILED_OVER);
     }
     EXPECT_FALSE(
         transition_allowed(S::SHADOW_TOPIC_STATE_FAILING_OVER, S::SHADOW_TOPIC_STATE_ACTIVE));

@@ -44,16 +44,6 @@ void refuse(core& c, error_info e, const then_fn<result<shadow_link_outcome>>& t
     then(std::move(out));
 }
 
-/// The first refusal of a batch's items, else success.
-result<void> first_error(std::vector<result<void>>& items) {
-    for (result<void>& r : items) {
-        if (!r) {
-            return std::move(r);
-        }
-    }
-    return ok();
-}
-
 /// A PEM key given in the request is fingerprinted here: the builders are
 /// pure and the fingerprint is what the API returns in the key's place.
 void fingerprint_key(v1::ShadowLink& l) {
@@ -115,10 +105,16 @@ result<v1::ControllerCommand> failover_one(const stm::controller_stm& s, const s
             return core::nothing_to_do(stm::make_set_shadow_topic_state(
                 s, topic, st, v1::SHADOW_TOPIC_STATE_FAILING_OVER,
                 fmt::format("failover requested by {}", meta.principal), meta));
+        case v1::SHADOW_TOPIC_STATE_FAULTED:
+            // Nothing replicates it: what it holds becomes writable at once.
+            return core::nothing_to_do(stm::make_set_shadow_topic_state(
+                s, topic, st, v1::SHADOW_TOPIC_STATE_FAILED_OVER,
+                fmt::format("failover of a FAULTED topic requested by {}", meta.principal), meta));
         default:
             return error_info::for_field(
                 errc::invalid_argument, "topic",
-                fmt::format("topic {} is {}: only an ACTIVE or PAUSED shadow topic fails over",
+                fmt::format("topic {} is {}: only an ACTIVE, PAUSED or FAULTED shadow topic fails "
+                            "over",
                             quoted(topic), shadow::to_string(st)));
     }
 }
@@ -217,39 +213,26 @@ void fail_over_shadow_link(core& c, const v1::FailOverShadowLinkRequest& req,
         return;
     }
     const std::string name = req.name();
-    // The items: the one topic, or the link's topics that may still fail
-    // over, by name (a retry's items are matched by position). A link that
-    // does not exist is one item that its build refuses.
-    std::vector<std::string> topics;
-    if (!req.topic().empty()) {
-        topics.push_back(req.topic());
-    } else {
-        c.state().read([&](const stm::controller_stm& s) {
-            if (s.shadow_links().find(name) == nullptr) {
-                topics.emplace_back();
-                return 0;
-            }
-            for (const v1::Topic* t : stm::topics_of(s.topics(), name)) {
-                const v1::ShadowTopicState st = t->shadow().state();
-                if (st != v1::SHADOW_TOPIC_STATE_FAULTED && st != v1::SHADOW_TOPIC_STATE_PROMOTED) {
-                    topics.push_back(t->name());
-                }
-            }
-            return 0;
-        });
+    if (req.topic().empty()) {
+        // The whole link: one command whose apply picks the topics, so none
+        // created or applied meanwhile is missed (commands.proto).
+        run_one(
+            c, req.session(), false, meta, name, true,
+            [name, meta](const stm::controller_stm& s, size_t) {
+                return stm::make_fail_over_shadow_link(
+                    s, name, fmt::format("failover of the link requested by {}", meta.principal),
+                    meta);
+            },
+            std::move(then));
+        return;
     }
-    c.run_batch(
-        topics.size(), false, req.session(), meta,
-        [name, topics, meta](const stm::controller_stm& s, size_t i) {
-            return failover_one(s, name, topics[i], meta);
+    const std::string topic = req.topic();
+    run_one(
+        c, req.session(), false, meta, name, true,
+        [name, topic, meta](const stm::controller_stm& s, size_t) {
+            return failover_one(s, name, topic, meta);
         },
-        [&c, name, then = std::move(then)](std::vector<result<void>> items) {
-            result<void> outcome = first_error(items);
-            if (outcome && c.opts().shadow_links_changed) {
-                c.opts().shadow_links_changed();
-            }
-            answer(c, std::move(outcome), name, true, then);
-        });
+        std::move(then));
 }
 
 result<v1::ShadowLinkResponse> get_shadow_link(core& c, const v1::GetShadowLinkRequest& req) {

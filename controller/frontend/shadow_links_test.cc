@@ -361,12 +361,13 @@ TEST_F(shadow_links_test, failover_delete_and_status) {
     EXPECT_EQ(out.outcome.error().field, "topic");
     out = fail_over("plain");
     EXPECT_EQ(out.outcome.error().code, errc::invalid_argument);
-    out = fail_over("c");
-    EXPECT_EQ(out.outcome.error().code, errc::invalid_argument);  // FAULTED
+    // The whole link: one command; ACTIVE -> FAILING_OVER, and a FAULTED
+    // topic (nothing replicates it) straight to FAILED_OVER.
     out = fail_over("");
     EXPECT_TRUE(out.outcome) << out.outcome.error().message();
     EXPECT_EQ(topic_state("b"), v1::SHADOW_TOPIC_STATE_FAILING_OVER);
-    EXPECT_EQ(topic_state("c"), v1::SHADOW_TOPIC_STATE_FAULTED);
+    EXPECT_EQ(topic_state("c"), v1::SHADOW_TOPIC_STATE_FAILED_OVER);
+    EXPECT_TRUE(fail_over("c").outcome);  // done already: fine
 
     // Status: the reports of a broker, a partition nobody reported.
     v1::HeartbeatRequest hb;
@@ -413,8 +414,8 @@ TEST_F(shadow_links_test, failover_delete_and_status) {
     EXPECT_EQ(st->topics(0).partitions(1).state(), "UNKNOWN");
     EXPECT_EQ(st->topics(0).partitions(1).source_hwm(), -1);
     EXPECT_EQ(st->topics(0).partitions(1).shadow_hwm(), -1);
-    EXPECT_EQ(st->topics(2).state(), v1::SHADOW_TOPIC_STATE_FAULTED);
-    EXPECT_EQ(st->topics(2).reason(), "gone");
+    EXPECT_EQ(st->topics(2).state(), v1::SHADOW_TOPIC_STATE_FAILED_OVER);
+    EXPECT_EQ(st->topics(2).reason(), "failover of the link requested by User:admin");
     EXPECT_EQ(st->synced_shadow_topic_properties_size(),
               static_cast<int>(cluster::shadow::synced_properties({}).size()));
     sreq.set_name("nope");

@@ -373,6 +373,13 @@ result<v1::ControllerCommand> make_create_shadow_topic(
 result<std::optional<v1::ControllerCommand>> make_set_shadow_topic_state(
     const controller_stm& stm, std::string_view topic, v1::ShadowTopicState from,
     v1::ShadowTopicState to, std::string_view reason, const command_meta& meta);
+/// The failover of every topic of link `link` (unknown_shadow_link, field
+/// `name`): one SetShadowTopicState without a topic, whose apply picks the
+/// topics (ACTIVE | PAUSED -> FAILING_OVER, FAULTED -> FAILED_OVER).
+result<v1::ControllerCommand> make_fail_over_shadow_link(const controller_stm& stm,
+                                                         std::string_view link,
+                                                         std::string_view reason,
+                                                         const command_meta& meta);
 /// The source's shape of ACTIVE or PAUSED shadow topic `topic`: partitions
 /// up to `source_partitions` (more than now: the new ones placed; fewer or
 /// equal: none added, partitions are never removed), and `configs` (the

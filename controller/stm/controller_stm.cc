@@ -1348,6 +1348,9 @@ apply_result controller_stm::apply(const v1::CreateShadowTopic& c, const v1::Aud
 }
 
 apply_result controller_stm::apply(const v1::SetShadowTopicState& c, const v1::Audit& audit) {
+    if (c.topic().empty()) {
+        return apply_link_failover(c, audit);
+    }
     const v1::Topic* cur = _topics.find(c.topic());
     if (cur == nullptr) {
         return error_info::for_field(errc::unknown_topic, "topic",
@@ -1384,6 +1387,39 @@ apply_result controller_stm::apply(const v1::SetShadowTopicState& c, const v1::A
     s->set_reason(c.reason());
     s->set_state_revision(audit.revision());
     store_topic(std::move(next), audit);
+    return ok();
+}
+
+apply_result controller_stm::apply_link_failover(const v1::SetShadowTopicState& c,
+                                                 const v1::Audit& audit) {
+    const v1::ShadowLink* l = _shadow_links.find(c.link());
+    if (l == nullptr || (!c.link_uuid().empty() && l->uuid() != c.link_uuid())) {
+        return link_conflict("link", c.link(), c.link_uuid(), l);
+    }
+    if (c.to() != v1::SHADOW_TOPIC_STATE_FAILING_OVER) {
+        return error_info::for_field(errc::invalid_argument, "to",
+                                     "a link-wide state change is a failover (FAILING_OVER)");
+    }
+    std::vector<v1::Topic> changed;
+    for (const v1::Topic* t : topics_of(_topics, c.link())) {
+        const v1::ShadowTopicState now = t->shadow().state();
+        v1::ShadowTopicState to = now;
+        if (now == v1::SHADOW_TOPIC_STATE_ACTIVE || now == v1::SHADOW_TOPIC_STATE_PAUSED) {
+            to = v1::SHADOW_TOPIC_STATE_FAILING_OVER;
+        } else if (now == v1::SHADOW_TOPIC_STATE_FAULTED) {
+            to = v1::SHADOW_TOPIC_STATE_FAILED_OVER;
+        }
+        if (to != now) {
+            v1::Topic next = *t;
+            next.mutable_shadow()->set_state(to);
+            next.mutable_shadow()->set_reason(c.reason());
+            next.mutable_shadow()->set_state_revision(audit.revision());
+            changed.push_back(std::move(next));
+        }
+    }
+    for (v1::Topic& t : changed) {
+        store_topic(std::move(t), audit);
+    }
     return ok();
 }
 

@@ -199,6 +199,9 @@ class controller_stm {
     apply_result apply(const v1::DeleteShadowLink& c, const v1::Audit& audit);
     apply_result apply(const v1::CreateShadowTopic& c, const v1::Audit& audit);
     apply_result apply(const v1::SetShadowTopicState& c, const v1::Audit& audit);
+    /// SetShadowTopicState without a topic: every topic of the link fails
+    /// over, decided at apply (commands.proto).
+    apply_result apply_link_failover(const v1::SetShadowTopicState& c, const v1::Audit& audit);
     apply_result apply(const v1::SyncShadowTopic& c, const v1::Audit& audit);
     apply_result apply(const v1::SyncShadowAcls& c, const v1::Audit& audit);
     apply_result record_refusal(const v1::ControllerCommand& cmd);

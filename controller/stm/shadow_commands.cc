@@ -290,6 +290,25 @@ result<v1::ControllerCommand> make_create_shadow_topic(
     return cmd;
 }
 
+result<v1::ControllerCommand> make_fail_over_shadow_link(const controller_stm& stm,
+                                                         std::string_view link,
+                                                         std::string_view reason,
+                                                         const command_meta& meta) {
+    const v1::ShadowLink* l = stm.shadow_links().find(link);
+    if (l == nullptr) {
+        return error_info::for_field(errc::unknown_shadow_link, "name",
+                                     fmt::format("no shadow link {}", quoted(link)));
+    }
+    v1::ControllerCommand cmd = new_command(meta);
+    v1::SetShadowTopicState* c = cmd.mutable_set_shadow_topic_state();
+    c->set_link(std::string(link));
+    c->set_link_uuid(l->uuid());
+    c->set_from(v1::SHADOW_TOPIC_STATE_ACTIVE);
+    c->set_to(v1::SHADOW_TOPIC_STATE_FAILING_OVER);
+    c->set_reason(std::string(reason));
+    return cmd;
+}
+
 result<std::optional<v1::ControllerCommand>> make_set_shadow_topic_state(
     const controller_stm& stm, std::string_view topic, v1::ShadowTopicState from,
     v1::ShadowTopicState to, std::string_view reason, const command_meta& meta) {

@@ -854,6 +854,9 @@ class stm_env {
             propose(c, make_set_shadow_topic_state(
                            *_stm, c.get_string("topic"), topic_state_arg(c, "from"),
                            topic_state_arg(c, "to"), c.get_string("reason", ""), meta(c)));
+        } else if (n == "fail-over-link") {
+            c.expect_keys({"name", "as", "defer"});
+            propose(c, make_fail_over_shadow_link(*_stm, c.get_string("name"), "test", meta(c)));
         } else if (n == "apply-raw-shadow-state") {
             c.expect_keys({"topic", "from", "to", "link-uuid"});
             v1::ControllerCommand cmd;
