@@ -677,34 +677,52 @@ def test_source_outage_shows_link_unavailable_and_recovers(clusters: Clusters, l
 @pytest.mark.timeout(300)
 def test_sigkill_shadow_broker_and_controller_leader_during_replication(clusters: Clusters,
                                                                          link: str):
+    """A steady stream into the source for ~20 s (`fjord topic produce` fed
+    through a paced pipe); meanwhile the shadow's broker is SIGKILLed and
+    restarted, then the shadow's controller leader. Afterwards every shadow
+    partition holds exactly the source's batches: no duplicate, no gap."""
     c = clusters
-    topic, total = "sh-kill", 30000
+    topic, per_tick, ticks = "sh-kill", 100, 400  # 40000 records over >= 20 s
     c.create_topic(topic, 3)
-    result: dict = {}
-    producer = threading.Thread(target=lambda: result.update(
-        rdkafka_produce(c.src, topic, total, "linger.ms=5", idempotent=True, size=200)))
-    producer.start()
+    producer = subprocess.Popen([str(FJORD), "--profile", "src", "topic", "produce", topic],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=c.dev.env)
+    feed_error: list[BaseException] = []
+
+    def feed():
+        try:
+            for t in range(ticks):
+                producer.stdin.write(b"".join(b"record %d-%d\n" % (t, i)
+                                              for i in range(per_tick)))
+                producer.stdin.flush()
+                time.sleep(0.05)
+            producer.stdin.close()
+        except BaseException as e:  # noqa: BLE001
+            feed_error.append(e)
+    feeder = threading.Thread(target=feed)
+    feeder.start()
     try:
         wait_until(lambda: sum(shadow_hwms(c, topic, 3) or [0]) > 0, REPLICATION_TIMEOUT,
                    "replication under way")
-        # The shadow's broker.
         [broker_pid] = c.dev.live("dst", "broker").values()
         os.kill(broker_pid, signal.SIGKILL)
+        assert feeder.is_alive(), "the source was no longer being written at the broker kill"
         time.sleep(1)
         c.dev.ok("dev", "start", "--name", "dst", "--timeout", "90s", timeout=150)
-        # The shadow controller leader.
-        st = c.status("dst")
-        leader = st["leader_id"]
-        pid = c.dev.live("dst", "controller")[leader]
-        os.kill(pid, signal.SIGKILL)
+        leader = c.status("dst")["leader_id"]
+        os.kill(c.dev.live("dst", "controller")[leader], signal.SIGKILL)
+        assert feeder.is_alive(), "the source was no longer being written at the leader kill"
         time.sleep(1)
         c.dev.ok("dev", "start", "--name", "dst", "--timeout", "90s", timeout=150)
     finally:
-        producer.join(timeout=180)
-    assert result.get("delivered") == total, result
+        feeder.join(timeout=120)
+        err = producer.stderr.read()
+        producer.wait(timeout=60)
+    assert not feed_error, feed_error
+    assert producer.returncode == 0, err
     hwms = wait_replicated(c, topic, 3, timeout=120)
-    assert sum(hwms) >= total
-    assert_identical(c, topic, 3)  # same batches at the same offsets: no duplicate, no gap
+    assert sum(hwms) >= per_tick * ticks
+    assert_identical(c, topic, 3)  # the same batches at the same offsets: no duplicate, no gap
 
 
 def test_delete_force_fails_everything_over(clusters: Clusters, link: str):
