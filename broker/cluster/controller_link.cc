@@ -216,6 +216,9 @@ void controller_link::heartbeat_loop() {
         req.set_broker_id(_o.broker.id());
         req.set_incarnation(_o.broker.incarnation());
         req.set_applied_revision(_applied.load());
+        if (_report) {
+            _report(req);
+        }
         v1::HeartbeatResponse resp;
         auto ctx = next_context();
         const grpc::Status s = stub_at(target).Heartbeat(ctx.get(), req, &resp);

@@ -92,6 +92,12 @@ class controller_link {
     /// (0: with a snapshot). Events of the dropped stream may still be in
     /// the caller's queue: it tells them by watch_source::stream.
     void reconnect();
+    /// What every heartbeat reports besides the revision (the shadow
+    /// fetchers' partitions and tasks, broker/shadow): called on the
+    /// heartbeat thread before each heartbeat, so it must be thread-safe.
+    /// Set before start().
+    using report_fn = std::function<void(v1::HeartbeatRequest&)>;
+    void set_heartbeat_report(report_fn fn) { _report = std::move(fn); }
     /// The cluster the broker's data belongs to: from then on, a controller
     /// whose Status names another cluster is not followed.
     void set_cluster_uuid(std::string uuid);
@@ -121,6 +127,7 @@ class controller_link {
 
     controller_link_options _o;
     event_fn _on_event;
+    report_fn _report;
     std::vector<std::unique_ptr<stub>> _stubs;
     std::atomic<uint64_t> _applied{0};
     std::atomic<bool> _registered{false};

@@ -67,6 +67,7 @@ result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
         _users.clear();
         _acls.clear();
         _roles.clear();
+        _shadow_links.clear();
         for (const auto& t : s.topics()) {
             _topics[t.name()] = t;
         }
@@ -84,6 +85,9 @@ result<void> metadata_cache::apply(const v1::WatchEvent& ev) {
         }
         for (const auto& r : s.roles()) {
             _roles[r.name()] = r;
+        }
+        for (const auto& l : s.shadow_links()) {
+            _shadow_links[l.name()] = l;
         }
         ++_security_generation;
         _cluster_uuid = s.cluster_uuid();
@@ -165,6 +169,12 @@ void metadata_cache::apply_delta(const v1::Delta& d) {
             _roles.erase(d.role_deleted());
             ++_security_generation;
             break;
+        case v1::Delta::kShadowLinkUpserted:
+            _shadow_links[d.shadow_link_upserted().name()] = d.shadow_link_upserted();
+            break;
+        case v1::Delta::kShadowLinkRemoved:
+            _shadow_links.erase(d.shadow_link_removed());
+            break;
         case v1::Delta::kClusterUuidSet:
             _cluster_uuid = d.cluster_uuid_set();
             break;
@@ -183,6 +193,11 @@ void metadata_cache::apply_delta(const v1::Delta& d) {
 const v1::Topic* metadata_cache::topic(const std::string& name) const {
     auto it = _topics.find(name);
     return it == _topics.end() ? nullptr : &it->second;
+}
+
+const v1::ShadowLink* metadata_cache::shadow_link(const std::string& name) const {
+    auto it = _shadow_links.find(name);
+    return it == _shadow_links.end() ? nullptr : &it->second;
 }
 
 const v1::Broker* metadata_cache::broker(int32_t id) const {

@@ -12,7 +12,8 @@
 // one to resume a Watch from.
 //
 // Security: the cache also holds the users (with their SCRAM credentials),
-// the ACL bindings and the roles the controller replicates. It only stores
+// the ACL bindings and the roles the controller replicates; and the shadow
+// links with their source credentials (broker/shadow). It only stores
 // them; broker/security/security_snapshot.h builds the authorizer and the
 // credential table from them whenever security_generation() moves.
 
@@ -103,6 +104,13 @@ class metadata_cache {
     const std::map<acl_key, v1::AclBinding>& acls() const { return _acls; }
     /// Roles by name, with their members.
     const std::map<std::string, v1::Role>& roles() const { return _roles; }
+    /// Shadow links by name (ClusterState.shadow_links,
+    /// Delta.shadow_link_upserted/removed), as the controller sends them to
+    /// brokers: with the source's passwords (broker/shadow connects with
+    /// them). Never to be returned to a client as is
+    /// (cluster::shadow::redacted).
+    const std::map<std::string, v1::ShadowLink>& shadow_links() const { return _shadow_links; }
+    const v1::ShadowLink* shadow_link(const std::string& name) const;
 
     /// Bumped on every applied change, so that readers can cache derived
     /// views and notice when to rebuild them.
@@ -127,6 +135,7 @@ class metadata_cache {
     std::map<std::string, v1::User> _users;
     std::map<acl_key, v1::AclBinding> _acls;
     std::map<std::string, v1::Role> _roles;
+    std::map<std::string, v1::ShadowLink> _shadow_links;
 };
 
 /// The endpoint Kafka clients reach `b` on (the one named "kafka", else the

@@ -83,6 +83,32 @@ TEST(metadata_cache, snapshot_then_deltas) {
     EXPECT_EQ(c.topic("b"), nullptr);
 }
 
+TEST(metadata_cache, shadow_links_follow_the_snapshot_and_deltas) {
+    metadata_cache c;
+    auto snap = snapshot(10, {});
+    auto* l = snap.mutable_snapshot()->add_shadow_links();
+    l->set_name("dr");
+    l->mutable_config()->mutable_client_options()->add_bootstrap_servers("127.0.0.1:9092");
+    ASSERT_TRUE(c.apply(snap));
+    ASSERT_NE(c.shadow_link("dr"), nullptr);
+    EXPECT_EQ(c.shadow_link("dr")->config().client_options().bootstrap_servers(0),
+              "127.0.0.1:9092");
+    v1::WatchEvent up;
+    up.mutable_delta()->set_revision(11);
+    up.mutable_delta()->mutable_shadow_link_upserted()->set_name("dr2");
+    up.set_revision_complete(true);
+    ASSERT_TRUE(c.apply(up));
+    EXPECT_EQ(c.shadow_links().size(), 2u);
+    v1::WatchEvent rm;
+    rm.mutable_delta()->set_revision(12);
+    rm.mutable_delta()->set_shadow_link_removed("dr");
+    rm.set_revision_complete(true);
+    ASSERT_TRUE(c.apply(rm));
+    EXPECT_EQ(c.shadow_link("dr"), nullptr);
+    ASSERT_TRUE(c.apply(snapshot(20, {})));  // a new snapshot replaces them
+    EXPECT_TRUE(c.shadow_links().empty());
+}
+
 TEST(metadata_cache, applied_revision_moves_only_when_a_revision_completes) {
     metadata_cache c;
     ASSERT_TRUE(c.apply(snapshot(10, {})));

@@ -28,6 +28,23 @@ result<storage::append_info> partition::append(std::string batch, int64_t now_ms
     return r;
 }
 
+result<storage::append_info> partition::append_copy(std::string batch, int64_t now_ms) {
+    auto r = _log->append_copy(std::move(batch), now_ms);
+    if (r && _log->config().write_caching) {
+        raise(_log->log_end_offset(), true);
+    }
+    return r;
+}
+
+result<void> partition::move_empty_start(kafka_offset o, int64_t now_ms) {
+    const kafka_offset before = _log->high_watermark();
+    auto r = _log->move_empty_start(o, now_ms);
+    if (r && _log->high_watermark() > before) {
+        wake();  // the log moved it (nothing lies below it)
+    }
+    return r;
+}
+
 void partition::sync(std::function<void(const result<void>&)> done) {
     _flusher.sync(*this, std::move(done));
 }
@@ -59,9 +76,12 @@ void partition::raise(kafka_offset hw, bool wake) {
         return;
     }
     (void)_log->set_high_watermark(hw);
-    if (!wake) {
-        return;
+    if (wake) {
+        this->wake();
     }
+}
+
+void partition::wake() {
     // A snapshot of the live observers, each kept alive while it runs: one
     // may drop its own or another's handle, or subscribe anew.
     std::vector<subscription> live;

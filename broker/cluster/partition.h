@@ -63,6 +63,13 @@ class partition {
     /// Appends one batch (partition_log::append). Under write caching the
     /// high watermark moves to the log end at once and observers run.
     result<storage::append_info> append(std::string batch, int64_t now_ms);
+    /// Shadow links (broker/shadow): appends a batch copied from the source
+    /// at its own offsets (partition_log::append_copy); the high watermark
+    /// rule is append()'s, so a copy is readable once durable.
+    result<storage::append_info> append_copy(std::string batch, int64_t now_ms);
+    /// Moves the start of an empty log (partition_log::move_empty_start);
+    /// its high watermark moves with it and observers run.
+    result<void> move_empty_start(kafka_offset o, int64_t now_ms);
     /// Makes every append so far durable (log_flusher::sync: group commit),
     /// then runs `done` (may be empty) with the outcome; the high watermark
     /// has moved by then.
@@ -84,6 +91,8 @@ class partition {
     /// Raises the high watermark to `hw` if above it; runs the observers
     /// once if it moved and `wake`.
     void raise(kafka_offset hw, bool wake);
+    /// Runs the live observers once.
+    void wake();
 
     std::unique_ptr<storage::partition_log> _log;
     log_flusher& _flusher;

@@ -184,6 +184,9 @@ result<storage::log_config> partition_manager::config_for(const v1::Topic& topic
         c.retention_ms = tighter_limit(tiered->local_target_ms, c.retention_ms);
         c.retention_bytes = tighter_limit(tiered->local_target_bytes, c.retention_bytes);
     }
+    // A shadow topic's log holds the source's offsets, gaps included
+    // (partition_log::append_copy); it keeps them after a failover.
+    c.offset_gaps = topic.has_shadow();
     constexpr int64_t never = std::numeric_limits<int64_t>::max();
     // Only write caching leaves anything for a flush policy to do.
     c.flush_messages = c.write_caching && d.flush_messages > 0 ? d.flush_messages : never;
@@ -213,6 +216,7 @@ storage::log_config partition_manager::fallback_config_for(const v1::Topic& topi
         c.cleanup_compact = true;
         c.cleanup_delete = false;
     }
+    c.offset_gaps = topic.has_shadow();
     return c;
 }
 

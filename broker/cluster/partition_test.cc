@@ -106,3 +106,28 @@ TEST(partition, an_observer_may_release_itself_while_it_runs) {
 
 }  // namespace
 }  // namespace fjord::broker
+
+namespace fjord::broker {
+namespace {
+
+TEST(partition, copies_follow_the_high_watermark_rule_and_a_moved_start_wakes) {
+    temp_dir dir;
+    log_flusher f;
+    auto p = open_partition(dir.path() + "/p0", f, false);
+    int wakes = 0;
+    const auto sub = p->observe([&] { ++wakes; });
+    ASSERT_TRUE(p->move_empty_start(kafka_offset{40}, now));
+    EXPECT_EQ(p->high_watermark(), kafka_offset{40});
+    EXPECT_EQ(wakes, 1);
+    const std::string b = storage::testing::with_base_offset(make_batch(2, now), 40);
+    auto r = p->append_copy(b, now);
+    ASSERT_TRUE(r) << r.error().detail;
+    EXPECT_EQ(r->base_offset, kafka_offset{40});
+    EXPECT_EQ(p->high_watermark(), kafka_offset{40}) << "readable before it is durable";
+    p->sync(nullptr);
+    EXPECT_EQ(p->high_watermark(), kafka_offset{42});
+    EXPECT_EQ(wakes, 2);
+}
+
+}  // namespace
+}  // namespace fjord::broker

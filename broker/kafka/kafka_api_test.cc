@@ -25,6 +25,7 @@
 #include "common/kafka/messages/describe_log_dirs.h"
 #include "common/kafka/messages/fetch.h"
 #include "common/kafka/messages/list_offsets.h"
+#include "common/kafka/messages/produce.h"
 #include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
@@ -241,6 +242,78 @@ TEST(delete_records_api, kafka_rules_and_codes_per_partition_at_every_version) {
         EXPECT_EQ(resp.topics[2].partitions[0].error_code, k::offset_out_of_range);
         EXPECT_EQ(f.log("t", 0).log_start_offset(), kafka_offset{5});
     }
+}
+
+// Shadow topics (docs/shadow-links.md): read-only until failed over.
+struct shadow_fixture : fixture {
+    shadow_fixture() {
+        v1::WatchEvent ev;
+        ev.mutable_delta()->set_revision(11);
+        v1::Topic t = topic("shadow", "00000000-0000-4000-8000-000000000011", 1, 1);
+        t.mutable_shadow()->set_link("dr");
+        t.mutable_shadow()->set_state(v1::SHADOW_TOPIC_STATE_ACTIVE);
+        *ev.mutable_delta()->mutable_topic_upserted() = t;
+        ev.set_revision_complete(true);
+        EXPECT_TRUE(md.apply(ev));
+        t.set_name("failed");
+        t.set_uuid("00000000-0000-4000-8000-000000000012");
+        t.mutable_shadow()->set_state(v1::SHADOW_TOPIC_STATE_FAILED_OVER);
+        ev.mutable_delta()->set_revision(12);
+        *ev.mutable_delta()->mutable_topic_upserted() = t;
+        EXPECT_TRUE(md.apply(ev));
+        pm.reconcile(md, 1000);
+        // Both hold copies from the source, at offsets 5 and 6.
+        for (const char* name : {"shadow", "failed"}) {
+            auto r = pm.find(name, 0)->append_copy(
+                storage::testing::with_base_offset(make_batch(2, 1000), 5), 1000);
+            EXPECT_TRUE(r) << r.error().detail;
+            pm.find(name, 0)->sync(nullptr);
+        }
+    }
+};
+
+kafka::produce_request produce_req(const std::string& t) {
+    kafka::produce_request r;
+    r.acks = 1;
+    r.timeout_ms = 1000;
+    kafka::produce_request::topic_produce_data td;
+    td.name = t;
+    td.partition_data.push_back({0, make_batch(1, 2000), {}});
+    r.topic_data.push_back(std::move(td));
+    return r;
+}
+
+TEST(shadow_topics, produce_is_refused_until_failover) {
+    for (int16_t v : {3, 8, 9}) {
+        SCOPED_TRACE(testing::Message() << "Produce v" << v);
+        shadow_fixture f;
+        auto refused = f.call<kafka::produce_response>(produce_req("shadow"), v);
+        ASSERT_EQ(refused.responses.size(), 1u);
+        const auto& pr = refused.responses[0].partition_responses.at(0);
+        EXPECT_EQ(pr.error_code, k::policy_violation);
+        EXPECT_EQ(pr.base_offset, -1);
+        if (v >= 8) {
+            EXPECT_EQ(pr.error_message.value_or(""),
+                      "topic shadow is a shadow topic of link dr (state ACTIVE): read-only until "
+                      "it is failed over");
+        }
+        EXPECT_EQ(f.log("shadow", 0).log_end_offset(), kafka_offset{7});
+        auto taken = f.call<kafka::produce_response>(produce_req("failed"), v);
+        const auto& ok = taken.responses.at(0).partition_responses.at(0);
+        EXPECT_EQ(ok.error_code, k::none);
+        EXPECT_EQ(ok.base_offset, 7) << "a failed-over topic takes writes at the next offset";
+    }
+}
+
+TEST(shadow_topics, delete_records_is_refused_until_failover) {
+    shadow_fixture f;
+    auto resp = f.call<kafka::delete_records_response>(
+        delete_req({{"shadow", {{0, 6}}}, {"failed", {{0, 6}}}}), 2);
+    const std::map<std::string, std::pair<int16_t, int64_t>> want = {
+        {"shadow-0", {k::policy_violation, -1}},
+        {"failed-0", {k::none, 6}},
+    };
+    EXPECT_EQ(results(resp), want);
 }
 
 TEST(delete_records_api, list_offsets_and_fetch_follow_the_new_start) {

@@ -28,6 +28,7 @@
 #include "broker/kafka/services.h"
 #include "broker/security/security_snapshot.h"
 #include "broker/server/kafka_listener.h"
+#include "broker/shadow/fetcher_service.h"
 #include "broker/shadow/group_offset_source.h"
 #include "broker/shadow/group_offset_sync.h"
 #include "broker/tiered/archiver_service.h"
@@ -82,8 +83,11 @@ std::string store_identity(const objstore::store_config& c) {
 
 /// The shadow links of the metadata cache, for the sync tasks.
 std::vector<v1::ShadowLink> shadow_links_of(const metadata_cache& md) {
-    (void)md;  // at merge: every value of md.shadow_links() (h-fetch's accessor)
-    return {};
+    std::vector<v1::ShadowLink> out;
+    for (const auto& [name, link] : md.shadow_links()) {
+        out.push_back(link);
+    }
+    return out;
 }
 
 }  // namespace
@@ -111,6 +115,9 @@ struct broker_server::impl {
     /// the archivers, on a worker thread of its own; stopped with the
     /// flusher, destroyed before the partitions it reads.
     std::unique_ptr<archival::archiver_service> archiver;
+    /// Shadow links' fetchers (broker/shadow): a thread per link; stopped
+    /// with the archiver.
+    std::unique_ptr<shadow::fetcher_service> shadow_fetchers;
     /// Admin calls to the controller from request handlers.
     std::unique_ptr<controller_client::client> controller;
     std::optional<producer_id_allocator> producer_ids;
@@ -190,6 +197,7 @@ struct broker_server::impl {
         }
         partitions->reconcile(md, wall_ms());
         archiver->reconcile(md, *partitions);
+        shadow_fetchers->reconcile(md, *partitions);
         open_logs = partitions->open_logs();
         configure_remote_reader();
         publish_security();
@@ -311,6 +319,7 @@ struct broker_server::impl {
         listener->stop();
         flusher->stop();
         archiver->stop();
+        shadow_fetchers->stop();
         controller->stop();
         admin->stop();
         groups->stop();
@@ -336,6 +345,7 @@ struct broker_server::impl {
     void housekeeping() {
         partitions->housekeeping(wall_ms());
         archiver->tick();
+        shadow_fetchers->tick();
         record_applied(false);
         listener->post_after(housekeeping_interval, [this] { housekeeping(); });
     }
@@ -477,6 +487,18 @@ void broker_server::impl::build_services() {
             }
             l->post(std::move(fn));
         });
+    shadow_fetchers = std::make_unique<shadow::fetcher_service>(shadow::fetcher_options{
+        .node_id = cfg.node_id,
+        .now = wall_ms,
+        .post_to_io =
+            [this](std::function<void()> fn) {
+                kafka_listener* l = nullptr;
+                while ((l = listener_ptr.load()) == nullptr) {
+                    std::this_thread::yield();
+                }
+                l->post(std::move(fn));
+            },
+    });
     partitions->set_remote_reclaimer([this](const std::string& uuid, const std::string& location) {
         return archiver->reclaim_remote(uuid, location);
     });
@@ -559,10 +581,14 @@ void broker_server::impl::build_group_offset_sync() {
     env.post = [this](std::function<void()> fn) { listener->post(std::move(fn)); };
     // The links as the metadata cache holds them (with their passwords).
     env.links = [this] { return shadow_links_of(md); };
-    // GetShadowLinkStatus (the other brokers' shadow high watermarks) once
-    // the controller client offers it; meanwhile only partitions led here
-    // are clamped and synced.
-    env.link_status = nullptr;
+    // The shadow high watermarks the brokers reported to the controller.
+    env.link_status = [this](const std::string& link_name,
+                             std::function<void(result<v1::GetShadowLinkStatusResponse>)> done) {
+        v1::GetShadowLinkStatusRequest req;
+        req.set_name(link_name);
+        controller->get_shadow_link_status(std::move(req), std::chrono::seconds(10),
+                                           std::move(done));
+    };
     env.publish = [this](std::vector<v1::ShadowTaskStatus> s) {
         std::lock_guard g(shadow_tasks_mu);
         shadow_tasks = std::move(s);
@@ -637,6 +663,7 @@ result<void> broker_server::impl::start_metrics() {
     auto& compacted_counter = metrics.add_counter("fjord_broker_compaction_bytes_removed_total",
                                                   "Segment bytes compaction freed");
     auto tiered_metrics = archiver->add_metrics(metrics);
+    auto shadow_metrics = shadow_fetchers->add_metrics(metrics);
     // Tiered storage's read side (remote_reader.h: remote_read_stats).
     struct tiered_read_series {
         metrics::counter& hits;
@@ -688,8 +715,9 @@ result<void> broker_server::impl::start_metrics() {
     std::map<std::string, http_handler> handlers;
     handlers["/metrics"] = [this, &applied_gauge, &logs_gauge, &rounds_counter, &syncs_counter,
                             &compactions_counter, &compacted_counter, tiered_metrics,
-                            tiered_read](const http_request&) {
+                            shadow_metrics, tiered_read](const http_request&) {
         tiered_metrics();
+        shadow_metrics();
         applied_gauge.set(static_cast<double>(applied.load()));
         logs_gauge.set(static_cast<double>(open_logs.load()));
         // Monotonic sources: catch the counters up (one scraper at a time).
@@ -758,6 +786,13 @@ void broker_server::impl::link_to_controllers() {
             auto shared = std::make_shared<v1::WatchEvent>(std::move(ev));
             listener->post([this, shared, src] { on_event(*shared, src); });
         });
+    link->set_heartbeat_report([this](v1::HeartbeatRequest& r) {
+        shadow_fetchers->report(r);
+        std::lock_guard g(shadow_tasks_mu);
+        for (const v1::ShadowTaskStatus& t : shadow_tasks) {
+            *r.add_shadow_tasks() = t;
+        }
+    });
     linked_uuid = record->cluster_uuid();
     link->set_cluster_uuid(linked_uuid);
     link->start();
@@ -817,6 +852,7 @@ void broker_server::shutdown() {
     _impl->api.reset();
     _impl->fetches.reset();
     _impl->archiver.reset();
+    _impl->shadow_fetchers.reset();
     _impl->partitions.reset();
 }
 

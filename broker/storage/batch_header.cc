@@ -8,7 +8,11 @@
 
 namespace fjord::broker::storage {
 
-result<kafka::record_batch_header> validate_batch(std::string_view batch) {
+namespace {
+
+enum class record_count_rule { exact, compacted };
+
+result<kafka::record_batch_header> check_batch(std::string_view batch, record_count_rule rule) {
     // magic sits at byte 16 in every message format version, so it is read
     // before anything that depends on the v2 layout.
     if (batch.size() <= kafka::batch_field::magic.at) {
@@ -42,12 +46,29 @@ result<kafka::record_batch_header> validate_batch(std::string_view batch) {
     if (h.last_offset_delta < 0) {
         return {errc::invalid_batch, fmt::format("lastOffsetDelta: {} < 0", h.last_offset_delta)};
     }
-    if (static_cast<int64_t>(h.record_count) != int64_t{h.last_offset_delta} + 1) {
+    if (rule == record_count_rule::compacted) {
+        if (h.record_count < 0 || int64_t{h.record_count} > int64_t{h.last_offset_delta} + 1) {
+            return {
+                errc::invalid_batch,
+                fmt::format("recordCount: {}, outside [0, {}] (lastOffsetDelta {})", h.record_count,
+                            int64_t{h.last_offset_delta} + 1, h.last_offset_delta)};
+        }
+    } else if (static_cast<int64_t>(h.record_count) != int64_t{h.last_offset_delta} + 1) {
         return {errc::invalid_batch,
                 fmt::format("recordCount: {}, but lastOffsetDelta {} means {} records",
                             h.record_count, h.last_offset_delta, int64_t{h.last_offset_delta} + 1)};
     }
     return h;
+}
+
+}  // namespace
+
+result<kafka::record_batch_header> validate_batch(std::string_view batch) {
+    return check_batch(batch, record_count_rule::exact);
+}
+
+result<kafka::record_batch_header> validate_copied_batch(std::string_view batch) {
+    return check_batch(batch, record_count_rule::compacted);
 }
 
 void set_log_append_time(std::string& batch, int64_t ts) {

@@ -42,6 +42,12 @@ inline kafka_offset last_of(const kafka::record_batch_header& h) {
 /// ("magic: 1, want 2"). Allocates only to describe a failure.
 result<kafka::record_batch_header> validate_batch(std::string_view batch);
 
+/// Validates a batch copied from another cluster's log (shadow links,
+/// partition_log::append_copy): validate_batch's checks, except that
+/// recordCount may be anything in [0, lastOffsetDelta + 1], since compaction
+/// on the source removes records and keeps the batch's offset range.
+result<kafka::record_batch_header> validate_copied_batch(std::string_view batch);
+
 /// Marks the batch LogAppendTime with maxTimestamp `ts` and recomputes the
 /// CRC (both fields are in its range).
 void set_log_append_time(std::string& batch, int64_t ts);

@@ -221,6 +221,33 @@ result<void> partition_log::recover(int64_t now_ms) {
         }
     }
 
+    // An empty segment before the last: a move of an empty active
+    // segment's base (rebase_empty_active) that a crash interrupted between
+    // creating the new segment and removing the old. Sealed segments are
+    // never empty, so nothing else looks like it.
+    if (logs.size() > 1) {
+        const kafka_offset before_last = *std::prev(logs.end(), 2);
+        const std::string path = _dir + "/" + segment_file_name(before_last, log_ext);
+        auto f = _fs->open(path, fs::open_mode::existing);
+        if (!f) {
+            return f.error();
+        }
+        auto size = (*f)->size();
+        if (!size) {
+            return size.error();
+        }
+        if (*size == 0) {
+            log(log_level::info, component, "removing the empty segment {} (a moved base)", path);
+            f->reset();
+            if (auto r = _fs->remove(path); !r) {
+                return r;
+            }
+            if (auto r = _fs->sync_dir(_dir); !r) {
+                return r;
+            }
+            logs.erase(before_last);
+        }
+    }
     if (logs.empty()) {
         // A new log (or one whose creation a crash interrupted before its
         // first segment): it starts at its first offset, 0 unless mounted.
@@ -234,7 +261,7 @@ result<void> partition_log::recover(int64_t now_ms) {
         const uint64_t interval = index_interval();
         for (size_t i = 0; i + 1 < bases.size(); ++i) {
             auto s = segment::open_sealed(*_fs, _dir, bases[i], bases[i + 1], interval, now_ms,
-                                          bases[i] < cleaned_through);
+                                          bases[i] < cleaned_through || _config.offset_gaps);
             if (!s) {
                 return s.error();
             }
@@ -353,17 +380,114 @@ result<append_info> partition_log::append(std::string batch, int64_t now_ms) {
     }
     _producers.update(h, now_ms, info.log_append_time);
     _last_append_ms = now_ms;
+    if (auto r = apply_flush_policy(now_ms); !r) {
+        return r.error();
+    }
+    return info;
+}
 
-    // The flush policy. A failed flush fails the append: the batch is in
-    // the log but may not survive a crash, which the producer must hear.
+result<void> partition_log::apply_flush_policy(int64_t now_ms) {
+    // A failed flush fails the append: the batch is in the log but may not
+    // survive a crash, which the producer must hear.
     const bool by_count = log_end_offset() - _flushed >= _config.flush_messages;
     const bool by_time = now_ms - _last_flush_ms >= _config.flush_ms;
     if (by_count || by_time) {
-        if (auto r = flush(now_ms); !r) {
+        return flush(now_ms);
+    }
+    return ok();
+}
+
+result<append_info> partition_log::append_copy(std::string batch, int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r.error();
+    }
+    auto validated = validate_copied_batch(batch);
+    if (!validated) {
+        return validated.error();
+    }
+    const kafka::record_batch_header& h = *validated;
+    const kafka_offset base = base_of(h);
+    const kafka_offset end = log_end_offset();
+    if (base < end) {
+        return {errc::offset_out_of_range,
+                fmt::format("baseOffset {} is below the log end {}: a copied batch never "
+                            "overlaps what the log holds",
+                            base, end)};
+    }
+    segment* active = _segments.back().get();
+    // A gap starts a new segment at the batch (so segments stay contiguous
+    // inside: recovery scans the last one for continuing offsets); else
+    // append()'s roll rules.
+    const bool roll_needed =
+        base > end ||
+        (!active->empty() &&
+         (active->size() + batch.size() > static_cast<uint64_t>(_config.segment_bytes) ||
+          active->age_ms(now_ms, h.max_timestamp) > _config.segment_ms ||
+          last_of(h) - active->base() > max_relative_offset));
+    if (roll_needed) {
+        if (auto r = roll_at(base, now_ms); !r) {
             return r.error();
         }
+        active = _segments.back().get();
     }
-    return info;
+    const bool was_empty = active->empty();
+    if (auto r = active->append(batch, h, index_interval()); !r) {
+        return fail(r.error());
+    }
+    if (was_empty) {
+        _active_since_ms = now_ms;
+    }
+    const int64_t append_time =
+        h.ts_type() == kafka::timestamp_type::log_append_time ? h.max_timestamp : no_timestamp;
+    _producers.update(h, now_ms, append_time);
+    _last_append_ms = now_ms;
+    if (auto r = apply_flush_policy(now_ms); !r) {
+        return r.error();
+    }
+    return append_info{base, last_of(h), append_time};
+}
+
+result<void> partition_log::move_empty_start(kafka_offset o, int64_t now_ms) {
+    if (auto r = check_failed(); !r) {
+        return r;
+    }
+    const kafka_offset end = log_end_offset();
+    if (size_bytes() != 0) {
+        return {errc::offset_out_of_range,
+                fmt::format("cannot move the start to {}: the log holds batches up to {}", o, end)};
+    }
+    if (const kafka_offset floor = std::max(_log_start, _records_deleted_before);
+        o < floor || o < kafka_offset{0}) {
+        return {
+            errc::offset_out_of_range,
+            fmt::format("cannot move the start to {}: below the DeleteRecords start {}", o, floor)};
+    }
+    if (o == end) {
+        return ok();
+    }
+    if (auto r = rebase_empty_active(o, now_ms); !r) {
+        return r;
+    }
+    _high_watermark = o;
+    log(log_level::info, component, "{}: empty log moved to start at offset {}", _dir, o);
+    return ok();
+}
+
+result<void> partition_log::rebase_empty_active(kafka_offset base, int64_t now_ms) {
+    auto next = segment::create(*_fs, _dir, base, now_ms);
+    if (!next) {
+        return fail(next.error());
+    }
+    std::unique_ptr<segment> old = std::move(_segments.back());
+    _segments.back() = std::move(*next);
+    if (auto r = remove_segment(*old); !r) {
+        return fail(r.error());
+    }
+    // Nothing lies between the old base and the new one: nothing to sync.
+    _flushed = base;
+    _high_watermark = std::min(_high_watermark, base);
+    _active_since_ms = -1;
+    return ok();
 }
 
 result<void> partition_log::flush(int64_t now_ms) {
@@ -426,22 +550,27 @@ result<bool> partition_log::maybe_flush(int64_t now_ms) {
 }
 
 result<void> partition_log::roll(int64_t now_ms) {
+    return roll_at(log_end_offset(), now_ms);
+}
+
+result<void> partition_log::roll_at(kafka_offset base, int64_t now_ms) {
     if (auto r = check_failed(); !r) {
         return r;
     }
     segment& active = *_segments.back();
     if (active.empty()) {
-        return ok();
+        return base > active.base() ? rebase_empty_active(base, now_ms) : ok();
     }
     if (auto r = active.seal(); !r) {
         return fail(r.error());
     }
-    _flushed = log_end_offset();
-    auto next = segment::create(*_fs, _dir, log_end_offset(), now_ms);
+    auto next = segment::create(*_fs, _dir, base, now_ms);
     if (!next) {
         return fail(next.error());
     }
     _segments.push_back(std::move(*next));
+    // Sealed, and nothing in a gap up to `base`: all of it is durable.
+    _flushed = log_end_offset();
     _active_since_ms = -1;
     if (auto r = save_producer_state(now_ms); !r) {
         return fail(r.error());

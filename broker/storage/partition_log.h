@@ -122,6 +122,11 @@ struct log_config {
     /// min.compaction.lag.ms: never compact a segment holding a record
     /// younger than this (by its batch's maxTimestamp). >= 0.
     int64_t min_compaction_lag_ms = 0;
+    /// A shadow topic's log (append_copy): sealed segments may end before
+    /// their successor's base (a gap in the source's offsets), which open()
+    /// then accepts when it rebuilds a segment's indexes, as it does for
+    /// compacted segments. Like Redpanda's redpanda.remote.allowgaps.
+    bool offset_gaps = false;
 
     bool operator==(const log_config&) const = default;
 };
@@ -216,6 +221,31 @@ class partition_log {
     /// say so, writes it, and applies the flush policy. A rejected batch
     /// changes nothing.
     result<append_info> append(std::string batch, int64_t now_ms);
+    /// Shadow links (broker/shadow): appends one batch copied from another
+    /// cluster's log at the offsets it has there, byte for byte. Refused
+    /// (errc::offset_out_of_range, changing nothing) unless its baseOffset
+    /// is at or above log_end_offset(): a copy never overlaps or rewrites
+    /// what the log holds. The batch is checked (validate_copied_batch: its
+    /// CRC, never recomputed) but not rewritten: no offset assignment, no
+    /// LogAppendTime, no max.message.bytes or record checks, and the
+    /// producer state records it without judging its sequence (the source
+    /// already decided). A baseOffset above the log end leaves a gap, which
+    /// is preserved: the batch starts a new segment based at it (an empty
+    /// active segment is replaced by one based there), so every segment
+    /// stays contiguous inside and reads skip the gap as they skip
+    /// compaction's. The log end becomes the batch's last offset + 1. The
+    /// flush policy and the high watermark rule are append()'s.
+    result<append_info> append_copy(std::string batch, int64_t now_ms);
+    /// Moves the start of a log that holds no batch (size_bytes() == 0) to
+    /// `o`: its empty active segment is replaced by one based at `o`, so the
+    /// log start, end, high watermark and flushed offset all become `o` (a
+    /// shadow partition starting where its source starts, as a mounted
+    /// partition starts at open()'s first_offset). Down as well as up: an
+    /// empty log has nothing a reader has seen; but never below the
+    /// DeleteRecords start (records_deleted_before()). `o` equal to the log
+    /// end changes nothing; a log holding batches, or a negative `o`, is
+    /// errc::offset_out_of_range. Durable before it returns.
+    result<void> move_empty_start(kafka_offset o, int64_t now_ms);
     /// Makes every append so far durable (fdatasync of the active segment).
     result<void> flush(int64_t now_ms);
     /// Flushes if flush.ms has passed since the last flush and something is
@@ -351,6 +381,17 @@ class partition_log {
                   int64_t now_ms);
 
     result<void> recover(int64_t now_ms);
+    /// Seals the active segment (if not empty) and starts the next at
+    /// `base` (>= the log end): roll() at the log end, append_copy() past a
+    /// gap.
+    result<void> roll_at(kafka_offset base, int64_t now_ms);
+    /// Replaces the empty active segment with an empty one based at `base`
+    /// (!= its base): the new file is created first, then the old removed,
+    /// so a crash leaves one or both; recover() removes an empty segment
+    /// that is not the last.
+    result<void> rebase_empty_active(kafka_offset base, int64_t now_ms);
+    /// flush.messages and flush.ms after an append; a failed flush fails it.
+    result<void> apply_flush_policy(int64_t now_ms);
     /// Saves the producer state for the log up to its end (at a roll),
     /// forgetting expired producers first, durably. Callers fail the log if
     /// it fails: a stale snapshot would be replayed through segments

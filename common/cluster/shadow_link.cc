@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 #include "common/host_port.h"
 
@@ -36,9 +37,12 @@ constexpr std::array<std::string_view, 9> never_synced = {
     "redpanda.virtual.cluster.id", "redpanda.leaders.preference", "redpanda.cloud_topic.enabled",
     "redpanda.remote.read",        "redpanda.remote.write",       "redpanda.remote.delete"};
 
-result<void> check_tunable(int64_t v, std::string_view field) {
+result<void> check_tunable(int64_t v, int64_t max, std::string_view field) {
     if (v < 0) {
         return bad(field, fmt::format("{} is negative (0 means the default)", v));
+    }
+    if (v > max) {
+        return bad(field, fmt::format("{} is above the maximum {}", v, max));
     }
     return {};
 }
@@ -145,18 +149,21 @@ result<void> check_client(const v1::ShadowClientOptions& c, bool password_may_be
             }
         }
     }
+    // Bounds keep one slow source from stalling the tasks that share a
+    // thread (a driver pass, a broker's fetch loop).
     const struct {
         int64_t v;
+        int64_t max;
         const char* name;
-    } tunables[] = {{c.metadata_max_age_ms(), "metadata_max_age_ms"},
-                    {c.connection_timeout_ms(), "connection_timeout_ms"},
-                    {c.retry_backoff_ms(), "retry_backoff_ms"},
-                    {c.fetch_wait_max_ms(), "fetch_wait_max_ms"},
-                    {c.fetch_min_bytes(), "fetch_min_bytes"},
-                    {c.fetch_max_bytes(), "fetch_max_bytes"},
-                    {c.fetch_partition_max_bytes(), "fetch_partition_max_bytes"}};
+    } tunables[] = {{c.metadata_max_age_ms(), 3600000, "metadata_max_age_ms"},
+                    {c.connection_timeout_ms(), 60000, "connection_timeout_ms"},
+                    {c.retry_backoff_ms(), 60000, "retry_backoff_ms"},
+                    {c.fetch_wait_max_ms(), 30000, "fetch_wait_max_ms"},
+                    {c.fetch_min_bytes(), 256 << 20, "fetch_min_bytes"},
+                    {c.fetch_max_bytes(), 256 << 20, "fetch_max_bytes"},
+                    {c.fetch_partition_max_bytes(), 256 << 20, "fetch_partition_max_bytes"}};
     for (const auto& t : tunables) {
-        if (auto r = check_tunable(t.v, p + "." + t.name); !r) {
+        if (auto r = check_tunable(t.v, t.max, p + "." + t.name); !r) {
             return r;
         }
     }
@@ -367,6 +374,10 @@ result<void> check_synced_property(std::string_view key, std::string_view field)
             return bad(field,
                        fmt::format("\"{}\" is local to each cluster and is never synced", key));
         }
+    }
+    // A typo would be listed as synced and never be.
+    if (topic_config_schema().find(key) == nullptr) {
+        return bad(field, fmt::format("\"{}\" is not a topic property", key));
     }
     return {};
 }

@@ -98,6 +98,14 @@ TEST(shadow_link, each_fault_names_its_field) {
     EXPECT_EQ(field_of(validate_link(l)),
               "topic_metadata_sync_options.synced_shadow_topic_properties[0]");
     l = good_link();
+    l.mutable_config()->mutable_topic_metadata_sync_options()->add_synced_shadow_topic_properties(
+        "retenton.ms");
+    EXPECT_EQ(field_of(validate_link(l)),
+              "topic_metadata_sync_options.synced_shadow_topic_properties[0]");
+    l = good_link();
+    l.mutable_config()->mutable_client_options()->set_connection_timeout_ms(10000000);
+    EXPECT_EQ(field_of(validate_link(l)), "client_options.connection_timeout_ms");
+    l = good_link();
     l.mutable_config()->mutable_consumer_offset_sync_options()->set_interval_ms(5);
     EXPECT_EQ(field_of(validate_link(l)), "consumer_offset_sync_options.interval");
     l = good_link();

@@ -15,6 +15,7 @@
 #include "common/cluster/config_schema.h"
 #include "common/cluster/errc.h"
 #include "common/cluster/migration.h"
+#include "common/cluster/shadow_link.h"
 #include "common/cluster/topic_name.h"
 #include "common/security/acl_proto.h"
 #include "common/security/scram.h"
@@ -1055,6 +1056,14 @@ result<void> check_unmountable(const controller_stm& stm, std::string_view name,
     }
     if (auto r = check_not_migrating(*t, field); !r) {
         return r;
+    }
+    if (cluster::shadow::is_read_only(*t)) {
+        // Its fetchers would append after the final upload sealed it.
+        return error_info::for_field(
+            errc::shadow_topic_read_only, field,
+            fmt::format("topic {} is a shadow topic of link {} ({}): fail it over first",
+                        quoted(name), quoted(t->shadow().link()),
+                        cluster::shadow::to_string(t->shadow().state())));
     }
     if (stm.cluster_uuid().empty() && t->remote_location().empty()) {
         return error_info::for_field(errc::conflict, field,

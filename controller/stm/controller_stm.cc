@@ -1464,10 +1464,24 @@ apply_result controller_stm::apply(const v1::SyncShadowTopic& c, const v1::Audit
             return r;
         }
     }
-    const std::set<std::string> keys(c.synced_keys().begin(), c.synced_keys().end());
+    if (auto r = check_not_migrating(*cur, "topic"); !r) {
+        return r;
+    }
+    // The keys the link syncs now, not those of the proposer's (perhaps
+    // older) copy: an operator's value for a key the link stopped syncing
+    // is never erased by a late sync.
+    const v1::ShadowLink* link = _shadow_links.find(cur->shadow().link());
+    std::set<std::string> keys;
+    for (const std::string& k : c.synced_keys()) {
+        if (link != nullptr &&
+            shadow::is_synced_property(link->config().topic_metadata_sync_options(), k)) {
+            keys.insert(k);
+        }
+    }
     const std::map<std::string, std::string> configs = sorted(c.configs());
     for (const auto& [k, v] : configs) {
-        if (k.empty() || keys.count(k) == 0) {
+        if (k.empty() ||
+            std::find(c.synced_keys().begin(), c.synced_keys().end(), k) == c.synced_keys().end()) {
             return error_info::for_field(errc::invalid_argument, fmt::format("configs.{}", k),
                                          "not one of synced_keys");
         }

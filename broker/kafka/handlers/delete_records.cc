@@ -12,6 +12,7 @@
 //                                              refuses clients' deletions there)
 //   no leader / another broker leads it        LEADER_NOT_AVAILABLE /
 //                                              NOT_LEADER_OR_FOLLOWER
+//   a shadow topic not failed over             POLICY_VIOLATION
 //   cleanup.policy without "delete"            POLICY_VIOLATION
 //   offset above the high watermark, or < 0    OFFSET_OUT_OF_RANGE
 //     other than -1 (which means the high watermark)
@@ -32,6 +33,7 @@
 #include "broker/kafka/handlers/handlers.h"
 #include "broker/kafka/handlers/tiered_read.h"
 #include "common/cluster/internal_topics.h"
+#include "common/cluster/shadow_link.h"
 #include "common/log.h"
 
 namespace fjord::broker {
@@ -67,6 +69,9 @@ void handlers::delete_records(const request_context& ctx, kafka::delete_records_
                 // Kafka: "Cannot delete records of internal topic": the
                 // group coordinator owns what is in it.
                 pr.error_code = k::invalid_topic_exception;
+            } else if (cluster::shadow::is_read_only(*topic)) {
+                // A shadow topic's records are its source's until failover.
+                pr.error_code = k::policy_violation;
             } else if (a->leader() < 0) {
                 pr.error_code = k::leader_not_available;
             } else if (a->leader() != s.me.node_id ||

@@ -16,11 +16,14 @@
 // TOPIC_AUTHORIZATION_FAILED (checked before whether the topic exists, so a
 // denied client learns nothing about it). Idempotent batches need nothing
 // more (Kafka 3.0+, KIP-679: IDEMPOTENT_WRITE is asked by InitProducerId).
-// Nothing of a refused partition is written.
+// Nothing of a refused partition is written. A shadow topic that is not
+// failed over (cluster::shadow::is_read_only) is POLICY_VIOLATION.
 
 #include <algorithm>
 #include <memory>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "broker/cluster/metadata_cache.h"
 #include "broker/kafka/errors.h"
@@ -28,6 +31,7 @@
 #include "broker/kafka/handlers/led_log.h"
 #include "broker/tiered/migration_rules.h"
 #include "common/cluster/internal_topics.h"
+#include "common/cluster/shadow_link.h"
 #include "common/kafka/record_batch.h"
 
 namespace fjord::broker {
@@ -56,6 +60,13 @@ bool has_transactional_batch(std::string_view records) {
         records.remove_prefix(n);
     }
     return false;
+}
+
+/// Produce's error_message for a read-only shadow topic.
+std::string read_only_reason(const v1::Topic& t) {
+    return fmt::format(
+        "topic {} is a shadow topic of link {} (state {}): read-only until it is failed over",
+        t.name(), t.shadow().link(), cluster::shadow::to_string(t.shadow().state()));
 }
 
 }  // namespace
@@ -120,6 +131,11 @@ void handlers::produce(const request_context& ctx, kafka::produce_request req) {
                 // (broker/tiered/migration_rules.h).
                 pr.error_code = k::invalid_topic_exception;
                 pr.error_message = blocked_reason(*topic);
+            } else if (topic != nullptr && cluster::shadow::is_read_only(*topic)) {
+                // A shadow topic takes only its link's copies until it is
+                // failed over (docs/shadow-links.md, rpk-reference §10.6).
+                pr.error_code = k::policy_violation;
+                pr.error_message = read_only_reason(*topic);
             } else if (part == nullptr) {
                 pr.error_code = led.error;
             } else if (!pd.records || pd.records->empty()) {
