@@ -23,6 +23,12 @@ void add_state_dir(CLI::App* cmd, dev_options& o) {
                     "~/.local/state/fjord/dev)");
 }
 
+void add_name(CLI::App* cmd, dev_options& o) {
+    cmd->add_option("--name", o.name,
+                    "Another, independent cluster beside the default one: its own ports, state "
+                    "directory (dev-NAME) and profile NAME (fjord --profile NAME ...)");
+}
+
 void add_timeout(CLI::App* cmd, dev_options& o, const char* help) {
     cmd->add_option_function<std::string>(
            "--timeout",
@@ -61,6 +67,7 @@ void register_dev_commands(CLI::App& root, cli_context& ctx) {
                     "brokers' controller link), certificates from a private CA whose certificate "
                     "the dev profile trusts");
     add_state_dir(start, *so);
+    add_name(start, *so);
     add_timeout(start, *so, "How long to wait for a leader and for the brokers to be ready");
     start->callback([&ctx, so, start] {
         dev::run_start(ctx, *so, start->count("--nodes") > 0, start->count("--brokers") > 0);
@@ -69,6 +76,7 @@ void register_dev_commands(CLI::App& root, cli_context& ctx) {
     auto po = std::make_shared<dev_options>();
     auto* stop = dev->add_subcommand("stop", "Stop the local cluster's processes (state is kept)");
     add_state_dir(stop, *po);
+    add_name(stop, *po);
     add_timeout(stop, *po, "How long to wait after SIGTERM before SIGKILL");
     stop->callback([&ctx, po] { dev::run_stop(ctx, *po); });
 
@@ -78,11 +86,13 @@ void register_dev_commands(CLI::App& root, cli_context& ctx) {
         "Show each controller and broker: pid, ports, role (exit 0 only if all run with a "
         "leader)");
     add_state_dir(status, *to);
+    add_name(status, *to);
     status->callback([&ctx, to] { dev::run_status(ctx, *to); });
 
     auto uo = std::make_shared<dev_options>();
     auto* purge = dev->add_subcommand("purge", "Stop the local cluster and remove its state");
     add_state_dir(purge, *uo);
+    add_name(purge, *uo);
     add_timeout(purge, *uo, "How long to wait after SIGTERM before SIGKILL");
     purge->callback([&ctx, uo] { dev::run_purge(ctx, *uo); });
 }

@@ -34,9 +34,18 @@
 //   runs and is ready, else 1.
 // - purge: stop, then remove what start created (and the "dev" profile if it
 //   still points at this state directory); other files are left and named.
+// - --name NAME (every verb): another, independent cluster beside the default
+//   one, e.g. the shadow of a shadow link (docs/shadow-links.md): its state
+//   directory is dev-NAME beside dev (state.h), its ports a block of its own
+//   (ports.h named_port_block), and start writes the profile NAME (not
+//   "dev") but does not make it current, so `fjord --profile NAME ...` talks
+//   to it while the current profile stays where it was. Without --name
+//   every verb is exactly the default cluster's.
 
 #include <chrono>
 #include <string>
+
+#include "common/result.h"
 
 namespace fjord::cli {
 class cli_context;
@@ -54,7 +63,24 @@ struct dev_options {
     bool sasl = false;
     /// --tls: a new cluster whose every listener serves TLS (pki.h).
     bool tls = false;
+    /// --name: a named cluster ("" the default one); see the header.
+    std::string name;
 };
+
+/// The profile a cluster's start writes and purge removes: "dev", or its name.
+inline std::string profile_of(const dev_options& o) {
+    return o.name.empty() ? std::string("dev") : o.name;
+}
+
+/// " --name NAME" for a named cluster, "" for the default one: what the
+/// verbs' hints append to `fjord dev ...`.
+inline std::string name_flag(const dev_options& o) {
+    return o.name.empty() ? std::string() : " --name " + o.name;
+}
+
+/// --name: a profile name (profile.h) other than "dev", which is the default
+/// cluster's.
+result<void> validate_cluster_name(const std::string& name);
 
 void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool brokers_given);
 void run_stop(cli_context& ctx, const dev_options& o);

@@ -93,14 +93,40 @@ bool port_listening(uint16_t port) {
            ::connect(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0;
 }
 
-result<void> assign_ports(cluster& c, int nodes, int brokers) {
+uint16_t named_port_block(std::string_view name) {
+    uint32_t h = 2166136261u;  // FNV-1a, 32 bits: stable across builds and hosts
+    for (const unsigned char ch : name) {
+        h = (h ^ ch) * 16777619u;
+    }
+    return static_cast<uint16_t>(20000u + 250u * (h % 48u));
+}
+
+result<void> assign_ports(cluster& c, int nodes, int brokers, std::string_view name) {
     std::set<uint16_t> taken;
+    // The default cluster: rpk container's bases and strides. A named one:
+    // its block (ports.h), bases 0/1/2 and 100/101 with a stride of 10.
+    uint16_t member_base[3] = {base_ports[0], base_ports[1], base_ports[2]};
+    uint16_t broker_base[2] = {broker_base_ports[0], broker_base_ports[1]};
+    uint32_t member_stride = 1000;
+    uint32_t broker_stride = 100;
+    if (!name.empty()) {
+        const uint16_t b = named_port_block(name);
+        member_base[0] = b;
+        member_base[1] = static_cast<uint16_t>(b + 1);
+        member_base[2] = static_cast<uint16_t>(b + 2);
+        broker_base[0] = static_cast<uint16_t>(b + 100);
+        broker_base[1] = static_cast<uint16_t>(b + 101);
+        member_stride = 10;
+        broker_stride = 10;
+    }
     for (int i = 0; i < nodes; ++i) {
         member m;
         m.id = static_cast<uint64_t>(i + 1);
         m.dir = c.state_dir / fmt::format("controller-{}", m.id);
         uint16_t* ports[3] = {&m.api, &m.peer, &m.metrics};
-        if (auto r = pick_ports(base_ports, 1000u * static_cast<uint32_t>(i), ports, taken); !r) {
+        if (auto r =
+                pick_ports(member_base, member_stride * static_cast<uint32_t>(i), ports, taken);
+            !r) {
             return r;
         }
         log(log_level::debug, "dev", "controller {}: api {}, peer {}, metrics {}", m.id, m.api,
@@ -112,7 +138,8 @@ result<void> assign_ports(cluster& c, int nodes, int brokers) {
         b.id = static_cast<uint64_t>(i + 1);
         b.dir = c.state_dir / fmt::format("broker-{}", b.id);
         uint16_t* ports[2] = {&b.kafka, &b.metrics};
-        if (auto r = pick_ports(broker_base_ports, 100u * static_cast<uint32_t>(i), ports, taken);
+        if (auto r =
+                pick_ports(broker_base, broker_stride * static_cast<uint32_t>(i), ports, taken);
             !r) {
             return r;
         }

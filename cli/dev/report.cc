@@ -131,14 +131,18 @@ std::string brokers_table(const cluster& c, const std::vector<broker_view>& view
     return "brokers:\n" + render_table({"id", "pid", "alive", "kafka", "metrics", "ready"}, rows);
 }
 
-void print_started(cli_context& ctx, const cluster& c, const readiness& r,
+void print_started(cli_context& ctx, const dev_options& o, const cluster& c, const readiness& r,
                    const std::string& profile_path, const std::string& headline) {
+    const std::string profile_name = profile_of(o);
+    // How a command reaches this cluster: through the current profile for
+    // the default one, with --profile NAME for a named one.
+    const std::string via = o.name.empty() ? "" : fmt::format("--profile {} ", o.name);
     json doc = {{"state_dir", c.state_dir.string()},
                 {"cluster_uuid", r.uuid},
                 {"leader_id", r.leader},
                 {"controllers", c.controllers()},
                 {"bootstrap_servers", c.kafka_brokers()},
-                {"profile", profile_path.empty() ? json(nullptr) : json(dev_profile)},
+                {"profile", profile_path.empty() ? json(nullptr) : json(profile_name)},
                 {"members", members_json(c, r.members)},
                 {"brokers", brokers_json(c, r.brokers)},
                 {"sasl", c.sasl ? json{{"user", c.sasl->user},
@@ -148,14 +152,22 @@ void print_started(cli_context& ctx, const cluster& c, const readiness& r,
     print_output(std::cout, ctx.format(), doc, [&](bool) {
         std::string out = headline + "\n\ncontrollers:\n" + members_table(c, r.members) + "\n" +
                           brokers_table(c, r.brokers) + "\n";
-        if (!profile_path.empty()) {
+        if (!profile_path.empty() && o.name.empty()) {
             out +=
-                fmt::format("Profile \"{}\" is selected ({}). Try:\n", dev_profile, profile_path);
+                fmt::format("Profile \"{}\" is selected ({}). Try:\n", profile_name, profile_path);
+        } else if (!profile_path.empty()) {
+            out += fmt::format(
+                "Profile \"{}\" is written ({}); the current profile is unchanged. Try:\n",
+                profile_name, profile_path);
         } else {
             out += fmt::format("Reach it with: export FJORD_CONTROLLERS={}\nthen try:\n",
                                c.controllers());
         }
-        out += "  fjord controller status\n  fjord topic list\n";
+        if (profile_path.empty()) {
+            out += "  fjord controller status\n  fjord topic list\n";
+        } else {
+            out += fmt::format("  fjord {}controller status\n  fjord {}topic list\n", via, via);
+        }
         if (!c.brokers.empty()) {
             // kcat's flags for this cluster's listener: SSL and/or SASL.
             std::string flags;
@@ -178,25 +190,27 @@ void print_started(cli_context& ctx, const cluster& c, const readiness& r,
         }
         if (c.tls) {
             out += fmt::format(
-                "TLS is on for every listener, with certificates from the dev CA {} (the dev "
+                "TLS is on for every listener, with certificates from the dev CA {} (the {} "
                 "profile trusts it: tls.ca, admin.tls.ca).\n",
-                ca_cert_file(c).string());
+                ca_cert_file(c).string(), profile_name);
         }
         if (c.sasl) {
             out += fmt::format(
                 "Security is on (SASL, ACL authorization, controller API authentication).\n"
                 "Superuser \"{}\" ({}); its password is in {} (mode 0600){}.\n",
                 c.sasl->user, c.sasl->mechanism, sasl_file(c.state_dir).string(),
-                profile_path.empty() ? "" : " and in the dev profile (user, pass, sasl.mechanism)");
+                profile_path.empty()
+                    ? ""
+                    : fmt::format(" and in the {} profile (user, pass, sasl.mechanism)",
+                                  profile_name));
         }
         if (!c.brokers.empty()) {
             out += fmt::format("Kafka clients: bootstrap servers {}\n", c.kafka_brokers());
         }
         out += fmt::format(
-            "Logs: {}/{{controller,broker}}-<id>/log. Stop: fjord dev stop. Remove: "
-            "fjord dev "
-            "purge.\n",
-            c.state_dir.string());
+            "Logs: {}/{{controller,broker}}-<id>/log. Stop: fjord dev stop{}. Remove: "
+            "fjord dev purge{}.\n",
+            c.state_dir.string(), name_flag(o), name_flag(o));
         return out;
     });
 }

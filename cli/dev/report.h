@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/dev/dev.h"
 #include "cli/dev/observe.h"
 #include "cli/dev/state.h"
 
@@ -19,8 +20,6 @@ class cli_context;
 namespace fjord::cli::dev {
 
 using json = nlohmann::json;
-
-inline constexpr const char* dev_profile = "dev";
 
 // `--format help` output: the JSON document each dev verb prints.
 extern const std::string start_schema;
@@ -41,8 +40,9 @@ json brokers_json(const cluster& c, const std::vector<broker_view>& views);
 std::string brokers_table(const cluster& c, const std::vector<broker_view>& views);
 
 /// start's report: the cluster, how to reach it, and `headline` first.
-/// `profile_path` is "" when no profile was selected.
-void print_started(cli_context& ctx, const cluster& c, const readiness& r,
+/// `profile_path` is "" when no profile was written (--no-profile); a named
+/// cluster's profile is written but not selected (dev.h).
+void print_started(cli_context& ctx, const dev_options& o, const cluster& c, const readiness& r,
                    const std::string& profile_path, const std::string& headline);
 
 }  // namespace fjord::cli::dev

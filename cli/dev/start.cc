@@ -25,8 +25,11 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-/// Creates or updates the "dev" profile to point at `c` and selects it.
-result<std::string> select_dev_profile(cli_context& ctx, const cluster& c) {
+/// Creates or updates the profile `name` ("dev", or the cluster's --name) to
+/// point at `c`; selects it when `select` (the default cluster only: a named
+/// one leaves the current profile alone, dev.h).
+result<std::string> select_dev_profile(cli_context& ctx, const cluster& c, const std::string& name,
+                                       bool select) {
     std::string path;
     auto p = profile_file_path(ctx.config_flag, ctx.env());
     if (!p) {
@@ -34,9 +37,9 @@ result<std::string> select_dev_profile(cli_context& ctx, const cluster& c) {
     }
     path = *p;
     auto f = update_profile_file(path, [&](profile_file& pf) -> result<void> {
-        profile* prof = pf.find(dev_profile);
+        profile* prof = pf.find(name);
         if (prof == nullptr) {
-            pf.profiles.push_back(profile{dev_profile, {}, {}});
+            pf.profiles.push_back(profile{name, {}, {}});
             prof = &pf.profiles.back();
         }
         prof->description = fmt::format("fjord dev cluster ({})", c.state_dir.string());
@@ -68,7 +71,9 @@ result<std::string> select_dev_profile(cli_context& ctx, const cluster& c) {
             prof->values["tls.ca"] = ca_cert_file(c).string();
             prof->values["admin.tls.ca"] = ca_cert_file(c).string();
         }
-        pf.current = dev_profile;
+        if (select) {
+            pf.current = name;
+        }
         return ok();
     });
     if (!f) {
@@ -147,7 +152,7 @@ void report_running(cli_context& ctx, const dev_options& o, const cluster& c) {
     r.leader = agreed_leader(r.members, r.uuid, false);
     std::string path;
     if (!o.no_profile) {
-        auto p = select_dev_profile(ctx, c);
+        auto p = select_dev_profile(ctx, c, profile_of(o), o.name.empty());
         if (!p) {
             ctx.fail(exit_code::failed, p.error().detail);
             return;
@@ -155,7 +160,7 @@ void report_running(cli_context& ctx, const dev_options& o, const cluster& c) {
         path = *p;
     }
     print_started(
-        ctx, c, r, path,
+        ctx, o, c, r, path,
         fmt::format("The dev cluster in {} is already running ({}, {}, leader {}).",
                     c.state_dir.string(), plural(c.members.size(), "controller"),
                     plural(c.brokers.size(), "broker"),
@@ -196,7 +201,7 @@ result<void> create_cluster(cluster& c, const dev_options& o) {
                                           c.state_dir.string(), name));
         }
     }
-    if (auto r = assign_ports(c, o.nodes, o.brokers); !r) {
+    if (auto r = assign_ports(c, o.nodes, o.brokers, o.name); !r) {
         return r;
     }
     if (c.tls) {
@@ -264,7 +269,7 @@ void report_started(cli_context& ctx, const dev_options& o, const cluster& c, co
                     const readiness& r, bool fresh, double secs) {
     std::string path;
     if (!o.no_profile) {
-        auto prof = select_dev_profile(ctx, c);
+        auto prof = select_dev_profile(ctx, c, profile_of(o), o.name.empty());
         if (!prof) {
             ctx.fail(exit_code::failed,
                      fmt::format("the dev cluster is running, but the profile could not be "
@@ -281,18 +286,37 @@ void report_started(cli_context& ctx, const dev_options& o, const cluster& c, co
     if (!p.brokers.empty()) {
         what += (what.empty() ? "" : " and ") + plural(p.brokers.size(), "broker");
     }
-    print_started(ctx, c, r, path,
+    print_started(ctx, o, c, r, path,
                   fmt::format("{} {} in {:.1f}s; cluster {}, leader {}.",
                               fresh ? "Started" : "Restarted", what, secs, r.uuid, r.leader));
 }
 
 }  // namespace
 
+result<void> validate_cluster_name(const std::string& name) {
+    if (name.empty()) {
+        return ok();
+    }
+    if (name == "dev") {
+        return error_info(std::make_error_code(std::errc::invalid_argument),
+                          "--name dev: \"dev\" is the default cluster's profile; leave --name "
+                          "out for it, or pick another name");
+    }
+    if (auto r = validate_profile_name(name); !r) {
+        return error_info(r.error().code, fmt::format("--name: {}", r.error().detail));
+    }
+    return ok();
+}
+
 void run_start(cli_context& ctx, const dev_options& o, bool nodes_given, bool brokers_given) {
     if (!begin(ctx, start_schema)) {
         return;
     }
-    auto dir = state_dir_for(o.state_dir, ctx.env());
+    if (auto n = validate_cluster_name(o.name); !n) {
+        ctx.fail(exit_code::usage, n.error().detail);
+        return;
+    }
+    auto dir = state_dir_for(o.state_dir, ctx.env(), o.name);
     if (!dir) {
         ctx.fail(exit_code::usage, dir.error().detail);
         return;

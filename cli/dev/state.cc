@@ -237,14 +237,16 @@ fd_guard::~fd_guard() {
     }
 }
 
-result<fs::path> state_dir_for(const std::string& flag, const env_map& env) {
+result<fs::path> state_dir_for(const std::string& flag, const env_map& env,
+                               const std::string& name) {
     fs::path dir;
+    const std::string leaf = name.empty() ? std::string("dev") : "dev-" + name;
     if (!flag.empty()) {
         dir = flag;
     } else if (auto x = env_or(env, "XDG_STATE_HOME"); !x.empty() && x.front() == '/') {
-        dir = fs::path(x) / "fjord" / "dev";
+        dir = fs::path(x) / "fjord" / leaf;
     } else if (auto h = env_or(env, "HOME"); !h.empty()) {
-        dir = fs::path(h) / ".local" / "state" / "fjord" / "dev";
+        dir = fs::path(h) / ".local" / "state" / "fjord" / leaf;
     } else {
         return error_info(std::make_error_code(std::errc::invalid_argument),
                           "cannot locate the dev state directory: give --state-dir (neither "

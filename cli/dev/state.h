@@ -3,7 +3,8 @@
 //
 // The dev cluster's on-disk state (fjord dev, cli/dev/dev.h). State
 // directory (--state-dir, else $XDG_STATE_HOME/fjord/dev, else
-// ~/.local/state/fjord/dev):
+// ~/.local/state/fjord/dev; a cluster started with --name NAME uses
+// dev-NAME there instead of dev):
 //   cluster.json               what `start` created: members, brokers, ports, binaries
 //   tls/ca.crt, ca.key         with --tls only: the dev CA (pki.h)
 //   sasl.json                  with --sasl only, mode 0600: the superuser's name,
@@ -117,9 +118,11 @@ class fd_guard {
     int _fd;
 };
 
-/// The state directory: `flag`, else from the environment; canonical, since
-/// the members' command lines name their config by this path.
-result<fs::path> state_dir_for(const std::string& flag, const env_map& env);
+/// The state directory: `flag`, else from the environment (<state>/fjord/dev,
+/// or <state>/fjord/dev-<name> for a named cluster); canonical, since the
+/// members' command lines name their config by this path.
+result<fs::path> state_dir_for(const std::string& flag, const env_map& env,
+                               const std::string& name = "");
 /// The fjord-<kind> binary ("controller", "broker"): $FJORD_<KIND>_BIN, else
 /// fjord-<kind> next to this executable.
 result<std::string> find_bin(const env_map& env, const std::string& kind);

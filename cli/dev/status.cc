@@ -42,7 +42,7 @@ std::string status_head(const std::vector<member_view>& views,
                                                                       : "a broker is not ready");
 }
 
-void print_no_cluster(cli_context& ctx, const fs::path& dir) {
+void print_no_cluster(cli_context& ctx, const fs::path& dir, const dev_options& o) {
     ctx.set_code(exit_code::failed);
     print_output(std::cout, ctx.format(),
                  {{"state_dir", dir.string()},
@@ -50,8 +50,8 @@ void print_no_cluster(cli_context& ctx, const fs::path& dir) {
                   {"members", json::array()},
                   {"brokers", json::array()}},
                  [&](bool) {
-                     return fmt::format("No dev cluster in {} (fjord dev start makes one).\n",
-                                        dir.string());
+                     return fmt::format("No dev cluster in {} (fjord dev start{} makes one).\n",
+                                        dir.string(), name_flag(o));
                  });
 }
 
@@ -61,7 +61,11 @@ void run_status(cli_context& ctx, const dev_options& o) {
     if (!begin(ctx, status_schema)) {
         return;
     }
-    auto dir = state_dir_for(o.state_dir, ctx.env());
+    if (auto n = validate_cluster_name(o.name); !n) {
+        ctx.fail(exit_code::usage, n.error().detail);
+        return;
+    }
+    auto dir = state_dir_for(o.state_dir, ctx.env(), o.name);
     if (!dir) {
         ctx.fail(exit_code::usage, dir.error().detail);
         return;
@@ -72,7 +76,7 @@ void run_status(cli_context& ctx, const dev_options& o) {
         return;
     }
     if (!c->has_value()) {
-        print_no_cluster(ctx, *dir);
+        print_no_cluster(ctx, *dir, o);
         return;
     }
     const cluster& cl = **c;

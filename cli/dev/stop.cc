@@ -86,9 +86,9 @@ result<std::vector<std::string>> remove_state(const fs::path& dir, const cluster
     return left;
 }
 
-/// Deletes the "dev" profile if it still describes the cluster in `dir`;
-/// whether it did.
-bool delete_dev_profile(cli_context& ctx, const fs::path& dir) {
+/// Deletes the profile `name` ("dev", or the cluster's --name) if it still
+/// describes the cluster in `dir`; whether it did.
+bool delete_dev_profile(cli_context& ctx, const fs::path& dir, const std::string& name) {
     bool deleted = false;
     auto path = profile_file_path(ctx.config_flag, ctx.env());
     if (!path) {
@@ -96,10 +96,10 @@ bool delete_dev_profile(cli_context& ctx, const fs::path& dir) {
     }
     const std::string marker = fmt::format("fjord dev cluster ({})", dir.string());
     auto f = update_profile_file(*path, [&](profile_file& pf) -> result<void> {
-        const profile* p = pf.find(dev_profile);
+        const profile* p = pf.find(name);
         if (p != nullptr && p->description == marker) {
-            std::erase_if(pf.profiles, [](const profile& x) { return x.name == dev_profile; });
-            if (pf.current == dev_profile) {
+            std::erase_if(pf.profiles, [&](const profile& x) { return x.name == name; });
+            if (pf.current == name) {
                 pf.current.clear();
             }
             deleted = true;
@@ -108,13 +108,14 @@ bool delete_dev_profile(cli_context& ctx, const fs::path& dir) {
     });
     if (!f) {
         ctx.fail(exit_code::failed,
-                 fmt::format("could not remove the dev profile: {}", f.error().detail));
+                 fmt::format("could not remove the profile \"{}\": {}", name, f.error().detail));
     }
     return deleted;
 }
 
 std::string purge_text(const fs::path& dir, const std::string& stopped, bool removed,
-                       const std::vector<std::string>& left, bool profile_deleted) {
+                       const std::vector<std::string>& left, bool profile_deleted,
+                       const std::string& profile_name) {
     std::string out = stopped;
     if (removed) {
         out += fmt::format("Removed {}.\n", dir.string());
@@ -127,7 +128,7 @@ std::string purge_text(const fs::path& dir, const std::string& stopped, bool rem
                            dir.string(), names);
     }
     if (profile_deleted) {
-        out += fmt::format("Deleted profile \"{}\".\n", dev_profile);
+        out += fmt::format("Deleted profile \"{}\".\n", profile_name);
     }
     return out;
 }
@@ -138,7 +139,11 @@ void run_stop(cli_context& ctx, const dev_options& o) {
     if (!begin(ctx, stop_schema)) {
         return;
     }
-    auto dir = state_dir_for(o.state_dir, ctx.env());
+    if (auto n = validate_cluster_name(o.name); !n) {
+        ctx.fail(exit_code::usage, n.error().detail);
+        return;
+    }
+    auto dir = state_dir_for(o.state_dir, ctx.env(), o.name);
     if (!dir) {
         ctx.fail(exit_code::usage, dir.error().detail);
         return;
@@ -167,9 +172,9 @@ void run_stop(cli_context& ctx, const dev_options& o) {
     stop_and_report(ctx, *dir, **c, o.timeout, doc, text);
     print_output(std::cout, ctx.format(), doc, [&](bool) {
         return text + fmt::format(
-                          "State kept in {} (fjord dev start restarts it; fjord dev "
-                          "purge removes it).\n",
-                          dir->string());
+                          "State kept in {} (fjord dev start{} restarts it; fjord dev "
+                          "purge{} removes it).\n",
+                          dir->string(), name_flag(o), name_flag(o));
     });
 }
 
@@ -177,7 +182,11 @@ void run_purge(cli_context& ctx, const dev_options& o) {
     if (!begin(ctx, purge_schema)) {
         return;
     }
-    auto dir = state_dir_for(o.state_dir, ctx.env());
+    if (auto n = validate_cluster_name(o.name); !n) {
+        ctx.fail(exit_code::usage, n.error().detail);
+        return;
+    }
+    auto dir = state_dir_for(o.state_dir, ctx.env(), o.name);
     if (!dir) {
         ctx.fail(exit_code::usage, dir.error().detail);
         return;
@@ -211,12 +220,13 @@ void run_purge(cli_context& ctx, const dev_options& o) {
         return;
     }
     // The dev profile goes too, if it still describes this cluster.
-    const bool profile_deleted = delete_dev_profile(ctx, *dir);
+    const bool profile_deleted = delete_dev_profile(ctx, *dir, profile_of(o));
     doc["removed"] = removed;
     doc["left"] = *left;
     doc["profile_deleted"] = profile_deleted;
-    print_output(std::cout, ctx.format(), doc,
-                 [&](bool) { return purge_text(*dir, text, removed, *left, profile_deleted); });
+    print_output(std::cout, ctx.format(), doc, [&](bool) {
+        return purge_text(*dir, text, removed, *left, profile_deleted, profile_of(o));
+    });
 }
 
 }  // namespace fjord::cli::dev

@@ -609,6 +609,69 @@ def test_dev_ports_fall_back_when_defaults_are_busy(dev: Fjord, fjord: Fjord):
     assert mine["brokers"][0]["ready"] is True
 
 
+@pytest.mark.timeout(180)
+def test_dev_named_cluster_beside_the_default(dev: Fjord):
+    """`dev start --name dst`: an independent cluster beside the module's
+    default one: its own state directory (dev-dst), ports from its own block
+    (clear of the default's), and a profile "dst" that is written but not
+    made current; status/stop/purge --name act on it alone."""
+    named_state = dev.state_home / "fjord" / "dev-dst"
+    try:
+        p = dev.run("dev", "start", "--name", "dst", "-n", "1", "--timeout", "60s")
+        assert p.returncode == 0, p.stderr
+        assert 'Profile "dst" is written' in p.stdout and "current profile is unchanged" in p.stdout
+        assert "fjord --profile dst topic list" in p.stdout
+        assert "fjord dev stop --name dst" in p.stdout
+        assert dev.ok("profile", "current").stdout == "dev\n"
+        assert (named_state / "cluster.json").is_file()
+        assert len(live_members(named_state)) == 1 and len(live_brokers(named_state)) == 1
+
+        mine = dev.json("dev", "status", "--name", "dst")
+        theirs = dev.json("dev", "status")
+        assert mine["state_dir"] == str(named_state)
+        assert mine["running"] is True and theirs["running"] is True
+        assert mine["cluster_uuid"] != theirs["cluster_uuid"]
+        ports = [m[k] for m in mine["members"] for k in ("api", "peer", "metrics")]
+        ports += [mine["brokers"][0]["kafka"], mine["brokers"][0]["metrics"]]
+        numbers = [int(str(x).rsplit(":", 1)[-1]) for x in ports]
+        assert all(20000 <= n < 32000 for n in numbers), numbers  # the named block
+        others = {str(m[k]) for m in theirs["members"] for k in ("api", "peer", "metrics")}
+        assert not others & {str(x) for x in ports}
+
+        # The profile reaches the named cluster; the current one the default.
+        prof = dev.json("profile", "print", "dst")
+        assert prof["settings"]["controllers"] == mine["controllers"]
+        dev.ok("--profile", "dst", "topic", "create", "only-in-dst", "-p", "1")
+        assert [t["name"] for t in dev.json("--profile", "dst", "topic", "list")] == ["only-in-dst"]
+        assert "only-in-dst" not in [t["name"] for t in dev.json("topic", "list")]
+
+        # Restart keeps its ports; a bad name is a usage error.
+        assert "already running" in dev.ok("dev", "start", "--name", "dst").stdout
+        for bad, needle in (("dev", "default cluster's profile"), ("a b", "--name")):
+            p = dev.run("dev", "start", "--name", bad)
+            assert p.returncode == 2 and needle in p.stderr, (bad, p.stderr)
+        stopped = dev.ok("dev", "stop", "--name", "dst").stdout
+        assert stopped.count("stopped after") == 2 and "--name dst" in stopped
+        assert live_members(named_state) == {}
+        assert dev.json("dev", "status")["running"] is True  # the default one is untouched
+        p = dev.ok("dev", "start", "--name", "dst", "--timeout", "60s")
+        assert "Restarted 1 controller and 1 broker" in p.stdout
+        assert dev.json("dev", "status", "--name", "dst")["members"][0]["api"] == \
+            mine["members"][0]["api"]
+
+        p = dev.ok("dev", "purge", "--name", "dst")
+        assert 'Deleted profile "dst"' in p.stdout
+        assert not named_state.exists()
+        assert [x["name"] for x in dev.json("profile", "list")] == ["dev"]
+        assert dev.ok("profile", "current").stdout == "dev\n"
+    finally:
+        if named_state.exists():
+            dev.run("dev", "purge", "--name", "dst", "--timeout", "15s", timeout=60)
+            for kind in ("broker", "controller"):
+                for pid in live_members(named_state, kind).values():
+                    os.kill(pid, signal.SIGKILL)
+
+
 # --------------------------------------------------------------------------
 # Shell completion.
 
@@ -723,6 +786,9 @@ FORMAT_HELP_ARGS = {
     "profile delete": ["p"], "profile rm": ["p"], "profile current": [],
     "profile set": ["controllers=127.0.0.1:1"], "profile print": [],
     "dev start": [], "dev stop": [], "dev status": [], "dev purge": [],
+    "shadow config generate": [], "shadow create": ["-c", "/nonexistent.yaml"],
+    "shadow list": [], "shadow describe": ["l"], "shadow status": ["l"], "shadow update": ["l"],
+    "shadow failover": ["l", "--all"], "shadow delete": ["l"],
     "completion": ["bash"],
 }
 _SECURITY = {
