@@ -18,6 +18,7 @@
 #include "broker/storage/errc.h"
 #include "broker/tiered/migration_rules.h"
 #include "broker/tiered/topic_settings.h"
+#include "common/cluster/shadow_link.h"
 #include "common/data_dir.h"
 #include "common/fs/file_ops.h"
 #include "common/log.h"
@@ -233,6 +234,25 @@ bool partition_manager::record_applied(const metadata_cache& md) {
     return true;
 }
 
+namespace {
+
+/// Nothing copies into a shadow topic's log once it failed over or its link
+/// went: the producer state the copies brought goes (partition_log.h
+/// end_copies), before any client may produce to it. A failure is logged
+/// and retried at the next reconcile.
+void end_copies_unless_replicating(const v1::Topic& topic, storage::partition_log& l,
+                                   int64_t now_ms) {
+    if (!l.copying() ||
+        (topic.has_shadow() && cluster::shadow::replicates(topic.shadow().state()))) {
+        return;
+    }
+    if (auto r = l.end_copies(now_ms); !r) {
+        log(log_level::error, component, "{}: {}", topic.name(), r.error().detail);
+    }
+}
+
+}  // namespace
+
 void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
     if (!md.ready()) {
         return;
@@ -278,6 +298,7 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
                 it = _logs.end();
             }
             if (it != _logs.end()) {
+                end_copies_unless_replicating(topic, it->second.part->log(), now_ms);
                 auto& log = it->second.part->log();
                 if (is_tiered && !log.retention_limit()) {
                     log.set_retention_limit(kafka_offset{0});  // until the archiver knows
@@ -331,6 +352,7 @@ void partition_manager::reconcile(const metadata_cache& md, int64_t now_ms) {
                     p.partition(), dir, opened.error().detail);
                 continue;
             }
+            end_copies_unless_replicating(topic, **opened, now_ms);
             // One replica holds the data until replication lands: what is
             // appended is committed.
             (void)(*opened)->set_high_watermark((*opened)->log_end_offset());

@@ -500,4 +500,32 @@ TEST(partition_manager, a_bad_topic_config_never_turns_a_compacted_topic_to_dele
 }
 
 }  // namespace
+TEST(partition_manager, a_shadow_topics_log_drops_the_copied_producers_when_it_fails_over) {
+    temp_dir d;
+    v1::Topic t = make_topic("orders", uuid_1, 1);
+    t.mutable_shadow()->set_link("dr");
+    t.mutable_shadow()->set_state(v1::SHADOW_TOPIC_STATE_ACTIVE);
+    {
+        broker_run b(d.path());
+        ASSERT_TRUE(b.event(snapshot(cluster_a, 20, {t})));
+        storage::partition_log* log = log_of(b.pm->find("orders", 0));
+        ASSERT_NE(log, nullptr);
+        EXPECT_TRUE(log->copying());
+        EXPECT_TRUE(log->config().offset_gaps);
+        // FAILING_OVER: nothing copies any more; the copies' producers go.
+        t.mutable_shadow()->set_state(v1::SHADOW_TOPIC_STATE_FAILING_OVER);
+        ASSERT_TRUE(b.event(upserted(21, t)));
+        EXPECT_FALSE(log_of(b.pm->find("orders", 0))->copying());
+    }
+    // The link deleted while the broker was away (Topic.shadow cleared):
+    // the log still accepts its gaps and stays ended.
+    t.clear_shadow();
+    broker_run b(d.path());
+    ASSERT_TRUE(b.event(snapshot(cluster_a, 22, {t})));
+    storage::partition_log* log = log_of(b.pm->find("orders", 0));
+    ASSERT_NE(log, nullptr);
+    EXPECT_FALSE(log->copying());
+    EXPECT_TRUE(log->config().offset_gaps);
+}
+
 }  // namespace fjord::broker

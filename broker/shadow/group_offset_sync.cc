@@ -296,10 +296,11 @@ std::optional<group_offset_sync::view> group_offset_sync::read_view() {
 }
 
 std::vector<group_offset_sync::group_outcome> group_offset_sync::write_groups(
-    std::vector<group_plan> plans) {
+    std::vector<group_plan> plans, std::string link, std::map<std::string, std::string> uuids) {
     using outcomes = std::vector<group_outcome>;
     auto shared_plans = std::make_shared<std::vector<group_plan>>(std::move(plans));
-    auto done = on_io<outcomes>([this, shared_plans](std::function<void(outcomes)> deliver) {
+    auto done = on_io<outcomes>([this, shared_plans, link = std::move(link),
+                                 uuids = std::move(uuids)](std::function<void(outcomes)> deliver) {
         struct pending {
             outcomes out;
             size_t left = 0;
@@ -329,8 +330,11 @@ std::vector<group_offset_sync::group_outcome> group_offset_sync::write_groups(
             std::vector<group_coordinator::commit> commits;
             for (const auto& w : writes) {
                 const v1::Topic* t = _md.topic(w.topic);
-                if (t == nullptr) {
-                    continue;  // deleted since the pass began
+                const auto want = uuids.find(w.topic);
+                if (t == nullptr || want == uuids.end() || t->uuid() != want->second ||
+                    !t->has_shadow() || t->shadow().link() != link ||
+                    t->shadow().state() != v1::SHADOW_TOPIC_STATE_ACTIVE) {
+                    continue;  // deleted, recreated or failed over since the pass began
                 }
                 group_coordinator::commit c;
                 c.topic = w.topic;
@@ -446,7 +450,11 @@ v1::ShadowTaskStatus group_offset_sync::sync_link(const v1::ShadowLink& l, link_
     size_t groups_written = 0;
     std::vector<std::string> live;
     std::vector<std::string> refused;
-    for (const auto& o : write_groups(std::move(plans))) {
+    std::map<std::string, std::string> uuids;
+    for (const auto& [source_name, st] : topics) {
+        uuids[st.name] = st.uuid;
+    }
+    for (const auto& o : write_groups(std::move(plans), l.name(), std::move(uuids))) {
         if (o.error == k::non_empty_group) {
             live.push_back(o.group);
         } else if (o.error != k::none) {

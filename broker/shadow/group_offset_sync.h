@@ -270,7 +270,13 @@ class group_offset_sync {
 
     v1::ShadowTaskStatus sync_link(const v1::ShadowLink& l, link_run& run, const view& v);
     std::optional<view> read_view();
-    std::vector<group_outcome> write_groups(std::vector<group_plan> plans);
+    /// Writes the plans on the io thread; a write whose topic is not, at
+    /// that moment, the ACTIVE shadow topic of `link` the pass planned for
+    /// (`uuids`: shadow topic name -> its uuid) is dropped: a failover or a
+    /// recreated topic during the pass never gets the source's offsets over
+    /// a consumer's own commit.
+    std::vector<group_outcome> write_groups(std::vector<group_plan> plans, std::string link,
+                                            std::map<std::string, std::string> uuids);
     /// Calls `start` with a `deliver` to answer through (once, any
     /// thread) and waits for the answer: nullopt when stopped or after
     /// env.wait_ms.

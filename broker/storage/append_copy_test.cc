@@ -41,6 +41,18 @@ std::string source_batch(int64_t base, int records, int tag, int64_t ts = 5000) 
     return with_base_offset(make_batch(records, ts, 24, tag), base);
 }
 
+/// An idempotent producer's batch at `base`: producer `pid` (epoch
+/// `epoch`), sequences from `seq`, `records` records.
+std::string idempotent_batch(int64_t base, int64_t pid, int16_t epoch, int32_t seq, int records) {
+    batch_spec s;
+    s.records = records;
+    s.timestamp = 5000;
+    s.producer_id = pid;
+    s.producer_epoch = epoch;
+    s.base_sequence = seq;
+    return with_base_offset(make_batch(s), base);
+}
+
 int64_t last_offset(const std::string& b) {
     return kafka::decode_record_batch_header(b).last_offset();
 }
@@ -182,9 +194,20 @@ TEST(append_copy, gap_survives_an_index_rebuild) {
     for (const char* ext : {".index", ".timeindex"}) {
         std::filesystem::remove(dir.log() + "/" + segment_file_name(kafka_offset{0}, ext));
     }
+    log_config no_gaps = shadow_config();
+    no_gaps.offset_gaps = false;
     {
-        log_config no_gaps = shadow_config();
-        no_gaps.offset_gaps = false;
+        // The log remembers it is a shadow copy (its topic may have stopped
+        // being a shadow): gaps stay accepted whatever the config says.
+        auto log = open_ok(dir.log(), no_gaps);
+        ASSERT_TRUE(log);
+        EXPECT_EQ(all_batches(*log), batches);
+    }
+    for (const char* ext : {".index", ".timeindex"}) {
+        std::filesystem::remove(dir.log() + "/" + segment_file_name(kafka_offset{0}, ext));
+    }
+    std::filesystem::remove(dir.log() + "/shadow_copy");
+    {
         auto refused = partition_log::open(dir.log(), no_gaps, 0);
         ASSERT_FALSE(refused);  // a log that does not expect gaps calls it damage
         EXPECT_EQ(refused.error().code, errc::corrupt);
@@ -193,6 +216,35 @@ TEST(append_copy, gap_survives_an_index_rebuild) {
     ASSERT_TRUE(log);
     EXPECT_EQ(all_batches(*log), batches);
     EXPECT_EQ(log->log_end_offset(), kafka_offset{102});
+}
+
+TEST(append_copy, end_copies_drops_the_sources_producers_for_good) {
+    temp_dir dir;
+    // An idempotent producer of the source (id 7, sequences 0..2) copied.
+    const std::string copied = idempotent_batch(0, 7, 0, 0, 3);
+    {
+        auto log = open_ok(dir.log(), shadow_config());
+        ASSERT_TRUE(log);
+        ASSERT_TRUE(log->append_copy(copied, 0));
+        EXPECT_TRUE(log->copying());
+        ASSERT_TRUE(log->end_copies(0));
+        EXPECT_FALSE(log->copying());
+        ASSERT_TRUE(log->end_copies(0));  // idempotent
+        // Nothing more is copied.
+        EXPECT_FALSE(log->append_copy(idempotent_batch(3, 7, 0, 3, 1), 0));
+        // This cluster's producer with the same id starts at sequence 0:
+        // neither a "duplicate" nor out of order.
+        auto own = log->append(idempotent_batch(0, 7, 0, 0, 1), 0);
+        ASSERT_TRUE(own) << own.error().detail;
+        EXPECT_EQ(own->base_offset, kafka_offset{3});
+    }
+    // After a restart: still ended, and the state holds the new producer only.
+    auto log = open_ok(dir.log(), shadow_config());
+    ASSERT_TRUE(log);
+    EXPECT_FALSE(log->copying());
+    auto next = log->append(idempotent_batch(0, 7, 0, 1, 1), 0);
+    ASSERT_TRUE(next) << next.error().detail;
+    EXPECT_EQ(next->base_offset, kafka_offset{4});
 }
 
 TEST(append_copy, gap_at_the_start_of_an_empty_log) {

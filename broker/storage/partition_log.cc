@@ -39,6 +39,8 @@ constexpr std::string_view component = "broker.log";
 /// Relative offsets in .index are 32-bit: a segment spans at most this many.
 /// The producer state as of the last roll (producer_state.h).
 constexpr std::string_view producer_snapshot_name = "producer_state.snapshot";
+/// partition_log.h end_copies(): "copying" or "ended".
+constexpr std::string_view shadow_copy_name = "shadow_copy";
 /// The log start set by DeleteRecords (README.md).
 constexpr std::string_view log_start_name = "log_start.checkpoint";
 constexpr size_t max_log_start_bytes = 4096;
@@ -170,6 +172,27 @@ result<void> partition_log::recover(int64_t now_ms) {
     }
     _compaction = std::make_unique<compaction_state>();
     _compaction->checkpoint = *cleaner;
+    // A shadow topic's log keeps accepting its gaps after the topic stops
+    // being one (end_copies); a new one says so before any copy lands.
+    const std::string marker = _dir + "/" + std::string(shadow_copy_name);
+    if (auto exists = _fs->exists(marker); exists && *exists) {
+        auto bytes = _fs->read_file(marker);
+        if (!bytes) {
+            return bytes.error();
+        }
+        _holds_copies = true;
+        _copies_ended = *bytes == "ended";
+    } else if (_config.offset_gaps) {
+        if (auto r = fs::replace_file(*_fs, _dir, shadow_copy_name, {"copying"}); !r) {
+            return error_info(r.error().code, fmt::format("{}: cannot mark the log as a shadow "
+                                                          "copy: {}",
+                                                          _dir, r.error().detail));
+        }
+        _holds_copies = true;
+    }
+    if (_holds_copies) {
+        _config.offset_gaps = true;
+    }
     const kafka_offset cleaned_through{_compaction->checkpoint.cleaned_through};
     auto names = _fs->list_dir(_dir);
     if (!names) {
@@ -182,6 +205,9 @@ result<void> partition_log::recover(int64_t now_ms) {
         std::string ext;
         if (name == producer_snapshot_name) {
             continue;  // load_producer_state()'s
+        }
+        if (name == shadow_copy_name) {
+            continue;  // read above
         }
         if (name == log_start_name) {
             continue;  // load_log_start()'s
@@ -400,6 +426,11 @@ result<void> partition_log::apply_flush_policy(int64_t now_ms) {
 result<append_info> partition_log::append_copy(std::string batch, int64_t now_ms) {
     if (auto r = check_failed(); !r) {
         return r.error();
+    }
+    if (_copies_ended) {
+        return {
+            errc::invalid_config,
+            fmt::format("{}: copies ended (the topic failed over); nothing more is copied", _dir)};
     }
     auto validated = validate_copied_batch(batch);
     if (!validated) {
@@ -927,7 +958,34 @@ result<void> partition_log::set_config(log_config c) {
     if (auto r = validate(c); !r) {
         return r;
     }
+    c.offset_gaps = c.offset_gaps || _holds_copies;
     _config = c;
+    return ok();
+}
+
+result<void> partition_log::end_copies(int64_t now_ms) {
+    if (!_holds_copies || _copies_ended) {
+        return ok();
+    }
+    if (auto r = check_failed(); !r) {
+        return r;
+    }
+    // Durable first, so the empty snapshot's offset is one a crash keeps.
+    if (auto r = flush(now_ms); !r) {
+        return r;
+    }
+    _producers.clear();
+    if (auto r = save_producer_state(std::nullopt); !r) {
+        return r;
+    }
+    if (auto r = fs::replace_file(*_fs, _dir, shadow_copy_name, {"ended"}); !r) {
+        return error_info(r.error().code, fmt::format("{}: cannot mark the shadow copy ended: {}",
+                                                      _dir, r.error().detail));
+    }
+    _copies_ended = true;
+    log(log_level::info, component,
+        "{}: copies from the source ended at offset {}; their producer state is dropped", _dir,
+        log_end_offset().value());
     return ok();
 }
 

@@ -297,8 +297,23 @@ class partition_log {
     /// only when cleanup.policy has delete (a compact-only log keeps every
     /// key's latest record however old).
     result<retention_info> apply_retention(int64_t now_ms);
-    /// Applies new settings (validated) from the next call on.
+    /// Applies new settings (validated) from the next call on. A log that
+    /// holds copied batches keeps offset_gaps whatever `c` says.
     result<void> set_config(log_config c);
+
+    /// Shadow topics (docs/shadow-links.md). A log opened with offset_gaps
+    /// records so in a marker file (`shadow_copy`) before any append_copy,
+    /// so that it keeps accepting its gaps after its topic stops being a
+    /// shadow. end_copies() is called once nothing copies into it any more
+    /// (its topic failed over, or its link went): the producer state the
+    /// copies brought (the source's producer ids and sequences, which would
+    /// clash with this cluster's own idempotent producers) is dropped,
+    /// durably (flush, empty snapshot at the log end, marker "ended"), and
+    /// append_copy is refused from then on. Idempotent; a crash at any
+    /// point redoes it at the next call.
+    result<void> end_copies(int64_t now_ms);
+    /// Whether the log holds copied batches and end_copies() has not run.
+    bool copying() const { return _holds_copies && !_copies_ended; }
     /// Tiered storage (broker/tiered): apply_retention() removes no segment
     /// holding an offset at or above `limit` (what is not uploaded yet);
     /// nullopt, the default, sets no such bound. Not durable: the owner sets
@@ -460,6 +475,8 @@ class partition_log {
     kafka_offset _records_deleted_before{0};
     /// Where an empty directory's first segment starts (open()).
     kafka_offset _first_offset{0};
+    bool _holds_copies = false;  ///< the shadow_copy marker exists
+    bool _copies_ended = false;  ///< ... and says "ended"
     /// set_retention_limit().
     std::optional<kafka_offset> _retention_limit;
     /// active_since_ms(); -1 while the active segment is empty.
