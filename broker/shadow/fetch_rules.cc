@@ -3,6 +3,8 @@
 #include "broker/shadow/fetch_rules.h"
 
 #include <algorithm>
+#include <cctype>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -108,7 +110,70 @@ int64_t start_query(int64_t start_at, int64_t created_ms) {
     return start_at;
 }
 
-copy_plan plan_copy(std::string_view records, int64_t log_end, bool log_empty) {
+std::string topic_id_text(uint64_t high, uint64_t low) {
+    if (high == 0 && low == 0) {
+        return {};
+    }
+    const std::string hex = fmt::format("{:016x}{:016x}", high, low);
+    return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
+                       hex.substr(16, 4), hex.substr(20, 12));
+}
+
+std::optional<std::string> source_topic_recreated(std::string_view seen,
+                                                  std::string_view expected) {
+    if (seen.empty() || expected.empty()) {
+        return std::nullopt;
+    }
+    const bool same =
+        std::equal(seen.begin(), seen.end(), expected.begin(), expected.end(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+        });
+    if (same) {
+        return std::nullopt;
+    }
+    return fmt::format("the source topic was recreated (id {}, expected {})", seen, expected);
+}
+
+int32_t last_fetched_epoch(int64_t fetch_offset, int64_t log_end, int32_t last_batch_epoch) {
+    return fetch_offset == log_end && last_batch_epoch >= 0 ? last_batch_epoch : -1;
+}
+
+std::optional<std::string> diverged(int32_t epoch, int64_t end_offset) {
+    if (epoch < 0 && end_offset < 0) {
+        return std::nullopt;
+    }
+    return fmt::format("the source log diverged at offset {} (unclean leader election?)",
+                       end_offset);
+}
+
+int32_t last_batch_epoch(std::string_view records) {
+    int32_t epoch = -1;
+    size_t pos = 0;
+    while (records.size() - pos >= kafka::record_batch_header_size) {
+        const kafka::record_batch_header h = kafka::decode_record_batch_header(records.substr(pos));
+        const size_t size = h.size_bytes();
+        if (h.magic != kafka::record_batch_magic_v2 || size < kafka::record_batch_header_size ||
+            size > records.size() - pos) {
+            break;
+        }
+        epoch = h.partition_leader_epoch;
+        pos += size;
+    }
+    return epoch;
+}
+
+namespace {
+
+copy_plan rejected(std::string why) {
+    copy_plan plan;
+    plan.rejected = std::move(why) + ": nothing of the answer is copied";
+    return plan;
+}
+
+}  // namespace
+
+copy_plan plan_copy(std::string_view records, int64_t log_end, bool log_empty, int64_t source_hwm) {
     copy_plan plan;
     size_t pos = 0;
     int64_t after = -1;  // the offset after the last batch walked
@@ -116,11 +181,29 @@ copy_plan plan_copy(std::string_view records, int64_t log_end, bool log_empty) {
         const kafka::record_batch_header h = kafka::decode_record_batch_header(records.substr(pos));
         const size_t size = h.size_bytes();
         if (h.magic != kafka::record_batch_magic_v2 || size < kafka::record_batch_header_size ||
-            h.last_offset_delta < 0 || h.base_offset < after) {
+            h.last_offset_delta < 0) {
+            break;
+        }
+        // Offsets no sound source sends: the whole answer is refused rather
+        // than a gap or an overlap taken from it.
+        if (h.base_offset < 0 ||
+            h.base_offset > std::numeric_limits<int64_t>::max() - h.last_offset_delta) {
+            return rejected(
+                fmt::format("the source sent a batch with bad offsets (base {}, last "
+                            "offset delta {})",
+                            h.base_offset, h.last_offset_delta));
+        }
+        if (h.base_offset < after) {
             break;
         }
         if (size > records.size() - pos) {
             break;  // cut off by the answer's size limit: fetched again next time
+        }
+        if (h.last_offset() >= source_hwm) {
+            return rejected(
+                fmt::format("the source sent a batch ending at offset {}, at or "
+                            "beyond its high watermark {}",
+                            h.last_offset(), source_hwm));
         }
         plan.bytes_fetched += size;
         plan.records_fetched += std::max<int32_t>(0, h.record_count);

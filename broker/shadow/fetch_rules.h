@@ -83,6 +83,36 @@ std::optional<int64_t> start_offset(int64_t answer, int64_t source_hwm, int64_t 
 /// after a restart gives the same start and skips nothing produced since.
 int64_t start_query(int64_t start_at, int64_t created_ms);
 
+/// The source partition is no longer the log the shadow copied
+/// (fetcher_service.h): these faults are sticky, the partition is never
+/// fetched again until its topic's metadata changes (a failover, a state
+/// change), so two histories are never spliced into one shadow log.
+
+/// The 36-character text of a Kafka topic id (as the controller stores it
+/// in TopicShadow.source_topic_id); empty for the all-zero id.
+std::string topic_id_text(uint64_t high, uint64_t low);
+
+/// The reason a source topic whose Metadata id is `seen` is not the one
+/// the shadow topic was created from (`expected`): set only when both are
+/// known (non-empty) and differ (compared case-insensitively).
+std::optional<std::string> source_topic_recreated(std::string_view seen, std::string_view expected);
+
+/// Fetch's LastFetchedEpoch for a fetch at `fetch_offset` from a shadow
+/// log ending at `log_end` whose last batch has `last_batch_epoch` (-1:
+/// none or unknown): the epoch only when the fetch continues right after
+/// that batch; -1 (no check) across a gap, where the source no longer has
+/// the records following the shadow's.
+int32_t last_fetched_epoch(int64_t fetch_offset, int64_t log_end, int32_t last_batch_epoch);
+
+/// The reason a Fetch answer's DivergingEpoch (epoch, end_offset) says the
+/// source's log diverged from the shadow's (either >= 0); nullopt when it
+/// is absent (-1, -1).
+std::optional<std::string> diverged(int32_t epoch, int64_t end_offset);
+
+/// The partitionLeaderEpoch of the last whole v2 batch in `records`
+/// (concatenated batches, perhaps a cut-off tail); -1 when there is none.
+int32_t last_batch_epoch(std::string_view records);
+
 /// One whole batch of a Fetch answer's records.
 struct batch_ref {
     size_t pos = 0;   ///< where it starts in the records
@@ -108,16 +138,25 @@ struct copy_plan {
     /// could be planned: the source's batches no longer line up with the
     /// shadow's (the source rewrote its log). The fetcher reports FAULTED.
     bool misaligned = false;
+    /// Why the whole answer is refused (nothing is appended, the partition
+    /// is FAULTED): a batch with a negative base offset, a last offset
+    /// beyond int64, or a last offset at or beyond the answer's high
+    /// watermark. Empty: the answer is sound.
+    std::string rejected;
 };
 
 /// Splits `records` (a Fetch answer's partition records: whole v2 batches,
 /// perhaps a cut-off last one, which is ignored) for a log ending at
-/// `log_end` that holds a batch unless `log_empty`: batches ending before
-/// the log end are skipped (already copied); one holding the log end is
-/// kept only if the log is empty (move_start_to), else skipped (it cannot
-/// be appended without overlapping: misaligned); the rest are kept. A batch whose
-/// header is not v2 or whose offsets go backwards ends the walk.
-copy_plan plan_copy(std::string_view records, int64_t log_end, bool log_empty);
+/// `log_end` (the log's true end, never the offset fetched from: after a
+/// gap that is beyond it) that holds a batch unless `log_empty`: batches
+/// ending before the log end are skipped (already copied); one holding the
+/// log end is kept only if the log is empty (move_start_to), else skipped
+/// (it cannot be appended without overlapping: misaligned); the rest are
+/// kept (a base beyond the log end leaves a gap). A batch whose header is
+/// not v2 or whose offsets go backwards ends the walk. A batch the source
+/// cannot have sent soundly (copy_plan::rejected, given the answer's
+/// `source_hwm`) rejects the whole answer: no batch is planned.
+copy_plan plan_copy(std::string_view records, int64_t log_end, bool log_empty, int64_t source_hwm);
 
 /// source LSO - shadow high watermark, at least 0; 0 while unknown (< 0).
 int64_t lag(int64_t source_lso, int64_t shadow_hwm);

@@ -44,8 +44,12 @@ struct task {
     std::string topic;
     std::string topic_uuid;
     std::string source_topic;
+    std::string source_topic_id;  ///< the source's id at create ("" unknown)
     int32_t partition = 0;
     int64_t start_query = earliest;  ///< ListOffsets' timestamp (start_query())
+    /// TopicShadow.state_revision: a state change (pause and resume, ...)
+    /// is a new task, which clears a sticky fault.
+    uint64_t shadow_revision = 0;
     bool operator==(const task&) const = default;
 };
 
@@ -72,12 +76,13 @@ struct link_totals {
 
 /// What the io thread answers a link thread about one partition.
 struct io_answer {
-    bool fenced = false;  ///< no longer copied here (why says why)
-    std::string why;      ///< fenced, or the append's error
-    bool failed = false;  ///< an append or a move failed (why)
-    int64_t log_end = 0;  ///< the shadow log's end after the call
-    bool empty = false;   ///< the log holds no batch
-    int64_t hwm = 0;      ///< its high watermark
+    bool fenced = false;      ///< no longer copied here (why says why)
+    std::string why;          ///< fenced, or the append's error
+    bool failed = false;      ///< an append or a move failed (why)
+    int64_t log_end = 0;      ///< the shadow log's end after the call
+    bool empty = false;       ///< the log holds no batch
+    int64_t hwm = 0;          ///< its high watermark
+    int32_t last_epoch = -1;  ///< its last batch's partitionLeaderEpoch (-1: none, unreadable)
     uint64_t bytes_written = 0;
     int64_t records_written = 0;
 };
@@ -110,11 +115,24 @@ struct fetcher_service::impl : std::enable_shared_from_this<fetcher_service::imp
     /// io thread: the partition `t` of `link` if it is still to be copied
     /// here (the failover fence), else null with `why`.
     partition* fenced(const std::string& link, const task& t, std::string& why) const;
-    /// io thread: the answer fields about `p`'s log.
-    static void describe(const partition& p, io_answer& a) {
-        a.log_end = p.log().log_end_offset().value();
-        a.empty = p.log().size_bytes() == 0;
+    /// io thread: the answer fields about `p`'s log; its last batch's
+    /// epoch is read from the log unless `read_epoch` is false (the caller
+    /// knows it).
+    static void describe(const partition& p, io_answer& a, bool read_epoch = true) {
+        const storage::partition_log& log = p.log();
+        a.log_end = log.log_end_offset().value();
+        a.empty = log.size_bytes() == 0;
         a.hwm = p.high_watermark().value();
+        if (!read_epoch) {
+            return;
+        }
+        a.last_epoch = -1;
+        if (!a.empty && a.log_end > log.log_start_offset().value()) {
+            // The batch holding the last offset is the last batch.
+            if (auto r = log.read(kafka_offset{a.log_end - 1}, 1, kafka_offset{a.log_end}); r) {
+                a.last_epoch = last_batch_epoch(r->bytes);
+            }
+        }
     }
     /// io thread: the shadow HWM in the status, after a sync.
     void note_hwm(const std::string& link, const pkey& k, int64_t hwm) {
@@ -146,17 +164,41 @@ struct link_worker {
 
     // The worker's own.
     struct cursor {
-        std::optional<int64_t> log_end;  ///< unknown: probe the io thread
+        std::optional<int64_t> log_end;  ///< the log's true end; unknown: probe the io thread
+        /// Where the next Fetch asks, when beyond log_end: the source's
+        /// retention passed the shadow (a gap). Batches are still planned
+        /// against log_end (plan_copy).
+        std::optional<int64_t> resume_at;
+        int32_t last_epoch = -1;  ///< the log's last batch's epoch (LastFetchedEpoch)
+        /// Sticky: the source is no longer the log the shadow copied (the
+        /// reason). Never fetched again while the task stays the same.
+        std::optional<std::string> fault;
         bool empty = false;
         bool start_checked = false;  ///< start_at applied (empty logs)
         int64_t retry_at_ms = 0;     ///< a faulted or failing partition waits
     };
     std::map<pkey, cursor> cursors;
+    /// Where `c`'s next Fetch asks.
+    static int64_t fetch_at(const cursor& c) {
+        return std::max(*c.log_end, c.resume_at.value_or(*c.log_end));
+    }
+    /// The cursor's log end and epoch from an io answer.
+    static void take(cursor& c, const io_answer& a) {
+        c.log_end = a.log_end;
+        c.empty = a.empty;
+        c.last_epoch = a.last_epoch;
+        if (c.resume_at && *c.resume_at <= a.log_end) {
+            c.resume_at.reset();
+        }
+    }
+    /// Faults `t` for good (cursor::fault): FAULTED with `reason`.
+    void fault(const task& t, const std::string& reason);
     std::unique_ptr<wire_client> bootstrap;
     size_t next_bootstrap = 0;
     std::map<int32_t, std::unique_ptr<wire_client>> conns;  // by source broker id
     std::map<int32_t, std::string> brokers;                 // source broker id -> host:port
     std::map<pkey, int32_t> leaders;                        // (source topic, partition) -> id
+    std::map<pkey, int32_t> leader_epochs;                  // (source topic, partition) -> epoch
     bool metadata_ok = false;
     int64_t metadata_at_ms = 0;
     int64_t backoff_ms = 0;
@@ -277,8 +319,9 @@ void fetcher_service::reconcile(const metadata_cache& md, partition_manager& pm)
             }
             const std::string& source =
                 t.shadow().source_topic().empty() ? t.name() : t.shadow().source_topic();
-            list.push_back(task{name, t.uuid(), source, a.partition(),
-                                start_query(t.shadow().start_at(), t.created().time_ms())});
+            list.push_back(task{name, t.uuid(), source, t.shadow().source_topic_id(), a.partition(),
+                                start_query(t.shadow().start_at(), t.created().time_ms()),
+                                t.shadow().state_revision()});
         }
     }
     // Links without work here stop; the others get their new work.
@@ -565,23 +608,32 @@ std::optional<io_answer> link_worker::append(const task& t, std::shared_ptr<std:
                 return a;
             }
         }
+        std::optional<int32_t> appended_epoch;
         for (const batch_ref& b : plan.batches) {
-            auto r = p->append_copy(records->substr(b.pos, b.size), now);
+            const std::string_view batch = std::string_view(*records).substr(b.pos, b.size);
+            auto r = p->append_copy(std::string(batch), now);
             if (!r) {
                 a.failed = true;
                 a.why = fmt::format("append at offset {}: {}", b.base_offset, r.error().detail);
                 break;
             }
+            appended_epoch = last_batch_epoch(batch);
             a.bytes_written += b.size;
             a.records_written += std::max<int32_t>(0, b.records);
         }
         if (a.bytes_written > 0) {
             // Readable (and counted in the high watermark) once durable.
             std::weak_ptr<fetcher_service::impl> weak = s.shared_from_this();
-            p->sync([weak, link, k = pkey{t.topic, t.partition},
+            p->sync([weak, link, k = pkey{t.topic, t.partition}, uuid = t.topic_uuid,
                      start_within](const result<void>& synced) {
                 auto self = weak.lock();
-                if (!self || self->stopped || self->pm == nullptr) {
+                if (!self || self->stopped || self->pm == nullptr || self->md == nullptr) {
+                    return;
+                }
+                // The name may since belong to another topic (deleted and
+                // created again): its partition is not the one appended to.
+                const v1::Topic* topic = self->md->topic(k.first);
+                if (topic == nullptr || topic->uuid() != uuid) {
                     return;
                 }
                 partition* q = self->pm->find(k.first, k.second);
@@ -597,7 +649,10 @@ std::optional<io_answer> link_worker::append(const task& t, std::shared_ptr<std:
                 self->note_hwm(link, k, q->high_watermark().value());
             });
         }
-        fetcher_service::impl::describe(*p, a);
+        fetcher_service::impl::describe(*p, a, !appended_epoch);
+        if (appended_epoch) {
+            a.last_epoch = *appended_epoch;
+        }
         return a;
     });
 }
@@ -626,6 +681,15 @@ void link_worker::set_partition(const task& t, std::string_view state, const std
         st.state = std::string(state);
         st.reason = reason;
     });
+}
+
+void link_worker::fault(const task& t, const std::string& reason) {
+    cursor& cur = cursors[{t.topic, t.partition}];
+    if (!cur.fault) {
+        log(log_level::error, component, "link {}: {}-{}: {}", name, t.topic, t.partition, reason);
+    }
+    cur.fault = reason;
+    set_partition(t, state_faulted, reason);
 }
 
 void link_worker::client_error(const std::string& why) {
@@ -716,13 +780,26 @@ bool link_worker::refresh_metadata(const std::vector<task>& ts, const v1::Shadow
         }
         brokers = std::move(new_brokers);
         leaders.clear();
+        leader_epochs.clear();
         for (const auto& t : resp->topics) {
             if (t.error_code != 0 || !t.name) {
                 continue;
             }
+            // The same name, another topic: its partitions are another
+            // history, never continued into the shadow (v10+ sends the id).
+            const std::string id = topic_id_text(t.topic_id.high, t.topic_id.low);
+            for (const auto& st : ts) {
+                if (st.source_topic != *t.name) {
+                    continue;
+                }
+                if (auto why_not = source_topic_recreated(id, st.source_topic_id)) {
+                    fault(st, *why_not);
+                }
+            }
             for (const auto& p : t.partitions) {
                 if (p.error_code == 0 && p.leader_id >= 0) {
                     leaders[{*t.name, p.partition_index}] = p.leader_id;
+                    leader_epochs[{*t.name, p.partition_index}] = p.leader_epoch;
                 }
             }
         }
@@ -822,10 +899,21 @@ void link_worker::fetch_from(int32_t leader, const std::vector<const task*>& ts,
             ft.topic = t->source_topic;
             req.topics.push_back(std::move(ft));
         }
+        const cursor& cur = cursors[{t->topic, t->partition}];
         kafka::fetch_request::fetch_partition fp;
         fp.partition = t->partition;
-        fp.fetch_offset = *cursors[{t->topic, t->partition}].log_end;
+        fp.fetch_offset = fetch_at(cur);
         fp.partition_max_bytes = tun.fetch_partition_max_bytes;
+        // The source checks the shadow's last epoch against its own log
+        // (v12+: DivergingEpoch) and its leader epoch against ours (v9+).
+        if (*v >= 9) {
+            auto e = leader_epochs.find({t->source_topic, t->partition});
+            fp.current_leader_epoch = e != leader_epochs.end() ? e->second : -1;
+        }
+        if (*v >= 12) {
+            fp.last_fetched_epoch =
+                last_fetched_epoch(fp.fetch_offset, *cur.log_end, cur.last_epoch);
+        }
         req.topics[it->second].partitions.push_back(fp);
     }
     auto resp = c->call<kafka::fetch_request, kafka::fetch_response>(req, *v);
@@ -861,6 +949,10 @@ void link_worker::fetch_from(int32_t leader, const std::vector<const task*>& ts,
             }
             const task& t = *it->second;
             cursor& cur = cursors[{t.topic, t.partition}];
+            if (auto why_not = diverged(pr.diverging_epoch.epoch, pr.diverging_epoch.end_offset)) {
+                fault(t, *why_not);  // nothing of this answer is appended
+                continue;
+            }
             const error_action act = on_partition_error(pr.error_code);
             if (act != error_action::none) {
                 const std::string reason = fmt::format("source {}-{}: {}", t.source_topic,
@@ -901,7 +993,12 @@ void link_worker::fetch_from(int32_t leader, const std::vector<const task*>& ts,
                 continue;
             }
             auto records = std::make_shared<std::string>(std::move(*pr.records));
-            copy_plan plan = plan_copy(*records, *cur.log_end, cur.empty);
+            copy_plan plan = plan_copy(*records, *cur.log_end, cur.empty, pr.high_watermark);
+            if (!plan.rejected.empty()) {
+                fault(t,
+                      fmt::format("source {}-{}: {}", t.source_topic, t.partition, plan.rejected));
+                continue;
+            }
             {
                 std::lock_guard g(svc->mu);
                 auto& tot = svc->totals[name];
@@ -931,8 +1028,7 @@ void link_worker::fetch_from(int32_t leader, const std::vector<const task*>& ts,
                 cur.retry_at_ms = now + tun.retry_backoff_ms;
                 continue;
             }
-            cur.log_end = a->log_end;
-            cur.empty = a->empty;
+            take(cur, *a);
             {
                 std::lock_guard g(svc->mu);
                 auto& tot = svc->totals[name];
@@ -969,29 +1065,31 @@ void link_worker::fetch_from(int32_t leader, const std::vector<const task*>& ts,
         const out_of_range_plan plan =
             on_out_of_range(s->second.second, e->second.second, *cur.log_end);
         if (plan.faulted) {
-            log(log_level::error, component, "link {}: {}-{}: {}", name, t->topic, t->partition,
-                plan.reason);
-            set_partition(*t, state_faulted, plan.reason);
-            cur.retry_at_ms = now + svc->o.max_backoff_ms;
+            fault(*t, plan.reason);  // sticky: a later answer must not make it ACTIVE
             continue;
         }
-        if (plan.next_offset > *cur.log_end) {
-            log(log_level::info, component,
-                "link {}: {}-{}: the source starts at {}, beyond the shadow's end {}: the gap is "
-                "kept",
-                name, t->topic, t->partition, plan.next_offset, *cur.log_end);
-            if (cur.empty) {
-                if (auto a = move_start(*t, plan.next_offset); a && !a->fenced && !a->failed) {
-                    cur.log_end = a->log_end;
-                    cur.empty = a->empty;
-                    continue;
-                }
-                cur.log_end.reset();
+        if (plan.next_offset <= *cur.log_end) {
+            // In range again at the log end (the range moved meanwhile).
+            cur.resume_at.reset();
+            cur.retry_at_ms = now + tun.retry_backoff_ms;
+            continue;
+        }
+        log(log_level::info, component,
+            "link {}: {}-{}: the source starts at {}, beyond the shadow's end {}: the gap is "
+            "kept",
+            name, t->topic, t->partition, plan.next_offset, *cur.log_end);
+        if (cur.empty) {
+            if (auto a = move_start(*t, plan.next_offset); a && !a->fenced && !a->failed) {
+                take(cur, *a);
                 continue;
             }
-            // The next batch lands past the gap (append_copy keeps it).
-            cur.log_end = plan.next_offset;
+            cur.log_end.reset();
+            continue;
         }
+        // The next Fetch asks past the gap; the log end stays the true
+        // one, so a batch straddling the source's start still lands
+        // whole after the gap (append_copy keeps it).
+        cur.resume_at = plan.next_offset;
     }
 }
 
@@ -1004,19 +1102,28 @@ void link_worker::run() {
             std::lock_guard g(mu);
             if (generation != seen) {
                 seen = generation;
-                ts = tasks;
-                l = config;
-                // A new config or new work: connect again, probe again.
+                std::map<pkey, const task*> before;
+                for (const auto& t : ts) {
+                    before[{t.topic, t.partition}] = &t;
+                }
+                // A new config or new work: connect again, probe again. A
+                // partition whose task changed (another topic uuid, source
+                // id or state revision) starts afresh, its sticky fault
+                // cleared; an unchanged one keeps it.
                 drop_connections();
                 std::map<pkey, cursor> kept;
-                for (const auto& t : ts) {
+                for (const auto& t : tasks) {
                     pkey k{t.topic, t.partition};
-                    if (auto it = cursors.find(k); it != cursors.end()) {
+                    auto it = cursors.find(k);
+                    auto was = before.find(k);
+                    if (it != cursors.end() && was != before.end() && *was->second == t) {
                         kept[k] = it->second;
                         kept[k].log_end.reset();
                     }
                 }
                 cursors = std::move(kept);
+                ts = tasks;
+                l = config;
                 auto opts = source_client_options(l.config().client_options(),
                                                   fmt::format("fjord-shadow-{}", name));
                 config_error.clear();
@@ -1047,6 +1154,9 @@ void link_worker::run() {
                     auto ps = svc->parts.find(name);
                     if (task_state != svc->tasks.end() && ps != svc->parts.end()) {
                         for (auto& [k, st] : ps->second) {
+                            if (auto c = cursors.find(k); c != cursors.end() && c->second.fault) {
+                                continue;  // a sticky fault stays FAULTED
+                            }
                             st.state = task_state->second.first;
                             st.reason = task_state->second.second;
                         }
@@ -1064,6 +1174,9 @@ void link_worker::run() {
         bool waiting = false;
         for (const auto& t : ts) {
             cursor& cur = cursors[{t.topic, t.partition}];
+            if (cur.fault) {
+                continue;  // sticky: never fetched again (cursor::fault)
+            }
             if (cur.retry_at_ms > now) {
                 waiting = true;
                 continue;
@@ -1079,8 +1192,7 @@ void link_worker::run() {
                     cur.retry_at_ms = now + tun.retry_backoff_ms;
                     continue;
                 }
-                cur.log_end = a->log_end;
-                cur.empty = a->empty;
+                take(cur, *a);
             }
             auto leader = leaders.find({t.source_topic, t.partition});
             if (leader == leaders.end()) {
@@ -1132,8 +1244,7 @@ void link_worker::run() {
                     }
                     log(log_level::info, component, "link {}: {}-{} starts at source offset {}",
                         name, t->topic, t->partition, *start);
-                    cur.log_end = moved->log_end;
-                    cur.empty = moved->empty;
+                    take(cur, *moved);
                 }
                 cur.start_checked = true;
             }

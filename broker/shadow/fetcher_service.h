@@ -28,6 +28,15 @@
 //   an unreachable or refusing source: LINK_UNAVAILABLE with the reason,
 //   retried with a backoff growing to 10 s.
 //
+// A source partition that is no longer the log the shadow copied is FAULTED
+// for good (never fetched again until the task changes: another topic uuid,
+// source topic id or TopicShadow.state_revision), so two histories are
+// never spliced: a source topic id (Metadata v10+) other than
+// TopicShadow.source_topic_id; a DivergingEpoch answer to Fetch v12's
+// LastFetchedEpoch (the shadow's last batch's epoch: an unclean election
+// on the source); the shadow beyond the source after OFFSET_OUT_OF_RANGE;
+// a batch with impossible offsets (fetch_rules.h: plan_copy).
+//
 // The failover fence: an append runs on the io thread and only if, at that
 // moment, the metadata cache still has the topic (same uuid) as a shadow of
 // this link in a replicating state, the link active, and this broker its
