@@ -630,6 +630,10 @@ def test_group_offsets_sync_clamped_and_resume_after_failover(clusters: Clusters
     md = prod.send(topic, value=b"after failover", partition=0).get(timeout=20)
     assert md.offset == 100
     prod.close()
+    # Idempotent producers too: the source's producer ids and sequences the
+    # copies brought were dropped at failover (partition_log end_copies).
+    out = rdkafka_produce(c.dst, topic, 50, idempotent=True)
+    assert out, out
     # The other topics of the link still replicate.
     assert topic_state(c, "sh-rep-plain") in (None, "ACTIVE")
 
