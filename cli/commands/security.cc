@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands/commands.h"
+#include "cli/confirm.h"
 #include "cli/context.h"
 #include "cli/security/acl_flags.h"
 #include "cli/security/password.h"
@@ -55,32 +56,6 @@ std::string item_error(const v1::ItemResult& r) {
     }
     return r.message().empty() ? code_name(r.code())
                                : fmt::format("{}: {}", code_name(r.code()), r.message());
-}
-
-/// Asks `question` on the terminal; false when declined. Without a terminal
-/// on stdin the command fails with a usage error (nothing is deleted on a
-/// guess); `no_confirm` names the flag that skips the question.
-enum class answer { yes, no, cannot_ask };
-answer confirm(cli_context& ctx, const std::string& question, const std::string& what) {
-    if (::isatty(STDIN_FILENO) == 0) {
-        ctx.fail(exit_code::usage,
-                 fmt::format("refusing to {} without confirmation: stdin is not a terminal to "
-                             "ask on; pass --no-confirm",
-                             what));
-        return answer::cannot_ask;
-    }
-    std::cerr << question << " [y/N]: " << std::flush;
-    std::string a;
-    if (!std::getline(std::cin, a)) {
-        std::cerr << "\n";
-        return answer::no;
-    }
-    while (!a.empty() && (a.back() == '\r' || a.back() == ' ')) {
-        a.pop_back();
-    }
-    std::transform(a.begin(), a.end(), a.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return a == "y" || a == "yes" ? answer::yes : answer::no;
 }
 
 void add_resource_flags(CLI::App* cmd, acl_flags& f, bool filter) {
