@@ -257,7 +257,6 @@ struct shadow_fixture : fixture {
         EXPECT_TRUE(md.apply(ev));
         t.set_name("failed");
         t.set_uuid("00000000-0000-4000-8000-000000000012");
-        t.mutable_shadow()->set_state(v1::SHADOW_TOPIC_STATE_FAILED_OVER);
         ev.mutable_delta()->set_revision(12);
         *ev.mutable_delta()->mutable_topic_upserted() = t;
         EXPECT_TRUE(md.apply(ev));
@@ -269,6 +268,12 @@ struct shadow_fixture : fixture {
             EXPECT_TRUE(r) << r.error().detail;
             pm.find(name, 0)->sync(nullptr);
         }
+        // Then "failed" fails over: nothing copies into it any more.
+        t.mutable_shadow()->set_state(v1::SHADOW_TOPIC_STATE_FAILED_OVER);
+        ev.mutable_delta()->set_revision(13);
+        *ev.mutable_delta()->mutable_topic_upserted() = t;
+        EXPECT_TRUE(md.apply(ev));
+        pm.reconcile(md, 1000);
     }
 };
 
