@@ -288,8 +288,9 @@ class planner {
             const v1::ConfigValue* now = _base.cluster_config().find(k);
             std::string before = show(k, effective(k)) + (now == nullptr ? " (default)" : "");
             fields.push_back(field("value", before, after));
-            record(o, reset && _base.owner_of(o) && listed.count(k) == 0 ? v1::CHANGE_DELETE
-                                                                           : v1::CHANGE_UPDATE,
+            record(o,
+                   reset && _base.owner_of(o) && listed.count(k) == 0 ? v1::CHANGE_DELETE
+                                                                      : v1::CHANGE_UPDATE,
                    std::move(fields), built, !reset);
         }
         return ok();
@@ -318,13 +319,12 @@ class planner {
                 std::vector<v1::FieldChange> fields;
                 if (cmd) {
                     const v1::Topic& nt = cmd->create_topic().topic();
-                    fields.push_back(field("partitions", std::nullopt,
-                                           std::to_string(nt.partitions_size())));
+                    fields.push_back(
+                        field("partitions", std::nullopt, std::to_string(nt.partitions_size())));
                     fields.push_back(field("replication_factor", std::nullopt,
                                            std::to_string(nt.replication_factor())));
-                    for (const auto& [k, v] :
-                         std::map<std::string, std::string>(nt.configs().begin(),
-                                                            nt.configs().end())) {
+                    for (const auto& [k, v] : std::map<std::string, std::string>(
+                             nt.configs().begin(), nt.configs().end())) {
                         fields.push_back(field("configs." + k, std::nullopt, v));
                     }
                 }
@@ -345,13 +345,13 @@ class planner {
                                 now->replication_factor(), t.replication_factor()));
             }
             if (t.partitions() > 0 && t.partitions() != have) {
-                fields.push_back(field("partitions", std::to_string(have),
-                                       std::to_string(t.partitions())));
+                fields.push_back(
+                    field("partitions", std::to_string(have), std::to_string(t.partitions())));
                 if (t.partitions() < have && built) {
                     built = error_info::for_field(
                         errc::invalid_partitions, "partitions",
-                        fmt::format("{} cannot go down to {}: a topic never loses partitions",
-                                    have, t.partitions()));
+                        fmt::format("{} cannot go down to {}: a topic never loses partitions", have,
+                                    t.partitions()));
                 }
             }
             // Configs: only explicitly set values compare (a default is never
@@ -386,6 +386,17 @@ class planner {
                     }
                 }
             }
+            if (!canonical) {
+                const auto& bad = canonical.error().field;  // "configs.<key>"
+                const std::string key = bad.substr(std::min(bad.size(), size_t{8}));
+                fields.push_back(field(bad,
+                                       now->configs().count(key) > 0
+                                           ? std::optional<std::string>(now->configs().at(key))
+                                           : std::nullopt,
+                                       configs.count(key) > 0
+                                           ? std::optional<std::string>(configs.at(key))
+                                           : std::nullopt));
+            }
             if (fields.empty()) {
                 continue;
             }
@@ -414,11 +425,11 @@ class planner {
             if (now != nullptr) {
                 if (now->credential().mechanism() != mechanism) {
                     fields.push_back(field("mechanism", now->credential().mechanism(), mechanism));
-                    fields.push_back(field("password", std::string(redacted),
-                                           std::string(redacted)));
+                    fields.push_back(
+                        field("password", std::string(redacted), std::string(redacted)));
                 } else if (!_hooks.password_matches(now->credential(), u.password())) {
-                    fields.push_back(field("password", std::string(redacted),
-                                           std::string(redacted)));
+                    fields.push_back(
+                        field("password", std::string(redacted), std::string(redacted)));
                 }
                 if (fields.empty()) {
                     continue;
@@ -435,8 +446,8 @@ class planner {
                 v1::User user;
                 user.set_name(u.name());
                 *user.mutable_credential() = std::move(*cred);
-                built = add(stm::make_upsert_user(_scratch, user, now == nullptr, now != nullptr,
-                                                  _meta));
+                built = add(
+                    stm::make_upsert_user(_scratch, user, now == nullptr, now != nullptr, _meta));
             }
             record(o, now == nullptr ? v1::CHANGE_CREATE : v1::CHANGE_UPDATE, std::move(fields),
                    std::move(built));
@@ -454,27 +465,26 @@ class planner {
             for (int i = 0; i < r.members_size(); ++i) {
                 auto p = security::parse_role_member(r.members(i));
                 if (!p) {
-                    built = error_info::for_field(errc::invalid_argument,
-                                                  fmt::format("members[{}]", i),
-                                                  p.error().reason());
+                    built = error_info::for_field(
+                        errc::invalid_argument, fmt::format("members[{}]", i), p.error().reason());
                     break;
                 }
                 want.insert(security::to_string(*p));
             }
             const v1::Role* now = _base.roles().find(r.name());
             const std::set<std::string> have =
-                now == nullptr ? std::set<std::string>{}
-                               : std::set<std::string>(now->members().begin(), now->members().end());
+                now == nullptr
+                    ? std::set<std::string>{}
+                    : std::set<std::string>(now->members().begin(), now->members().end());
             if (now != nullptr && built && want == have) {
                 continue;
             }
             std::vector<v1::FieldChange> fields;
-            fields.push_back(field(
-                "members",
-                now == nullptr
-                    ? std::nullopt
-                    : std::optional<std::string>(join({have.begin(), have.end()})),
-                join({want.begin(), want.end()})));
+            fields.push_back(
+                field("members",
+                      now == nullptr ? std::nullopt
+                                     : std::optional<std::string>(join({have.begin(), have.end()})),
+                      join({want.begin(), want.end()})));
             if (built && now == nullptr) {
                 built = add(stm::make_create_role(_scratch, r.name(), _meta));
             }
@@ -705,8 +715,8 @@ void apply(core& c, const v1::ApplyRequest& req, const command_meta& meta,
                                  fmt::format("the plan has {} change(s) that cannot be made; "
                                              "nothing was applied",
                                              out.plan.errors));
-        auto record = req.dry_run() ? std::nullopt
-                                    : refusal_to_record(req.session(), 0, out.outcome, meta);
+        auto record =
+            req.dry_run() ? std::nullopt : refusal_to_record(req.session(), 0, out.outcome, meta);
         if (!record) {
             then(std::move(out));
             return;

@@ -195,8 +195,7 @@ void controller_stm::forget_stale_owners() {
     }
 }
 
-apply_result controller_stm::apply_batch_commands(const v1::ApplyBatch& c,
-                                                  const v1::Audit& audit) {
+apply_result controller_stm::apply_batch_commands(const v1::ApplyBatch& c, const v1::Audit& audit) {
     for (int i = 0; i < c.commands_size(); ++i) {
         if (auto r = dispatch(c.commands(i), audit); !r) {
             if (r.error().field.empty()) {
