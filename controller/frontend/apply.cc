@@ -207,6 +207,18 @@ class planner {
         _plan.changes.push_back(std::move(pc));
     }
 
+    /// A precondition on an object the plan reads but does not change.
+    void depends_on(const v1::ObjectRef& o) {
+        for (const auto& p : _plan.batch.preconditions()) {
+            if (p.object().kind() == o.kind() && p.object().name() == o.name()) {
+                return;
+            }
+        }
+        auto* p = _plan.batch.add_preconditions();
+        *p->mutable_object() = o;
+        p->set_revision(_base.object_revision(o));
+    }
+
     bool pruned(const v1::ObjectRef& o, const std::set<std::string>& listed) const {
         return _req.prune() && listed.count(o.name()) == 0;
     }
@@ -288,10 +300,13 @@ class planner {
             const v1::ConfigValue* now = _base.cluster_config().find(k);
             std::string before = show(k, effective(k)) + (now == nullptr ? " (default)" : "");
             fields.push_back(field("value", before, after));
+            // A key is owned when this owner set it from its default; a
+            // value someone set by hand stays theirs (prune would reset it).
+            const bool owns = !reset && (now == nullptr || _base.owner_of(o) == _req.owner());
             record(o,
                    reset && _base.owner_of(o) && listed.count(k) == 0 ? v1::CHANGE_DELETE
                                                                       : v1::CHANGE_UPDATE,
-                   std::move(fields), built, !reset);
+                   std::move(fields), built, owns);
         }
         return ok();
     }
@@ -315,6 +330,14 @@ class planner {
                 item.set_replication_factor(t.replication_factor() == 0 ? -1
                                                                         : t.replication_factor());
                 item.mutable_configs()->insert(configs.begin(), configs.end());
+                // A default the new topic takes is a read of the plan: a
+                // concurrent change to it must fail the batch, not be missed.
+                if (item.partitions() < 0) {
+                    depends_on(object(v1::OBJECT_CLUSTER_CONFIG, "default_topic_partitions"));
+                }
+                if (item.replication_factor() < 0) {
+                    depends_on(object(v1::OBJECT_CLUSTER_CONFIG, "default_topic_replications"));
+                }
                 auto cmd = stm::make_create_topic(_scratch, item, _hooks.new_uuid(), _meta);
                 std::vector<v1::FieldChange> fields;
                 if (cmd) {
@@ -591,10 +614,10 @@ class planner {
                     built = add(stm::make_delete_user(_scratch, o.name(), _meta));
                     break;
                 case v1::OBJECT_ROLE:
-                    built = add(stm::make_delete_role(_scratch, o.name(), _meta));
+                    built = add(delete_role(o.name()));
                     break;
                 case v1::OBJECT_ACL:
-                    built = add(stm::make_delete_acls(_scratch, exact_filter(o.name()), _meta));
+                    built = add(delete_exactly(o.name()));
                     break;
                 default:
                     continue;
@@ -603,14 +626,14 @@ class planner {
         }
     }
 
-    /// The filter that matches exactly the stored binding whose text is
-    /// `text` (owned_by names only bindings that exist).
-    v1::AclFilter exact_filter(const std::string& text) const {
-        v1::AclFilter f;
-        for (const auto& [key, b] : _base.acls().all()) {
+    /// The DeleteAcls that removes exactly the stored binding whose text is
+    /// `text`, every dimension set: an unset one would match everything.
+    result<v1::ControllerCommand> delete_exactly(const std::string& text) {
+        for (const auto& [key, b] : _scratch.acls().all()) {
             if (security::to_string(key) != text) {
                 continue;
             }
+            v1::AclFilter f;
             f.set_resource_type(b.resource_type());
             f.set_resource_name(b.resource_name());
             f.set_pattern_type(b.pattern_type());
@@ -618,9 +641,27 @@ class planner {
             f.set_host(b.host());
             f.set_operation(b.operation());
             f.set_permission(b.permission());
-            break;
+            return core::nothing_to_do(stm::make_delete_acls(_scratch, f, _meta));
         }
-        return f;
+        return error_info(errc::conflict, fmt::format("binding \"{}\" is gone", text));
+    }
+
+    /// A role is pruned only when no binding of "Role:<name>" would go with
+    /// it that this plan does not delete itself: DeleteRole removes them all,
+    /// and someone else's binding must not vanish with a role this owner made.
+    result<v1::ControllerCommand> delete_role(const std::string& name) {
+        const std::string principal = "Role:" + name;
+        for (const auto& [key, b] : _scratch.acls().all()) {
+            if (b.principal() == principal) {
+                return error_info::for_field(
+                    errc::invalid_argument, "acls",
+                    fmt::format("role \"{}\" still has binding \"{}\", which this apply "
+                                "does not delete (not created by owner \"{}\", or listed in "
+                                "the file): remove it first",
+                                name, security::to_string(key), _req.owner()));
+            }
+        }
+        return stm::make_delete_role(_scratch, name, _meta);
     }
 
     const stm::controller_stm& _base;
@@ -735,7 +776,10 @@ void apply(core& c, const v1::ApplyRequest& req, const command_meta& meta,
         });
         return;
     }
-    if (req.dry_run() || out.plan.batch.commands_size() == 0) {
+    // Nothing to do is answered without the log, except for a retry
+    // (Session.retry): an earlier attempt may still be in flight, so an
+    // empty batch is proposed in the session and decides which answer holds.
+    if (req.dry_run() || (out.plan.batch.commands_size() == 0 && !(ses && req.session().retry()))) {
         then(std::move(out));
         return;
     }

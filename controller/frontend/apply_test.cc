@@ -335,5 +335,95 @@ TEST_F(apply_plan_test, a_changed_password_is_an_update_that_never_shows_the_pas
     EXPECT_EQ(refused.error().field, "desired.users[0].password");
 }
 
+TEST_F(apply_plan_test, a_role_is_not_pruned_with_bindings_someone_else_made) {
+    v1::ApplyRequest req;
+    req.set_owner("ci");
+    req.mutable_desired()->set_has_roles(true);
+    req.mutable_desired()->add_roles()->set_name("ops");
+    apply(req);
+    // An admin grants the role something by hand.
+    v1::ControllerCommand grant;
+    auto* b = grant.mutable_create_acls()->add_bindings();
+    b->set_resource_type(v1::ACL_RESOURCE_TOPIC);
+    b->set_resource_name("payments");
+    b->set_pattern_type(v1::ACL_PATTERN_LITERAL);
+    b->set_principal("Role:ops");
+    b->set_host("*");
+    b->set_operation(v1::ACL_OPERATION_READ);
+    b->set_permission(v1::ACL_PERMISSION_ALLOW);
+    ASSERT_TRUE(commit(grant));
+
+    v1::ApplyRequest prune;
+    prune.set_owner("ci");
+    prune.set_prune(true);
+    prune.mutable_desired()->set_has_roles(true);
+    auto p = plan(prune);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->errors, 1U);
+    EXPECT_EQ(p->batch.commands_size(), 0);
+    ASSERT_EQ(p->changes.size(), 1U);
+    ASSERT_TRUE(p->changes[0].error);
+    EXPECT_NE(p->changes[0].error->detail.find("Role:ops * topic literal:payments read"),
+              std::string::npos)
+        << p->changes[0].error->detail;
+}
+
+TEST_F(apply_plan_test, a_batch_deletes_bindings_only_by_exact_filters) {
+    v1::ControllerCommand c;
+    auto* f = c.mutable_apply_batch()->add_commands()->mutable_delete_acls()->add_filters();
+    f->set_resource_type(v1::ACL_RESOURCE_ANY);  // would match every binding
+    auto r = commit(c);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().field, "commands[0].delete_acls");
+}
+
+TEST_F(apply_plan_test, a_config_key_set_by_hand_is_never_owned_or_pruned) {
+    v1::ControllerCommand by_hand;
+    (*by_hand.mutable_set_cluster_config()->mutable_upsert())["log_retention_ms"] = "1000";
+    ASSERT_TRUE(commit(by_hand));
+    v1::ApplyRequest req;
+    req.set_owner("ci");
+    req.mutable_desired()->set_has_cluster_config(true);
+    (*req.mutable_desired()->mutable_cluster_config())["log_retention_ms"] = "2000";
+    (*req.mutable_desired()->mutable_cluster_config())["default_topic_partitions"] = "3";
+    apply(req);
+    const auto key = [](const std::string& k) {
+        v1::ObjectRef o;
+        o.set_kind(v1::OBJECT_CLUSTER_CONFIG);
+        o.set_name(k);
+        return o;
+    };
+    EXPECT_EQ(_stm.owner_of(key("log_retention_ms")), std::nullopt);
+    EXPECT_EQ(_stm.owner_of(key("default_topic_partitions")), "ci");
+
+    v1::ApplyRequest prune;
+    prune.set_owner("ci");
+    prune.set_prune(true);
+    prune.mutable_desired()->set_has_cluster_config(true);
+    const auto p = apply(prune);
+    EXPECT_EQ(summary(p),
+              "CHANGE_DELETE OBJECT_CLUSTER_CONFIG default_topic_partitions [value: 3 -> 1 "
+              "(default)]\n");
+    EXPECT_EQ(_stm.cluster_config().find("log_retention_ms")->value(), "2000");
+}
+
+TEST_F(apply_plan_test, a_topic_taking_a_default_fails_if_the_default_moved) {
+    v1::ApplyRequest req;
+    req.mutable_desired()->set_has_topics(true);
+    auto* t = req.mutable_desired()->add_topics();
+    t->set_name("defaulted");
+    t->set_partitions(-1);
+    t->set_replication_factor(-1);
+    auto p = plan(req);
+    ASSERT_TRUE(p);
+    v1::ControllerCommand change;
+    (*change.mutable_set_cluster_config()->mutable_upsert())["default_topic_partitions"] = "7";
+    ASSERT_TRUE(commit(change));
+    auto r = commit(batch(*p));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.code(), make_error_code(errc::conflict));
+    EXPECT_NE(r.error().detail.find("default_topic_partitions"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fjord::frontend

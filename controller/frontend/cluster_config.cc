@@ -130,8 +130,11 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
         return c.state().read(
             [&](const stm::controller_stm& s) { return changes_nothing(s, *cmd); });
     };
-    if (!prior && !req.validate_only() && in_place() && c.linearize(v1::ReadOptions{}) &&
-        in_place()) {
+    // Not for a retry (Session.retry): an earlier attempt may still be in
+    // flight, and answering without the log would let it land after a later
+    // writer was acknowledged; the retry is proposed and decided there.
+    if (!prior && !req.validate_only() && !req.session().retry() && in_place() &&
+        c.linearize(v1::ReadOptions{}) && in_place()) {
         config_outcome out;
         out.outcome = ok();
         then(std::move(out));

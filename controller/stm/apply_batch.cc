@@ -91,6 +91,13 @@ bool allowed_in_batch(v1::ControllerCommand::CommandCase c) {
     }
 }
 
+/// A filter that matches one binding at most: no dimension unset or ANY.
+bool exact(const v1::AclFilter& f) {
+    return f.resource_type() > v1::ACL_RESOURCE_ANY && f.has_resource_name() &&
+           f.pattern_type() > v1::ACL_PATTERN_MATCH && f.has_principal() && f.has_host() &&
+           f.operation() > v1::ACL_OPERATION_ANY && f.permission() > v1::ACL_PERMISSION_ANY;
+}
+
 /// The stored binding whose canonical text (acl.h to_string) is `name`.
 const v1::AclBinding* find_acl(const acl_table& acls, std::string_view name) {
     for (const auto& [key, b] : acls.all()) {
@@ -227,6 +234,15 @@ apply_result controller_stm::apply(const v1::ApplyBatch& c, const v1::Audit& aud
                 "only topic, config, user, ACL and role commands, without a session, may be "
                 "batched");
         }
+        if (sub.has_delete_acls()) {
+            for (const v1::AclFilter& f : sub.delete_acls().filters()) {
+                if (!exact(f)) {
+                    return error_info::for_field(
+                        errc::invalid_argument, fmt::format("commands[{}].delete_acls", i),
+                        "a batch deletes bindings only by filters with every dimension set");
+                }
+            }
+        }
     }
     // The plan's reads: every object it changes is still as it was.
     for (int i = 0; i < c.preconditions_size(); ++i) {
@@ -247,8 +263,9 @@ apply_result controller_stm::apply(const v1::ApplyBatch& c, const v1::Audit& aud
             errc::conflict, fmt::format("preconditions[{}]", i),
             fmt::format("{} changed since the plan: it {}", describe_object(p.object()), what));
     }
-    // All or nothing: on a copy first (see the file comment).
-    {
+    // All or nothing: on a copy first (see the file comment). One command
+    // is all or nothing by itself.
+    if (c.commands_size() > 1) {
         controller_stm scratch(stm_config{.max_retained_deltas = 1,
                                           .initial_members = _cfg.initial_members,
                                           .max_remembered_requests = 1});
@@ -259,13 +276,6 @@ apply_result controller_stm::apply(const v1::ApplyBatch& c, const v1::Audit& aud
         if (auto r = scratch.apply_batch_commands(c, audit); !r) {
             return r;
         }
-        for (int i = 0; i < c.owned_size(); ++i) {
-            if (scratch.creation_revision(c.owned(i)) != audit.revision()) {
-                return error_info::for_field(
-                    errc::invalid_argument, fmt::format("owned[{}]", i),
-                    fmt::format("{} is not made by this batch", describe_object(c.owned(i))));
-            }
-        }
     }
     if (auto r = apply_batch_commands(c, audit); !r) {
         log(log_level::error, component,
@@ -275,6 +285,13 @@ apply_result controller_stm::apply(const v1::ApplyBatch& c, const v1::Audit& aud
         return r;
     }
     for (const v1::ObjectRef& o : c.owned()) {
+        // Only what this batch made (or, a config key, last set) is owned:
+        // a proposer's mistake can never hand an owner someone else's object.
+        if (creation_revision(o) != audit.revision()) {
+            log(log_level::warn, component, "index {}: {} is not made by this batch; not owned",
+                audit.revision(), describe_object(o));
+            continue;
+        }
         v1::OwnedObject rec;
         *rec.mutable_object() = o;
         rec.set_owner(c.owner());
