@@ -46,7 +46,7 @@ install_vars=()
 if [ -n "${FJORD_IT_BIN_DIR:-}" ]; then
   say "installing local binaries from $FJORD_IT_BIN_DIR (development aid, not the package path)"
   install_vars=(-e fjord_install_method=local_binaries -e "fjord_local_bin_dir=$FJORD_IT_BIN_DIR")
-  purge=(true)
+  purge=(remove_local_binaries)
 else
   pkg_dir=${FJORD_IT_PACKAGE_DIR:-}
   if [ -z "$pkg_dir" ]; then
@@ -76,6 +76,15 @@ run_playbook() {
 
 fjord_cli() { fjord --profile ansible-it "$@"; }
 
+# What the local_binaries method installed, unless a package owns it.
+remove_local_binaries() {
+  local f
+  for f in /usr/bin/fjord /usr/bin/fjord-controller /usr/bin/fjord-broker \
+    /usr/lib/systemd/system/fjord-controller@.service /usr/lib/systemd/system/fjord-broker@.service; do
+    dpkg -S "$f" >/dev/null 2>&1 || rm -f "$f"
+  done
+}
+
 teardown() {
   local rc=$?
   if [ "${FJORD_IT_KEEP:-}" = 1 ]; then
@@ -84,7 +93,7 @@ teardown() {
   fi
   say "teardown: stopping the daemons, purging"
   for unit in fjord-broker@1 fjord-controller@3 fjord-controller@2 fjord-controller@1; do
-    /usr/local/libexec/fjord-direct-service stop "$unit" >/dev/null 2>&1 || true
+    /usr/bin/python3 /usr/local/libexec/fjord_direct_service.py stop "$unit" >/dev/null 2>&1 || true
   done
   "${purge[@]}" >/dev/null 2>&1 || true
   rm -rf /var/lib/fjord/controller-1 /var/lib/fjord/controller-2 /var/lib/fjord/controller-3 \
@@ -101,7 +110,7 @@ trap teardown EXIT
 say "provision-cluster.yml (3 controllers, 1 broker on localhost; fjord_service_manager=direct)"
 run_playbook "$state/provision.log" "$collection/playbooks/provision-cluster.yml" >/dev/null
 fjord_cli cluster health --format json >"$state/health.json" || fail "cluster health"
-for i in $(seq 1 30); do
+for _ in $(seq 1 30); do
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["healthy"] and d["all_nodes"]==[1] else 1)' \
     "$state/health.json" && break
   sleep 1
@@ -109,6 +118,10 @@ for i in $(seq 1 30); do
 done
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["healthy"] else 1)' \
   "$state/health.json" || fail "cluster not healthy: $(cat "$state/health.json")"
+
+say "provision-cluster.yml again must change nothing"
+changed=$(run_playbook "$state/provision2.log" "$collection/playbooks/provision-cluster.yml")
+[ "$changed" = 0 ] || { cat "$state/provision2.log" >&2; fail "second provision: changed=$changed"; }
 
 say "topic round trip"
 fjord_cli topic create it-roundtrip -p 1 --if-not-exists >/dev/null

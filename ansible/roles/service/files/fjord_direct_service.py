@@ -1,8 +1,7 @@
-#!/usr/bin/python3
-# fjord-direct-service: run a Fjord systemd unit where PID 1 is not systemd
+# fjord_direct_service.py: run a Fjord systemd unit where PID 1 is not systemd
 # (containers, CI): the fjord.cluster roles' `fjord_service_manager: direct`.
 #
-#   fjord-direct-service start|stop|restart|status UNIT [--unit-dir DIR] [--run-dir DIR]
+#   python3 fjord_direct_service.py start|stop|restart|status UNIT [--unit-dir DIR] [--run-dir DIR]
 #                        [--log-dir DIR] [--timeout SECONDS]
 #
 # It starts exactly what the installed unit file says: ExecStart (with %i
@@ -64,7 +63,7 @@ def unit_file(unit, unit_dir):
     if os.path.exists(direct):
         path = direct
     if not os.path.exists(path):
-        sys.exit("fjord-direct-service: %s: no unit file %s" % (unit, path))
+        sys.exit("fjord_direct_service.py: %s: no unit file %s" % (unit, path))
     return name, instance, path
 
 
@@ -94,7 +93,7 @@ def environment(service):
 def exec_argv(service, env):
     starts = service.get("ExecStart", [])
     if len(starts) != 1:
-        sys.exit("fjord-direct-service: the unit needs exactly one ExecStart (has %d)"
+        sys.exit("fjord_direct_service.py: the unit needs exactly one ExecStart (has %d)"
                  % len(starts))
     command = starts[0].lstrip("-@+!:")
     argv = []
@@ -169,7 +168,7 @@ def start(unit, args):
             resource.setrlimit(resource.RLIMIT_NOFILE, old)
         except (ValueError, OSError):
             limit = (hard, hard)
-            log.write(("fjord-direct-service: LimitNOFILE=%s not allowed here; using %d\n"
+            log.write(("fjord_direct_service.py: LimitNOFILE=%s not allowed here; using %d\n"
                        % (nofile, hard)).encode())
             log.flush()
 
@@ -193,7 +192,7 @@ def start(unit, args):
         while time.time() < deadline:
             if proc.poll() is not None:
                 os.unlink(pid_file)
-                sys.exit("fjord-direct-service: %s exited with %d before it was ready; see %s"
+                sys.exit("fjord_direct_service.py: %s exited with %d before it was ready; see %s"
                          % (unit, proc.returncode, log_path))
             try:
                 message = sock.recv(4096).decode("utf-8", "replace")
@@ -202,7 +201,7 @@ def start(unit, args):
             if "READY=1" in message.split("\n"):
                 return "changed"
         proc.terminate()
-        sys.exit("fjord-direct-service: %s did not report READY=1 within %ss; see %s"
+        sys.exit("fjord_direct_service.py: %s did not report READY=1 within %ss; see %s"
                  % (unit, args.timeout, log_path))
     finally:
         sock.close()
