@@ -97,7 +97,9 @@ teardown() {
   done
   "${purge[@]}" >/dev/null 2>&1 || true
   rm -rf /var/lib/fjord/controller-1 /var/lib/fjord/controller-2 /var/lib/fjord/controller-3 \
-    /var/lib/fjord/broker-1 /etc/fjord/controller-[123].yaml /etc/fjord/broker-1.yaml
+    /var/lib/fjord/broker-1 /etc/fjord/controller-[123].yaml /etc/fjord/broker-1.yaml \
+    /etc/sysctl.d/90-fjord.conf /usr/local/libexec/fjord_direct_service.py /run/fjord \
+    /var/cache/fjord/packages
   rm -rf "$state"
   exit "$rc"
 }
