@@ -99,8 +99,14 @@ teardown() {
   rm -rf /var/lib/fjord/controller-1 /var/lib/fjord/controller-2 /var/lib/fjord/controller-3 \
     /var/lib/fjord/broker-1 /etc/fjord/controller-[123].yaml /etc/fjord/broker-1.yaml \
     /etc/sysctl.d/90-fjord.conf /usr/local/libexec/fjord_direct_service.py /run/fjord \
-    /var/cache/fjord/packages
+    /var/cache/fjord/packages /var/log/fjord/fjord-controller@[123].log /var/log/fjord/fjord-broker@1.log
   rm -rf "$state"
+  # Purging the packages removes the fjord user and its directories (packaging's
+  # contract); with local binaries the test removes what system_setup created.
+  if [ -n "${FJORD_IT_BIN_DIR:-}" ] && ! dpkg -s fjord >/dev/null 2>&1; then
+    rmdir /var/lib/fjord /etc/fjord /var/log/fjord 2>/dev/null || true
+    userdel fjord 2>/dev/null || true
+  fi
   exit "$rc"
 }
 
