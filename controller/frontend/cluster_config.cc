@@ -115,14 +115,6 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
             needs_restart = true;
         }
     }
-    auto done = [&c, needs_restart, then = std::move(then)](result<void> outcome) {
-        config_outcome out;
-        out.changed = outcome.has_value();
-        out.outcome = std::move(outcome);
-        out.needs_restart = needs_restart && out.changed;
-        out.revision = out.changed ? c.revision() : 0;
-        then(std::move(out));
-    };
     // Nothing to change: answered without a proposal, so `changed` can be
     // trusted. Decided on linearizable tables (a deposed leader's stale
     // tables must not claim a value is in place).
@@ -140,14 +132,25 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
         then(std::move(out));
         return;
     }
-    if (prior) {
-        done(std::move(*prior));
-    } else if (req.validate_only()) {
+    if (req.validate_only() && !prior) {
         config_outcome out;
         out.outcome = ok();
         out.needs_restart = needs_restart;
         out.revision = c.revision();
         then(std::move(out));
+        return;
+    }
+    // `then` moves into `done`: nothing below may call it directly.
+    auto done = [&c, needs_restart, then = std::move(then)](result<void> outcome) {
+        config_outcome out;
+        out.changed = outcome.has_value();
+        out.outcome = std::move(outcome);
+        out.needs_restart = needs_restart && out.changed;
+        out.revision = out.changed ? c.revision() : 0;
+        then(std::move(out));
+    };
+    if (prior) {
+        done(std::move(*prior));
     } else {
         if (ses) {
             *cmd->mutable_session() = *ses;
