@@ -10,6 +10,32 @@
 
 namespace fjord::frontend {
 
+namespace {
+
+/// Whether `cmd` (a SetClusterConfig with canonical values) would change
+/// nothing: every upsert already holds its value, every removed key is at
+/// its default.
+bool changes_nothing(const stm::controller_stm& s, const v1::ControllerCommand& cmd) {
+    if (cmd.command_case() != v1::ControllerCommand::kSetClusterConfig) {
+        return false;
+    }
+    const v1::SetClusterConfig& c = cmd.set_cluster_config();
+    for (const auto& [k, v] : c.upsert()) {
+        const v1::ConfigValue* now = s.cluster_config().find(k);
+        if (now == nullptr || now->value() != v) {
+            return false;
+        }
+    }
+    for (const auto& k : c.remove()) {
+        if (s.cluster_config().find(k) != nullptr) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
 void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const command_meta& meta,
                         then_fn<result<config_outcome>> then) {
     if (auto r = check_session(req.session()); !r) {
@@ -91,15 +117,37 @@ void set_cluster_config(core& c, const v1::SetClusterConfigRequest& req, const c
     }
     auto done = [&c, needs_restart, then = std::move(then)](result<void> outcome) {
         config_outcome out;
+        out.changed = outcome.has_value();
         out.outcome = std::move(outcome);
-        out.needs_restart = needs_restart;
-        out.revision = c.revision();
+        out.needs_restart = needs_restart && out.changed;
+        out.revision = out.changed ? c.revision() : 0;
         then(std::move(out));
     };
+    // Nothing to change: answered without a proposal, so `changed` can be
+    // trusted. Decided on linearizable tables (a deposed leader's stale
+    // tables must not claim a value is in place).
+    const auto in_place = [&] {
+        return c.state().read(
+            [&](const stm::controller_stm& s) { return changes_nothing(s, *cmd); });
+    };
+    // Not for a retry (Session.retry): an earlier attempt may still be in
+    // flight, and answering without the log would let it land after a later
+    // writer was acknowledged; the retry is proposed and decided there.
+    if (!prior && !req.validate_only() && !req.session().retry() && in_place() &&
+        c.linearize(v1::ReadOptions{}) && in_place()) {
+        config_outcome out;
+        out.outcome = ok();
+        then(std::move(out));
+        return;
+    }
     if (prior) {
         done(std::move(*prior));
     } else if (req.validate_only()) {
-        done(ok());
+        config_outcome out;
+        out.outcome = ok();
+        out.needs_restart = needs_restart;
+        out.revision = c.revision();
+        then(std::move(out));
     } else {
         if (ses) {
             *cmd->mutable_session() = *ses;

@@ -19,6 +19,9 @@ struct config_outcome {
     std::map<std::string, error_info> alone;
     bool needs_restart = false;  ///< a key set takes effect at restart
     uint64_t revision = 0;
+    /// False when every value was already in place (checked on linearizable
+    /// tables): nothing was proposed. Also false with validate_only.
+    bool changed = false;
 };
 
 /// Whole-call errors: a malformed session.

@@ -99,6 +99,19 @@ result<v1::ScramCredential> credential_for(const Req& req, size_t min_password_l
     return out;
 }
 
+}  // namespace
+
+result<v1::ScramCredential> derive_credential(const std::string& password,
+                                              const std::string& mechanism,
+                                              size_t min_password_length) {
+    v1::CreateUserRequest req;
+    req.set_password(password);
+    req.set_mechanism(mechanism);
+    return credential_for(req, min_password_length);
+}
+
+namespace {
+
 /// What every security write refuses as a whole.
 result<void> check_write(const v1::Session& session) {
     return check_session(session);

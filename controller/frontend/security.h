@@ -30,6 +30,13 @@ struct security_outcome {
 /// again by create_user/update_user.
 result<void> check_password_floor(const std::string& password, size_t min_password_length);
 
+/// The credential CreateUser would store for `password` and `mechanism`
+/// ("" = SCRAM-SHA-256): random salt, 4096 iterations, the FIPS floor.
+/// Errors name `password` or `mechanism`. (fjord apply's users.)
+result<v1::ScramCredential> derive_credential(const std::string& password,
+                                              const std::string& mechanism,
+                                              size_t min_password_length);
+
 /// Whole-call errors: a malformed session; `password` and `credential` both
 /// set or neither. The item's errors: the password's and the mechanism's
 /// (fields `password`, `mechanism`, `iterations`), a given credential's

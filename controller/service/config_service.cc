@@ -74,6 +74,7 @@ void controller_service::SetClusterConfig_async(
             }
             c.resp.set_needs_restart(r->needs_restart);
             c.resp.set_revision(r->revision);
+            c.resp.set_changed(r->changed);
             c.reply(grpc::Status::OK);
         });
 }

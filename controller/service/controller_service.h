@@ -28,6 +28,7 @@
 //   shadow_service.cc   CreateShadowLink UpdateShadowLink DeleteShadowLink
 //                       GetShadowLink ListShadowLinks FailOverShadowLink
 //                       GetShadowLinkStatus
+//   apply_service.cc    Apply (fjord apply)
 //   access.cc           authentication and ACL checks of every call (auth.h)
 //
 // Reads (ListTopics, GetClusterConfig, ...) run on any member: a ReadIndex
@@ -262,6 +263,10 @@ class controller_service final : public detail::service_base {
     grpc::Status GetShadowLinkStatus(grpc::ServerContext* ctx,
                                      const v1::GetShadowLinkStatusRequest* req,
                                      v1::GetShadowLinkStatusResponse* resp) override;
+
+    // Desired state (apply_service.cc).
+    grpc::Status Apply(grpc::ServerContext* ctx, const v1::ApplyRequest* req,
+                       v1::ApplyResponse* resp) override;
 
   private:
     using stub = v1::ControllerService::Stub;

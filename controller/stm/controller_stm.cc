@@ -238,6 +238,8 @@ apply_result controller_stm::dispatch(const v1::ControllerCommand& cmd, const v1
             return apply(cmd.sync_shadow_topic(), audit);
         case C::kSyncShadowAcls:
             return apply(cmd.sync_shadow_acls(), audit);
+        case C::kApplyBatch:
+            return apply(cmd.apply_batch(), audit);
         case C::COMMAND_NOT_SET:
             break;
     }
@@ -1689,6 +1691,9 @@ std::string controller_stm::snapshot() const {
         for (const auto& [name, l] : _shadow_links.all()) {
             message(v1::ClusterState::kShadowLinksFieldNumber, l);
         }
+        for (const auto& [key, o] : _owners) {
+            message(v1::ClusterState::kOwnersFieldNumber, o);
+        }
     }
     return out;
 }
@@ -1696,6 +1701,9 @@ std::string controller_stm::snapshot() const {
 v1::ClusterState controller_stm::snapshot_image() const {
     v1::ClusterState s = full_state();
     _sessions.save(s);
+    for (const auto& [key, o] : _owners) {
+        *s.add_owners() = o;
+    }
     return s;
 }
 
@@ -1800,6 +1808,16 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
         }
         shadow_links.upsert(l);
     }
+    std::map<std::pair<int, std::string>, v1::OwnedObject> owners;
+    for (const v1::OwnedObject& o : s.owners()) {
+        const auto key = std::make_pair(static_cast<int>(o.object().kind()), o.object().name());
+        if (!v1::ObjectKind_IsValid(o.object().kind()) ||
+            o.object().kind() == v1::OBJECT_KIND_UNSPECIFIED || o.object().name().empty() ||
+            o.owner().empty() || !owners.emplace(key, o).second) {
+            return bad(fmt::format("owner record of \"{}\" is malformed or appears twice",
+                                   o.object().name()));
+        }
+    }
     _topics = std::move(topics);
     _brokers = std::move(brokers);
     _sessions = std::move(sessions);
@@ -1810,6 +1828,7 @@ result<void> controller_stm::restore(std::string_view data, log_index index) {
     _roles = std::move(roles);
     _migrations = std::move(migrations);
     _shadow_links = std::move(shadow_links);
+    _owners = std::move(owners);
     _by_request.clear();
     _request_order.clear();
     security_changed();

@@ -104,6 +104,10 @@ struct stm_config {
 /// outcome again (session_table.h).
 using apply_result = result<void>;
 
+/// `topic "orders"`, `acl "ALLOW User:bob * topic literal:x read"`: an
+/// ObjectRef in messages.
+std::string describe_object(const v1::ObjectRef& o);
+
 class controller_stm {
   public:
     explicit controller_stm(stm_config cfg = {});
@@ -168,6 +172,19 @@ class controller_stm {
     const shadow_link_table& shadow_links() const { return _shadow_links; }
     /// The cluster config `superusers`, as a list of user names.
     std::vector<std::string> superusers() const;
+
+    // ------------------------------------------------ desired state (apply)
+    /// The revision of `o` as ObjectRef defines it (metadata.proto); 0 when
+    /// it does not exist (a cluster config key at its default). An
+    /// unknown kind is 0.
+    uint64_t object_revision(const v1::ObjectRef& o) const;
+    /// The owner label `o` was created with by an ApplyBatch, when it still
+    /// holds: the object exists and is the one that batch created (its
+    /// creation revision, a config key's last change, is the batch's).
+    /// An object deleted and made again by hand has no owner.
+    std::optional<std::string> owner_of(const v1::ObjectRef& o) const;
+    /// Every object whose owner_of is `owner`, in ObjectRef order.
+    std::vector<v1::ObjectRef> owned_by(std::string_view owner) const;
     /// The authorizer of the current bindings, roles and superusers (see the
     /// file comment). Safe from concurrent const callers.
     std::shared_ptr<const security::authorizer> authorizer() const;
@@ -205,6 +222,18 @@ class controller_stm {
     apply_result apply(const v1::SyncShadowTopic& c, const v1::Audit& audit);
     apply_result apply(const v1::SyncShadowAcls& c, const v1::Audit& audit);
     apply_result record_refusal(const v1::ControllerCommand& cmd);
+    /// ApplyBatch (apply_batch.cc): preconditions, then the commands all or
+    /// nothing (tried first on a copy of the state), then the owners.
+    apply_result apply(const v1::ApplyBatch& c, const v1::Audit& audit);
+    /// Dispatches the batch's commands in order with one audit; stops at the
+    /// first refusal ("commands[i]: ..."). Leaves earlier ones applied: run
+    /// on a scratch copy first.
+    apply_result apply_batch_commands(const v1::ApplyBatch& c, const v1::Audit& audit);
+    /// The revision the object was created at (a config key: last changed),
+    /// 0 when absent: what an owner record must match to hold.
+    uint64_t creation_revision(const v1::ObjectRef& o) const;
+    /// Drops owner records whose object is gone or was made again.
+    void forget_stale_owners();
 
     /// Stores migration `m` as changed by `audit` (state, status) and every
     /// topic it names that exists gets Topic.migration in step (cleared
@@ -246,6 +275,10 @@ class controller_stm {
     role_table _roles;
     migration_table _migrations;
     shadow_link_table _shadow_links;
+    /// Owner labels of objects ApplyBatch created, by (kind, name). In
+    /// snapshots (ClusterState.owners), never in Watch or deltas: only the
+    /// leader's plan reads them.
+    std::map<std::pair<int, std::string>, v1::OwnedObject> _owners;
 
     std::deque<v1::Delta> _changes;  // revisions ascending
 

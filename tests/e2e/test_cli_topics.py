@@ -209,8 +209,16 @@ def test_cluster_config_and_info(cli: Cli, tmp_path: Path):
     assert rc == 1 and doc["changed"] is False and doc["revision"] == 0
     assert {e["key"] for e in doc["errors"]} == {"no_such_key", "log_segment_size"}
     assert all(e["status"] and e["message"] for e in doc["errors"])
+    # Already in place: nothing proposed, and `changed` says so (automation
+    # trusts it; rpk answers "updated" either way).
     rc, doc, _ = cli.json("cluster", "config", "set", "default_topic_partitions=3")
+    assert rc == 0 and doc["changed"] is False and doc["revision"] == 0 and doc["errors"] == []
+    rc, doc, _ = cli.json("cluster", "config", "set", "default_topic_partitions=03")
+    assert rc == 0 and doc["changed"] is False, "the canonical value is compared"
+    rc, doc, _ = cli.json("cluster", "config", "set", "default_topic_partitions=4")
     assert rc == 0 and doc["changed"] is True and doc["revision"] > 0 and doc["errors"] == []
+    rc, doc, _ = cli.json("cluster", "config", "set", "default_topic_partitions=3")
+    assert rc == 0 and doc["changed"] is True
     rc, doc, _ = cli.json("cluster", "config", "export")
     assert rc == 0 and doc["default_topic_partitions"] == "3"
 
