@@ -355,3 +355,103 @@ def test_cluster_config_in_the_file(dev: Fjord, tmp_path: Path):
     assert dev.ok("cluster", "config", "get", "retention_bytes").stdout.strip() == "123456789"
     p = apply(dev, f, "--dry-run")
     assert p.returncode == 0 and p.stdout == "Nothing to do.\n", p.stdout
+
+
+def test_shadow_links_after_the_batch(dev: Fjord, tmp_path: Path):
+    """A link from this cluster to itself (the preflight needs a reachable
+    source; a filter nothing matches keeps it from shadowing anything):
+    created, then nothing to do, then updated field by field; never pruned.
+    An invalid config is an error in the plan (nothing applied); an
+    unreachable source fails after the batch, which stays applied. The
+    source (this cluster, --sasl) is logged in to as admin, the password from
+    password_env, never printed."""
+    kafka = dev.json("dev", "status")["brokers"][0]["kafka"]
+    secret = admin_password(dev)
+    env = {"AP_SOURCE_PW": secret}
+
+    def link_file(name: str, age: int, extra: str = "") -> Path:
+        return write(tmp_path, f"{name}-{age}.yaml", f"""
+owner: ap-links
+topics:
+  - name: ap-link-{name}-{age}
+shadow_links:
+  - name: {name}
+    password_env: AP_SOURCE_PW
+    config:
+      client_options:
+        bootstrap_servers: ["{kafka}"]
+        metadata_max_age_ms: {age}
+        authentication_configuration:
+          scram_configuration: {{username: admin, scram_mechanism: SCRAM-SHA-256}}
+      topic_metadata_sync_options:
+        auto_create_shadow_topic_filters:
+          - {{pattern_type: LITERAL, filter_type: INCLUDE, name: ap-nothing-matches}}
+{extra}""")
+
+    try:
+        first = link_file("ap-self", 1000)
+        p = apply(dev, first, "--dry-run", env=env)
+        assert p.returncode == 3 and "+ shadow_link ap-self\n" in p.stdout, p.stdout
+        assert dev.run("shadow", "describe", "ap-self").returncode == 1  # not created
+        p = apply(dev, first, env=env)
+        assert p.returncode == 0 and "Applied at revision" in p.stdout, p.stdout + p.stderr
+        assert secret not in p.stdout + p.stderr
+        assert dev.json("shadow", "describe", "ap-self")["client_options"][
+            "metadata_max_age_ms"] == 1000
+        p = apply(dev, first, "--dry-run", env=env)
+        assert p.returncode == 0 and p.stdout == "Nothing to do.\n", p.stdout
+
+        second = link_file("ap-self", 2000)
+        doc = plan(dev, second, "--dry-run", env=env)
+        c = change(doc, "shadow_link", "ap-self")
+        assert c["action"] == "update" and c["revision"] > 0
+        assert c["fields"] == [{"field": "config.client_options.metadata_max_age_ms",
+                                "before": "1000", "after": "2000"}]
+        p = apply(dev, second, env=env)
+        assert p.returncode == 0 and secret not in p.stdout + p.stderr, p.stderr
+        assert dev.json("shadow", "describe", "ap-self")["client_options"][
+            "metadata_max_age_ms"] == 2000
+
+        # --prune never deletes a link (the topic of the first file goes).
+        p = apply(dev, write(tmp_path, "nolinks.yaml", "topics: []\nshadow_links: []\n"),
+                  "--prune", "--owner", "ap-links")
+        assert p.returncode == 0, p.stderr
+        assert "shadow_link" not in p.stdout and "- topic ap-link-ap-self-1000" in p.stdout
+        assert dev.run("shadow", "describe", "ap-self").returncode == 0
+
+        # A config validate_link refuses: an error in the plan, nothing applied.
+        bad = write(tmp_path, "bad.yaml", """
+topics:
+  - name: ap-link-bad-topic
+shadow_links:
+  - name: ap-bad
+    config:
+      client_options:
+        bootstrap_servers: []
+""")
+        p = apply(dev, bad)
+        assert p.returncode == 1 and "shadow link ap-bad" not in p.stdout, p.stdout
+        assert "shadow_link ap-bad: INVALID_ARGUMENT: shadow_links[0].config: " in p.stderr, \
+            p.stderr
+        assert "ap-link-bad-topic" not in topics(dev)
+
+        # An unreachable source: the batch lands, the link fails after it.
+        # (One link per cluster: the first goes.)
+        dev.ok("shadow", "delete", "ap-self", "--no-confirm", "--force")
+        gone = write(tmp_path, "gone.yaml", """
+topics:
+  - name: ap-link-gone-topic
+shadow_links:
+  - name: ap-gone
+    config:
+      client_options:
+        bootstrap_servers: ["127.0.0.1:1"]
+""")
+        p = apply(dev, gone)
+        assert p.returncode == 1, p.stdout
+        assert "shadow link ap-gone: SHADOW_LINK_UNREACHABLE" in p.stderr, p.stderr
+        assert "not part of it (the batch was applied at revision " in p.stderr
+        assert "ap-link-gone-topic" in topics(dev)
+    finally:
+        for link in ("ap-self", "ap-gone"):
+            dev.run("shadow", "delete", link, "--no-confirm", "--force")
