@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     fjord::cli::register_dev_commands(app, ctx);
     fjord::cli::register_security_commands(app, ctx);
     fjord::cli::register_shadow_commands(app, ctx);
+    fjord::cli::register_apply_command(app, ctx);
     fjord::cli::register_completion_command(app, ctx);
 
     // -X help / -X list print the keys and exit 0 before any command runs

@@ -237,7 +237,8 @@ result<v1::GetClusterConfigResponse> get_config(cli_context& ctx, std::vector<st
 }
 
 /// Applies upserts (value "" = reset to default) and removals; prints rpk's
-/// messages. Returns the new revision, or 0 on failure.
+/// messages. Returns the new revision, or 0 on failure or when nothing
+/// changed (the controller's `changed`).
 uint64_t apply_config(cli_context& ctx, const std::map<std::string, std::string>& values,
                       const std::vector<std::string>& removes, bool dry) {
     v1::SetClusterConfigRequest req;
@@ -282,10 +283,13 @@ uint64_t apply_config(cli_context& ctx, const std::map<std::string, std::string>
         errors = whole;
     }
     const bool text = ctx.format() == output_format::text || ctx.format() == output_format::wide;
-    const json doc = {{"changed", errors.empty() && !dry},
+    // The controller proposes nothing when every value is already in place
+    // and says so (changed false, revision 0): automation can trust it.
+    const bool changed = errors.empty() && !dry && resp->changed();
+    const json doc = {{"changed", changed},
                       {"dry", dry},
-                      {"revision", errors.empty() ? resp->revision() : 0},
-                      {"needs_restart", errors.empty() && resp->needs_restart()},
+                      {"revision", changed ? resp->revision() : 0},
+                      {"needs_restart", changed && resp->needs_restart()},
                       {"errors", failures}};
     if (!errors.empty()) {
         ctx.fail(exit_code::failed, (unknown ? "The outcome is unknown: the change may or may not "
@@ -301,18 +305,22 @@ uint64_t apply_config(cli_context& ctx, const std::map<std::string, std::string>
         if (dry) {
             return std::string("Validation passed; no changes were made (--dry).\n");
         }
+        if (!changed) {
+            return std::string("No changes: every value is already in place.\n");
+        }
         return fmt::format("Successfully updated configuration. New configuration version is {}.\n",
                            resp->revision()) +
                (resp->needs_restart() ? "Cluster needs to be restarted. See more details with "
                                         "'fjord cluster config status'.\n"
                                       : "");
     });
-    return resp->revision();
+    return changed ? resp->revision() : 0;
 }
 
 /// What `config set` and `config import` print (apply_config).
 constexpr const char* apply_schema =
-    "{\"changed\": bool, \"dry\": bool, \"revision\": int, \"needs_restart\": bool, "
+    "{\"changed\": bool, \"dry\": bool, \"revision\": int (0 when nothing changed), "
+    "\"needs_restart\": bool, "
     "\"errors\": [{\"key\": string, \"status\": error code, \"message\": string}]}";
 
 struct config_options {

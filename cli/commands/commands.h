@@ -32,6 +32,8 @@ void register_dev_commands(CLI::App& root, cli_context& ctx);
 void register_security_commands(CLI::App& root, cli_context& ctx);
 /// `shadow ...` (shadow.cc): shadow links, run against the shadow cluster.
 void register_shadow_commands(CLI::App& root, cli_context& ctx);
+/// `apply -f FILE` (apply.cc): desired state, docs/apply.md.
+void register_apply_command(CLI::App& root, cli_context& ctx);
 /// Walks `root` when run, so register it after every other command.
 void register_completion_command(CLI::App& root, cli_context& ctx);
 

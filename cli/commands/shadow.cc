@@ -369,32 +369,6 @@ result<std::string> edit_link(cli_context& ctx, const v1::ShadowLink& current) {
     return read_file(path);
 }
 
-/// A password left empty (or <redacted>) in the new config keeps the stored
-/// one: the new link says so with password_set (and the stored key's
-/// fingerprint for a PEM key), which validate_link reads as "kept" and the
-/// controller fills in (commands.proto UpsertShadowLink).
-void keep_stored_secrets(const v1::ShadowLink& current, v1::ShadowLink& next) {
-    const auto& ca = current.config().client_options().authentication_configuration();
-    auto* na = next.mutable_config()->mutable_client_options();
-    if (na->has_authentication_configuration()) {
-        auto* a = na->mutable_authentication_configuration();
-        if (a->has_scram_configuration() && a->scram_configuration().password().empty() &&
-            ca.has_scram_configuration() && ca.scram_configuration().password_set()) {
-            a->mutable_scram_configuration()->set_password_set(true);
-        }
-        if (a->has_plain_configuration() && a->plain_configuration().password().empty() &&
-            ca.has_plain_configuration() && ca.plain_configuration().password_set()) {
-            a->mutable_plain_configuration()->set_password_set(true);
-        }
-    }
-    const auto& ct = current.config().client_options().tls_settings();
-    if (na->has_tls_settings() && na->tls_settings().has_tls_pem_settings() &&
-        na->tls_settings().tls_pem_settings().key().empty() && ct.has_tls_pem_settings()) {
-        na->mutable_tls_settings()->mutable_tls_pem_settings()->set_key_fingerprint(
-            ct.tls_pem_settings().key_fingerprint());
-    }
-}
-
 void run_update(cli_context& ctx, const shadow_options& o) {
     if (ctx.print_schema("{\"name\": string, \"uid\": string, \"changed\": [string]}")) {
         return;
@@ -421,7 +395,7 @@ void run_update(cli_context& ctx, const shadow_options& o) {
                              current->name(), parsed->name()));
         return;
     }
-    keep_stored_secrets(*current, *parsed);
+    sh::keep_stored_secrets(*current, *parsed);
     if (auto v = rules::validate_link(*parsed, true); !v) {
         ctx.fail(exit_code::failed, fmt::format("{}: {}", source, v.error().detail));
         return;

@@ -22,6 +22,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "cli/yaml/read.h"
+
 namespace fjord::cli::shadow {
 namespace {
 
@@ -120,108 +122,16 @@ std::string upper(std::string_view s) {
 
 // ---------------------------------------------------------------- reading
 
-std::string join(std::string_view path, std::string_view key) {
-    return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
-}
-
-/// An error about `path` at `n`'s line.
-error_info bad(const node& n, std::string_view path, std::string_view reason) {
-    std::string r(reason);
-    // A key that is absent is an invalid node, which has no mark (and
-    // throws when asked for one).
-    const YAML::Mark m = n.IsDefined() ? n.Mark() : YAML::Mark::null_mark();
-    if (m.line >= 0) {
-        r += fmt::format(" (line {})", m.line + 1);
-    }
-    return error_info::for_field(std::make_error_code(std::errc::invalid_argument), path, r);
-}
-
-/// Every reader takes a node that may be absent (operator[] on a const map
-/// gives an invalid node for a missing key, on which anything but
-/// IsDefined() throws): each checks present() first.
-bool present(const node& n);
-
-/// A map (or nothing: null) whose keys are all in `known`, each once.
-result<void> check_map(const node& n, std::string_view path,
-                       std::initializer_list<std::string_view> known) {
-    if (!n.IsDefined() || n.IsNull()) {
-        return ok();
-    }
-    if (!n.IsMap()) {
-        return bad(n, path, "expected a map");
-    }
-    std::set<std::string> seen;
-    for (auto it = n.begin(); it != n.end(); ++it) {
-        if (!it->first.IsScalar()) {
-            return bad(it->first, path, "keys must be names");
-        }
-        const std::string key = it->first.Scalar();
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            return bad(it->first, join(path, key), "unknown key");
-        }
-        if (!seen.insert(key).second) {
-            return bad(it->first, join(path, key), "duplicate key");
-        }
-    }
-    return ok();
-}
-
-bool present(const node& n) {
-    return n.IsDefined();
-}
-
-result<std::string> read_string(const node& n, std::string_view path) {
-    if (!n.IsDefined() || n.IsNull()) {
-        return std::string();
-    }
-    if (!n.IsScalar()) {
-        return bad(n, path, "expected a string");
-    }
-    return n.Scalar();
-}
-
-result<bool> read_bool(const node& n, std::string_view path) {
-    if (!n.IsDefined() || n.IsNull()) {
-        return false;
-    }
-    if (n.IsScalar()) {
-        const std::string v = upper(n.Scalar());
-        if (v == "TRUE") {
-            return true;
-        }
-        if (v == "FALSE") {
-            return false;
-        }
-    }
-    return bad(n, path, "expected true or false");
-}
-
-result<int64_t> read_int(const node& n, std::string_view path, int64_t max) {
-    if (!n.IsDefined() || n.IsNull()) {
-        return int64_t{0};
-    }
-    if (!n.IsScalar()) {
-        return bad(n, path, "expected a whole number");
-    }
-    const std::string& s = n.Scalar();
-    int64_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size()) {
-        return bad(n, path, fmt::format("\"{}\" is not a whole number", s));
-    }
-    if (v > max || v < -max) {
-        return bad(n, path, fmt::format("{} is out of range (at most {})", v, max));
-    }
-    return v;
-}
-
-result<int32_t> read_int32(const node& n, std::string_view path) {
-    auto v = read_int(n, path, std::numeric_limits<int32_t>::max());
-    if (!v) {
-        return v.error();
-    }
-    return static_cast<int32_t>(*v);
-}
+using yaml::bad;
+using yaml::check_map;
+using yaml::join;
+using yaml::present;
+using yaml::read_bool;
+using yaml::read_int;
+using yaml::read_int32;
+using yaml::read_list;
+using yaml::read_string;
+using yaml::read_string_list;
 
 result<int64_t> read_duration(const node& n, std::string_view path) {
     if (!n.IsDefined() || n.IsNull()) {
@@ -252,34 +162,6 @@ result<int> read_enum(const node& n, std::string_view path, const std::array<spe
         }
     }
     return bad(n, path, fmt::format("\"{}\" is not one of {}", n.Scalar(), choices(table)));
-}
-
-/// A list (or nothing); calls `each(item, "path[i]")`.
-template <typename F>
-result<void> read_list(const node& n, std::string_view path, F&& each) {
-    if (!n.IsDefined() || n.IsNull()) {
-        return ok();
-    }
-    if (!n.IsSequence()) {
-        return bad(n, path, "expected a list");
-    }
-    for (size_t i = 0; i < n.size(); ++i) {
-        if (auto r = each(n[i], fmt::format("{}[{}]", path, i)); !r) {
-            return r;
-        }
-    }
-    return ok();
-}
-
-result<void> read_string_list(const node& n, std::string_view path,
-                              google::protobuf::RepeatedPtrField<std::string>* out) {
-    return read_list(n, path, [&](const node& item, const std::string& p) -> result<void> {
-        if (!item.IsScalar()) {
-            return bad(item, p, "expected a string");
-        }
-        out->Add(std::string(item.Scalar()));
-        return ok();
-    });
 }
 
 /// A password or PEM key: redacted_marker means "keep the stored one" (empty).
@@ -1116,58 +998,60 @@ std::string format_rfc3339_ms(int64_t ms) {
 }
 
 result<v1::ShadowLink> parse_link_yaml(std::string_view text) {
-    node loaded;
-    try {
-        loaded = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-        return error_info(std::make_error_code(std::errc::invalid_argument),
-                          fmt::format("not valid YAML: {} (line {})", e.msg, e.mark.line + 1));
+    auto loaded = yaml::load(text);
+    if (!loaded) {
+        return loaded.error();
     }
     // Read through a const node: a non-const operator[] would add the keys
     // it looks up.
-    const node& root = loaded;
+    const node& root = *loaded;
     if (!root.IsDefined() || root.IsNull()) {
         return error_info::for_field(std::make_error_code(std::errc::invalid_argument), "name",
                                      "required (the file is empty)");
     }
+    return parse_link_node(root, "");
+}
+
+result<v1::ShadowLink> parse_link_node(const YAML::Node& root, std::string_view path) {
     if (!root.IsMap()) {
-        return bad(root, "", "expected a map with name, client_options, ...");
+        return bad(root, path, "expected a map with name, client_options, ...");
     }
     // cloud_options and the schema registry and role sections are §4.9's
     // but Fjord's links do not have them: refused, never ignored.
     for (const char* unsupported :
          {"cloud_options", "schema_registry_sync_options", "role_sync_options"}) {
         if (present(root[unsupported])) {
-            return bad(root[unsupported], unsupported,
+            return bad(root[unsupported], join(path, unsupported),
                        "not supported by Fjord's shadow links (docs/shadow-links.md)");
         }
     }
-    FJORD_TRY(check_map(root, "",
+    FJORD_TRY(check_map(root, path,
                         {"name", "uid", "state", "client_options", "topic_metadata_sync_options",
                          "consumer_offset_sync_options", "security_sync_options"}));
     v1::ShadowLink l;
-    auto name = read_string(root["name"], "name");
+    auto name = read_string(root["name"], join(path, "name"));
     if (!name) {
         return name.error();
     }
     l.set_name(*name);
     v1::ShadowLinkConfig* c = l.mutable_config();
     if (present(root["client_options"])) {
-        FJORD_TRY(
-            read_client(root["client_options"], "client_options", c->mutable_client_options()));
+        FJORD_TRY(read_client(root["client_options"], join(path, "client_options"),
+                              c->mutable_client_options()));
     }
     if (present(root["topic_metadata_sync_options"])) {
         FJORD_TRY(read_topic_sync(root["topic_metadata_sync_options"],
-                                  "topic_metadata_sync_options",
+                                  join(path, "topic_metadata_sync_options"),
                                   c->mutable_topic_metadata_sync_options()));
     }
     if (present(root["consumer_offset_sync_options"])) {
         FJORD_TRY(read_group_sync(root["consumer_offset_sync_options"],
-                                  "consumer_offset_sync_options",
+                                  join(path, "consumer_offset_sync_options"),
                                   c->mutable_consumer_offset_sync_options()));
     }
     if (present(root["security_sync_options"])) {
-        FJORD_TRY(read_security_sync(root["security_sync_options"], "security_sync_options",
+        FJORD_TRY(read_security_sync(root["security_sync_options"],
+                                     join(path, "security_sync_options"),
                                      c->mutable_security_sync_options()));
     }
     return l;
@@ -1211,25 +1095,57 @@ std::string render_link_yaml(const v1::ShadowLink& l, const doc_options& o) {
     return std::string(e.c_str()) + "\n";
 }
 
+/// A password left empty (or <redacted>) in the new config keeps the stored
+/// one: the new link says so with password_set (and the stored key's
+/// fingerprint for a PEM key), which validate_link reads as "kept" and the
+/// controller fills in (commands.proto UpsertShadowLink).
+void keep_stored_secrets(const v1::ShadowLink& current, v1::ShadowLink& next) {
+    const auto& ca = current.config().client_options().authentication_configuration();
+    auto* na = next.mutable_config()->mutable_client_options();
+    if (na->has_authentication_configuration()) {
+        auto* a = na->mutable_authentication_configuration();
+        if (a->has_scram_configuration() && a->scram_configuration().password().empty() &&
+            ca.has_scram_configuration() && ca.scram_configuration().password_set()) {
+            a->mutable_scram_configuration()->set_password_set(true);
+        }
+        if (a->has_plain_configuration() && a->plain_configuration().password().empty() &&
+            ca.has_plain_configuration() && ca.plain_configuration().password_set()) {
+            a->mutable_plain_configuration()->set_password_set(true);
+        }
+    }
+    const auto& ct = current.config().client_options().tls_settings();
+    if (na->has_tls_settings() && na->tls_settings().has_tls_pem_settings() &&
+        na->tls_settings().tls_pem_settings().key().empty() && ct.has_tls_pem_settings()) {
+        na->mutable_tls_settings()->mutable_tls_pem_settings()->set_key_fingerprint(
+            ct.tls_pem_settings().key_fingerprint());
+    }
+}
+
+std::map<std::string, std::string> flat_config(const v1::ShadowLink& l) {
+    std::map<std::string, std::string> flat;
+    ojson d = to_document(l);
+    d.erase("name");
+    flatten(d, "", flat);
+    std::map<std::string, std::string> out;
+    for (auto& [k, v] : flat) {
+        out.emplace("configurations." + k, std::move(v));
+    }
+    return out;
+}
+
 std::vector<std::string> changed_paths(const v1::ShadowLink& a, const v1::ShadowLink& b) {
-    std::map<std::string, std::string> fa;
-    std::map<std::string, std::string> fb;
-    ojson da = to_document(a);
-    ojson db = to_document(b);
-    da.erase("name");
-    db.erase("name");
-    flatten(da, "", fa);
-    flatten(db, "", fb);
+    const auto fa = flat_config(a);
+    const auto fb = flat_config(b);
     std::set<std::string> out;
     for (const auto& [k, v] : fa) {
         auto it = fb.find(k);
         if (it == fb.end() || it->second != v) {
-            out.insert("configurations." + k);
+            out.insert(k);
         }
     }
     for (const auto& [k, v] : fb) {
         if (!fa.contains(k)) {
-            out.insert("configurations." + k);
+            out.insert(k);
         }
     }
     return {out.begin(), out.end()};

@@ -36,10 +36,12 @@
 // Every error is error_info::for_field with the YAML path as the field.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
@@ -56,6 +58,10 @@ inline constexpr std::string_view redacted_marker = "<redacted>";
 /// Parses a link's YAML file (see the header). A password or PEM key equal
 /// to redacted_marker comes back empty (keep the stored one).
 result<v1::ShadowLink> parse_link_yaml(std::string_view text);
+/// The same, of a link's map inside a larger file (fjord apply's
+/// shadow_links[i].config): error paths are prefixed with `path` and lines
+/// are the larger file's.
+result<v1::ShadowLink> parse_link_node(const YAML::Node& root, std::string_view path);
 
 /// How to_document renders a link.
 struct doc_options {
@@ -81,6 +87,18 @@ std::string render_link_yaml(const v1::ShadowLink& l, const doc_options& o = {})
 /// compared whole, maps field by field; sorted. Output-only fields never
 /// count; passwords count only when `b` sets one.
 std::vector<std::string> changed_paths(const v1::ShadowLink& a, const v1::ShadowLink& b);
+
+/// The link's config flattened, as changed_paths compares it: each leaf's
+/// path ("configurations.client_options.bootstrap_servers") -> its JSON text
+/// (lists whole). Passwords only when set in `l` (never in what the API
+/// returns).
+std::map<std::string, std::string> flat_config(const v1::ShadowLink& l);
+
+/// A password left empty (or <redacted>) in `next` keeps the stored one:
+/// `next` then says so with password_set (and the stored key's fingerprint
+/// for a PEM key), which validate_link reads as "kept" and the controller
+/// fills in (commands.proto UpsertShadowLink). For update and fjord apply.
+void keep_stored_secrets(const v1::ShadowLink& current, v1::ShadowLink& next);
 
 /// `config generate`: a sample link to edit (it parses and validates).
 std::string sample_config();

@@ -513,6 +513,7 @@ FJORD_CONTROLLER_CALL_TO(delete_shadow_link, DeleteShadowLink, ShadowLinkRespons
                          call_kind::session_write)
 FJORD_CONTROLLER_CALL_TO(fail_over_shadow_link, FailOverShadowLink, ShadowLinkResponse,
                          call_kind::session_write)
+FJORD_CONTROLLER_CALL(apply, Apply, call_kind::session_write)
 FJORD_CONTROLLER_CALL_TO(get_shadow_link, GetShadowLink, ShadowLinkResponse, call_kind::read)
 FJORD_CONTROLLER_CALL(list_shadow_links, ListShadowLinks, call_kind::read)
 FJORD_CONTROLLER_CALL(get_shadow_link_status, GetShadowLinkStatus, call_kind::read)

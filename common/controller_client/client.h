@@ -160,6 +160,10 @@ class client {
                             done_fn<v1::ShadowLinkResponse> done);
     void fail_over_shadow_link(v1::FailOverShadowLinkRequest req, std::chrono::milliseconds timeout,
                                done_fn<v1::ShadowLinkResponse> done);
+    // Desired state (fjord apply; a session write, dry runs too: a dry run
+    // proposes nothing, so its session entry is never used).
+    void apply(v1::ApplyRequest req, std::chrono::milliseconds timeout,
+               done_fn<v1::ApplyResponse> done);
     // Reads.
     void get_shadow_link(v1::GetShadowLinkRequest req, std::chrono::milliseconds timeout,
                          done_fn<v1::ShadowLinkResponse> done);
