@@ -15,24 +15,6 @@ namespace {
 
 namespace rules = ::fjord::cluster::shadow;
 
-/// The link without what is never read back: passwords and the PEM key.
-v1::ShadowLink without_secrets(v1::ShadowLink l) {
-    auto* c = l.mutable_config()->mutable_client_options();
-    if (c->has_authentication_configuration()) {
-        auto* a = c->mutable_authentication_configuration();
-        if (a->has_scram_configuration()) {
-            a->mutable_scram_configuration()->clear_password();
-        }
-        if (a->has_plain_configuration()) {
-            a->mutable_plain_configuration()->clear_password();
-        }
-    }
-    if (c->has_tls_settings() && c->tls_settings().has_tls_pem_settings()) {
-        c->mutable_tls_settings()->mutable_tls_pem_settings()->clear_key();
-    }
-    return l;
-}
-
 /// A flat_config value as shown: strings without their JSON quotes.
 std::string shown(const std::string& json_text) {
     const auto j = nlohmann::json::parse(json_text, nullptr, false);
@@ -60,7 +42,7 @@ shadow_step plan_shadow_link(const shadow_link_entry& e,
     s.change.mutable_object()->set_kind(v1::OBJECT_SHADOW_LINK);
     s.change.mutable_object()->set_name(e.link.name());
     s.request_link = e.link;
-    const v1::ShadowLink desired = without_secrets(e.link);
+    const v1::ShadowLink desired = rules::redacted(e.link);
     if (!current) {
         s.change.set_action(v1::CHANGE_CREATE);
         s.change.set_revision(0);

@@ -33,6 +33,7 @@
 #include "cli/apply/shadow_plan.h"
 #include "cli/commands/commands.h"
 #include "cli/context.h"
+#include "cli/yaml/read.h"
 
 namespace fjord::cli {
 namespace {
@@ -43,21 +44,6 @@ struct apply_options {
     bool prune = false;
     std::string owner;
 };
-
-result<std::string> read_whole(const std::string& path) {
-    std::ostringstream s;
-    if (path == "-") {
-        s << std::cin.rdbuf();
-        return s.str();
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return error_info(std::make_error_code(std::errc::no_such_file_or_directory),
-                          fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-    }
-    s << in.rdbuf();
-    return s.str();
-}
 
 /// The owner label's rule (ApplyRequest.owner): 1-64 of [A-Za-z0-9._-].
 bool valid_owner(const std::string& o) {
@@ -133,7 +119,7 @@ void run_apply(cli_context& ctx, const apply_options& o) {
     }
     const bool text = ctx.format() == output_format::text || ctx.format() == output_format::wide;
     const std::string source = o.file == "-" ? std::string("stdin") : o.file;
-    auto content = read_whole(o.file);
+    auto content = yaml::read_input(o.file);
     if (!content) {
         ctx.fail(exit_code::failed, content.error().detail);
         return;
@@ -149,7 +135,7 @@ void run_apply(cli_context& ctx, const apply_options& o) {
                 return error_info(std::make_error_code(std::errc::invalid_argument),
                                   "a password file cannot be stdin");
             }
-            return read_whole(path);
+            return yaml::read_input(path);
         }};
     auto parsed = apply::parse_desired_state(*content, secrets);
     if (!parsed) {

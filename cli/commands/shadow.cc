@@ -40,6 +40,7 @@
 #include "cli/context.h"
 #include "cli/shadow/config_yaml.h"
 #include "cli/shadow/printers.h"
+#include "cli/yaml/read.h"
 #include "common/cluster/shadow_link.h"
 
 namespace fjord::cli {
@@ -118,22 +119,6 @@ bool answered(cli_context& ctx, const result<Resp>& r, std::string_view op, std:
     return true;
 }
 
-/// Reads `path` whole ("-": stdin).
-result<std::string> read_file(const std::string& path) {
-    std::ostringstream s;
-    if (path == "-") {
-        s << std::cin.rdbuf();
-        return s.str();
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return error_info(std::make_error_code(std::errc::no_such_file_or_directory),
-                          fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-    }
-    s << in.rdbuf();
-    return s.str();
-}
-
 /// A link file parsed and checked (create: every password present; update:
 /// a password may be left out or <redacted> to keep the stored one).
 result<v1::ShadowLink> load_link(const std::string& text, bool for_update) {
@@ -188,7 +173,7 @@ void run_create(cli_context& ctx, const shadow_options& o) {
     if (ctx.print_schema("{\"name\": string, \"uid\": string}")) {
         return;
     }
-    auto text = read_file(o.file);
+    auto text = yaml::read_input(o.file);
     if (!text) {
         ctx.fail(exit_code::failed, text.error().detail);
         return;
@@ -366,7 +351,7 @@ result<std::string> edit_link(cli_context& ctx, const v1::ShadowLink& current) {
     if (auto e = run_editor(editor, path); !e) {
         return e.error();
     }
-    return read_file(path);
+    return yaml::read_input(path);
 }
 
 void run_update(cli_context& ctx, const shadow_options& o) {
@@ -377,7 +362,7 @@ void run_update(cli_context& ctx, const shadow_options& o) {
     if (!current) {
         return;
     }
-    auto text = o.file.empty() ? edit_link(ctx, *current) : read_file(o.file);
+    auto text = o.file.empty() ? edit_link(ctx, *current) : yaml::read_input(o.file);
     if (!text) {
         ctx.fail(exit_code::failed, text.error().detail);
         return;

@@ -6,12 +6,32 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
+#include <iostream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <system_error>
 
 namespace fjord::cli::yaml {
+
+result<std::string> read_input(const std::string& path) {
+    std::ostringstream s;
+    if (path == "-") {
+        s << std::cin.rdbuf();
+        return s.str();
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return error_info(std::make_error_code(std::errc::no_such_file_or_directory),
+                          fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+    }
+    s << in.rdbuf();
+    return s.str();
+}
 
 std::string join(std::string_view path, std::string_view key) {
     return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);

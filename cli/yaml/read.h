@@ -31,6 +31,10 @@ namespace fjord::cli::yaml {
 
 using node = YAML::Node;
 
+/// The whole file at `path` ("-": stdin), to parse: the CLI's YAML inputs
+/// (-f/-c FILE). The error names the path and the OS's reason.
+result<std::string> read_input(const std::string& path);
+
 /// "path.key", or "key" at the root (path "").
 std::string join(std::string_view path, std::string_view key);
 /// "path[i]".
