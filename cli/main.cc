@@ -13,6 +13,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/settings.h"
+#include "common/build_info.h"
 
 int main(int argc, char** argv) {
     using fjord::cli::exit_code;
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
     app.add_option("--config", ctx.config_flag,
                    "Profile file (default: FJORD_CONFIG, else ~/.config/fjord/fjord.yaml)");
     app.add_flag("-v,--verbose", ctx.verbose, "Debug logs on stderr");
-    app.set_version_flag("--version", std::string("fjord ") + fjord::cli::fjord_version);
+    app.set_version_flag("--version", "fjord " + fjord::build::describe());
     fjord::cli::register_topic_commands(app, ctx);
     fjord::cli::register_controller_commands(app, ctx);
     fjord::cli::register_cluster_commands(app, ctx);
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     fjord::cli::register_shadow_commands(app, ctx);
     fjord::cli::register_apply_command(app, ctx);
     fjord::cli::register_completion_command(app, ctx);
+    fjord::cli::register_generate_command(app, ctx);
 
     // -X help / -X list print the keys and exit 0 before any command runs
     // (also as -Xhelp and --config-opt=help, as CLI11 would accept them).

@@ -4,8 +4,12 @@
 
 #include "common/daemon.h"
 
+#include "common/build_info.h"
+
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -15,15 +19,23 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
     std::string config_path;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        if ((a == "--config" || a == "-c") && i + 1 < argc) {
+        if (a == "--config" || a == "-c") {
+            if (i + 1 >= argc || std::string_view(argv[i + 1]).empty()) {
+                fmt::print(stderr, "{}: {} needs a file\n{}", spec.program, a, spec.usage);
+                return 2;
+            }
             config_path = argv[++i];
         } else if (a.starts_with("--config=")) {
             config_path = std::string(a.substr(9));
+            if (config_path.empty()) {
+                fmt::print(stderr, "{}: --config needs a file\n{}", spec.program, spec.usage);
+                return 2;
+            }
         } else if (a == "--help" || a == "-h") {
             fmt::print("{}", spec.usage);
             return 0;
         } else if (a == "--version") {
-            fmt::print("{} {}\n", spec.program, FJORD_VERSION);
+            fmt::print("{} {}\n", spec.program, build::describe());
             return 0;
         } else {
             fmt::print(stderr, "{}: unknown argument '{}'\n{}", spec.program, a, spec.usage);
@@ -31,8 +43,18 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         }
     }
     if (config_path.empty()) {
-        fmt::print(stderr, "{}: --config is required\n{}", spec.program, spec.usage);
-        return 2;
+        // The packaged default. Checked here so that its absence says which
+        // file was looked for and how to name another, rather than only
+        // "cannot open".
+        config_path = std::string(spec.default_config);
+        std::error_code ec;
+        if (!std::filesystem::exists(config_path, ec)) {
+            fmt::print(stderr,
+                       "{}: no --config given and the default config {} does not exist "
+                       "(install the {} package, or pass --config FILE)\n",
+                       spec.program, config_path, spec.program);
+            return 1;
+        }
     }
     sigset_t set;
     sigemptyset(&set);

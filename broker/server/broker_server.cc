@@ -34,6 +34,7 @@
 #include "broker/tiered/archiver_service.h"
 #include "broker/tiered/remote_reader.h"
 #include "broker/tiered/topic_settings.h"
+#include "common/build_info.h"
 #include "common/controller_client/client.h"
 #include "common/data_dir.h"
 #include "common/http_server.h"
@@ -772,7 +773,7 @@ void broker_server::impl::link_to_controllers() {
     ep->set_host(cfg.advertise.kafka.host);
     ep->set_port(cfg.advertise.kafka.port);
     co.broker.set_rack(cfg.rack);
-    co.broker.set_version(FJORD_VERSION);
+    co.broker.set_version(build::version());
     co.broker.set_fips_mode(cfg.fips.mode == tls::fips_mode::enabled      ? v1::FIPS_MODE_ENABLED
                             : cfg.fips.mode == tls::fips_mode::permissive ? v1::FIPS_MODE_PERMISSIVE
                                                                           : v1::FIPS_MODE_DISABLED);

@@ -1,6 +1,6 @@
 // File: broker/server/main.cc
 //
-// fjord-broker --config FILE
+// fjord-broker [--config FILE]   (default /etc/fjord/broker.yaml)
 //
 // Loads the config, runs FIPS mode's start-up checks (common/tls/fips.h)
 // and starts the broker (broker_server.h); flags, signals and exit status
@@ -21,11 +21,14 @@
 namespace {
 
 constexpr std::string_view usage =
-    "usage: fjord-broker --config FILE\n"
+    "usage: fjord-broker [--config FILE] [--version] [--help]\n"
     "\n"
     "Runs one Fjord broker: the Kafka API for clients, following the\n"
     "controller's decisions. The config file is YAML; its keys are\n"
-    "documented in broker/server/README.md.\n";
+    "documented in broker/server/README.md.\n"
+    "\n"
+    "  --config FILE  the config (default: /etc/fjord/broker.yaml)\n"
+    "  --version      print the version, git revision and build type\n";
 
 }  // namespace
 
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
         argc, argv,
         {.program = "fjord-broker",
          .usage = usage,
+         .default_config = "/etc/fjord/broker.yaml",
          .start = [](const std::string& config_path) -> fjord::result<std::function<void()>> {
              auto cfg = fjord::broker::load_broker_config(config_path);
              if (!cfg) {

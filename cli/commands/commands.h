@@ -13,9 +13,6 @@ namespace fjord::cli {
 
 class cli_context;
 
-/// The release, from the CMake project version.
-inline constexpr const char* fjord_version = FJORD_VERSION;
-
 void register_topic_commands(CLI::App& root, cli_context& ctx);
 /// `topic produce` and `topic consume` (records.cc), under `topic`.
 void register_record_commands(CLI::App& topic, cli_context& ctx);
@@ -36,5 +33,8 @@ void register_shadow_commands(CLI::App& root, cli_context& ctx);
 void register_apply_command(CLI::App& root, cli_context& ctx);
 /// Walks `root` when run, so register it after every other command.
 void register_completion_command(CLI::App& root, cli_context& ctx);
+/// The hidden `__generate man DIR` (generate.cc): manual pages for
+/// packaging. Walks `root` when run, like completion.
+void register_generate_command(CLI::App& root, cli_context& ctx);
 
 }  // namespace fjord::cli

@@ -14,6 +14,7 @@
 #include "cli/commands/commands.h"
 #include "cli/context.h"
 #include "cli/output/printer.h"
+#include "common/build_info.h"
 
 namespace fjord::cli {
 namespace {
@@ -189,16 +190,25 @@ void register_controller_commands(CLI::App& root, cli_context& ctx) {
 }
 
 void register_version_command(CLI::App& root, cli_context& ctx) {
-    auto* version = root.add_subcommand("version", "Print the version");
+    auto* version =
+        root.add_subcommand("version", "Print the version, git revision and build type");
     version->callback([&ctx] {
         if (!ctx.prepare_output()) {
             return;
         }
-        if (ctx.print_schema("{\"version\": string}")) {
+        if (ctx.print_schema(
+                "{\"version\": string, \"git_revision\": string, \"build_type\": string}")) {
             return;
         }
-        print_output(std::cout, ctx.format(), {{"version", fjord_version}},
-                     [](bool) { return fmt::format("fjord {}\n", fjord_version); });
+        print_output(std::cout, ctx.format(),
+                     {{"version", build::version()},
+                      {"git_revision", build::git_revision()},
+                      {"build_type", build::build_type()}},
+                     [](bool) {
+                         return fmt::format("fjord {}\ngit revision: {}\nbuild type:   {}\n",
+                                            build::version(), build::git_revision(),
+                                            build::build_type());
+                     });
     });
 }
 

@@ -1,6 +1,6 @@
 // File: controller/server/main.cc
 //
-// fjord-controller --config FILE
+// fjord-controller [--config FILE]   (default /etc/fjord/controller.yaml)
 //
 // Loads the config, runs FIPS mode's start-up checks (common/tls/fips.h)
 // and starts the server (controller_server.h); flags, signals and exit
@@ -23,10 +23,13 @@
 namespace {
 
 constexpr std::string_view usage =
-    "usage: fjord-controller --config FILE\n"
+    "usage: fjord-controller [--config FILE] [--version] [--help]\n"
     "\n"
     "Runs one member of the Fjord controller Raft group. The config file is\n"
-    "YAML; its keys are documented in controller/server/README.md.\n";
+    "YAML; its keys are documented in controller/server/README.md.\n"
+    "\n"
+    "  --config FILE  the config (default: /etc/fjord/controller.yaml)\n"
+    "  --version      print the version, git revision and build type\n";
 
 }  // namespace
 
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
         argc, argv,
         {.program = "fjord-controller",
          .usage = usage,
+         .default_config = "/etc/fjord/controller.yaml",
          .start = [](const std::string& config_path) -> fjord::result<std::function<void()>> {
              // gRPC's abseil mutexes check lock order for deadlock cycles on
              // every acquisition in builds without NDEBUG (Debian's); that cost
