@@ -789,6 +789,7 @@ FORMAT_HELP_ARGS = {
     "shadow config generate": [], "shadow create": ["-c", "/nonexistent.yaml"],
     "shadow list": [], "shadow describe": ["l"], "shadow status": ["l"], "shadow update": ["l"],
     "shadow failover": ["l", "--all"], "shadow delete": ["l"],
+    "apply": ["-f", "/nonexistent.yaml"],
     "completion": ["bash"],
 }
 _SECURITY = {
