@@ -240,6 +240,67 @@ TEST_F(apply_plan_test, a_plan_whose_objects_moved_is_refused_whole_naming_them)
     EXPECT_EQ(_stm.topics().find("orders")->partitions_size(), 2);
 }
 
+TEST_F(apply_plan_test, a_refused_batch_of_every_kind_leaves_the_state_as_it_was) {
+    v1::ApplyRequest setup;
+    (*topic(setup, "existing", 1)->mutable_configs())["retention.ms"] = "1000";
+    setup.mutable_desired()->set_has_roles(true);
+    setup.mutable_desired()->add_roles()->set_name("old-role");
+    apply(setup);
+    const revision_id before_revision = _stm.revision();
+
+    // Every kind at once: a new topic, an existing one grown and altered,
+    // config, a user, a role and its member, a binding, the old role gone.
+    v1::ApplyRequest req;
+    req.set_owner("ci");
+    req.set_prune(true);
+    topic(req, "new-topic", 2);
+    (*topic(req, "existing", 3)->mutable_configs())["retention.ms"] = "2000";
+    auto* d = req.mutable_desired();
+    d->set_has_cluster_config(true);
+    (*d->mutable_cluster_config())["default_topic_partitions"] = "5";
+    d->set_has_users(true);
+    auto* u = d->add_users();
+    u->set_name("carol");
+    u->set_password("carol-password-1");
+    d->set_has_roles(true);
+    auto* r = d->add_roles();
+    r->set_name("new-role");
+    r->add_members("carol");
+    d->set_has_acls(true);
+    auto* a = d->add_acls();
+    a->set_resource_type(v1::ACL_RESOURCE_TOPIC);
+    a->set_resource_name("new-topic");
+    a->set_pattern_type(v1::ACL_PATTERN_LITERAL);
+    a->set_principal("User:carol");
+    a->set_host("*");
+    a->set_operation(v1::ACL_OPERATION_WRITE);
+    a->set_permission(v1::ACL_PERMISSION_ALLOW);
+    auto p = plan(req);
+    ASSERT_TRUE(p);
+    ASSERT_EQ(p->errors, 0U);
+    v1::ApplyBatch b = p->batch;
+    b.add_commands()->mutable_delete_role()->set_name("old-role");
+    b.add_commands()->mutable_delete_topic()->set_name("missing");  // refused at apply
+    v1::ControllerCommand c;
+    *c.mutable_apply_batch() = b;
+    const std::string before = _stm.snapshot();
+    auto refused = commit(c);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.code(), make_error_code(errc::unknown_topic));
+    EXPECT_EQ(_stm.snapshot(), before);
+    EXPECT_EQ(_stm.revision(), before_revision);
+    auto deltas = _stm.changes_after(before_revision);
+    ASSERT_TRUE(deltas);
+    EXPECT_TRUE(deltas->empty()) << "a refused batch's deltas must not reach a watcher";
+    EXPECT_NE(_stm.roles().find("old-role"), nullptr);
+
+    // The same plan without the bad command lands whole.
+    ASSERT_TRUE(commit(batch(*p)));
+    EXPECT_EQ(_stm.topics().find("existing")->partitions_size(), 3);
+    EXPECT_NE(_stm.users().find("carol"), nullptr);
+    EXPECT_EQ(_stm.cluster_config().find("default_topic_partitions")->value(), "5");
+}
+
 TEST_F(apply_plan_test, a_batch_lands_whole_or_not_at_all) {
     v1::ApplyRequest req;
     topic(req, "first", 1);

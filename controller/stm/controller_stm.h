@@ -223,11 +223,11 @@ class controller_stm {
     apply_result apply(const v1::SyncShadowAcls& c, const v1::Audit& audit);
     apply_result record_refusal(const v1::ControllerCommand& cmd);
     /// ApplyBatch (apply_batch.cc): preconditions, then the commands all or
-    /// nothing (tried first on a copy of the state), then the owners.
+    /// nothing (an undo journal of what they touch), then the owners.
     apply_result apply(const v1::ApplyBatch& c, const v1::Audit& audit);
     /// Dispatches the batch's commands in order with one audit; stops at the
-    /// first refusal ("commands[i]: ..."). Leaves earlier ones applied: run
-    /// on a scratch copy first.
+    /// first refusal ("commands[i]: ..."), leaving earlier ones applied (the
+    /// caller undoes them).
     apply_result apply_batch_commands(const v1::ApplyBatch& c, const v1::Audit& audit);
     /// The revision the object was created at (a config key: last changed),
     /// 0 when absent: what an owner record must match to hold.
