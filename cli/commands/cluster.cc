@@ -380,8 +380,8 @@ void run_config_set(cli_context& ctx, const config_options& o) {
 void run_config_list(cli_context& ctx, const config_options& o) {
     if (ctx.format() == output_format::help) {
         std::cout << "[{\"key\": string, \"value\": string, \"default\": string, \"is_default\": "
-                     "bool, \"type\": string, \"needs_restart\": bool, \"allowed\": string, "
-                     "\"description\": string}]\n";
+                     "bool, \"type\": string, \"needs_restart\": bool, \"secret\": bool, "
+                     "\"allowed\": string, \"description\": string}]\n";
         return;
     }
     auto resp = get_config(ctx, {});
@@ -415,6 +415,7 @@ void run_config_list(cli_context& ctx, const config_options& o) {
                        {"is_default", e.is_default()},
                        {"type", p.type()},
                        {"needs_restart", p.needs_restart()},
+                       {"secret", p.secret()},
                        {"allowed", p.allowed()},
                        {"description", p.description()}});
         rows.push_back({e.key(), e.value(), e.is_default() ? "default" : "set", p.type(),

@@ -88,13 +88,15 @@ from ansible_collections.fjord.cluster.plugins.module_utils.fjord_cli import (
 from ansible_collections.fjord.cluster.plugins.module_utils.fjord_plan import (
     SECRET_PLACEHOLDER, plan_cluster_config)
 
-# `cluster config list --format json` does not say which keys are secret (a
-# set one reads back as [secret]; an unset one as ""). Until it does, values
-# of keys named like credentials are masked in the result and the diff too.
+# `cluster config list --format json` says which keys are secret ("secret":
+# true; a set one reads back as [secret]). An older CLI without the field:
+# values of keys named like credentials are masked in the result and the diff.
 SECRET_NAME_PARTS = ("secret", "password", "access_key", "token")
 
 
-def looks_secret(key, current_value):
+def looks_secret(key, current_value, entry=None):
+    if entry is not None and "secret" in entry:
+        return bool(entry["secret"]) or current_value == SECRET_PLACEHOLDER
     return current_value == SECRET_PLACEHOLDER or any(part in key for part in SECRET_NAME_PARTS)
 
 
@@ -136,7 +138,7 @@ def main():
                     "true sets them)" % ", ".join(plan["unknown_secrets"]))
     # Secret values never go into the diff (or the returned `set`).
     for key in list(plan["after"]):
-        if looks_secret(key, plan["before"].get(key)):
+        if looks_secret(key, plan["before"].get(key), current.get(key)):
             plan["before"][key] = SECRET_PLACEHOLDER if plan["before"][key] else ""
             plan["after"][key] = SECRET_PLACEHOLDER
             if key in result["set"]:
