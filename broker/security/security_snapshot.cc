@@ -118,16 +118,15 @@ std::shared_ptr<const security_snapshot> security_snapshot::build(const metadata
 
     for (const auto& [name, u] : md.users()) {
         const auto& c = u.credential();
-        auto mech = sec::parse_scram_mechanism(c.mechanism());
-        if (!mech) {
+        auto cred = sec::credential_from_proto(c);
+        if (!cred) {
             log(log_level::warn, "security",
                 "user {}: credential mechanism \"{}\" unknown: the "
                 "user cannot log in on this broker",
                 name, c.mechanism());
             continue;
         }
-        s->_users.emplace(name, sec::scram_credential{*mech, c.salt(), c.iterations(),
-                                                      c.stored_key(), c.server_key()});
+        s->_users.emplace(name, std::move(*cred));
     }
 
     std::vector<std::string> superusers;

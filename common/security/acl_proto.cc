@@ -65,6 +65,14 @@ result<acl_binding> binding_from_proto(const v1::AclBinding& b) {
     return out;
 }
 
+std::optional<scram_credential> credential_from_proto(const v1::ScramCredential& c) {
+    auto m = parse_scram_mechanism(c.mechanism());
+    if (!m) {
+        return std::nullopt;
+    }
+    return scram_credential{*m, c.salt(), c.iterations(), c.stored_key(), c.server_key()};
+}
+
 v1::AclBinding to_proto(const acl_binding& b) {
     v1::AclBinding out;
     out.set_resource_type(static_cast<v1::AclResourceType>(b.rtype));

@@ -21,6 +21,7 @@
 // Pure; any thread.
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,11 +29,16 @@
 #include "common/result.h"
 #include "common/security/acl.h"
 #include "common/security/authorizer.h"
+#include "common/security/scram.h"
 #include "fjord/controller/v1/metadata.pb.h"
 
 namespace fjord::security {
 
 namespace v1 = fjord::controller::v1;
+
+/// A stored user's credential as scram.h's value; nullopt when its mechanism
+/// is not one scram.h knows (a newer member's): such a user cannot log in.
+std::optional<scram_credential> credential_from_proto(const v1::ScramCredential& c);
 
 /// The stored binding `b` as acl.h's value (its Audit is dropped).
 result<acl_binding> binding_from_proto(const v1::AclBinding& b);

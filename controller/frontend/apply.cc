@@ -56,13 +56,6 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
-bool valid_owner(std::string_view o) {
-    return !o.empty() && o.size() <= 64 && std::all_of(o.begin(), o.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               ch == '.' || ch == '_' || ch == '-';
-    });
-}
-
 /// Builds the plan: reads `base` (the state at the plan's revision), and
 /// applies every command it builds to `scratch` in order, so that each
 /// later command is built against the state the earlier ones leave (new
@@ -119,7 +112,7 @@ class planner {
     const v1::DesiredState& desired() const { return _req.desired(); }
 
     result<void> check_request() {
-        if (!_req.owner().empty() && !valid_owner(_req.owner())) {
+        if (!_req.owner().empty() && !stm::valid_owner_label(_req.owner())) {
             return error_info::for_field(errc::invalid_argument, "owner",
                                          "1-64 characters of letters, digits, '.', '_' and '-'");
         }
@@ -675,17 +668,8 @@ class planner {
 };
 
 bool password_matches(const v1::ScramCredential& stored, const std::string& password) {
-    auto m = security::parse_scram_mechanism(stored.mechanism());
-    if (!m) {
-        return false;
-    }
-    security::scram_credential c;
-    c.mechanism = *m;
-    c.salt = stored.salt();
-    c.iterations = stored.iterations();
-    c.stored_key = stored.stored_key();
-    c.server_key = stored.server_key();
-    return security::verify_password(c, password);
+    auto c = security::credential_from_proto(stored);
+    return c && security::verify_password(*c, password);
 }
 
 }  // namespace

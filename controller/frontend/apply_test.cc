@@ -12,6 +12,7 @@
 
 #include "common/cluster/errc.h"
 #include "common/log.h"
+#include "common/security/acl_proto.h"
 #include "common/security/scram.h"
 #include "controller/frontend/apply.h"
 #include "controller/frontend/security.h"
@@ -50,13 +51,8 @@ class apply_plan_test : public ::testing::Test {
                 },
             .password_matches =
                 [](const v1::ScramCredential& stored, const std::string& password) {
-                    security::scram_credential c;
-                    c.mechanism = *security::parse_scram_mechanism(stored.mechanism());
-                    c.salt = stored.salt();
-                    c.iterations = stored.iterations();
-                    c.stored_key = stored.stored_key();
-                    c.server_key = stored.server_key();
-                    return security::verify_password(c, password);
+                    auto c = security::credential_from_proto(stored);
+                    return c && security::verify_password(*c, password);
                 },
         };
         return plan_apply(_stm, req, {.principal = "User:admin", .time_ms = 1000}, hooks);

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common/cluster/errc.h"
+#include "common/security/acl_proto.h"
 #include "common/security/scram.h"
 
 namespace fjord::service {
@@ -127,11 +128,7 @@ result<void> authenticator::verify(const basic_credentials& c,
     }
     std::optional<security::scram_credential> cred;
     if (stored) {
-        auto m = security::parse_scram_mechanism(stored->mechanism());
-        if (m) {
-            cred = security::scram_credential{*m, stored->salt(), stored->iterations(),
-                                              stored->stored_key(), stored->server_key()};
-        }
+        cred = security::credential_from_proto(*stored);
     }
     std::string key;
     if (cred) {

@@ -62,21 +62,6 @@ std::string_view kind_name(v1::ObjectKind k) {
     }
 }
 
-/// An owner label: 1-64 characters of [A-Za-z0-9._-].
-bool valid_owner(std::string_view o) {
-    if (o.empty() || o.size() > 64) {
-        return false;
-    }
-    for (char ch : o) {
-        const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /// The commands a plan is made of; anything else (a nested batch, broker
 /// or migration state, a refusal record) is refused in a batch.
 bool allowed_in_batch(v1::ControllerCommand::CommandCase c) {
@@ -173,6 +158,20 @@ const v1::AclBinding* find_acl(const acl_table& acls, std::string_view name) {
 }
 
 }  // namespace
+
+bool valid_owner_label(std::string_view o) {
+    if (o.empty() || o.size() > 64) {
+        return false;
+    }
+    for (char ch : o) {
+        const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
 
 std::string describe_object(const v1::ObjectRef& o) {
     return fmt::format("{} \"{}\"", kind_name(o.kind()), o.name());
@@ -281,7 +280,7 @@ apply_result controller_stm::apply_batch_commands(const v1::ApplyBatch& c, const
 
 apply_result controller_stm::apply(const v1::ApplyBatch& c, const v1::Audit& audit) {
     // Shape: what a proposer of this version never sends.
-    if (!c.owner().empty() && !valid_owner(c.owner())) {
+    if (!c.owner().empty() && !valid_owner_label(c.owner())) {
         return error_info::for_field(errc::invalid_argument, "owner",
                                      "1-64 characters of letters, digits, '.', '_' and '-'");
     }

@@ -107,6 +107,9 @@ using apply_result = result<void>;
 /// `topic "orders"`, `acl "ALLOW User:bob * topic literal:x read"`: an
 /// ObjectRef in messages.
 std::string describe_object(const v1::ObjectRef& o);
+/// An apply's owner label (ApplyBatch.owner): 1-64 characters of
+/// [A-Za-z0-9._-].
+bool valid_owner_label(std::string_view owner);
 
 class controller_stm {
   public:
