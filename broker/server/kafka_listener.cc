@@ -1,14 +1,19 @@
 // File: broker/server/kafka_listener.cc
 //
-// Boost.Asio behind kafka_listener.h, plaintext and TLS (asio::ssl over the
-// SSL_CTX common/tls builds, so one cipher policy and FIPS mode govern it).
-// Asio and OpenSSL's headers stay in this file: nothing else in the broker
-// includes them (Asio's are large).
+// Boost.Asio behind kafka_listener.h, plaintext and TLS. Asio and OpenSSL's
+// headers stay in this file: nothing else in the broker includes them
+// (Asio's are large).
 //
-// A connection is a template over its stream (a TCP socket, or an
-// asio::ssl::stream over one), so framing, ordering, backpressure and the
-// idle timeout are one piece of code for both; only the start (the TLS
-// handshake) and how a write lays out the queued responses differ.
+// A connection is a TCP socket and, over TLS, a tls::engine (common/tls/
+// engine.h: OpenSSL on the SSL_CTX common/tls builds, so one cipher policy
+// and FIPS mode govern it). Framing, ordering, backpressure and the idle
+// timeout are one piece of code for both; TLS differs only where bytes
+// cross the socket: a read takes as much ciphertext as the kernel holds
+// (up to 256 KiB) and decrypts every record of it into the frame buffer,
+// and a write encrypts up to wire_chunk bytes of responses and sends them
+// with one system call. (asio::ssl took one 16 KiB record per recv and
+// one system call per record sent: a TLS produce ran at 0.37 of plaintext,
+// see docs/performance.md, section tls.)
 
 #include "broker/server/kafka_listener.h"
 
@@ -19,28 +24,23 @@
 #include <deque>
 #include <map>
 #include <thread>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 
 #include "common/log.h"
+#include "common/tls/engine.h"
 #include "common/tls/tls.h"
 
 namespace fjord::broker {
 namespace {
 
 namespace asio = boost::asio;
-namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
-using tls_stream = ssl::stream<tcp::socket>;
-using raw_socket = tcp::socket::lowest_layer_type;
 
 constexpr const char* component = "kafka";
 
@@ -60,8 +60,11 @@ constexpr size_t tls_record = 16 * 1024;
 constexpr size_t tls_copy_limit = 16 * 1024;
 /// Over TLS: one write stages this much at most (then the batch ends).
 constexpr size_t tls_staging_bytes = 256 * 1024;
+/// Over TLS: the ciphertext one system call sends, at most (about; whole
+/// records). Bounds what a connection holds encrypted besides its queue.
+constexpr size_t wire_chunk = 256 * 1024;
 
-std::string endpoint_string(const raw_socket& s) {
+std::string endpoint_string(const tcp::socket& s) {
     boost::system::error_code ec;
     auto ep = s.remote_endpoint(ec);
     if (ec) {
@@ -77,33 +80,22 @@ uint32_t read_be32(const char* p) {
            static_cast<uint32_t>(static_cast<uint8_t>(p[3]));
 }
 
-/// Why a TLS handshake failed, as a sentence (tls::describe_failure), and
-/// how loud to say it: a TLS error is a warning; a peer that hung up
-/// without one (a port probe, a health check) is information.
-std::pair<log_level, std::string> handshake_failure(const boost::system::error_code& ec, SSL* ssl) {
-    if (ec.category() == asio::error::get_ssl_category()) {
-        // Asio took the first OpenSSL error off the queue into `ec`: put it
-        // back, so describe_failure reads the whole story.
-        const auto e = static_cast<unsigned long>(ec.value());
-        ERR_raise(ERR_GET_LIB(e), ERR_GET_REASON(e));
-        std::string why = tls::describe_failure(ssl);
-        // An alert from the client: it refused this broker's certificate.
-        if (why.find("alert unknown ca") != std::string::npos) {
-            why += " (the client does not trust the CA that signed this broker's certificate)";
-        } else if (why.find("alert bad certificate") != std::string::npos ||
-                   why.find("alert certificate unknown") != std::string::npos) {
-            why +=
-                " (the client refused this broker's certificate: does it name the host the "
-                "client dialed?)";
-        }
-        return {log_level::warn, why};
+/// Why a TLS handshake failed (tls::engine::failure), with what an alert
+/// from the client means for this broker.
+std::string explain_handshake_failure(std::string why) {
+    if (why.find("alert unknown ca") != std::string::npos) {
+        why += " (the client does not trust the CA that signed this broker's certificate)";
+    } else if (why.find("alert bad certificate") != std::string::npos ||
+               why.find("alert certificate unknown") != std::string::npos) {
+        why +=
+            " (the client refused this broker's certificate: does it name the host the "
+            "client dialed?)";
     }
-    tls::drain_errors();
-    if (ec == asio::error::eof || ec == ssl::error::stream_truncated ||
-        ec == asio::error::connection_reset) {
-        return {log_level::info, "the client hung up without completing it"};
-    }
-    return {log_level::warn, ec.message()};
+    return why;
+}
+
+bool hung_up(const boost::system::error_code& ec) {
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
 }
 
 }  // namespace
@@ -131,8 +123,9 @@ struct kafka_listener::impl {
     std::atomic<bool> stopping{false};
     uint16_t port = 0;
     /// TLS: the context new connections get, and the credential watcher's
-    /// generation it was built from. Open connections hold theirs.
-    std::shared_ptr<ssl::context> tls_ctx;
+    /// generation it was built from. Open connections hold theirs (an SSL
+    /// references its SSL_CTX).
+    tls::ssl_ctx_ptr tls_ctx;
     uint64_t tls_generation = 0;
 
     impl(listener_options opts, frame_handler& h) : o(std::move(opts)), handler(h) {}
@@ -143,29 +136,28 @@ struct kafka_listener::impl {
 
 namespace {
 
-/// One client connection; lives on the io thread only.
-template <class Stream>
-class connection final : public connection_base,
-                         public std::enable_shared_from_this<connection<Stream>> {
-    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
-
+/// One client connection; lives on the io thread only. Every entry point
+/// is an asio handler holding a reference to it, so a close() inside one
+/// (which drops the listener's reference) never frees it mid-call: callers
+/// check _closed instead.
+class connection final : public connection_base, public std::enable_shared_from_this<connection> {
   public:
-    /// `stream_args` construct the stream (a socket; a socket and a context).
-    template <class... A>
-    connection(kafka_listener::impl& owner, uint64_t id, std::shared_ptr<ssl::context> ctx,
-               A&&... stream_args)
+    /// `tls` set: a TLS connection, handshake first.
+    connection(kafka_listener::impl& owner, uint64_t id, tcp::socket socket,
+               std::unique_ptr<tls::engine> tls)
         : _owner(owner),
-          _ctx(std::move(ctx)),
-          _stream(std::forward<A>(stream_args)...),
+          _socket(std::move(socket)),
+          _tls(std::move(tls)),
           _idle(owner.io),
           _handshake_timer(owner.io),
-          _session(std::make_shared<session>(id, endpoint_string(socket()))) {}
+          _session(std::make_shared<session>(id, endpoint_string(_socket))),
+          _first_checked(_tls != nullptr) {}
 
     void start() override {
         boost::system::error_code ec;
-        socket().set_option(tcp::no_delay(true), ec);
+        _socket.set_option(tcp::no_delay(true), ec);
         _last_activity = clock::now();
-        if constexpr (is_tls) {
+        if (_tls) {
             handshake();
         } else {
             arm_idle();
@@ -181,8 +173,8 @@ class connection final : public connection_base,
         log(log_level::debug, component, "connection {} from {} closed: {}", _session->id(),
             _session->peer(), why);
         boost::system::error_code ec;
-        socket().shutdown(tcp::socket::shutdown_both, ec);
-        socket().close(ec);
+        _socket.shutdown(tcp::socket::shutdown_both, ec);
+        _socket.close(ec);
         _idle.cancel();
         _handshake_timer.cancel();
         _owner.handler.on_close(*_session);
@@ -190,13 +182,11 @@ class connection final : public connection_base,
     }
 
   private:
-    raw_socket& socket() { return _stream.lowest_layer(); }
-
-    // --- TLS handshake (instantiated for tls_stream only)
+    // --- TLS handshake
 
     void handshake() {
         _handshake_timer.expires_after(_owner.o.tls->handshake_timeout);
-        _handshake_timer.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
+        _handshake_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
             if (ec) {
                 return;
             }
@@ -204,10 +194,46 @@ class connection final : public connection_base,
                 c->on_handshake_timeout();
             }
         });
-        _stream.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](
-                                                              const boost::system::error_code& ec) {
-            self->on_handshake(ec);
+        handshake_step();
+    }
+
+    /// Runs the handshake as far as the ciphertext received allows, sends
+    /// what it wrote, and reads more until it is done or fails.
+    void handshake_step() {
+        const auto st = _tls->handshake();
+        if (st == tls::engine::status::ok) {
+            flush();
+            if (!_closed) {
+                on_handshake_done();
+            }
+            return;
+        }
+        if (st != tls::engine::status::want_input) {
+            handshake_failed(log_level::warn, explain_handshake_failure(_tls->failure()));
+            return;
+        }
+        flush();
+        if (_closed) {
+            return;
+        }
+        read_ciphertext([](connection& c, const boost::system::error_code& ec) {
+            if (!ec) {
+                c.handshake_step();
+            } else if (hung_up(ec)) {
+                c.handshake_failed(log_level::info, "the client hung up without completing it");
+            } else {
+                c.handshake_failed(log_level::warn, ec.message());
+            }
         });
+    }
+
+    /// Logs once, sends the alert OpenSSL wrote (the client then learns why
+    /// too), and closes.
+    void handshake_failed(log_level level, const std::string& why) {
+        _handshake_timer.cancel();
+        log(level, component, "connection {} from {}: TLS handshake failed: {}", _session->id(),
+            _session->peer(), why);
+        close_after_writes("TLS handshake failed");
     }
 
     void on_handshake_timeout() {
@@ -220,21 +246,10 @@ class connection final : public connection_base,
         close("TLS handshake timed out");
     }
 
-    void on_handshake(const boost::system::error_code& ec) {
+    void on_handshake_done() {
         _handshake_timer.cancel();
-        if (_closed) {
-            tls::drain_errors();
-            return;
-        }
-        SSL* ssl = _stream.native_handle();
-        if (ec) {
-            const auto [level, why] = handshake_failure(ec, ssl);
-            log(level, component, "connection {} from {}: TLS handshake failed: {}", _session->id(),
-                _session->peer(), why);
-            close("TLS handshake failed");
-            return;
-        }
         _handshake_done = true;
+        SSL* ssl = _tls->native();
         X509* cert = SSL_get0_peer_certificate(ssl);
         if (cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
             std::string subject = tls::subject_rfc2253(cert);
@@ -272,90 +287,143 @@ class connection final : public connection_base,
         if (_reading || _closed) {
             return;
         }
-        size_t want = 0;  // bytes the buffer must hold for the next frame
-        while (can_read()) {
-            const size_t avail = _in_end - _in_start;
-            const char* p = _in.get() + _in_start;
-            if (!_first_checked) {
-                // Six bytes tell a ClientHello (tls::looks_like_client_hello);
-                // a Kafka request's first byte is never 22 (0x16: a size of
-                // 369 MB and more), so others are decided at once.
-                if (avail == 0 || (avail < 6 && p[0] == 0x16)) {
+        for (;;) {
+            size_t want = 0;  // bytes the buffer must hold for the next frame
+            while (can_read()) {
+                const size_t avail = _in_end - _in_start;
+                const char* p = _in.get() + _in_start;
+                if (!_first_checked) {
+                    // Six bytes tell a ClientHello (tls::looks_like_client_hello);
+                    // a Kafka request's first byte is never 22 (0x16: a size of
+                    // 369 MB and more), so others are decided at once.
+                    if (avail == 0 || (avail < 6 && p[0] == 0x16)) {
+                        break;
+                    }
+                    _first_checked = true;
+                    if (tls::looks_like_client_hello(std::string_view(p, avail))) {
+                        log(log_level::warn, component,
+                            "connection {} from {}: TLS client on a plaintext port (it sent a "
+                            "TLS ClientHello; this listener has no kafka_tls); closing",
+                            _session->id(), _session->peer());
+                        close("TLS client on a plaintext port");
+                        return;
+                    }
+                }
+                if (avail < 4) {
                     break;
                 }
-                _first_checked = true;
-                if (!is_tls && tls::looks_like_client_hello(std::string_view(p, avail))) {
+                const uint32_t size = read_be32(p);
+                // Any non-empty frame: a Kafka request header is 8 bytes at
+                // least (the dispatcher checks), but a raw SASL token (after
+                // SaslHandshake v0) may be shorter.
+                if (size < 1 || size > _owner.o.max_frame_bytes) {
                     log(log_level::warn, component,
-                        "connection {} from {}: TLS client on a plaintext port (it sent a TLS "
-                        "ClientHello; this listener has no kafka_tls); closing",
-                        _session->id(), _session->peer());
-                    close("TLS client on a plaintext port");
+                        "connection {} from {}: request size {} outside 1..{} bytes; closing",
+                        _session->id(), _session->peer(), static_cast<int32_t>(size),
+                        _owner.o.max_frame_bytes);
+                    close("bad request size");
                     return;
                 }
-            }
-            if (avail < 4) {
+                if (avail - 4 >= size) {
+                    std::string frame(p + 4, size);
+                    _in_start += 4 + size;
+                    dispatch(std::move(frame));
+                    continue;
+                }
+                if (size_t{4} + size > read_chunk) {
+                    // Too large for the buffer: the rest goes straight into the frame.
+                    _frame.resize(size);
+                    std::memcpy(_frame.data(), p + 4, avail - 4);
+                    _frame_have = avail - 4;
+                    _in_start = _in_end = 0;
+                    read_large_frame();
+                    return;
+                }
+                want = std::max(want, size_t{4} + size);  // the rest of a frame: read more
                 break;
             }
-            const uint32_t size = read_be32(p);
-            // Any non-empty frame: a Kafka request header is 8 bytes at least
-            // (the dispatcher checks), but a raw SASL token (after
-            // SaslHandshake v0) may be shorter.
-            if (size < 1 || size > _owner.o.max_frame_bytes) {
-                log(log_level::warn, component,
-                    "connection {} from {}: request size {} outside 1..{} bytes; closing",
-                    _session->id(), _session->peer(), static_cast<int32_t>(size),
-                    _owner.o.max_frame_bytes);
-                close("bad request size");
+            if (!can_read()) {
                 return;
             }
-            if (avail - 4 >= size) {
-                std::string frame(p + 4, size);
-                _in_start += 4 + size;
-                dispatch(std::move(frame));
-                continue;
-            }
-            if (size_t{4} + size > read_chunk) {
-                // Too large for the buffer: the rest goes straight into the frame.
-                _frame.resize(size);
-                std::memcpy(_frame.data(), p + 4, avail - 4);
-                const size_t have = avail - 4;
-                _in_start = _in_end = 0;
-                _reading = true;
-                asio::async_read(
-                    _stream, asio::buffer(_frame.data() + have, size - have),
-                    [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
-                        self->on_large_frame(ec);
-                    });
+            make_room(want);
+            if (_tls) {
+                // Plaintext from ciphertext already received, before any recv.
+                const size_t n = decrypt(_in.get() + _in_end, _in_cap - _in_end);
+                if (_closed) {
+                    return;
+                }
+                if (n > 0) {
+                    _filled = _in_end + n == _in_cap;
+                    _in_end += n;
+                    continue;
+                }
+                read_ciphertext([](connection& c, const boost::system::error_code& ec) {
+                    if (ec) {
+                        c.close(hung_up(ec) ? "client closed" : ec.message());
+                    } else {
+                        c.pump();
+                    }
+                });
                 return;
             }
-            want = std::max(want, size_t{4} + size);  // the rest of a frame: read more
-            break;
-        }
-        if (!can_read()) {
+            _reading = true;
+            _socket.async_read_some(
+                asio::buffer(_in.get() + _in_end, _in_cap - _in_end),
+                [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                    self->_reading = false;
+                    if (self->_closed) {
+                        return;
+                    }
+                    if (ec) {
+                        self->close(ec == asio::error::eof ? "client closed" : ec.message());
+                        return;
+                    }
+                    self->_filled = self->_in_end + n == self->_in_cap;  // more may wait: grow
+                    self->_in_end += n;
+                    self->_last_activity = clock::now();
+                    self->pump();
+                });
             return;
         }
-        make_room(want);
+    }
+
+    /// Over TLS: one recv of as much ciphertext as the engine takes, then
+    /// `then(*this, ec)` (ec set: nothing was received).
+    template <class F>
+    void read_ciphertext(F then) {
         _reading = true;
-        _stream.async_read_some(
-            asio::buffer(_in.get() + _in_end, _in_cap - _in_end),
-            [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
-                self->on_read(ec, n);
+        const auto space = _tls->input_space();
+        _socket.async_read_some(
+            asio::buffer(space.data(), space.size()),
+            [self = shared_from_this(), then](boost::system::error_code ec, size_t n) {
+                self->_reading = false;
+                if (self->_closed) {
+                    return;
+                }
+                if (!ec) {
+                    self->_tls->input_added(n);
+                    self->_last_activity = clock::now();
+                }
+                then(*self, ec);
             });
     }
 
-    void on_read(boost::system::error_code ec, size_t n) {
-        _reading = false;
-        if (_closed) {
-            return;
+    /// Over TLS: decrypts what was received into [dst, dst + cap) and sends
+    /// what that made OpenSSL write (a KeyUpdate's answer). 0: nothing yet,
+    /// or the connection closed (the client's close_notify, or a bad
+    /// record, logged).
+    size_t decrypt(char* dst, size_t cap) {
+        const auto r = _tls->read(dst, cap);
+        if (r.st == tls::engine::status::closed) {
+            close("client closed");
+        } else if (r.st == tls::engine::status::failed) {
+            log(log_level::warn, component, "connection {} from {}: TLS error: {}; closing",
+                _session->id(), _session->peer(), _tls->failure());
+            close_after_writes("TLS error");
+        } else {
+            flush();
         }
-        if (ec) {
-            close(ec == asio::error::eof ? "client closed" : ec.message());
-            return;
-        }
-        _filled = _in_end + n == _in_cap;  // more may be waiting: grow
-        _in_end += n;
-        _last_activity = clock::now();
-        pump();
+        return r.n;
     }
 
     /// Moves the unserved bytes to the front of the buffer, and grows it
@@ -386,18 +454,53 @@ class connection final : public connection_base,
         _in_end = avail;
     }
 
-    void on_large_frame(boost::system::error_code ec) {
-        _reading = false;
-        if (_closed) {
-            return;
-        }
-        if (ec) {
-            close(ec == asio::error::eof ? "client closed mid-request" : ec.message());
+    /// Reads the rest of a frame larger than the buffer (_frame, of which
+    /// _frame_have bytes are in) straight into it, then serves it.
+    void read_large_frame() {
+        while (_frame_have < _frame.size()) {
+            char* dst = _frame.data() + _frame_have;
+            const size_t rest = _frame.size() - _frame_have;
+            if (_tls) {
+                const size_t n = decrypt(dst, rest);
+                if (_closed) {
+                    return;
+                }
+                if (n > 0) {
+                    _frame_have += n;
+                    continue;
+                }
+                read_ciphertext([](connection& c, const boost::system::error_code& ec) {
+                    if (ec) {
+                        c.close(hung_up(ec) ? "client closed mid-request" : ec.message());
+                    } else {
+                        c.read_large_frame();
+                    }
+                });
+                return;
+            }
+            _reading = true;
+            _socket.async_read_some(
+                asio::buffer(dst, rest),
+                [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                    self->_reading = false;
+                    if (self->_closed) {
+                        return;
+                    }
+                    if (ec) {
+                        self->close(ec == asio::error::eof ? "client closed mid-request"
+                                                           : ec.message());
+                        return;
+                    }
+                    self->_frame_have += n;
+                    self->_last_activity = clock::now();
+                    self->read_large_frame();
+                });
             return;
         }
         _last_activity = clock::now();
         dispatch(std::move(_frame));
         _frame = std::string();
+        _frame_have = 0;
         pump();
     }
 
@@ -405,7 +508,7 @@ class connection final : public connection_base,
         _last_activity = clock::now();
         const uint64_t seq = _next_seq++;
         _pending.emplace_back();
-        std::weak_ptr<connection> weak = this->shared_from_this();
+        std::weak_ptr<connection> weak = shared_from_this();
         // Weak: a reply held past the listener's end (a parked fetch's
         // timer) must not keep the io context, and its sockets, alive.
         std::weak_ptr<asio::io_context> io = _owner.io_ptr;
@@ -438,23 +541,29 @@ class connection final : public connection_base,
                 enqueue(std::move(front.bytes));
             } else if (front.what == reply_t::kind::response_then_close) {
                 enqueue(std::move(front.bytes));
-                _closing = true;
+                close_after_writes("closed by the request handler");
                 break;
             } else if (front.what == reply_t::kind::close) {
-                _closing = true;
+                close_after_writes("closed by the request handler");
                 break;
             }
         }
-        if (_closing && !_writing) {
-            close("closed by the request handler");
-            return;
-        }
-        if (!_reading && can_read()) {
+        if (!_closed && !_reading && can_read()) {
             pump();
         }
     }
 
     // --- writing
+
+    /// Stops reading, sends what is queued (responses, a TLS alert), then
+    /// closes with `why`.
+    void close_after_writes(std::string why) {
+        _closing = true;
+        _close_reason = std::move(why);
+        if (!_writing) {
+            write_next();
+        }
+    }
 
     /// Queues a response; its size prefix goes out with it (see write_next),
     /// and the body (a Fetch's records) is not copied unless it is small.
@@ -471,41 +580,106 @@ class connection final : public connection_base,
         }
     }
 
-    /// Writes the front of the queue, up to max_batch_responses responses at
-    /// once: one gather write in plaintext; over TLS, see lay_out_for_tls.
+    /// Over TLS: sends what the engine wrote on its own (handshake messages,
+    /// a KeyUpdate's answer) unless a write is already under way (it will).
+    void flush() {
+        if (!_writing && _tls->output_size() > 0) {
+            write_next();
+        }
+    }
+
+    /// Writes the front of the queue: up to max_batch_responses responses
+    /// in one gather write (plaintext), or up to wire_chunk bytes of
+    /// ciphertext (TLS, see encrypt_next). With nothing left, a connection
+    /// that is closing closes.
     void write_next() {
-        if (_out.empty() || _closed) {
-            _writing = false;
-            if (_closing) {
-                close("closed by the request handler");
-            }
+        if (_closed) {
             return;
         }
-        _writing = true;
-        _bufs.clear();
-        if constexpr (is_tls) {
-            lay_out_for_tls();
-        } else {
+        if (_tls) {
+            if (!encrypt_next()) {
+                return;
+            }
+            if (_tls->output_size() > 0) {
+                _writing = true;
+                _tls->swap_output(_wire);
+                asio::async_write(_socket, asio::buffer(_wire),
+                                  [self = shared_from_this()](boost::system::error_code ec,
+                                                              size_t) { self->on_written(ec); });
+                return;
+            }
+        } else if (!_out.empty()) {
+            _writing = true;
+            _bufs.clear();
             _batch = std::min(_out.size(), max_batch_responses);
             for (size_t i = 0; i < _batch; ++i) {
                 _bufs.push_back(asio::buffer(_out[i].size));
                 _bufs.push_back(asio::buffer(_out[i].body));
             }
+            asio::async_write(_socket, _bufs,
+                              [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                                  self->on_written(ec);
+                              });
+            return;
         }
-        asio::async_write(_stream, _bufs,
-                          [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
-                              self->on_written(ec);
-                          });
+        _writing = false;
+        if (_closing) {
+            close(_close_reason);
+        }
     }
 
-    /// Over TLS every buffer of a write is its own SSL_write, and every
-    /// SSL_write at least one record and one system call: size prefixes
-    /// and small bodies are copied into one staging buffer, so a run of
-    /// small responses shares full records; a large body is written from
-    /// where it is, after its head fills the record its size prefix began.
+    /// Over TLS: encrypts queued responses (laid out by lay_out_for_tls)
+    /// until the engine holds wire_chunk bytes or the queue is empty. A
+    /// response leaves the queue once all of it is encrypted. False: the
+    /// session failed (logged, closed).
+    bool encrypt_next() {
+        for (;;) {
+            if (_seg == _segments.size() && _batch > 0) {
+                for (size_t i = 0; i < _batch; ++i) {
+                    _queued_bytes -= _out.front().body.size() + 4;
+                    _out.pop_front();
+                }
+                _batch = 0;
+            }
+            const size_t held = _tls->output_size();
+            if (held >= wire_chunk) {
+                return true;
+            }
+            if (_seg == _segments.size()) {
+                if (_out.empty()) {
+                    return true;
+                }
+                lay_out_for_tls();
+                continue;
+            }
+            const segment& s = _segments[_seg];
+            const char* base = s.staged ? _staging.data() + s.offset : s.data;
+            // Whole records where the chunk allows, so a split costs no short one.
+            const size_t room = std::max(tls_record, (wire_chunk - held) / tls_record * tls_record);
+            const size_t n = std::min(s.length - _seg_offset, room);
+            if (!_tls->write(base + _seg_offset, n)) {
+                log(log_level::warn, component, "connection {} from {}: TLS error: {}; closing",
+                    _session->id(), _session->peer(), _tls->failure());
+                close("TLS error");
+                return false;
+            }
+            _seg_offset += n;
+            if (_seg_offset == s.length) {
+                ++_seg;
+                _seg_offset = 0;
+            }
+        }
+    }
+
+    /// Every SSL_write makes at least one record: size prefixes and small
+    /// bodies are copied into one staging buffer, so a run of small
+    /// responses shares full records; a large body is encrypted from where
+    /// it is, after its head fills the record its size prefix began.
     void lay_out_for_tls() {
         _staging.clear();
         _segments.clear();
+        _seg = 0;
+        _seg_offset = 0;
         size_t run_start = 0;  // where the current staged run began
         auto close_run = [&] {
             if (_staging.size() > run_start) {
@@ -532,9 +706,6 @@ class connection final : public connection_base,
         }
         close_run();
         _batch = i;
-        for (const segment& s : _segments) {
-            _bufs.emplace_back(s.staged ? _staging.data() + s.offset : s.data, s.length);
-        }
     }
 
     void on_written(boost::system::error_code ec) {
@@ -545,11 +716,13 @@ class connection final : public connection_base,
             close(ec.message());
             return;
         }
-        for (size_t i = 0; i < _batch; ++i) {
-            _queued_bytes -= _out.front().body.size() + 4;
-            _out.pop_front();
+        if (!_tls) {
+            for (size_t i = 0; i < _batch; ++i) {
+                _queued_bytes -= _out.front().body.size() + 4;
+                _out.pop_front();
+            }
+            _batch = 0;
         }
-        _batch = 0;
         _last_activity = clock::now();
         write_next();
         if (!_closed && !_reading && can_read()) {
@@ -561,7 +734,7 @@ class connection final : public connection_base,
 
     void arm_idle() {
         _idle.expires_after(_owner.o.idle_timeout);
-        _idle.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
+        _idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
             if (ec) {
                 return;
             }
@@ -591,7 +764,7 @@ class connection final : public connection_base,
         std::array<char, 4> size{};
         std::string body;
     };
-    /// One buffer of a TLS write: a range of _staging, or a body's tail.
+    /// A piece of a TLS batch: a range of _staging, or a body's tail.
     struct segment {
         bool staged;
         size_t offset;
@@ -600,33 +773,42 @@ class connection final : public connection_base,
     };
 
     kafka_listener::impl& _owner;
-    std::shared_ptr<ssl::context> _ctx;  // TLS: the context the stream was made from
-    Stream _stream;
+    tcp::socket _socket;
+    std::unique_ptr<tls::engine> _tls;  // null: plaintext
     asio::steady_timer _idle;
     asio::steady_timer _handshake_timer;
     std::shared_ptr<session> _session;  // the connection's state (session.h)
-    // Bytes read and not yet served: [_in_start, _in_end) of _in (_in_cap
-    // bytes, allocated at the first read; see make_room).
+    // Plaintext read and not yet served: [_in_start, _in_end) of _in
+    // (_in_cap bytes, allocated at the first read; see make_room).
     std::unique_ptr<char[]> _in;
     size_t _in_cap = 0;
     size_t _in_start = 0;
     size_t _in_end = 0;
-    bool _filled = false;          // the last read filled the buffer
-    std::string _frame;            // a frame larger than _in, being read
-    bool _first_checked = is_tls;  // the first bytes were checked for a ClientHello
+    bool _filled = false;  // the last read filled the buffer
+    std::string _frame;    // a frame larger than _in, being read
+    size_t _frame_have = 0;
+    bool _first_checked;  // the first bytes were checked for a ClientHello (TLS: no need)
     bool _handshake_done = false;
     std::deque<slot> _pending;  // requests awaiting their reply, in order
     uint64_t _first_seq = 0;    // sequence number of _pending.front()
     uint64_t _next_seq = 0;
-    std::deque<outgoing> _out;  // the front _batch are being written; a deque keeps them in place
+    // Responses to send; the front _batch are being written (plaintext) or
+    // encrypted (TLS). A deque keeps them in place.
+    std::deque<outgoing> _out;
     size_t _batch = 0;
-    std::vector<asio::const_buffer> _bufs;  // the write in flight
-    std::string _staging;                   // TLS: what that write copied
+    std::vector<asio::const_buffer> _bufs;  // plaintext: the write in flight
+    // TLS: the batch laid out, how far it is encrypted, and the ciphertext
+    // being sent.
+    std::string _staging;
     std::vector<segment> _segments;
+    size_t _seg = 0;
+    size_t _seg_offset = 0;
+    std::string _wire;
     size_t _queued_bytes = 0;
     bool _reading = false;
     bool _writing = false;
-    bool _closing = false;
+    bool _closing = false;  // stop reading; close once the writes are out
+    std::string _close_reason;
     bool _closed = false;
     clock::time_point _last_activity;
 };
@@ -644,8 +826,7 @@ result<void> kafka_listener::impl::refresh_tls_context() {
     if (!ctx) {
         return ctx.error();
     }
-    // asio's context takes ownership of the SSL_CTX.
-    tls_ctx = std::make_shared<ssl::context>(ctx->release());
+    tls_ctx = std::move(*ctx);
     if (tls_generation != 0) {
         log(log_level::info, component, "new connections get certificate {} (expires {})",
             creds->subject, tls::format_utc(creds->not_after));
@@ -674,10 +855,17 @@ void kafka_listener::impl::accept() {
                     r.error().detail);
                 tls_generation = o.tls->credentials->generation();
             }
-            c = std::make_shared<connection<tls_stream>>(*this, id, tls_ctx, std::move(s),
-                                                         *tls_ctx);
+            auto engine = tls::engine::make(tls_ctx.get(), tls::engine::role::server);
+            if (!engine) {
+                log(log_level::warn, component, "refusing a connection: {}", engine.error().detail);
+                boost::system::error_code ignored;
+                s.close(ignored);
+                accept();
+                return;
+            }
+            c = std::make_shared<connection>(*this, id, std::move(s), std::move(*engine));
         } else {
-            c = std::make_shared<connection<tcp::socket>>(*this, id, nullptr, std::move(s));
+            c = std::make_shared<connection>(*this, id, std::move(s), nullptr);
         }
         conns.emplace(id, c);
         c->start();

@@ -45,9 +45,11 @@
 // Reading and writing go in large chunks: reads fill a buffer of up to
 // 64 KiB that frames are cut from (it starts at 8 KiB, so an idle connection
 // costs little; a larger frame is read straight into its own string), and
-// queued responses leave in one gather write (plaintext)
-// or, over TLS, with their size prefixes and small bodies coalesced so that
-// no response costs a TLS record and a system call of its own.
+// queued responses leave in one gather write. Over TLS the same holds of
+// system calls, not records: one recv takes up to 256 KiB of ciphertext,
+// whatever the record size, and one send up to 256 KiB of records, with
+// size prefixes and small bodies coalesced so that no response costs a
+// record of its own.
 
 #include <chrono>
 #include <cstdint>

@@ -421,6 +421,11 @@ class tls_client {
         return read_n((uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) |
                       uint32_t{b[3]});
     }
+    /// Why the next read fails ("" if it succeeds): an alert from the server.
+    std::string read_error() {
+        char c;
+        return SSL_read(_ssl, &c, 1) == 1 ? std::string() : tls::describe_failure(_ssl);
+    }
     /// The server closed the connection (or failed it) rather than answer.
     bool closed() {
         char c;
@@ -571,6 +576,15 @@ TEST_F(tls_listener_fixture, failed_handshakes_close_only_their_connection) {
     ASSERT_TRUE(alice.handshake_ok()) << alice.error();
     ASSERT_TRUE(alice.send(framed("e-still-serving")));
     EXPECT_EQ(alice.read_frame(), "e-still-serving");
+}
+
+TEST_F(tls_listener_fixture, a_refused_client_hears_why_in_an_alert) {
+    start_tls(true);
+    tls_client anonymous(listener->port(), certs.ca, nullptr);
+    // TLS 1.3: the client is done before the server decides; the server's
+    // alert arrives at its next read.
+    const std::string why = anonymous.handshake_ok() ? anonymous.read_error() : anonymous.error();
+    EXPECT_NE(why.find("certificate required"), std::string::npos) << why;
 }
 
 TEST_F(tls_listener_fixture, idle_timeout_and_backpressure_hold_over_tls) {
