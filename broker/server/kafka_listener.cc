@@ -8,12 +8,12 @@
 // engine.h: OpenSSL on the SSL_CTX common/tls builds, so one cipher policy
 // and FIPS mode govern it). Framing, ordering, backpressure and the idle
 // timeout are one piece of code for both; TLS differs only where bytes
-// cross the socket: a read takes as much ciphertext as the kernel holds
-// (up to 256 KiB) and decrypts every record of it into the frame buffer,
-// and a write encrypts up to wire_chunk bytes of responses and sends them
-// with one system call. (asio::ssl took one 16 KiB record per recv and
-// one system call per record sent: a TLS produce ran at 0.37 of plaintext,
-// see docs/performance.md, section tls.)
+// cross the socket: a read takes as much ciphertext as the kernel holds (up
+// to 64 KiB, as in plaintext) and decrypts every record of it into the
+// frame buffer, and a write encrypts up to wire_chunk bytes of responses
+// and sends them with one system call. (asio::ssl took one 16 KiB record
+// per recv and made one system call per record sent; docs/performance.md,
+// section tls, has what the change saved.)
 
 #include "broker/server/kafka_listener.h"
 
@@ -63,6 +63,8 @@ constexpr size_t tls_staging_bytes = 256 * 1024;
 /// Over TLS: the ciphertext one system call sends, at most (about; whole
 /// records). Bounds what a connection holds encrypted besides its queue.
 constexpr size_t wire_chunk = 256 * 1024;
+/// A connection quiet this long gives back its write buffers.
+constexpr std::chrono::seconds trim_after{5};
 
 std::string endpoint_string(const tcp::socket& s) {
     boost::system::error_code ec;
@@ -229,8 +231,9 @@ class connection final : public connection_base, public std::enable_shared_from_
 
     /// Logs once, sends the alert OpenSSL wrote (the client then learns why
     /// too), and closes.
+    /// The handshake timer stays armed: an alert the client never takes
+    /// does not keep the connection.
     void handshake_failed(log_level level, const std::string& why) {
-        _handshake_timer.cancel();
         log(level, component, "connection {} from {}: TLS handshake failed: {}", _session->id(),
             _session->peer(), why);
         close_after_writes("TLS handshake failed");
@@ -276,8 +279,15 @@ class connection final : public connection_base, public std::enable_shared_from_
     // --- reading
 
     bool can_read() const {
-        return !_closed && !_closing && _pending.size() < _owner.o.max_in_flight &&
+        return ciphertext_may_come() && _pending.size() < _owner.o.max_in_flight &&
                _queued_bytes < _owner.o.max_queued_bytes;
+    }
+
+    /// Whether to take more bytes from the client at all: not once closing,
+    /// and not while the engine holds a send's worth of its own output
+    /// (KeyUpdate answers a client could make it write while not reading).
+    bool ciphertext_may_come() const {
+        return !_closed && !_closing && (!_tls || _tls->output_size() < wire_chunk);
     }
 
     /// Serves the frames buffered, then reads more unless backpressure (or
@@ -285,6 +295,10 @@ class connection final : public connection_base, public std::enable_shared_from_
     /// call it again when backpressure lifts.
     void pump() {
         if (_reading || _closed) {
+            return;
+        }
+        if (_large_frame) {
+            read_large_frame();
             return;
         }
         for (;;) {
@@ -336,6 +350,7 @@ class connection final : public connection_base, public std::enable_shared_from_
                     std::memcpy(_frame.data(), p + 4, avail - 4);
                     _frame_have = avail - 4;
                     _in_start = _in_end = 0;
+                    _large_frame = true;
                     read_large_frame();
                     return;
                 }
@@ -349,12 +364,13 @@ class connection final : public connection_base, public std::enable_shared_from_
             if (_tls) {
                 // Plaintext from ciphertext already received, before any recv.
                 const size_t n = decrypt(_in.get() + _in_end, _in_cap - _in_end);
-                if (_closed) {
+                if (_closed || _closing) {
                     return;
                 }
                 if (n > 0) {
                     _filled = _in_end + n == _in_cap;
                     _in_end += n;
+                    _last_activity = clock::now();
                     continue;
                 }
                 read_ciphertext([](connection& c, const boost::system::error_code& ec) {
@@ -402,7 +418,6 @@ class connection final : public connection_base, public std::enable_shared_from_
                 }
                 if (!ec) {
                     self->_tls->input_added(n);
-                    self->_last_activity = clock::now();
                 }
                 then(*self, ec);
             });
@@ -455,18 +470,24 @@ class connection final : public connection_base, public std::enable_shared_from_
     }
 
     /// Reads the rest of a frame larger than the buffer (_frame, of which
-    /// _frame_have bytes are in) straight into it, then serves it.
+    /// _frame_have bytes are in) straight into it, then serves it. Request
+    /// backpressure waits for the frame's end; a pause (closing, engine
+    /// output backed up) resumes through pump().
     void read_large_frame() {
         while (_frame_have < _frame.size()) {
+            if (_reading || !ciphertext_may_come()) {
+                return;
+            }
             char* dst = _frame.data() + _frame_have;
             const size_t rest = _frame.size() - _frame_have;
             if (_tls) {
                 const size_t n = decrypt(dst, rest);
-                if (_closed) {
+                if (_closed || _closing) {
                     return;
                 }
                 if (n > 0) {
                     _frame_have += n;
+                    _last_activity = clock::now();
                     continue;
                 }
                 read_ciphertext([](connection& c, const boost::system::error_code& ec) {
@@ -497,7 +518,7 @@ class connection final : public connection_base, public std::enable_shared_from_
                 });
             return;
         }
-        _last_activity = clock::now();
+        _large_frame = false;
         dispatch(std::move(_frame));
         _frame = std::string();
         _frame_have = 0;
@@ -732,8 +753,11 @@ class connection final : public connection_base, public std::enable_shared_from_
 
     // --- idle timeout
 
+    /// Every few seconds (or idle_timeout, if shorter): a connection quiet
+    /// that long gives back its write buffers (up to a send's worth of
+    /// ciphertext, twice); quiet for idle_timeout, it closes.
     void arm_idle() {
-        _idle.expires_after(_owner.o.idle_timeout);
+        _idle.expires_after(std::min<clock::duration>(_owner.o.idle_timeout, trim_after));
         _idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
             if (ec) {
                 return;
@@ -749,11 +773,30 @@ class connection final : public connection_base, public std::enable_shared_from_
             return;
         }
         const bool busy = !_pending.empty() || _writing;
-        if (!busy && clock::now() - _last_activity >= _owner.o.idle_timeout) {
+        const auto quiet = clock::now() - _last_activity;
+        if (!busy && quiet >= _owner.o.idle_timeout) {
             close("idle");
             return;
         }
+        if (!busy && quiet >= trim_after) {
+            release_write_buffers();
+        }
         arm_idle();
+    }
+
+    /// Frees what only a write in progress needs. (The read buffers stay:
+    /// the read waiting for the client's next bytes holds them.)
+    void release_write_buffers() {
+        std::string().swap(_wire);
+        std::vector<asio::const_buffer>().swap(_bufs);
+        if (_batch == 0 && _seg == _segments.size()) {
+            std::string().swap(_staging);
+            std::vector<segment>().swap(_segments);
+            _seg = _seg_offset = 0;
+        }
+        if (_tls) {
+            _tls->release_output();
+        }
     }
 
     struct slot {
@@ -787,7 +830,8 @@ class connection final : public connection_base, public std::enable_shared_from_
     bool _filled = false;  // the last read filled the buffer
     std::string _frame;    // a frame larger than _in, being read
     size_t _frame_have = 0;
-    bool _first_checked;  // the first bytes were checked for a ClientHello (TLS: no need)
+    bool _large_frame = false;  // _frame is being read (pump resumes it)
+    bool _first_checked;        // the first bytes were checked for a ClientHello (TLS: no need)
     bool _handshake_done = false;
     std::deque<slot> _pending;  // requests awaiting their reply, in order
     uint64_t _first_seq = 0;    // sequence number of _pending.front()

@@ -46,7 +46,7 @@
 // 64 KiB that frames are cut from (it starts at 8 KiB, so an idle connection
 // costs little; a larger frame is read straight into its own string), and
 // queued responses leave in one gather write. Over TLS the same holds of
-// system calls, not records: one recv takes up to 256 KiB of ciphertext,
+// system calls, not records: one recv takes up to 64 KiB of ciphertext,
 // whatever the record size, and one send up to 256 KiB of records, with
 // size prefixes and small bodies coalesced so that no response costs a
 // record of its own.

@@ -32,6 +32,7 @@
 #include <fstream>
 
 #include "common/tls/cert_gen.h"
+#include "common/tls/engine.h"
 #include "common/tls/tls.h"
 #include "common/tls/watcher.h"
 
@@ -172,6 +173,21 @@ bool peer_closed(int fd, std::chrono::milliseconds timeout = 2000ms) {
     }
     char c;
     return ::recv(fd, &c, 1, 0) == 0;
+}
+
+/// Reads until the peer closes (true) or `timeout` passes in silence.
+bool drained_to_eof(int fd, std::chrono::milliseconds timeout = 2000ms) {
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
+            return false;
+        }
+        char buf[4096];
+        const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+        if (r <= 0) {
+            return r == 0;
+        }
+    }
 }
 
 struct listener_fixture : ::testing::Test {
@@ -585,6 +601,48 @@ TEST_F(tls_listener_fixture, a_refused_client_hears_why_in_an_alert) {
     // alert arrives at its next read.
     const std::string why = anonymous.handshake_ok() ? anonymous.read_error() : anonymous.error();
     EXPECT_NE(why.find("certificate required"), std::string::npos) << why;
+}
+
+TEST_F(tls_listener_fixture, a_tampered_record_inside_a_large_frame_closes_that_connection) {
+    start_tls(false);
+    // The client is a tls::engine over a plain socket, so the test can flip
+    // a bit of ciphertext.
+    auto creds =
+        tls::check_credentials("", "", certs.ca.cert_pem, std::chrono::system_clock::now());
+    auto ctx = tls::make_client_context(*creds, false);
+    ASSERT_TRUE(ctx);
+    auto made = tls::engine::make(ctx->get(), tls::engine::role::client);
+    ASSERT_TRUE(made);
+    auto e = std::move(*made);
+    const int fd = connect_to(listener->port());
+    std::string wire;
+    for (int i = 0; i < 10 && e->handshake() == tls::engine::status::want_input; ++i) {
+        e->swap_output(wire);
+        send_all(fd, wire);
+        pollfd p{fd, POLLIN, 0};
+        ASSERT_EQ(::poll(&p, 1, 2000), 1);
+        auto space = e->input_space();
+        const ssize_t n = ::recv(fd, space.data(), space.size(), 0);
+        ASSERT_GT(n, 0);
+        e->input_added(static_cast<size_t>(n));
+    }
+    ASSERT_TRUE(e->handshake_done()) << e->failure();
+    // The first 100 KiB of a 200 KiB frame (larger than the read buffer: it
+    // is read into its own string), the last record's tag broken.
+    const std::string head = framed("e" + std::string(200 * 1024, 'x')).substr(0, 100 * 1024);
+    ASSERT_TRUE(e->write(head.data(), head.size()));
+    std::string records;
+    e->swap_output(records);
+    records[records.size() - 3] ^= 0x40;
+    send_all(fd, records);  // the client's Finished, then the records
+    EXPECT_TRUE(drained_to_eof(fd)) << "the broker kept a connection whose record failed";
+    ::close(fd);
+    EXPECT_EQ(handler.frames(), 0u);
+
+    tls_client c(listener->port(), certs.ca, nullptr);
+    ASSERT_TRUE(c.handshake_ok()) << c.error();
+    ASSERT_TRUE(c.send(framed("e-still-serving")));
+    EXPECT_EQ(c.read_frame(), "e-still-serving");
 }
 
 TEST_F(tls_listener_fixture, idle_timeout_and_backpressure_hold_over_tls) {

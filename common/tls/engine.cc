@@ -180,15 +180,11 @@ bool engine::write(const char* p, size_t n) {
     return false;
 }
 
-std::span<char> engine::input_space(size_t min) {
+std::span<char> engine::input_space() {
     const size_t avail = _in_end - _in_start;
     size_t cap = std::max(_in_cap, initial_input);
     if (_in_filled) {
-        cap *= 2;
-    }
-    cap = std::min(cap, max_input);
-    while (cap < avail + min) {
-        cap *= 2;
+        cap = std::min(cap * 2, max_input);
     }
     _in_filled = false;
     if (cap > _in_cap) {
@@ -203,7 +199,15 @@ std::span<char> engine::input_space(size_t min) {
     }
     _in_start = 0;
     _in_end = avail;
+    // Never more than max_input in all, even if a caller asks early.
     return {_in.get() + _in_end, _in_cap - _in_end};
+}
+
+void engine::release_output() {
+    if (_out.empty()) {
+        std::string().swap(_out);
+    }
+    SSL_free_buffers(_ssl);  // a no-op while OpenSSL holds part of a record
 }
 
 void engine::input_added(size_t n) {

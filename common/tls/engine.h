@@ -75,10 +75,11 @@ class engine {
     /// 16 KiB). False (failed) on an error, which ends the session.
     bool write(const char* p, size_t n);
 
-    /// Where the next ciphertext from the network goes: at least `min`
-    /// bytes and up to max_input buffered in all (the buffer grows while
-    /// reads fill it). Then input_added(bytes received).
-    std::span<char> input_space(size_t min = 16 * 1024);
+    /// Where the next ciphertext from the network goes, to be called when
+    /// handshake() or read() asked for input (so nothing is left buffered):
+    /// 16 KiB at first, doubling while receives fill it, up to max_input.
+    /// Then input_added(bytes received).
+    std::span<char> input_space();
     void input_added(size_t n);
     /// Ciphertext received and not yet taken by OpenSSL.
     size_t input_buffered() const { return _in_end - _in_start; }
@@ -89,6 +90,12 @@ class engine {
     /// reused): the caller sends `s`, the engine appends to the old `s`.
     void swap_output(std::string& s);
 
+    /// Frees the output buffer if it is empty, and OpenSSL's own buffers
+    /// if they hold nothing (for a connection gone quiet; they come back
+    /// with the next bytes). The input buffer stays: a receive into it may
+    /// be under way.
+    void release_output();
+
     /// Why the session failed, as a sentence: taken from OpenSSL's error
     /// queue (and drained) at the moment it failed, so other sessions on
     /// the thread cannot mix their errors into it.
@@ -98,7 +105,7 @@ class engine {
     ssl_st* native() const { return _ssl; }
 
     /// Largest ciphertext buffer one connection keeps.
-    static constexpr size_t max_input = 256 * 1024;
+    static constexpr size_t max_input = 64 * 1024;
 
   private:
     engine() = default;

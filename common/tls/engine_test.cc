@@ -85,6 +85,9 @@ bool carry(peer& from, peer& to, size_t chunk) {
     for (size_t off = 0; off < wire.size();) {
         auto space = to.e->input_space();
         to.max_space = std::max(to.max_space, space.size());
+        if (space.empty()) {
+            break;  // `to` failed and takes nothing more
+        }
         const size_t n = std::min({chunk, space.size(), wire.size() - off});
         std::memcpy(space.data(), wire.data() + off, n);
         to.e->input_added(n);

@@ -367,7 +367,10 @@ result<ssl_ctx_ptr> make_server_context(const credential_set& c, bool require_cl
     }
     // No session tickets or cache: every connection authenticates afresh,
     // so a reloaded certificate or truststore applies at once.
-    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+    // No TLS 1.2 renegotiation either (a client could otherwise make every
+    // write wait for a handshake; OpenSSL 3 refuses it by default, this
+    // says so whatever the build).
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     return ctx;
 }
