@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 #include <boost/asio.hpp>
 
+#include "common/byte_window.h"
 #include "common/log.h"
 #include "common/tls/engine.h"
 #include "common/tls/tls.h"
@@ -304,8 +305,8 @@ class connection final : public connection_base, public std::enable_shared_from_
         for (;;) {
             size_t want = 0;  // bytes the buffer must hold for the next frame
             while (can_read()) {
-                const size_t avail = _in_end - _in_start;
-                const char* p = _in.get() + _in_start;
+                const size_t avail = _in.size();
+                const char* p = _in.data();
                 if (!_first_checked) {
                     // Six bytes tell a ClientHello (tls::looks_like_client_hello);
                     // a Kafka request's first byte is never 22 (0x16: a size of
@@ -340,7 +341,7 @@ class connection final : public connection_base, public std::enable_shared_from_
                 }
                 if (avail - 4 >= size) {
                     std::string frame(p + 4, size);
-                    _in_start += 4 + size;
+                    _in.consume(4 + size);
                     dispatch(std::move(frame));
                     continue;
                 }
@@ -349,7 +350,7 @@ class connection final : public connection_base, public std::enable_shared_from_
                     _frame.resize(size);
                     std::memcpy(_frame.data(), p + 4, avail - 4);
                     _frame_have = avail - 4;
-                    _in_start = _in_end = 0;
+                    _in.consume(avail);
                     _large_frame = true;
                     read_large_frame();
                     return;
@@ -363,13 +364,13 @@ class connection final : public connection_base, public std::enable_shared_from_
             make_room(want);
             if (_tls) {
                 // Plaintext from ciphertext already received, before any recv.
-                const size_t n = decrypt(_in.get() + _in_end, _in_cap - _in_end);
+                const auto space = _in.free_space();
+                const size_t n = decrypt(space.data(), space.size());
                 if (_closed || _closing) {
                     return;
                 }
                 if (n > 0) {
-                    _filled = _in_end + n == _in_cap;
-                    _in_end += n;
+                    _filled = _in.commit(n);
                     _last_activity = clock::now();
                     continue;
                 }
@@ -384,7 +385,7 @@ class connection final : public connection_base, public std::enable_shared_from_
             }
             _reading = true;
             _socket.async_read_some(
-                asio::buffer(_in.get() + _in_end, _in_cap - _in_end),
+                asio::buffer(_in.free_space().data(), _in.free_space().size()),
                 [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                     self->_reading = false;
                     if (self->_closed) {
@@ -394,8 +395,7 @@ class connection final : public connection_base, public std::enable_shared_from_
                         self->close(ec == asio::error::eof ? "client closed" : ec.message());
                         return;
                     }
-                    self->_filled = self->_in_end + n == self->_in_cap;  // more may wait: grow
-                    self->_in_end += n;
+                    self->_filled = self->_in.commit(n);  // filled: more may wait, grow
                     self->_last_activity = clock::now();
                     self->pump();
                 });
@@ -445,28 +445,15 @@ class connection final : public connection_base, public std::enable_shared_from_
     /// (up to read_chunk) to hold `want` bytes, or to twice its size after
     /// a read that filled it.
     void make_room(size_t want) {
-        const size_t avail = _in_end - _in_start;
-        size_t cap = std::max(_in_cap, initial_read_buffer);
+        size_t cap = std::max(_in.capacity(), initial_read_buffer);
         if (_filled) {
             cap *= 2;
         }
         while (cap < want) {
             cap *= 2;
         }
-        cap = std::min(cap, read_chunk);
         _filled = false;
-        if (cap != _in_cap) {
-            std::unique_ptr<char[]> bigger(new char[cap]);
-            if (avail > 0) {
-                std::memcpy(bigger.get(), _in.get() + _in_start, avail);
-            }
-            _in = std::move(bigger);
-            _in_cap = cap;
-        } else if (_in_start > 0 && avail > 0) {
-            std::memmove(_in.get(), _in.get() + _in_start, avail);
-        }
-        _in_start = 0;
-        _in_end = avail;
+        _in.reshape(std::min(cap, read_chunk));
     }
 
     /// Reads the rest of a frame larger than the buffer (_frame, of which
@@ -821,12 +808,9 @@ class connection final : public connection_base, public std::enable_shared_from_
     asio::steady_timer _idle;
     asio::steady_timer _handshake_timer;
     std::shared_ptr<session> _session;  // the connection's state (session.h)
-    // Plaintext read and not yet served: [_in_start, _in_end) of _in
-    // (_in_cap bytes, allocated at the first read; see make_room).
-    std::unique_ptr<char[]> _in;
-    size_t _in_cap = 0;
-    size_t _in_start = 0;
-    size_t _in_end = 0;
+    // Plaintext read and not yet served (allocated at the first read; see
+    // make_room).
+    byte_window _in;
     bool _filled = false;  // the last read filled the buffer
     std::string _frame;    // a frame larger than _in, being read
     size_t _frame_have = 0;

@@ -26,18 +26,15 @@ struct engine_bio {
     static int read_ex(BIO* b, char* buf, size_t len, size_t* done) {
         engine& e = of(b);
         BIO_clear_retry_flags(b);
-        const size_t avail = e._in_end - e._in_start;
+        const size_t avail = e._in.size();
         if (avail == 0) {
             BIO_set_retry_read(b);
             *done = 0;
             return 0;
         }
         const size_t n = std::min(avail, len);
-        std::memcpy(buf, e._in.get() + e._in_start, n);
-        e._in_start += n;
-        if (e._in_start == e._in_end) {
-            e._in_start = e._in_end = 0;
-        }
+        std::memcpy(buf, e._in.data(), n);
+        e._in.consume(n);
         *done = n;
         return 1;
     }
@@ -181,26 +178,13 @@ bool engine::write(const char* p, size_t n) {
 }
 
 std::span<char> engine::input_space() {
-    const size_t avail = _in_end - _in_start;
-    size_t cap = std::max(_in_cap, initial_input);
+    size_t cap = std::max(_in.capacity(), initial_input);
     if (_in_filled) {
         cap = std::min(cap * 2, max_input);
     }
     _in_filled = false;
-    if (cap > _in_cap) {
-        std::unique_ptr<char[]> bigger(new char[cap]);
-        if (avail > 0) {
-            std::memcpy(bigger.get(), _in.get() + _in_start, avail);
-        }
-        _in = std::move(bigger);
-        _in_cap = cap;
-    } else if (_in_start > 0 && avail > 0) {
-        std::memmove(_in.get(), _in.get() + _in_start, avail);
-    }
-    _in_start = 0;
-    _in_end = avail;
-    // Never more than max_input in all, even if a caller asks early.
-    return {_in.get() + _in_end, _in_cap - _in_end};
+    _in.reshape(std::max(cap, _in.capacity()));
+    return _in.free_space();
 }
 
 void engine::release_output() {
@@ -211,8 +195,7 @@ void engine::release_output() {
 }
 
 void engine::input_added(size_t n) {
-    _in_filled = _in_end + n == _in_cap;
-    _in_end += n;
+    _in_filled = _in.commit(n);
 }
 
 void engine::swap_output(std::string& s) {

@@ -31,6 +31,7 @@
 #include <span>
 #include <string>
 
+#include "common/byte_window.h"
 #include "common/result.h"
 
 struct ssl_st;
@@ -82,7 +83,7 @@ class engine {
     std::span<char> input_space();
     void input_added(size_t n);
     /// Ciphertext received and not yet taken by OpenSSL.
-    size_t input_buffered() const { return _in_end - _in_start; }
+    size_t input_buffered() const { return _in.size(); }
 
     /// Ciphertext waiting to be sent.
     size_t output_size() const { return _out.size(); }
@@ -113,11 +114,7 @@ class engine {
     friend struct engine_bio;
 
     ssl_st* _ssl = nullptr;
-    // Received ciphertext: [_in_start, _in_end) of _in (_in_cap bytes).
-    std::unique_ptr<char[]> _in;
-    size_t _in_cap = 0;
-    size_t _in_start = 0;
-    size_t _in_end = 0;
+    byte_window _in;               // received ciphertext
     bool _in_filled = false;       // the last input_added filled the space given
     std::string _out;              // ciphertext to send
     status _pending = status::ok;  // sticky: a close or failure (read() reports data first)

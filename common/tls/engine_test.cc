@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
@@ -110,6 +111,17 @@ void settle(peer& c, peer& s, size_t chunk) {
     ADD_FAILURE() << "the peers never settled";
 }
 
+/// A client and a server done with their handshake (the SSLs hold
+/// references to their contexts).
+std::pair<peer, peer> handshaken() {
+    const auto ctx = make_contexts();
+    peer c = make_peer(ctx.client.get(), engine::role::client);
+    peer s = make_peer(ctx.server.get(), engine::role::server);
+    settle(c, s, size_t{1} << 30);
+    EXPECT_TRUE(c.e->handshake_done() && s.e->handshake_done());
+    return {std::move(c), std::move(s)};
+}
+
 std::string pattern(size_t n) {
     std::string s(n, '\0');
     for (size_t i = 0; i < n; ++i) {
@@ -154,11 +166,8 @@ INSTANTIATE_TEST_SUITE_P(Splits, EngineChunks,
                                            size_t{1} << 30));
 
 TEST(Engine, ReadFillsASmallBufferAcrossCalls) {
-    const auto ctx = make_contexts();
-    peer c = make_peer(ctx.client.get(), engine::role::client);
-    peer s = make_peer(ctx.server.get(), engine::role::server);
+    auto [c, s] = handshaken();
     s.read_cap = 100;  // far less than a record
-    settle(c, s, size_t{1} << 30);
     const std::string data = pattern(50000);
     ASSERT_TRUE(c.e->write(data.data(), data.size()));
     settle(c, s, size_t{1} << 30);
@@ -167,10 +176,7 @@ TEST(Engine, ReadFillsASmallBufferAcrossCalls) {
 }
 
 TEST(Engine, CloseNotifyComesAfterTheDataBeforeIt) {
-    const auto ctx = make_contexts();
-    peer c = make_peer(ctx.client.get(), engine::role::client);
-    peer s = make_peer(ctx.server.get(), engine::role::server);
-    settle(c, s, size_t{1} << 30);
+    auto [c, s] = handshaken();
     ASSERT_TRUE(c.e->write("last words", 10));
     SSL_shutdown(c.e->native());
     carry(c, s, size_t{1} << 30);
@@ -181,10 +187,7 @@ TEST(Engine, CloseNotifyComesAfterTheDataBeforeIt) {
 }
 
 TEST(Engine, ATamperedRecordFailsTheSession) {
-    const auto ctx = make_contexts();
-    peer c = make_peer(ctx.client.get(), engine::role::client);
-    peer s = make_peer(ctx.server.get(), engine::role::server);
-    settle(c, s, size_t{1} << 30);
+    auto [c, s] = handshaken();
     ASSERT_TRUE(c.e->write("secret", 6));
     std::string wire;
     c.e->swap_output(wire);
@@ -226,10 +229,7 @@ TEST(Engine, AnUntrustedServerIsNamedOnTheClientAndTheServerHearsTheAlert) {
 }
 
 TEST(Engine, InputSpaceGrowsWhileReadsFillItAndStaysBounded) {
-    const auto ctx = make_contexts();
-    peer c = make_peer(ctx.client.get(), engine::role::client);
-    peer s = make_peer(ctx.server.get(), engine::role::server);
-    settle(c, s, size_t{1} << 30);
+    auto [c, s] = handshaken();
     EXPECT_LT(s.max_space, size_t{32 * 1024}) << "a handshake needs no large buffer";
     const std::string data = pattern(4 << 20);
     ASSERT_TRUE(c.e->write(data.data(), data.size()));

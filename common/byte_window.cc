@@ -1,0 +1,34 @@
+// File: common/byte_window.cc
+
+#include "common/byte_window.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace fjord {
+
+void byte_window::reshape(size_t cap) {
+    const size_t n = size();
+    cap = std::max(cap, n);
+    if (cap != _cap) {
+        std::unique_ptr<char[]> other(new char[cap]);
+        if (n > 0) {
+            std::memcpy(other.get(), data(), n);
+        }
+        _buf = std::move(other);
+        _cap = cap;
+    } else if (_start > 0 && n > 0) {
+        std::memmove(_buf.get(), data(), n);
+    }
+    _start = 0;
+    _end = n;
+}
+
+void byte_window::release() {
+    if (empty()) {
+        _buf.reset();
+        _cap = _start = _end = 0;
+    }
+}
+
+}  // namespace fjord
