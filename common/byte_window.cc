@@ -24,10 +24,23 @@ void byte_window::reshape(size_t cap) {
     _end = n;
 }
 
+void byte_window::prepare_receive(size_t initial, size_t max, size_t want) {
+    size_t cap = std::max(_cap, initial);
+    if (_filled) {
+        cap *= 2;
+    }
+    while (cap < want) {
+        cap *= 2;
+    }
+    _filled = false;
+    reshape(std::max(std::min(cap, max), _cap));
+}
+
 void byte_window::release() {
     if (empty()) {
         _buf.reset();
         _cap = _start = _end = 0;
+        _filled = false;
     }
 }
 

@@ -4,8 +4,8 @@
 // Bytes received and not yet consumed, at the front of one heap buffer,
 // free space after them. For receive paths that cut frames or records out
 // of a byte stream (broker/server/kafka_listener.cc, common/tls/engine.cc):
-// receive into free_space(), commit() what arrived, read from data(),
-// consume() what was used, reshape() between receives.
+// prepare_receive() before each receive, receive into free_space(),
+// commit() what arrived, read from data(), consume() what was used.
 
 #include <cstddef>
 #include <memory>
@@ -23,10 +23,10 @@ class byte_window {
 
     /// Where the next bytes go (after the unconsumed ones).
     std::span<char> free_space() { return {_buf.get() + _end, _cap - _end}; }
-    /// `n` bytes arrived in free_space(); true if they filled it.
-    bool commit(size_t n) {
+    /// `n` bytes arrived in free_space().
+    void commit(size_t n) {
         _end += n;
-        return _end == _cap;
+        _filled = _end == _cap;
     }
     void consume(size_t n) {
         _start += n;
@@ -35,6 +35,14 @@ class byte_window {
         }
     }
 
+    /// Before a receive: moves the unconsumed bytes to the front, and sizes
+    /// the buffer so that a peer sending more than it holds gets larger
+    /// receives, and one sending little costs little. The capacity becomes
+    /// at least `initial`; twice what it was if the last commit() filled
+    /// it (more was probably waiting); doubled until it holds `want` bytes;
+    /// never more than `max` (unless it is already larger) and never less
+    /// than the unconsumed bytes need. It never shrinks (release() does).
+    void prepare_receive(size_t initial, size_t max, size_t want = 0);
     /// Moves the unconsumed bytes to the front, into a new buffer when
     /// `cap` differs from the capacity (never smaller than they need).
     void reshape(size_t cap);
@@ -46,6 +54,7 @@ class byte_window {
     size_t _cap = 0;
     size_t _start = 0;
     size_t _end = 0;
+    bool _filled = false;  // the last commit() filled the buffer
 };
 
 }  // namespace fjord

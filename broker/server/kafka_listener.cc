@@ -361,7 +361,7 @@ class connection final : public connection_base, public std::enable_shared_from_
             if (!can_read()) {
                 return;
             }
-            make_room(want);
+            _in.prepare_receive(initial_read_buffer, read_chunk, want);
             if (_tls) {
                 // Plaintext from ciphertext already received, before any recv.
                 const auto space = _in.free_space();
@@ -370,7 +370,7 @@ class connection final : public connection_base, public std::enable_shared_from_
                     return;
                 }
                 if (n > 0) {
-                    _filled = _in.commit(n);
+                    _in.commit(n);
                     _last_activity = clock::now();
                     continue;
                 }
@@ -383,22 +383,10 @@ class connection final : public connection_base, public std::enable_shared_from_
                 });
                 return;
             }
-            _reading = true;
-            _socket.async_read_some(
-                asio::buffer(_in.free_space().data(), _in.free_space().size()),
-                [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                    self->_reading = false;
-                    if (self->_closed) {
-                        return;
-                    }
-                    if (ec) {
-                        self->close(ec == asio::error::eof ? "client closed" : ec.message());
-                        return;
-                    }
-                    self->_filled = self->_in.commit(n);  // filled: more may wait, grow
-                    self->_last_activity = clock::now();
-                    self->pump();
-                });
+            read_plain(_in.free_space(), "client closed", [](connection& c, size_t n) {
+                c._in.commit(n);
+                c.pump();
+            });
             return;
         }
     }
@@ -423,6 +411,28 @@ class connection final : public connection_base, public std::enable_shared_from_
             });
     }
 
+    /// Plaintext: one recv into `dst`, then `then(*this, bytes received)`.
+    /// A hang-up closes the connection with `hangup_reason`, another error
+    /// with its message.
+    template <class F>
+    void read_plain(std::span<char> dst, const char* hangup_reason, F then) {
+        _reading = true;
+        _socket.async_read_some(asio::buffer(dst.data(), dst.size()),
+                                [self = shared_from_this(), hangup_reason, then](
+                                    boost::system::error_code ec, size_t n) {
+                                    self->_reading = false;
+                                    if (self->_closed) {
+                                        return;
+                                    }
+                                    if (ec) {
+                                        self->close(hung_up(ec) ? hangup_reason : ec.message());
+                                        return;
+                                    }
+                                    self->_last_activity = clock::now();
+                                    then(*self, n);
+                                });
+    }
+
     /// Over TLS: decrypts what was received into [dst, dst + cap) and sends
     /// what that made OpenSSL write (a KeyUpdate's answer). 0: nothing yet,
     /// or the connection closed (the client's close_notify, or a bad
@@ -439,21 +449,6 @@ class connection final : public connection_base, public std::enable_shared_from_
             flush();
         }
         return r.n;
-    }
-
-    /// Moves the unserved bytes to the front of the buffer, and grows it
-    /// (up to read_chunk) to hold `want` bytes, or to twice its size after
-    /// a read that filled it.
-    void make_room(size_t want) {
-        size_t cap = std::max(_in.capacity(), initial_read_buffer);
-        if (_filled) {
-            cap *= 2;
-        }
-        while (cap < want) {
-            cap *= 2;
-        }
-        _filled = false;
-        _in.reshape(std::min(cap, read_chunk));
     }
 
     /// Reads the rest of a frame larger than the buffer (_frame, of which
@@ -486,23 +481,10 @@ class connection final : public connection_base, public std::enable_shared_from_
                 });
                 return;
             }
-            _reading = true;
-            _socket.async_read_some(
-                asio::buffer(dst, rest),
-                [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                    self->_reading = false;
-                    if (self->_closed) {
-                        return;
-                    }
-                    if (ec) {
-                        self->close(ec == asio::error::eof ? "client closed mid-request"
-                                                           : ec.message());
-                        return;
-                    }
-                    self->_frame_have += n;
-                    self->_last_activity = clock::now();
-                    self->read_large_frame();
-                });
+            read_plain({dst, rest}, "client closed mid-request", [](connection& c, size_t n) {
+                c._frame_have += n;
+                c.read_large_frame();
+            });
             return;
         }
         _large_frame = false;
@@ -808,11 +790,10 @@ class connection final : public connection_base, public std::enable_shared_from_
     asio::steady_timer _idle;
     asio::steady_timer _handshake_timer;
     std::shared_ptr<session> _session;  // the connection's state (session.h)
-    // Plaintext read and not yet served (allocated at the first read; see
-    // make_room).
+    // Plaintext read and not yet served (allocated at the first read, grown
+    // by byte_window::prepare_receive up to read_chunk).
     byte_window _in;
-    bool _filled = false;  // the last read filled the buffer
-    std::string _frame;    // a frame larger than _in, being read
+    std::string _frame;  // a frame larger than _in, being read
     size_t _frame_have = 0;
     bool _large_frame = false;  // _frame is being read (pump resumes it)
     bool _first_checked;        // the first bytes were checked for a ClientHello (TLS: no need)

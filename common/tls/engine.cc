@@ -178,12 +178,7 @@ bool engine::write(const char* p, size_t n) {
 }
 
 std::span<char> engine::input_space() {
-    size_t cap = std::max(_in.capacity(), initial_input);
-    if (_in_filled) {
-        cap = std::min(cap * 2, max_input);
-    }
-    _in_filled = false;
-    _in.reshape(std::max(cap, _in.capacity()));
+    _in.prepare_receive(initial_input, max_input);
     return _in.free_space();
 }
 
@@ -195,7 +190,7 @@ void engine::release_output() {
 }
 
 void engine::input_added(size_t n) {
-    _in_filled = _in.commit(n);
+    _in.commit(n);
 }
 
 void engine::swap_output(std::string& s) {

@@ -36,7 +36,6 @@
 
 struct ssl_st;
 struct ssl_ctx_st;
-struct bio_st;
 
 namespace fjord::tls {
 
@@ -115,7 +114,6 @@ class engine {
 
     ssl_st* _ssl = nullptr;
     byte_window _in;               // received ciphertext
-    bool _in_filled = false;       // the last input_added filled the space given
     std::string _out;              // ciphertext to send
     status _pending = status::ok;  // sticky: a close or failure (read() reports data first)
     std::string _failure;
