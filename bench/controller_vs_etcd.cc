@@ -9,7 +9,7 @@
 //   controller_vs_etcd --system etcd|fjord --endpoints H:P[,H:P...]
 //                      [--concurrency 1,64,512] [--seconds 10] [--warmup 1]
 //                      [--conns N] [--threads 2] [--key-bytes 16] [--value-bytes 256]
-//                      [--topics 512] [--sessions]
+//                      [--topics 512] [--sessions] [--cpu-pids PID[,PID...]]
 //
 // Contract:
 // - The leader is found first (etcd: Maintenance.Status, the member whose id is
@@ -33,6 +33,10 @@
 //   With --sessions every request carries a client session (each slot is one
 //   client, numbering its requests), as the CLI's writes do: the cost of
 //   exactly-once writes. Off by default, so requests keep etcd's size.
+// - With --cpu-pids, each level also reports the CPU time (user + system, from
+//   /proc) that each of those processes and this one ("self") used during its
+//   measured window, so a driver can put the cost of a write per process next
+//   to its rate.
 // - Output: one JSON object on stdout, progress on stderr. Exit 1 when no
 //   leader is found or set-up fails, 2 on usage errors. Errors during a run are
 //   reported in the JSON, never fatal. A benchmark: it asserts nothing.
@@ -46,8 +50,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,7 +84,39 @@ struct options {
     size_t value_bytes = 256;
     int topics = 512;
     bool sessions = false;
+    std::vector<std::string> cpu_pids;  // processes whose CPU each window reports
 };
+
+/// CPU seconds (user + system) process `pid` has used ("self": this one); 0
+/// if it is gone.
+double process_cpu_seconds(const std::string& pid) {
+    std::ifstream in("/proc/" + pid + "/stat");
+    const std::string stat((std::istreambuf_iterator<char>(in)), {});
+    // Fields after the command name (which may hold spaces), which ends at
+    // the last ')': state is field 3, utime 14 and stime 15.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) {
+        return 0;
+    }
+    std::istringstream fields(stat.substr(close + 1));
+    std::string f;
+    double ticks = 0;
+    for (int field = 3; field <= 15 && fields >> f; ++field) {
+        if (field >= 14) {
+            ticks += std::stod(f);
+        }
+    }
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// Every --cpu-pids process's CPU seconds, and this process's.
+std::map<std::string, double> cpu_sample(const options& o) {
+    std::map<std::string, double> m{{"self", process_cpu_seconds("self")}};
+    for (const auto& pid : o.cpu_pids) {
+        m[pid] = process_cpu_seconds(pid);
+    }
+    return m;
+}
 
 /// The channels' credentials: plaintext, or TLS trusting --tls-ca (set once
 /// in main, before any channel exists).
@@ -374,7 +412,10 @@ nlohmann::json run_level(target& t, const std::string& leader, int c, const opti
         const auto k = static_cast<size_t>(i);
         threads.emplace_back([&, k] { poll(cqs[k].get(), per_cq[k], w, &stats[k]); });
     }
+    std::this_thread::sleep_until(w.start);
+    const auto cpu_start = cpu_sample(o);
     std::this_thread::sleep_until(w.end);
+    const auto cpu_end = cpu_sample(o);
     w.stop = true;
     for (auto& th : threads) {
         th.join();
@@ -406,6 +447,10 @@ nlohmann::json run_level(target& t, const std::string& leader, int c, const opti
     const double ops_per_s = static_cast<double>(lat.size()) / o.seconds;
     fmt::print(stderr, "  {} c={}: {:.0f} ops/s, p50 {:.2f} ms, p99 {:.2f} ms, errors {}\n",
                o.system, c, ops_per_s, pct_ms(lat, 0.5), pct_ms(lat, 0.99), errors);
+    nlohmann::json cpu = nlohmann::json::object();
+    for (const auto& [pid, end] : cpu_end) {
+        cpu[pid] = end - cpu_start.at(pid);
+    }
     return {{"concurrency", c},
             {"conns", conns},
             {"threads", nthreads},
@@ -418,7 +463,8 @@ nlohmann::json run_level(target& t, const std::string& leader, int c, const opti
             {"p90_ms", pct_ms(lat, 0.90)},
             {"p99_ms", pct_ms(lat, 0.99)},
             {"p999_ms", pct_ms(lat, 0.999)},
-            {"max_ms", pct_ms(lat, 1.0)}};
+            {"max_ms", pct_ms(lat, 1.0)},
+            {"cpu_seconds", cpu}};
 }
 
 // ------------------------------------------------------------ leaders and set-up
@@ -542,7 +588,7 @@ int usage(const std::string& why) {
                "usage: controller_vs_etcd --system etcd|fjord --endpoints H:P[,H:P...]\n"
                "         [--concurrency 1,64,512] [--seconds 10] [--warmup 1] [--conns N]\n"
                "         [--threads 2] [--key-bytes 16] [--value-bytes 256] [--topics 512]\n"
-               "         [--tls-ca FILE]\n",
+               "         [--tls-ca FILE] [--cpu-pids PID[,PID...]]\n",
                why);
     return 2;
 }
@@ -585,6 +631,11 @@ int main(int argc, char** argv) {
                 o.value_bytes = std::stoul(v);
             } else if (a == "--topics") {
                 o.topics = std::stoi(v);
+            } else if (a == "--cpu-pids") {
+                for (const auto& pid : split(v)) {
+                    (void)std::stoul(pid);  // a number, or a usage error
+                    o.cpu_pids.push_back(pid);
+                }
             } else if (a == "--tls-ca") {
                 // TLS to the endpoints, trusting the CA in this PEM file.
                 std::ifstream in(v);
