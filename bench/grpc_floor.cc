@@ -10,7 +10,11 @@
 // from a slow controller. bench/run_controller_vs_etcd runs it as the system
 // "floor".
 //
-//   grpc_floor --listen 127.0.0.1:PORT
+//   grpc_floor --listen 127.0.0.1:PORT [--tls CERT_PEM KEY_PEM]
+//
+// With --tls it serves over TLS (gRPC's own, as the controller's api_tls
+// does) with that certificate, so the same load over plaintext and TLS
+// gives the TLS cost of an RPC on this stack, apart from any controller.
 //
 // Contract: serves until SIGTERM or SIGINT, then exits 0. Exit 2 on usage
 // errors, 1 when it cannot listen. A benchmark: it asserts nothing.
@@ -18,6 +22,8 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -92,15 +98,32 @@ volatile std::sig_atomic_t g_stop = 0;
 
 }  // namespace
 
+std::string read_file(const char* path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 int main(int argc, char** argv) {
-    if (argc != 3 || std::string(argv[1]) != "--listen") {
-        fmt::print(stderr, "usage: grpc_floor --listen HOST:PORT\n");
+    const bool tls = argc == 6 && std::string(argv[3]) == "--tls";
+    if ((argc != 3 && !tls) || std::string(argv[1]) != "--listen") {
+        fmt::print(stderr, "usage: grpc_floor --listen HOST:PORT [--tls CERT_PEM KEY_PEM]\n");
         return 2;
+    }
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (tls) {
+        grpc::SslServerCredentialsOptions o;
+        o.pem_key_cert_pairs.push_back({read_file(argv[5]), read_file(argv[4])});
+        if (o.pem_key_cert_pairs[0].private_key.empty() ||
+            o.pem_key_cert_pairs[0].cert_chain.empty()) {
+            fmt::print(stderr, "grpc_floor: --tls: cannot read {} or {}\n", argv[4], argv[5]);
+            return 2;
+        }
+        creds = grpc::SslServerCredentials(o);
     }
     floor_service svc;
     grpc::ServerBuilder b;
     int port = 0;
-    b.AddListeningPort(argv[2], grpc::InsecureServerCredentials(), &port);
+    b.AddListeningPort(argv[2], creds, &port);
     b.RegisterService(&svc);
     std::unique_ptr<grpc::Server> server = b.BuildAndStart();
     if (!server || port == 0) {
