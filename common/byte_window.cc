@@ -25,10 +25,13 @@ void byte_window::reshape(size_t cap) {
 }
 
 void byte_window::prepare_receive(size_t initial, size_t max, size_t want) {
-    size_t cap = std::max(_cap, initial);
+    size_t cap = std::max({_cap, initial, size_t{1}});
     if (_filled) {
         cap *= 2;
     }
+    // Past `max` the capacity is capped anyway; this also keeps the
+    // doubling finite whatever `want` is.
+    want = std::min(want, max);
     while (cap < want) {
         cap *= 2;
     }

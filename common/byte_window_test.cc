@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -47,6 +48,19 @@ TEST(byte_window, doubles_after_a_filling_receive_up_to_the_cap) {
     EXPECT_EQ(w.capacity(), 128u);
 }
 
+TEST(byte_window, one_fill_doubles_once_however_often_it_is_prepared) {
+    // A TLS receive path prepares again without a commit when the bytes it
+    // received decrypt to nothing yet: that must not double again.
+    byte_window w;
+    w.prepare_receive(16, 1024);
+    put(w, std::string(16, 'x'));
+    w.consume(16);
+    w.prepare_receive(16, 1024);
+    EXPECT_EQ(w.capacity(), 32u);
+    w.prepare_receive(16, 1024);
+    EXPECT_EQ(w.capacity(), 32u);
+}
+
 TEST(byte_window, grows_to_hold_want_and_keeps_unconsumed_bytes_in_order) {
     byte_window w;
     w.prepare_receive(8, 1024);
@@ -59,6 +73,8 @@ TEST(byte_window, grows_to_hold_want_and_keeps_unconsumed_bytes_in_order) {
     EXPECT_EQ(w.free_space().size(), 122u);
     w.prepare_receive(8, 64, 1000);  // the cap wins over want, never below capacity
     EXPECT_EQ(w.capacity(), 128u);
+    w.prepare_receive(8, 256, SIZE_MAX);  // any want ends at the cap
+    EXPECT_EQ(w.capacity(), 256u);
 }
 
 TEST(byte_window, release_frees_only_when_empty_and_forgets_the_fill) {
