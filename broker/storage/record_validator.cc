@@ -33,24 +33,41 @@ error_info framing(std::string what) {
     return {errc::invalid_batch, std::move(what)};
 }
 
+/// A field's name in errors ("value length", "header 2: key length"), put
+/// together only when an error is reported: the validator runs on every
+/// record produced, and formatting names for records that pass cost about
+/// as much as checking them.
+struct field_name {
+    field_name(std::string_view n, std::string_view s = {}, int64_t h = -1)
+        : name(n), suffix(s), header(h) {}
+    field_name(const char* n) : field_name(std::string_view(n)) {}
+    std::string str() const {
+        return header < 0 ? fmt::format("{}{}", name, suffix)
+                          : fmt::format("header {}: {}{}", header, name, suffix);
+    }
+    std::string_view name;
+    std::string_view suffix;  // appended to the name (" length")
+    int64_t header;           // >= 0: a field of that header
+};
+
 /// A zig-zag varint of at most `max_bytes` bytes (5 for an int32, 10 for an
 /// int64). Bits beyond the type are refused, as common/kafka's reader does
 /// (Java's ByteUtils drops them; no encoder writes them), so that whatever
 /// is accepted here decodes there too. `field` and `within` ("the record")
 /// name it in errors.
-result<int64_t> read_zigzag(cursor& c, size_t max_bytes, std::string_view field,
+result<int64_t> read_zigzag(cursor& c, size_t max_bytes, const field_name& field,
                             std::string_view within) {
     const size_t left = c.left();
     uint64_t v = 0;
     for (size_t i = 0; i < max_bytes; ++i) {
         if (c.left() == 0) {
             return framing(
-                fmt::format("{}: varint runs past {} ({} bytes left)", field, within, left));
+                fmt::format("{}: varint runs past {} ({} bytes left)", field.str(), within, left));
         }
         const auto b = static_cast<uint8_t>(c.data[c.pos++]);
         if (i + 1 == max_bytes && b > (max_bytes == 5 ? 0x0Fu : 0x01u)) {
             return framing(
-                fmt::format("{}: varint exceeds {} bits", field, max_bytes == 5 ? 32 : 64));
+                fmt::format("{}: varint exceeds {} bits", field.str(), max_bytes == 5 ? 32 : 64));
         }
         v |= uint64_t{b & 0x7Fu} << (7 * i);
         if ((b & 0x80u) != 0) {
@@ -63,13 +80,13 @@ result<int64_t> read_zigzag(cursor& c, size_t max_bytes, std::string_view field,
         return static_cast<int64_t>((v >> 1) ^ (uint64_t{0} - (v & 1u)));
     }
     return framing(
-        fmt::format("{}: varint longer than {} bytes", field, max_bytes));  // unreachable
+        fmt::format("{}: varint longer than {} bytes", field.str(), max_bytes));  // unreachable
 }
 
 /// A length-prefixed byte string inside a record; true if present, false if
 /// null (-1, only when `nullable`).
-result<bool> read_bytes(cursor& c, std::string_view field, bool nullable) {
-    auto n = read_zigzag(c, 5, fmt::format("{} length", field), "the record");
+result<bool> read_bytes(cursor& c, const field_name& field, bool nullable) {
+    auto n = read_zigzag(c, 5, field_name(field.name, " length", field.header), "the record");
     if (!n) {
         return n.error();
     }
@@ -77,12 +94,12 @@ result<bool> read_bytes(cursor& c, std::string_view field, bool nullable) {
         return false;
     }
     if (*n < 0) {
-        return framing(fmt::format("{} length {} is invalid ({})", field, *n,
+        return framing(fmt::format("{} length {} is invalid ({})", field.str(), *n,
                                    nullable ? "-1 is null" : "it cannot be null"));
     }
     if (static_cast<uint64_t>(*n) > c.left()) {
-        return framing(
-            fmt::format("{} length {} runs past the record ({} bytes left)", field, *n, c.left()));
+        return framing(fmt::format("{} length {} runs past the record ({} bytes left)", field.str(),
+                                   *n, c.left()));
     }
     c.pos += static_cast<size_t>(*n);
     return true;
@@ -130,10 +147,10 @@ result<record_fields> parse_record(std::string_view body) {
                                    *count, c.left()));
     }
     for (int64_t j = 0; j < *count; ++j) {
-        if (auto k = read_bytes(c, fmt::format("header {}: key", j), false); !k) {
+        if (auto k = read_bytes(c, field_name("key", {}, j), false); !k) {
             return k.error();
         }
-        if (auto v = read_bytes(c, fmt::format("header {}: value", j), true); !v) {
+        if (auto v = read_bytes(c, field_name("value", {}, j), true); !v) {
             return v.error();
         }
     }
