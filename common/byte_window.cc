@@ -39,12 +39,4 @@ void byte_window::prepare_receive(size_t initial, size_t max, size_t want) {
     reshape(std::max(std::min(cap, max), _cap));
 }
 
-void byte_window::release() {
-    if (empty()) {
-        _buf.reset();
-        _cap = _start = _end = 0;
-        _filled = false;
-    }
-}
-
 }  // namespace fjord

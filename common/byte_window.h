@@ -41,15 +41,14 @@ class byte_window {
     /// at least `initial`; twice what it was if the last commit() filled
     /// it (more was probably waiting); doubled until it holds `want` bytes;
     /// never more than `max` (unless it is already larger) and never less
-    /// than the unconsumed bytes need. It never shrinks (release() does).
+    /// than the unconsumed bytes need. It never shrinks.
     void prepare_receive(size_t initial, size_t max, size_t want = 0);
+
+  private:
     /// Moves the unconsumed bytes to the front, into a new buffer when
     /// `cap` differs from the capacity (never smaller than they need).
     void reshape(size_t cap);
-    /// Frees the buffer if nothing is unconsumed.
-    void release();
 
-  private:
     std::unique_ptr<char[]> _buf;
     size_t _cap = 0;
     size_t _start = 0;

@@ -77,18 +77,5 @@ TEST(byte_window, grows_to_hold_want_and_keeps_unconsumed_bytes_in_order) {
     EXPECT_EQ(w.capacity(), 256u);
 }
 
-TEST(byte_window, release_frees_only_when_empty_and_forgets_the_fill) {
-    byte_window w;
-    w.prepare_receive(16, 128);
-    put(w, std::string(16, 'x'));
-    w.release();
-    EXPECT_EQ(w.capacity(), 16u);  // bytes unconsumed: kept
-    w.consume(16);
-    w.release();
-    EXPECT_EQ(w.capacity(), 0u);
-    w.prepare_receive(16, 128);
-    EXPECT_EQ(w.capacity(), 16u);  // the earlier fill does not double it
-}
-
 }  // namespace
 }  // namespace fjord
