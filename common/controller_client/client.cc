@@ -67,9 +67,36 @@ std::string basic_authorization(const credential& c) {
     return out;
 }
 
+/// Counts one call in client::_calls from begin() until nothing of it is
+/// left: its state, wherever its last reference drops (a thread that set an
+/// alarm may still hold one after the call has finished elsewhere), and
+/// finish()'s run of `done`. stop() waits for the count, so no ClientContext
+/// outlives the client's channels: were a context's reference a channel's
+/// last, ~Channel would run on a gRPC callback thread, and the last channel
+/// there releases gRPC's shared callback queue from one of the very threads
+/// it then joins (a double free in grpc_cq_internal_unref under ASan).
+struct call_token {
+    client& c;
+
+    explicit call_token(client& owner) : c(owner) {
+        std::lock_guard g(c._mu);
+        ++c._calls;
+    }
+    call_token(const call_token&) = delete;
+    call_token& operator=(const call_token&) = delete;
+    ~call_token() {
+        std::lock_guard g(c._mu);
+        if (--c._calls == 0) {
+            c._idle.notify_all();
+        }
+    }
+};
+
 /// One call through its attempts.
 template <typename Req, typename Resp>
 struct call_state {
+    /// First, so that it is destroyed last: after the context and the alarm.
+    std::shared_ptr<call_token> token;
     using start_fn = void (*)(stub::async_interface*, grpc::ClientContext*, const Req*, Resp*,
                               std::function<void(grpc::Status)>);
     Req req;
@@ -99,9 +126,9 @@ struct engine {
 
     template <typename Req, typename Resp>
     void begin(const state_ptr<Req, Resp>& st, milliseconds timeout) {
+        st->token = std::make_shared<call_token>(c);
         st->until = steady::now() + timeout;
         std::lock_guard g(c._mu);
-        ++c._calls;
         if (!st->pinned) {
             st->target = c._target;
         }
@@ -404,24 +431,20 @@ struct engine {
         });
     }
 
-    /// Runs `done`, releasing the call's state first: stop() can return, the
-    /// client go and the process exit right after finished(), while gRPC
-    /// would otherwise destroy the context and messages later on its own
-    /// thread.
+    /// Runs `done`, dropping this thread's reference to the call's state
+    /// first (gRPC destroys a callback's functor later, on its own thread).
+    /// The token keeps the call counted until both are gone.
     template <typename Req, typename Resp>
     void finish(state_ptr<Req, Resp> st, result<Resp> r) {
         {
             std::lock_guard g(c._mu);
             c._outstanding.erase(st->seq);
         }
+        const std::shared_ptr<call_token> token = st->token;
         auto done = std::move(st->done);
         st.reset();
         done(std::move(r));
         done = nullptr;
-        std::lock_guard g(c._mu);
-        if (--c._calls == 0) {
-            c._idle.notify_all();
-        }
     }
 
     template <typename Req, typename Resp>

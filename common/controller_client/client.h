@@ -51,8 +51,9 @@
 //   controller has one, the call ends at once as std::errc::host_unreachable
 //   with those sentences ("; "-joined); until then the others are tried.
 // - stop() cancels the attempts in flight, waits until every call's `done`
-//   has run (a call waiting out a backoff or for a connection ends when the
-//   wait does), and fails later calls; the destructor stops.
+//   has run and nothing of the call is left on any thread (a call waiting
+//   out a backoff or for a connection ends when the wait does), and fails
+//   later calls; the destructor stops.
 
 #include <chrono>
 #include <condition_variable>
@@ -211,7 +212,8 @@ class client {
     void stop();
 
   private:
-    friend struct engine;  // the .cc: one call through its attempts
+    friend struct engine;      // the .cc: one call through its attempts
+    friend struct call_token;  // the .cc: what _calls counts
     struct conn {
         std::shared_ptr<grpc::Channel> channel;
         std::unique_ptr<v1::ControllerService::Stub> stub;
@@ -226,7 +228,7 @@ class client {
     std::map<std::string, conn> _conns;             ///< by address, made on first use
     std::map<std::string, std::string> _diagnosed;  ///< options::diagnose's answers
     std::set<grpc::ClientContext*> _in_flight;      ///< attempts on the wire (to cancel)
-    size_t _calls = 0;                              ///< calls whose `done` has not run yet
+    size_t _calls = 0;  ///< calls of which anything (state, `done`) still exists
     bool _stopped = false;
     std::string _target;              ///< where the next call starts
     uint64_t _last_seq = 0;           ///< the last seq handed out

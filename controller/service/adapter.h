@@ -45,10 +45,19 @@ bool controller_service::forward_async(call<Req, Resp>& c, async_method<Req, Res
     }
     auto fctx = forward_context(c.ctx);
     stub* leader = r.leader;
-    (leader->async()->*method)(fctx.get(), &c.req, &c.resp,
-                               [this, &c, fctx, r = std::move(r), name](grpc::Status s) {
-                                   c.reply(forwarded(c.ctx, *fctx, std::move(s), r, name, true));
-                               });
+    grpc::ClientContext* raw = fctx.get();
+    // The context goes before the reply, not with the functor, which gRPC
+    // destroys later on its callback thread: once replied to, the call no
+    // longer holds up server shutdown, and a context outliving _stubs would
+    // hold its channel's last reference there (see
+    // common/controller_client/client.cc, call_token).
+    (leader->async()->*method)(
+        raw, &c.req, &c.resp,
+        [this, &c, fctx = std::move(fctx), r = std::move(r), name](grpc::Status s) mutable {
+            grpc::Status answer = forwarded(c.ctx, *fctx, std::move(s), r, name, true);
+            fctx.reset();
+            c.reply(std::move(answer));
+        });
     return true;
 }
 
