@@ -57,6 +57,49 @@ void controller_link::stop() {
     }
 }
 
+bool controller_link::leave(std::chrono::milliseconds budget) {
+    if (!_registered) {
+        return false;
+    }
+    v1::HeartbeatRequest req;
+    req.set_broker_id(_o.broker.id());
+    req.set_incarnation(_o.broker.incarnation());
+    req.set_applied_revision(_applied.load());
+    req.set_leaving(true);
+    // Each controller gets its share of the budget, the one that last
+    // answered a heartbeat first: one that does not answer at all must not
+    // use up the time the others would need.
+    const auto until = std::chrono::system_clock::now() + budget;
+    const auto share = budget / static_cast<int>(_stubs.size());
+    const size_t first = _answered.load();
+    std::string why;
+    for (size_t n = 0; n < _stubs.size() && std::chrono::system_clock::now() < until; ++n) {
+        const size_t i = (first + n) % _stubs.size();
+        auto ctx = new_context();
+        ctx->set_deadline(std::min(until, std::chrono::system_clock::now() + share));
+        v1::HeartbeatResponse resp;
+        const grpc::Status s = _stubs[i]->Heartbeat(ctx.get(), req, &resp);
+        if (s.ok() && resp.result().code() == v1::OK) {
+            log(log_level::info, component,
+                "broker {} (incarnation {}) left the cluster: its id is free for a successor",
+                _o.broker.id(), _o.broker.incarnation());
+            return true;
+        }
+        if (s.ok()) {
+            log(log_level::info, component, "broker {} leaving: {}", _o.broker.id(),
+                resp.result().message());
+            return true;
+        }
+        why +=
+            fmt::format("{}{}: {}", why.empty() ? "" : "; ", _o.controllers[i], s.error_message());
+    }
+    log(log_level::warn, component,
+        "broker {} could not tell the controllers it is leaving ({}); a successor with its id "
+        "is refused until its session times out",
+        _o.broker.id(), why.empty() ? "out of time" : why);
+    return false;
+}
+
 void controller_link::reconnect() {
     std::lock_guard g(_mu);
     if (_watch_ctx) {
@@ -237,6 +280,7 @@ void controller_link::heartbeat_loop() {
             }
             continue;
         }
+        _answered = target % _stubs.size();
         if (resp.session_timeout_ms() > 0) {
             interval =
                 std::chrono::milliseconds(std::max<int64_t>(100, resp.session_timeout_ms() / 3));

@@ -27,7 +27,10 @@
 // with admin_api_require_auth checks; Watch carries users' credentials and
 // is restricted there.
 //
-// stop() cancels the calls in flight and joins both threads.
+// stop() cancels the calls in flight and joins both threads. leave(), once
+// the broker has stopped serving, tells the controllers so (Kafka's
+// controlled shutdown): a successor with the same node_id may register at
+// once rather than after the session timeout.
 
 #include <atomic>
 #include <chrono>
@@ -80,6 +83,12 @@ class controller_link {
 
     void start();
     void stop();
+    /// After stop(), when the broker no longer serves clients or writes its
+    /// data: a `leaving` heartbeat, to each controller in turn until one
+    /// answers, within `budget`. Nothing when never registered. True when
+    /// the controllers took it (a controller that knows another incarnation
+    /// by now answers UNKNOWN_BROKER, which frees nothing and is also fine).
+    bool leave(std::chrono::milliseconds budget);
 
     /// The revision the broker has fully applied (reported in heartbeats,
     /// and where a new Watch resumes). A new revision is reported at once,
@@ -131,6 +140,7 @@ class controller_link {
     std::vector<std::unique_ptr<stub>> _stubs;
     std::atomic<uint64_t> _applied{0};
     std::atomic<bool> _registered{false};
+    std::atomic<size_t> _answered{0};  ///< the controller that last answered a heartbeat
     std::atomic<bool> _stopping{false};
     mutable std::mutex _mu;
     std::condition_variable _cv;

@@ -51,6 +51,8 @@ namespace {
 
 constexpr const char* component = "broker";
 constexpr std::chrono::milliseconds housekeeping_interval{1000};
+/// How long a clean shutdown may spend telling the controllers it leaves.
+constexpr std::chrono::milliseconds leave_budget{2000};
 
 std::vector<std::string> controller_addresses(const broker_config& cfg) {
     std::vector<std::string> out;
@@ -850,6 +852,8 @@ void broker_server::shutdown() {
     // before the process goes (a power loss after a clean stop loses nothing).
     _impl->record_applied(true);
     _impl->partitions->flush_all(wall_ms());
+    // Served nothing since stop_serving() and durable now: the id may go.
+    _impl->link->leave(leave_budget);
     _impl->api.reset();
     _impl->fetches.reset();
     _impl->archiver.reset();

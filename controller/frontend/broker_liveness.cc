@@ -10,16 +10,27 @@ void broker_liveness::reset(clock::time_point now) {
     _since = now;
 }
 
-void broker_liveness::heartbeat(int32_t id, const std::string& incarnation, uint64_t applied,
+bool broker_liveness::heartbeat(int32_t id, const std::string& incarnation, uint64_t applied,
                                 clock::time_point now) {
     std::lock_guard g(_mu);
     entry& e = _brokers[id];
     if (e.incarnation != incarnation) {
         e = entry{incarnation, now, applied};
-        return;
+        return true;
     }
-    e.last = now;
     e.applied = std::max(e.applied, applied);
+    if (!e.released) {
+        e.last = now;
+    }
+    return !e.released;
+}
+
+void broker_liveness::release(int32_t id, const std::string& incarnation, clock::time_point now) {
+    std::lock_guard g(_mu);
+    auto [it, added] = _brokers.try_emplace(id, entry{incarnation, now, 0});
+    if (it->second.incarnation == incarnation) {
+        it->second.released = true;
+    }
 }
 
 broker_liveness::view broker_liveness::get(int32_t id, const std::string& incarnation,
@@ -37,7 +48,7 @@ broker_liveness::view broker_liveness::get(int32_t id, const std::string& incarn
     v.applied_revision = it->second.applied;
     v.last_heartbeat_ms_ago =
         std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.last).count();
-    v.alive = now - it->second.last < timeout;
+    v.alive = !it->second.released && now - it->second.last < timeout;
     return v;
 }
 

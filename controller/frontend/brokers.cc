@@ -55,12 +55,19 @@ heartbeat_outcome heartbeat(core& c, const v1::HeartbeatRequest& req) {
         return b != nullptr && b->incarnation() == req.incarnation() &&
                b->state() != v1::BROKER_STATE_DECOMMISSIONED;
     });
-    if (out.known) {
+    if (out.known && req.leaving()) {
         const auto now = clock::now();
-        c.liveness().heartbeat(req.broker_id(), req.incarnation(), req.applied_revision(), now);
-        c.shadow().report(req.broker_id(),
-                          {req.shadow_partitions().begin(), req.shadow_partitions().end()},
-                          {req.shadow_tasks().begin(), req.shadow_tasks().end()}, now);
+        c.liveness().release(req.broker_id(), req.incarnation(), now);
+        c.shadow().report(req.broker_id(), {}, {}, now);  // its fetchers have stopped
+    } else if (out.known) {
+        const auto now = clock::now();
+        if (c.liveness().heartbeat(req.broker_id(), req.incarnation(), req.applied_revision(),
+                                   now)) {
+            // Not a report sent before the leaving one and delivered after it.
+            c.shadow().report(req.broker_id(),
+                              {req.shadow_partitions().begin(), req.shadow_partitions().end()},
+                              {req.shadow_tasks().begin(), req.shadow_tasks().end()}, now);
+        }
     }
     return out;
 }

@@ -25,7 +25,8 @@ void register_broker(core& c, const v1::RegisterBrokerRequest& req, const comman
                      then_fn<result<registered>> then);
 
 /// Records the heartbeat when the id and incarnation are registered and not
-/// decommissioned (`known`); else the broker must register again.
+/// decommissioned (`known`); else the broker must register again. A known
+/// broker's `leaving` heartbeat releases its id instead (broker_liveness).
 struct heartbeat_outcome {
     bool known = false;
     uint64_t revision = 0;  ///< the stm's

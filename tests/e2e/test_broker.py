@@ -237,3 +237,59 @@ def test_fetch_long_poll_returns_when_data_arrives(cluster: Cluster, broker: Bro
     assert struct.unpack(">i", resp[:4])[0] == 9
     assert b"arrived" in resp
     assert elapsed < 9, f"answered after {elapsed:.1f}s: the poll did not end on the produce"
+
+
+def broker_port_at_controller(cluster: Cluster, broker_id: int) -> tuple[int, bool] | None:
+    """(Kafka port, alive) of `broker_id` as the leader sees it, or None."""
+    r = cluster.call("ListBrokers", pb.ListBrokersRequest())
+    for item in r.brokers:
+        if item.broker.id == broker_id:
+            ports = [ep.port for ep in item.broker.endpoints if ep.name == "kafka"]
+            return (ports[0] if ports else 0), item.alive
+    return None
+
+
+@pytest.mark.timeout(120)
+def test_a_cleanly_stopped_broker_frees_its_id_for_its_successor(cluster_factory, tmp_path):
+    """Kafka's controlled shutdown: a broker stopped by SIGTERM tells the
+    controller it is leaving, so the next process with its node_id (here on
+    another port, with another data dir) registers at once, not after
+    broker_session_timeout (60 s here), and clients are sent to it. A
+    SIGKILLed broker says nothing: its id stays held until the timeout, so
+    that two live processes never share one."""
+    c = cluster_factory(3)
+    for m in c.members.values():
+        m.extra_yaml = ["broker_session_timeout_ms: 60000"]
+    c.start()
+    c.wait_for_leader(timeout=15)
+    first = Broker(c, tmp_path / "first")
+    first.start()
+    wait_until(lambda: broker_port_at_controller(c, 1) == (first.port, True), 15,
+               "the first broker registered")
+    fjord(c, "topic", "create", "moves", "-p", "1", "--wait=15s")
+    first.stop()
+    assert first.proc.returncode == 0, first.log()
+    assert "left the cluster" in first.log(), first.log()
+
+    second = Broker(c, tmp_path / "second")
+    assert second.port != first.port
+    started = time.monotonic()
+    second.start()
+    wait_until(lambda: broker_port_at_controller(c, 1) == (second.port, True), 20,
+               "the successor registered in the leaver's place")
+    assert time.monotonic() - started < 30, "registered only after the session timeout"
+    md = kcat("-b", second.bootstrap, "-L", "-t", "moves")
+    assert f"broker 1 at {second.bootstrap}" in md.stdout, md.stdout
+    prod = kcat("-b", second.bootstrap, "-P", "-t", "moves", stdin="after the move\n")
+    assert prod.returncode == 0, prod.stderr
+    cons = kcat("-b", second.bootstrap, "-C", "-t", "moves", "-o", "beginning", "-e")
+    assert cons.stdout.splitlines() == ["after the move"], cons.stdout
+
+    # SIGKILL: nothing is said, so the id stays held by the dead incarnation.
+    second.kill()
+    third = Broker(c, tmp_path / "third")
+    third.start()
+    wait_until(lambda: "held by a live process" in third.log(), 15,
+               "the third broker refused while the killed one's session lasts")
+    assert broker_port_at_controller(c, 1) == (second.port, True)
+    third.stop()
