@@ -57,9 +57,9 @@ void controller_link::stop() {
     }
 }
 
-bool controller_link::leave(std::chrono::milliseconds budget) {
+void controller_link::leave(std::chrono::milliseconds budget) {
     if (!_registered) {
-        return false;
+        return;
     }
     v1::HeartbeatRequest req;
     req.set_broker_id(_o.broker.id());
@@ -83,12 +83,12 @@ bool controller_link::leave(std::chrono::milliseconds budget) {
             log(log_level::info, component,
                 "broker {} (incarnation {}) left the cluster: its id is free for a successor",
                 _o.broker.id(), _o.broker.incarnation());
-            return true;
+            return;
         }
         if (s.ok()) {
             log(log_level::info, component, "broker {} leaving: {}", _o.broker.id(),
                 resp.result().message());
-            return true;
+            return;
         }
         why +=
             fmt::format("{}{}: {}", why.empty() ? "" : "; ", _o.controllers[i], s.error_message());
@@ -97,7 +97,6 @@ bool controller_link::leave(std::chrono::milliseconds budget) {
         "broker {} could not tell the controllers it is leaving ({}); a successor with its id "
         "is refused until its session times out",
         _o.broker.id(), why.empty() ? "out of time" : why);
-    return false;
 }
 
 void controller_link::reconnect() {

@@ -85,10 +85,10 @@ class controller_link {
     void stop();
     /// After stop(), when the broker no longer serves clients or writes its
     /// data: a `leaving` heartbeat, to each controller in turn until one
-    /// answers, within `budget`. Nothing when never registered. True when
-    /// the controllers took it (a controller that knows another incarnation
-    /// by now answers UNKNOWN_BROKER, which frees nothing and is also fine).
-    bool leave(std::chrono::milliseconds budget);
+    /// answers, within `budget`. Nothing when never registered. The outcome
+    /// is logged (a controller that knows another incarnation by now answers
+    /// UNKNOWN_BROKER, which frees nothing and is also fine).
+    void leave(std::chrono::milliseconds budget);
 
     /// The revision the broker has fully applied (reported in heartbeats,
     /// and where a new Watch resumes). A new revision is reported at once,

@@ -27,9 +27,9 @@ bool broker_liveness::heartbeat(int32_t id, const std::string& incarnation, uint
 
 void broker_liveness::release(int32_t id, const std::string& incarnation, clock::time_point now) {
     std::lock_guard g(_mu);
-    auto [it, added] = _brokers.try_emplace(id, entry{incarnation, now, 0});
-    if (it->second.incarnation == incarnation) {
-        it->second.released = true;
+    entry& e = _brokers.try_emplace(id, entry{incarnation, now, 0}).first->second;
+    if (e.incarnation == incarnation) {
+        e.released = true;
     }
 }
 
